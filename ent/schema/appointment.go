@@ -1,0 +1,82 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/rule"
+)
+
+// Appointment is a patient's booking of a slot. At most one active
+// (REQUESTED or ACCEPTED) appointment holds a slot, which a partial unique
+// index guarantees whatever the concurrency.
+type Appointment struct{ ent.Schema }
+
+func (Appointment) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+func (Appointment) Fields() []ent.Field {
+	return []ent.Field{
+		field.Enum("status").
+			Values("REQUESTED", "ACCEPTED", "REJECTED", "CANCELLED", "COMPLETED").
+			Default("REQUESTED"),
+		field.Int("slot_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("patient_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("starts_at").Immutable(),
+		field.Time("ends_at").Immutable(),
+		field.Int("price_cents").NonNegative().Immutable(),
+		field.String("cancel_reason").Optional().Nillable().MaxLen(500),
+		field.String("reject_reason").Optional().Nillable().MaxLen(500),
+		field.String("meeting_url").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("meeting_starts_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("meeting_ends_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("idempotency_key").Optional().Nillable().MaxLen(100).Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Appointment) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("slot", Slot.Type).Ref("appointments").Field("slot_id").
+			Unique().Required().Immutable(),
+		edge.From("doctor", Doctor.Type).Ref("appointments").Field("doctor_id").
+			Unique().Required().Immutable(),
+		edge.From("patient", Patient.Type).Ref("appointments").Field("patient_id").
+			Unique().Required().Immutable(),
+	}
+}
+
+func (Appointment) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("doctor_id", "starts_at"),
+		index.Fields("patient_id", "starts_at"),
+		index.Fields("patient_id", "idempotency_key").Unique(),
+	}
+}
+
+func (Appointment) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+func (Appointment) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(),
+			rule.AllowAppointmentParties(),
+			privacy.AlwaysDenyRule(),
+		},
+		Query: privacy.QueryPolicy{
+			rule.AllowIfSystem(),
+			rule.FilterAppointmentsForViewer(),
+			privacy.AlwaysDenyRule(),
+		},
+	}
+}

@@ -1,0 +1,79 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/rule"
+)
+
+// Doctor is a physician registered with a CRM. The public profile (name,
+// specialty, price, location, rating) is readable by anyone; credentials
+// never leave the server.
+type Doctor struct{ ent.Schema }
+
+func (Doctor) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+func (Doctor) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200),
+		field.String("email").NotEmpty().MaxLen(254).Unique().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("password_hash").Sensitive().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("crm_number").NotEmpty().MaxLen(8).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("crm_state").NotEmpty().MaxLen(2).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("specialty").NotEmpty().MaxLen(100),
+		field.Int("price_cents").NonNegative(),
+		field.Other("location", geo.Point{}).
+			SchemaType(map[string]string{dialect.Postgres: "geography(Point,4326)"}).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("timezone").Default("America/Sao_Paulo"),
+		field.Float("rating").Default(0).Min(0).Max(5),
+		field.Int("rating_count").Default(0).NonNegative(),
+	}
+}
+
+func (Doctor) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("slots", Slot.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("appointments", Appointment.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Doctor) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("crm_number", "crm_state").Unique(),
+		index.Fields("specialty"),
+		index.Fields("location").Annotations(entsqlGIST()),
+	}
+}
+
+func (Doctor) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+func (Doctor) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(),
+			rule.AllowRegistration(),
+			rule.AllowDoctorSelfMutation(),
+			privacy.AlwaysDenyRule(),
+		},
+		Query: privacy.QueryPolicy{
+			// The public profile is public; sensitive columns are never
+			// exposed through GraphQL.
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}

@@ -1,0 +1,55 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+
+	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/rule"
+)
+
+// Patient is identified by CPF. Everything about a patient is visible to
+// the patient alone, and to a doctor only as far as an appointment or a
+// live record share reaches.
+type Patient struct{ ent.Schema }
+
+func (Patient) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+func (Patient) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200),
+		field.String("email").NotEmpty().MaxLen(254).Unique(),
+		field.String("cpf").NotEmpty().MaxLen(11).MinLen(11).Unique().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("password_hash").Sensitive().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("deactivated_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Patient) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("appointments", Appointment.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("record_files", RecordFile.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("shares", RecordShare.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Patient) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(),
+			rule.AllowRegistration(),
+			rule.AllowPatientSelfMutation(),
+			privacy.AlwaysDenyRule(),
+		},
+		Query: privacy.QueryPolicy{
+			rule.AllowIfSystem(),
+			rule.FilterPatientsForViewer(),
+			privacy.AlwaysDenyRule(),
+		},
+	}
+}

@@ -1,0 +1,53 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/rule"
+)
+
+// Slot is a period a doctor offers for consultations. Overlap between the
+// slots of one doctor is refused by an exclusion constraint (see the
+// hand-written migration), not by application checks.
+type Slot struct{ ent.Schema }
+
+func (Slot) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+func (Slot) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("starts_at"),
+		field.Time("ends_at"),
+	}
+}
+
+func (Slot) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("doctor", Doctor.Type).Ref("slots").Field("doctor_id").
+			Unique().Required().Immutable(),
+		edge.To("appointments", Appointment.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Slot) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("doctor_id", "starts_at")}
+}
+
+func (Slot) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(),
+			rule.AllowDoctorOwnSlots(),
+			privacy.AlwaysDenyRule(),
+		},
+		Query: privacy.QueryPolicy{
+			// A doctor's agenda is public: patients book from it.
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}
