@@ -17,7 +17,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -35,8 +38,14 @@ type Client struct {
 	Appointment *AppointmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// Availability is the client for interacting with the Availability builders.
+	Availability *AvailabilityClient
+	// DayOff is the client for interacting with the DayOff builders.
+	DayOff *DayOffClient
 	// Doctor is the client for interacting with the Doctor builders.
 	Doctor *DoctorClient
+	// Feedback is the client for interacting with the Feedback builders.
+	Feedback *FeedbackClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
 	// RecordFile is the client for interacting with the RecordFile builders.
@@ -58,7 +67,10 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.Availability = NewAvailabilityClient(c.config)
+	c.DayOff = NewDayOffClient(c.config)
 	c.Doctor = NewDoctorClient(c.config)
+	c.Feedback = NewFeedbackClient(c.config)
 	c.Patient = NewPatientClient(c.config)
 	c.RecordFile = NewRecordFileClient(c.config)
 	c.RecordShare = NewRecordShareClient(c.config)
@@ -153,15 +165,18 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:         ctx,
-		config:      cfg,
-		Appointment: NewAppointmentClient(cfg),
-		AuditEvent:  NewAuditEventClient(cfg),
-		Doctor:      NewDoctorClient(cfg),
-		Patient:     NewPatientClient(cfg),
-		RecordFile:  NewRecordFileClient(cfg),
-		RecordShare: NewRecordShareClient(cfg),
-		Slot:        NewSlotClient(cfg),
+		ctx:          ctx,
+		config:       cfg,
+		Appointment:  NewAppointmentClient(cfg),
+		AuditEvent:   NewAuditEventClient(cfg),
+		Availability: NewAvailabilityClient(cfg),
+		DayOff:       NewDayOffClient(cfg),
+		Doctor:       NewDoctorClient(cfg),
+		Feedback:     NewFeedbackClient(cfg),
+		Patient:      NewPatientClient(cfg),
+		RecordFile:   NewRecordFileClient(cfg),
+		RecordShare:  NewRecordShareClient(cfg),
+		Slot:         NewSlotClient(cfg),
 	}, nil
 }
 
@@ -179,15 +194,18 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:         ctx,
-		config:      cfg,
-		Appointment: NewAppointmentClient(cfg),
-		AuditEvent:  NewAuditEventClient(cfg),
-		Doctor:      NewDoctorClient(cfg),
-		Patient:     NewPatientClient(cfg),
-		RecordFile:  NewRecordFileClient(cfg),
-		RecordShare: NewRecordShareClient(cfg),
-		Slot:        NewSlotClient(cfg),
+		ctx:          ctx,
+		config:       cfg,
+		Appointment:  NewAppointmentClient(cfg),
+		AuditEvent:   NewAuditEventClient(cfg),
+		Availability: NewAvailabilityClient(cfg),
+		DayOff:       NewDayOffClient(cfg),
+		Doctor:       NewDoctorClient(cfg),
+		Feedback:     NewFeedbackClient(cfg),
+		Patient:      NewPatientClient(cfg),
+		RecordFile:   NewRecordFileClient(cfg),
+		RecordShare:  NewRecordShareClient(cfg),
+		Slot:         NewSlotClient(cfg),
 	}, nil
 }
 
@@ -217,8 +235,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Appointment, c.AuditEvent, c.Doctor, c.Patient, c.RecordFile, c.RecordShare,
-		c.Slot,
+		c.Appointment, c.AuditEvent, c.Availability, c.DayOff, c.Doctor, c.Feedback,
+		c.Patient, c.RecordFile, c.RecordShare, c.Slot,
 	} {
 		n.Use(hooks...)
 	}
@@ -228,8 +246,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Appointment, c.AuditEvent, c.Doctor, c.Patient, c.RecordFile, c.RecordShare,
-		c.Slot,
+		c.Appointment, c.AuditEvent, c.Availability, c.DayOff, c.Doctor, c.Feedback,
+		c.Patient, c.RecordFile, c.RecordShare, c.Slot,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -242,8 +260,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Appointment.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AvailabilityMutation:
+		return c.Availability.mutate(ctx, m)
+	case *DayOffMutation:
+		return c.DayOff.mutate(ctx, m)
 	case *DoctorMutation:
 		return c.Doctor.mutate(ctx, m)
+	case *FeedbackMutation:
+		return c.Feedback.mutate(ctx, m)
 	case *PatientMutation:
 		return c.Patient.mutate(ctx, m)
 	case *RecordFileMutation:
@@ -573,6 +597,306 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 	}
 }
 
+// AvailabilityClient is a client for the Availability schema.
+type AvailabilityClient struct {
+	config
+}
+
+// NewAvailabilityClient returns a client for the Availability from the given config.
+func NewAvailabilityClient(c config) *AvailabilityClient {
+	return &AvailabilityClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `availability.Hooks(f(g(h())))`.
+func (c *AvailabilityClient) Use(hooks ...Hook) {
+	c.hooks.Availability = append(c.hooks.Availability, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `availability.Intercept(f(g(h())))`.
+func (c *AvailabilityClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Availability = append(c.inters.Availability, interceptors...)
+}
+
+// Create returns a builder for creating a Availability entity.
+func (c *AvailabilityClient) Create() *AvailabilityCreate {
+	mutation := newAvailabilityMutation(c.config, OpCreate)
+	return &AvailabilityCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Availability entities.
+func (c *AvailabilityClient) CreateBulk(builders ...*AvailabilityCreate) *AvailabilityCreateBulk {
+	return &AvailabilityCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AvailabilityClient) MapCreateBulk(slice any, setFunc func(*AvailabilityCreate, int)) *AvailabilityCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AvailabilityCreateBulk{err: fmt.Errorf("calling to AvailabilityClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AvailabilityCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AvailabilityCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Availability.
+func (c *AvailabilityClient) Update() *AvailabilityUpdate {
+	mutation := newAvailabilityMutation(c.config, OpUpdate)
+	return &AvailabilityUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AvailabilityClient) UpdateOne(_m *Availability) *AvailabilityUpdateOne {
+	mutation := newAvailabilityMutation(c.config, OpUpdateOne, withAvailability(_m))
+	return &AvailabilityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AvailabilityClient) UpdateOneID(id int) *AvailabilityUpdateOne {
+	mutation := newAvailabilityMutation(c.config, OpUpdateOne, withAvailabilityID(id))
+	return &AvailabilityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Availability.
+func (c *AvailabilityClient) Delete() *AvailabilityDelete {
+	mutation := newAvailabilityMutation(c.config, OpDelete)
+	return &AvailabilityDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AvailabilityClient) DeleteOne(_m *Availability) *AvailabilityDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AvailabilityClient) DeleteOneID(id int) *AvailabilityDeleteOne {
+	builder := c.Delete().Where(availability.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AvailabilityDeleteOne{builder}
+}
+
+// Query returns a query builder for Availability.
+func (c *AvailabilityClient) Query() *AvailabilityQuery {
+	return &AvailabilityQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAvailability},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Availability entity by its id.
+func (c *AvailabilityClient) Get(ctx context.Context, id int) (*Availability, error) {
+	return c.Query().Where(availability.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AvailabilityClient) GetX(ctx context.Context, id int) *Availability {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDoctor queries the doctor edge of a Availability.
+func (c *AvailabilityClient) QueryDoctor(_m *Availability) *DoctorQuery {
+	query := (&DoctorClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(availability.Table, availability.FieldID, id),
+			sqlgraph.To(doctor.Table, doctor.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, availability.DoctorTable, availability.DoctorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AvailabilityClient) Hooks() []Hook {
+	hooks := c.hooks.Availability
+	return append(hooks[:len(hooks):len(hooks)], availability.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AvailabilityClient) Interceptors() []Interceptor {
+	return c.inters.Availability
+}
+
+func (c *AvailabilityClient) mutate(ctx context.Context, m *AvailabilityMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AvailabilityCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AvailabilityUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AvailabilityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AvailabilityDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Availability mutation op: %q", m.Op())
+	}
+}
+
+// DayOffClient is a client for the DayOff schema.
+type DayOffClient struct {
+	config
+}
+
+// NewDayOffClient returns a client for the DayOff from the given config.
+func NewDayOffClient(c config) *DayOffClient {
+	return &DayOffClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dayoff.Hooks(f(g(h())))`.
+func (c *DayOffClient) Use(hooks ...Hook) {
+	c.hooks.DayOff = append(c.hooks.DayOff, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dayoff.Intercept(f(g(h())))`.
+func (c *DayOffClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DayOff = append(c.inters.DayOff, interceptors...)
+}
+
+// Create returns a builder for creating a DayOff entity.
+func (c *DayOffClient) Create() *DayOffCreate {
+	mutation := newDayOffMutation(c.config, OpCreate)
+	return &DayOffCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DayOff entities.
+func (c *DayOffClient) CreateBulk(builders ...*DayOffCreate) *DayOffCreateBulk {
+	return &DayOffCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DayOffClient) MapCreateBulk(slice any, setFunc func(*DayOffCreate, int)) *DayOffCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DayOffCreateBulk{err: fmt.Errorf("calling to DayOffClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DayOffCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DayOffCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DayOff.
+func (c *DayOffClient) Update() *DayOffUpdate {
+	mutation := newDayOffMutation(c.config, OpUpdate)
+	return &DayOffUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DayOffClient) UpdateOne(_m *DayOff) *DayOffUpdateOne {
+	mutation := newDayOffMutation(c.config, OpUpdateOne, withDayOff(_m))
+	return &DayOffUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DayOffClient) UpdateOneID(id int) *DayOffUpdateOne {
+	mutation := newDayOffMutation(c.config, OpUpdateOne, withDayOffID(id))
+	return &DayOffUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DayOff.
+func (c *DayOffClient) Delete() *DayOffDelete {
+	mutation := newDayOffMutation(c.config, OpDelete)
+	return &DayOffDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DayOffClient) DeleteOne(_m *DayOff) *DayOffDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DayOffClient) DeleteOneID(id int) *DayOffDeleteOne {
+	builder := c.Delete().Where(dayoff.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DayOffDeleteOne{builder}
+}
+
+// Query returns a query builder for DayOff.
+func (c *DayOffClient) Query() *DayOffQuery {
+	return &DayOffQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDayOff},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DayOff entity by its id.
+func (c *DayOffClient) Get(ctx context.Context, id int) (*DayOff, error) {
+	return c.Query().Where(dayoff.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DayOffClient) GetX(ctx context.Context, id int) *DayOff {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDoctor queries the doctor edge of a DayOff.
+func (c *DayOffClient) QueryDoctor(_m *DayOff) *DoctorQuery {
+	query := (&DoctorClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dayoff.Table, dayoff.FieldID, id),
+			sqlgraph.To(doctor.Table, doctor.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, dayoff.DoctorTable, dayoff.DoctorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DayOffClient) Hooks() []Hook {
+	hooks := c.hooks.DayOff
+	return append(hooks[:len(hooks):len(hooks)], dayoff.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DayOffClient) Interceptors() []Interceptor {
+	return c.inters.DayOff
+}
+
+func (c *DayOffClient) mutate(ctx context.Context, m *DayOffMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DayOffCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DayOffUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DayOffUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DayOffDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DayOff mutation op: %q", m.Op())
+	}
+}
+
 // DoctorClient is a client for the Doctor schema.
 type DoctorClient struct {
 	config
@@ -713,6 +1037,38 @@ func (c *DoctorClient) QueryAppointments(_m *Doctor) *AppointmentQuery {
 	return query
 }
 
+// QueryAvailabilities queries the availabilities edge of a Doctor.
+func (c *DoctorClient) QueryAvailabilities(_m *Doctor) *AvailabilityQuery {
+	query := (&AvailabilityClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(doctor.Table, doctor.FieldID, id),
+			sqlgraph.To(availability.Table, availability.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, doctor.AvailabilitiesTable, doctor.AvailabilitiesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDaysOff queries the days_off edge of a Doctor.
+func (c *DoctorClient) QueryDaysOff(_m *Doctor) *DayOffQuery {
+	query := (&DayOffClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(doctor.Table, doctor.FieldID, id),
+			sqlgraph.To(dayoff.Table, dayoff.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, doctor.DaysOffTable, doctor.DaysOffColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *DoctorClient) Hooks() []Hook {
 	hooks := c.hooks.Doctor
@@ -736,6 +1092,188 @@ func (c *DoctorClient) mutate(ctx context.Context, m *DoctorMutation) (Value, er
 		return (&DoctorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Doctor mutation op: %q", m.Op())
+	}
+}
+
+// FeedbackClient is a client for the Feedback schema.
+type FeedbackClient struct {
+	config
+}
+
+// NewFeedbackClient returns a client for the Feedback from the given config.
+func NewFeedbackClient(c config) *FeedbackClient {
+	return &FeedbackClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `feedback.Hooks(f(g(h())))`.
+func (c *FeedbackClient) Use(hooks ...Hook) {
+	c.hooks.Feedback = append(c.hooks.Feedback, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `feedback.Intercept(f(g(h())))`.
+func (c *FeedbackClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Feedback = append(c.inters.Feedback, interceptors...)
+}
+
+// Create returns a builder for creating a Feedback entity.
+func (c *FeedbackClient) Create() *FeedbackCreate {
+	mutation := newFeedbackMutation(c.config, OpCreate)
+	return &FeedbackCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Feedback entities.
+func (c *FeedbackClient) CreateBulk(builders ...*FeedbackCreate) *FeedbackCreateBulk {
+	return &FeedbackCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FeedbackClient) MapCreateBulk(slice any, setFunc func(*FeedbackCreate, int)) *FeedbackCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FeedbackCreateBulk{err: fmt.Errorf("calling to FeedbackClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FeedbackCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FeedbackCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Feedback.
+func (c *FeedbackClient) Update() *FeedbackUpdate {
+	mutation := newFeedbackMutation(c.config, OpUpdate)
+	return &FeedbackUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FeedbackClient) UpdateOne(_m *Feedback) *FeedbackUpdateOne {
+	mutation := newFeedbackMutation(c.config, OpUpdateOne, withFeedback(_m))
+	return &FeedbackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FeedbackClient) UpdateOneID(id int) *FeedbackUpdateOne {
+	mutation := newFeedbackMutation(c.config, OpUpdateOne, withFeedbackID(id))
+	return &FeedbackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Feedback.
+func (c *FeedbackClient) Delete() *FeedbackDelete {
+	mutation := newFeedbackMutation(c.config, OpDelete)
+	return &FeedbackDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FeedbackClient) DeleteOne(_m *Feedback) *FeedbackDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FeedbackClient) DeleteOneID(id int) *FeedbackDeleteOne {
+	builder := c.Delete().Where(feedback.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FeedbackDeleteOne{builder}
+}
+
+// Query returns a query builder for Feedback.
+func (c *FeedbackClient) Query() *FeedbackQuery {
+	return &FeedbackQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFeedback},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Feedback entity by its id.
+func (c *FeedbackClient) Get(ctx context.Context, id int) (*Feedback, error) {
+	return c.Query().Where(feedback.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FeedbackClient) GetX(ctx context.Context, id int) *Feedback {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppointment queries the appointment edge of a Feedback.
+func (c *FeedbackClient) QueryAppointment(_m *Feedback) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedback.Table, feedback.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, feedback.AppointmentTable, feedback.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDoctor queries the doctor edge of a Feedback.
+func (c *FeedbackClient) QueryDoctor(_m *Feedback) *DoctorQuery {
+	query := (&DoctorClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedback.Table, feedback.FieldID, id),
+			sqlgraph.To(doctor.Table, doctor.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, feedback.DoctorTable, feedback.DoctorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPatient queries the patient edge of a Feedback.
+func (c *FeedbackClient) QueryPatient(_m *Feedback) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(feedback.Table, feedback.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, feedback.PatientTable, feedback.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FeedbackClient) Hooks() []Hook {
+	hooks := c.hooks.Feedback
+	return append(hooks[:len(hooks):len(hooks)], feedback.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FeedbackClient) Interceptors() []Interceptor {
+	return c.inters.Feedback
+}
+
+func (c *FeedbackClient) mutate(ctx context.Context, m *FeedbackMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FeedbackCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FeedbackUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FeedbackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FeedbackDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Feedback mutation op: %q", m.Op())
 	}
 }
 
@@ -1438,12 +1976,12 @@ func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Appointment, AuditEvent, Doctor, Patient, RecordFile, RecordShare,
-		Slot []ent.Hook
+		Appointment, AuditEvent, Availability, DayOff, Doctor, Feedback, Patient,
+		RecordFile, RecordShare, Slot []ent.Hook
 	}
 	inters struct {
-		Appointment, AuditEvent, Doctor, Patient, RecordFile, RecordShare,
-		Slot []ent.Interceptor
+		Appointment, AuditEvent, Availability, DayOff, Doctor, Feedback, Patient,
+		RecordFile, RecordShare, Slot []ent.Interceptor
 	}
 )
 

@@ -56,12 +56,18 @@ type DoctorEdges struct {
 	Slots []*Slot `json:"slots,omitempty"`
 	// Appointments holds the value of the appointments edge.
 	Appointments []*Appointment `json:"appointments,omitempty"`
+	// Availabilities holds the value of the availabilities edge.
+	Availabilities []*Availability `json:"availabilities,omitempty"`
+	// DaysOff holds the value of the days_off edge.
+	DaysOff []*DayOff `json:"days_off,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [4]bool
 
-	namedSlots        map[string][]*Slot
-	namedAppointments map[string][]*Appointment
+	namedSlots          map[string][]*Slot
+	namedAppointments   map[string][]*Appointment
+	namedAvailabilities map[string][]*Availability
+	namedDaysOff        map[string][]*DayOff
 }
 
 // SlotsOrErr returns the Slots value or an error if the edge
@@ -80,6 +86,24 @@ func (e DoctorEdges) AppointmentsOrErr() ([]*Appointment, error) {
 		return e.Appointments, nil
 	}
 	return nil, &NotLoadedError{edge: "appointments"}
+}
+
+// AvailabilitiesOrErr returns the Availabilities value or an error if the edge
+// was not loaded in eager-loading.
+func (e DoctorEdges) AvailabilitiesOrErr() ([]*Availability, error) {
+	if e.loadedTypes[2] {
+		return e.Availabilities, nil
+	}
+	return nil, &NotLoadedError{edge: "availabilities"}
+}
+
+// DaysOffOrErr returns the DaysOff value or an error if the edge
+// was not loaded in eager-loading.
+func (e DoctorEdges) DaysOffOrErr() ([]*DayOff, error) {
+	if e.loadedTypes[3] {
+		return e.DaysOff, nil
+	}
+	return nil, &NotLoadedError{edge: "days_off"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -219,6 +243,16 @@ func (_m *Doctor) QueryAppointments() *AppointmentQuery {
 	return NewDoctorClient(_m.config).QueryAppointments(_m)
 }
 
+// QueryAvailabilities queries the "availabilities" edge of the Doctor entity.
+func (_m *Doctor) QueryAvailabilities() *AvailabilityQuery {
+	return NewDoctorClient(_m.config).QueryAvailabilities(_m)
+}
+
+// QueryDaysOff queries the "days_off" edge of the Doctor entity.
+func (_m *Doctor) QueryDaysOff() *DayOffQuery {
+	return NewDoctorClient(_m.config).QueryDaysOff(_m)
+}
+
 // Update returns a builder for updating this Doctor.
 // Note that you need to call Doctor.Unwrap() before calling this method if this Doctor
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -328,6 +362,54 @@ func (_m *Doctor) appendNamedAppointments(name string, edges ...*Appointment) {
 		_m.Edges.namedAppointments[name] = []*Appointment{}
 	} else {
 		_m.Edges.namedAppointments[name] = append(_m.Edges.namedAppointments[name], edges...)
+	}
+}
+
+// NamedAvailabilities returns the Availabilities named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Doctor) NamedAvailabilities(name string) ([]*Availability, error) {
+	if _m.Edges.namedAvailabilities == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAvailabilities[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Doctor) appendNamedAvailabilities(name string, edges ...*Availability) {
+	if _m.Edges.namedAvailabilities == nil {
+		_m.Edges.namedAvailabilities = make(map[string][]*Availability)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAvailabilities[name] = []*Availability{}
+	} else {
+		_m.Edges.namedAvailabilities[name] = append(_m.Edges.namedAvailabilities[name], edges...)
+	}
+}
+
+// NamedDaysOff returns the DaysOff named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Doctor) NamedDaysOff(name string) ([]*DayOff, error) {
+	if _m.Edges.namedDaysOff == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedDaysOff[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Doctor) appendNamedDaysOff(name string, edges ...*DayOff) {
+	if _m.Edges.namedDaysOff == nil {
+		_m.Edges.namedDaysOff = make(map[string][]*DayOff)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedDaysOff[name] = []*DayOff{}
+	} else {
+		_m.Edges.namedDaysOff[name] = append(_m.Edges.namedDaysOff[name], edges...)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/geo"
@@ -169,6 +171,36 @@ func (_c *DoctorCreate) AddAppointments(v ...*Appointment) *DoctorCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddAppointmentIDs(ids...)
+}
+
+// AddAvailabilityIDs adds the "availabilities" edge to the Availability entity by IDs.
+func (_c *DoctorCreate) AddAvailabilityIDs(ids ...int) *DoctorCreate {
+	_c.mutation.AddAvailabilityIDs(ids...)
+	return _c
+}
+
+// AddAvailabilities adds the "availabilities" edges to the Availability entity.
+func (_c *DoctorCreate) AddAvailabilities(v ...*Availability) *DoctorCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAvailabilityIDs(ids...)
+}
+
+// AddDaysOffIDs adds the "days_off" edge to the DayOff entity by IDs.
+func (_c *DoctorCreate) AddDaysOffIDs(ids ...int) *DoctorCreate {
+	_c.mutation.AddDaysOffIDs(ids...)
+	return _c
+}
+
+// AddDaysOff adds the "days_off" edges to the DayOff entity.
+func (_c *DoctorCreate) AddDaysOff(v ...*DayOff) *DoctorCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDaysOffIDs(ids...)
 }
 
 // Mutation returns the DoctorMutation object of the builder.
@@ -426,6 +458,38 @@ func (_c *DoctorCreate) createSpec() (*Doctor, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(appointment.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AvailabilitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DaysOffIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -15,6 +15,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/slot"
@@ -23,16 +25,20 @@ import (
 // DoctorQuery is the builder for querying Doctor entities.
 type DoctorQuery struct {
 	config
-	ctx                   *QueryContext
-	order                 []doctor.OrderOption
-	inters                []Interceptor
-	predicates            []predicate.Doctor
-	withSlots             *SlotQuery
-	withAppointments      *AppointmentQuery
-	loadTotal             []func(context.Context, []*Doctor) error
-	modifiers             []func(*sql.Selector)
-	withNamedSlots        map[string]*SlotQuery
-	withNamedAppointments map[string]*AppointmentQuery
+	ctx                     *QueryContext
+	order                   []doctor.OrderOption
+	inters                  []Interceptor
+	predicates              []predicate.Doctor
+	withSlots               *SlotQuery
+	withAppointments        *AppointmentQuery
+	withAvailabilities      *AvailabilityQuery
+	withDaysOff             *DayOffQuery
+	loadTotal               []func(context.Context, []*Doctor) error
+	modifiers               []func(*sql.Selector)
+	withNamedSlots          map[string]*SlotQuery
+	withNamedAppointments   map[string]*AppointmentQuery
+	withNamedAvailabilities map[string]*AvailabilityQuery
+	withNamedDaysOff        map[string]*DayOffQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -106,6 +112,50 @@ func (_q *DoctorQuery) QueryAppointments() *AppointmentQuery {
 			sqlgraph.From(doctor.Table, doctor.FieldID, selector),
 			sqlgraph.To(appointment.Table, appointment.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, doctor.AppointmentsTable, doctor.AppointmentsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAvailabilities chains the current query on the "availabilities" edge.
+func (_q *DoctorQuery) QueryAvailabilities() *AvailabilityQuery {
+	query := (&AvailabilityClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(doctor.Table, doctor.FieldID, selector),
+			sqlgraph.To(availability.Table, availability.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, doctor.AvailabilitiesTable, doctor.AvailabilitiesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDaysOff chains the current query on the "days_off" edge.
+func (_q *DoctorQuery) QueryDaysOff() *DayOffQuery {
+	query := (&DayOffClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(doctor.Table, doctor.FieldID, selector),
+			sqlgraph.To(dayoff.Table, dayoff.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, doctor.DaysOffTable, doctor.DaysOffColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -300,13 +350,15 @@ func (_q *DoctorQuery) Clone() *DoctorQuery {
 		return nil
 	}
 	return &DoctorQuery{
-		config:           _q.config,
-		ctx:              _q.ctx.Clone(),
-		order:            append([]doctor.OrderOption{}, _q.order...),
-		inters:           append([]Interceptor{}, _q.inters...),
-		predicates:       append([]predicate.Doctor{}, _q.predicates...),
-		withSlots:        _q.withSlots.Clone(),
-		withAppointments: _q.withAppointments.Clone(),
+		config:             _q.config,
+		ctx:                _q.ctx.Clone(),
+		order:              append([]doctor.OrderOption{}, _q.order...),
+		inters:             append([]Interceptor{}, _q.inters...),
+		predicates:         append([]predicate.Doctor{}, _q.predicates...),
+		withSlots:          _q.withSlots.Clone(),
+		withAppointments:   _q.withAppointments.Clone(),
+		withAvailabilities: _q.withAvailabilities.Clone(),
+		withDaysOff:        _q.withDaysOff.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -333,6 +385,28 @@ func (_q *DoctorQuery) WithAppointments(opts ...func(*AppointmentQuery)) *Doctor
 		opt(query)
 	}
 	_q.withAppointments = query
+	return _q
+}
+
+// WithAvailabilities tells the query-builder to eager-load the nodes that are connected to
+// the "availabilities" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *DoctorQuery) WithAvailabilities(opts ...func(*AvailabilityQuery)) *DoctorQuery {
+	query := (&AvailabilityClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAvailabilities = query
+	return _q
+}
+
+// WithDaysOff tells the query-builder to eager-load the nodes that are connected to
+// the "days_off" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *DoctorQuery) WithDaysOff(opts ...func(*DayOffQuery)) *DoctorQuery {
+	query := (&DayOffClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDaysOff = query
 	return _q
 }
 
@@ -420,9 +494,11 @@ func (_q *DoctorQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Docto
 	var (
 		nodes       = []*Doctor{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [4]bool{
 			_q.withSlots != nil,
 			_q.withAppointments != nil,
+			_q.withAvailabilities != nil,
+			_q.withDaysOff != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -460,6 +536,20 @@ func (_q *DoctorQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Docto
 			return nil, err
 		}
 	}
+	if query := _q.withAvailabilities; query != nil {
+		if err := _q.loadAvailabilities(ctx, query, nodes,
+			func(n *Doctor) { n.Edges.Availabilities = []*Availability{} },
+			func(n *Doctor, e *Availability) { n.Edges.Availabilities = append(n.Edges.Availabilities, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDaysOff; query != nil {
+		if err := _q.loadDaysOff(ctx, query, nodes,
+			func(n *Doctor) { n.Edges.DaysOff = []*DayOff{} },
+			func(n *Doctor, e *DayOff) { n.Edges.DaysOff = append(n.Edges.DaysOff, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedSlots {
 		if err := _q.loadSlots(ctx, query, nodes,
 			func(n *Doctor) { n.appendNamedSlots(name) },
@@ -471,6 +561,20 @@ func (_q *DoctorQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Docto
 		if err := _q.loadAppointments(ctx, query, nodes,
 			func(n *Doctor) { n.appendNamedAppointments(name) },
 			func(n *Doctor, e *Appointment) { n.appendNamedAppointments(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAvailabilities {
+		if err := _q.loadAvailabilities(ctx, query, nodes,
+			func(n *Doctor) { n.appendNamedAvailabilities(name) },
+			func(n *Doctor, e *Availability) { n.appendNamedAvailabilities(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedDaysOff {
+		if err := _q.loadDaysOff(ctx, query, nodes,
+			func(n *Doctor) { n.appendNamedDaysOff(name) },
+			func(n *Doctor, e *DayOff) { n.appendNamedDaysOff(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -527,6 +631,66 @@ func (_q *DoctorQuery) loadAppointments(ctx context.Context, query *AppointmentQ
 	}
 	query.Where(predicate.Appointment(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(doctor.AppointmentsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.DoctorID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "doctor_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *DoctorQuery) loadAvailabilities(ctx context.Context, query *AvailabilityQuery, nodes []*Doctor, init func(*Doctor), assign func(*Doctor, *Availability)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Doctor)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(availability.FieldDoctorID)
+	}
+	query.Where(predicate.Availability(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(doctor.AvailabilitiesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.DoctorID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "doctor_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *DoctorQuery) loadDaysOff(ctx context.Context, query *DayOffQuery, nodes []*Doctor, init func(*Doctor), assign func(*Doctor, *DayOff)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Doctor)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(dayoff.FieldDoctorID)
+	}
+	query.Where(predicate.DayOff(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(doctor.DaysOffColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -687,6 +851,34 @@ func (_q *DoctorQuery) WithNamedAppointments(name string, opts ...func(*Appointm
 		_q.withNamedAppointments = make(map[string]*AppointmentQuery)
 	}
 	_q.withNamedAppointments[name] = query
+	return _q
+}
+
+// WithNamedAvailabilities tells the query-builder to eager-load the nodes that are connected to the "availabilities"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DoctorQuery) WithNamedAvailabilities(name string, opts ...func(*AvailabilityQuery)) *DoctorQuery {
+	query := (&AvailabilityClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAvailabilities == nil {
+		_q.withNamedAvailabilities = make(map[string]*AvailabilityQuery)
+	}
+	_q.withNamedAvailabilities[name] = query
+	return _q
+}
+
+// WithNamedDaysOff tells the query-builder to eager-load the nodes that are connected to the "days_off"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DoctorQuery) WithNamedDaysOff(name string, opts ...func(*DayOffQuery)) *DoctorQuery {
+	query := (&DayOffClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedDaysOff == nil {
+		_q.withNamedDaysOff = make(map[string]*DayOffQuery)
+	}
+	_q.withNamedDaysOff[name] = query
 	return _q
 }
 

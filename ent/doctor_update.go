@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/slot"
@@ -243,6 +245,36 @@ func (_u *DoctorUpdate) AddAppointments(v ...*Appointment) *DoctorUpdate {
 	return _u.AddAppointmentIDs(ids...)
 }
 
+// AddAvailabilityIDs adds the "availabilities" edge to the Availability entity by IDs.
+func (_u *DoctorUpdate) AddAvailabilityIDs(ids ...int) *DoctorUpdate {
+	_u.mutation.AddAvailabilityIDs(ids...)
+	return _u
+}
+
+// AddAvailabilities adds the "availabilities" edges to the Availability entity.
+func (_u *DoctorUpdate) AddAvailabilities(v ...*Availability) *DoctorUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAvailabilityIDs(ids...)
+}
+
+// AddDaysOffIDs adds the "days_off" edge to the DayOff entity by IDs.
+func (_u *DoctorUpdate) AddDaysOffIDs(ids ...int) *DoctorUpdate {
+	_u.mutation.AddDaysOffIDs(ids...)
+	return _u
+}
+
+// AddDaysOff adds the "days_off" edges to the DayOff entity.
+func (_u *DoctorUpdate) AddDaysOff(v ...*DayOff) *DoctorUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDaysOffIDs(ids...)
+}
+
 // Mutation returns the DoctorMutation object of the builder.
 func (_u *DoctorUpdate) Mutation() *DoctorMutation {
 	return _u.mutation
@@ -288,6 +320,48 @@ func (_u *DoctorUpdate) RemoveAppointments(v ...*Appointment) *DoctorUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAppointmentIDs(ids...)
+}
+
+// ClearAvailabilities clears all "availabilities" edges to the Availability entity.
+func (_u *DoctorUpdate) ClearAvailabilities() *DoctorUpdate {
+	_u.mutation.ClearAvailabilities()
+	return _u
+}
+
+// RemoveAvailabilityIDs removes the "availabilities" edge to Availability entities by IDs.
+func (_u *DoctorUpdate) RemoveAvailabilityIDs(ids ...int) *DoctorUpdate {
+	_u.mutation.RemoveAvailabilityIDs(ids...)
+	return _u
+}
+
+// RemoveAvailabilities removes "availabilities" edges to Availability entities.
+func (_u *DoctorUpdate) RemoveAvailabilities(v ...*Availability) *DoctorUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAvailabilityIDs(ids...)
+}
+
+// ClearDaysOff clears all "days_off" edges to the DayOff entity.
+func (_u *DoctorUpdate) ClearDaysOff() *DoctorUpdate {
+	_u.mutation.ClearDaysOff()
+	return _u
+}
+
+// RemoveDaysOffIDs removes the "days_off" edge to DayOff entities by IDs.
+func (_u *DoctorUpdate) RemoveDaysOffIDs(ids ...int) *DoctorUpdate {
+	_u.mutation.RemoveDaysOffIDs(ids...)
+	return _u
+}
+
+// RemoveDaysOff removes "days_off" edges to DayOff entities.
+func (_u *DoctorUpdate) RemoveDaysOff(v ...*DayOff) *DoctorUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDaysOffIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -535,6 +609,96 @@ func (_u *DoctorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.AvailabilitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAvailabilitiesIDs(); len(nodes) > 0 && !_u.mutation.AvailabilitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AvailabilitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DaysOffCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDaysOffIDs(); len(nodes) > 0 && !_u.mutation.DaysOffCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DaysOffIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -768,6 +932,36 @@ func (_u *DoctorUpdateOne) AddAppointments(v ...*Appointment) *DoctorUpdateOne {
 	return _u.AddAppointmentIDs(ids...)
 }
 
+// AddAvailabilityIDs adds the "availabilities" edge to the Availability entity by IDs.
+func (_u *DoctorUpdateOne) AddAvailabilityIDs(ids ...int) *DoctorUpdateOne {
+	_u.mutation.AddAvailabilityIDs(ids...)
+	return _u
+}
+
+// AddAvailabilities adds the "availabilities" edges to the Availability entity.
+func (_u *DoctorUpdateOne) AddAvailabilities(v ...*Availability) *DoctorUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAvailabilityIDs(ids...)
+}
+
+// AddDaysOffIDs adds the "days_off" edge to the DayOff entity by IDs.
+func (_u *DoctorUpdateOne) AddDaysOffIDs(ids ...int) *DoctorUpdateOne {
+	_u.mutation.AddDaysOffIDs(ids...)
+	return _u
+}
+
+// AddDaysOff adds the "days_off" edges to the DayOff entity.
+func (_u *DoctorUpdateOne) AddDaysOff(v ...*DayOff) *DoctorUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDaysOffIDs(ids...)
+}
+
 // Mutation returns the DoctorMutation object of the builder.
 func (_u *DoctorUpdateOne) Mutation() *DoctorMutation {
 	return _u.mutation
@@ -813,6 +1007,48 @@ func (_u *DoctorUpdateOne) RemoveAppointments(v ...*Appointment) *DoctorUpdateOn
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAppointmentIDs(ids...)
+}
+
+// ClearAvailabilities clears all "availabilities" edges to the Availability entity.
+func (_u *DoctorUpdateOne) ClearAvailabilities() *DoctorUpdateOne {
+	_u.mutation.ClearAvailabilities()
+	return _u
+}
+
+// RemoveAvailabilityIDs removes the "availabilities" edge to Availability entities by IDs.
+func (_u *DoctorUpdateOne) RemoveAvailabilityIDs(ids ...int) *DoctorUpdateOne {
+	_u.mutation.RemoveAvailabilityIDs(ids...)
+	return _u
+}
+
+// RemoveAvailabilities removes "availabilities" edges to Availability entities.
+func (_u *DoctorUpdateOne) RemoveAvailabilities(v ...*Availability) *DoctorUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAvailabilityIDs(ids...)
+}
+
+// ClearDaysOff clears all "days_off" edges to the DayOff entity.
+func (_u *DoctorUpdateOne) ClearDaysOff() *DoctorUpdateOne {
+	_u.mutation.ClearDaysOff()
+	return _u
+}
+
+// RemoveDaysOffIDs removes the "days_off" edge to DayOff entities by IDs.
+func (_u *DoctorUpdateOne) RemoveDaysOffIDs(ids ...int) *DoctorUpdateOne {
+	_u.mutation.RemoveDaysOffIDs(ids...)
+	return _u
+}
+
+// RemoveDaysOff removes "days_off" edges to DayOff entities.
+func (_u *DoctorUpdateOne) RemoveDaysOff(v ...*DayOff) *DoctorUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDaysOffIDs(ids...)
 }
 
 // Where appends a list predicates to the DoctorUpdate builder.
@@ -1083,6 +1319,96 @@ func (_u *DoctorUpdateOne) sqlSave(ctx context.Context) (_node *Doctor, err erro
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(appointment.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AvailabilitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAvailabilitiesIDs(); len(nodes) > 0 && !_u.mutation.AvailabilitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AvailabilitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(availability.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DaysOffCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDaysOffIDs(); len(nodes) > 0 && !_u.mutation.DaysOffCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DaysOffIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(dayoff.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -14,7 +14,10 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -79,13 +82,16 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			appointment.Table: appointment.ValidColumn,
-			auditevent.Table:  auditevent.ValidColumn,
-			doctor.Table:      doctor.ValidColumn,
-			patient.Table:     patient.ValidColumn,
-			recordfile.Table:  recordfile.ValidColumn,
-			recordshare.Table: recordshare.ValidColumn,
-			slot.Table:        slot.ValidColumn,
+			appointment.Table:  appointment.ValidColumn,
+			auditevent.Table:   auditevent.ValidColumn,
+			availability.Table: availability.ValidColumn,
+			dayoff.Table:       dayoff.ValidColumn,
+			doctor.Table:       doctor.ValidColumn,
+			feedback.Table:     feedback.ValidColumn,
+			patient.Table:      patient.ValidColumn,
+			recordfile.Table:   recordfile.ValidColumn,
+			recordshare.Table:  recordshare.ValidColumn,
+			slot.Table:         slot.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,7 +5,10 @@ package ent
 import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -20,7 +23,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 7)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   appointment.Table,
@@ -74,6 +77,43 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   availability.Table,
+			Columns: availability.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: availability.FieldID,
+			},
+		},
+		Type: "Availability",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			availability.FieldCreatedAt:   {Type: field.TypeTime, Column: availability.FieldCreatedAt},
+			availability.FieldUpdatedAt:   {Type: field.TypeTime, Column: availability.FieldUpdatedAt},
+			availability.FieldDoctorID:    {Type: field.TypeInt, Column: availability.FieldDoctorID},
+			availability.FieldWeekday:     {Type: field.TypeInt, Column: availability.FieldWeekday},
+			availability.FieldStartMinute: {Type: field.TypeInt, Column: availability.FieldStartMinute},
+			availability.FieldEndMinute:   {Type: field.TypeInt, Column: availability.FieldEndMinute},
+			availability.FieldSlotMinutes: {Type: field.TypeInt, Column: availability.FieldSlotMinutes},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   dayoff.Table,
+			Columns: dayoff.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: dayoff.FieldID,
+			},
+		},
+		Type: "DayOff",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			dayoff.FieldCreatedAt: {Type: field.TypeTime, Column: dayoff.FieldCreatedAt},
+			dayoff.FieldUpdatedAt: {Type: field.TypeTime, Column: dayoff.FieldUpdatedAt},
+			dayoff.FieldDoctorID:  {Type: field.TypeInt, Column: dayoff.FieldDoctorID},
+			dayoff.FieldDate:      {Type: field.TypeString, Column: dayoff.FieldDate},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   doctor.Table,
 			Columns: doctor.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -98,7 +138,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			doctor.FieldRatingCount:  {Type: field.TypeInt, Column: doctor.FieldRatingCount},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   feedback.Table,
+			Columns: feedback.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: feedback.FieldID,
+			},
+		},
+		Type: "Feedback",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			feedback.FieldCreatedAt:     {Type: field.TypeTime, Column: feedback.FieldCreatedAt},
+			feedback.FieldUpdatedAt:     {Type: field.TypeTime, Column: feedback.FieldUpdatedAt},
+			feedback.FieldAppointmentID: {Type: field.TypeInt, Column: feedback.FieldAppointmentID},
+			feedback.FieldDoctorID:      {Type: field.TypeInt, Column: feedback.FieldDoctorID},
+			feedback.FieldPatientID:     {Type: field.TypeInt, Column: feedback.FieldPatientID},
+			feedback.FieldStars:         {Type: field.TypeInt, Column: feedback.FieldStars},
+			feedback.FieldComment:       {Type: field.TypeString, Column: feedback.FieldComment},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -118,7 +178,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldDeactivatedAt: {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordfile.Table,
 			Columns: recordfile.Columns,
@@ -144,7 +204,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordfile.FieldDeletedAt:   {Type: field.TypeTime, Column: recordfile.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordshare.Table,
 			Columns: recordshare.Columns,
@@ -165,7 +225,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordshare.FieldRevokedAt:  {Type: field.TypeTime, Column: recordshare.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -181,6 +241,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			slot.FieldDoctorID:  {Type: field.TypeInt, Column: slot.FieldDoctorID},
 			slot.FieldStartsAt:  {Type: field.TypeTime, Column: slot.FieldStartsAt},
 			slot.FieldEndsAt:    {Type: field.TypeTime, Column: slot.FieldEndsAt},
+			slot.FieldDeletedAt: {Type: field.TypeTime, Column: slot.FieldDeletedAt},
 		},
 	}
 	graph.MustAddE(
@@ -220,6 +281,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Patient",
 	)
 	graph.MustAddE(
+		"doctor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   availability.DoctorTable,
+			Columns: []string{availability.DoctorColumn},
+			Bidi:    false,
+		},
+		"Availability",
+		"Doctor",
+	)
+	graph.MustAddE(
+		"doctor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   dayoff.DoctorTable,
+			Columns: []string{dayoff.DoctorColumn},
+			Bidi:    false,
+		},
+		"DayOff",
+		"Doctor",
+	)
+	graph.MustAddE(
 		"slots",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -242,6 +327,66 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Doctor",
 		"Appointment",
+	)
+	graph.MustAddE(
+		"availabilities",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.AvailabilitiesTable,
+			Columns: []string{doctor.AvailabilitiesColumn},
+			Bidi:    false,
+		},
+		"Doctor",
+		"Availability",
+	)
+	graph.MustAddE(
+		"days_off",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   doctor.DaysOffTable,
+			Columns: []string{doctor.DaysOffColumn},
+			Bidi:    false,
+		},
+		"Doctor",
+		"DayOff",
+	)
+	graph.MustAddE(
+		"appointment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   feedback.AppointmentTable,
+			Columns: []string{feedback.AppointmentColumn},
+			Bidi:    false,
+		},
+		"Feedback",
+		"Appointment",
+	)
+	graph.MustAddE(
+		"doctor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   feedback.DoctorTable,
+			Columns: []string{feedback.DoctorColumn},
+			Bidi:    false,
+		},
+		"Feedback",
+		"Doctor",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   feedback.PatientTable,
+			Columns: []string{feedback.PatientColumn},
+			Bidi:    false,
+		},
+		"Feedback",
+		"Patient",
 	)
 	graph.MustAddE(
 		"appointments",
@@ -620,6 +765,169 @@ func (f *AuditEventFilter) WhereDetail(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AvailabilityQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AvailabilityQuery builder.
+func (_q *AvailabilityQuery) Filter() *AvailabilityFilter {
+	return &AvailabilityFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AvailabilityMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AvailabilityMutation builder.
+func (m *AvailabilityMutation) Filter() *AvailabilityFilter {
+	return &AvailabilityFilter{config: m.config, predicateAdder: m}
+}
+
+// AvailabilityFilter provides a generic filtering capability at runtime for AvailabilityQuery.
+type AvailabilityFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AvailabilityFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AvailabilityFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(availability.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AvailabilityFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(availability.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AvailabilityFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(availability.FieldUpdatedAt))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *AvailabilityFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(availability.FieldDoctorID))
+}
+
+// WhereWeekday applies the entql int predicate on the weekday field.
+func (f *AvailabilityFilter) WhereWeekday(p entql.IntP) {
+	f.Where(p.Field(availability.FieldWeekday))
+}
+
+// WhereStartMinute applies the entql int predicate on the start_minute field.
+func (f *AvailabilityFilter) WhereStartMinute(p entql.IntP) {
+	f.Where(p.Field(availability.FieldStartMinute))
+}
+
+// WhereEndMinute applies the entql int predicate on the end_minute field.
+func (f *AvailabilityFilter) WhereEndMinute(p entql.IntP) {
+	f.Where(p.Field(availability.FieldEndMinute))
+}
+
+// WhereSlotMinutes applies the entql int predicate on the slot_minutes field.
+func (f *AvailabilityFilter) WhereSlotMinutes(p entql.IntP) {
+	f.Where(p.Field(availability.FieldSlotMinutes))
+}
+
+// WhereHasDoctor applies a predicate to check if query has an edge doctor.
+func (f *AvailabilityFilter) WhereHasDoctor() {
+	f.Where(entql.HasEdge("doctor"))
+}
+
+// WhereHasDoctorWith applies a predicate to check if query has an edge doctor with a given conditions (other predicates).
+func (f *AvailabilityFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
+	f.Where(entql.HasEdgeWith("doctor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *DayOffQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DayOffQuery builder.
+func (_q *DayOffQuery) Filter() *DayOffFilter {
+	return &DayOffFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DayOffMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DayOffMutation builder.
+func (m *DayOffMutation) Filter() *DayOffFilter {
+	return &DayOffFilter{config: m.config, predicateAdder: m}
+}
+
+// DayOffFilter provides a generic filtering capability at runtime for DayOffQuery.
+type DayOffFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DayOffFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *DayOffFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(dayoff.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DayOffFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(dayoff.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *DayOffFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(dayoff.FieldUpdatedAt))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *DayOffFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(dayoff.FieldDoctorID))
+}
+
+// WhereDate applies the entql string predicate on the date field.
+func (f *DayOffFilter) WhereDate(p entql.StringP) {
+	f.Where(p.Field(dayoff.FieldDate))
+}
+
+// WhereHasDoctor applies a predicate to check if query has an edge doctor.
+func (f *DayOffFilter) WhereHasDoctor() {
+	f.Where(entql.HasEdge("doctor"))
+}
+
+// WhereHasDoctorWith applies a predicate to check if query has an edge doctor with a given conditions (other predicates).
+func (f *DayOffFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
+	f.Where(entql.HasEdgeWith("doctor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *DoctorQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -648,7 +956,7 @@ type DoctorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DoctorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -752,6 +1060,151 @@ func (f *DoctorFilter) WhereHasAppointmentsWith(preds ...predicate.Appointment) 
 	})))
 }
 
+// WhereHasAvailabilities applies a predicate to check if query has an edge availabilities.
+func (f *DoctorFilter) WhereHasAvailabilities() {
+	f.Where(entql.HasEdge("availabilities"))
+}
+
+// WhereHasAvailabilitiesWith applies a predicate to check if query has an edge availabilities with a given conditions (other predicates).
+func (f *DoctorFilter) WhereHasAvailabilitiesWith(preds ...predicate.Availability) {
+	f.Where(entql.HasEdgeWith("availabilities", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasDaysOff applies a predicate to check if query has an edge days_off.
+func (f *DoctorFilter) WhereHasDaysOff() {
+	f.Where(entql.HasEdge("days_off"))
+}
+
+// WhereHasDaysOffWith applies a predicate to check if query has an edge days_off with a given conditions (other predicates).
+func (f *DoctorFilter) WhereHasDaysOffWith(preds ...predicate.DayOff) {
+	f.Where(entql.HasEdgeWith("days_off", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *FeedbackQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FeedbackQuery builder.
+func (_q *FeedbackQuery) Filter() *FeedbackFilter {
+	return &FeedbackFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FeedbackMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FeedbackMutation builder.
+func (m *FeedbackMutation) Filter() *FeedbackFilter {
+	return &FeedbackFilter{config: m.config, predicateAdder: m}
+}
+
+// FeedbackFilter provides a generic filtering capability at runtime for FeedbackQuery.
+type FeedbackFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FeedbackFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FeedbackFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(feedback.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *FeedbackFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(feedback.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *FeedbackFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(feedback.FieldUpdatedAt))
+}
+
+// WhereAppointmentID applies the entql int predicate on the appointment_id field.
+func (f *FeedbackFilter) WhereAppointmentID(p entql.IntP) {
+	f.Where(p.Field(feedback.FieldAppointmentID))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *FeedbackFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(feedback.FieldDoctorID))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *FeedbackFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(feedback.FieldPatientID))
+}
+
+// WhereStars applies the entql int predicate on the stars field.
+func (f *FeedbackFilter) WhereStars(p entql.IntP) {
+	f.Where(p.Field(feedback.FieldStars))
+}
+
+// WhereComment applies the entql string predicate on the comment field.
+func (f *FeedbackFilter) WhereComment(p entql.StringP) {
+	f.Where(p.Field(feedback.FieldComment))
+}
+
+// WhereHasAppointment applies a predicate to check if query has an edge appointment.
+func (f *FeedbackFilter) WhereHasAppointment() {
+	f.Where(entql.HasEdge("appointment"))
+}
+
+// WhereHasAppointmentWith applies a predicate to check if query has an edge appointment with a given conditions (other predicates).
+func (f *FeedbackFilter) WhereHasAppointmentWith(preds ...predicate.Appointment) {
+	f.Where(entql.HasEdgeWith("appointment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasDoctor applies a predicate to check if query has an edge doctor.
+func (f *FeedbackFilter) WhereHasDoctor() {
+	f.Where(entql.HasEdge("doctor"))
+}
+
+// WhereHasDoctorWith applies a predicate to check if query has an edge doctor with a given conditions (other predicates).
+func (f *FeedbackFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
+	f.Where(entql.HasEdgeWith("doctor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *FeedbackFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *FeedbackFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *PatientQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -781,7 +1234,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -898,7 +1351,7 @@ type RecordFileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordFileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1031,7 +1484,7 @@ type RecordShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1153,7 +1606,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1187,6 +1640,11 @@ func (f *SlotFilter) WhereStartsAt(p entql.TimeP) {
 // WhereEndsAt applies the entql time.Time predicate on the ends_at field.
 func (f *SlotFilter) WhereEndsAt(p entql.TimeP) {
 	f.Where(p.Field(slot.FieldEndsAt))
+}
+
+// WhereDeletedAt applies the entql time.Time predicate on the deleted_at field.
+func (f *SlotFilter) WhereDeletedAt(p entql.TimeP) {
+	f.Where(p.Field(slot.FieldDeletedAt))
 }
 
 // WhereHasDoctor applies a predicate to check if query has an edge doctor.

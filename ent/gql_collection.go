@@ -9,7 +9,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -294,6 +297,233 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AvailabilityQuery) CollectFields(ctx context.Context, satisfies ...string) (*AvailabilityQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AvailabilityQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(availability.Columns))
+		selectedFields = []string{availability.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "doctor":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DoctorClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, doctorImplementors)...); err != nil {
+				return err
+			}
+			_q.withDoctor = query
+			if _, ok := fieldSeen[availability.FieldDoctorID]; !ok {
+				selectedFields = append(selectedFields, availability.FieldDoctorID)
+				fieldSeen[availability.FieldDoctorID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[availability.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, availability.FieldCreatedAt)
+				fieldSeen[availability.FieldCreatedAt] = struct{}{}
+			}
+		case "weekday":
+			if _, ok := fieldSeen[availability.FieldWeekday]; !ok {
+				selectedFields = append(selectedFields, availability.FieldWeekday)
+				fieldSeen[availability.FieldWeekday] = struct{}{}
+			}
+		case "startMinute":
+			if _, ok := fieldSeen[availability.FieldStartMinute]; !ok {
+				selectedFields = append(selectedFields, availability.FieldStartMinute)
+				fieldSeen[availability.FieldStartMinute] = struct{}{}
+			}
+		case "endMinute":
+			if _, ok := fieldSeen[availability.FieldEndMinute]; !ok {
+				selectedFields = append(selectedFields, availability.FieldEndMinute)
+				fieldSeen[availability.FieldEndMinute] = struct{}{}
+			}
+		case "slotMinutes":
+			if _, ok := fieldSeen[availability.FieldSlotMinutes]; !ok {
+				selectedFields = append(selectedFields, availability.FieldSlotMinutes)
+				fieldSeen[availability.FieldSlotMinutes] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type availabilityPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AvailabilityPaginateOption
+}
+
+func newAvailabilityPaginateArgs(rv map[string]any) *availabilityPaginateArgs {
+	args := &availabilityPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AvailabilityOrder{Field: &AvailabilityOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAvailabilityOrder(order))
+			}
+		case *AvailabilityOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAvailabilityOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DayOffQuery) CollectFields(ctx context.Context, satisfies ...string) (*DayOffQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DayOffQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(dayoff.Columns))
+		selectedFields = []string{dayoff.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "doctor":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DoctorClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, doctorImplementors)...); err != nil {
+				return err
+			}
+			_q.withDoctor = query
+			if _, ok := fieldSeen[dayoff.FieldDoctorID]; !ok {
+				selectedFields = append(selectedFields, dayoff.FieldDoctorID)
+				fieldSeen[dayoff.FieldDoctorID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[dayoff.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, dayoff.FieldCreatedAt)
+				fieldSeen[dayoff.FieldCreatedAt] = struct{}{}
+			}
+		case "date":
+			if _, ok := fieldSeen[dayoff.FieldDate]; !ok {
+				selectedFields = append(selectedFields, dayoff.FieldDate)
+				fieldSeen[dayoff.FieldDate] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type dayoffPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DayOffPaginateOption
+}
+
+func newDayOffPaginateArgs(rv map[string]any) *dayoffPaginateArgs {
+	args := &dayoffPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &DayOffOrder{Field: &DayOffOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithDayOffOrder(order))
+			}
+		case *DayOffOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithDayOffOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *DoctorQuery) CollectFields(ctx context.Context, satisfies ...string) (*DoctorQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -403,6 +633,117 @@ func newDoctorPaginateArgs(rv map[string]any) *doctorPaginateArgs {
 		case *DoctorOrder:
 			if v != nil {
 				args.opts = append(args.opts, WithDoctorOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *FeedbackQuery) CollectFields(ctx context.Context, satisfies ...string) (*FeedbackQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *FeedbackQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(feedback.Columns))
+		selectedFields = []string{feedback.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[feedback.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, feedback.FieldAppointmentID)
+				fieldSeen[feedback.FieldAppointmentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[feedback.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, feedback.FieldCreatedAt)
+				fieldSeen[feedback.FieldCreatedAt] = struct{}{}
+			}
+		case "stars":
+			if _, ok := fieldSeen[feedback.FieldStars]; !ok {
+				selectedFields = append(selectedFields, feedback.FieldStars)
+				fieldSeen[feedback.FieldStars] = struct{}{}
+			}
+		case "comment":
+			if _, ok := fieldSeen[feedback.FieldComment]; !ok {
+				selectedFields = append(selectedFields, feedback.FieldComment)
+				fieldSeen[feedback.FieldComment] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type feedbackPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []FeedbackPaginateOption
+}
+
+func newFeedbackPaginateArgs(rv map[string]any) *feedbackPaginateArgs {
+	args := &feedbackPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &FeedbackOrder{Field: &FeedbackOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithFeedbackOrder(order))
+			}
+		case *FeedbackOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithFeedbackOrder(v))
 			}
 		}
 	}

@@ -32,6 +32,30 @@ func (_m *Appointment) Patient(ctx context.Context) (*Patient, error) {
 	return result, err
 }
 
+func (_m *Availability) Doctor(ctx context.Context) (*Doctor, error) {
+	result, err := _m.Edges.DoctorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDoctor().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *DayOff) Doctor(ctx context.Context) (*Doctor, error) {
+	result, err := _m.Edges.DoctorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDoctor().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Feedback) Appointment(ctx context.Context) (*Appointment, error) {
+	result, err := _m.Edges.AppointmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAppointment().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *RecordFile) Patient(ctx context.Context) (*Patient, error) {
 	result, err := _m.Edges.PatientOrErr()
 	if IsNotLoaded(err) {

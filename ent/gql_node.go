@@ -12,7 +12,10 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/internal"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -35,10 +38,25 @@ var auditeventImplementors = []string{"AuditEvent", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditEvent) IsNode() {}
 
+var availabilityImplementors = []string{"Availability", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Availability) IsNode() {}
+
+var dayoffImplementors = []string{"DayOff", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DayOff) IsNode() {}
+
 var doctorImplementors = []string{"Doctor", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Doctor) IsNode() {}
+
+var feedbackImplementors = []string{"Feedback", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Feedback) IsNode() {}
 
 var patientImplementors = []string{"Patient", "Node"}
 
@@ -155,11 +173,38 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case availability.Table:
+		query := c.Availability.Query().
+			Where(availability.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, availabilityImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case dayoff.Table:
+		query := c.DayOff.Query().
+			Where(dayoff.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dayoffImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case doctor.Table:
 		query := c.Doctor.Query().
 			Where(doctor.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, doctorImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case feedback.Table:
+		query := c.Feedback.Query().
+			Where(feedback.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, feedbackImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -305,10 +350,58 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case availability.Table:
+		query := c.Availability.Query().
+			Where(availability.IDIn(ids...))
+		query, err := query.CollectFields(ctx, availabilityImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case dayoff.Table:
+		query := c.DayOff.Query().
+			Where(dayoff.IDIn(ids...))
+		query, err := query.CollectFields(ctx, dayoffImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case doctor.Table:
 		query := c.Doctor.Query().
 			Where(doctor.IDIn(ids...))
 		query, err := query.CollectFields(ctx, doctorImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case feedback.Table:
+		query := c.Feedback.Query().
+			Where(feedback.IDIn(ids...))
+		query, err := query.CollectFields(ctx, feedbackImplementors...)
 		if err != nil {
 			return nil, err
 		}

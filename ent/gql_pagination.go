@@ -16,7 +16,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -696,6 +699,598 @@ func (_m *AuditEvent) ToEdge(order *AuditEventOrder) *AuditEventEdge {
 	}
 }
 
+// AvailabilityEdge is the edge representation of Availability.
+type AvailabilityEdge struct {
+	Node   *Availability `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// AvailabilityConnection is the connection containing edges to Availability.
+type AvailabilityConnection struct {
+	Edges      []*AvailabilityEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *AvailabilityConnection) build(nodes []*Availability, pager *availabilityPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Availability
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Availability {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Availability {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AvailabilityEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AvailabilityEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AvailabilityPaginateOption enables pagination customization.
+type AvailabilityPaginateOption func(*availabilityPager) error
+
+// WithAvailabilityOrder configures pagination ordering.
+func WithAvailabilityOrder(order *AvailabilityOrder) AvailabilityPaginateOption {
+	if order == nil {
+		order = DefaultAvailabilityOrder
+	}
+	o := *order
+	return func(pager *availabilityPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAvailabilityOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAvailabilityFilter configures pagination filter.
+func WithAvailabilityFilter(filter func(*AvailabilityQuery) (*AvailabilityQuery, error)) AvailabilityPaginateOption {
+	return func(pager *availabilityPager) error {
+		if filter == nil {
+			return errors.New("AvailabilityQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type availabilityPager struct {
+	reverse bool
+	order   *AvailabilityOrder
+	filter  func(*AvailabilityQuery) (*AvailabilityQuery, error)
+}
+
+func newAvailabilityPager(opts []AvailabilityPaginateOption, reverse bool) (*availabilityPager, error) {
+	pager := &availabilityPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAvailabilityOrder
+	}
+	return pager, nil
+}
+
+func (p *availabilityPager) applyFilter(query *AvailabilityQuery) (*AvailabilityQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *availabilityPager) toCursor(_m *Availability) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *availabilityPager) applyCursors(query *AvailabilityQuery, after, before *Cursor) (*AvailabilityQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAvailabilityOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *availabilityPager) applyOrder(query *AvailabilityQuery) *AvailabilityQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAvailabilityOrder.Field {
+		query = query.Order(DefaultAvailabilityOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *availabilityPager) orderExpr(query *AvailabilityQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAvailabilityOrder.Field {
+			b.Comma().Ident(DefaultAvailabilityOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Availability.
+func (_m *AvailabilityQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AvailabilityPaginateOption,
+) (*AvailabilityConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAvailabilityPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AvailabilityConnection{Edges: []*AvailabilityEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AvailabilityOrderFieldCreatedAt orders Availability by created_at.
+	AvailabilityOrderFieldCreatedAt = &AvailabilityOrderField{
+		Value: func(_m *Availability) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: availability.FieldCreatedAt,
+		toTerm: availability.ByCreatedAt,
+		toCursor: func(_m *Availability) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AvailabilityOrderField) String() string {
+	var str string
+	switch f.column {
+	case AvailabilityOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AvailabilityOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AvailabilityOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AvailabilityOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AvailabilityOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AvailabilityOrderField", str)
+	}
+	return nil
+}
+
+// AvailabilityOrderField defines the ordering field of Availability.
+type AvailabilityOrderField struct {
+	// Value extracts the ordering value from the given Availability.
+	Value    func(*Availability) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) availability.OrderOption
+	toCursor func(*Availability) Cursor
+}
+
+// AvailabilityOrder defines the ordering of Availability.
+type AvailabilityOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *AvailabilityOrderField `json:"field"`
+}
+
+// DefaultAvailabilityOrder is the default ordering of Availability.
+var DefaultAvailabilityOrder = &AvailabilityOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AvailabilityOrderField{
+		Value: func(_m *Availability) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: availability.FieldID,
+		toTerm: availability.ByID,
+		toCursor: func(_m *Availability) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Availability into AvailabilityEdge.
+func (_m *Availability) ToEdge(order *AvailabilityOrder) *AvailabilityEdge {
+	if order == nil {
+		order = DefaultAvailabilityOrder
+	}
+	return &AvailabilityEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DayOffEdge is the edge representation of DayOff.
+type DayOffEdge struct {
+	Node   *DayOff `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// DayOffConnection is the connection containing edges to DayOff.
+type DayOffConnection struct {
+	Edges      []*DayOffEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *DayOffConnection) build(nodes []*DayOff, pager *dayoffPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DayOff
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DayOff {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DayOff {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DayOffEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DayOffEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DayOffPaginateOption enables pagination customization.
+type DayOffPaginateOption func(*dayoffPager) error
+
+// WithDayOffOrder configures pagination ordering.
+func WithDayOffOrder(order *DayOffOrder) DayOffPaginateOption {
+	if order == nil {
+		order = DefaultDayOffOrder
+	}
+	o := *order
+	return func(pager *dayoffPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDayOffOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDayOffFilter configures pagination filter.
+func WithDayOffFilter(filter func(*DayOffQuery) (*DayOffQuery, error)) DayOffPaginateOption {
+	return func(pager *dayoffPager) error {
+		if filter == nil {
+			return errors.New("DayOffQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type dayoffPager struct {
+	reverse bool
+	order   *DayOffOrder
+	filter  func(*DayOffQuery) (*DayOffQuery, error)
+}
+
+func newDayOffPager(opts []DayOffPaginateOption, reverse bool) (*dayoffPager, error) {
+	pager := &dayoffPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDayOffOrder
+	}
+	return pager, nil
+}
+
+func (p *dayoffPager) applyFilter(query *DayOffQuery) (*DayOffQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *dayoffPager) toCursor(_m *DayOff) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *dayoffPager) applyCursors(query *DayOffQuery, after, before *Cursor) (*DayOffQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDayOffOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *dayoffPager) applyOrder(query *DayOffQuery) *DayOffQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDayOffOrder.Field {
+		query = query.Order(DefaultDayOffOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *dayoffPager) orderExpr(query *DayOffQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDayOffOrder.Field {
+			b.Comma().Ident(DefaultDayOffOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DayOff.
+func (_m *DayOffQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DayOffPaginateOption,
+) (*DayOffConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDayOffPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DayOffConnection{Edges: []*DayOffEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// DayOffOrderFieldCreatedAt orders DayOff by created_at.
+	DayOffOrderFieldCreatedAt = &DayOffOrderField{
+		Value: func(_m *DayOff) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: dayoff.FieldCreatedAt,
+		toTerm: dayoff.ByCreatedAt,
+		toCursor: func(_m *DayOff) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f DayOffOrderField) String() string {
+	var str string
+	switch f.column {
+	case DayOffOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f DayOffOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *DayOffOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("DayOffOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *DayOffOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid DayOffOrderField", str)
+	}
+	return nil
+}
+
+// DayOffOrderField defines the ordering field of DayOff.
+type DayOffOrderField struct {
+	// Value extracts the ordering value from the given DayOff.
+	Value    func(*DayOff) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) dayoff.OrderOption
+	toCursor func(*DayOff) Cursor
+}
+
+// DayOffOrder defines the ordering of DayOff.
+type DayOffOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *DayOffOrderField `json:"field"`
+}
+
+// DefaultDayOffOrder is the default ordering of DayOff.
+var DefaultDayOffOrder = &DayOffOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DayOffOrderField{
+		Value: func(_m *DayOff) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: dayoff.FieldID,
+		toTerm: dayoff.ByID,
+		toCursor: func(_m *DayOff) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DayOff into DayOffEdge.
+func (_m *DayOff) ToEdge(order *DayOffOrder) *DayOffEdge {
+	if order == nil {
+		order = DefaultDayOffOrder
+	}
+	return &DayOffEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // DoctorEdge is the edge representation of Doctor.
 type DoctorEdge struct {
 	Node   *Doctor `json:"node"`
@@ -987,6 +1582,302 @@ func (_m *Doctor) ToEdge(order *DoctorOrder) *DoctorEdge {
 		order = DefaultDoctorOrder
 	}
 	return &DoctorEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// FeedbackEdge is the edge representation of Feedback.
+type FeedbackEdge struct {
+	Node   *Feedback `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// FeedbackConnection is the connection containing edges to Feedback.
+type FeedbackConnection struct {
+	Edges      []*FeedbackEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *FeedbackConnection) build(nodes []*Feedback, pager *feedbackPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Feedback
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Feedback {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Feedback {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*FeedbackEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &FeedbackEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// FeedbackPaginateOption enables pagination customization.
+type FeedbackPaginateOption func(*feedbackPager) error
+
+// WithFeedbackOrder configures pagination ordering.
+func WithFeedbackOrder(order *FeedbackOrder) FeedbackPaginateOption {
+	if order == nil {
+		order = DefaultFeedbackOrder
+	}
+	o := *order
+	return func(pager *feedbackPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultFeedbackOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithFeedbackFilter configures pagination filter.
+func WithFeedbackFilter(filter func(*FeedbackQuery) (*FeedbackQuery, error)) FeedbackPaginateOption {
+	return func(pager *feedbackPager) error {
+		if filter == nil {
+			return errors.New("FeedbackQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type feedbackPager struct {
+	reverse bool
+	order   *FeedbackOrder
+	filter  func(*FeedbackQuery) (*FeedbackQuery, error)
+}
+
+func newFeedbackPager(opts []FeedbackPaginateOption, reverse bool) (*feedbackPager, error) {
+	pager := &feedbackPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultFeedbackOrder
+	}
+	return pager, nil
+}
+
+func (p *feedbackPager) applyFilter(query *FeedbackQuery) (*FeedbackQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *feedbackPager) toCursor(_m *Feedback) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *feedbackPager) applyCursors(query *FeedbackQuery, after, before *Cursor) (*FeedbackQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultFeedbackOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *feedbackPager) applyOrder(query *FeedbackQuery) *FeedbackQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultFeedbackOrder.Field {
+		query = query.Order(DefaultFeedbackOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *feedbackPager) orderExpr(query *FeedbackQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultFeedbackOrder.Field {
+			b.Comma().Ident(DefaultFeedbackOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Feedback.
+func (_m *FeedbackQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...FeedbackPaginateOption,
+) (*FeedbackConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newFeedbackPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &FeedbackConnection{Edges: []*FeedbackEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// FeedbackOrderFieldCreatedAt orders Feedback by created_at.
+	FeedbackOrderFieldCreatedAt = &FeedbackOrderField{
+		Value: func(_m *Feedback) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: feedback.FieldCreatedAt,
+		toTerm: feedback.ByCreatedAt,
+		toCursor: func(_m *Feedback) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f FeedbackOrderField) String() string {
+	var str string
+	switch f.column {
+	case FeedbackOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f FeedbackOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *FeedbackOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("FeedbackOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *FeedbackOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid FeedbackOrderField", str)
+	}
+	return nil
+}
+
+// FeedbackOrderField defines the ordering field of Feedback.
+type FeedbackOrderField struct {
+	// Value extracts the ordering value from the given Feedback.
+	Value    func(*Feedback) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) feedback.OrderOption
+	toCursor func(*Feedback) Cursor
+}
+
+// FeedbackOrder defines the ordering of Feedback.
+type FeedbackOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *FeedbackOrderField `json:"field"`
+}
+
+// DefaultFeedbackOrder is the default ordering of Feedback.
+var DefaultFeedbackOrder = &FeedbackOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &FeedbackOrderField{
+		Value: func(_m *Feedback) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: feedback.FieldID,
+		toTerm: feedback.ByID,
+		toCursor: func(_m *Feedback) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Feedback into FeedbackEdge.
+func (_m *Feedback) ToEdge(order *FeedbackOrder) *FeedbackEdge {
+	if order == nil {
+		order = DefaultFeedbackOrder
+	}
+	return &FeedbackEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -13,7 +13,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -31,13 +34,16 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAppointment = "Appointment"
-	TypeAuditEvent  = "AuditEvent"
-	TypeDoctor      = "Doctor"
-	TypePatient     = "Patient"
-	TypeRecordFile  = "RecordFile"
-	TypeRecordShare = "RecordShare"
-	TypeSlot        = "Slot"
+	TypeAppointment  = "Appointment"
+	TypeAuditEvent   = "AuditEvent"
+	TypeAvailability = "Availability"
+	TypeDayOff       = "DayOff"
+	TypeDoctor       = "Doctor"
+	TypeFeedback     = "Feedback"
+	TypePatient      = "Patient"
+	TypeRecordFile   = "RecordFile"
+	TypeRecordShare  = "RecordShare"
+	TypeSlot         = "Slot"
 )
 
 // AppointmentMutation represents an operation that mutates the Appointment nodes in the graph.
@@ -2489,38 +2495,1428 @@ func (m *AuditEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
 }
 
+// AvailabilityMutation represents an operation that mutates the Availability nodes in the graph.
+type AvailabilityMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	weekday         *int
+	addweekday      *int
+	start_minute    *int
+	addstart_minute *int
+	end_minute      *int
+	addend_minute   *int
+	slot_minutes    *int
+	addslot_minutes *int
+	clearedFields   map[string]struct{}
+	doctor          *int
+	cleareddoctor   bool
+	done            bool
+	oldValue        func(context.Context) (*Availability, error)
+	predicates      []predicate.Availability
+}
+
+var _ ent.Mutation = (*AvailabilityMutation)(nil)
+
+// availabilityOption allows management of the mutation configuration using functional options.
+type availabilityOption func(*AvailabilityMutation)
+
+// newAvailabilityMutation creates new mutation for the Availability entity.
+func newAvailabilityMutation(c config, op Op, opts ...availabilityOption) *AvailabilityMutation {
+	m := &AvailabilityMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAvailability,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAvailabilityID sets the ID field of the mutation.
+func withAvailabilityID(id int) availabilityOption {
+	return func(m *AvailabilityMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Availability
+		)
+		m.oldValue = func(ctx context.Context) (*Availability, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Availability.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAvailability sets the old Availability of the mutation.
+func withAvailability(node *Availability) availabilityOption {
+	return func(m *AvailabilityMutation) {
+		m.oldValue = func(context.Context) (*Availability, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AvailabilityMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AvailabilityMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AvailabilityMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AvailabilityMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Availability.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AvailabilityMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AvailabilityMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AvailabilityMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AvailabilityMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AvailabilityMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AvailabilityMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetDoctorID sets the "doctor_id" field.
+func (m *AvailabilityMutation) SetDoctorID(i int) {
+	m.doctor = &i
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *AvailabilityMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldDoctorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *AvailabilityMutation) ResetDoctorID() {
+	m.doctor = nil
+}
+
+// SetWeekday sets the "weekday" field.
+func (m *AvailabilityMutation) SetWeekday(i int) {
+	m.weekday = &i
+	m.addweekday = nil
+}
+
+// Weekday returns the value of the "weekday" field in the mutation.
+func (m *AvailabilityMutation) Weekday() (r int, exists bool) {
+	v := m.weekday
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeekday returns the old "weekday" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldWeekday(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeekday is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeekday requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeekday: %w", err)
+	}
+	return oldValue.Weekday, nil
+}
+
+// AddWeekday adds i to the "weekday" field.
+func (m *AvailabilityMutation) AddWeekday(i int) {
+	if m.addweekday != nil {
+		*m.addweekday += i
+	} else {
+		m.addweekday = &i
+	}
+}
+
+// AddedWeekday returns the value that was added to the "weekday" field in this mutation.
+func (m *AvailabilityMutation) AddedWeekday() (r int, exists bool) {
+	v := m.addweekday
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeekday resets all changes to the "weekday" field.
+func (m *AvailabilityMutation) ResetWeekday() {
+	m.weekday = nil
+	m.addweekday = nil
+}
+
+// SetStartMinute sets the "start_minute" field.
+func (m *AvailabilityMutation) SetStartMinute(i int) {
+	m.start_minute = &i
+	m.addstart_minute = nil
+}
+
+// StartMinute returns the value of the "start_minute" field in the mutation.
+func (m *AvailabilityMutation) StartMinute() (r int, exists bool) {
+	v := m.start_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartMinute returns the old "start_minute" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldStartMinute(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartMinute: %w", err)
+	}
+	return oldValue.StartMinute, nil
+}
+
+// AddStartMinute adds i to the "start_minute" field.
+func (m *AvailabilityMutation) AddStartMinute(i int) {
+	if m.addstart_minute != nil {
+		*m.addstart_minute += i
+	} else {
+		m.addstart_minute = &i
+	}
+}
+
+// AddedStartMinute returns the value that was added to the "start_minute" field in this mutation.
+func (m *AvailabilityMutation) AddedStartMinute() (r int, exists bool) {
+	v := m.addstart_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStartMinute resets all changes to the "start_minute" field.
+func (m *AvailabilityMutation) ResetStartMinute() {
+	m.start_minute = nil
+	m.addstart_minute = nil
+}
+
+// SetEndMinute sets the "end_minute" field.
+func (m *AvailabilityMutation) SetEndMinute(i int) {
+	m.end_minute = &i
+	m.addend_minute = nil
+}
+
+// EndMinute returns the value of the "end_minute" field in the mutation.
+func (m *AvailabilityMutation) EndMinute() (r int, exists bool) {
+	v := m.end_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndMinute returns the old "end_minute" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldEndMinute(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndMinute: %w", err)
+	}
+	return oldValue.EndMinute, nil
+}
+
+// AddEndMinute adds i to the "end_minute" field.
+func (m *AvailabilityMutation) AddEndMinute(i int) {
+	if m.addend_minute != nil {
+		*m.addend_minute += i
+	} else {
+		m.addend_minute = &i
+	}
+}
+
+// AddedEndMinute returns the value that was added to the "end_minute" field in this mutation.
+func (m *AvailabilityMutation) AddedEndMinute() (r int, exists bool) {
+	v := m.addend_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEndMinute resets all changes to the "end_minute" field.
+func (m *AvailabilityMutation) ResetEndMinute() {
+	m.end_minute = nil
+	m.addend_minute = nil
+}
+
+// SetSlotMinutes sets the "slot_minutes" field.
+func (m *AvailabilityMutation) SetSlotMinutes(i int) {
+	m.slot_minutes = &i
+	m.addslot_minutes = nil
+}
+
+// SlotMinutes returns the value of the "slot_minutes" field in the mutation.
+func (m *AvailabilityMutation) SlotMinutes() (r int, exists bool) {
+	v := m.slot_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSlotMinutes returns the old "slot_minutes" field's value of the Availability entity.
+// If the Availability object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AvailabilityMutation) OldSlotMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSlotMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSlotMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSlotMinutes: %w", err)
+	}
+	return oldValue.SlotMinutes, nil
+}
+
+// AddSlotMinutes adds i to the "slot_minutes" field.
+func (m *AvailabilityMutation) AddSlotMinutes(i int) {
+	if m.addslot_minutes != nil {
+		*m.addslot_minutes += i
+	} else {
+		m.addslot_minutes = &i
+	}
+}
+
+// AddedSlotMinutes returns the value that was added to the "slot_minutes" field in this mutation.
+func (m *AvailabilityMutation) AddedSlotMinutes() (r int, exists bool) {
+	v := m.addslot_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSlotMinutes resets all changes to the "slot_minutes" field.
+func (m *AvailabilityMutation) ResetSlotMinutes() {
+	m.slot_minutes = nil
+	m.addslot_minutes = nil
+}
+
+// ClearDoctor clears the "doctor" edge to the Doctor entity.
+func (m *AvailabilityMutation) ClearDoctor() {
+	m.cleareddoctor = true
+	m.clearedFields[availability.FieldDoctorID] = struct{}{}
+}
+
+// DoctorCleared reports if the "doctor" edge to the Doctor entity was cleared.
+func (m *AvailabilityMutation) DoctorCleared() bool {
+	return m.cleareddoctor
+}
+
+// DoctorIDs returns the "doctor" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DoctorID instead. It exists only for internal usage by the builders.
+func (m *AvailabilityMutation) DoctorIDs() (ids []int) {
+	if id := m.doctor; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDoctor resets all changes to the "doctor" edge.
+func (m *AvailabilityMutation) ResetDoctor() {
+	m.doctor = nil
+	m.cleareddoctor = false
+}
+
+// Where appends a list predicates to the AvailabilityMutation builder.
+func (m *AvailabilityMutation) Where(ps ...predicate.Availability) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AvailabilityMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AvailabilityMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Availability, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AvailabilityMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AvailabilityMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Availability).
+func (m *AvailabilityMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AvailabilityMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, availability.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, availability.FieldUpdatedAt)
+	}
+	if m.doctor != nil {
+		fields = append(fields, availability.FieldDoctorID)
+	}
+	if m.weekday != nil {
+		fields = append(fields, availability.FieldWeekday)
+	}
+	if m.start_minute != nil {
+		fields = append(fields, availability.FieldStartMinute)
+	}
+	if m.end_minute != nil {
+		fields = append(fields, availability.FieldEndMinute)
+	}
+	if m.slot_minutes != nil {
+		fields = append(fields, availability.FieldSlotMinutes)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AvailabilityMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case availability.FieldCreatedAt:
+		return m.CreatedAt()
+	case availability.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case availability.FieldDoctorID:
+		return m.DoctorID()
+	case availability.FieldWeekday:
+		return m.Weekday()
+	case availability.FieldStartMinute:
+		return m.StartMinute()
+	case availability.FieldEndMinute:
+		return m.EndMinute()
+	case availability.FieldSlotMinutes:
+		return m.SlotMinutes()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AvailabilityMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case availability.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case availability.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case availability.FieldDoctorID:
+		return m.OldDoctorID(ctx)
+	case availability.FieldWeekday:
+		return m.OldWeekday(ctx)
+	case availability.FieldStartMinute:
+		return m.OldStartMinute(ctx)
+	case availability.FieldEndMinute:
+		return m.OldEndMinute(ctx)
+	case availability.FieldSlotMinutes:
+		return m.OldSlotMinutes(ctx)
+	}
+	return nil, fmt.Errorf("unknown Availability field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AvailabilityMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case availability.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case availability.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case availability.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
+	case availability.FieldWeekday:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeekday(v)
+		return nil
+	case availability.FieldStartMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartMinute(v)
+		return nil
+	case availability.FieldEndMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndMinute(v)
+		return nil
+	case availability.FieldSlotMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSlotMinutes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Availability field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AvailabilityMutation) AddedFields() []string {
+	var fields []string
+	if m.addweekday != nil {
+		fields = append(fields, availability.FieldWeekday)
+	}
+	if m.addstart_minute != nil {
+		fields = append(fields, availability.FieldStartMinute)
+	}
+	if m.addend_minute != nil {
+		fields = append(fields, availability.FieldEndMinute)
+	}
+	if m.addslot_minutes != nil {
+		fields = append(fields, availability.FieldSlotMinutes)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AvailabilityMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case availability.FieldWeekday:
+		return m.AddedWeekday()
+	case availability.FieldStartMinute:
+		return m.AddedStartMinute()
+	case availability.FieldEndMinute:
+		return m.AddedEndMinute()
+	case availability.FieldSlotMinutes:
+		return m.AddedSlotMinutes()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AvailabilityMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case availability.FieldWeekday:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeekday(v)
+		return nil
+	case availability.FieldStartMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartMinute(v)
+		return nil
+	case availability.FieldEndMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEndMinute(v)
+		return nil
+	case availability.FieldSlotMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSlotMinutes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Availability numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AvailabilityMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AvailabilityMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AvailabilityMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Availability nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AvailabilityMutation) ResetField(name string) error {
+	switch name {
+	case availability.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case availability.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case availability.FieldDoctorID:
+		m.ResetDoctorID()
+		return nil
+	case availability.FieldWeekday:
+		m.ResetWeekday()
+		return nil
+	case availability.FieldStartMinute:
+		m.ResetStartMinute()
+		return nil
+	case availability.FieldEndMinute:
+		m.ResetEndMinute()
+		return nil
+	case availability.FieldSlotMinutes:
+		m.ResetSlotMinutes()
+		return nil
+	}
+	return fmt.Errorf("unknown Availability field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AvailabilityMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.doctor != nil {
+		edges = append(edges, availability.EdgeDoctor)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AvailabilityMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case availability.EdgeDoctor:
+		if id := m.doctor; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AvailabilityMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AvailabilityMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AvailabilityMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareddoctor {
+		edges = append(edges, availability.EdgeDoctor)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AvailabilityMutation) EdgeCleared(name string) bool {
+	switch name {
+	case availability.EdgeDoctor:
+		return m.cleareddoctor
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AvailabilityMutation) ClearEdge(name string) error {
+	switch name {
+	case availability.EdgeDoctor:
+		m.ClearDoctor()
+		return nil
+	}
+	return fmt.Errorf("unknown Availability unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AvailabilityMutation) ResetEdge(name string) error {
+	switch name {
+	case availability.EdgeDoctor:
+		m.ResetDoctor()
+		return nil
+	}
+	return fmt.Errorf("unknown Availability edge %s", name)
+}
+
+// DayOffMutation represents an operation that mutates the DayOff nodes in the graph.
+type DayOffMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	date          *string
+	clearedFields map[string]struct{}
+	doctor        *int
+	cleareddoctor bool
+	done          bool
+	oldValue      func(context.Context) (*DayOff, error)
+	predicates    []predicate.DayOff
+}
+
+var _ ent.Mutation = (*DayOffMutation)(nil)
+
+// dayoffOption allows management of the mutation configuration using functional options.
+type dayoffOption func(*DayOffMutation)
+
+// newDayOffMutation creates new mutation for the DayOff entity.
+func newDayOffMutation(c config, op Op, opts ...dayoffOption) *DayOffMutation {
+	m := &DayOffMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDayOff,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDayOffID sets the ID field of the mutation.
+func withDayOffID(id int) dayoffOption {
+	return func(m *DayOffMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DayOff
+		)
+		m.oldValue = func(ctx context.Context) (*DayOff, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DayOff.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDayOff sets the old DayOff of the mutation.
+func withDayOff(node *DayOff) dayoffOption {
+	return func(m *DayOffMutation) {
+		m.oldValue = func(context.Context) (*DayOff, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DayOffMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DayOffMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DayOffMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DayOffMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DayOff.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DayOffMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DayOffMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DayOff entity.
+// If the DayOff object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DayOffMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DayOffMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DayOffMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DayOffMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DayOff entity.
+// If the DayOff object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DayOffMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DayOffMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetDoctorID sets the "doctor_id" field.
+func (m *DayOffMutation) SetDoctorID(i int) {
+	m.doctor = &i
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *DayOffMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the DayOff entity.
+// If the DayOff object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DayOffMutation) OldDoctorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *DayOffMutation) ResetDoctorID() {
+	m.doctor = nil
+}
+
+// SetDate sets the "date" field.
+func (m *DayOffMutation) SetDate(s string) {
+	m.date = &s
+}
+
+// Date returns the value of the "date" field in the mutation.
+func (m *DayOffMutation) Date() (r string, exists bool) {
+	v := m.date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDate returns the old "date" field's value of the DayOff entity.
+// If the DayOff object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DayOffMutation) OldDate(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDate: %w", err)
+	}
+	return oldValue.Date, nil
+}
+
+// ResetDate resets all changes to the "date" field.
+func (m *DayOffMutation) ResetDate() {
+	m.date = nil
+}
+
+// ClearDoctor clears the "doctor" edge to the Doctor entity.
+func (m *DayOffMutation) ClearDoctor() {
+	m.cleareddoctor = true
+	m.clearedFields[dayoff.FieldDoctorID] = struct{}{}
+}
+
+// DoctorCleared reports if the "doctor" edge to the Doctor entity was cleared.
+func (m *DayOffMutation) DoctorCleared() bool {
+	return m.cleareddoctor
+}
+
+// DoctorIDs returns the "doctor" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DoctorID instead. It exists only for internal usage by the builders.
+func (m *DayOffMutation) DoctorIDs() (ids []int) {
+	if id := m.doctor; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDoctor resets all changes to the "doctor" edge.
+func (m *DayOffMutation) ResetDoctor() {
+	m.doctor = nil
+	m.cleareddoctor = false
+}
+
+// Where appends a list predicates to the DayOffMutation builder.
+func (m *DayOffMutation) Where(ps ...predicate.DayOff) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DayOffMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DayOffMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DayOff, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DayOffMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DayOffMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DayOff).
+func (m *DayOffMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DayOffMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.created_at != nil {
+		fields = append(fields, dayoff.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, dayoff.FieldUpdatedAt)
+	}
+	if m.doctor != nil {
+		fields = append(fields, dayoff.FieldDoctorID)
+	}
+	if m.date != nil {
+		fields = append(fields, dayoff.FieldDate)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DayOffMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dayoff.FieldCreatedAt:
+		return m.CreatedAt()
+	case dayoff.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case dayoff.FieldDoctorID:
+		return m.DoctorID()
+	case dayoff.FieldDate:
+		return m.Date()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DayOffMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dayoff.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case dayoff.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case dayoff.FieldDoctorID:
+		return m.OldDoctorID(ctx)
+	case dayoff.FieldDate:
+		return m.OldDate(ctx)
+	}
+	return nil, fmt.Errorf("unknown DayOff field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DayOffMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dayoff.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case dayoff.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case dayoff.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
+	case dayoff.FieldDate:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDate(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DayOff field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DayOffMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DayOffMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DayOffMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DayOff numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DayOffMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DayOffMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DayOffMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DayOff nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DayOffMutation) ResetField(name string) error {
+	switch name {
+	case dayoff.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case dayoff.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case dayoff.FieldDoctorID:
+		m.ResetDoctorID()
+		return nil
+	case dayoff.FieldDate:
+		m.ResetDate()
+		return nil
+	}
+	return fmt.Errorf("unknown DayOff field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DayOffMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.doctor != nil {
+		edges = append(edges, dayoff.EdgeDoctor)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DayOffMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dayoff.EdgeDoctor:
+		if id := m.doctor; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DayOffMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DayOffMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DayOffMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareddoctor {
+		edges = append(edges, dayoff.EdgeDoctor)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DayOffMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dayoff.EdgeDoctor:
+		return m.cleareddoctor
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DayOffMutation) ClearEdge(name string) error {
+	switch name {
+	case dayoff.EdgeDoctor:
+		m.ClearDoctor()
+		return nil
+	}
+	return fmt.Errorf("unknown DayOff unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DayOffMutation) ResetEdge(name string) error {
+	switch name {
+	case dayoff.EdgeDoctor:
+		m.ResetDoctor()
+		return nil
+	}
+	return fmt.Errorf("unknown DayOff edge %s", name)
+}
+
 // DoctorMutation represents an operation that mutates the Doctor nodes in the graph.
 type DoctorMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	created_at          *time.Time
-	updated_at          *time.Time
-	name                *string
-	email               *string
-	password_hash       *string
-	crm_number          *string
-	crm_state           *string
-	specialty           *string
-	price_cents         *int
-	addprice_cents      *int
-	location            *geo.Point
-	timezone            *string
-	rating              *float64
-	addrating           *float64
-	rating_count        *int
-	addrating_count     *int
-	clearedFields       map[string]struct{}
-	slots               map[int]struct{}
-	removedslots        map[int]struct{}
-	clearedslots        bool
-	appointments        map[int]struct{}
-	removedappointments map[int]struct{}
-	clearedappointments bool
-	done                bool
-	oldValue            func(context.Context) (*Doctor, error)
-	predicates          []predicate.Doctor
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	name                  *string
+	email                 *string
+	password_hash         *string
+	crm_number            *string
+	crm_state             *string
+	specialty             *string
+	price_cents           *int
+	addprice_cents        *int
+	location              *geo.Point
+	timezone              *string
+	rating                *float64
+	addrating             *float64
+	rating_count          *int
+	addrating_count       *int
+	clearedFields         map[string]struct{}
+	slots                 map[int]struct{}
+	removedslots          map[int]struct{}
+	clearedslots          bool
+	appointments          map[int]struct{}
+	removedappointments   map[int]struct{}
+	clearedappointments   bool
+	availabilities        map[int]struct{}
+	removedavailabilities map[int]struct{}
+	clearedavailabilities bool
+	days_off              map[int]struct{}
+	removeddays_off       map[int]struct{}
+	cleareddays_off       bool
+	done                  bool
+	oldValue              func(context.Context) (*Doctor, error)
+	predicates            []predicate.Doctor
 }
 
 var _ ent.Mutation = (*DoctorMutation)(nil)
@@ -3257,6 +4653,114 @@ func (m *DoctorMutation) ResetAppointments() {
 	m.removedappointments = nil
 }
 
+// AddAvailabilityIDs adds the "availabilities" edge to the Availability entity by ids.
+func (m *DoctorMutation) AddAvailabilityIDs(ids ...int) {
+	if m.availabilities == nil {
+		m.availabilities = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.availabilities[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAvailabilities clears the "availabilities" edge to the Availability entity.
+func (m *DoctorMutation) ClearAvailabilities() {
+	m.clearedavailabilities = true
+}
+
+// AvailabilitiesCleared reports if the "availabilities" edge to the Availability entity was cleared.
+func (m *DoctorMutation) AvailabilitiesCleared() bool {
+	return m.clearedavailabilities
+}
+
+// RemoveAvailabilityIDs removes the "availabilities" edge to the Availability entity by IDs.
+func (m *DoctorMutation) RemoveAvailabilityIDs(ids ...int) {
+	if m.removedavailabilities == nil {
+		m.removedavailabilities = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.availabilities, ids[i])
+		m.removedavailabilities[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAvailabilities returns the removed IDs of the "availabilities" edge to the Availability entity.
+func (m *DoctorMutation) RemovedAvailabilitiesIDs() (ids []int) {
+	for id := range m.removedavailabilities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AvailabilitiesIDs returns the "availabilities" edge IDs in the mutation.
+func (m *DoctorMutation) AvailabilitiesIDs() (ids []int) {
+	for id := range m.availabilities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAvailabilities resets all changes to the "availabilities" edge.
+func (m *DoctorMutation) ResetAvailabilities() {
+	m.availabilities = nil
+	m.clearedavailabilities = false
+	m.removedavailabilities = nil
+}
+
+// AddDaysOffIDs adds the "days_off" edge to the DayOff entity by ids.
+func (m *DoctorMutation) AddDaysOffIDs(ids ...int) {
+	if m.days_off == nil {
+		m.days_off = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.days_off[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDaysOff clears the "days_off" edge to the DayOff entity.
+func (m *DoctorMutation) ClearDaysOff() {
+	m.cleareddays_off = true
+}
+
+// DaysOffCleared reports if the "days_off" edge to the DayOff entity was cleared.
+func (m *DoctorMutation) DaysOffCleared() bool {
+	return m.cleareddays_off
+}
+
+// RemoveDaysOffIDs removes the "days_off" edge to the DayOff entity by IDs.
+func (m *DoctorMutation) RemoveDaysOffIDs(ids ...int) {
+	if m.removeddays_off == nil {
+		m.removeddays_off = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.days_off, ids[i])
+		m.removeddays_off[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDaysOff returns the removed IDs of the "days_off" edge to the DayOff entity.
+func (m *DoctorMutation) RemovedDaysOffIDs() (ids []int) {
+	for id := range m.removeddays_off {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DaysOffIDs returns the "days_off" edge IDs in the mutation.
+func (m *DoctorMutation) DaysOffIDs() (ids []int) {
+	for id := range m.days_off {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDaysOff resets all changes to the "days_off" edge.
+func (m *DoctorMutation) ResetDaysOff() {
+	m.days_off = nil
+	m.cleareddays_off = false
+	m.removeddays_off = nil
+}
+
 // Where appends a list predicates to the DoctorMutation builder.
 func (m *DoctorMutation) Where(ps ...predicate.Doctor) {
 	m.predicates = append(m.predicates, ps...)
@@ -3633,12 +5137,18 @@ func (m *DoctorMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *DoctorMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.slots != nil {
 		edges = append(edges, doctor.EdgeSlots)
 	}
 	if m.appointments != nil {
 		edges = append(edges, doctor.EdgeAppointments)
+	}
+	if m.availabilities != nil {
+		edges = append(edges, doctor.EdgeAvailabilities)
+	}
+	if m.days_off != nil {
+		edges = append(edges, doctor.EdgeDaysOff)
 	}
 	return edges
 }
@@ -3659,18 +5169,36 @@ func (m *DoctorMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case doctor.EdgeAvailabilities:
+		ids := make([]ent.Value, 0, len(m.availabilities))
+		for id := range m.availabilities {
+			ids = append(ids, id)
+		}
+		return ids
+	case doctor.EdgeDaysOff:
+		ids := make([]ent.Value, 0, len(m.days_off))
+		for id := range m.days_off {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *DoctorMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.removedslots != nil {
 		edges = append(edges, doctor.EdgeSlots)
 	}
 	if m.removedappointments != nil {
 		edges = append(edges, doctor.EdgeAppointments)
+	}
+	if m.removedavailabilities != nil {
+		edges = append(edges, doctor.EdgeAvailabilities)
+	}
+	if m.removeddays_off != nil {
+		edges = append(edges, doctor.EdgeDaysOff)
 	}
 	return edges
 }
@@ -3691,18 +5219,36 @@ func (m *DoctorMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case doctor.EdgeAvailabilities:
+		ids := make([]ent.Value, 0, len(m.removedavailabilities))
+		for id := range m.removedavailabilities {
+			ids = append(ids, id)
+		}
+		return ids
+	case doctor.EdgeDaysOff:
+		ids := make([]ent.Value, 0, len(m.removeddays_off))
+		for id := range m.removeddays_off {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *DoctorMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.clearedslots {
 		edges = append(edges, doctor.EdgeSlots)
 	}
 	if m.clearedappointments {
 		edges = append(edges, doctor.EdgeAppointments)
+	}
+	if m.clearedavailabilities {
+		edges = append(edges, doctor.EdgeAvailabilities)
+	}
+	if m.cleareddays_off {
+		edges = append(edges, doctor.EdgeDaysOff)
 	}
 	return edges
 }
@@ -3715,6 +5261,10 @@ func (m *DoctorMutation) EdgeCleared(name string) bool {
 		return m.clearedslots
 	case doctor.EdgeAppointments:
 		return m.clearedappointments
+	case doctor.EdgeAvailabilities:
+		return m.clearedavailabilities
+	case doctor.EdgeDaysOff:
+		return m.cleareddays_off
 	}
 	return false
 }
@@ -3737,8 +5287,846 @@ func (m *DoctorMutation) ResetEdge(name string) error {
 	case doctor.EdgeAppointments:
 		m.ResetAppointments()
 		return nil
+	case doctor.EdgeAvailabilities:
+		m.ResetAvailabilities()
+		return nil
+	case doctor.EdgeDaysOff:
+		m.ResetDaysOff()
+		return nil
 	}
 	return fmt.Errorf("unknown Doctor edge %s", name)
+}
+
+// FeedbackMutation represents an operation that mutates the Feedback nodes in the graph.
+type FeedbackMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	stars              *int
+	addstars           *int
+	comment            *string
+	clearedFields      map[string]struct{}
+	appointment        *int
+	clearedappointment bool
+	doctor             *int
+	cleareddoctor      bool
+	patient            *int
+	clearedpatient     bool
+	done               bool
+	oldValue           func(context.Context) (*Feedback, error)
+	predicates         []predicate.Feedback
+}
+
+var _ ent.Mutation = (*FeedbackMutation)(nil)
+
+// feedbackOption allows management of the mutation configuration using functional options.
+type feedbackOption func(*FeedbackMutation)
+
+// newFeedbackMutation creates new mutation for the Feedback entity.
+func newFeedbackMutation(c config, op Op, opts ...feedbackOption) *FeedbackMutation {
+	m := &FeedbackMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFeedback,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFeedbackID sets the ID field of the mutation.
+func withFeedbackID(id int) feedbackOption {
+	return func(m *FeedbackMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Feedback
+		)
+		m.oldValue = func(ctx context.Context) (*Feedback, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Feedback.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFeedback sets the old Feedback of the mutation.
+func withFeedback(node *Feedback) feedbackOption {
+	return func(m *FeedbackMutation) {
+		m.oldValue = func(context.Context) (*Feedback, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FeedbackMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FeedbackMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FeedbackMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FeedbackMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Feedback.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *FeedbackMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *FeedbackMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *FeedbackMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *FeedbackMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *FeedbackMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *FeedbackMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *FeedbackMutation) SetAppointmentID(i int) {
+	m.appointment = &i
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *FeedbackMutation) AppointmentID() (r int, exists bool) {
+	v := m.appointment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldAppointmentID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *FeedbackMutation) ResetAppointmentID() {
+	m.appointment = nil
+}
+
+// SetDoctorID sets the "doctor_id" field.
+func (m *FeedbackMutation) SetDoctorID(i int) {
+	m.doctor = &i
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *FeedbackMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldDoctorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *FeedbackMutation) ResetDoctorID() {
+	m.doctor = nil
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *FeedbackMutation) SetPatientID(i int) {
+	m.patient = &i
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *FeedbackMutation) PatientID() (r int, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldPatientID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *FeedbackMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetStars sets the "stars" field.
+func (m *FeedbackMutation) SetStars(i int) {
+	m.stars = &i
+	m.addstars = nil
+}
+
+// Stars returns the value of the "stars" field in the mutation.
+func (m *FeedbackMutation) Stars() (r int, exists bool) {
+	v := m.stars
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStars returns the old "stars" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldStars(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStars is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStars requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStars: %w", err)
+	}
+	return oldValue.Stars, nil
+}
+
+// AddStars adds i to the "stars" field.
+func (m *FeedbackMutation) AddStars(i int) {
+	if m.addstars != nil {
+		*m.addstars += i
+	} else {
+		m.addstars = &i
+	}
+}
+
+// AddedStars returns the value that was added to the "stars" field in this mutation.
+func (m *FeedbackMutation) AddedStars() (r int, exists bool) {
+	v := m.addstars
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStars resets all changes to the "stars" field.
+func (m *FeedbackMutation) ResetStars() {
+	m.stars = nil
+	m.addstars = nil
+}
+
+// SetComment sets the "comment" field.
+func (m *FeedbackMutation) SetComment(s string) {
+	m.comment = &s
+}
+
+// Comment returns the value of the "comment" field in the mutation.
+func (m *FeedbackMutation) Comment() (r string, exists bool) {
+	v := m.comment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComment returns the old "comment" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldComment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComment: %w", err)
+	}
+	return oldValue.Comment, nil
+}
+
+// ResetComment resets all changes to the "comment" field.
+func (m *FeedbackMutation) ResetComment() {
+	m.comment = nil
+}
+
+// ClearAppointment clears the "appointment" edge to the Appointment entity.
+func (m *FeedbackMutation) ClearAppointment() {
+	m.clearedappointment = true
+	m.clearedFields[feedback.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentCleared reports if the "appointment" edge to the Appointment entity was cleared.
+func (m *FeedbackMutation) AppointmentCleared() bool {
+	return m.clearedappointment
+}
+
+// AppointmentIDs returns the "appointment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppointmentID instead. It exists only for internal usage by the builders.
+func (m *FeedbackMutation) AppointmentIDs() (ids []int) {
+	if id := m.appointment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppointment resets all changes to the "appointment" edge.
+func (m *FeedbackMutation) ResetAppointment() {
+	m.appointment = nil
+	m.clearedappointment = false
+}
+
+// ClearDoctor clears the "doctor" edge to the Doctor entity.
+func (m *FeedbackMutation) ClearDoctor() {
+	m.cleareddoctor = true
+	m.clearedFields[feedback.FieldDoctorID] = struct{}{}
+}
+
+// DoctorCleared reports if the "doctor" edge to the Doctor entity was cleared.
+func (m *FeedbackMutation) DoctorCleared() bool {
+	return m.cleareddoctor
+}
+
+// DoctorIDs returns the "doctor" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DoctorID instead. It exists only for internal usage by the builders.
+func (m *FeedbackMutation) DoctorIDs() (ids []int) {
+	if id := m.doctor; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDoctor resets all changes to the "doctor" edge.
+func (m *FeedbackMutation) ResetDoctor() {
+	m.doctor = nil
+	m.cleareddoctor = false
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *FeedbackMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[feedback.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *FeedbackMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *FeedbackMutation) PatientIDs() (ids []int) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *FeedbackMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// Where appends a list predicates to the FeedbackMutation builder.
+func (m *FeedbackMutation) Where(ps ...predicate.Feedback) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FeedbackMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FeedbackMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Feedback, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FeedbackMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FeedbackMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Feedback).
+func (m *FeedbackMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FeedbackMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, feedback.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, feedback.FieldUpdatedAt)
+	}
+	if m.appointment != nil {
+		fields = append(fields, feedback.FieldAppointmentID)
+	}
+	if m.doctor != nil {
+		fields = append(fields, feedback.FieldDoctorID)
+	}
+	if m.patient != nil {
+		fields = append(fields, feedback.FieldPatientID)
+	}
+	if m.stars != nil {
+		fields = append(fields, feedback.FieldStars)
+	}
+	if m.comment != nil {
+		fields = append(fields, feedback.FieldComment)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FeedbackMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case feedback.FieldCreatedAt:
+		return m.CreatedAt()
+	case feedback.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case feedback.FieldAppointmentID:
+		return m.AppointmentID()
+	case feedback.FieldDoctorID:
+		return m.DoctorID()
+	case feedback.FieldPatientID:
+		return m.PatientID()
+	case feedback.FieldStars:
+		return m.Stars()
+	case feedback.FieldComment:
+		return m.Comment()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FeedbackMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case feedback.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case feedback.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case feedback.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	case feedback.FieldDoctorID:
+		return m.OldDoctorID(ctx)
+	case feedback.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case feedback.FieldStars:
+		return m.OldStars(ctx)
+	case feedback.FieldComment:
+		return m.OldComment(ctx)
+	}
+	return nil, fmt.Errorf("unknown Feedback field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FeedbackMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case feedback.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case feedback.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case feedback.FieldAppointmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	case feedback.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
+	case feedback.FieldPatientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case feedback.FieldStars:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStars(v)
+		return nil
+	case feedback.FieldComment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComment(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Feedback field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FeedbackMutation) AddedFields() []string {
+	var fields []string
+	if m.addstars != nil {
+		fields = append(fields, feedback.FieldStars)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FeedbackMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case feedback.FieldStars:
+		return m.AddedStars()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FeedbackMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case feedback.FieldStars:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStars(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Feedback numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FeedbackMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FeedbackMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FeedbackMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Feedback nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FeedbackMutation) ResetField(name string) error {
+	switch name {
+	case feedback.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case feedback.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case feedback.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	case feedback.FieldDoctorID:
+		m.ResetDoctorID()
+		return nil
+	case feedback.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case feedback.FieldStars:
+		m.ResetStars()
+		return nil
+	case feedback.FieldComment:
+		m.ResetComment()
+		return nil
+	}
+	return fmt.Errorf("unknown Feedback field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FeedbackMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.appointment != nil {
+		edges = append(edges, feedback.EdgeAppointment)
+	}
+	if m.doctor != nil {
+		edges = append(edges, feedback.EdgeDoctor)
+	}
+	if m.patient != nil {
+		edges = append(edges, feedback.EdgePatient)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FeedbackMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case feedback.EdgeAppointment:
+		if id := m.appointment; id != nil {
+			return []ent.Value{*id}
+		}
+	case feedback.EdgeDoctor:
+		if id := m.doctor; id != nil {
+			return []ent.Value{*id}
+		}
+	case feedback.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FeedbackMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FeedbackMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FeedbackMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedappointment {
+		edges = append(edges, feedback.EdgeAppointment)
+	}
+	if m.cleareddoctor {
+		edges = append(edges, feedback.EdgeDoctor)
+	}
+	if m.clearedpatient {
+		edges = append(edges, feedback.EdgePatient)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FeedbackMutation) EdgeCleared(name string) bool {
+	switch name {
+	case feedback.EdgeAppointment:
+		return m.clearedappointment
+	case feedback.EdgeDoctor:
+		return m.cleareddoctor
+	case feedback.EdgePatient:
+		return m.clearedpatient
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FeedbackMutation) ClearEdge(name string) error {
+	switch name {
+	case feedback.EdgeAppointment:
+		m.ClearAppointment()
+		return nil
+	case feedback.EdgeDoctor:
+		m.ClearDoctor()
+		return nil
+	case feedback.EdgePatient:
+		m.ClearPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown Feedback unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FeedbackMutation) ResetEdge(name string) error {
+	switch name {
+	case feedback.EdgeAppointment:
+		m.ResetAppointment()
+		return nil
+	case feedback.EdgeDoctor:
+		m.ResetDoctor()
+		return nil
+	case feedback.EdgePatient:
+		m.ResetPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown Feedback edge %s", name)
 }
 
 // PatientMutation represents an operation that mutates the Patient nodes in the graph.
@@ -6815,6 +9203,7 @@ type SlotMutation struct {
 	updated_at          *time.Time
 	starts_at           *time.Time
 	ends_at             *time.Time
+	deleted_at          *time.Time
 	clearedFields       map[string]struct{}
 	doctor              *int
 	cleareddoctor       bool
@@ -7104,6 +9493,55 @@ func (m *SlotMutation) ResetEndsAt() {
 	m.ends_at = nil
 }
 
+// SetDeletedAt sets the "deleted_at" field.
+func (m *SlotMutation) SetDeletedAt(t time.Time) {
+	m.deleted_at = &t
+}
+
+// DeletedAt returns the value of the "deleted_at" field in the mutation.
+func (m *SlotMutation) DeletedAt() (r time.Time, exists bool) {
+	v := m.deleted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeletedAt returns the old "deleted_at" field's value of the Slot entity.
+// If the Slot object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SlotMutation) OldDeletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeletedAt: %w", err)
+	}
+	return oldValue.DeletedAt, nil
+}
+
+// ClearDeletedAt clears the value of the "deleted_at" field.
+func (m *SlotMutation) ClearDeletedAt() {
+	m.deleted_at = nil
+	m.clearedFields[slot.FieldDeletedAt] = struct{}{}
+}
+
+// DeletedAtCleared returns if the "deleted_at" field was cleared in this mutation.
+func (m *SlotMutation) DeletedAtCleared() bool {
+	_, ok := m.clearedFields[slot.FieldDeletedAt]
+	return ok
+}
+
+// ResetDeletedAt resets all changes to the "deleted_at" field.
+func (m *SlotMutation) ResetDeletedAt() {
+	m.deleted_at = nil
+	delete(m.clearedFields, slot.FieldDeletedAt)
+}
+
 // ClearDoctor clears the "doctor" edge to the Doctor entity.
 func (m *SlotMutation) ClearDoctor() {
 	m.cleareddoctor = true
@@ -7219,7 +9657,7 @@ func (m *SlotMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SlotMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.created_at != nil {
 		fields = append(fields, slot.FieldCreatedAt)
 	}
@@ -7234,6 +9672,9 @@ func (m *SlotMutation) Fields() []string {
 	}
 	if m.ends_at != nil {
 		fields = append(fields, slot.FieldEndsAt)
+	}
+	if m.deleted_at != nil {
+		fields = append(fields, slot.FieldDeletedAt)
 	}
 	return fields
 }
@@ -7253,6 +9694,8 @@ func (m *SlotMutation) Field(name string) (ent.Value, bool) {
 		return m.StartsAt()
 	case slot.FieldEndsAt:
 		return m.EndsAt()
+	case slot.FieldDeletedAt:
+		return m.DeletedAt()
 	}
 	return nil, false
 }
@@ -7272,6 +9715,8 @@ func (m *SlotMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldStartsAt(ctx)
 	case slot.FieldEndsAt:
 		return m.OldEndsAt(ctx)
+	case slot.FieldDeletedAt:
+		return m.OldDeletedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Slot field %s", name)
 }
@@ -7316,6 +9761,13 @@ func (m *SlotMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEndsAt(v)
 		return nil
+	case slot.FieldDeletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeletedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Slot field %s", name)
 }
@@ -7348,7 +9800,11 @@ func (m *SlotMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *SlotMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(slot.FieldDeletedAt) {
+		fields = append(fields, slot.FieldDeletedAt)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -7361,6 +9817,11 @@ func (m *SlotMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *SlotMutation) ClearField(name string) error {
+	switch name {
+	case slot.FieldDeletedAt:
+		m.ClearDeletedAt()
+		return nil
+	}
 	return fmt.Errorf("unknown Slot nullable field %s", name)
 }
 
@@ -7382,6 +9843,9 @@ func (m *SlotMutation) ResetField(name string) error {
 		return nil
 	case slot.FieldEndsAt:
 		m.ResetEndsAt()
+		return nil
+	case slot.FieldDeletedAt:
+		m.ResetDeletedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Slot field %s", name)

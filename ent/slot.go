@@ -28,6 +28,8 @@ type Slot struct {
 	StartsAt time.Time `json:"starts_at,omitempty"`
 	// EndsAt holds the value of the "ends_at" field.
 	EndsAt time.Time `json:"ends_at,omitempty"`
+	// DeletedAt holds the value of the "deleted_at" field.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the SlotQuery when eager-loading is set.
 	Edges        SlotEdges `json:"edges"`
@@ -76,7 +78,7 @@ func (*Slot) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case slot.FieldID, slot.FieldDoctorID:
 			values[i] = new(sql.NullInt64)
-		case slot.FieldCreatedAt, slot.FieldUpdatedAt, slot.FieldStartsAt, slot.FieldEndsAt:
+		case slot.FieldCreatedAt, slot.FieldUpdatedAt, slot.FieldStartsAt, slot.FieldEndsAt, slot.FieldDeletedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -128,6 +130,13 @@ func (_m *Slot) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field ends_at", values[i])
 			} else if value.Valid {
 				_m.EndsAt = value.Time
+			}
+		case slot.FieldDeletedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field deleted_at", values[i])
+			} else if value.Valid {
+				_m.DeletedAt = new(time.Time)
+				*_m.DeletedAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -189,6 +198,11 @@ func (_m *Slot) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("ends_at=")
 	builder.WriteString(_m.EndsAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.DeletedAt; v != nil {
+		builder.WriteString("deleted_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -68,6 +68,20 @@ func (_c *SlotCreate) SetEndsAt(v time.Time) *SlotCreate {
 	return _c
 }
 
+// SetDeletedAt sets the "deleted_at" field.
+func (_c *SlotCreate) SetDeletedAt(v time.Time) *SlotCreate {
+	_c.mutation.SetDeletedAt(v)
+	return _c
+}
+
+// SetNillableDeletedAt sets the "deleted_at" field if the given value is not nil.
+func (_c *SlotCreate) SetNillableDeletedAt(v *time.Time) *SlotCreate {
+	if v != nil {
+		_c.SetDeletedAt(*v)
+	}
+	return _c
+}
+
 // SetDoctor sets the "doctor" edge to the Doctor entity.
 func (_c *SlotCreate) SetDoctor(v *Doctor) *SlotCreate {
 	return _c.SetDoctorID(v.ID)
@@ -203,6 +217,10 @@ func (_c *SlotCreate) createSpec() (*Slot, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.EndsAt(); ok {
 		_spec.SetField(slot.FieldEndsAt, field.TypeTime, value)
 		_node.EndsAt = value
+	}
+	if value, ok := _c.mutation.DeletedAt(); ok {
+		_spec.SetField(slot.FieldDeletedAt, field.TypeTime, value)
+		_node.DeletedAt = &value
 	}
 	if nodes := _c.mutation.DoctorIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -64,6 +64,26 @@ func (_u *SlotUpdate) SetNillableEndsAt(v *time.Time) *SlotUpdate {
 	return _u
 }
 
+// SetDeletedAt sets the "deleted_at" field.
+func (_u *SlotUpdate) SetDeletedAt(v time.Time) *SlotUpdate {
+	_u.mutation.SetDeletedAt(v)
+	return _u
+}
+
+// SetNillableDeletedAt sets the "deleted_at" field if the given value is not nil.
+func (_u *SlotUpdate) SetNillableDeletedAt(v *time.Time) *SlotUpdate {
+	if v != nil {
+		_u.SetDeletedAt(*v)
+	}
+	return _u
+}
+
+// ClearDeletedAt clears the value of the "deleted_at" field.
+func (_u *SlotUpdate) ClearDeletedAt() *SlotUpdate {
+	_u.mutation.ClearDeletedAt()
+	return _u
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by IDs.
 func (_u *SlotUpdate) AddAppointmentIDs(ids ...int) *SlotUpdate {
 	_u.mutation.AddAppointmentIDs(ids...)
@@ -182,6 +202,12 @@ func (_u *SlotUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.EndsAt(); ok {
 		_spec.SetField(slot.FieldEndsAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.DeletedAt(); ok {
+		_spec.SetField(slot.FieldDeletedAt, field.TypeTime, value)
+	}
+	if _u.mutation.DeletedAtCleared() {
+		_spec.ClearField(slot.FieldDeletedAt, field.TypeTime)
+	}
 	if _u.mutation.AppointmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -280,6 +306,26 @@ func (_u *SlotUpdateOne) SetNillableEndsAt(v *time.Time) *SlotUpdateOne {
 	if v != nil {
 		_u.SetEndsAt(*v)
 	}
+	return _u
+}
+
+// SetDeletedAt sets the "deleted_at" field.
+func (_u *SlotUpdateOne) SetDeletedAt(v time.Time) *SlotUpdateOne {
+	_u.mutation.SetDeletedAt(v)
+	return _u
+}
+
+// SetNillableDeletedAt sets the "deleted_at" field if the given value is not nil.
+func (_u *SlotUpdateOne) SetNillableDeletedAt(v *time.Time) *SlotUpdateOne {
+	if v != nil {
+		_u.SetDeletedAt(*v)
+	}
+	return _u
+}
+
+// ClearDeletedAt clears the value of the "deleted_at" field.
+func (_u *SlotUpdateOne) ClearDeletedAt() *SlotUpdateOne {
+	_u.mutation.ClearDeletedAt()
 	return _u
 }
 
@@ -430,6 +476,12 @@ func (_u *SlotUpdateOne) sqlSave(ctx context.Context) (_node *Slot, err error) {
 	}
 	if value, ok := _u.mutation.EndsAt(); ok {
 		_spec.SetField(slot.FieldEndsAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.DeletedAt(); ok {
+		_spec.SetField(slot.FieldDeletedAt, field.TypeTime, value)
+	}
+	if _u.mutation.DeletedAtCleared() {
+		_spec.ClearField(slot.FieldDeletedAt, field.TypeTime)
 	}
 	if _u.mutation.AppointmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -18,8 +18,14 @@ type Tx struct {
 	Appointment *AppointmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// Availability is the client for interacting with the Availability builders.
+	Availability *AvailabilityClient
+	// DayOff is the client for interacting with the DayOff builders.
+	DayOff *DayOffClient
 	// Doctor is the client for interacting with the Doctor builders.
 	Doctor *DoctorClient
+	// Feedback is the client for interacting with the Feedback builders.
+	Feedback *FeedbackClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
 	// RecordFile is the client for interacting with the RecordFile builders.
@@ -161,7 +167,10 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.Availability = NewAvailabilityClient(tx.config)
+	tx.DayOff = NewDayOffClient(tx.config)
 	tx.Doctor = NewDoctorClient(tx.config)
+	tx.Feedback = NewFeedbackClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)
 	tx.RecordShare = NewRecordShareClient(tx.config)

@@ -45,6 +45,10 @@ const (
 	EdgeSlots = "slots"
 	// EdgeAppointments holds the string denoting the appointments edge name in mutations.
 	EdgeAppointments = "appointments"
+	// EdgeAvailabilities holds the string denoting the availabilities edge name in mutations.
+	EdgeAvailabilities = "availabilities"
+	// EdgeDaysOff holds the string denoting the days_off edge name in mutations.
+	EdgeDaysOff = "days_off"
 	// Table holds the table name of the doctor in the database.
 	Table = "doctors"
 	// SlotsTable is the table that holds the slots relation/edge.
@@ -61,6 +65,20 @@ const (
 	AppointmentsInverseTable = "appointments"
 	// AppointmentsColumn is the table column denoting the appointments relation/edge.
 	AppointmentsColumn = "doctor_id"
+	// AvailabilitiesTable is the table that holds the availabilities relation/edge.
+	AvailabilitiesTable = "availabilities"
+	// AvailabilitiesInverseTable is the table name for the Availability entity.
+	// It exists in this package in order to avoid circular dependency with the "availability" package.
+	AvailabilitiesInverseTable = "availabilities"
+	// AvailabilitiesColumn is the table column denoting the availabilities relation/edge.
+	AvailabilitiesColumn = "doctor_id"
+	// DaysOffTable is the table that holds the days_off relation/edge.
+	DaysOffTable = "day_offs"
+	// DaysOffInverseTable is the table name for the DayOff entity.
+	// It exists in this package in order to avoid circular dependency with the "dayoff" package.
+	DaysOffInverseTable = "day_offs"
+	// DaysOffColumn is the table column denoting the days_off relation/edge.
+	DaysOffColumn = "doctor_id"
 )
 
 // Columns holds all SQL columns for doctor fields.
@@ -229,6 +247,34 @@ func ByAppointments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newAppointmentsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByAvailabilitiesCount orders the results by availabilities count.
+func ByAvailabilitiesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAvailabilitiesStep(), opts...)
+	}
+}
+
+// ByAvailabilities orders the results by availabilities terms.
+func ByAvailabilities(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAvailabilitiesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByDaysOffCount orders the results by days_off count.
+func ByDaysOffCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDaysOffStep(), opts...)
+	}
+}
+
+// ByDaysOff orders the results by days_off terms.
+func ByDaysOff(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDaysOffStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newSlotsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -241,5 +287,19 @@ func newAppointmentsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AppointmentsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, AppointmentsTable, AppointmentsColumn),
+	)
+}
+func newAvailabilitiesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AvailabilitiesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AvailabilitiesTable, AvailabilitiesColumn),
+	)
+}
+func newDaysOffStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DaysOffInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DaysOffTable, DaysOffColumn),
 	)
 }

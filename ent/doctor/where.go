@@ -862,6 +862,52 @@ func HasAppointmentsWith(preds ...predicate.Appointment) predicate.Doctor {
 	})
 }
 
+// HasAvailabilities applies the HasEdge predicate on the "availabilities" edge.
+func HasAvailabilities() predicate.Doctor {
+	return predicate.Doctor(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, AvailabilitiesTable, AvailabilitiesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAvailabilitiesWith applies the HasEdge predicate on the "availabilities" edge with a given conditions (other predicates).
+func HasAvailabilitiesWith(preds ...predicate.Availability) predicate.Doctor {
+	return predicate.Doctor(func(s *sql.Selector) {
+		step := newAvailabilitiesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasDaysOff applies the HasEdge predicate on the "days_off" edge.
+func HasDaysOff() predicate.Doctor {
+	return predicate.Doctor(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, DaysOffTable, DaysOffColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDaysOffWith applies the HasEdge predicate on the "days_off" edge with a given conditions (other predicates).
+func HasDaysOffWith(preds ...predicate.DayOff) predicate.Doctor {
+	return predicate.Doctor(func(s *sql.Selector) {
+		step := newDaysOffStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Doctor) predicate.Doctor {
 	return predicate.Doctor(sql.AndPredicates(predicates...))

@@ -33,6 +33,30 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
 }
 
+// The AvailabilityFunc type is an adapter to allow the use of ordinary
+// function as Availability mutator.
+type AvailabilityFunc func(context.Context, *ent.AvailabilityMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AvailabilityFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AvailabilityMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AvailabilityMutation", m)
+}
+
+// The DayOffFunc type is an adapter to allow the use of ordinary
+// function as DayOff mutator.
+type DayOffFunc func(context.Context, *ent.DayOffMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DayOffFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DayOffMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DayOffMutation", m)
+}
+
 // The DoctorFunc type is an adapter to allow the use of ordinary
 // function as Doctor mutator.
 type DoctorFunc func(context.Context, *ent.DoctorMutation) (ent.Value, error)
@@ -43,6 +67,18 @@ func (f DoctorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DoctorMutation", m)
+}
+
+// The FeedbackFunc type is an adapter to allow the use of ordinary
+// function as Feedback mutator.
+type FeedbackFunc func(context.Context, *ent.FeedbackMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FeedbackFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FeedbackMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FeedbackMutation", m)
 }
 
 // The PatientFunc type is an adapter to allow the use of ordinary

@@ -98,6 +98,67 @@ var (
 			},
 		},
 	}
+	// AvailabilitiesColumns holds the columns for the "availabilities" table.
+	AvailabilitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "weekday", Type: field.TypeInt},
+		{Name: "start_minute", Type: field.TypeInt},
+		{Name: "end_minute", Type: field.TypeInt},
+		{Name: "slot_minutes", Type: field.TypeInt},
+		{Name: "doctor_id", Type: field.TypeInt},
+	}
+	// AvailabilitiesTable holds the schema information for the "availabilities" table.
+	AvailabilitiesTable = &schema.Table{
+		Name:       "availabilities",
+		Columns:    AvailabilitiesColumns,
+		PrimaryKey: []*schema.Column{AvailabilitiesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "availabilities_doctors_availabilities",
+				Columns:    []*schema.Column{AvailabilitiesColumns[7]},
+				RefColumns: []*schema.Column{DoctorsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "availability_doctor_id_weekday",
+				Unique:  false,
+				Columns: []*schema.Column{AvailabilitiesColumns[7], AvailabilitiesColumns[3]},
+			},
+		},
+	}
+	// DayOffsColumns holds the columns for the "day_offs" table.
+	DayOffsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "date", Type: field.TypeString},
+		{Name: "doctor_id", Type: field.TypeInt},
+	}
+	// DayOffsTable holds the schema information for the "day_offs" table.
+	DayOffsTable = &schema.Table{
+		Name:       "day_offs",
+		Columns:    DayOffsColumns,
+		PrimaryKey: []*schema.Column{DayOffsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "day_offs_doctors_days_off",
+				Columns:    []*schema.Column{DayOffsColumns[4]},
+				RefColumns: []*schema.Column{DoctorsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dayoff_doctor_id_date",
+				Unique:  true,
+				Columns: []*schema.Column{DayOffsColumns[4], DayOffsColumns[3]},
+			},
+		},
+	}
 	// DoctorsColumns holds the columns for the "doctors" table.
 	DoctorsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -138,6 +199,43 @@ var (
 				Annotation: &entsql.IndexAnnotation{
 					Type: "GIST",
 				},
+			},
+		},
+	}
+	// FeedbacksColumns holds the columns for the "feedbacks" table.
+	FeedbacksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "stars", Type: field.TypeInt},
+		{Name: "comment", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "appointment_id", Type: field.TypeInt},
+		{Name: "doctor_id", Type: field.TypeInt},
+		{Name: "patient_id", Type: field.TypeInt},
+	}
+	// FeedbacksTable holds the schema information for the "feedbacks" table.
+	FeedbacksTable = &schema.Table{
+		Name:       "feedbacks",
+		Columns:    FeedbacksColumns,
+		PrimaryKey: []*schema.Column{FeedbacksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "feedbacks_appointments_appointment",
+				Columns:    []*schema.Column{FeedbacksColumns[5]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "feedbacks_doctors_doctor",
+				Columns:    []*schema.Column{FeedbacksColumns[6]},
+				RefColumns: []*schema.Column{DoctorsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "feedbacks_patients_patient",
+				Columns:    []*schema.Column{FeedbacksColumns[7]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
 			},
 		},
 	}
@@ -242,6 +340,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "starts_at", Type: field.TypeTime},
 		{Name: "ends_at", Type: field.TypeTime},
+		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "doctor_id", Type: field.TypeInt},
 	}
 	// SlotsTable holds the schema information for the "slots" table.
@@ -252,7 +351,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "slots_doctors_slots",
-				Columns:    []*schema.Column{SlotsColumns[5]},
+				Columns:    []*schema.Column{SlotsColumns[6]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -261,7 +360,7 @@ var (
 			{
 				Name:    "slot_doctor_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{SlotsColumns[5], SlotsColumns[3]},
+				Columns: []*schema.Column{SlotsColumns[6], SlotsColumns[3]},
 			},
 		},
 	}
@@ -294,7 +393,10 @@ var (
 	Tables = []*schema.Table{
 		AppointmentsTable,
 		AuditEventsTable,
+		AvailabilitiesTable,
+		DayOffsTable,
 		DoctorsTable,
+		FeedbacksTable,
 		PatientsTable,
 		RecordFilesTable,
 		RecordSharesTable,
@@ -313,8 +415,22 @@ func init() {
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
 	}
+	AvailabilitiesTable.ForeignKeys[0].RefTable = DoctorsTable
+	AvailabilitiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	DayOffsTable.ForeignKeys[0].RefTable = DoctorsTable
+	DayOffsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
 	DoctorsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	FeedbacksTable.ForeignKeys[0].RefTable = AppointmentsTable
+	FeedbacksTable.ForeignKeys[1].RefTable = DoctorsTable
+	FeedbacksTable.ForeignKeys[2].RefTable = PatientsTable
+	FeedbacksTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(38654705664),
 	}
 	PatientsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),

@@ -12,8 +12,17 @@ type Appointment func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// Availability is the predicate function for availability builders.
+type Availability func(*sql.Selector)
+
+// DayOff is the predicate function for dayoff builders.
+type DayOff func(*sql.Selector)
+
 // Doctor is the predicate function for doctor builders.
 type Doctor func(*sql.Selector)
+
+// Feedback is the predicate function for feedback builders.
+type Feedback func(*sql.Selector)
 
 // Patient is the predicate function for patient builders.
 type Patient func(*sql.Selector)

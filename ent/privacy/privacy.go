@@ -159,6 +159,54 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The AvailabilityQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AvailabilityQueryRuleFunc func(context.Context, *ent.AvailabilityQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AvailabilityQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AvailabilityQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AvailabilityQuery", q)
+}
+
+// The AvailabilityMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AvailabilityMutationRuleFunc func(context.Context, *ent.AvailabilityMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AvailabilityMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AvailabilityMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AvailabilityMutation", m)
+}
+
+// The DayOffQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DayOffQueryRuleFunc func(context.Context, *ent.DayOffQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DayOffQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DayOffQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DayOffQuery", q)
+}
+
+// The DayOffMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DayOffMutationRuleFunc func(context.Context, *ent.DayOffMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DayOffMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DayOffMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DayOffMutation", m)
+}
+
 // The DoctorQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type DoctorQueryRuleFunc func(context.Context, *ent.DoctorQuery) error
@@ -181,6 +229,30 @@ func (f DoctorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DoctorMutation", m)
+}
+
+// The FeedbackQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FeedbackQueryRuleFunc func(context.Context, *ent.FeedbackQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FeedbackQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FeedbackQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FeedbackQuery", q)
+}
+
+// The FeedbackMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FeedbackMutationRuleFunc func(context.Context, *ent.FeedbackMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FeedbackMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FeedbackMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FeedbackMutation", m)
 }
 
 // The PatientQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -318,7 +390,13 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.AvailabilityQuery:
+		return q.Filter(), nil
+	case *ent.DayOffQuery:
+		return q.Filter(), nil
 	case *ent.DoctorQuery:
+		return q.Filter(), nil
+	case *ent.FeedbackQuery:
 		return q.Filter(), nil
 	case *ent.PatientQuery:
 		return q.Filter(), nil
@@ -339,7 +417,13 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil
+	case *ent.AvailabilityMutation:
+		return m.Filter(), nil
+	case *ent.DayOffMutation:
+		return m.Filter(), nil
 	case *ent.DoctorMutation:
+		return m.Filter(), nil
+	case *ent.FeedbackMutation:
 		return m.Filter(), nil
 	case *ent.PatientMutation:
 		return m.Filter(), nil

@@ -8,7 +8,10 @@ import (
 
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -78,6 +81,74 @@ func init() {
 	auditeventDescCreatedAt := auditeventFields[0].Descriptor()
 	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
 	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
+	availabilityMixin := schema.Availability{}.Mixin()
+	availability.Policy = privacy.NewPolicies(schema.Availability{})
+	availability.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := availability.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	availabilityMixinFields0 := availabilityMixin[0].Fields()
+	_ = availabilityMixinFields0
+	availabilityFields := schema.Availability{}.Fields()
+	_ = availabilityFields
+	// availabilityDescCreatedAt is the schema descriptor for created_at field.
+	availabilityDescCreatedAt := availabilityMixinFields0[0].Descriptor()
+	// availability.DefaultCreatedAt holds the default value on creation for the created_at field.
+	availability.DefaultCreatedAt = availabilityDescCreatedAt.Default.(func() time.Time)
+	// availabilityDescUpdatedAt is the schema descriptor for updated_at field.
+	availabilityDescUpdatedAt := availabilityMixinFields0[1].Descriptor()
+	// availability.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	availability.DefaultUpdatedAt = availabilityDescUpdatedAt.Default.(func() time.Time)
+	// availability.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	availability.UpdateDefaultUpdatedAt = availabilityDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// availabilityDescWeekday is the schema descriptor for weekday field.
+	availabilityDescWeekday := availabilityFields[1].Descriptor()
+	// availability.WeekdayValidator is a validator for the "weekday" field. It is called by the builders before save.
+	availability.WeekdayValidator = availabilityDescWeekday.Validators[0].(func(int) error)
+	// availabilityDescStartMinute is the schema descriptor for start_minute field.
+	availabilityDescStartMinute := availabilityFields[2].Descriptor()
+	// availability.StartMinuteValidator is a validator for the "start_minute" field. It is called by the builders before save.
+	availability.StartMinuteValidator = availabilityDescStartMinute.Validators[0].(func(int) error)
+	// availabilityDescEndMinute is the schema descriptor for end_minute field.
+	availabilityDescEndMinute := availabilityFields[3].Descriptor()
+	// availability.EndMinuteValidator is a validator for the "end_minute" field. It is called by the builders before save.
+	availability.EndMinuteValidator = availabilityDescEndMinute.Validators[0].(func(int) error)
+	// availabilityDescSlotMinutes is the schema descriptor for slot_minutes field.
+	availabilityDescSlotMinutes := availabilityFields[4].Descriptor()
+	// availability.SlotMinutesValidator is a validator for the "slot_minutes" field. It is called by the builders before save.
+	availability.SlotMinutesValidator = availabilityDescSlotMinutes.Validators[0].(func(int) error)
+	dayoffMixin := schema.DayOff{}.Mixin()
+	dayoff.Policy = privacy.NewPolicies(schema.DayOff{})
+	dayoff.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := dayoff.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	dayoffMixinFields0 := dayoffMixin[0].Fields()
+	_ = dayoffMixinFields0
+	dayoffFields := schema.DayOff{}.Fields()
+	_ = dayoffFields
+	// dayoffDescCreatedAt is the schema descriptor for created_at field.
+	dayoffDescCreatedAt := dayoffMixinFields0[0].Descriptor()
+	// dayoff.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dayoff.DefaultCreatedAt = dayoffDescCreatedAt.Default.(func() time.Time)
+	// dayoffDescUpdatedAt is the schema descriptor for updated_at field.
+	dayoffDescUpdatedAt := dayoffMixinFields0[1].Descriptor()
+	// dayoff.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dayoff.DefaultUpdatedAt = dayoffDescUpdatedAt.Default.(func() time.Time)
+	// dayoff.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dayoff.UpdateDefaultUpdatedAt = dayoffDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dayoffDescDate is the schema descriptor for date field.
+	dayoffDescDate := dayoffFields[1].Descriptor()
+	// dayoff.DateValidator is a validator for the "date" field. It is called by the builders before save.
+	dayoff.DateValidator = dayoffDescDate.Validators[0].(func(string) error)
 	doctorMixin := schema.Doctor{}.Mixin()
 	doctor.Policy = privacy.NewPolicies(schema.Doctor{})
 	doctor.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -226,6 +297,40 @@ func init() {
 	doctor.DefaultRatingCount = doctorDescRatingCount.Default.(int)
 	// doctor.RatingCountValidator is a validator for the "rating_count" field. It is called by the builders before save.
 	doctor.RatingCountValidator = doctorDescRatingCount.Validators[0].(func(int) error)
+	feedbackMixin := schema.Feedback{}.Mixin()
+	feedback.Policy = privacy.NewPolicies(schema.Feedback{})
+	feedback.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := feedback.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	feedbackMixinFields0 := feedbackMixin[0].Fields()
+	_ = feedbackMixinFields0
+	feedbackFields := schema.Feedback{}.Fields()
+	_ = feedbackFields
+	// feedbackDescCreatedAt is the schema descriptor for created_at field.
+	feedbackDescCreatedAt := feedbackMixinFields0[0].Descriptor()
+	// feedback.DefaultCreatedAt holds the default value on creation for the created_at field.
+	feedback.DefaultCreatedAt = feedbackDescCreatedAt.Default.(func() time.Time)
+	// feedbackDescUpdatedAt is the schema descriptor for updated_at field.
+	feedbackDescUpdatedAt := feedbackMixinFields0[1].Descriptor()
+	// feedback.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	feedback.DefaultUpdatedAt = feedbackDescUpdatedAt.Default.(func() time.Time)
+	// feedback.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	feedback.UpdateDefaultUpdatedAt = feedbackDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// feedbackDescStars is the schema descriptor for stars field.
+	feedbackDescStars := feedbackFields[3].Descriptor()
+	// feedback.StarsValidator is a validator for the "stars" field. It is called by the builders before save.
+	feedback.StarsValidator = feedbackDescStars.Validators[0].(func(int) error)
+	// feedbackDescComment is the schema descriptor for comment field.
+	feedbackDescComment := feedbackFields[4].Descriptor()
+	// feedback.DefaultComment holds the default value on creation for the comment field.
+	feedback.DefaultComment = feedbackDescComment.Default.(string)
+	// feedback.CommentValidator is a validator for the "comment" field. It is called by the builders before save.
+	feedback.CommentValidator = feedbackDescComment.Validators[0].(func(string) error)
 	patientMixin := schema.Patient{}.Mixin()
 	patient.Policy = privacy.NewPolicies(schema.Patient{})
 	patient.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -47,6 +47,8 @@ func (Doctor) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("slots", Slot.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("appointments", Appointment.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("availabilities", Availability.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("days_off", DayOff.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -58,7 +58,7 @@ func (RecordFile) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
-			rule.AllowRecordFileOwner(),
+			rule.AllowPatientOwned(),
 			privacy.AlwaysDenyRule(),
 		},
 		Query: privacy.QueryPolicy{

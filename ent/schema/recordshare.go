@@ -49,7 +49,7 @@ func (RecordShare) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
-			rule.AllowShareOwner(),
+			rule.AllowPatientOwned(),
 			privacy.AlwaysDenyRule(),
 		},
 		Query: privacy.QueryPolicy{

@@ -23,6 +23,10 @@ func (Slot) Fields() []ent.Field {
 		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("starts_at"),
 		field.Time("ends_at"),
+		// A slot with booking history is withdrawn, not deleted, so the
+		// appointments that point at it keep their record.
+		field.Time("deleted_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -42,7 +46,7 @@ func (Slot) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
-			rule.AllowDoctorOwnSlots(),
+			rule.AllowDoctorOwned(),
 			privacy.AlwaysDenyRule(),
 		},
 		Query: privacy.QueryPolicy{

@@ -80,6 +80,11 @@ func EndsAt(v time.Time) predicate.Slot {
 	return predicate.Slot(sql.FieldEQ(FieldEndsAt, v))
 }
 
+// DeletedAt applies equality check predicate on the "deleted_at" field. It's identical to DeletedAtEQ.
+func DeletedAt(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldEQ(FieldDeletedAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Slot {
 	return predicate.Slot(sql.FieldEQ(FieldCreatedAt, v))
@@ -258,6 +263,56 @@ func EndsAtLT(v time.Time) predicate.Slot {
 // EndsAtLTE applies the LTE predicate on the "ends_at" field.
 func EndsAtLTE(v time.Time) predicate.Slot {
 	return predicate.Slot(sql.FieldLTE(FieldEndsAt, v))
+}
+
+// DeletedAtEQ applies the EQ predicate on the "deleted_at" field.
+func DeletedAtEQ(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldEQ(FieldDeletedAt, v))
+}
+
+// DeletedAtNEQ applies the NEQ predicate on the "deleted_at" field.
+func DeletedAtNEQ(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldNEQ(FieldDeletedAt, v))
+}
+
+// DeletedAtIn applies the In predicate on the "deleted_at" field.
+func DeletedAtIn(vs ...time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldIn(FieldDeletedAt, vs...))
+}
+
+// DeletedAtNotIn applies the NotIn predicate on the "deleted_at" field.
+func DeletedAtNotIn(vs ...time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldNotIn(FieldDeletedAt, vs...))
+}
+
+// DeletedAtGT applies the GT predicate on the "deleted_at" field.
+func DeletedAtGT(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldGT(FieldDeletedAt, v))
+}
+
+// DeletedAtGTE applies the GTE predicate on the "deleted_at" field.
+func DeletedAtGTE(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldGTE(FieldDeletedAt, v))
+}
+
+// DeletedAtLT applies the LT predicate on the "deleted_at" field.
+func DeletedAtLT(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldLT(FieldDeletedAt, v))
+}
+
+// DeletedAtLTE applies the LTE predicate on the "deleted_at" field.
+func DeletedAtLTE(v time.Time) predicate.Slot {
+	return predicate.Slot(sql.FieldLTE(FieldDeletedAt, v))
+}
+
+// DeletedAtIsNil applies the IsNil predicate on the "deleted_at" field.
+func DeletedAtIsNil() predicate.Slot {
+	return predicate.Slot(sql.FieldIsNull(FieldDeletedAt))
+}
+
+// DeletedAtNotNil applies the NotNil predicate on the "deleted_at" field.
+func DeletedAtNotNil() predicate.Slot {
+	return predicate.Slot(sql.FieldNotNull(FieldDeletedAt))
 }
 
 // HasDoctor applies the HasEdge predicate on the "doctor" edge.

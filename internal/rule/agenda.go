@@ -6,29 +6,8 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/privacy"
-	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
-
-// AllowDoctorOwnSlots lets a doctor create slots for themself and change
-// or delete only their own: updates carry the ownership predicate into the
-// SQL statement, so a foreign slot is simply not found.
-func AllowDoctorOwnSlots() privacy.MutationRule {
-	return privacy.SlotMutationRuleFunc(func(ctx context.Context, m *ent.SlotMutation) error {
-		v := viewer.FromContext(ctx)
-		if !v.IsDoctor() {
-			return privacy.Skip
-		}
-		if m.Op().Is(ent.OpCreate) {
-			if id, ok := m.DoctorID(); ok && id == v.ID {
-				return privacy.Allow
-			}
-			return privacy.Denyf("slot belongs to another doctor")
-		}
-		m.Where(slot.DoctorID(v.ID))
-		return privacy.Allow
-	})
-}
 
 // AllowAppointmentParties lets a patient book for themself, and either
 // party change only the appointments they are part of.

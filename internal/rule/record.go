@@ -14,42 +14,6 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// AllowRecordFileOwner lets a patient add to and change their own record.
-func AllowRecordFileOwner() privacy.MutationRule {
-	return privacy.RecordFileMutationRuleFunc(func(ctx context.Context, m *ent.RecordFileMutation) error {
-		v := viewer.FromContext(ctx)
-		if !v.IsPatient() {
-			return privacy.Skip
-		}
-		if m.Op().Is(ent.OpCreate) {
-			if id, ok := m.PatientID(); ok && id == v.ID {
-				return privacy.Allow
-			}
-			return privacy.Denyf("record belongs to another patient")
-		}
-		m.Where(recordfile.PatientID(v.ID))
-		return privacy.Allow
-	})
-}
-
-// AllowShareOwner lets a patient grant and revoke their own shares.
-func AllowShareOwner() privacy.MutationRule {
-	return privacy.RecordShareMutationRuleFunc(func(ctx context.Context, m *ent.RecordShareMutation) error {
-		v := viewer.FromContext(ctx)
-		if !v.IsPatient() {
-			return privacy.Skip
-		}
-		if m.Op().Is(ent.OpCreate) {
-			if id, ok := m.PatientID(); ok && id == v.ID {
-				return privacy.Allow
-			}
-			return privacy.Denyf("share belongs to another patient")
-		}
-		m.Where(recordshare.PatientID(v.ID))
-		return privacy.Allow
-	})
-}
-
 // FilterRecordFilesForViewer shows a patient their own live files, and a
 // doctor only the files a live share covers: by id, by category, or by a
 // tag, so files added after the share was made are covered too.

@@ -4,9 +4,10 @@
 -- A slot has a positive length.
 ALTER TABLE "slots" ADD CONSTRAINT "slots_valid_range" CHECK ("ends_at" > "starts_at");
 
--- The slots of one doctor never overlap.
+-- The live slots of one doctor never overlap.
 ALTER TABLE "slots" ADD CONSTRAINT "slots_no_overlap"
-  EXCLUDE USING gist ("doctor_id" WITH =, tstzrange("starts_at", "ends_at") WITH &&);
+  EXCLUDE USING gist ("doctor_id" WITH =, tstzrange("starts_at", "ends_at") WITH &&)
+  WHERE ("deleted_at" IS NULL);
 
 -- At most one active appointment holds a slot.
 CREATE UNIQUE INDEX "appointments_one_active_per_slot" ON "appointments" ("slot_id")
@@ -24,3 +25,6 @@ BEGIN
 END $$;
 CREATE TRIGGER "audit_events_no_update" BEFORE UPDATE OR DELETE OR TRUNCATE ON "audit_events"
   FOR EACH STATEMENT EXECUTE FUNCTION "audit_events_append_only"();
+
+-- A doctor's weekly hours end after they start.
+ALTER TABLE "availabilities" ADD CONSTRAINT "availabilities_valid_range" CHECK ("end_minute" > "start_minute");

@@ -1,0 +1,55 @@
+package schema
+
+import (
+	"regexp"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+
+	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/rule"
+)
+
+var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// Feedback is a patient's rating of one completed appointment.
+type Feedback struct{ ent.Schema }
+
+func (Feedback) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+func (Feedback) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("appointment_id").Unique().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("patient_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("stars").Range(1, 5).Immutable(),
+		field.String("comment").MaxLen(2000).Default("").Immutable(),
+	}
+}
+
+func (Feedback) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("appointment", Appointment.Type).Field("appointment_id").
+			Unique().Required().Immutable(),
+		edge.To("doctor", Doctor.Type).Field("doctor_id").
+			Unique().Required().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("patient", Patient.Type).Field("patient_id").
+			Unique().Required().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Feedback) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(),
+			rule.AllowPatientOwned(),
+			privacy.AlwaysDenyRule(),
+		},
+		Query: privacy.QueryPolicy{
+			// Ratings are public, like the doctor's average they feed.
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}
