@@ -330,6 +330,20 @@ var (
 			}
 		},
 	}
+	// AppointmentOrderFieldStartsAt orders Appointment by starts_at.
+	AppointmentOrderFieldStartsAt = &AppointmentOrderField{
+		Value: func(_m *Appointment) (ent.Value, error) {
+			return _m.StartsAt, nil
+		},
+		column: appointment.FieldStartsAt,
+		toTerm: appointment.ByStartsAt,
+		toCursor: func(_m *Appointment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartsAt,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -338,6 +352,8 @@ func (f AppointmentOrderField) String() string {
 	switch f.column {
 	case AppointmentOrderFieldCreatedAt.column:
 		str = "CREATED_AT"
+	case AppointmentOrderFieldStartsAt.column:
+		str = "STARTS_AT"
 	}
 	return str
 }
@@ -356,6 +372,8 @@ func (f *AppointmentOrderField) UnmarshalGQL(v interface{}) error {
 	switch str {
 	case "CREATED_AT":
 		*f = *AppointmentOrderFieldCreatedAt
+	case "STARTS_AT":
+		*f = *AppointmentOrderFieldStartsAt
 	default:
 		return fmt.Errorf("%s is not a valid AppointmentOrderField", str)
 	}

@@ -13,17 +13,16 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"reflect"
 	"strings"
 	"time"
 
 	atlas "ariga.io/atlas/sql/migrate"
-	atlasschema "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	entschema "entgo.io/ent/dialect/sql/schema"
 	_ "github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/ent/migrate"
+	"github.com/healthmed/healthmed/internal/db"
 )
 
 func main() {
@@ -54,7 +53,7 @@ func run(ctx context.Context, name, dirPath, adminURL string) error {
 			entschema.WithMigrationMode(entschema.ModeReplay),
 			entschema.WithDialect(dialect.Postgres),
 			entschema.WithFormatter(atlas.DefaultFormatter),
-			entschema.WithDiffHook(keepNoDrops),
+			entschema.WithDiffHook(db.KeepNoDrops),
 		)
 		if err != nil {
 			return fmt.Errorf("diff: %w", err)
@@ -65,37 +64,6 @@ func run(ctx context.Context, name, dirPath, adminURL string) error {
 		return err
 	}
 	return atlas.WriteSumFile(dir, sum)
-}
-
-// keepNoDrops removes every drop from the diff. The database holds objects
-// Ent does not model (PostGIS's spatial_ref_sys, the hand-written exclusion
-// constraints, partial indexes and triggers) and a generated migration must
-// never remove them; dropping a column or table is a deliberate,
-// hand-written migration.
-func keepNoDrops(next entschema.Differ) entschema.Differ {
-	return entschema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
-		changes, err := next.Diff(current, desired)
-		if err != nil {
-			return nil, err
-		}
-		return withoutDrops(changes), nil
-	})
-}
-
-func withoutDrops(changes []atlasschema.Change) []atlasschema.Change {
-	var keep []atlasschema.Change
-	for _, c := range changes {
-		if strings.HasPrefix(reflect.TypeOf(c).Elem().Name(), "Drop") {
-			continue
-		}
-		if m, ok := c.(*atlasschema.ModifyTable); ok {
-			if m.Changes = withoutDrops(m.Changes); len(m.Changes) == 0 {
-				continue
-			}
-		}
-		keep = append(keep, c)
-	}
-	return keep
 }
 
 func scratchDB(ctx context.Context, adminURL string) (string, func(), error) {

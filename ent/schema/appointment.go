@@ -27,7 +27,8 @@ func (Appointment) Fields() []ent.Field {
 		field.Int("slot_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("patient_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
-		field.Time("starts_at").Immutable(),
+		field.Time("starts_at").Immutable().
+			Annotations(entgql.OrderField("STARTS_AT")),
 		field.Time("ends_at").Immutable(),
 		field.Int("price_cents").NonNegative().Immutable(),
 		field.String("cancel_reason").Optional().Nillable().MaxLen(500),

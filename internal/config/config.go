@@ -73,6 +73,9 @@ type Config struct {
 	ExternalOIDC    OIDC
 	AllowedOrigins  []string
 	ShutdownTimeout time.Duration
+	// JitsiURL is the Jitsi Meet deployment for consultations.
+	JitsiURL        string
+	MeetingDuration time.Duration
 }
 
 // FromEnv reads the configuration. lookup is os.LookupEnv in production and
@@ -113,6 +116,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		SigningKey:      Secret(get("HEALTHMED_SIGNING_KEY", "")),
 		DataDir:         get("HEALTHMED_DATA_DIR", "data"),
 		ShutdownTimeout: dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
+		JitsiURL:        get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
+		MeetingDuration: dur("HEALTHMED_MEETING_DURATION", "50m"),
 		ExternalOIDC: OIDC{
 			Issuer:        get("HEALTHMED_OIDC_ISSUER", ""),
 			Audience:      get("HEALTHMED_OIDC_AUDIENCE", ""),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	entschema "entgo.io/ent/dialect/sql/schema"
 	_ "github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/ent"
@@ -84,7 +85,7 @@ func TestMigrationsMatchEntSchema(t *testing.T) {
 	}
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", d)))
 	var buf bytes.Buffer
-	if err := client.Schema.WriteTo(ctx, &buf); err != nil {
+	if err := client.Schema.WriteTo(ctx, &buf, entschema.WithDiffHook(db.KeepNoDrops)); err != nil {
 		t.Fatal(err)
 	}
 	var changes []string

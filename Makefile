@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+PGHOST ?= 127.0.0.1
+PGPORT ?= 5432
+PGUSER ?= postgres
+DB_NAME ?= healthmed
+TEST_DB_NAME ?= healthmed_test
+LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
+export PGHOST PGPORT PGUSER
+
+.PHONY: run test db test-db generate check-generated vet build bench
+
+## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE
+run: db
+	HEALTHMED_DEV=$${HEALTHMED_DEV:-true} \
+	DATABASE_URL=$${DATABASE_URL:-$(call LOCAL_DB_URL,$(DB_NAME))} \
+	$(GO) run ./cmd/healthmed dev
+
+## test: stale-codegen check, go vet, and every test against a real PostGIS
+test: test-db check-generated vet
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	HEALTHMED_REQUIRE_DB=1 \
+	$(GO) test -count=1 -race -timeout 30m ./...
+
+db:
+	@if [ -n "$$DATABASE_URL" ]; then deploy/local/prepare-db.sh --url-only; else deploy/local/prepare-db.sh $(DB_NAME); fi
+
+test-db:
+	@if [ -n "$$HEALTHMED_TEST_DATABASE_URL" ]; then DATABASE_URL=$$HEALTHMED_TEST_DATABASE_URL deploy/local/prepare-db.sh --url-only; else deploy/local/prepare-db.sh $(TEST_DB_NAME); fi
+
+generate:
+	$(GO) generate ./...
+
+## check-generated: fails when ent/ or graph/ differ from what the schemas generate
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- ent graph go.mod go.sum)" ]; then \
+		echo "generated code is stale; run 'make generate' and commit:"; \
+		git status --porcelain -- ent graph go.mod go.sum; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o bin/healthmed ./cmd/healthmed
+
+bench: test-db
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"
+
+	"github.com/healthmed/healthmed/ent"
+	_ "github.com/healthmed/healthmed/ent/runtime"
+	"github.com/healthmed/healthmed/internal/app"
+	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/db"
+	"github.com/healthmed/healthmed/internal/seed"
+)
+
+// server is the running command: built once, used by every sub-command.
+type server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	sql    *sql.DB
+	client *ent.Client
+}
+
+func newApp(ctx context.Context, log *slog.Logger, dev bool) (*server, error) {
+	cfg, err := config.FromEnv(func(k string) (string, bool) {
+		if dev && k == "HEALTHMED_DEV" {
+			return "true", true
+		}
+		return os.LookupEnv(k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	log.Info("configuration", "config", cfg)
+	sqlDB, err := sql.Open("postgres", string(cfg.DatabaseURL))
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(cfg.DBMaxConns)
+	sqlDB.SetMaxIdleConns(cfg.DBMaxConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("database %s: %w", cfg.DatabaseURL, err)
+	}
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+	return &server{cfg: cfg, log: log, sql: sqlDB, client: client}, nil
+}
+
+func (a *server) close() { a.client.Close() }
+
+func (a *server) migrate(ctx context.Context) error { return db.Migrate(ctx, a.sql, a.log) }
+
+func (a *server) seed(ctx context.Context) error {
+	logins, err := seed.Run(ctx, a.client, seed.Options{})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	// A banner for the developer at the terminal, deliberately not a log
+	// line: credentials never go into logs.
+	fmt.Fprintln(os.Stderr, "\nDemo accounts (development data only):")
+	for _, l := range logins {
+		fmt.Fprintf(os.Stderr, "  %-7s  %-55s password: %s   (%s)\n", l.Role, l.Login, l.Password, l.Name)
+	}
+	return nil
+}
+
+func (a *server) serve(ctx context.Context) error {
+	built, err := app.Build(ctx, a.cfg, a.log, a.sql, a.client)
+	if err != nil {
+		return err
+	}
+	h := built.Handler
+	srv := &http.Server{
+		Addr:              a.cfg.ListenAddr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	a.log.Info("listening", "addr", ln.Addr().String(), "graphql", a.cfg.PublicURL+"/graphql", "dev", a.cfg.Dev)
+	if a.cfg.Dev {
+		fmt.Fprintf(os.Stderr, "\nGraphQL IDE: http://%s/   endpoint: http://%s/graphql\n\n", ln.Addr(), ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "grace", a.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+// Command healthmed is the telemedicine server.
+//
+//	healthmed serve    migrate, then serve GraphQL
+//	healthmed migrate  apply pending database migrations and exit
+//	healthmed seed     load demo doctors, slots and patients (once)
+//	healthmed dev      migrate, seed once, serve with the GraphQL IDE
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, os.Args[1:]); err != nil {
+		log.Error("healthmed stopped", "err", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve", "migrate", "seed", "dev":
+	case "-h", "--help", "help":
+		fmt.Println("usage: healthmed [serve|migrate|seed|dev]")
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed or dev)", cmd)
+	}
+	srv, err := newApp(ctx, log, cmd == "dev")
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	switch cmd {
+	case "migrate":
+		return srv.migrate(ctx)
+	case "seed":
+		if err := srv.migrate(ctx); err != nil {
+			return err
+		}
+		return srv.seed(ctx)
+	case "dev":
+		if err := srv.migrate(ctx); err != nil {
+			return err
+		}
+		if err := srv.seed(ctx); err != nil {
+			return err
+		}
+	default:
+		if err := srv.migrate(ctx); err != nil {
+			return err
+		}
+	}
+	err = srv.serve(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

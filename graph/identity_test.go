@@ -1,0 +1,217 @@
+package graph_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+const (
+	registerPatientOp = `mutation($in: RegisterPatientInput!) { registerPatient(input: $in) { token expiresAt } }`
+	registerDoctorOp  = `mutation($in: RegisterDoctorInput!) { registerDoctor(input: $in) { token expiresAt } }`
+	loginDoctorOp     = `mutation($crm: String!, $pw: String!) { loginDoctor(crm: $crm, password: $pw) { token expiresAt } }`
+	loginPatientOp    = `mutation($login: String!, $pw: String!) { loginPatient(login: $login, password: $pw) { token } }`
+	viewerOp          = `{ viewer { __typename ... on Doctor { id name crm specialty } ... on Patient { id name email } } }`
+)
+
+func patientInput(over map[string]any) map[string]any {
+	in := map[string]any{"name": "Ana Souza", "email": "ana@example.com", "cpf": "529.982.247-25", "password": "long enough pw"}
+	for k, v := range over {
+		in[k] = v
+	}
+	return map[string]any{"in": in}
+}
+
+func doctorInput(over map[string]any) map[string]any {
+	in := map[string]any{
+		"name": "Dr. Caio", "email": "caio@example.com", "password": "long enough pw", "crm": "123456/SP",
+		"specialty": "Cardiology", "priceCents": 30000, "location": map[string]any{"lat": -23.55, "lng": -46.63},
+	}
+	for k, v := range over {
+		in[k] = v
+	}
+	return map[string]any{"in": in}
+}
+
+func TestRegisterPatientRejectsBadInput(t *testing.T) {
+	env := apptest.New(t)
+	// An existing patient, for the duplicate cases.
+	if r := env.Do("", registerPatientOp, patientInput(nil)); r.Code() != "" {
+		t.Fatalf("seed patient: %+v", r.Errors)
+	}
+	cases := []struct {
+		name        string
+		over        map[string]any
+		code, field string
+		conflictWhy string
+	}{
+		{"cpf check digit wrong", map[string]any{"email": "x1@example.com", "cpf": "529.982.247-26"}, "BAD_USER_INPUT", "cpf", ""},
+		{"cpf all equal digits", map[string]any{"email": "x2@example.com", "cpf": "111.111.111-11"}, "BAD_USER_INPUT", "cpf", ""},
+		{"cpf too short", map[string]any{"email": "x3@example.com", "cpf": "1234567890"}, "BAD_USER_INPUT", "cpf", ""},
+		{"password too short", map[string]any{"email": "x4@example.com", "cpf": apptest.CPF(), "password": "short"}, "BAD_USER_INPUT", "password", ""},
+		{"email invalid", map[string]any{"email": "not-an-email", "cpf": apptest.CPF()}, "BAD_USER_INPUT", "email", ""},
+		{"name blank", map[string]any{"email": "x5@example.com", "cpf": apptest.CPF(), "name": "   "}, "BAD_USER_INPUT", "name", ""},
+		{"email taken, other case", map[string]any{"email": " ANA@Example.com ", "cpf": apptest.CPF()}, "CONFLICT", "", "ALREADY_REGISTERED"},
+		{"cpf taken, bare digits", map[string]any{"email": "x6@example.com", "cpf": "52998224725"}, "CONFLICT", "", "ALREADY_REGISTERED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countPatients(t, env)
+			r := env.Do("", registerPatientOp, patientInput(tc.over))
+			if r.Code() != tc.code {
+				t.Fatalf("code = %q, want %q (errors %+v)", r.Code(), tc.code, r.Errors)
+			}
+			if got := r.Ext("field"); got != tc.field {
+				t.Errorf("field = %q, want %q", got, tc.field)
+			}
+			if got := r.Ext("reason"); got != tc.conflictWhy {
+				t.Errorf("reason = %q, want %q", got, tc.conflictWhy)
+			}
+			if after := countPatients(t, env); after != before {
+				t.Errorf("patients %d -> %d: a failed registration wrote something", before, after)
+			}
+		})
+	}
+}
+
+func TestRegisterDoctorRejectsBadInput(t *testing.T) {
+	env := apptest.New(t)
+	if r := env.Do("", registerDoctorOp, doctorInput(nil)); r.Code() != "" {
+		t.Fatalf("seed doctor: %+v", r.Errors)
+	}
+	cases := []struct {
+		name        string
+		over        map[string]any
+		code, field string
+		reason      string
+	}{
+		{"unknown state", map[string]any{"email": "d1@example.com", "crm": "123/XX"}, "BAD_USER_INPUT", "crm", ""},
+		{"crm without state", map[string]any{"email": "d2@example.com", "crm": "123456"}, "BAD_USER_INPUT", "crm", ""},
+		{"latitude out of range", map[string]any{"email": "d3@example.com", "crm": "9/RJ", "location": map[string]any{"lat": 91.0, "lng": 0.0}}, "BAD_USER_INPUT", "location", ""},
+		{"negative price", map[string]any{"email": "d4@example.com", "crm": "10/RJ", "priceCents": -1}, "BAD_USER_INPUT", "priceCents", ""},
+		{"unknown timezone", map[string]any{"email": "d5@example.com", "crm": "11/RJ", "timezone": "Mars/Olympus"}, "BAD_USER_INPUT", "timezone", ""},
+		{"short password", map[string]any{"email": "d6@example.com", "crm": "12/RJ", "password": "123"}, "BAD_USER_INPUT", "password", ""},
+		{"crm taken, other spelling", map[string]any{"email": "d7@example.com", "crm": "CRM-SP 123456"}, "CONFLICT", "", "ALREADY_REGISTERED"},
+		{"email taken", map[string]any{"email": "Caio@example.com", "crm": "13/RJ"}, "CONFLICT", "", "ALREADY_REGISTERED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countDoctors(t, env)
+			r := env.Do("", registerDoctorOp, doctorInput(tc.over))
+			if r.Code() != tc.code || r.Ext("field") != tc.field || r.Ext("reason") != tc.reason {
+				t.Fatalf("got code=%q field=%q reason=%q, want %q %q %q (errors %+v)",
+					r.Code(), r.Ext("field"), r.Ext("reason"), tc.code, tc.field, tc.reason, r.Errors)
+			}
+			if after := countDoctors(t, env); after != before {
+				t.Errorf("doctors %d -> %d: a failed registration wrote something", before, after)
+			}
+		})
+	}
+}
+
+func TestLoginBothKindsAndViewer(t *testing.T) {
+	env := apptest.New(t)
+	if r := env.Do("", registerDoctorOp, doctorInput(nil)); r.Code() != "" {
+		t.Fatalf("register doctor: %+v", r.Errors)
+	}
+	if r := env.Do("", registerPatientOp, patientInput(nil)); r.Code() != "" {
+		t.Fatalf("register patient: %+v", r.Errors)
+	}
+
+	var doc struct {
+		LoginDoctor struct{ Token, ExpiresAt string }
+	}
+	env.Do("", loginDoctorOp, map[string]any{"crm": "123456/sp", "pw": "long enough pw"}).Decode(t, &doc)
+	var v struct {
+		Viewer struct {
+			Typename string `json:"__typename"`
+			Name     string
+			Crm      string
+		}
+	}
+	env.Do(doc.LoginDoctor.Token, viewerOp, nil).Decode(t, &v)
+	if v.Viewer.Typename != "Doctor" || v.Viewer.Crm != "123456/SP" || v.Viewer.Name != "Dr. Caio" {
+		t.Fatalf("doctor viewer = %+v", v.Viewer)
+	}
+
+	for _, login := range []string{"ana@example.com", "ANA@example.com", "529.982.247-25", "52998224725"} {
+		var p struct{ LoginPatient struct{ Token string } }
+		env.Do("", loginPatientOp, map[string]any{"login": login, "pw": "long enough pw"}).Decode(t, &p)
+		var pv struct {
+			Viewer struct {
+				Typename string `json:"__typename"`
+				Email    string
+			}
+		}
+		env.Do(p.LoginPatient.Token, viewerOp, nil).Decode(t, &pv)
+		if pv.Viewer.Typename != "Patient" || pv.Viewer.Email != "ana@example.com" {
+			t.Fatalf("login %q: viewer = %+v", login, pv.Viewer)
+		}
+	}
+
+	var anon struct{ Viewer *struct{} }
+	env.Do("", viewerOp, nil).Decode(t, &anon)
+	if anon.Viewer != nil {
+		t.Fatalf("anonymous viewer = %+v, want null", anon.Viewer)
+	}
+}
+
+func TestLoginFailuresLookAlikeAndAreThrottled(t *testing.T) {
+	env := apptest.New(t)
+	if r := env.Do("", registerPatientOp, patientInput(nil)); r.Code() != "" {
+		t.Fatalf("register patient: %+v", r.Errors)
+	}
+	wrong := env.Do("", loginPatientOp, map[string]any{"login": "ana@example.com", "pw": "wrong password"})
+	unknown := env.Do("", loginPatientOp, map[string]any{"login": "nobody@example.com", "pw": "wrong password"})
+	if wrong.Code() != "UNAUTHENTICATED" || unknown.Code() != "UNAUTHENTICATED" {
+		t.Fatalf("codes: wrong=%q unknown=%q", wrong.Code(), unknown.Code())
+	}
+	if wrong.Errors[0].Message != unknown.Errors[0].Message {
+		t.Fatalf("messages reveal the account: %q vs %q", wrong.Errors[0].Message, unknown.Errors[0].Message)
+	}
+	for i := 0; i < 4; i++ {
+		env.Do("", loginPatientOp, map[string]any{"login": "ana@example.com", "pw": "wrong password"})
+	}
+	// Five failures: even the right password is refused for a while.
+	r := env.Do("", loginPatientOp, map[string]any{"login": "ana@example.com", "pw": "long enough pw"})
+	if r.Code() != "RATE_LIMITED" {
+		t.Fatalf("after 5 failures code = %q, want RATE_LIMITED", r.Code())
+	}
+	if strings.Contains(env.Logs.String(), "long enough pw") || strings.Contains(env.Logs.String(), "wrong password") {
+		t.Fatal("a password reached the logs")
+	}
+}
+
+func TestBadTokenIsUnauthenticated(t *testing.T) {
+	env := apptest.New(t)
+	tok, _, _ := env.Patient("Bia")
+	parts := strings.Split(tok, ".")
+	tampered := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	for name, token := range map[string]string{"tampered": tampered, "garbage": "abc", "alg none": parts[0] + "." + parts[1] + "."} {
+		r := env.Do(token, viewerOp, nil)
+		if r.Status != 401 || r.Code() != "UNAUTHENTICATED" {
+			t.Errorf("%s: status %d code %q", name, r.Status, r.Code())
+		}
+	}
+}
+
+func countPatients(t *testing.T, env *apptest.Env) int {
+	t.Helper()
+	n, err := env.DB.Client.Patient.Query().Count(viewer.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func countDoctors(t *testing.T, env *apptest.Env) int {
+	t.Helper()
+	n, err := env.DB.Client.Doctor.Query().Count(viewer.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,33 @@
+// Package graph holds the GraphQL resolvers. Each resolver is one call into
+// Ent or a service; authorization is left to the Ent privacy policies.
+package graph
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/internal/agenda"
+	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// Resolver is the root of the resolvers and holds their dependencies.
+type Resolver struct {
+	Client   *ent.Client
+	Identity *identity.Service
+	Agenda   *agenda.Service
+	Log      *slog.Logger
+}
+
+// viewerNode loads the signed-in doctor or patient, or nil when anonymous.
+func (r *Resolver) viewerNode(ctx context.Context) (ent.Noder, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.IsDoctor():
+		return r.Client.Doctor.Get(ctx, v.ID)
+	case v.IsPatient():
+		return r.Client.Patient.Get(ctx, v.ID)
+	}
+	return nil, nil
+}

@@ -1,0 +1,176 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+const searchOp = `query($near: GeoPointInput, $km: Float, $sp: String, $min: Float, $first: Int, $after: Cursor) {
+  doctors(near: $near, withinKm: $km, specialty: $sp, minRating: $min, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name specialty rating distanceKm } }
+  }
+}`
+
+type searchPage struct {
+	Doctors struct {
+		TotalCount int
+		PageInfo   struct {
+			HasNextPage bool
+			EndCursor   *string
+		}
+		Edges []struct {
+			Node struct {
+				ID, Name, Specialty string
+				Rating              float64
+				DistanceKm          *float64
+			}
+		}
+	}
+}
+
+var saoPaulo = map[string]any{"lat": -23.5505, "lng": -46.6333}
+
+// project returns the point at metres from São Paulo's centre along the
+// azimuth, computed by PostGIS itself so the boundary is exact.
+func project(t *testing.T, env *apptest.Env, metres, azimuthDeg float64) (lat, lng float64) {
+	t.Helper()
+	err := env.DB.SQL.QueryRow(`SELECT ST_Y(p::geometry), ST_X(p::geometry) FROM
+		ST_Project(ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)'), $1, radians($2)) AS p`,
+		metres, azimuthDeg).Scan(&lat, &lng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lat, lng
+}
+
+func setRating(t *testing.T, env *apptest.Env, token string, rating float64) {
+	t.Helper()
+	id := viewerID(t, env, token)
+	var n int
+	fmt.Sscan(id, &n)
+	if err := env.DB.Client.Doctor.UpdateOneID(n).SetRating(rating).SetRatingCount(10).
+		Exec(viewer.SystemContext(context.Background())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSearchDistanceBoundarySpecialtyAndRating(t *testing.T) {
+	env := apptest.New(t)
+	lat, lng := project(t, env, 9900, 90)
+	in, _ := env.Doctor("Dr. In", "Cardiology", lat, lng)
+	lat, lng = project(t, env, 10100, 90)
+	env.Doctor("Dr. Out", "Cardiology", lat, lng)
+	lat, lng = project(t, env, 2000, 0)
+	near, _ := env.Doctor("Dr. Near", "Cardiology", lat, lng)
+	lat, lng = project(t, env, 3000, 180)
+	env.Doctor("Dr. Skin", "Dermatology", lat, lng)
+	setRating(t, env, in, 4.8)
+	setRating(t, env, near, 3.9)
+
+	cases := []struct {
+		name string
+		vars map[string]any
+		want []string
+	}{
+		{"within 10 km, nearest first", map[string]any{"near": saoPaulo, "km": 10.0}, []string{"Dr. Near", "Dr. Skin", "Dr. In"}},
+		{"specialty is exact", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "Cardiology"}, []string{"Dr. Near", "Dr. In"}},
+		{"specialty is case-sensitive", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "cardiology"}, nil},
+		{"minimum rating", map[string]any{"near": saoPaulo, "km": 10.0, "min": 4.0}, []string{"Dr. In"}},
+		{"wider radius", map[string]any{"near": saoPaulo, "km": 10.2, "sp": "Cardiology"}, []string{"Dr. Near", "Dr. In", "Dr. Out"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var p searchPage
+			env.Do("", searchOp, tc.vars).Decode(t, &p)
+			var got []string
+			prev := -1.0
+			for _, e := range p.Doctors.Edges {
+				got = append(got, e.Node.Name)
+				if e.Node.DistanceKm == nil || *e.Node.DistanceKm < prev {
+					t.Fatalf("distance missing or out of order: %+v", p.Doctors.Edges)
+				}
+				prev = *e.Node.DistanceKm
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || p.Doctors.TotalCount != len(tc.want) {
+				t.Fatalf("got %v (total %d), want %v", got, p.Doctors.TotalCount, tc.want)
+			}
+		})
+	}
+	// The reported distance is PostGIS's, to the metre.
+	var p searchPage
+	env.Do("", searchOp, map[string]any{"near": saoPaulo, "km": 10.0, "min": 4.0}).Decode(t, &p)
+	if d := *p.Doctors.Edges[0].Node.DistanceKm; d < 9.899 || d > 9.901 {
+		t.Fatalf("distanceKm = %v, want 9.9", d)
+	}
+}
+
+func TestSearchRejectsBadArguments(t *testing.T) {
+	env := apptest.New(t)
+	cases := []struct {
+		name  string
+		vars  map[string]any
+		field string
+	}{
+		{"radius over 500 km", map[string]any{"near": saoPaulo, "km": 500.1}, "withinKm"},
+		{"radius zero", map[string]any{"near": saoPaulo, "km": 0.0}, "withinKm"},
+		{"radius without point", map[string]any{"km": 10.0}, "withinKm"},
+		{"latitude over 90", map[string]any{"near": map[string]any{"lat": 90.5, "lng": 0.0}, "km": 10.0}, "near"},
+		{"longitude under -180", map[string]any{"near": map[string]any{"lat": 0.0, "lng": -181.0}}, "near"},
+		{"rating over 5", map[string]any{"min": 5.5}, "minRating"},
+		{"page too large", map[string]any{"first": 1000}, "first"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := env.Do("", searchOp, tc.vars)
+			if r.Code() != "BAD_USER_INPUT" || r.Ext("field") != tc.field {
+				t.Fatalf("code %q field %q, want BAD_USER_INPUT %q (%+v)", r.Code(), r.Ext("field"), tc.field, r.Errors)
+			}
+		})
+	}
+}
+
+func TestSearchPagesHaveNoDuplicatesOrGaps(t *testing.T) {
+	env := apptest.New(t)
+	const n = 23
+	// Pairs of doctors at the same distance test the id tie-break.
+	for i := 0; i < n; i++ {
+		lat, lng := project(t, env, float64(500+(i/2)*300), float64(i*37%360))
+		env.Doctor(fmt.Sprintf("Dr. %02d", i), "Pediatrics", lat, lng)
+	}
+	for _, near := range []map[string]any{saoPaulo, nil} {
+		seen := map[string]bool{}
+		var after any
+		pages := 0
+		for {
+			vars := map[string]any{"first": 5, "after": after}
+			if near != nil {
+				vars["near"], vars["km"] = near, 50.0
+			}
+			var p searchPage
+			env.Do("", searchOp, vars).Decode(t, &p)
+			pages++
+			for _, e := range p.Doctors.Edges {
+				if seen[e.Node.ID] {
+					t.Fatalf("doctor %s repeated on page %d", e.Node.Name, pages)
+				}
+				seen[e.Node.ID] = true
+			}
+			if !p.Doctors.PageInfo.HasNextPage {
+				break
+			}
+			after = *p.Doctors.PageInfo.EndCursor
+			if pages > 10 {
+				t.Fatal("pagination does not end")
+			}
+		}
+		if len(seen) != n || pages != 5 {
+			t.Fatalf("near=%v: saw %d doctors in %d pages, want %d in 5", near != nil, len(seen), pages, n)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+// Package agenda is the doctors' calendar and the patients' bookings: slots,
+// weekly availability, and the appointment status machine. The database's
+// constraints make the invariants hold under any concurrency; this package
+// turns their violations into the contract's errors.
+package agenda
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+const (
+	MaxSlotLength   = 4 * time.Hour
+	MinSlotLength   = 10 * time.Minute
+	MaxSlotsPerCall = 200
+	MaxReasonLength = 500
+	// MaxRange bounds a read of a doctor's agenda.
+	MaxRange = 92 * 24 * time.Hour
+)
+
+// Service holds the agenda's dependencies.
+type Service struct {
+	Client   *ent.Client
+	Meetings meeting.Provider
+	Log      *slog.Logger
+	// Now is the clock; tests move it.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// db returns the transaction of the current mutation, or the client for
+// reads.
+func (s *Service) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.Client
+}
+
+func requireDoctor(ctx context.Context) (viewer.Viewer, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.IsDoctor():
+		return v, nil
+	case v.Role == viewer.Anonymous:
+		return v, gqlerr.UnauthenticatedError()
+	}
+	return v, gqlerr.ForbiddenError("only doctors can do this")
+}
+
+func requirePatient(ctx context.Context) (viewer.Viewer, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.IsPatient():
+		return v, nil
+	case v.Role == viewer.Anonymous:
+		return v, gqlerr.UnauthenticatedError()
+	}
+	return v, gqlerr.ForbiddenError("only patients can do this")
+}

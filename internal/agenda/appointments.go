@@ -1,0 +1,48 @@
+package agenda
+
+import (
+	"context"
+	"time"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// AppointmentFilter holds the arguments of Query.appointments.
+type AppointmentFilter struct {
+	Status   []appointment.Status
+	From, To *time.Time
+	First    *int
+	After    *entgql.Cursor[int]
+}
+
+// Appointments lists the viewer's own appointments, soonest first; the
+// privacy filter decides whose they are.
+func (s *Service) Appointments(ctx context.Context, f AppointmentFilter) (*ent.AppointmentConnection, error) {
+	if v := viewer.FromContext(ctx); !v.IsDoctor() && !v.IsPatient() {
+		return nil, gqlerr.UnauthenticatedError()
+	}
+	first := 20
+	if f.First != nil {
+		if *f.First < 0 || *f.First > 100 {
+			return nil, gqlerr.BadInput("first", "first must be between 0 and 100")
+		}
+		first = *f.First
+	}
+	q := s.Client.Appointment.Query()
+	if len(f.Status) > 0 {
+		q.Where(appointment.StatusIn(f.Status...))
+	}
+	if f.From != nil {
+		q.Where(appointment.StartsAtGTE(*f.From))
+	}
+	if f.To != nil {
+		q.Where(appointment.StartsAtLT(*f.To))
+	}
+	return q.Paginate(ctx, f.After, &first, nil, nil,
+		ent.WithAppointmentOrder(&ent.AppointmentOrder{Direction: entgql.OrderDirectionAsc, Field: ent.AppointmentOrderFieldStartsAt}))
+}

@@ -1,0 +1,131 @@
+package agenda
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/loader"
+)
+
+const (
+	loaderWait  = 2 * time.Millisecond
+	loaderBatch = 200
+)
+
+// Loaders batch the agenda reads of one GraphQL response, so a page of
+// doctors with their slots costs one query per field, not one per doctor.
+type Loaders struct {
+	s     *Service
+	mu    sync.Mutex
+	slots map[slotArgs]*loader.Loader[int, []*ent.Slot]
+	next  *loader.Loader[int, *ent.Slot]
+	taken *loader.Loader[int, bool]
+}
+
+type slotArgs struct {
+	from, to time.Time
+	onlyFree bool
+}
+
+type loadersKey struct{}
+
+// WithLoaders gives ctx a fresh set of loaders.
+func (s *Service) WithLoaders(ctx context.Context) context.Context {
+	l := &Loaders{s: s, slots: map[slotArgs]*loader.Loader[int, []*ent.Slot]{}}
+	l.next = loader.New(l.fetchNextFree, loaderWait, loaderBatch)
+	l.taken = loader.New(l.fetchTaken, loaderWait, loaderBatch)
+	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+func (s *Service) loaders(ctx context.Context) *Loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
+		return l
+	}
+	return s.WithLoaders(ctx).Value(loadersKey{}).(*Loaders)
+}
+
+func free() func(*sql.Selector) {
+	return slot.Not(slot.HasAppointmentsWith(appointment.StatusIn(ActiveStatuses...)))
+}
+
+// DoctorSlots is Doctor.slots.
+func (s *Service) DoctorSlots(ctx context.Context, doctorID int, from, to *time.Time, onlyFree *bool) ([]*ent.Slot, error) {
+	f, t, err := s.SlotRange(from, to)
+	if err != nil {
+		return nil, err
+	}
+	args := slotArgs{from: f, to: t, onlyFree: onlyFree != nil && *onlyFree}
+	l := s.loaders(ctx)
+	l.mu.Lock()
+	ld, ok := l.slots[args]
+	if !ok {
+		ld = loader.New(func(ctx context.Context, ids []int) (map[int][]*ent.Slot, error) {
+			q := s.Client.Slot.Query().Where(slot.DoctorIDIn(ids...), slot.DeletedAtIsNil(),
+				slot.StartsAtGTE(args.from), slot.StartsAtLT(args.to))
+			if args.onlyFree {
+				q.Where(free())
+			}
+			all, err := q.Order(slot.ByStartsAt()).All(ctx)
+			out := make(map[int][]*ent.Slot, len(ids))
+			for _, id := range ids {
+				out[id] = []*ent.Slot{}
+			}
+			for _, sl := range all {
+				out[sl.DoctorID] = append(out[sl.DoctorID], sl)
+			}
+			return out, err
+		}, loaderWait, loaderBatch)
+		l.slots[args] = ld
+	}
+	l.mu.Unlock()
+	return ld.Load(ctx, doctorID)
+}
+
+// NextFreeSlot is Doctor.nextFreeSlot.
+func (s *Service) NextFreeSlot(ctx context.Context, doctorID int) (*ent.Slot, error) {
+	return s.loaders(ctx).next.Load(ctx, doctorID)
+}
+
+// SlotFree is Slot.free. It asks the slots table, not the appointments,
+// so the answer does not depend on whose appointments the viewer may see.
+func (s *Service) SlotFree(ctx context.Context, slotID int) (bool, error) {
+	taken, err := s.loaders(ctx).taken.Load(ctx, slotID)
+	return !taken, err
+}
+
+func (l *Loaders) fetchNextFree(ctx context.Context, ids []int) (map[int]*ent.Slot, error) {
+	now := l.s.now()
+	// DISTINCT ON picks each doctor's earliest free slot in one pass over
+	// the (doctor_id, starts_at) index.
+	all, err := l.s.Client.Slot.Query().Where(func(s *sql.Selector) {
+		sub := sql.Select("DISTINCT ON (doctor_id) id").From(sql.Table(slot.Table).As("n"))
+		sub.Where(sql.And(
+			sql.InInts("n.doctor_id", ids...),
+			sql.IsNull("n.deleted_at"),
+			sql.GT("n.starts_at", now),
+			sql.ExprP("NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = n.id AND a.status IN ('REQUESTED', 'ACCEPTED'))"),
+		)).OrderExpr(sql.Expr("n.doctor_id, n.starts_at"))
+		s.Where(sql.In(s.C(slot.FieldID), sub))
+	}).All(ctx)
+	out := make(map[int]*ent.Slot, len(all))
+	for _, sl := range all {
+		out[sl.DoctorID] = sl
+	}
+	return out, err
+}
+
+func (l *Loaders) fetchTaken(ctx context.Context, ids []int) (map[int]bool, error) {
+	taken, err := l.s.Client.Slot.Query().
+		Where(slot.IDIn(ids...), slot.HasAppointmentsWith(appointment.StatusIn(ActiveStatuses...))).IDs(ctx)
+	out := make(map[int]bool, len(taken))
+	for _, id := range taken {
+		out[id] = true
+	}
+	return out, err
+}

@@ -1,0 +1,62 @@
+package agenda
+
+import (
+	"context"
+	"strings"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+const maxCommentLength = 2000
+
+// Rate records the patient's one rating of a completed appointment and
+// folds it into the doctor's average in the same transaction.
+func (s *Service) Rate(ctx context.Context, id, stars int, comment *string) (*ent.Feedback, error) {
+	v, err := requirePatient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if stars < 1 || stars > 5 {
+		return nil, gqlerr.BadInput("stars", "stars is between 1 and 5")
+	}
+	c := ""
+	if comment != nil {
+		c = strings.TrimSpace(*comment)
+		if len([]rune(c)) > maxCommentLength {
+			return nil, gqlerr.BadInput("comment", "comment has at most %d characters", maxCommentLength)
+		}
+	}
+	db := s.db(ctx)
+	a, err := db.Appointment.Query().Where(appointment.ID(id)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, gqlerr.NotFoundError("appointment")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != appointment.StatusCOMPLETED {
+		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "only a completed appointment can be rated")
+	}
+	f, err := db.Feedback.Create().SetAppointmentID(a.ID).SetDoctorID(a.DoctorID).SetPatientID(v.ID).
+		SetStars(stars).SetComment(c).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The average is the server's own bookkeeping, not the patient's write
+	// to the doctor's profile. One UPDATE reads and writes the row under
+	// its lock, so concurrent ratings never lose one another.
+	err = db.Doctor.UpdateOneID(a.DoctorID).Modify(func(u *sql.UpdateBuilder) {
+		u.Set(doctor.FieldRating, sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("(" + doctor.FieldRating + " * " + doctor.FieldRatingCount + " + ").Arg(stars).
+				WriteString(") / (" + doctor.FieldRatingCount + " + 1)")
+		}))
+		u.Set(doctor.FieldRatingCount, sql.Expr(doctor.FieldRatingCount+" + 1"))
+	}).Exec(viewer.SystemContext(ctx))
+	return f, err
+}

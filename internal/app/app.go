@@ -1,0 +1,69 @@
+// Package app wires the server's parts together from the configuration.
+// The command and the end-to-end tests build the very same thing.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/graph"
+	"github.com/healthmed/healthmed/internal/agenda"
+	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/server"
+)
+
+// App is the built server.
+type App struct {
+	Handler  http.Handler
+	Issuer   *auth.Issuer
+	Identity *identity.Service
+}
+
+// Build wires the handler for an open database.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.DB, client *ent.Client) (*App, error) {
+	keys, err := signingKeys(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	issuer := auth.NewIssuer(auth.IssuerConfig{IssuerURL: cfg.PublicURL, Audience: cfg.TokenAudience, TTL: cfg.TokenTTL}, keys)
+	vcfg := auth.VerifierConfig{Issuer: cfg.PublicURL, Audience: cfg.TokenAudience, Keys: keys}
+	if o := cfg.ExternalOIDC; o.Issuer != "" {
+		vcfg.External = &auth.ExternalConfig{Issuer: o.Issuer, Audience: o.Audience, RoleClaim: o.RoleClaim, IdentityClaim: o.IdentityClaim}
+	}
+	verifier, err := auth.NewVerifier(ctx, vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("token verifier: %w", err)
+	}
+	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewMemoryLimiter(nil), Log: log}
+	gqlerr.RequestIDFunc = server.RequestID
+	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration}, Log: log}
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Log: log}
+	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
+		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: 25 << 20, WebsocketInitWait: 10 * time.Second,
+		PerResponse: ag.WithLoaders,
+	})
+	h := server.Handler(server.Deps{
+		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
+		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
+	})
+	return &App{Handler: h, Issuer: issuer, Identity: ident}, nil
+}
+
+func signingKeys(cfg config.Config) (*auth.KeySet, error) {
+	if cfg.SigningKey != "" {
+		return auth.ParseKeySetPEM(string(cfg.SigningKey))
+	}
+	// Dev mode only (config refuses an empty key otherwise): one key kept
+	// in the data directory so tokens survive a restart.
+	return auth.LoadOrCreateDevKey(filepath.Join(cfg.DataDir, "dev-signing-key.pem"))
+}

@@ -1,0 +1,151 @@
+// Package apptest runs the whole server (HTTP handler, GraphQL, Ent,
+// privacy, PostgreSQL+PostGIS) against a test's own database, and speaks
+// GraphQL to it the way a frontend does.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/app"
+	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/testdb"
+)
+
+// Env is one running server on its own database.
+type Env struct {
+	T      testing.TB
+	DB     *testdb.DB
+	App    *app.App
+	Server *httptest.Server
+	Config config.Config
+	Logs   *bytes.Buffer
+}
+
+// Option adjusts the configuration before the server is built.
+type Option func(*config.Config)
+
+// New starts a server for the test; it stops when the test ends.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	d := testdb.New(t)
+	cfg := config.Config{
+		Dev:           false,
+		PublicURL:     "http://healthmed.test",
+		TokenAudience: "healthmed",
+		TokenTTL:      15 * time.Minute,
+		SigningKey:    config.Secret(NewKeyPEM(t)),
+		DataDir:       t.TempDir(),
+		DBMaxConns:    20,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	a, err := app.Build(context.Background(), cfg, log, d.SQL, d.Client)
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(srv.Close)
+	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs}
+}
+
+// NewKeyPEM returns a fresh ES256 signing key in PKCS#8 PEM.
+func NewKeyPEM(t testing.TB) string {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// Error is a GraphQL error as the client sees it.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code returns extensions.code.
+func (e Error) Code() string { s, _ := e.Extensions["code"].(string); return s }
+
+// Response is a GraphQL response.
+type Response struct {
+	Status int
+	Data   json.RawMessage `json:"data"`
+	Errors []Error         `json:"errors"`
+}
+
+// Code returns the first error's code, or "" when there is none.
+func (r Response) Code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	return r.Errors[0].Code()
+}
+
+// Ext returns an extension of the first error.
+func (r Response) Ext(key string) string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	s, _ := r.Errors[0].Extensions[key].(string)
+	return s
+}
+
+// Decode unmarshals data into v, failing the test on errors.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("unexpected GraphQL errors: %+v", r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decode data %s: %v", r.Data, err)
+	}
+}
+
+// Do posts a GraphQL operation, with a bearer token when token is not "".
+func (e *Env) Do(token, query string, vars map[string]any) Response {
+	e.T.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, e.Server.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.send(req)
+}
+
+func (e *Env) send(req *http.Request) Response {
+	e.T.Helper()
+	res, err := e.Server.Client().Do(req)
+	if err != nil {
+		e.T.Fatalf("graphql request: %v", err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out Response
+	if err := json.Unmarshal(raw, &out); err != nil {
+		e.T.Fatalf("graphql response (status %d) is not JSON: %s", res.StatusCode, raw)
+	}
+	out.Status = res.StatusCode
+	return out
+}

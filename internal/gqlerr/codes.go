@@ -1,0 +1,66 @@
+// Package gqlerr is the one place where errors become what a client sees:
+// a stable extensions.code from the API contract, never a stack trace or SQL.
+package gqlerr
+
+import (
+	"fmt"
+	"time"
+)
+
+// Codes of the API contract.
+const (
+	Unauthenticated = "UNAUTHENTICATED"
+	Forbidden       = "FORBIDDEN"
+	BadUserInput    = "BAD_USER_INPUT"
+	NotFound        = "NOT_FOUND"
+	Conflict        = "CONFLICT"
+	RateLimited     = "RATE_LIMITED"
+	PayloadTooLarge = "PAYLOAD_TOO_LARGE"
+	Internal        = "INTERNAL"
+)
+
+// Reasons that come with CONFLICT.
+const (
+	ReasonSlotTaken         = "SLOT_TAKEN"
+	ReasonSlotOverlap       = "SLOT_OVERLAP"
+	ReasonAlreadyRegistered = "ALREADY_REGISTERED"
+	ReasonInvalidTransition = "INVALID_TRANSITION"
+	ReasonAppointmentActive = "APPOINTMENT_ACTIVE"
+	ReasonPatientBusy       = "PATIENT_OVERLAP"
+)
+
+// Error is an expected failure with its contract code.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+	Reason  string
+	// RetryAfter tells a rate-limited client when to come back.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func BadInput(field, format string, args ...any) *Error {
+	return &Error{Code: BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func ConflictError(reason, msg string) *Error {
+	return &Error{Code: Conflict, Reason: reason, Message: msg}
+}
+
+func NotFoundError(what string) *Error {
+	return &Error{Code: NotFound, Message: what + " not found"}
+}
+
+func UnauthenticatedError() *Error {
+	return &Error{Code: Unauthenticated, Message: "authentication required"}
+}
+
+func ForbiddenError(msg string) *Error { return &Error{Code: Forbidden, Message: msg} }
+
+func RateLimitedError(retryAfter time.Duration) *Error {
+	return &Error{Code: RateLimited, Message: "too many attempts, try again later", RetryAfter: retryAfter}
+}
+
+func TooLarge(msg string) *Error { return &Error{Code: PayloadTooLarge, Message: msg} }

@@ -1,0 +1,143 @@
+package gqlerr
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/lib/pq"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/validate"
+)
+
+// constraintReasons names the database constraints whose violation is an
+// expected conflict. Anything else stays an internal error.
+var constraintReasons = map[string]string{
+	"slots_no_overlap":                       ReasonSlotOverlap,
+	"appointments_one_active_per_slot":       ReasonSlotTaken,
+	"appointments_patient_no_overlap":        ReasonPatientBusy,
+	"doctors_email_key":                      ReasonAlreadyRegistered,
+	"doctor_crm_number_crm_state":            ReasonAlreadyRegistered,
+	"patients_email_key":                     ReasonAlreadyRegistered,
+	"patients_cpf_key":                       ReasonAlreadyRegistered,
+	"appointment_patient_id_idempotency_key": ReasonSlotTaken,
+}
+
+// RequestIDFunc returns the request id kept in ctx, for error extensions
+// and log lines; it is set by the HTTP layer.
+var RequestIDFunc = func(context.Context) string { return "" }
+
+// Presenter returns gqlgen's error presenter, logging unknown errors.
+func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := Present(ctx, err, log)
+		if id := RequestIDFunc(ctx); id != "" {
+			if gerr.Extensions == nil {
+				gerr.Extensions = map[string]any{}
+			}
+			gerr.Extensions["requestId"] = id
+		}
+		return gerr
+	}
+}
+
+// Present maps err to the client-facing error.
+func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
+	var path = graphql.GetPath(ctx)
+	out := func(e *Error) *gqlerror.Error {
+		ext := map[string]any{"code": e.Code}
+		if e.Field != "" {
+			ext["field"] = e.Field
+		}
+		if e.Reason != "" {
+			ext["reason"] = e.Reason
+		}
+		if e.RetryAfter > 0 {
+			ext["retryAfterSeconds"] = int(math.Ceil(e.RetryAfter.Seconds()))
+		}
+		return &gqlerror.Error{Message: e.Message, Path: path, Extensions: ext}
+	}
+	// Errors gqlgen made itself (parse, validation, limits) keep their code.
+	var gq *gqlerror.Error
+	if errors.As(err, &gq) && gq.Err == nil {
+		// entgql's node lookups name the id they could not find; answer
+		// them like every other absence, so probes learn nothing.
+		if code, _ := gq.Extensions["code"].(string); code == NotFound {
+			return out(NotFoundError("object"))
+		}
+		if gq.Path == nil {
+			gq.Path = path
+		}
+		return gq
+	}
+	if e := Classify(err); e != nil {
+		return out(e)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return out(&Error{Code: Internal, Message: "request timed out"})
+	}
+	log.ErrorContext(ctx, "unexpected error", "err", err.Error(), "path", path.String(),
+		"request_id", RequestIDFunc(ctx))
+	return out(&Error{Code: Internal, Message: "internal error"})
+}
+
+// Classify turns a known error into its contract form, or returns nil.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var fe *validate.FieldError
+	if errors.As(err, &fe) {
+		return &Error{Code: BadUserInput, Field: fe.Field, Message: fe.Error()}
+	}
+	// A privacy denial reads as absence, so a probe cannot tell a
+	// forbidden id from a missing one.
+	if errors.Is(err, privacy.Deny) || ent.IsNotFound(err) {
+		return NotFoundError("object")
+	}
+	var ve *ent.ValidationError
+	if errors.As(err, &ve) {
+		return &Error{Code: BadUserInput, Field: lowerCamel(ve.Name), Message: "invalid value for " + lowerCamel(ve.Name)}
+	}
+	var pqe *pq.Error
+	if errors.As(err, &pqe) {
+		if reason, ok := constraintReasons[pqe.Constraint]; ok {
+			return ConflictError(reason, conflictMessage(reason))
+		}
+		if pqe.Code == "40001" || pqe.Code == "40P01" {
+			return ConflictError("RETRY", "concurrent update, try again")
+		}
+	}
+	return nil
+}
+
+func conflictMessage(reason string) string {
+	switch reason {
+	case ReasonSlotOverlap:
+		return "slot overlaps another slot of this doctor"
+	case ReasonSlotTaken:
+		return "slot is already taken"
+	case ReasonPatientBusy:
+		return "you already have an appointment at that time"
+	case ReasonAlreadyRegistered:
+		return "already registered"
+	}
+	return "conflict"
+}
+
+func lowerCamel(snake string) string {
+	parts := strings.Split(snake, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
+}

@@ -1,0 +1,71 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// ErrUnauthenticated is returned for any token that does not identify an
+// active doctor or patient.
+var ErrUnauthenticated = auth.ErrUnauthenticated
+
+// Authenticate verifies a bearer token and returns the viewer it names.
+// Tokens of the external identity provider are mapped to a doctor or
+// patient by the identity claim (the e-mail by default).
+func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, error) {
+	id, err := s.Verifier.Verify(ctx, raw)
+	if err != nil {
+		return viewer.Viewer{}, err
+	}
+	sys := viewer.SystemContext(ctx)
+	var v viewer.Viewer
+	switch id.Role {
+	case roleDoctor:
+		v.Role = viewer.Doctor
+	case rolePatient:
+		v.Role = viewer.Patient
+	default:
+		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("unknown role"))
+	}
+	if id.External {
+		v.ID, err = s.mapExternal(sys, v.Role, id.Email)
+		if ent.IsNotFound(err) {
+			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("no account for the external identity"))
+		}
+		return v, err
+	}
+	if v.ID, err = strconv.Atoi(id.Subject); err != nil {
+		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, err)
+	}
+	if v.Role == viewer.Patient {
+		// A deactivated patient's tokens stop working at once.
+		ok, err := s.Client.Patient.Query().
+			Where(patient.ID(v.ID), patient.DeactivatedAtIsNil()).Exist(sys)
+		if err != nil {
+			// A database failure is ours, not the caller's: it must not
+			// read as a bad token.
+			return viewer.Viewer{}, err
+		}
+		if !ok {
+			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("patient not active"))
+		}
+	}
+	return v, nil
+}
+
+func (s *Service) mapExternal(ctx context.Context, role viewer.Role, email string) (int, error) {
+	if email == "" {
+		return 0, errors.New("external token has no identity claim")
+	}
+	if role == viewer.Doctor {
+		return s.Client.Doctor.Query().Where(doctor.Email(email)).OnlyID(ctx)
+	}
+	return s.Client.Patient.Query().Where(patient.Email(email), patient.DeactivatedAtIsNil()).OnlyID(ctx)
+}

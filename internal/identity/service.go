@@ -1,0 +1,232 @@
+// Package identity registers and signs in doctors and patients, and turns a
+// bearer token into the viewer the privacy rules see.
+package identity
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/validate"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+const (
+	roleDoctor  = "doctor"
+	rolePatient = "patient"
+	// maxPasswordLength bounds the work a login can force on argon2.
+	maxPasswordLength = 256
+	maxPriceCents     = 100_000_000
+)
+
+// Service holds what registration, login and token checks need.
+type Service struct {
+	Client   *ent.Client
+	Issuer   *auth.Issuer
+	Verifier *auth.Verifier
+	Limiter  auth.LoginLimiter
+	Log      *slog.Logger
+}
+
+// RegisterDoctor validates the input, creates the doctor and signs them in.
+func (s *Service) RegisterDoctor(ctx context.Context, in model.RegisterDoctorInput) (*model.AuthPayload, error) {
+	name, err := requiredText("name", in.Name, 200)
+	if err != nil {
+		return nil, err
+	}
+	email, err := validate.Email(in.Email)
+	if err != nil {
+		return nil, validate.Field("email", err)
+	}
+	if err := checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	number, state, err := validate.CRM(in.Crm)
+	if err != nil {
+		return nil, validate.Field("crm", err)
+	}
+	specialty, err := requiredText("specialty", in.Specialty, 100)
+	if err != nil {
+		return nil, err
+	}
+	if in.PriceCents < 0 || in.PriceCents > maxPriceCents {
+		return nil, gqlerr.BadInput("priceCents", "priceCents must be between 0 and %d", maxPriceCents)
+	}
+	if in.Location == nil {
+		return nil, gqlerr.BadInput("location", "location is required")
+	}
+	if err := in.Location.Validate(); err != nil {
+		return nil, gqlerr.BadInput("location", "%s", err.Error())
+	}
+	tz := ""
+	if in.Timezone != nil {
+		tz = *in.Timezone
+	}
+	if tz, err = validate.Timezone(tz); err != nil {
+		return nil, validate.Field("timezone", err)
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Client.Doctor.Create().
+		SetName(name).SetEmail(email).SetPasswordHash(hash).
+		SetCrmNumber(number).SetCrmState(state).
+		SetSpecialty(specialty).SetPriceCents(in.PriceCents).
+		SetLocation(*in.Location).SetTimezone(tz).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(d.ID, roleDoctor)
+}
+
+// RegisterPatient validates the input, creates the patient and signs them in.
+func (s *Service) RegisterPatient(ctx context.Context, in model.RegisterPatientInput) (*model.AuthPayload, error) {
+	name, err := requiredText("name", in.Name, 200)
+	if err != nil {
+		return nil, err
+	}
+	email, err := validate.Email(in.Email)
+	if err != nil {
+		return nil, validate.Field("email", err)
+	}
+	cpf, err := validate.CPF(in.Cpf)
+	if err != nil {
+		return nil, validate.Field("cpf", err)
+	}
+	if err := checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Client.Patient.Create().
+		SetName(name).SetEmail(email).SetCpf(cpf).SetPasswordHash(hash).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(p.ID, rolePatient)
+}
+
+// LoginDoctor signs a doctor in by CRM and password.
+func (s *Service) LoginDoctor(ctx context.Context, crm, password string) (*model.AuthPayload, error) {
+	number, state, err := validate.CRM(crm)
+	if err != nil {
+		return nil, validate.Field("crm", err)
+	}
+	account := "doctor:" + validate.FormatCRM(number, state)
+	return s.login(ctx, account, password, func(ctx context.Context) (int, string, bool, error) {
+		d, err := s.Client.Doctor.Query().
+			Where(doctor.CrmNumber(number), doctor.CrmState(state)).Only(ctx)
+		if err != nil {
+			return 0, "", false, err
+		}
+		return d.ID, d.PasswordHash, true, nil
+	}, roleDoctor)
+}
+
+// LoginPatient signs a patient in by e-mail or CPF and password.
+func (s *Service) LoginPatient(ctx context.Context, login, password string) (*model.AuthPayload, error) {
+	var where func(*ent.PatientQuery)
+	var account string
+	if strings.Contains(login, "@") {
+		email, err := validate.Email(login)
+		if err != nil {
+			return nil, validate.Field("login", err)
+		}
+		account, where = "patient:"+email, func(q *ent.PatientQuery) { q.Where(patient.Email(email)) }
+	} else {
+		cpf, err := validate.CPF(login)
+		if err != nil {
+			return nil, validate.Field("login", err)
+		}
+		account, where = "patient-cpf:"+cpf, func(q *ent.PatientQuery) { q.Where(patient.Cpf(cpf)) }
+	}
+	return s.login(ctx, account, password, func(ctx context.Context) (int, string, bool, error) {
+		q := s.Client.Patient.Query()
+		where(q)
+		p, err := q.Only(ctx)
+		if err != nil {
+			return 0, "", false, err
+		}
+		return p.ID, p.PasswordHash, p.DeactivatedAt == nil, nil
+	}, rolePatient)
+}
+
+type lookupFunc func(ctx context.Context) (id int, hash string, active bool, err error)
+
+// login is the one path both kinds of account take, so throttling, timing
+// and the error a failed attempt sees are the same whether or not the
+// account exists.
+func (s *Service) login(ctx context.Context, account, password string, lookup lookupFunc, role string) (*model.AuthPayload, error) {
+	addr := viewer.FromContext(ctx).ClientAddr
+	ok, retry, err := s.Limiter.Allow(ctx, account, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, gqlerr.RateLimitedError(retry)
+	}
+	if len(password) > maxPasswordLength {
+		password = password[:maxPasswordLength]
+	}
+	id, hash, active, err := lookup(viewer.SystemContext(ctx))
+	switch {
+	case ent.IsNotFound(err):
+		auth.DummyCheck(password)
+	case err != nil:
+		return nil, err
+	}
+	if err != nil || !auth.CheckPassword(hash, password) || !active {
+		if ferr := s.Limiter.Fail(ctx, account, addr); ferr != nil {
+			return nil, ferr
+		}
+		s.Log.InfoContext(ctx, "login failed", "role", role, "client_addr", addr)
+		return nil, &gqlerr.Error{Code: gqlerr.Unauthenticated, Message: "invalid credentials"}
+	}
+	if err := s.Limiter.Succeed(ctx, account); err != nil {
+		return nil, err
+	}
+	return s.issue(id, role)
+}
+
+func (s *Service) issue(id int, role string) (*model.AuthPayload, error) {
+	token, exp, err := s.Issuer.Issue(strconv.Itoa(id), role)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: token, ExpiresAt: exp.UTC().Truncate(time.Second)}, nil
+}
+
+func checkPassword(pw string) error {
+	n := len([]rune(pw))
+	if n < auth.MinPasswordLength {
+		return gqlerr.BadInput("password", "password must have at least %d characters", auth.MinPasswordLength)
+	}
+	if len(pw) > maxPasswordLength {
+		return gqlerr.BadInput("password", "password must have at most %d bytes", maxPasswordLength)
+	}
+	return nil
+}
+
+func requiredText(field, v string, max int) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", gqlerr.BadInput(field, "%s is required", field)
+	}
+	if len([]rune(v)) > max {
+		return "", gqlerr.BadInput(field, "%s must have at most %d characters", field, max)
+	}
+	return v, nil
+}

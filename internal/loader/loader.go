@@ -1,0 +1,99 @@
+// Package loader batches the per-item look-ups a GraphQL list makes (each
+// doctor's slots, each slot's state) into one query per batch. gqlgen
+// resolves list items concurrently; a loader collects the keys requested
+// within a short window and fetches them together.
+package loader
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// FetchFunc loads many keys at once. Keys it leaves out of the map get
+// the zero value.
+type FetchFunc[K comparable, V any] func(ctx context.Context, keys []K) (map[K]V, error)
+
+// Loader batches Load calls. One Loader lives for one request, so results
+// never cross viewers.
+type Loader[K comparable, V any] struct {
+	fetch    FetchFunc[K, V]
+	wait     time.Duration
+	maxBatch int
+
+	mu    sync.Mutex
+	cache map[K]*result[V]
+	batch *batch[K, V]
+}
+
+type result[V any] struct {
+	done chan struct{}
+	val  V
+	err  error
+}
+
+type batch[K comparable, V any] struct {
+	keys    []K
+	results []*result[V]
+	full    chan struct{}
+}
+
+// New returns a loader that waits up to wait for more keys, and at most
+// maxBatch keys per fetch.
+func New[K comparable, V any](fetch FetchFunc[K, V], wait time.Duration, maxBatch int) *Loader[K, V] {
+	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: maxBatch, cache: map[K]*result[V]{}}
+}
+
+// Load returns the value for key, fetched in a batch with its neighbours.
+func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
+	l.mu.Lock()
+	if r, ok := l.cache[key]; ok {
+		l.mu.Unlock()
+		return r.wait(ctx)
+	}
+	r := &result[V]{done: make(chan struct{})}
+	l.cache[key] = r
+	if l.batch == nil {
+		l.batch = &batch[K, V]{full: make(chan struct{})}
+		go l.run(ctx, l.batch)
+	}
+	b := l.batch
+	b.keys = append(b.keys, key)
+	b.results = append(b.results, r)
+	if len(b.keys) >= l.maxBatch {
+		l.batch = nil
+		close(b.full)
+	}
+	l.mu.Unlock()
+	return r.wait(ctx)
+}
+
+func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
+	t := time.NewTimer(l.wait)
+	select {
+	case <-t.C:
+		l.mu.Lock()
+		if l.batch == b {
+			l.batch = nil
+		}
+		l.mu.Unlock()
+	case <-b.full:
+		t.Stop()
+	}
+	// The batch is sealed: nobody appends to it any more.
+	vals, err := l.fetch(context.WithoutCancel(ctx), b.keys)
+	for i, k := range b.keys {
+		b.results[i].val, b.results[i].err = vals[k], err
+		close(b.results[i].done)
+	}
+}
+
+func (r *result[V]) wait(ctx context.Context) (V, error) {
+	select {
+	case <-r.done:
+		return r.val, r.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}

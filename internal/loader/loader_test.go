@@ -1,0 +1,82 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestLoaderBatchesConcurrentLoads(t *testing.T) {
+	var calls atomic.Int32
+	var sizes []int
+	var mu sync.Mutex
+	l := New(func(_ context.Context, keys []int) (map[int]string, error) {
+		calls.Add(1)
+		mu.Lock()
+		sizes = append(sizes, len(keys))
+		mu.Unlock()
+		out := map[int]string{}
+		for _, k := range keys {
+			if k%10 != 0 { // keys ending in 0 are "missing"
+				out[k] = string(rune('a' + k%26))
+			}
+		}
+		return out, nil
+	}, 20*time.Millisecond, 25)
+	var wg sync.WaitGroup
+	got := make([]string, 60)
+	for i := 0; i < 60; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v, err := l.Load(context.Background(), i)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		}(i)
+	}
+	wg.Wait()
+	for i, v := range got {
+		want := string(rune('a' + i%26))
+		if i%10 == 0 {
+			want = ""
+		}
+		if v != want {
+			t.Fatalf("key %d = %q, want %q", i, v, want)
+		}
+	}
+	if n := calls.Load(); n < 3 || n > 6 {
+		t.Fatalf("60 keys with batches of 25 took %d fetches (sizes %v)", n, sizes)
+	}
+	for _, s := range sizes {
+		if s > 25 {
+			t.Fatalf("batch of %d exceeds the limit", s)
+		}
+	}
+	// A repeated key is served from the request's cache.
+	before := calls.Load()
+	if _, err := l.Load(context.Background(), 7); err != nil || calls.Load() != before {
+		t.Fatalf("cached load refetched (err %v)", err)
+	}
+}
+
+func TestLoaderPropagatesErrorsAndCancellation(t *testing.T) {
+	boom := errors.New("boom")
+	l := New(func(context.Context, []int) (map[int]int, error) { return nil, boom }, time.Millisecond, 10)
+	if _, err := l.Load(context.Background(), 1); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	slow := New(func(ctx context.Context, keys []int) (map[int]int, error) {
+		time.Sleep(200 * time.Millisecond)
+		return nil, nil
+	}, time.Millisecond, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := slow.Load(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled load err = %v", err)
+	}
+}

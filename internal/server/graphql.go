@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/graph"
+	"github.com/healthmed/healthmed/graph/generated"
+	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// GraphQLOptions are the knobs of the GraphQL endpoint.
+type GraphQLOptions struct {
+	Dev               bool
+	ComplexityLimit   int
+	MaxUploadBytes    int64
+	WebsocketInitWait time.Duration
+	Websocket         transport.WebsocketImplementation
+	// PerResponse prepares the context of each response (a query, a
+	// mutation, or one subscription event): request-scoped loaders.
+	PerResponse func(context.Context) context.Context
+}
+
+// NewGraphQL builds the GraphQL handler with explicit transports; nothing
+// is on by default that the options do not name.
+func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}))
+	srv.AddTransport(transport.Websocket{
+		Implementation:        o.Websocket,
+		InitFunc:              websocketInit(authn),
+		InitTimeout:           o.WebsocketInitWait,
+		KeepAlivePingInterval: 15 * time.Second,
+		PingPongInterval:      20 * time.Second,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: o.MaxUploadBytes, MaxMemory: 1 << 20})
+
+	if o.PerResponse != nil {
+		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+			return next(o.PerResponse(ctx))
+		})
+	}
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if o.Dev {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	// Every mutation runs in one transaction: a failed mutation changes
+	// nothing.
+	srv.Use(entgql.Transactioner{TxOpener: client})
+	srv.SetErrorPresenter(gqlerr.Presenter(log))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()),
+			"request_id", RequestID(ctx))
+		return &gqlerr.Error{Code: gqlerr.Internal, Message: "internal error"}
+	})
+	return srv
+}
+
+// websocketInit authenticates the connection_init payload: a subscription
+// socket without a valid token is closed, never left open anonymous.
+func websocketInit(authn Authenticator) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		raw, ok := auth.BearerToken(p.Authorization())
+		if !ok {
+			return ctx, nil, errors.New("missing token")
+		}
+		v, err := authn.Authenticate(ctx, raw)
+		if err != nil {
+			return ctx, nil, errors.New("invalid or expired token")
+		}
+		v.ClientAddr = viewer.FromContext(ctx).ClientAddr
+		return viewer.NewContext(ctx, v), nil, nil
+	}
+}

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the id given to the request that ctx belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// withRequest gives every request an id, records the client address for
+// the audit log and rate limits, and logs the outcome.
+func withRequest(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		ctx = viewer.NewContext(ctx, viewer.Viewer{ClientAddr: host})
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		log.InfoContext(ctx, "http request", "request_id", id, "method", r.Method,
+			"path", r.URL.Path, "status", sw.status, "duration_ms", time.Since(start).Milliseconds(),
+			"client_addr", host)
+	})
+}
+
+// Authenticator turns a bearer token into a viewer.
+type Authenticator interface {
+	Authenticate(ctx context.Context, raw string) (viewer.Viewer, error)
+}
+
+// withAuth puts the viewer named by the Authorization header in the
+// context. A request without the header stays anonymous; one with a bad
+// token is refused outright rather than silently treated as anonymous.
+func withAuth(a Authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		raw, ok := auth.BearerToken(h)
+		var v viewer.Viewer
+		var err error
+		if ok {
+			v, err = a.Authenticate(r.Context(), raw)
+		} else {
+			err = auth.ErrUnauthenticated
+		}
+		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+			log.ErrorContext(r.Context(), "authentication failed", "err", err.Error(), "request_id", RequestID(r.Context()))
+			writeGraphQLError(w, http.StatusServiceUnavailable, gqlerr.Internal, "internal error", RequestID(r.Context()))
+			return
+		}
+		if err != nil {
+			writeGraphQLError(w, http.StatusUnauthorized, gqlerr.Unauthenticated, "invalid or expired token", RequestID(r.Context()))
+			return
+		}
+		v.ClientAddr = viewer.FromContext(r.Context()).ClientAddr
+		next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
+	})
+}
+
+func writeGraphQLError(w http.ResponseWriter, status int, code, msg, requestID string) {
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{
+			"message":    msg,
+			"extensions": map[string]any{"code": code, "requestId": requestID},
+		}},
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach Hijack and Flush for websockets.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Hijack hands the connection to the websocket upgrader, which asserts
+// http.Hijacker directly.
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
+// Flush keeps streaming responses (multipart, SSE) streaming.
+func (s *statusWriter) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }

@@ -1,0 +1,64 @@
+// Package server wires the HTTP endpoints: GraphQL (HTTP and websocket),
+// the IDE in dev mode, the token issuer's discovery documents and health.
+package server
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+)
+
+// Deps are what the endpoints need.
+type Deps struct {
+	Log       *slog.Logger
+	DB        *sql.DB
+	GraphQL   http.Handler
+	Authn     Authenticator
+	Discovery http.Handler
+	JWKS      http.Handler
+	Dev       bool
+}
+
+// Handler returns the server's root handler.
+func Handler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", withAuth(d.Authn, d.Log, d.GraphQL))
+	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
+	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain")
+		if err := d.DB.PingContext(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("database unreachable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	if d.Dev {
+		mux.Handle("GET /{$}", playground.Handler("healthmed GraphQL", "/graphql"))
+	}
+	return withRequest(d.Log, securityHeaders(mux))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
