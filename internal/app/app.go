@@ -27,10 +27,24 @@ type App struct {
 	Handler  http.Handler
 	Issuer   *auth.Issuer
 	Identity *identity.Service
+	Agenda   *agenda.Service
 }
 
+// Option changes how the app is built; tests use it.
+type Option func(*options)
+
+type options struct{ now func() time.Time }
+
+// WithClock replaces the wall clock of the agenda, so tests can stand on
+// either side of a daylight-saving change.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // Build wires the handler for an open database.
-func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.DB, client *ent.Client) (*App, error) {
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.DB, client *ent.Client, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	keys, err := signingKeys(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -46,7 +60,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewMemoryLimiter(nil), Log: log}
 	gqlerr.RequestIDFunc = server.RequestID
-	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration}, Log: log}
+	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration}, Log: log, Now: o.now}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Log: log}
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: 25 << 20, WebsocketInitWait: 10 * time.Second,
@@ -56,7 +70,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident}, nil
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

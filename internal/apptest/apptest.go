@@ -34,8 +34,19 @@ type Env struct {
 	Logs   *bytes.Buffer
 }
 
-// Option adjusts the configuration before the server is built.
-type Option func(*config.Config)
+// Option adjusts the server before it is built.
+type Option func(*settings)
+
+type settings struct {
+	cfg  config.Config
+	opts []app.Option
+}
+
+// WithConfig changes the configuration.
+func WithConfig(f func(*config.Config)) Option { return func(s *settings) { f(&s.cfg) } }
+
+// WithApp passes an option to app.Build.
+func WithApp(o app.Option) Option { return func(s *settings) { s.opts = append(s.opts, o) } }
 
 // New starts a server for the test; it stops when the test ends.
 func New(t testing.TB, opts ...Option) *Env {
@@ -50,12 +61,14 @@ func New(t testing.TB, opts ...Option) *Env {
 		DataDir:       t.TempDir(),
 		DBMaxConns:    20,
 	}
+	st := settings{cfg: cfg}
 	for _, o := range opts {
-		o(&cfg)
+		o(&st)
 	}
+	cfg = st.cfg
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	a, err := app.Build(context.Background(), cfg, log, d.SQL, d.Client)
+	a, err := app.Build(context.Background(), cfg, log, d.SQL, d.Client, st.opts...)
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
