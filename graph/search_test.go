@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/healthmed/healthmed/internal/apptest"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -171,6 +172,68 @@ func TestSearchPagesHaveNoDuplicatesOrGaps(t *testing.T) {
 		}
 		if len(seen) != n || pages != 5 {
 			t.Fatalf("near=%v: saw %d doctors in %d pages, want %d in 5", near != nil, len(seen), pages, n)
+		}
+	}
+}
+
+func TestDoctorAgendaFieldsInSearch(t *testing.T) {
+	env := apptest.New(t)
+	doc, _ := env.Doctor("Dr. Slots", "Urology", -23.55, -46.63)
+	env.Doctor("Dr. Empty", "Urology", -23.56, -46.64)
+	first := createSlot(t, env, doc, tomorrowAt(8), 30)
+	createSlot(t, env, doc, tomorrowAt(9), 30)
+	createSlot(t, env, doc, tomorrowAt(10), 30)
+	pat, _, _ := env.Patient("Booker")
+	book(t, env, pat, first)
+
+	const q = `query($onlyFree: Boolean) { doctors(specialty: "Urology") { edges { node {
+		name nextFreeSlot { startsAt } slots(onlyFree: $onlyFree) { startsAt free } } } } }`
+	type page struct {
+		Doctors struct {
+			Edges []struct {
+				Node struct {
+					Name         string
+					NextFreeSlot *struct{ StartsAt time.Time }
+					Slots        []struct {
+						StartsAt time.Time
+						Free     bool
+					}
+				}
+			}
+		}
+	}
+	for _, onlyFree := range []bool{false, true} {
+		var p page
+		env.Do("", q, map[string]any{"onlyFree": onlyFree}).Decode(t, &p)
+		if len(p.Doctors.Edges) != 2 {
+			t.Fatalf("%d doctors", len(p.Doctors.Edges))
+		}
+		for _, e := range p.Doctors.Edges {
+			n := e.Node
+			switch n.Name {
+			case "Dr. Empty":
+				if n.NextFreeSlot != nil || len(n.Slots) != 0 {
+					t.Fatalf("empty agenda shows %+v", n)
+				}
+			case "Dr. Slots":
+				if n.NextFreeSlot == nil || !n.NextFreeSlot.StartsAt.Equal(tomorrowAt(9)) {
+					t.Fatalf("nextFreeSlot = %+v, want the 09:00 slot (08:00 is booked)", n.NextFreeSlot)
+				}
+				want := 3
+				if onlyFree {
+					want = 2
+				}
+				if len(n.Slots) != want {
+					t.Fatalf("onlyFree=%v: %d slots, want %d", onlyFree, len(n.Slots), want)
+				}
+				for _, s := range n.Slots {
+					if s.Free == s.StartsAt.Equal(tomorrowAt(8)) {
+						t.Fatalf("slot %v free=%v", s.StartsAt, s.Free)
+					}
+				}
+			default:
+				t.Fatalf("unexpected doctor %q", n.Name)
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
@@ -103,15 +104,19 @@ func (l *Loaders) fetchNextFree(ctx context.Context, ids []int) (map[int]*ent.Sl
 	now := l.s.now()
 	// DISTINCT ON picks each doctor's earliest free slot in one pass over
 	// the (doctor_id, starts_at) index.
+	ids64 := make([]int64, len(ids))
+	for i, id := range ids {
+		ids64[i] = int64(id)
+	}
 	all, err := l.s.Client.Slot.Query().Where(func(s *sql.Selector) {
-		sub := sql.Select("DISTINCT ON (doctor_id) id").From(sql.Table(slot.Table).As("n"))
-		sub.Where(sql.And(
-			sql.InInts("n.doctor_id", ids...),
-			sql.IsNull("n.deleted_at"),
-			sql.GT("n.starts_at", now),
-			sql.ExprP("NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = n.id AND a.status IN ('REQUESTED', 'ACCEPTED'))"),
-		)).OrderExpr(sql.Expr("n.doctor_id, n.starts_at"))
-		s.Where(sql.In(s.C(slot.FieldID), sub))
+		s.Where(sql.P(func(b *sql.Builder) {
+			b.WriteString(s.C(slot.FieldID)).
+				WriteString(" IN (SELECT DISTINCT ON (n.doctor_id) n.id FROM slots n WHERE n.doctor_id = ANY(").
+				Arg(pq.Array(ids64)).
+				WriteString(") AND n.deleted_at IS NULL AND n.starts_at > ").Arg(now).
+				WriteString(" AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = n.id" +
+					" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY n.doctor_id, n.starts_at)")
+		}))
 	}).All(ctx)
 	out := make(map[int]*ent.Slot, len(all))
 	for _, sl := range all {

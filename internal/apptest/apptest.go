@@ -74,6 +74,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
 	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs}
 }
 

@@ -144,3 +144,24 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 
 // FromOS reads the process environment.
 func FromOS() (Config, error) { return FromEnv(os.LookupEnv) }
+
+// LogValue renders the configuration for the start-up log line: durations
+// readable, secrets masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("dev", c.Dev),
+		slog.String("listen_addr", c.ListenAddr),
+		slog.String("database_url", c.DatabaseURL.String()),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.String("public_url", c.PublicURL),
+		slog.String("token_audience", c.TokenAudience),
+		slog.String("token_ttl", c.TokenTTL.String()),
+		slog.String("signing_key", c.SigningKey.String()),
+		slog.String("data_dir", c.DataDir),
+		slog.String("oidc_issuer", c.ExternalOIDC.Issuer),
+		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
+		slog.String("jitsi_url", c.JitsiURL),
+		slog.String("meeting_duration", c.MeetingDuration.String()),
+	)
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestSecretsAreMaskedInLogs(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"DATABASE_URL":          "postgres://app:s3cr3t-pw@db:5432/healthmed",
+		"HEALTHMED_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", "config", c)
+	out := buf.String()
+	for _, secret := range []string{"s3cr3t-pw", "MIGHAgEAMBMG", "BEGIN PRIVATE KEY"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("log line leaks %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, `"token_ttl":"15m0s"`) || !strings.Contains(out, "app:xxxxx@db") {
+		t.Fatalf("log line lacks the masked settings: %s", out)
+	}
+}
+
+func TestFromEnvRejectsBadValues(t *testing.T) {
+	cases := map[string]map[string]string{
+		"no signing key outside dev": {},
+		"bad duration":               {"HEALTHMED_DEV": "true", "HEALTHMED_TOKEN_TTL": "soon"},
+		"bad bool":                   {"HEALTHMED_DEV": "maybe"},
+		"oidc without audience":      {"HEALTHMED_DEV": "true", "HEALTHMED_OIDC_ISSUER": "https://idp.example.com"},
+	}
+	for name, m := range cases {
+		if _, err := FromEnv(env(m)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c, err := FromEnv(env(map[string]string{"HEALTHMED_DEV": "true", "HEALTHMED_ALLOWED_ORIGINS": "https://a.example, https://b.example"}))
+	if err != nil || len(c.AllowedOrigins) != 2 || c.TokenTTL != 15*time.Minute {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+}
