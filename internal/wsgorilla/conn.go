@@ -1,0 +1,174 @@
+package wsgorilla
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+)
+
+// maxCloseReason is what fits in a close frame: control frames carry at
+// most 125 bytes and the status code takes two of them. gorilla refuses a
+// longer frame outright, which would lose the close code as well.
+const maxCloseReason = 123
+
+type conn struct {
+	ws           *websocket.Conn
+	writeTimeout time.Duration
+
+	// writeMu serialises data messages: gorilla supports one concurrent
+	// writer, and gqlgen writes from the reader, every subscription and its
+	// keep-alive goroutines. Control frames (close, ping) need no lock:
+	// gorilla's WriteControl may be called concurrently with everything.
+	writeMu sync.Mutex
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close; stops the pinger
+
+	ponged atomic.Bool // a pong arrived since the last tick; set on the reading goroutine
+}
+
+var (
+	_ transport.WebsocketConn          = (*conn)(nil)
+	_ transport.WebsocketReadLimiter   = (*conn)(nil)
+	_ transport.WebsocketReadDeadliner = (*conn)(nil)
+)
+
+// NextReader maps the peer's orderly close to transport.ErrWebsocketClosed,
+// which gqlgen treats as the end of the conversation rather than an error
+// worth reporting. 1001 (going away) is what browsers send when a tab is
+// closed or navigates, so it counts as orderly too.
+func (c *conn) NextReader() (int, io.Reader, error) {
+	mt, r, err := c.ws.NextReader()
+	if err != nil {
+		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived, websocket.CloseGoingAway) {
+			return mt, nil, transport.ErrWebsocketClosed
+		}
+		return mt, nil, err
+	}
+	return mt, r, nil
+}
+
+// WriteJSON marshals before touching the socket: gorilla's own WriteJSON
+// streams into an open frame, so an encoding error would leave a truncated
+// message on the wire.
+func (c *conn) WriteJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	// A peer that stops reading fills its TCP window and would block this
+	// write, and every writer queued behind writeMu, forever.
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	err = c.ws.WriteMessage(websocket.TextMessage, data)
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		// gorilla's write errors are permanent, but gqlgen only reports
+		// them and keeps its subscriptions running. Closing the socket fails
+		// the pending read, which makes gqlgen tear the connection down and
+		// cancel the resolvers feeding it.
+		_ = c.Close()
+	}
+	return err
+}
+
+// WriteClose sends a close frame with gqlgen's code (4400, 4403, ...) and
+// reason. gqlgen normally calls Close right after; the timer only makes sure
+// the socket is released on the paths where it does not.
+func (c *conn) WriteClose(code int, reason string) error {
+	msg := websocket.FormatCloseMessage(code, truncateUTF8(reason, maxCloseReason))
+	err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.writeTimeout))
+	time.AfterFunc(c.writeTimeout, func() { _ = c.Close() })
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil // gorilla already sent one, e.g. 1009 for an oversized message
+	}
+	return err
+}
+
+// Close drops the network connection without a handshake; WriteClose is the
+// polite part. It is idempotent because gqlgen, the pinger, a failed write
+// and the WriteClose timer may all get here.
+func (c *conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.done)
+		err = c.ws.Close()
+	})
+	return err
+}
+
+func (c *conn) Subprotocol() string { return c.ws.Subprotocol() }
+
+// SetReadLimit is how transport.Websocket.PayloadReadLimit takes effect:
+// gorilla checks the declared frame length before buffering the payload,
+// answers 1009 (message too big) and fails the read.
+func (c *conn) SetReadLimit(limit int64) { c.ws.SetReadLimit(limit) }
+
+// SetReadDeadline is how gqlgen's PingPongInterval takes effect: it arms a
+// deadline when it pings and clears it when the pong message arrives, so a
+// silent peer fails the pending read and the connection is torn down. The
+// deadline lives on the net.Conn, so setting it from gqlgen's ping
+// goroutine while another goroutine reads is safe.
+func (c *conn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+
+// startPings implements Options.PingInterval with websocket ping frames,
+// which every browser answers without any application code. It never
+// touches the read deadline, which belongs to gqlgen (see SetReadDeadline);
+// a silent peer is dropped by closing the socket instead.
+func (c *conn) startPings(interval time.Duration) {
+	// Counting intervals rather than comparing timestamps gives every ping
+	// at least one full interval to be answered, whatever the timer jitter.
+	c.ponged.Store(true) // the handshake just proved the peer alive
+	// The pong handler runs inside NextReader, on gqlgen's reading
+	// goroutine; it must be installed before that goroutine starts.
+	c.ws.SetPongHandler(func(string) error {
+		c.ponged.Store(true)
+		return nil
+	})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		silent := 0
+		for {
+			select {
+			case <-c.done:
+				return
+			case <-t.C:
+			}
+			if c.ponged.Swap(false) {
+				silent = 0
+			} else if silent++; silent >= 2 {
+				_ = c.Close() // gqlgen's pending read fails and it tears down
+				return
+			}
+			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
+			if errors.Is(err, websocket.ErrCloseSent) {
+				return // closing already; gqlgen will Close
+			}
+			if err != nil {
+				_ = c.Close()
+				return
+			}
+		}
+	}()
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune, because
+// a close reason must be valid UTF-8.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,152 @@
+// Package wsgorilla plugs github.com/gorilla/websocket into gqlgen's
+// websocket transport (transport.Websocket.Implementation).
+//
+// gqlgen only drives the GraphQL sub-protocols; everything that is a
+// property of the socket itself lives here: which browser origins may open
+// a socket, how long a write may block, how large a message may be, and
+// when a silent peer is given up on.
+package wsgorilla
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+)
+
+// DefaultWriteTimeout bounds every write when Options.WriteTimeout is zero.
+const DefaultWriteTimeout = 10 * time.Second
+
+// Options configures an Implementation. The zero value refuses every
+// browser origin and accepts non-browser clients.
+type Options struct {
+	// AllowedOrigins lists the browser origins that may open a socket, as
+	// scheme://host[:port] (for example "https://app.example.org"). Matching
+	// is exact and case-insensitive; a default port must be written the way
+	// browsers send it, that is, omitted.
+	AllowedOrigins []string
+	// AllowAnyOrigin skips the origin check. It exists for local development
+	// only: with cookies or other ambient credentials it lets any web page
+	// open an authenticated socket on behalf of a visitor. It takes
+	// precedence over AllowedOrigins.
+	AllowAnyOrigin bool
+	// WriteTimeout bounds each write (messages, close frames, pings and the
+	// handshake response). Zero means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// PingInterval, when positive, sends a websocket ping frame at this
+	// interval and drops a peer that lets two whole intervals pass without
+	// a pong. gqlgen's PingPongInterval only covers graphql-transport-ws;
+	// this also detects dead graphql-ws peers, whose protocol has no ping.
+	// Zero disables it.
+	PingInterval time.Duration
+}
+
+// Implementation accepts gqlgen websocket connections with gorilla/websocket.
+// It is safe for concurrent use.
+type Implementation struct {
+	allowed      map[string]struct{}
+	allowAny     bool
+	writeTimeout time.Duration
+	pingInterval time.Duration
+}
+
+var _ transport.WebsocketImplementation = (*Implementation)(nil)
+
+// New validates opts and returns an Implementation.
+func New(opts Options) (*Implementation, error) {
+	if opts.WriteTimeout < 0 {
+		return nil, errors.New("wsgorilla: negative WriteTimeout")
+	}
+	if opts.PingInterval < 0 {
+		return nil, errors.New("wsgorilla: negative PingInterval")
+	}
+	impl := &Implementation{
+		allowed:      make(map[string]struct{}, len(opts.AllowedOrigins)),
+		allowAny:     opts.AllowAnyOrigin,
+		writeTimeout: opts.WriteTimeout,
+		pingInterval: opts.PingInterval,
+	}
+	if impl.writeTimeout == 0 {
+		impl.writeTimeout = DefaultWriteTimeout
+	}
+	for _, o := range opts.AllowedOrigins {
+		n, err := normalizeOrigin(o)
+		if err != nil {
+			return nil, err
+		}
+		impl.allowed[n] = struct{}{}
+	}
+	return impl, nil
+}
+
+// normalizeOrigin turns a configured origin into the form browsers send, so
+// that the per-request check is a plain map lookup and never has to parse
+// attacker-controlled input.
+func normalizeOrigin(o string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(o))
+	if err != nil {
+		return "", fmt.Errorf("wsgorilla: allowed origin %q: %w", o, err)
+	}
+	if u.Scheme == "" || u.Host == "" || u.User != nil || u.Opaque != "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("wsgorilla: allowed origin %q: want scheme://host[:port]", o)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// CheckOrigin reports whether r may be upgraded. Browsers always send
+// Origin on websocket handshakes and a page cannot forge it, so it is what
+// stops a foreign page from riding a visitor's credentials (cross-site
+// websocket hijacking). Requests without Origin come from non-browser
+// clients, which could set any header anyway, and are allowed.
+func (i *Implementation) CheckOrigin(r *http.Request) bool {
+	origin, present := r.Header["Origin"]
+	if !present {
+		return true
+	}
+	if i.allowAny {
+		return true
+	}
+	// Several Origin headers are never sent by a browser; refuse rather
+	// than guess which one counts.
+	if len(origin) != 1 {
+		return false
+	}
+	_, ok := i.allowed[strings.ToLower(origin[0])]
+	return ok
+}
+
+// Accept upgrades the request. gqlgen passes the GraphQL sub-protocols it
+// speaks; gorilla picks the first of them the client offers, and an empty
+// result is read by gqlgen as legacy graphql-ws, as with its own adapter.
+func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	up := websocket.Upgrader{
+		HandshakeTimeout: i.writeTimeout,
+		Subprotocols:     options.Subprotocols,
+		CheckOrigin:      i.CheckOrigin,
+		Error:            handshakeError,
+	}
+	ws, err := up.Upgrade(w, r, options.ResponseHeader)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{ws: ws, writeTimeout: i.writeTimeout, done: make(chan struct{})}
+	if i.pingInterval > 0 {
+		c.startPings(i.pingInterval)
+	}
+	return c, nil
+}
+
+// handshakeError writes only the status of a refused upgrade: gqlgen
+// follows every failed Accept with its own JSON error body on the same
+// response, so a body written here would end up glued in front of it.
+func handshakeError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+	w.Header().Set("Sec-Websocket-Version", "13")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+}
