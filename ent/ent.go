@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent/availability"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -87,6 +88,7 @@ func checkColumn(t, c string) error {
 			availability.Table: availability.ValidColumn,
 			dayoff.Table:       dayoff.ValidColumn,
 			doctor.Table:       doctor.ValidColumn,
+			event.Table:        event.ValidColumn,
 			feedback.Table:     feedback.ValidColumn,
 			patient.Table:      patient.ValidColumn,
 			recordfile.Table:   recordfile.ValidColumn,

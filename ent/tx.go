@@ -24,6 +24,8 @@ type Tx struct {
 	DayOff *DayOffClient
 	// Doctor is the client for interacting with the Doctor builders.
 	Doctor *DoctorClient
+	// Event is the client for interacting with the Event builders.
+	Event *EventClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
 	// Patient is the client for interacting with the Patient builders.
@@ -170,6 +172,7 @@ func (tx *Tx) init() {
 	tx.Availability = NewAvailabilityClient(tx.config)
 	tx.DayOff = NewDayOffClient(tx.config)
 	tx.Doctor = NewDoctorClient(tx.config)
+	tx.Event = NewEventClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)

@@ -9,6 +9,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -17,6 +18,7 @@ type Resolver struct {
 	Client   *ent.Client
 	Identity *identity.Service
 	Agenda   *agenda.Service
+	Live     *live.Service
 	Log      *slog.Logger
 }
 

@@ -82,6 +82,7 @@ func (a *server) serve(ctx context.Context) error {
 		return err
 	}
 	h := built.Handler
+	built.Start(ctx, a.log)
 	srv := &http.Server{
 		Addr:              a.cfg.ListenAddr,
 		Handler:           h,

@@ -202,6 +202,40 @@ var (
 			},
 		},
 	}
+	// EventsColumns holds the columns for the "events" table.
+	EventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED"}},
+		{Name: "txid", Type: field.TypeInt64, Nullable: true, Default: schema.Expr("(pg_current_xact_id()::text)::bigint")},
+		{Name: "doctor_id", Type: field.TypeInt},
+		{Name: "patient_id", Type: field.TypeInt, Nullable: true},
+		{Name: "appointment_id", Type: field.TypeInt, Nullable: true},
+		{Name: "slot_id", Type: field.TypeInt, Nullable: true},
+	}
+	// EventsTable holds the schema information for the "events" table.
+	EventsTable = &schema.Table{
+		Name:       "events",
+		Columns:    EventsColumns,
+		PrimaryKey: []*schema.Column{EventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "event_txid_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[3], EventsColumns[0]},
+			},
+			{
+				Name:    "event_doctor_id_txid_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[4], EventsColumns[3], EventsColumns[0]},
+			},
+			{
+				Name:    "event_patient_id_txid_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[5], EventsColumns[3], EventsColumns[0]},
+			},
+		},
+	}
 	// FeedbacksColumns holds the columns for the "feedbacks" table.
 	FeedbacksColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -396,6 +430,7 @@ var (
 		AvailabilitiesTable,
 		DayOffsTable,
 		DoctorsTable,
+		EventsTable,
 		FeedbacksTable,
 		PatientsTable,
 		RecordFilesTable,
@@ -425,6 +460,9 @@ func init() {
 	}
 	DoctorsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	EventsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}
 	FeedbacksTable.ForeignKeys[0].RefTable = AppointmentsTable
 	FeedbacksTable.ForeignKeys[1].RefTable = DoctorsTable

@@ -21,6 +21,9 @@ type DayOff func(*sql.Selector)
 // Doctor is the predicate function for doctor builders.
 type Doctor func(*sql.Selector)
 
+// Event is the predicate function for event builders.
+type Event func(*sql.Selector)
+
 // Feedback is the predicate function for feedback builders.
 type Feedback func(*sql.Selector)
 

@@ -9,8 +9,21 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/internal/geo"
 )
+
+// A change on a doctor's agenda.
+type AgendaEvent struct {
+	// Pass it as after to resume from here after a reconnect.
+	ID          int              `json:"id"`
+	Kind        event.Kind       `json:"kind"`
+	At          time.Time        `json:"at"`
+	Appointment *ent.Appointment `json:"appointment,omitempty"`
+	// Null once the slot was deleted.
+	Slot *ent.Slot `json:"slot,omitempty"`
+}
 
 type AuthPayload struct {
 	Token     string    `json:"token"`
@@ -58,6 +71,9 @@ type RegisterPatientInput struct {
 type SlotInput struct {
 	StartsAt time.Time `json:"startsAt"`
 	EndsAt   time.Time `json:"endsAt"`
+}
+
+type Subscription struct {
 }
 
 type Weekday string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -28,9 +29,37 @@ const (
 type Service struct {
 	Client   *ent.Client
 	Meetings meeting.Provider
+	Events   Events
 	Log      *slog.Logger
 	// Now is the clock; tests move it.
 	Now func() time.Time
+}
+
+// Events records changes in the caller's transaction for the live
+// updates.
+type Events interface {
+	Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error
+	Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error
+}
+
+func (s *Service) slotEvents(ctx context.Context, kind event.Kind, slots ...*ent.Slot) error {
+	for _, sl := range slots {
+		if err := s.Events.Slot(ctx, kind, sl.DoctorID, sl.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changed records an appointment's new state and returns it.
+func (s *Service) changed(ctx context.Context, kind event.Kind, a *ent.Appointment, err error) (*ent.Appointment, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Events.Appointment(ctx, kind, a); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func (s *Service) now() time.Time {

@@ -9,6 +9,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/availability"
 	"github.com/healthmed/healthmed/ent/dayoff"
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -94,9 +95,19 @@ func (s *Service) AddDayOff(ctx context.Context, date string) (*ent.DayOff, erro
 		return nil, err
 	}
 	start, end := day.UTC(), day.AddDate(0, 0, 1).UTC()
-	_, err = db.Slot.Delete().Where(slot.DoctorID(v.ID), slot.StartsAtGTE(start), slot.StartsAtLT(end),
-		slot.Not(slot.HasAppointments())).Exec(ctx)
-	return d, err
+	gone, err := db.Slot.Query().Where(slot.DoctorID(v.ID), slot.DeletedAtIsNil(), slot.StartsAtGTE(start),
+		slot.StartsAtLT(end), slot.Not(slot.HasAppointments())).ForUpdate().All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, len(gone))
+	for i, sl := range gone {
+		ids[i] = sl.ID
+	}
+	if _, err := db.Slot.Delete().Where(slot.IDIn(ids...)).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return d, s.slotEvents(ctx, event.KindSLOT_DELETED, gone...)
 }
 
 type rule struct {
@@ -206,7 +217,11 @@ func (s *Service) materialise(ctx context.Context, doctorID int, loc *time.Locat
 	if len(creates) == 0 {
 		return []*ent.Slot{}, nil
 	}
-	return db.Slot.CreateBulk(creates...).Save(ctx)
+	slots, err := db.Slot.CreateBulk(creates...).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
 }
 
 func overlapsAny(slots []*ent.Slot, start, end time.Time) bool {

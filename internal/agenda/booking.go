@@ -7,6 +7,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -64,7 +65,8 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 	if key != "" {
 		c.SetIdempotencyKey(key)
 	}
-	return c.Save(ctx)
+	a, err := c.Save(ctx)
+	return s.changed(ctx, event.KindBOOKING_REQUESTED, a, err)
 }
 
 // transition is one legal move of the status machine and who may make it.
@@ -127,9 +129,10 @@ func (s *Service) Accept(ctx context.Context, id int) (*ent.Appointment, error) 
 	if err != nil {
 		return nil, err
 	}
-	return a.Update().SetStatus(appointment.StatusACCEPTED).
+	a, err = a.Update().SetStatus(appointment.StatusACCEPTED).
 		SetMeetingURL(room.URL).SetMeetingStartsAt(room.StartsAt).SetMeetingEndsAt(room.EndsAt).
 		Save(ctx)
+	return s.changed(ctx, event.KindBOOKING_ACCEPTED, a, err)
 }
 
 // Reject declines an appointment; the slot is free again.
@@ -149,7 +152,8 @@ func (s *Service) Reject(ctx context.Context, id int, reason *string) (*ent.Appo
 	if r != "" {
 		u.SetRejectReason(r)
 	}
-	return u.Save(ctx)
+	a, err = u.Save(ctx)
+	return s.changed(ctx, event.KindBOOKING_REJECTED, a, err)
 }
 
 // Cancel withdraws the patient's appointment; the reason is required.
@@ -165,7 +169,8 @@ func (s *Service) Cancel(ctx context.Context, id int, reason string) (*ent.Appoi
 	if err != nil {
 		return nil, err
 	}
-	return a.Update().SetStatus(appointment.StatusCANCELLED).SetCancelReason(r).Save(ctx)
+	a, err = a.Update().SetStatus(appointment.StatusCANCELLED).SetCancelReason(r).Save(ctx)
+	return s.changed(ctx, event.KindBOOKING_CANCELLED, a, err)
 }
 
 // Complete marks a consultation that has started as done.
@@ -177,7 +182,8 @@ func (s *Service) Complete(ctx context.Context, id int) (*ent.Appointment, error
 	if a.StartsAt.After(s.now()) {
 		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the consultation has not started yet")
 	}
-	return a.Update().SetStatus(appointment.StatusCOMPLETED).Save(ctx)
+	a, err = a.Update().SetStatus(appointment.StatusCOMPLETED).Save(ctx)
+	return s.changed(ctx, event.KindBOOKING_COMPLETED, a, err)
 }
 
 // MeetingOf is Appointment.meeting: present once the doctor accepted.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -34,7 +35,11 @@ func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*en
 		builders = append(builders, s.db(ctx).Slot.Create().SetDoctorID(v.ID).
 			SetStartsAt(si.StartsAt.UTC()).SetEndsAt(si.EndsAt.UTC()))
 	}
-	return s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
+	slots, err := s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
 }
 
 func checkSlot(field string, si *model.SlotInput, now time.Time) error {
@@ -86,7 +91,11 @@ func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*
 		}
 		return nil, err
 	}
-	return s.db(ctx).Slot.UpdateOneID(id).SetStartsAt(in.StartsAt.UTC()).SetEndsAt(in.EndsAt.UTC()).Save(ctx)
+	sl, err := s.db(ctx).Slot.UpdateOneID(id).SetStartsAt(in.StartsAt.UTC()).SetEndsAt(in.EndsAt.UTC()).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sl, s.slotEvents(ctx, event.KindSLOT_UPDATED, sl)
 }
 
 // DeleteSlot removes one of the doctor's own free slots. A slot with past
@@ -96,7 +105,8 @@ func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := s.lockSlot(ctx, id); err != nil {
+	sl, err := s.lockSlot(ctx, id)
+	if err != nil {
 		return 0, err
 	}
 	if busy, err := s.hasActiveAppointment(ctx, id); err != nil || busy {
@@ -110,9 +120,14 @@ func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
 		return 0, err
 	}
 	if history {
-		return id, s.db(ctx).Slot.UpdateOneID(id).SetDeletedAt(s.now()).Exec(ctx)
+		err = s.db(ctx).Slot.UpdateOneID(id).SetDeletedAt(s.now()).Exec(ctx)
+	} else {
+		err = s.db(ctx).Slot.DeleteOneID(id).Exec(ctx)
 	}
-	return id, s.db(ctx).Slot.DeleteOneID(id).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return id, s.slotEvents(ctx, event.KindSLOT_DELETED, sl)
 }
 
 // SlotRange resolves the from/to arguments of an agenda read: from now

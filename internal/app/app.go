@@ -18,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/server"
 )
@@ -28,6 +29,21 @@ type App struct {
 	Issuer   *auth.Issuer
 	Identity *identity.Service
 	Agenda   *agenda.Service
+	Hub      *live.Hub
+}
+
+// Start runs the background work (the live event reader) until ctx ends.
+// It returns once the reader knows where to start from.
+func (a *App) Start(ctx context.Context, log *slog.Logger) {
+	go func() {
+		if err := a.Hub.Run(ctx); err != nil {
+			log.Error("live events stopped", "err", err.Error())
+		}
+	}()
+	select {
+	case <-a.Hub.Ready():
+	case <-ctx.Done():
+	}
 }
 
 // Option changes how the app is built; tests use it.
@@ -60,8 +76,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewMemoryLimiter(nil), Log: log}
 	gqlerr.RequestIDFunc = server.RequestID
-	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration}, Log: log, Now: o.now}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Log: log}
+	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
+	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration},
+		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Live: &live.Service{Hub: hub, Client: client, Log: log}, Log: log}
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: 25 << 20, WebsocketInitWait: 10 * time.Second,
 		PerResponse: ag.WithLoaders,
@@ -70,7 +88,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag}, nil
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Hub: hub}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

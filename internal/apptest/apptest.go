@@ -60,6 +60,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		SigningKey:    config.Secret(NewKeyPEM(t)),
 		DataDir:       t.TempDir(),
 		DBMaxConns:    20,
+		DatabaseURL:   config.DatabaseURL(d.URL),
 	}
 	st := settings{cfg: cfg}
 	for _, o := range opts {
@@ -72,6 +73,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	a.Start(ctx, log)
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {

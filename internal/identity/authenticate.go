@@ -25,7 +25,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 		return viewer.Viewer{}, err
 	}
 	sys := viewer.SystemContext(ctx)
-	var v viewer.Viewer
+	v := viewer.Viewer{ExpiresAt: id.ExpiresAt}
 	switch id.Role {
 	case roleDoctor:
 		v.Role = viewer.Doctor

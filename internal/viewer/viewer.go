@@ -2,7 +2,10 @@
 // that the Ent privacy rules can decide without reaching into HTTP.
 package viewer
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Role is what the caller is to the system.
 type Role int
@@ -35,6 +38,9 @@ type Viewer struct {
 	ID   int
 	// ClientAddr is the caller's address, kept for the audit log.
 	ClientAddr string
+	// ExpiresAt is when the caller's token stops being valid: a
+	// subscription opened with it ends then.
+	ExpiresAt time.Time
 }
 
 func (v Viewer) IsPatient() bool { return v.Role == Patient && v.ID != 0 }

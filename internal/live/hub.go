@@ -1,0 +1,314 @@
+package live
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// Channel is the PostgreSQL notification channel that wakes the readers.
+const Channel = "healthmed_events"
+
+const (
+	pollBatch = 1000
+	// pollEvery bounds the delay of an event whose notification was lost.
+	pollEvery = time.Second
+	// subBuffer events wait for a slow subscriber before it is dropped.
+	subBuffer = 256
+)
+
+// Cursor orders events: by writing transaction, then by id.
+type Cursor struct{ TxID, ID int64 }
+
+// Less reports whether c comes before o.
+func (c Cursor) Less(o Cursor) bool { return c.TxID < o.TxID || (c.TxID == o.TxID && c.ID < o.ID) }
+
+// CursorOf returns an event's position.
+func CursorOf(e *ent.Event) Cursor { return Cursor{TxID: e.Txid, ID: int64(e.ID)} }
+
+// Key names whose events a subscription receives.
+type Key struct {
+	Role viewer.Role
+	ID   int
+}
+
+// Sub is one subscription's queue.
+type Sub struct {
+	key  Key
+	C    chan *ent.Event
+	once sync.Once
+	// Err says why C was closed by the hub (slow consumer, shutdown).
+	Err error
+}
+
+// ErrSlowConsumer ends a subscription that does not keep up.
+var ErrSlowConsumer = errors.New("subscriber too slow")
+
+// ErrShutdown ends subscriptions when the server stops.
+var ErrShutdown = errors.New("server shutting down")
+
+// Hub reads new events and hands each to the subscriptions of the doctor
+// and the patient it concerns.
+type Hub struct {
+	client *ent.Client
+	db     *sql.DB
+	dsn    string
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	subs   map[Key]map[*Sub]struct{}
+	last   Cursor
+	closed bool
+
+	wake   chan struct{}
+	notify chan struct{}
+	ready  chan struct{}
+}
+
+// NewHub returns a hub; Run starts it. dsn opens the listening
+// connection, which must be a direct one (LISTEN does not survive
+// transaction-pooling proxies).
+func NewHub(client *ent.Client, db *sql.DB, dsn string, log *slog.Logger) *Hub {
+	return &Hub{
+		client: client, db: db, dsn: dsn, log: log,
+		subs:   map[Key]map[*Sub]struct{}{},
+		wake:   make(chan struct{}, 1),
+		notify: make(chan struct{}, 1),
+		ready:  make(chan struct{}),
+	}
+}
+
+// Wake asks this replica to read new events now and every other replica
+// to do the same.
+func (h *Hub) Wake() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case h.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Ready is closed once the hub has its starting position.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Run reads events until ctx ends. Subscribers get the events committed
+// after Run started (and what they ask to replay).
+func (h *Hub) Run(ctx context.Context) error {
+	start, err := h.head(ctx)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.last = start
+	h.mu.Unlock()
+	close(h.ready)
+
+	listener := pq.NewListener(h.dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			h.log.Warn("event listener", "event", int(ev), "err", err.Error())
+		}
+	})
+	defer listener.Close()
+	if err := listener.Listen(Channel); err != nil {
+		return err
+	}
+	go h.notifier(ctx)
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.closeAll(ErrShutdown)
+			return nil
+		case <-h.wake:
+		case n := <-listener.Notify:
+			// nil means the connection was re-established: notifications
+			// sent meanwhile are lost, and the poll below catches up.
+			if n == nil {
+				h.log.Info("event listener reconnected")
+			}
+		case <-tick.C:
+		}
+		if err := h.poll(ctx); err != nil && ctx.Err() == nil {
+			h.log.Error("reading events", "err", err.Error())
+		}
+	}
+}
+
+// notifier sends one NOTIFY per burst of wakes, outside any transaction:
+// a NOTIFY inside the booking transaction would serialise every commit on
+// the notification queue lock.
+func (h *Hub) notifier(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.notify:
+			if _, err := h.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil && ctx.Err() == nil {
+				h.log.Warn("notify", "err", err.Error())
+			}
+		}
+	}
+}
+
+// safe keeps only events of transactions older than every transaction
+// still running, so no event can later appear before the cursor.
+func safe(s *entsql.Selector) {
+	s.Where(entsql.ExprP(s.C(event.FieldTxid) + " < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
+}
+
+func after(c Cursor) func(*entsql.Selector) {
+	return func(s *entsql.Selector) {
+		s.Where(entsql.P(func(b *entsql.Builder) {
+			b.WriteString("(" + s.C(event.FieldTxid) + ", " + s.C(event.FieldID) + ") > (").
+				Arg(c.TxID).WriteString(", ").Arg(c.ID).WriteString(")")
+		}))
+	}
+}
+
+func (h *Hub) head(ctx context.Context) (Cursor, error) {
+	e, err := h.client.Event.Query().Where(safe).
+		Order(ent.Desc(event.FieldTxid), ent.Desc(event.FieldID)).First(viewer.SystemContext(ctx))
+	if ent.IsNotFound(err) {
+		return Cursor{}, nil
+	}
+	if err != nil {
+		return Cursor{}, err
+	}
+	return CursorOf(e), nil
+}
+
+func (h *Hub) poll(ctx context.Context) error {
+	for {
+		h.mu.Lock()
+		from := h.last
+		h.mu.Unlock()
+		evs, err := h.client.Event.Query().Where(safe, after(from)).
+			Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(pollBatch).All(viewer.SystemContext(ctx))
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		for _, e := range evs {
+			h.deliverLocked(e)
+			h.last = CursorOf(e)
+		}
+		h.mu.Unlock()
+		if len(evs) < pollBatch {
+			return nil
+		}
+	}
+}
+
+func (h *Hub) deliverLocked(e *ent.Event) {
+	keys := []Key{{Role: viewer.Doctor, ID: e.DoctorID}}
+	if e.PatientID != nil {
+		keys = append(keys, Key{Role: viewer.Patient, ID: *e.PatientID})
+	}
+	for _, k := range keys {
+		for s := range h.subs[k] {
+			select {
+			case s.C <- e:
+			default:
+				h.dropLocked(s, ErrSlowConsumer)
+			}
+		}
+	}
+}
+
+// Subscribe registers a subscription and returns the position from which
+// it receives live events: events up to that position come from Replay.
+func (h *Hub) Subscribe(k Key) (*Sub, Cursor, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, Cursor{}, ErrShutdown
+	}
+	s := &Sub{key: k, C: make(chan *ent.Event, subBuffer)}
+	if h.subs[k] == nil {
+		h.subs[k] = map[*Sub]struct{}{}
+	}
+	h.subs[k][s] = struct{}{}
+	return s, h.last, nil
+}
+
+// Unsubscribe removes s; it is safe to call more than once.
+func (h *Hub) Unsubscribe(s *Sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dropLocked(s, nil)
+}
+
+func (h *Hub) dropLocked(s *Sub, why error) {
+	if set, ok := h.subs[s.key]; ok {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.subs, s.key)
+		}
+	}
+	s.once.Do(func() {
+		s.Err = why
+		close(s.C)
+	})
+}
+
+func (h *Hub) closeAll(why error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for _, set := range h.subs {
+		for s := range set {
+			h.dropLocked(s, why)
+		}
+	}
+}
+
+// Shutdown ends every subscription now; the server calls it on SIGTERM.
+func (h *Hub) Shutdown() { h.closeAll(ErrShutdown) }
+
+// Subscribers counts the open subscriptions.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.subs {
+		n += len(set)
+	}
+	return n
+}
+
+// Replay returns the events of k after from and up to to, at most a day
+// old: what a reconnecting client missed.
+func (h *Hub) Replay(ctx context.Context, k Key, from, to Cursor) ([]*ent.Event, error) {
+	q := h.client.Event.Query().Where(safe, after(from), func(s *entsql.Selector) {
+		s.Where(entsql.P(func(b *entsql.Builder) {
+			b.WriteString("(" + s.C(event.FieldTxid) + ", " + s.C(event.FieldID) + ") <= (").
+				Arg(to.TxID).WriteString(", ").Arg(to.ID).WriteString(")")
+		}))
+	}, event.CreatedAtGT(time.Now().Add(-ReplayWindow)))
+	if k.Role == viewer.Doctor {
+		q.Where(event.DoctorID(k.ID))
+	} else {
+		q.Where(event.PatientID(k.ID))
+	}
+	return q.Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(MaxReplay).All(viewer.SystemContext(ctx))
+}
+
+// ReplayWindow and MaxReplay bound what a reconnecting client can ask for.
+const (
+	ReplayWindow = 24 * time.Hour
+	MaxReplay    = 1000
+)
