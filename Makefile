@@ -44,6 +44,8 @@ vet:
 build:
 	$(GO) build -o bin/healthmed ./cmd/healthmed
 
+## bench: the search's query-plan guard (its plans printed), then the load benchmarks
 bench: test-db
-	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	export HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))}; \
+	$(GO) test -count=1 -run '^TestSearchPlanUsesLocationIndex$$' -v ./bench/... && \
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...

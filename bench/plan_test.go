@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/internal/app"
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// planDoctors keeps the plan test quick enough for every `go test ./...`
+// while leaving the radius a small share of the table, as in production.
+const planDoctors = 20_000
+
+// TestSearchPlanUsesLocationIndex fails when the doctor search stops using
+// the GiST index doctor_location. It does not hand-copy the SQL: it serves
+// the GraphQL search from a second app wired to the same database through
+// an Ent driver that records every statement, then EXPLAINs (FORMAT JSON)
+// exactly those statements with their arguments on 20,000 seeded and
+// analysed doctors: the total count, the first page and a keyset page.
+func TestSearchPlanUsesLocationIndex(t *testing.T) {
+	env := apptest.New(t)
+	ctx := context.Background()
+	copyTime, analyzeTime, err := seedDoctors(ctx, env.DB.SQL, planDoctors, 1)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	t.Log(describeSeed(planDoctors, copyTime, analyzeTime))
+
+	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
+	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
+		ent.NewClient(ent.Driver(rec)))
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	first := graphql(t, a.Handler, searchNearOp, searchNearVars)
+	var page struct {
+		Doctors struct{ PageInfo struct{ EndCursor string } }
+	}
+	if err := json.Unmarshal(first, &page); err != nil || page.Doctors.PageInfo.EndCursor == "" {
+		t.Fatalf("first page: %v %s", err, first)
+	}
+	vars := map[string]any{"after": page.Doctors.PageInfo.EndCursor}
+	for k, v := range searchNearVars {
+		vars[k] = v
+	}
+	graphql(t, a.Handler, `query($near: GeoPointInput, $km: Float, $first: Int, $after: Cursor) {
+		doctors(near: $near, withinKm: $km, first: $first, after: $after) { totalCount edges { node { id } } }
+	}`, vars)
+
+	searches := rec.matching("ST_DWithin")
+	// Two requests, each a count and a page.
+	if len(searches) != 4 {
+		t.Fatalf("recorded %d distance statements, want 4: %+v", len(searches), rec.all())
+	}
+	for _, q := range searches {
+		var raw []byte
+		if err := env.DB.SQL.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+q.SQL, q.Args...).Scan(&raw); err != nil {
+			t.Fatalf("explain %s: %v", q.SQL, err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("plan JSON: %v %s", err, raw)
+		}
+		root := plans[0].Plan
+		t.Logf("%s\n  plan: %s", q.SQL, root.summary())
+		if !root.any(func(n *planNode) bool {
+			switch n.NodeType {
+			case "Index Scan", "Index Only Scan", "Bitmap Index Scan":
+				return n.IndexName == "doctor_location"
+			}
+			return false
+		}) {
+			t.Errorf("the search does not use the GiST index doctor_location:\n%s\nplan: %s", q.SQL, root.summary())
+		}
+		if root.any(func(n *planNode) bool { return n.NodeType == "Seq Scan" && n.RelationName == "doctors" }) {
+			t.Errorf("the search scans the whole doctors table:\n%s\nplan: %s", q.SQL, root.summary())
+		}
+	}
+}
+
+// graphql posts an operation to handler and returns its data.
+func graphql(t *testing.T, h http.Handler, query string, vars map[string]any) json.RawMessage {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body(query, vars)))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	var res struct {
+		Data   json.RawMessage
+		Errors []gqlError
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || w.Code != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("HTTP %d: %v %s", w.Code, err, w.Body.Bytes())
+	}
+	return res.Data
+}
+
+// recordedQuery is one statement Ent sent, with its arguments.
+type recordedQuery struct {
+	SQL  string
+	Args []any
+}
+
+// recordingDriver passes every statement to the real driver and keeps a
+// copy. The search runs outside transactions, so Query is enough.
+type recordingDriver struct {
+	dialect.Driver
+	mu      sync.Mutex
+	queries []recordedQuery
+}
+
+func (d *recordingDriver) Query(ctx context.Context, query string, args, v any) error {
+	a, _ := args.([]any)
+	d.mu.Lock()
+	d.queries = append(d.queries, recordedQuery{SQL: query, Args: append([]any(nil), a...)})
+	d.mu.Unlock()
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+func (d *recordingDriver) all() []recordedQuery {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]recordedQuery(nil), d.queries...)
+}
+
+func (d *recordingDriver) matching(s string) []recordedQuery {
+	var out []recordedQuery
+	for _, q := range d.all() {
+		if strings.Contains(q.SQL, s) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// planNode is the part of PostgreSQL's JSON plan the test reads.
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	RelationName string     `json:"Relation Name"`
+	IndexName    string     `json:"Index Name"`
+	Strategy     string     `json:"Strategy"`
+	PlanRows     float64    `json:"Plan Rows"`
+	Plans        []planNode `json:"Plans"`
+}
+
+func (n *planNode) any(f func(*planNode) bool) bool {
+	if f(n) {
+		return true
+	}
+	for i := range n.Plans {
+		if n.Plans[i].any(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// summary renders the plan tree on one line: parent -> child, siblings
+// in brackets.
+func (n *planNode) summary() string {
+	s := n.NodeType
+	if n.Strategy != "" && n.Strategy != "Plain" {
+		s = n.Strategy + " " + s
+	}
+	switch {
+	case n.IndexName != "":
+		s += " using " + n.IndexName
+		if n.RelationName != "" {
+			s += " on " + n.RelationName
+		}
+	case n.RelationName != "":
+		s += " on " + n.RelationName
+	}
+	s += " (rows≈" + strconv.FormatFloat(n.PlanRows, 'f', -1, 64) + ")"
+	switch len(n.Plans) {
+	case 0:
+		return s
+	case 1:
+		return s + " -> " + n.Plans[0].summary()
+	}
+	parts := make([]string, len(n.Plans))
+	for i := range n.Plans {
+		parts[i] = n.Plans[i].summary()
+	}
+	return s + " -> [" + strings.Join(parts, "; ") + "]"
+}
