@@ -25,18 +25,26 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 // Appointment returns generated.AppointmentResolver implementation.
 func (r *Resolver) Appointment() generated.AppointmentResolver { return &appointmentResolver{r} }
 
+// AuditEvent returns generated.AuditEventResolver implementation.
+func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
+
 // Doctor returns generated.DoctorResolver implementation.
 func (r *Resolver) Doctor() generated.DoctorResolver { return &doctorResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// RecordFile returns generated.RecordFileResolver implementation.
+func (r *Resolver) RecordFile() generated.RecordFileResolver { return &recordFileResolver{r} }
+
 // Slot returns generated.SlotResolver implementation.
 func (r *Resolver) Slot() generated.SlotResolver { return &slotResolver{r} }
 
 type (
 	appointmentResolver struct{ *Resolver }
+	auditEventResolver  struct{ *Resolver }
 	doctorResolver      struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
+	recordFileResolver  struct{ *Resolver }
 	slotResolver        struct{ *Resolver }
 )

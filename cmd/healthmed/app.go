@@ -97,6 +97,7 @@ func (a *server) serve(ctx context.Context) error {
 	if a.cfg.Dev {
 		fmt.Fprintf(os.Stderr, "\nGraphQL IDE: http://%s/   endpoint: http://%s/graphql\n\n", ln.Addr(), ln.Addr())
 	}
+	srv.RegisterOnShutdown(built.Shutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

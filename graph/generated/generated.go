@@ -37,9 +37,11 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Appointment() AppointmentResolver
+	AuditEvent() AuditEventResolver
 	Doctor() DoctorResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	RecordFile() RecordFileResolver
 	Slot() SlotResolver
 	Subscription() SubscriptionResolver
 }
@@ -84,14 +86,18 @@ type ComplexityRoot struct {
 	}
 
 	AuditEvent struct {
-		Action     func(childComplexity int) int
-		ActorID    func(childComplexity int) int
-		ActorRole  func(childComplexity int) int
-		Allowed    func(childComplexity int) int
-		ClientAddr func(childComplexity int) int
-		CreatedAt  func(childComplexity int) int
-		Detail     func(childComplexity int) int
-		ID         func(childComplexity int) int
+		Action       func(childComplexity int) int
+		Actor        func(childComplexity int) int
+		ActorID      func(childComplexity int) int
+		ActorRole    func(childComplexity int) int
+		Allowed      func(childComplexity int) int
+		ClientAddr   func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Detail       func(childComplexity int) int
+		ID           func(childComplexity int) int
+		RecordFile   func(childComplexity int) int
+		RecordFileID func(childComplexity int) int
+		ShareID      func(childComplexity int) int
 	}
 
 	AuditEventConnection struct {
@@ -180,6 +186,7 @@ type ComplexityRoot struct {
 		CancelAppointment     func(childComplexity int, id int, reason string) int
 		CompleteAppointment   func(childComplexity int, id int) int
 		CreateSlots           func(childComplexity int, input []*model.SlotInput) int
+		DeleteRecordFile      func(childComplexity int, id int) int
 		DeleteSlot            func(childComplexity int, id int) int
 		LoginDoctor           func(childComplexity int, crm string, password string) int
 		LoginPatient          func(childComplexity int, login string, password string) int
@@ -187,8 +194,12 @@ type ComplexityRoot struct {
 		RegisterDoctor        func(childComplexity int, input model.RegisterDoctorInput) int
 		RegisterPatient       func(childComplexity int, input model.RegisterPatientInput) int
 		RejectAppointment     func(childComplexity int, id int, reason *string) int
+		RevokeShare           func(childComplexity int, id int) int
 		SetWeeklyAvailability func(childComplexity int, input []*model.AvailabilityInput, weeks *int) int
+		ShareRecords          func(childComplexity int, input model.ShareInput) int
+		UpdateRecordFile      func(childComplexity int, id int, input model.UpdateRecordFileInput) int
 		UpdateSlot            func(childComplexity int, id int, input model.SlotInput) int
+		UploadRecordFile      func(childComplexity int, file graphql.Upload, input model.RecordFileInput) int
 	}
 
 	PageInfo struct {
@@ -206,17 +217,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Appointments func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
-		Doctors      func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
-		Node         func(childComplexity int, id int) int
-		Nodes        func(childComplexity int, ids []int) int
-		Viewer       func(childComplexity int) int
+		Appointments    func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
+		Doctors         func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
+		Node            func(childComplexity int, id int) int
+		Nodes           func(childComplexity int, ids []int) int
+		RecordAccessLog func(childComplexity int, first *int, after *entgql.Cursor[int]) int
+		RecordFiles     func(childComplexity int, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) int
+		RecordShares    func(childComplexity int) int
+		SharedRecords   func(childComplexity int, patientID int) int
+		Viewer          func(childComplexity int) int
 	}
 
 	RecordFile struct {
 		Category    func(childComplexity int) int
 		ContentType func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
 		FileName    func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Patient     func(childComplexity int) int
@@ -271,6 +287,11 @@ type AppointmentResolver interface {
 	Meeting(ctx context.Context, obj *ent.Appointment) (*model.Meeting, error)
 	LastEventID(ctx context.Context, obj *ent.Appointment) (*int, error)
 }
+type AuditEventResolver interface {
+	RecordFile(ctx context.Context, obj *ent.AuditEvent) (*ent.RecordFile, error)
+
+	Actor(ctx context.Context, obj *ent.AuditEvent) (ent.Noder, error)
+}
 type DoctorResolver interface {
 	Crm(ctx context.Context, obj *ent.Doctor) (string, error)
 
@@ -294,6 +315,11 @@ type MutationResolver interface {
 	CancelAppointment(ctx context.Context, id int, reason string) (*ent.Appointment, error)
 	CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error)
 	RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error)
+	UploadRecordFile(ctx context.Context, file graphql.Upload, input model.RecordFileInput) (*ent.RecordFile, error)
+	UpdateRecordFile(ctx context.Context, id int, input model.UpdateRecordFileInput) (*ent.RecordFile, error)
+	DeleteRecordFile(ctx context.Context, id int) (int, error)
+	ShareRecords(ctx context.Context, input model.ShareInput) (*ent.RecordShare, error)
+	RevokeShare(ctx context.Context, id int) (*ent.RecordShare, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -301,6 +327,13 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (ent.Noder, error)
 	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
+	RecordFiles(ctx context.Context, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) (*ent.RecordFileConnection, error)
+	RecordShares(ctx context.Context) ([]*ent.RecordShare, error)
+	SharedRecords(ctx context.Context, patientID int) ([]*ent.RecordFile, error)
+	RecordAccessLog(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.AuditEventConnection, error)
+}
+type RecordFileResolver interface {
+	DownloadURL(ctx context.Context, obj *ent.RecordFile) (string, error)
 }
 type SlotResolver interface {
 	Free(ctx context.Context, obj *ent.Slot) (bool, error)
@@ -476,6 +509,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.Action(childComplexity), true
+	case "AuditEvent.actor":
+		if e.ComplexityRoot.AuditEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Actor(childComplexity), true
 	case "AuditEvent.actorID":
 		if e.ComplexityRoot.AuditEvent.ActorID == nil {
 			break
@@ -518,6 +557,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.ID(childComplexity), true
+	case "AuditEvent.recordFile":
+		if e.ComplexityRoot.AuditEvent.RecordFile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.RecordFile(childComplexity), true
+	case "AuditEvent.recordFileId":
+		if e.ComplexityRoot.AuditEvent.RecordFileID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.RecordFileID(childComplexity), true
+	case "AuditEvent.shareId":
+		if e.ComplexityRoot.AuditEvent.ShareID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ShareID(childComplexity), true
 
 	case "AuditEventConnection.edges":
 		if e.ComplexityRoot.AuditEventConnection.Edges == nil {
@@ -877,6 +934,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSlots(childComplexity, args["input"].([]*model.SlotInput)), true
+	case "Mutation.deleteRecordFile":
+		if e.ComplexityRoot.Mutation.DeleteRecordFile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRecordFile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRecordFile(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteSlot":
 		if e.ComplexityRoot.Mutation.DeleteSlot == nil {
 			break
@@ -954,6 +1022,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectAppointment(childComplexity, args["id"].(int), args["reason"].(*string)), true
+	case "Mutation.revokeShare":
+		if e.ComplexityRoot.Mutation.RevokeShare == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeShare_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeShare(childComplexity, args["id"].(int)), true
 	case "Mutation.setWeeklyAvailability":
 		if e.ComplexityRoot.Mutation.SetWeeklyAvailability == nil {
 			break
@@ -965,6 +1044,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetWeeklyAvailability(childComplexity, args["input"].([]*model.AvailabilityInput), args["weeks"].(*int)), true
+	case "Mutation.shareRecords":
+		if e.ComplexityRoot.Mutation.ShareRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_shareRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShareRecords(childComplexity, args["input"].(model.ShareInput)), true
+	case "Mutation.updateRecordFile":
+		if e.ComplexityRoot.Mutation.UpdateRecordFile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRecordFile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRecordFile(childComplexity, args["id"].(int), args["input"].(model.UpdateRecordFileInput)), true
 	case "Mutation.updateSlot":
 		if e.ComplexityRoot.Mutation.UpdateSlot == nil {
 			break
@@ -976,6 +1077,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSlot(childComplexity, args["id"].(int), args["input"].(model.SlotInput)), true
+	case "Mutation.uploadRecordFile":
+		if e.ComplexityRoot.Mutation.UploadRecordFile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadRecordFile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadRecordFile(childComplexity, args["file"].(graphql.Upload), args["input"].(model.RecordFileInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1072,6 +1184,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.recordAccessLog":
+		if e.ComplexityRoot.Query.RecordAccessLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recordAccessLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecordAccessLog(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+	case "Query.recordFiles":
+		if e.ComplexityRoot.Query.RecordFiles == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recordFiles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecordFiles(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["category"].(*recordfile.Category), args["tag"].(*string)), true
+	case "Query.recordShares":
+		if e.ComplexityRoot.Query.RecordShares == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RecordShares(childComplexity), true
+	case "Query.sharedRecords":
+		if e.ComplexityRoot.Query.SharedRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sharedRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SharedRecords(childComplexity, args["patientId"].(int)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1097,6 +1248,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecordFile.CreatedAt(childComplexity), true
+	case "RecordFile.downloadUrl":
+		if e.ComplexityRoot.RecordFile.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordFile.DownloadURL(childComplexity), true
 	case "RecordFile.fileName":
 		if e.ComplexityRoot.RecordFile.FileName == nil {
 			break
@@ -1299,12 +1456,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("PatientOrder", ec.unmarshalInputPatientOrder),
+			graphql.NewInputUnmarshaler("RecordFileInput", ec.unmarshalInputRecordFileInput),
 			graphql.NewInputUnmarshaler("RecordFileOrder", ec.unmarshalInputRecordFileOrder),
 			graphql.NewInputUnmarshaler("RecordShareOrder", ec.unmarshalInputRecordShareOrder),
 			graphql.NewInputUnmarshaler("RegisterDoctorInput", ec.unmarshalInputRegisterDoctorInput),
 			graphql.NewInputUnmarshaler("RegisterPatientInput", ec.unmarshalInputRegisterPatientInput),
+			graphql.NewInputUnmarshaler("ShareInput", ec.unmarshalInputShareInput),
 			graphql.NewInputUnmarshaler("SlotInput", ec.unmarshalInputSlotInput),
 			graphql.NewInputUnmarshaler("SlotOrder", ec.unmarshalInputSlotOrder),
+			graphql.NewInputUnmarshaler("UpdateRecordFileInput", ec.unmarshalInputUpdateRecordFileInput),
 		)
 	}
 	first := true
@@ -1588,6 +1748,84 @@ type Subscription {
   appointmentUpdated(id: ID, after: ID): Appointment!
   "For a doctor: bookings and slot changes on their own agenda."
   agendaUpdated(after: ID): AgendaEvent!
+}
+`, BuiltIn: false},
+	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
+# A patient's files, encrypted at rest; shares that let one doctor read part
+# of the record until they expire or are revoked; and the access log.
+
+input RecordFileInput {
+  "1 to 100 characters."
+  title: String!
+  category: RecordFileCategory!
+  "Up to 20 tags of 1 to 40 characters; stored lower-cased."
+  tags: [String!]
+}
+
+"Only the fields given change."
+input UpdateRecordFileInput {
+  title: String
+  category: RecordFileCategory
+  tags: [String!]
+}
+
+"""
+What one doctor may read, until expiresAt (at most 180 days away): the files
+named, and every file, present or future, in one of the categories or with
+one of the tags. At least one of fileIds, categories and tags is required.
+"""
+input ShareInput {
+  doctorId: ID!
+  fileIds: [ID!]
+  categories: [RecordFileCategory!]
+  tags: [String!]
+  expiresAt: Time!
+}
+
+extend type RecordFile {
+  """
+  A link to the file's bytes, valid for five minutes and only for the viewer
+  who asked for it. The download checks the share again and is logged.
+  """
+  downloadUrl: String!
+}
+
+extend type AuditEvent {
+  "The file accessed; kept after the file itself is deleted."
+  recordFileId: ID
+  "The file accessed, while it still exists."
+  recordFile: RecordFile
+  "The share through which a doctor was allowed in."
+  shareId: ID
+  "The doctor or patient who acted, when known."
+  actor: Viewer
+}
+
+extend type Query {
+  "The signed-in patient's own files, newest first."
+  recordFiles(
+    first: Int
+    after: Cursor
+    category: RecordFileCategory
+    tag: String
+  ): RecordFileConnection!
+  "The shares the signed-in patient has made, newest first."
+  recordShares: [RecordShare!]!
+  "For a doctor: the patient's files a live share covers, newest first."
+  sharedRecords(patientId: ID!): [RecordFile!]!
+  "For a patient: who accessed their record, and when, newest first."
+  recordAccessLog(first: Int, after: Cursor): AuditEventConnection!
+}
+
+extend type Mutation {
+  "Multipart upload: PDF, PNG, JPEG, DICOM or UTF-8 text, up to the server's limit (25 MiB by default)."
+  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile!
+  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile!
+  "The file leaves every view and share at once; its bytes are erased later."
+  deleteRecordFile(id: ID!): ID!
+  shareRecords(input: ShareInput!): RecordShare!
+  "Takes effect at once, including for links already handed out."
+  revokeShare(id: ID!): RecordShare!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -2195,8 +2433,28 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_clientAddr(ctx, field)
 	case "detail":
 		return ec.fieldContext_AuditEvent_detail(ctx, field)
+	case "recordFileId":
+		return ec.fieldContext_AuditEvent_recordFileId(ctx, field)
+	case "recordFile":
+		return ec.fieldContext_AuditEvent_recordFile(ctx, field)
+	case "shareId":
+		return ec.fieldContext_AuditEvent_shareId(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditEvent_actor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2373,8 +2631,22 @@ func (ec *executionContext) childFields_RecordFile(ctx context.Context, field gr
 		return ec.fieldContext_RecordFile_sizeBytes(ctx, field)
 	case "patient":
 		return ec.fieldContext_RecordFile_patient(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_RecordFile_downloadUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RecordFile", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordFileConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RecordFileConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RecordFileConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RecordFileConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordFileConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_RecordFileEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2385,6 +2657,30 @@ func (ec *executionContext) childFields_RecordFileEdge(ctx context.Context, fiel
 		return ec.fieldContext_RecordFileEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RecordFileEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordShare(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RecordShare_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RecordShare_createdAt(ctx, field)
+	case "categories":
+		return ec.fieldContext_RecordShare_categories(ctx, field)
+	case "tags":
+		return ec.fieldContext_RecordShare_tags(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_RecordShare_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_RecordShare_revokedAt(ctx, field)
+	case "patient":
+		return ec.fieldContext_RecordShare_patient(ctx, field)
+	case "doctor":
+		return ec.fieldContext_RecordShare_doctor(ctx, field)
+	case "files":
+		return ec.fieldContext_RecordShare_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordShare", field.Name)
 }
 
 func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2651,6 +2947,20 @@ func (ec *executionContext) field_Mutation_createSlots_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteRecordFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteSlot_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2789,6 +3099,20 @@ func (ec *executionContext) field_Mutation_rejectAppointment_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeShare_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setWeeklyAvailability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2811,6 +3135,42 @@ func (ec *executionContext) field_Mutation_setWeeklyAvailability_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_shareRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ShareInput, error) {
+			return ec.unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐShareInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRecordFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateRecordFileInput, error) {
+			return ec.unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐUpdateRecordFileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateSlot_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2825,6 +3185,28 @@ func (ec *executionContext) field_Mutation_updateSlot_args(ctx context.Context, 
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SlotInput, error) {
 			return ec.unmarshalNSlotInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadRecordFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordFileInput, error) {
+			return ec.unmarshalNRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRecordFileInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2972,6 +3354,80 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recordAccessLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recordFiles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "category",
+		func(ctx context.Context, v any) (*recordfile.Category, error) {
+			return ec.unmarshalORecordFileCategory2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["category"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "tag",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tag"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_sharedRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "patientId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["patientId"] = arg0
 	return args, nil
 }
 
@@ -3877,6 +4333,107 @@ func (ec *executionContext) _AuditEvent_detail(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AuditEvent_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditEvent_recordFileId(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_recordFileId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordFileID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_recordFileId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditEvent_recordFile(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_recordFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().RecordFile(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
+			return ec.marshalORecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_recordFile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEvent_shareId(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_shareId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShareID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_shareId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditEvent_actor(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ent.Noder) graphql.Marshaler {
+			return ec.marshalOViewer2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚐNoder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, true, true, "Viewer")
 }
 
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
@@ -5717,6 +6274,226 @@ func (ec *executionContext) fieldContext_Mutation_rateAppointment(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_uploadRecordFile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadRecordFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadRecordFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["input"].(model.RecordFileInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
+			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadRecordFile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordFile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadRecordFile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRecordFile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRecordFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRecordFile(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateRecordFileInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
+			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRecordFile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordFile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRecordFile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteRecordFile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteRecordFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteRecordFile(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteRecordFile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteRecordFile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_shareRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_shareRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ShareRecords(ctx, fc.Args["input"].(model.ShareInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
+			return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_shareRecords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordShare(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_shareRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeShare(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeShare(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
+			return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeShare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordShare(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeShare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6100,6 +6877,170 @@ func (ec *executionContext) fieldContext_Query_appointments(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_recordFiles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recordFiles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecordFiles(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["category"].(*recordfile.Category), fc.Args["tag"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFileConnection) graphql.Marshaler {
+			return ec.marshalNRecordFileConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recordFiles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordFileConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recordFiles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recordShares(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recordShares(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RecordShares(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RecordShare) graphql.Marshaler {
+			return ec.marshalNRecordShare2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShareᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recordShares(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordShare(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_sharedRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sharedRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SharedRecords(ctx, fc.Args["patientId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RecordFile) graphql.Marshaler {
+			return ec.marshalNRecordFile2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sharedRecords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordFile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_sharedRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recordAccessLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recordAccessLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecordAccessLog(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
+			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAuditEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recordAccessLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recordAccessLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6390,6 +7331,29 @@ func (ec *executionContext) fieldContext_RecordFile_patient(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RecordFile_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *ent.RecordFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordFile_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RecordFile().DownloadURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordFile_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordFile", field, true, true, "String")
 }
 
 func (ec *executionContext) _RecordFileConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.RecordFileConnection) (ret graphql.Marshaler) {
@@ -8559,6 +9523,62 @@ func UnmarshalPatientOrder(ctx context.Context, raw any) (ent.PatientOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRecordFileInput(ctx context.Context, obj any) (model.RecordFileInput, error) {
+	var it model.RecordFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "category", "tags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNRecordFileCategory2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordFileInput unmarshals raw into the RecordFileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordFileInput(ctx context.Context, raw any) (model.RecordFileInput, error) {
+	var out model.RecordFileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordFileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRecordFileOrder(ctx context.Context, obj any) (ent.RecordFileOrder, error) {
 	var it ent.RecordFileOrder
 	if obj == nil {
@@ -8819,6 +9839,76 @@ func UnmarshalRegisterPatientInput(ctx context.Context, raw any) (model.Register
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj any) (model.ShareInput, error) {
+	var it model.ShareInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"doctorId", "fileIds", "categories", "tags", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "doctorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("doctorId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DoctorID = data
+		case "fileIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fileIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FileIds = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalORecordFileCategory2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShareInput unmarshals raw into the ShareInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShareInput(ctx context.Context, raw any) (model.ShareInput, error) {
+	var out model.ShareInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShareInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSlotInput(ctx context.Context, obj any) (model.SlotInput, error) {
 	var it model.SlotInput
 	if obj == nil {
@@ -8918,6 +10008,62 @@ func (ec *executionContext) unmarshalInputSlotOrder(ctx context.Context, obj any
 func UnmarshalSlotOrder(ctx context.Context, raw any) (ent.SlotOrder, error) {
 	var out ent.SlotOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SlotOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateRecordFileInput(ctx context.Context, obj any) (model.UpdateRecordFileInput, error) {
+	var it model.UpdateRecordFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "category", "tags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalORecordFileCategory2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateRecordFileInput unmarshals raw into the UpdateRecordFileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateRecordFileInput(ctx context.Context, raw any) (model.UpdateRecordFileInput, error) {
+	var out model.UpdateRecordFileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRecordFileInput", raw, &out)
 	return out, err
 }
 
@@ -9261,43 +10407,65 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 		case "id":
 			out.Values[i] = ec._AuditEvent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._AuditEvent_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
 			out.Values[i] = ec._AuditEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "allowed":
 			out.Values[i] = ec._AuditEvent_allowed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorRole":
 			out.Values[i] = ec._AuditEvent_actorRole(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorID":
 			out.Values[i] = ec._AuditEvent_actorID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "clientAddr":
 			out.Values[i] = ec._AuditEvent_clientAddr(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "detail":
 			out.Values[i] = ec._AuditEvent_detail(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "recordFileId":
+			out.Values[i] = ec._AuditEvent_recordFileId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordFile":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_recordFile(ctx, field, obj)
+				})
+		case "shareId":
+			out.Values[i] = ec._AuditEvent_shareId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_actor(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9984,6 +11152,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "uploadRecordFile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadRecordFile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRecordFile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRecordFile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteRecordFile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteRecordFile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shareRecords":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_shareRecords(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeShare":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeShare(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10146,6 +11349,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_appointments(ctx, field)
 				})
+		case "recordFiles":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recordFiles(ctx, field)
+				})
+		case "recordShares":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recordShares(ctx, field)
+				})
+		case "sharedRecords":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sharedRecords(ctx, field)
+				})
+		case "recordAccessLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recordAccessLog(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -10233,6 +11460,12 @@ func (ec *executionContext) _RecordFile(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._RecordFile_patient(ctx, field, obj)
+				})
+		case "downloadUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RecordFile_downloadUrl(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10920,6 +12153,14 @@ func (ec *executionContext) marshalNAuditEventAction2githubᚗcomᚋhealthmedᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNAuditEventConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEventConnection!")
+		return graphql.Null
+	}
+	return ec._AuditEventConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAuditEventOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAuditEventOrderField(ctx context.Context, v any) (*ent.AuditEventOrderField, error) {
 	var res = new(ent.AuditEventOrderField)
 	err := res.UnmarshalGQL(v)
@@ -11213,6 +12454,22 @@ func (ec *executionContext) marshalNPatientOrderField2ᚖgithubᚗcomᚋhealthme
 	return v
 }
 
+func (ec *executionContext) marshalNRecordFile2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RecordFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx context.Context, sel ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RecordFile!")
@@ -11231,6 +12488,19 @@ func (ec *executionContext) marshalNRecordFileCategory2githubᚗcomᚋhealthmed�
 	return v
 }
 
+func (ec *executionContext) marshalNRecordFileConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RecordFileConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecordFileConnection!")
+		return graphql.Null
+	}
+	return ec._RecordFileConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRecordFileInput(ctx context.Context, v any) (model.RecordFileInput, error) {
+	res, err := ec.unmarshalInputRecordFileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRecordFileOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileOrderField(ctx context.Context, v any) (*ent.RecordFileOrderField, error) {
 	var res = new(ent.RecordFileOrderField)
 	err := res.UnmarshalGQL(v)
@@ -11243,6 +12513,30 @@ func (ec *executionContext) marshalNRecordFileOrderField2ᚖgithubᚗcomᚋhealt
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNRecordShare2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShareᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RecordShare) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx context.Context, sel ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecordShare!")
+		return graphql.Null
+	}
+	return ec._RecordShare(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecordShareOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShareOrderField(ctx context.Context, v any) (*ent.RecordShareOrderField, error) {
@@ -11266,6 +12560,11 @@ func (ec *executionContext) unmarshalNRegisterDoctorInput2githubᚗcomᚋhealthm
 
 func (ec *executionContext) unmarshalNRegisterPatientInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRegisterPatientInput(ctx context.Context, v any) (model.RegisterPatientInput, error) {
 	res, err := ec.unmarshalInputRegisterPatientInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐShareInput(ctx context.Context, v any) (model.ShareInput, error) {
+	res, err := ec.unmarshalInputShareInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -11384,6 +12683,25 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	res := graphql.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐUpdateRecordFileInput(ctx context.Context, v any) (model.UpdateRecordFileInput, error) {
+	res, err := ec.unmarshalInputUpdateRecordFileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
 	}
 	return res
 }
@@ -11728,6 +13046,41 @@ func (ec *executionContext) unmarshalOGeoPointInput2ᚖgithubᚗcomᚋhealthmed�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOID2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -11802,6 +13155,58 @@ func (ec *executionContext) marshalORecordFile2ᚖgithubᚗcomᚋhealthmedᚋhea
 		return graphql.Null
 	}
 	return ec._RecordFile(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORecordFileCategory2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategoryᚄ(ctx context.Context, v any) ([]recordfile.Category, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]recordfile.Category, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRecordFileCategory2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORecordFileCategory2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []recordfile.Category) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecordFileCategory2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORecordFileCategory2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx context.Context, v any) (*recordfile.Category, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(recordfile.Category)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORecordFileCategory2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋrecordfileᚐCategory(ctx context.Context, sel ast.SelectionSet, v *recordfile.Category) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalORecordFileEdge2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.RecordFileEdge) graphql.Marshaler {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/internal/geo"
 )
 
@@ -47,6 +48,14 @@ type Meeting struct {
 	EndsAt   time.Time `json:"endsAt"`
 }
 
+type RecordFileInput struct {
+	// 1 to 100 characters.
+	Title    string              `json:"title"`
+	Category recordfile.Category `json:"category"`
+	// Up to 20 tags of 1 to 40 characters; stored lower-cased.
+	Tags []string `json:"tags,omitempty"`
+}
+
 type RegisterDoctorInput struct {
 	Name     string `json:"name"`
 	Email    string `json:"email"`
@@ -68,12 +77,30 @@ type RegisterPatientInput struct {
 	Password string `json:"password"`
 }
 
+// What one doctor may read, until expiresAt (at most 180 days away): the files
+// named, and every file, present or future, in one of the categories or with
+// one of the tags. At least one of fileIds, categories and tags is required.
+type ShareInput struct {
+	DoctorID   int                   `json:"doctorId"`
+	FileIds    []int                 `json:"fileIds,omitempty"`
+	Categories []recordfile.Category `json:"categories,omitempty"`
+	Tags       []string              `json:"tags,omitempty"`
+	ExpiresAt  time.Time             `json:"expiresAt"`
+}
+
 type SlotInput struct {
 	StartsAt time.Time `json:"startsAt"`
 	EndsAt   time.Time `json:"endsAt"`
 }
 
 type Subscription struct {
+}
+
+// Only the fields given change.
+type UpdateRecordFileInput struct {
+	Title    *string              `json:"title,omitempty"`
+	Category *recordfile.Category `json:"category,omitempty"`
+	Tags     []string             `json:"tags,omitempty"`
 }
 
 type Weekday string

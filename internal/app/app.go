@@ -21,6 +21,7 @@ import (
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/server"
+	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
 // App is the built server.
@@ -30,6 +31,15 @@ type App struct {
 	Identity *identity.Service
 	Agenda   *agenda.Service
 	Hub      *live.Hub
+	// Drainer ends the websocket connections on shutdown.
+	Drainer *server.Drainer
+}
+
+// Shutdown ends subscriptions and websocket connections: the server
+// registers it with http.Server.RegisterOnShutdown.
+func (a *App) Shutdown() {
+	a.Hub.Shutdown()
+	a.Drainer.Drain()
 }
 
 // Start runs the background work (the live event reader) until ctx ends.
@@ -80,15 +90,26 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration},
 		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Live: &live.Service{Hub: hub, Client: client, Log: log}, Log: log}
+	ws, err := wsgorilla.New(wsgorilla.Options{
+		AllowedOrigins: cfg.AllowedOrigins,
+		// Development accepts the IDE from any local origin; production
+		// accepts only the configured ones.
+		AllowAnyOrigin: cfg.Dev && len(cfg.AllowedOrigins) == 0,
+		PingInterval:   30 * time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	drainer := server.NewDrainer()
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: 25 << 20, WebsocketInitWait: 10 * time.Second,
-		PerResponse: ag.WithLoaders,
+		Websocket: ws, Drainer: drainer, PerResponse: ag.WithLoaders,
 	})
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Hub: hub}, nil
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Hub: hub, Drainer: drainer}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

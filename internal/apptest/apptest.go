@@ -10,6 +10,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -19,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/testdb"
@@ -84,6 +88,31 @@ func New(t testing.TB, opts ...Option) *Env {
 		}
 	})
 	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs}
+}
+
+// Replica starts a second server on the same database with its own
+// connection pool and event reader, as another process would.
+func (e *Env) Replica(t testing.TB) *Env {
+	t.Helper()
+	sqlDB, err := sql.Open("postgres", e.DB.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(20)
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+	t.Cleanup(func() { client.Close() })
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	a, err := app.Build(context.Background(), e.Config, log, sqlDB, client)
+	if err != nil {
+		t.Fatalf("build replica: %v", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	a.Start(ctx, log)
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(srv.Close)
+	return &Env{T: t, DB: &testdb.DB{URL: e.DB.URL, SQL: sqlDB, Client: client}, App: a, Server: srv, Config: e.Config, Logs: logs}
 }
 
 // NewKeyPEM returns a fresh ES256 signing key in PKCS#8 PEM.

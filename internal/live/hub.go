@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -80,12 +81,26 @@ type Hub struct {
 // transaction-pooling proxies).
 func NewHub(client *ent.Client, db *sql.DB, dsn string, log *slog.Logger) *Hub {
 	return &Hub{
-		client: client, db: db, dsn: dsn, log: log,
+		client: client, db: db, dsn: listenerDSN(dsn), log: log,
 		subs:   map[Key]map[*Sub]struct{}{},
 		wake:   make(chan struct{}, 1),
 		notify: make(chan struct{}, 1),
 		ready:  make(chan struct{}),
 	}
+}
+
+// ListenerName is the application_name of the listening connection, so
+// operators (and tests) can find it in pg_stat_activity.
+const ListenerName = "healthmed-listener"
+
+func listenerDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		q := u.Query()
+		q.Set("application_name", ListenerName)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " application_name=" + ListenerName
 }
 
 // Wake asks this replica to read new events now and every other replica
@@ -229,20 +244,20 @@ func (h *Hub) deliverLocked(e *ent.Event) {
 	}
 }
 
-// Subscribe registers a subscription and returns the position from which
-// it receives live events: events up to that position come from Replay.
-func (h *Hub) Subscribe(k Key) (*Sub, Cursor, error) {
+// Subscribe registers a subscription: it receives every event the hub
+// reads from now on.
+func (h *Hub) Subscribe(k Key) (*Sub, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, Cursor{}, ErrShutdown
+		return nil, ErrShutdown
 	}
 	s := &Sub{key: k, C: make(chan *ent.Event, subBuffer)}
 	if h.subs[k] == nil {
 		h.subs[k] = map[*Sub]struct{}{}
 	}
 	h.subs[k][s] = struct{}{}
-	return s, h.last, nil
+	return s, nil
 }
 
 // Unsubscribe removes s; it is safe to call more than once.
@@ -290,21 +305,59 @@ func (h *Hub) Subscribers() int {
 	return n
 }
 
-// Replay returns the events of k after from and up to to, at most a day
-// old: what a reconnecting client missed.
-func (h *Hub) Replay(ctx context.Context, k Key, from, to Cursor) ([]*ent.Event, error) {
-	q := h.client.Event.Query().Where(safe, after(from), func(s *entsql.Selector) {
-		s.Where(entsql.P(func(b *entsql.Builder) {
-			b.WriteString("(" + s.C(event.FieldTxid) + ", " + s.C(event.FieldID) + ") <= (").
-				Arg(to.TxID).WriteString(", ").Arg(to.ID).WriteString(")")
-		}))
-	}, event.CreatedAtGT(time.Now().Add(-ReplayWindow)))
+// Position is where a new subscription stands: every event visible when
+// it subscribed. Events the hub has not yet delivered are either after
+// Safe, or visible but not yet safe (their transaction is younger than
+// one still running), and those are listed in Seen.
+type Position struct {
+	Safe Cursor
+	Seen map[int]bool
+}
+
+// Delivered reports whether e was already visible at the position.
+func (p Position) Delivered(e *ent.Event) bool {
+	return !p.Safe.Less(CursorOf(e)) || p.Seen[e.ID]
+}
+
+// Snapshot reads, in one consistent snapshot, the position of a new
+// subscription of k and, when from is given, the events of k after from
+// that it missed (at most a day old).
+func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*ent.Event, error) {
+	ctx = viewer.SystemContext(ctx)
+	tx, err := h.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return Position{}, nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	pos := Position{Seen: map[int]bool{}}
+	top, err := tx.Event.Query().Where(safe).
+		Order(ent.Desc(event.FieldTxid), ent.Desc(event.FieldID)).First(ctx)
+	switch {
+	case err == nil:
+		pos.Safe = CursorOf(top)
+	case !ent.IsNotFound(err):
+		return Position{}, nil, err
+	}
+	unsafe, err := tx.Event.Query().Where(func(s *entsql.Selector) {
+		s.Where(entsql.ExprP(s.C(event.FieldTxid) + " >= (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
+	}).IDs(ctx)
+	if err != nil {
+		return Position{}, nil, err
+	}
+	for _, id := range unsafe {
+		pos.Seen[id] = true
+	}
+	if from == nil {
+		return pos, nil, nil
+	}
+	q := tx.Event.Query().Where(after(*from), event.CreatedAtGT(time.Now().Add(-ReplayWindow)))
 	if k.Role == viewer.Doctor {
 		q.Where(event.DoctorID(k.ID))
 	} else {
 		q.Where(event.PatientID(k.ID))
 	}
-	return q.Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(MaxReplay).All(viewer.SystemContext(ctx))
+	missed, err := q.Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(MaxReplay).All(ctx)
+	return pos, missed, err
 }
 
 // ReplayWindow and MaxReplay bound what a reconnecting client can ask for.

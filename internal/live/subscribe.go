@@ -116,16 +116,17 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 		c := CursorOf(e)
 		from = &c
 	}
-	sub, head, err := s.Hub.Subscribe(k)
+	sub, err := s.Hub.Subscribe(k)
 	if err != nil {
 		return nil, err
 	}
-	var replay []*ent.Event
-	if from != nil {
-		if replay, err = s.Hub.Replay(ctx, k, *from, head); err != nil {
-			s.Hub.Unsubscribe(sub)
-			return nil, err
-		}
+	// The position is read after registering, so nothing falls between:
+	// what the hub delivers that was already visible then (it may lag a
+	// little) is skipped, and comes from the replay when asked for.
+	pos, replay, err := s.Hub.Snapshot(ctx, k, from)
+	if err != nil {
+		s.Hub.Unsubscribe(sub)
+		return nil, err
 	}
 	out := make(chan T, 1)
 	go func() {
@@ -171,6 +172,9 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 						endWith(ctx, gqlerr.Internal, "subscription dropped: too slow")
 					}
 					return
+				}
+				if pos.Delivered(e) {
+					continue
 				}
 				if !send(e) {
 					return

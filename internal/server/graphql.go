@@ -23,6 +23,10 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
+// websocketReadLimit bounds one client message: subscriptions are small
+// documents, and the limit keeps a client from making us buffer much.
+const websocketReadLimit = 64 << 10
+
 // GraphQLOptions are the knobs of the GraphQL endpoint.
 type GraphQLOptions struct {
 	Dev               bool
@@ -30,6 +34,8 @@ type GraphQLOptions struct {
 	MaxUploadBytes    int64
 	WebsocketInitWait time.Duration
 	Websocket         transport.WebsocketImplementation
+	// Drainer ends websocket connections on shutdown.
+	Drainer *Drainer
 	// PerResponse prepares the context of each response (a query, a
 	// mutation, or one subscription event): request-scoped loaders.
 	PerResponse func(context.Context) context.Context
@@ -39,12 +45,14 @@ type GraphQLOptions struct {
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}))
+	readLimit := int64(websocketReadLimit)
 	srv.AddTransport(transport.Websocket{
 		Implementation:        o.Websocket,
-		InitFunc:              websocketInit(authn),
+		InitFunc:              websocketInit(authn, o.Drainer),
 		InitTimeout:           o.WebsocketInitWait,
 		KeepAlivePingInterval: 15 * time.Second,
 		PingPongInterval:      20 * time.Second,
+		PayloadReadLimit:      &readLimit,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -76,17 +84,30 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 
 // websocketInit authenticates the connection_init payload: a subscription
 // socket without a valid token is closed, never left open anonymous.
-func websocketInit(authn Authenticator) transport.WebsocketInitFunc {
+func websocketInit(authn Authenticator, d *Drainer) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		// 4403 is what graphql-transport-ws prescribes for a refused
+		// connection_init; the legacy protocol's clients see it too.
+		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
+			ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), 4403)
+			return ctx, nil, errors.New(reason)
+		}
 		raw, ok := auth.BearerToken(p.Authorization())
 		if !ok {
-			return ctx, nil, errors.New("missing token")
+			return refuse("missing token")
 		}
 		v, err := authn.Authenticate(ctx, raw)
 		if err != nil {
-			return ctx, nil, errors.New("invalid or expired token")
+			return refuse("invalid or expired token")
 		}
 		v.ClientAddr = viewer.FromContext(ctx).ClientAddr
-		return viewer.NewContext(ctx, v), nil, nil
+		ctx = viewer.NewContext(ctx, v)
+		if d != nil {
+			var open bool
+			if ctx, open = d.track(ctx); !open {
+				return refuse("server shutting down")
+			}
+		}
+		return ctx, nil, nil
 	}
 }
