@@ -25,7 +25,7 @@ const (
 	// pollEvery bounds the delay of an event whose notification was lost.
 	pollEvery = time.Second
 	// subBuffer events wait for a slow subscriber before it is dropped.
-	subBuffer = 256
+	subBuffer = 32
 )
 
 // Cursor orders events: by writing transaction, then by id.

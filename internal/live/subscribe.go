@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -22,6 +23,27 @@ type Service struct {
 	Hub    *Hub
 	Client *ent.Client
 	Log    *slog.Logger
+
+	once   sync.Once
+	agenda *memo[memoKey, *model.AgendaEvent]
+	appts  *memo[memoKey, *ent.Appointment]
+}
+
+// memoKey is one event as seen by one viewer.
+type memoKey struct {
+	event int
+	key   Key
+}
+
+// memoTTL outlives the fan-out of one event, and nothing longer: a
+// subscriber must never see a stale state of a later event.
+const memoTTL = 10 * time.Second
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.agenda = newMemo[memoKey, *model.AgendaEvent](memoTTL)
+		s.appts = newMemo[memoKey, *ent.Appointment](memoTTL)
+	})
 }
 
 // AgendaUpdated streams the signed-in doctor's agenda changes.
@@ -30,29 +52,39 @@ func (s *Service) AgendaUpdated(ctx context.Context, after *int) (<-chan *model.
 	if !v.IsDoctor() {
 		return nil, roleError(v, "only doctors have an agenda")
 	}
-	return stream(ctx, s, Key{Role: viewer.Doctor, ID: v.ID}, after, func(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
-		out := &model.AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt}
-		if e.AppointmentID != nil {
-			// Loaded as the subscriber: the privacy policy has the last
-			// word on what reaches them.
-			a, err := s.Client.Appointment.Get(ctx, *e.AppointmentID)
-			if ent.IsNotFound(err) {
-				return nil, false, nil
-			}
-			if err != nil {
-				return nil, false, err
-			}
-			out.Appointment = a
-		}
-		if e.SlotID != nil {
-			sl, err := s.Client.Slot.Query().Where(slot.ID(*e.SlotID), slot.DeletedAtIsNil()).Only(ctx)
-			if err != nil && !ent.IsNotFound(err) {
-				return nil, false, err
-			}
-			out.Slot = sl
-		}
-		return out, true, nil
+	s.init()
+	k := Key{Role: viewer.Doctor, ID: v.ID}
+	return stream(ctx, s, k, after, func(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
+		// Shared with the viewer's other subscriptions: one leaving must
+		// not cancel the load for the rest.
+		return s.agenda.get(memoKey{e.ID, k}, func() (*model.AgendaEvent, bool, error) {
+			return s.agendaEvent(context.WithoutCancel(ctx), e)
+		})
 	})
+}
+
+func (s *Service) agendaEvent(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
+	out := &model.AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt}
+	if e.AppointmentID != nil {
+		// Loaded as the subscriber: the privacy policy has the last
+		// word on what reaches them.
+		a, err := s.Client.Appointment.Get(ctx, *e.AppointmentID)
+		if ent.IsNotFound(err) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		out.Appointment = a
+	}
+	if e.SlotID != nil {
+		sl, err := s.Client.Slot.Query().Where(slot.ID(*e.SlotID), slot.DeletedAtIsNil()).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, false, err
+		}
+		out.Slot = sl
+	}
+	return out, true, nil
 }
 
 // AppointmentUpdated streams the changes of the signed-in patient's
@@ -71,15 +103,19 @@ func (s *Service) AppointmentUpdated(ctx context.Context, id *int, after *int) (
 			return nil, gqlerr.NotFoundError("appointment")
 		}
 	}
-	return stream(ctx, s, Key{Role: viewer.Patient, ID: v.ID}, after, func(ctx context.Context, e *ent.Event) (*ent.Appointment, bool, error) {
+	s.init()
+	k := Key{Role: viewer.Patient, ID: v.ID}
+	return stream(ctx, s, k, after, func(ctx context.Context, e *ent.Event) (*ent.Appointment, bool, error) {
 		if e.AppointmentID == nil || (id != nil && *e.AppointmentID != *id) {
 			return nil, false, nil
 		}
-		a, err := s.Client.Appointment.Get(ctx, *e.AppointmentID)
-		if ent.IsNotFound(err) {
-			return nil, false, nil
-		}
-		return a, err == nil, err
+		return s.appts.get(memoKey{e.ID, k}, func() (*ent.Appointment, bool, error) {
+			a, err := s.Client.Appointment.Get(context.WithoutCancel(ctx), *e.AppointmentID)
+			if ent.IsNotFound(err) {
+				return nil, false, nil
+			}
+			return a, err == nil, err
+		})
 	})
 }
 
