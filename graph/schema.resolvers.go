@@ -22,7 +22,7 @@ import (
 
 // Meeting is the resolver for the meeting field.
 func (r *appointmentResolver) Meeting(ctx context.Context, obj *ent.Appointment) (*model.Meeting, error) {
-	return agenda.MeetingOf(obj), nil
+	return r.Agenda.Meeting(ctx, obj)
 }
 
 // Crm is the resolver for the crm field.

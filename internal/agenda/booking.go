@@ -186,10 +186,33 @@ func (s *Service) Complete(ctx context.Context, id int) (*ent.Appointment, error
 	return s.changed(ctx, event.KindBOOKING_COMPLETED, a, err)
 }
 
-// MeetingOf is Appointment.meeting: present once the doctor accepted.
-func MeetingOf(a *ent.Appointment) *model.Meeting {
+// Meeting is Appointment.meeting, present once the doctor accepted. The
+// link is the viewer's own: the doctor's makes them moderator.
+func (s *Service) Meeting(ctx context.Context, a *ent.Appointment) (*model.Meeting, error) {
 	if a.MeetingURL == nil || a.MeetingStartsAt == nil || a.MeetingEndsAt == nil {
-		return nil
+		return nil, nil
 	}
-	return &model.Meeting{URL: *a.MeetingURL, StartsAt: *a.MeetingStartsAt, EndsAt: *a.MeetingEndsAt}
+	room := meeting.Room{URL: *a.MeetingURL, StartsAt: *a.MeetingStartsAt, EndsAt: *a.MeetingEndsAt}
+	var p meeting.Participant
+	switch v := viewer.FromContext(ctx); {
+	case v.IsDoctor() && v.ID == a.DoctorID:
+		d, err := s.Client.Doctor.Get(ctx, a.DoctorID)
+		if err != nil {
+			return nil, err
+		}
+		p = meeting.Participant{Name: d.Name, Moderator: true}
+	case v.IsPatient() && v.ID == a.PatientID:
+		pt, err := s.Client.Patient.Get(ctx, a.PatientID)
+		if err != nil {
+			return nil, err
+		}
+		p = meeting.Participant{Name: pt.Name}
+	default:
+		return nil, nil
+	}
+	u, err := s.Meetings.JoinURL(room, p)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Meeting{URL: u, StartsAt: room.StartsAt, EndsAt: room.EndsAt}, nil
 }

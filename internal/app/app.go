@@ -39,8 +39,13 @@ type App struct {
 // registers it with http.Server.RegisterOnShutdown.
 func (a *App) Shutdown() {
 	a.Hub.Shutdown()
+	// Ending a subscription sends its complete; a moment later the sockets
+	// close, which gqlgen does without a complete.
+	time.Sleep(completeGrace)
 	a.Drainer.Drain()
 }
+
+const completeGrace = 200 * time.Millisecond
 
 // Start runs the background work (the live event reader) until ctx ends.
 // It returns once the reader knows where to start from.
@@ -87,7 +92,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewMemoryLimiter(nil), Log: log}
 	gqlerr.RequestIDFunc = server.RequestID
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
-	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration},
+	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
+		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
 		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Live: &live.Service{Hub: hub, Client: client, Log: log}, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
@@ -108,6 +114,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
+		Calendar: ag.Calendar,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Hub: hub, Drainer: drainer}, nil
 }

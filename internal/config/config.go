@@ -76,6 +76,10 @@ type Config struct {
 	// JitsiURL is the Jitsi Meet deployment for consultations.
 	JitsiURL        string
 	MeetingDuration time.Duration
+	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
+	// deployment with token authentication.
+	JitsiAppID     string
+	JitsiAppSecret Secret
 }
 
 // FromEnv reads the configuration. lookup is os.LookupEnv in production and
@@ -118,6 +122,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout: dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
 		JitsiURL:        get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
 		MeetingDuration: dur("HEALTHMED_MEETING_DURATION", "50m"),
+		JitsiAppID:      get("HEALTHMED_JITSI_APP_ID", ""),
+		JitsiAppSecret:  Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
 		ExternalOIDC: OIDC{
 			Issuer:        get("HEALTHMED_OIDC_ISSUER", ""),
 			Audience:      get("HEALTHMED_OIDC_AUDIENCE", ""),
@@ -135,6 +141,9 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if c.ExternalOIDC.Issuer != "" && c.ExternalOIDC.Audience == "" {
 		errs = append(errs, errors.New("HEALTHMED_OIDC_AUDIENCE: required when HEALTHMED_OIDC_ISSUER is set"))
+	}
+	if (c.JitsiAppID == "") != (c.JitsiAppSecret == "") {
+		errs = append(errs, errors.New("HEALTHMED_JITSI_APP_ID and HEALTHMED_JITSI_APP_SECRET go together"))
 	}
 	if !c.Dev && c.SigningKey == "" {
 		errs = append(errs, errors.New("HEALTHMED_SIGNING_KEY: required outside dev mode"))
@@ -163,5 +172,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("jitsi_url", c.JitsiURL),
 		slog.String("meeting_duration", c.MeetingDuration.String()),
+		slog.String("jitsi_app_id", c.JitsiAppID),
+		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 	)
 }

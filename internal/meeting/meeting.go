@@ -20,9 +20,16 @@ type Room struct {
 	EndsAt   time.Time
 }
 
-// Provider creates rooms. Implementations must make room names
-// unguessable: the link is the only thing between a stranger and the
+// Participant is who opens a link.
+type Participant struct {
+	Name      string
+	Moderator bool
+}
+
+// Provider creates rooms and the links participants open. Room names must
+// be unguessable: the link is the only thing between a stranger and the
 // consultation when no signed token is configured.
 type Provider interface {
 	Create(ctx context.Context, r Request) (Room, error)
+	JoinURL(room Room, p Participant) (string, error)
 }

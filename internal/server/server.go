@@ -21,6 +21,8 @@ type Deps struct {
 	Discovery http.Handler
 	JWKS      http.Handler
 	Dev       bool
+	// Calendar renders an appointment as iCalendar for the viewer.
+	Calendar func(ctx context.Context, id int) ([]byte, error)
 }
 
 // Handler returns the server's root handler.
@@ -29,6 +31,9 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("/graphql", withAuth(d.Authn, d.Log, d.GraphQL))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
+	if d.Calendar != nil {
+		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, calendarHandler(d.Calendar, d.Log)))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))

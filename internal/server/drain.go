@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+)
+
+// Drainer ends the websocket connections on shutdown: http.Server's
+// Shutdown neither closes nor waits for hijacked connections.
+type Drainer struct {
+	mu     sync.Mutex
+	next   int
+	cancel map[int]context.CancelFunc
+	closed bool
+}
+
+// NewDrainer returns an empty Drainer.
+func NewDrainer() *Drainer { return &Drainer{cancel: map[int]context.CancelFunc{}} }
+
+// track returns a context for one connection that Drain cancels; gqlgen
+// then tells the client why and closes the socket.
+func (d *Drainer) track(ctx context.Context) (context.Context, bool) {
+	ctx, cancel := context.WithCancel(transport.AppendCloseReason(ctx, "server shutting down"))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		cancel()
+		return ctx, false
+	}
+	id := d.next
+	d.next++
+	d.cancel[id] = cancel
+	go func() {
+		<-ctx.Done()
+		d.mu.Lock()
+		delete(d.cancel, id)
+		d.mu.Unlock()
+	}()
+	return ctx, true
+}
+
+// Drain refuses new connections and ends the open ones.
+func (d *Drainer) Drain() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	for _, c := range d.cancel {
+		c()
+	}
+}
+
+// Open counts the open connections.
+func (d *Drainer) Open() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.cancel)
+}
