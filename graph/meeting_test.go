@@ -33,7 +33,9 @@ func TestEachPartyGetsTheirOwnSignedLinkAndCalendar(t *testing.T) {
 
 	links := map[string]string{}
 	for who, tok := range map[string]string{"doctor": doc, "patient": pat} {
-		var out struct{ Node struct{ Meeting struct{ URL string } } }
+		var out struct {
+			Node struct{ Meeting struct{ URL string } }
+		}
 		env.Do(tok, apptMeetingOp, map[string]any{"id": id}).Decode(t, &out)
 		links[who] = out.Node.Meeting.URL
 		u, err := url.Parse(out.Node.Meeting.URL)
