@@ -94,4 +94,3 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	}
 	return err
 }
-
