@@ -36,6 +36,9 @@ type DoctorArgs struct {
 	MinRating *float64
 	First     *int
 	After     *entgql.Cursor[int]
+	// CountTotal asks for totalCount, which costs a second pass over
+	// every match: only when the client selected it.
+	CountTotal bool
 }
 
 // Doctors runs the search. With a point it orders by distance then id;
@@ -66,9 +69,11 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 			s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + radius + ")"))
 		})
 	}
-	total, err := q.Clone().Count(ctx)
-	if err != nil {
-		return nil, err
+	total := 0
+	if a.CountTotal {
+		if total, err = q.Clone().Count(ctx); err != nil {
+			return nil, err
+		}
 	}
 	page := q.Clone()
 	if a.After != nil {
