@@ -80,6 +80,29 @@ type Config struct {
 	// deployment with token authentication.
 	JitsiAppID     string
 	JitsiAppSecret Secret
+	// MaxUploadBytes bounds one medical record file.
+	MaxUploadBytes int64
+	// RecordKEK (32 bytes, base64) wraps the data key of every record file;
+	// LinkSecret signs download links. In dev mode each is generated once
+	// and kept in DataDir when empty.
+	RecordKEK  Secret
+	LinkSecret Secret
+	// BlobStore is where record files' encrypted bytes go: "fs" (under
+	// DataDir) or "s3".
+	BlobStore string
+	S3        S3
+}
+
+// S3 names a bucket on an S3-compatible object store.
+type S3 struct {
+	// Endpoint is host[:port], e.g. s3.sa-east-1.amazonaws.com.
+	Endpoint  string
+	Bucket    string
+	Region    string
+	AccessKey string
+	SecretKey Secret
+	// Insecure speaks plain HTTP to the store.
+	Insecure bool
 }
 
 // FromEnv reads the configuration. lookup is os.LookupEnv in production and
@@ -110,6 +133,10 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		errs = append(errs, errors.New("HEALTHMED_DEV: want true or false"))
 	}
+	s3Insecure, err := strconv.ParseBool(get("HEALTHMED_S3_INSECURE", "false"))
+	if err != nil {
+		errs = append(errs, errors.New("HEALTHMED_S3_INSECURE: want true or false"))
+	}
 	c := Config{
 		Dev:             dev,
 		ListenAddr:      get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
@@ -124,6 +151,18 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		MeetingDuration: dur("HEALTHMED_MEETING_DURATION", "50m"),
 		JitsiAppID:      get("HEALTHMED_JITSI_APP_ID", ""),
 		JitsiAppSecret:  Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
+		MaxUploadBytes:  int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
+		RecordKEK:       Secret(get("HEALTHMED_RECORD_KEK", "")),
+		LinkSecret:      Secret(get("HEALTHMED_LINK_SECRET", "")),
+		BlobStore:       get("HEALTHMED_BLOB_STORE", "fs"),
+		S3: S3{
+			Endpoint:  get("HEALTHMED_S3_ENDPOINT", ""),
+			Bucket:    get("HEALTHMED_S3_BUCKET", ""),
+			Region:    get("HEALTHMED_S3_REGION", "us-east-1"),
+			AccessKey: get("HEALTHMED_S3_ACCESS_KEY", ""),
+			SecretKey: Secret(get("HEALTHMED_S3_SECRET_KEY", "")),
+			Insecure:  s3Insecure,
+		},
 		ExternalOIDC: OIDC{
 			Issuer:        get("HEALTHMED_OIDC_ISSUER", ""),
 			Audience:      get("HEALTHMED_OIDC_AUDIENCE", ""),
@@ -148,6 +187,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if !c.Dev && c.SigningKey == "" {
 		errs = append(errs, errors.New("HEALTHMED_SIGNING_KEY: required outside dev mode"))
 	}
+	errs = append(errs, c.recordErrors()...)
 	return c, errors.Join(errs...)
 }
 
@@ -174,5 +214,12 @@ func (c Config) LogValue() slog.Value {
 		slog.String("meeting_duration", c.MeetingDuration.String()),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
+		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.String("record_kek", c.RecordKEK.String()),
+		slog.String("link_secret", c.LinkSecret.String()),
+		slog.String("blob_store", c.BlobStore),
+		slog.String("s3_endpoint", c.S3.Endpoint),
+		slog.String("s3_bucket", c.S3.Bucket),
+		slog.String("s3_secret_key", c.S3.SecretKey.String()),
 	)
 }

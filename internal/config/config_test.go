@@ -16,6 +16,8 @@ func TestSecretsAreMaskedInLogs(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{
 		"DATABASE_URL":          "postgres://app:s3cr3t-pw@db:5432/healthmed",
 		"HEALTHMED_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----",
+		"HEALTHMED_RECORD_KEK":  "a2V5LWVuY3J5cHRpb24ta2V5LW9mLTMyLWJ5dGVzISE=",
+		"HEALTHMED_LINK_SECRET": "link-secret-of-at-least-32-characters",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +25,7 @@ func TestSecretsAreMaskedInLogs(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", "config", c)
 	out := buf.String()
-	for _, secret := range []string{"s3cr3t-pw", "MIGHAgEAMBMG", "BEGIN PRIVATE KEY"} {
+	for _, secret := range []string{"s3cr3t-pw", "MIGHAgEAMBMG", "BEGIN PRIVATE KEY", "a2V5LWVuY3J5", "link-secret"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("log line leaks %q: %s", secret, out)
 		}
