@@ -10,6 +10,7 @@ import (
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/live"
+	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -18,6 +19,7 @@ type Resolver struct {
 	Client   *ent.Client
 	Identity *identity.Service
 	Agenda   *agenda.Service
+	Records  *record.Service
 	Live     *live.Service
 	Log      *slog.Logger
 }

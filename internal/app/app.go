@@ -20,7 +20,9 @@ import (
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/server"
+	"github.com/healthmed/healthmed/internal/uploadlimit"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
@@ -30,6 +32,7 @@ type App struct {
 	Issuer   *auth.Issuer
 	Identity *identity.Service
 	Agenda   *agenda.Service
+	Records  *record.Service
 	Hub      *live.Hub
 	// Drainer ends the websocket connections on shutdown.
 	Drainer *server.Drainer
@@ -95,7 +98,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
 		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Live: &live.Service{Hub: hub, Client: client, Log: log}, Log: log}
+	recs, err := records(ctx, cfg, client, log)
+	if err != nil {
+		return nil, err
+	}
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log}, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
 		// Development accepts the IDE from any local origin; production
@@ -108,15 +115,16 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	drainer := server.NewDrainer()
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
-		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: 25 << 20, WebsocketInitWait: 10 * time.Second,
+		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
 		Websocket: ws, Drainer: drainer, PerResponse: ag.WithLoaders,
 	})
+	gql.AroundFields(recs.AuditNodeLookups)
 	h := server.Handler(server.Deps{
-		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
+		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
-		Calendar: ag.Calendar,
+		Calendar: ag.Calendar, Files: recs.DownloadHandler(),
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Hub: hub, Drainer: drainer}, nil
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

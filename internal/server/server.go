@@ -23,6 +23,8 @@ type Deps struct {
 	Dev       bool
 	// Calendar renders an appointment as iCalendar for the viewer.
 	Calendar func(ctx context.Context, id int) ([]byte, error)
+	// Files serves the medical record's signed download links.
+	Files http.Handler
 }
 
 // Handler returns the server's root handler.
@@ -33,6 +35,9 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	if d.Calendar != nil {
 		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, calendarHandler(d.Calendar, d.Log)))
+	}
+	if d.Files != nil {
+		mux.Handle("GET /files/{token}", withAuth(d.Authn, d.Log, d.Files))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

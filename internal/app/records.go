@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/internal/blob"
+	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/envelope"
+	"github.com/healthmed/healthmed/internal/record"
+)
+
+// records builds the medical record service and hooks its access log into
+// the Ent client, so that every record file a doctor's query returns is
+// logged whichever path the query took.
+func records(ctx context.Context, cfg config.Config, client *ent.Client, log *slog.Logger) (*record.Service, error) {
+	kek, err := devOrConfiguredKey(cfg.RecordKEK, filepath.Join(cfg.DataDir, "dev-record-kek"))
+	if err != nil {
+		return nil, fmt.Errorf("record KEK: %w", err)
+	}
+	wrapper, err := envelope.NewLocalKEK(kek)
+	if err != nil {
+		return nil, err
+	}
+	linkSecret := []byte(cfg.LinkSecret)
+	if cfg.LinkSecret == "" {
+		if linkSecret, err = envelope.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "dev-link-secret")); err != nil {
+			return nil, fmt.Errorf("link secret: %w", err)
+		}
+	}
+	var store blob.Store
+	if cfg.BlobStore == "s3" {
+		store, err = blob.NewS3(ctx, blob.S3Config{
+			Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, Region: cfg.S3.Region,
+			AccessKey: cfg.S3.AccessKey, SecretKey: string(cfg.S3.SecretKey), Insecure: cfg.S3.Insecure,
+		})
+	} else {
+		store, err = blob.NewFS(filepath.Join(cfg.DataDir, "records"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record store: %w", err)
+	}
+	maxBytes := cfg.MaxUploadBytes
+	if maxBytes <= 0 {
+		maxBytes = record.DefaultMaxBytes
+	}
+	svc := &record.Service{
+		Client: client, Store: store, Keys: wrapper,
+		Links:    record.NewLinks(linkSecret, cfg.PublicURL),
+		MaxBytes: maxBytes, Log: log,
+	}
+	client.RecordFile.Intercept(svc.ViewAuditor())
+	return svc, nil
+}
+
+// devOrConfiguredKey decodes the configured key or, in dev mode only
+// (the configuration refuses an empty key otherwise), keeps one in the
+// data directory so files encrypted before a restart still open.
+func devOrConfiguredKey(configured config.Secret, devPath string) ([]byte, error) {
+	if configured != "" {
+		return envelope.ParseKey(string(configured))
+	}
+	return envelope.LoadOrCreateKeyFile(devPath)
+}
