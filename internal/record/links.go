@@ -64,7 +64,8 @@ func (l *Links) URL(fileID int, v viewer.Viewer, now time.Time) string {
 // parse checks a token's signature and expiry. An expired link still says
 // which file it named, for the audit row.
 func (l *Links) parse(token string, now time.Time) (link, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: an altered unused bit must not leave the token valid.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) != payloadLen+sha256.Size || raw[0] != linkVersion {
 		return link{}, errLinkInvalid
 	}

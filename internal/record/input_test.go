@@ -1,0 +1,110 @@
+package record
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCleanFileNameKeepsABaseNameOnly(t *testing.T) {
+	cases := map[string]string{
+		"report.pdf":                      "report.pdf",
+		"../../etc/passwd":                "passwd",
+		`..\..\Windows\System32\evil.pdf`: "evil.pdf",
+		"/abs/path/scan.png":              "scan.png",
+		"..":                              "file",
+		"":                                "file",
+		"  .hidden. ":                     "hidden",
+		"bad\x00name\r\n.pdf":             "badname.pdf",
+		"exame\u202efdp.exe":              "examefdp.exe", // right-to-left override removed
+		"laudo de exame – março.pdf":      "laudo de exame – março.pdf",
+		"invalid\xffutf8.txt":             "invalidutf8.txt",
+	}
+	for in, want := range cases {
+		if got := cleanFileName(in); got != want {
+			t.Errorf("cleanFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	long := strings.Repeat("ã", 300) + ".pdf"
+	got := cleanFileName(long)
+	if len(got) > maxNameBytes || !strings.HasSuffix(got, ".pdf") || strings.ContainsRune(got, '\uFFFD') {
+		t.Fatalf("long name cut to %d bytes %q", len(got), got[len(got)-10:])
+	}
+}
+
+func TestSniffAcceptsOnlyTheListedTypes(t *testing.T) {
+	dicom := append(make([]byte, 128), []byte("DICM\x02\x00")...)
+	cases := []struct {
+		name string
+		head []byte
+		want string
+	}{
+		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), "application/pdf"},
+		{"png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "image/png"},
+		{"jpeg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF"), "image/jpeg"},
+		{"dicom", dicom, "application/dicom"},
+		{"text", []byte("Hemograma completo\nHemoglobina: 14,2 g/dL\n"), textPlain},
+		{"windows executable", []byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00"), ""},
+		{"elf", []byte("\x7fELF\x02\x01\x01"), ""},
+		{"zip", []byte("PK\x03\x04\x14\x00"), ""},
+		{"binary with a text-like start", []byte("hello\x00world"), ""},
+		{"latin-1 text", []byte("press\xe3o arterial"), ""},
+		{"dicom marker too early", []byte("DICM and then nothing"), textPlain},
+	}
+	for _, tc := range cases {
+		if got := sniff(tc.head, true); got != tc.want {
+			t.Errorf("%s: sniff = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	// A multi-byte character cut by the end of the sample is fine, by the
+	// end of the file is not.
+	cut := []byte("ação")[:2]
+	if sniff(cut, false) != textPlain || sniff(cut, true) != "" {
+		t.Fatal("a character cut at the sample's edge is judged wrongly")
+	}
+}
+
+func TestTextCheckerFollowsRunesAcrossWrites(t *testing.T) {
+	data := []byte("coração ♥ saudável\n")
+	for split := range len(data) {
+		var c textChecker
+		_, err1 := c.Write(data[:split])
+		_, err2 := c.Write(data[split:])
+		if err1 != nil || err2 != nil || c.Close() != nil {
+			t.Fatalf("split at %d refused valid text", split)
+		}
+	}
+	var c textChecker
+	if _, err := c.Write([]byte("ok\xc3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("(")); err == nil {
+		t.Fatal("accepted an invalid continuation across writes")
+	}
+}
+
+func TestTagsAndTitles(t *testing.T) {
+	tags, err := cleanTags("tags", []string{" Cardio", "cardio", "EXAME de sangue"})
+	if err != nil || len(tags) != 2 || tags[0] != "cardio" || tags[1] != "exame de sangue" {
+		t.Fatalf("tags = %q, %v", tags, err)
+	}
+	for _, bad := range [][]string{{""}, {strings.Repeat("x", 41)}, {"a\tb"}, make([]string, 21)} {
+		if _, err := cleanTags("tags", bad); err == nil {
+			t.Errorf("accepted tags %q", bad)
+		}
+	}
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = strings.Repeat("t", i+1)
+	}
+	if _, err := cleanTags("tags", many); err == nil {
+		t.Error("accepted 21 tags")
+	}
+	for _, bad := range []string{"", "   ", strings.Repeat("é", 101), "line\nbreak"} {
+		if _, err := cleanTitle("title", bad); err == nil {
+			t.Errorf("accepted title %q", bad)
+		}
+	}
+	if got, err := cleanTitle("title", "  Raio-X do tórax "); err != nil || got != "Raio-X do tórax" {
+		t.Fatalf("title = %q, %v", got, err)
+	}
+}

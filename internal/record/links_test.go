@@ -1,0 +1,59 @@
+package record
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+func token(url string) string { return url[strings.LastIndex(url, "/")+1:] }
+
+func TestLinksNameOneFileAndOneViewerForFiveMinutes(t *testing.T) {
+	l := NewLinks([]byte("0123456789abcdef0123456789abcdef"), "https://api.example")
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	doc := viewer.Viewer{Role: viewer.Doctor, ID: 8589934593}
+	url := l.URL(17179869185, doc, now)
+	if !strings.HasPrefix(url, "https://api.example/files/") {
+		t.Fatalf("url %q", url)
+	}
+	got, err := l.parse(token(url), now.Add(LinkTTL-time.Second))
+	if err != nil || got.FileID != 17179869185 || got.Viewer.Role != viewer.Doctor || got.Viewer.ID != doc.ID {
+		t.Fatalf("parse = %+v, %v", got, err)
+	}
+	if got, err := l.parse(token(url), now.Add(LinkTTL)); !errors.Is(err, errLinkExpired) || got.FileID != 17179869185 {
+		t.Fatalf("at expiry: %+v, %v", got, err)
+	}
+	tok := []byte(token(url))
+	for i := range tok {
+		bad := append([]byte{}, tok...)
+		bad[i] ^= 1
+		if _, err := l.parse(string(bad), now); err == nil {
+			t.Fatalf("accepted the token altered at byte %d", i)
+		}
+	}
+	other := NewLinks([]byte("another secret of thirty-two byte"), "https://api.example")
+	if _, err := other.parse(token(url), now); !errors.Is(err, errLinkInvalid) {
+		t.Fatalf("another secret: %v", err)
+	}
+	for _, junk := range []string{"", "x", "../../etc/passwd", strings.Repeat("A", 500)} {
+		if _, err := l.parse(junk, now); !errors.Is(err, errLinkInvalid) {
+			t.Fatalf("junk %q: %v", junk, err)
+		}
+	}
+}
+
+func TestContentDisposition(t *testing.T) {
+	cases := map[string]string{
+		"laudo.pdf":          `attachment; filename="laudo.pdf"; filename*=UTF-8''laudo.pdf`,
+		"exame de março.pdf": `attachment; filename="exame de mar_o.pdf"; filename*=UTF-8''exame%20de%20mar%C3%A7o.pdf`,
+		`a"b\c.txt`:          `attachment; filename="a_b_c.txt"; filename*=UTF-8''a%22b%5Cc.txt`,
+	}
+	for in, want := range cases {
+		if got := contentDisposition(in); got != want {
+			t.Errorf("contentDisposition(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
