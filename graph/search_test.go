@@ -124,7 +124,7 @@ func TestSearchRejectsBadArguments(t *testing.T) {
 		{"latitude over 90", map[string]any{"near": map[string]any{"lat": 90.5, "lng": 0.0}, "km": 10.0}, "near"},
 		{"longitude under -180", map[string]any{"near": map[string]any{"lat": 0.0, "lng": -181.0}}, "near"},
 		{"rating over 5", map[string]any{"min": 5.5}, "minRating"},
-		{"page too large", map[string]any{"first": 1000}, "first"},
+		{"page too large", map[string]any{"first": 101}, "first"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

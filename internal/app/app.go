@@ -115,7 +115,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	drainer := server.NewDrainer()
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
-		Dev: cfg.Dev, ComplexityLimit: 500, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
+		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
+		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
 		Websocket: ws, Drainer: drainer, PerResponse: ag.WithLoaders,
 	})
 	gql.AroundFields(recs.AuditNodeLookups)
@@ -123,6 +124,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Files: recs.DownloadHandler(),
+		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer}, nil
 }

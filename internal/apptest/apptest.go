@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -18,8 +19,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
@@ -36,6 +37,7 @@ type Env struct {
 	Server *httptest.Server
 	Config config.Config
 	Logs   *bytes.Buffer
+	stmts  *statements
 }
 
 // Option adjusts the server before it is built.
@@ -56,15 +58,19 @@ func WithApp(o app.Option) Option { return func(s *settings) { s.opts = append(s
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	d := testdb.New(t)
-	cfg := config.Config{
-		Dev:           false,
-		PublicURL:     "http://healthmed.test",
-		TokenAudience: "healthmed",
-		TokenTTL:      15 * time.Minute,
-		SigningKey:    config.Secret(NewKeyPEM(t)),
-		DataDir:       t.TempDir(),
-		DBMaxConns:    20,
-		DatabaseURL:   config.DatabaseURL(d.URL),
+	// Production defaults, limits included, from an environment of the
+	// test's own: only what production requires is given.
+	env := map[string]string{
+		"DATABASE_URL":          d.URL,
+		"HEALTHMED_PUBLIC_URL":  "http://healthmed.test",
+		"HEALTHMED_SIGNING_KEY": NewKeyPEM(t),
+		"HEALTHMED_DATA_DIR":    t.TempDir(),
+		"HEALTHMED_RECORD_KEK":  base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		"HEALTHMED_LINK_SECRET": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+	}
+	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("test configuration: %v", err)
 	}
 	st := settings{cfg: cfg}
 	for _, o := range opts {
@@ -73,7 +79,10 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg = st.cfg
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	a, err := app.Build(context.Background(), cfg, log, d.SQL, d.Client, st.opts...)
+	stmts := &statements{}
+	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB("postgres", d.SQL), stmts.record)))
+	t.Cleanup(func() { client.Close() })
+	a, err := app.Build(context.Background(), cfg, log, d.SQL, client, st.opts...)
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
@@ -87,7 +96,7 @@ func New(t testing.TB, opts ...Option) *Env {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs}
+	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, stmts: stmts}
 }
 
 // Replica starts a second server on the same database with its own
@@ -113,6 +122,14 @@ func (e *Env) Replica(t testing.TB) *Env {
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
 	return &Env{T: t, DB: &testdb.DB{URL: e.DB.URL, SQL: sqlDB, Client: client}, App: a, Server: srv, Config: e.Config, Logs: logs}
+}
+
+func randomBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // NewKeyPEM returns a fresh ES256 signing key in PKCS#8 PEM.

@@ -76,6 +76,13 @@ type Config struct {
 	// JitsiURL is the Jitsi Meet deployment for consultations.
 	JitsiURL        string
 	MeetingDuration time.Duration
+	// GraphQL abuse limits.
+	MaxDepth       int
+	MaxAliases     int
+	MaxTokens      int
+	MaxComplexity  int
+	MaxBodyBytes   int
+	RequestTimeout time.Duration
 	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
 	// deployment with token authentication.
 	JitsiAppID     string
@@ -149,6 +156,12 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout: dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
 		JitsiURL:        get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
 		MeetingDuration: dur("HEALTHMED_MEETING_DURATION", "50m"),
+		MaxDepth:        num("HEALTHMED_MAX_DEPTH", "10"),
+		MaxAliases:      num("HEALTHMED_MAX_ALIASES", "15"),
+		MaxTokens:       num("HEALTHMED_MAX_TOKENS", "1000"),
+		MaxComplexity:   num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxBodyBytes:    num("HEALTHMED_MAX_BODY_BYTES", "262144"),
+		RequestTimeout:  dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
 		JitsiAppID:      get("HEALTHMED_JITSI_APP_ID", ""),
 		JitsiAppSecret:  Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
 		MaxUploadBytes:  int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
@@ -212,6 +225,12 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("jitsi_url", c.JitsiURL),
 		slog.String("meeting_duration", c.MeetingDuration.String()),
+		slog.Int("max_depth", c.MaxDepth),
+		slog.Int("max_aliases", c.MaxAliases),
+		slog.Int("max_tokens", c.MaxTokens),
+		slog.Int("max_complexity", c.MaxComplexity),
+		slog.Int("max_body_bytes", c.MaxBodyBytes),
+		slog.String("request_timeout", c.RequestTimeout.String()),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),

@@ -29,6 +29,15 @@ var constraintReasons = map[string]string{
 	"appointment_patient_id_idempotency_key": ReasonSlotTaken,
 }
 
+// requestRules are the codes gqlgen and the limits give a refused operation.
+var requestRules = map[string]bool{
+	"GRAPHQL_PARSE_FAILED":      true,
+	"GRAPHQL_VALIDATION_FAILED": true,
+	"COMPLEXITY_LIMIT_EXCEEDED": true,
+	"DEPTH_LIMIT_EXCEEDED":      true,
+	"ALIAS_LIMIT_EXCEEDED":      true,
+}
+
 // RequestIDFunc returns the request id kept in ctx, for error extensions
 // and log lines; it is set by the HTTP layer.
 var RequestIDFunc = func(context.Context) string { return "" }
@@ -68,8 +77,15 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	if errors.As(err, &gq) && gq.Err == nil {
 		// entgql's node lookups name the id they could not find; answer
 		// them like every other absence, so probes learn nothing.
-		if code, _ := gq.Extensions["code"].(string); code == NotFound {
+		code, _ := gq.Extensions["code"].(string)
+		if code == NotFound {
 			return out(NotFoundError("object"))
+		}
+		// A malformed or oversized operation is bad input in the
+		// contract's terms; gqlgen's own code says which rule it broke.
+		if requestRules[code] {
+			gq.Extensions["code"] = BadUserInput
+			gq.Extensions["reason"] = code
 		}
 		if gq.Path == nil {
 			gq.Path = path

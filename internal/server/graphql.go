@@ -29,8 +29,13 @@ const websocketReadLimit = 64 << 10
 
 // GraphQLOptions are the knobs of the GraphQL endpoint.
 type GraphQLOptions struct {
-	Dev               bool
-	ComplexityLimit   int
+	Dev             bool
+	ComplexityLimit int
+	MaxDepth        int
+	MaxAliases      int
+	// MaxTokens stops the parser early: a query of thousands of repeated
+	// fields costs nothing past the limit.
+	MaxTokens         int
 	MaxUploadBytes    int64
 	WebsocketInitWait time.Duration
 	Websocket         transport.WebsocketImplementation
@@ -44,7 +49,10 @@ type GraphQLOptions struct {
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}))
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()}))
+	srv.SetParserTokenLimit(o.MaxTokens)
+	// "Did you mean ..." hints would map the schema for a prober.
+	srv.SetDisableSuggestion(!o.Dev)
 	readLimit := int64(websocketReadLimit)
 	srv.AddTransport(transport.Websocket{
 		Implementation:        o.Websocket,
@@ -69,6 +77,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(QueryShape{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases})
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.

@@ -21,6 +21,9 @@ type Deps struct {
 	Discovery http.Handler
 	JWKS      http.Handler
 	Dev       bool
+	// MaxBodyBytes and RequestTimeout bound GraphQL requests over HTTP.
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
 	// Calendar renders an appointment as iCalendar for the viewer.
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
@@ -30,7 +33,7 @@ type Deps struct {
 // Handler returns the server's root handler.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withAuth(d.Authn, d.Log, d.GraphQL))
+	mux.Handle("/graphql", bounded(withAuth(d.Authn, d.Log, d.GraphQL), d.MaxBodyBytes, d.RequestTimeout))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	if d.Calendar != nil {

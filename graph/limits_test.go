@@ -1,0 +1,152 @@
+package graph_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/config"
+)
+
+// nested builds a query whose deepest field sits at depth d: doctors,
+// edges, node, then alternating nextFreeSlot/doctor hops, then id.
+func nested(d int) string {
+	hops := make([]string, d-4)
+	for i := range hops {
+		hops[i] = "nextFreeSlot"
+		if i%2 == 1 {
+			hops[i] = "doctor"
+		}
+	}
+	inner := "id"
+	for i := len(hops) - 1; i >= 0; i-- {
+		inner = hops[i] + " { " + inner + " }"
+	}
+	return "{ doctors(first: 1) { edges { node { " + inner + " } } } }"
+}
+
+func aliases(n int) string {
+	var b strings.Builder
+	b.WriteString("{ ")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "a%d: viewer { __typename } ", i)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// tokens builds a query of about n parser tokens: "{", n-2 names, "}".
+func tokens(n int) string {
+	return "{ " + strings.Repeat("__typename ", n-2) + "}"
+}
+
+func TestGraphQLLimitsJustUnderAndJustOver(t *testing.T) {
+	env := apptest.New(t)
+	env.Doctor("Dr. Deep", "Cardiology", -23.5, -46.6)
+	cases := []struct {
+		name   string
+		query  string
+		reason string // "" when the query must run
+	}{
+		{"depth 10", nested(10), ""},
+		{"depth 11", nested(11), "DEPTH_LIMIT_EXCEEDED"},
+		{"15 aliases", aliases(15), ""},
+		{"16 aliases", aliases(16), "ALIAS_LIMIT_EXCEEDED"},
+		{"1000 tokens", tokens(1000), ""},
+		{"1001 tokens", tokens(1001), "GRAPHQL_PARSE_FAILED"},
+		// 100 doctors x 50 slots x fields: the page sizes multiply.
+		{"complexity under", `{ doctors(first: 40) { edges { node { id slots { id startsAt } } } } }`, ""},
+		{"complexity over", `{ doctors(first: 100) { edges { node { id slots { id startsAt } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r apptest.Response
+			start := time.Now()
+			sqls := env.StatementsDuring("doctors", func() { r = env.Do("", tc.query, nil) })
+			took := time.Since(start)
+			if tc.reason == "" {
+				if len(r.Errors) > 0 {
+					t.Fatalf("refused under the limit: %+v", r.Errors)
+				}
+				return
+			}
+			if r.Code() != "BAD_USER_INPUT" || r.Ext("reason") != tc.reason {
+				t.Fatalf("code %q reason %q, want BAD_USER_INPUT %q (%+v)", r.Code(), r.Ext("reason"), tc.reason, r.Errors)
+			}
+			if len(sqls) > 0 {
+				t.Fatalf("a refused query reached the database: %v", sqls)
+			}
+			t.Logf("refused in %v", took)
+		})
+	}
+}
+
+func TestProductionHidesTheSchema(t *testing.T) {
+	prod := apptest.New(t)
+	dev := apptest.New(t, apptest.WithConfig(func(c *config.Config) { c.Dev = true }))
+	const introspect = `{ __schema { queryType { name } } }`
+	if r := prod.Do("", introspect, nil); len(r.Errors) == 0 {
+		t.Fatal("introspection answered in production")
+	}
+	var out struct{ Schema struct{ QueryType struct{ Name string } } `json:"__schema"` }
+	dev.Do("", introspect, nil).Decode(t, &out)
+	if out.Schema.QueryType.Name != "Query" {
+		t.Fatalf("dev introspection: %+v", out)
+	}
+	// No "Did you mean ...?" mapping the schema for a prober.
+	r := prod.Do("", `{ doctorz { totalCount } }`, nil)
+	if len(r.Errors) == 0 || strings.Contains(r.Errors[0].Message, "Did you mean") {
+		t.Fatalf("misspelled field: %+v", r.Errors)
+	}
+	if r := dev.Do("", `{ doctorz { totalCount } }`, nil); !strings.Contains(r.Errors[0].Message, "Did you mean") {
+		t.Fatalf("dev mode should help: %+v", r.Errors)
+	}
+	// The IDE is served in development only.
+	for srv, want := range map[*apptest.Env]int{prod: 404, dev: 200} {
+		res, err := http.Get(srv.Server.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("IDE status %d, want %d", res.StatusCode, want)
+		}
+	}
+}
+
+func TestHTTPRefusesMutationsOverGETAndHugeBodies(t *testing.T) {
+	env := apptest.New(t)
+	q := url.Values{"query": {`mutation { loginDoctor(crm: "1/SP", password: "xxxxxxxxxxx") { token } }`}}
+	res, err := http.Get(env.Server.URL + "/graphql?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode < 400 {
+		t.Fatalf("mutation over GET answered %d", res.StatusCode)
+	}
+	// A query over GET is fine.
+	res, err = http.Get(env.Server.URL + "/graphql?" + url.Values{"query": {"{ viewer { __typename } }"}}.Encode())
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("query over GET: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	big, _ := json.Marshal(map[string]any{"query": "{ viewer { __typename } }", "variables": map[string]string{"pad": strings.Repeat("x", 300<<10)}})
+	res, err = http.Post(env.Server.URL+"/graphql", "application/json", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out apptest.Response
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge || out.Code() != "PAYLOAD_TOO_LARGE" {
+		t.Fatalf("300 KiB body: status %d code %q", res.StatusCode, out.Code())
+	}
+}
