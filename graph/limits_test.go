@@ -94,7 +94,9 @@ func TestProductionHidesTheSchema(t *testing.T) {
 	if r := prod.Do("", introspect, nil); len(r.Errors) == 0 {
 		t.Fatal("introspection answered in production")
 	}
-	var out struct{ Schema struct{ QueryType struct{ Name string } } `json:"__schema"` }
+	var out struct {
+		Schema struct{ QueryType struct{ Name string } } `json:"__schema"`
+	}
 	dev.Do("", introspect, nil).Decode(t, &out)
 	if out.Schema.QueryType.Name != "Query" {
 		t.Fatalf("dev introspection: %+v", out)
