@@ -118,7 +118,8 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFi
 	// Opened in a tab anyway, the file runs no script and reaches nothing.
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(first[:n]); err == nil {
+	_, err = w.Write(first[:n])
+	if err == nil {
 		_, err = io.Copy(w, plain)
 	}
 	if err != nil {

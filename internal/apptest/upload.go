@@ -1,0 +1,93 @@
+package apptest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// File is one file of a multipart upload.
+type File struct {
+	Name string
+	// ContentType is what the client claims; the server sniffs anyway.
+	ContentType string
+	Content     []byte
+}
+
+// Upload sends a GraphQL multipart request (the spec that
+// apollo-upload-client and urql speak) with f at variables.file.
+func (e *Env) Upload(token, query string, vars map[string]any, f File) Response {
+	e.T.Helper()
+	body, contentType := multipartBody(query, vars, f)
+	req, _ := http.NewRequest(http.MethodPost, e.Server.URL+"/graphql", bytes.NewReader(body))
+	return e.sendUpload(req, token, contentType)
+}
+
+// UploadChunked is Upload without a Content-Length, as a client streaming
+// its body sends it.
+func (e *Env) UploadChunked(token, query string, vars map[string]any, f File) Response {
+	e.T.Helper()
+	body, contentType := multipartBody(query, vars, f)
+	req, _ := http.NewRequest(http.MethodPost, e.Server.URL+"/graphql", io.MultiReader(bytes.NewReader(body)))
+	req.ContentLength = -1
+	return e.sendUpload(req, token, contentType)
+}
+
+func (e *Env) sendUpload(req *http.Request, token, contentType string) Response {
+	e.T.Helper()
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.send(req)
+}
+
+func multipartBody(query string, vars map[string]any, f File) ([]byte, string) {
+	v := map[string]any{"file": nil}
+	for k, val := range vars {
+		v[k] = val
+	}
+	ops, _ := json.Marshal(map[string]any{"query": query, "variables": v})
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	_ = w.WriteField("operations", string(ops))
+	_ = w.WriteField("map", `{"0":["variables.file"]}`)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="0"; filename="`+
+		strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(f.Name)+`"`)
+	ct := f.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	part, _ := w.CreatePart(h)
+	_, _ = part.Write(f.Content)
+	_ = w.Close()
+	return buf.Bytes(), w.FormDataContentType()
+}
+
+// Download follows a download link made for this server, with a bearer
+// token when token is not "". err is what reading the body ended with: a
+// download the server aborted half way shows there.
+func (e *Env) Download(token, link string) (res *http.Response, body []byte, err error) {
+	e.T.Helper()
+	u := link
+	if strings.HasPrefix(link, e.Config.PublicURL) {
+		u = e.Server.URL + strings.TrimPrefix(link, e.Config.PublicURL)
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err = e.Server.Client().Do(req)
+	if err != nil {
+		e.T.Fatalf("download request: %v", err)
+	}
+	defer res.Body.Close()
+	body, err = io.ReadAll(res.Body)
+	return res, body, err
+}
