@@ -67,46 +67,27 @@ func TestRecordAccessMatrix(t *testing.T) {
 	view := func(allowed bool, share string) *row {
 		return &row{auditevent.ActionVIEW_METADATA, allowed, true, share}
 	}
-	cases := []struct {
+	type matrixCase struct {
 		name     string
 		token    string
 		listCode string
 		listRow  *row // nil: no row
 		seesFile bool
 		nodeRow  *row
-		link     string // tried at the download endpoint with token
+		link     string // tried at the download endpoint with token; "" the viewer's own
 		status   int
 		dlRow    row
-	}{
+	}
+	cases := []matrixCase{
 		{"owner", alice, "", nil, true, nil, aliceLink, 200,
 			row{auditevent.ActionDOWNLOAD, true, true, ""}},
 	}
 	for _, n := range []string{"by file", "by category", "by tag"} {
-		cases = append(cases, struct {
-			name     string
-			token    string
-			listCode string
-			listRow  *row
-			seesFile bool
-			nodeRow  *row
-			link     string
-			status   int
-			dlRow    row
-		}{"doctor with a live share " + n, docs[n], "", view(true, shares[n]), true, view(true, shares[n]), "", 200,
+		cases = append(cases, matrixCase{"doctor with a live share " + n, docs[n], "", view(true, shares[n]), true, view(true, shares[n]), "", 200,
 			row{auditevent.ActionDOWNLOAD, true, true, shares[n]}})
 	}
 	denied := func(name, token, listCode string, listNamesFile bool, link string, status int) {
-		cases = append(cases, struct {
-			name     string
-			token    string
-			listCode string
-			listRow  *row
-			seesFile bool
-			nodeRow  *row
-			link     string
-			status   int
-			dlRow    row
-		}{name, token, listCode, &row{auditevent.ActionVIEW_METADATA, false, listNamesFile, ""}, false,
+		cases = append(cases, matrixCase{name, token, listCode, &row{auditevent.ActionVIEW_METADATA, false, listNamesFile, ""}, false,
 			view(false, ""), link, status, row{auditevent.ActionDOWNLOAD, false, link != tampered, ""}})
 	}
 	denied("doctor with an expired share", docs["expired"], "", false, staleLinks["expired"], http.StatusNotFound)
@@ -162,7 +143,9 @@ func TestRecordAccessMatrix(t *testing.T) {
 			var listed []string
 			if tc.token == alice {
 				var out struct {
-					RecordFiles struct{ Edges []struct{ Node struct{ ID string } } }
+					RecordFiles struct {
+						Edges []struct{ Node struct{ ID string } }
+					}
 				}
 				env.Do(tc.token, myFilesOp, nil).Decode(t, &out)
 				for _, e := range out.RecordFiles.Edges {
