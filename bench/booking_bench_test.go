@@ -41,7 +41,7 @@ const bookOp = `mutation($slot: ID!) { bookAppointment(slotId: $slot) { id statu
 // Doctors, patients' tokens and each run's fresh slots are made before
 // the timer starts; one operation is one booking attempt, won or lost.
 func BenchmarkBookingUnderContention(b *testing.B) {
-	env := apptest.New(b)
+	env := apptest.New(b, apptest.Unthrottled())
 	sys := viewer.SystemContext(context.Background())
 	for i := 0; i < bookingDoctors; i++ {
 		env.Doctor(fmt.Sprintf("Dr. Busy %d", i), "Cardiology", saoPauloLat, saoPauloLng)

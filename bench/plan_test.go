@@ -32,7 +32,7 @@ const planDoctors = 20_000
 // exactly those statements with their arguments on 20,000 seeded and
 // analysed doctors: the total count, the first page and a keyset page.
 func TestSearchPlanUsesLocationIndex(t *testing.T) {
-	env := apptest.New(t)
+	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
 	copyTime, analyzeTime, err := seedDoctors(ctx, env.DB.SQL, planDoctors, 1)
 	if err != nil {

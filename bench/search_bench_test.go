@@ -46,7 +46,7 @@ var searchNearVars = map[string]any{
 // The server and the seed are set up once, in the parent benchmark; the
 // sub-benchmarks are the ones the framework runs with growing b.N.
 func BenchmarkSearchNearCityCentre(b *testing.B) {
-	env := apptest.New(b)
+	env := apptest.New(b, apptest.Unthrottled())
 	copyTime, analyzeTime, err := seedDoctors(context.Background(), env.DB.SQL, benchDoctors, 1)
 	if err != nil {
 		b.Fatalf("seed: %v", err)

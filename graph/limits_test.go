@@ -152,3 +152,36 @@ func TestHTTPRefusesMutationsOverGETAndHugeBodies(t *testing.T) {
 		t.Fatalf("300 KiB body: status %d code %q", res.StatusCode, out.Code())
 	}
 }
+
+func TestExpensiveOperationsAreRateLimited(t *testing.T) {
+	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) { c.SearchPerMinute, c.BookingPerMinute = 20, 3 }))
+	// Search: bursts of 2 (a tenth of the minute's rate) per address.
+	var codes []string
+	for i := 0; i < 3; i++ {
+		codes = append(codes, env.Do("", `{ doctors(first: 1) { edges { node { id } } } }`, nil).Code())
+	}
+	if fmt.Sprint(codes) != "[  RATE_LIMITED]" {
+		t.Fatalf("search codes %q, want two answers then RATE_LIMITED", codes)
+	}
+	r := env.Do("", `{ doctors(first: 1) { edges { node { id } } } }`, nil)
+	if r.Code() != "RATE_LIMITED" || r.Errors[0].Extensions["retryAfterSeconds"] == nil {
+		t.Fatalf("no retry hint: %+v", r.Errors)
+	}
+	// Other operations are not affected.
+	if r := env.Do("", `{ viewer { __typename } }`, nil); r.Code() != "" {
+		t.Fatalf("viewer throttled: %q", r.Code())
+	}
+	// Booking: one per account, then refused, and the refusal books nothing.
+	doc, _ := env.Doctor("Dr. Rate", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Quick")
+	first := createSlot(t, env, doc, tomorrowAt(8), 30)
+	second := createSlot(t, env, doc, tomorrowAt(9), 30)
+	book(t, env, pat, first)
+	if r := env.Do(pat, bookOp, map[string]any{"slot": second}); r.Code() != "RATE_LIMITED" {
+		t.Fatalf("second booking within the burst: %q", r.Code())
+	}
+	n, err := env.DB.Client.Appointment.Query().Count(sysCtx())
+	if err != nil || n != 1 {
+		t.Fatalf("appointments %d (err %v), want 1", n, err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/server"
 	"github.com/healthmed/healthmed/internal/uploadlimit"
@@ -118,6 +119,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
 		Websocket: ws, Drainer: drainer, PerResponse: ag.WithLoaders,
+		RootLimits: map[string]server.RootLimit{
+			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
+				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
+			"bookAppointment": {PerAddress: ratelimit.New(cfg.BookingPerMinute*10, cfg.BookingPerMinute, nil),
+				PerAccount: ratelimit.New(cfg.BookingPerMinute, cfg.BookingPerMinute/3, nil)},
+		},
 	})
 	gql.AroundFields(recs.AuditNodeLookups)
 	h := server.Handler(server.Deps{

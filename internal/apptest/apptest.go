@@ -217,3 +217,9 @@ func (e *Env) send(req *http.Request) Response {
 	out.Status = res.StatusCode
 	return out
 }
+
+// Unthrottled turns the per-client rate limits off, for tests and
+// benchmarks that hammer the server from one address on purpose.
+func Unthrottled() Option {
+	return WithConfig(func(c *config.Config) { c.SearchPerMinute, c.BookingPerMinute = 0, 0 })
+}

@@ -83,6 +83,10 @@ type Config struct {
 	MaxComplexity  int
 	MaxBodyBytes   int
 	RequestTimeout time.Duration
+	// Per-minute rates of the expensive operations, per client address
+	// and per account; 0 turns a limit off.
+	SearchPerMinute  int
+	BookingPerMinute int
 	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
 	// deployment with token authentication.
 	JitsiAppID     string
@@ -136,6 +140,13 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 		return n
 	}
+	nonNegative := func(key, def string) int {
+		n, err := strconv.Atoi(get(key, def))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: want a whole number, 0 for no limit", key))
+		}
+		return n
+	}
 	dev, err := strconv.ParseBool(get("HEALTHMED_DEV", "false"))
 	if err != nil {
 		errs = append(errs, errors.New("HEALTHMED_DEV: want true or false"))
@@ -145,29 +156,31 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, errors.New("HEALTHMED_S3_INSECURE: want true or false"))
 	}
 	c := Config{
-		Dev:             dev,
-		ListenAddr:      get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:     DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
-		DBMaxConns:      num("HEALTHMED_DB_MAX_CONNS", "20"),
-		TokenAudience:   get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
-		TokenTTL:        dur("HEALTHMED_TOKEN_TTL", "15m"),
-		SigningKey:      Secret(get("HEALTHMED_SIGNING_KEY", "")),
-		DataDir:         get("HEALTHMED_DATA_DIR", "data"),
-		ShutdownTimeout: dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
-		JitsiURL:        get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
-		MeetingDuration: dur("HEALTHMED_MEETING_DURATION", "50m"),
-		MaxDepth:        num("HEALTHMED_MAX_DEPTH", "10"),
-		MaxAliases:      num("HEALTHMED_MAX_ALIASES", "15"),
-		MaxTokens:       num("HEALTHMED_MAX_TOKENS", "1000"),
-		MaxComplexity:   num("HEALTHMED_MAX_COMPLEXITY", "5000"),
-		MaxBodyBytes:    num("HEALTHMED_MAX_BODY_BYTES", "262144"),
-		RequestTimeout:  dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
-		JitsiAppID:      get("HEALTHMED_JITSI_APP_ID", ""),
-		JitsiAppSecret:  Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
-		MaxUploadBytes:  int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
-		RecordKEK:       Secret(get("HEALTHMED_RECORD_KEK", "")),
-		LinkSecret:      Secret(get("HEALTHMED_LINK_SECRET", "")),
-		BlobStore:       get("HEALTHMED_BLOB_STORE", "fs"),
+		Dev:              dev,
+		ListenAddr:       get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:      DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
+		DBMaxConns:       num("HEALTHMED_DB_MAX_CONNS", "20"),
+		TokenAudience:    get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
+		TokenTTL:         dur("HEALTHMED_TOKEN_TTL", "15m"),
+		SigningKey:       Secret(get("HEALTHMED_SIGNING_KEY", "")),
+		DataDir:          get("HEALTHMED_DATA_DIR", "data"),
+		ShutdownTimeout:  dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
+		JitsiURL:         get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
+		MeetingDuration:  dur("HEALTHMED_MEETING_DURATION", "50m"),
+		MaxDepth:         num("HEALTHMED_MAX_DEPTH", "10"),
+		MaxAliases:       num("HEALTHMED_MAX_ALIASES", "15"),
+		MaxTokens:        num("HEALTHMED_MAX_TOKENS", "1000"),
+		MaxComplexity:    num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxBodyBytes:     num("HEALTHMED_MAX_BODY_BYTES", "262144"),
+		RequestTimeout:   dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
+		SearchPerMinute:  nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
+		BookingPerMinute: nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		JitsiAppID:       get("HEALTHMED_JITSI_APP_ID", ""),
+		JitsiAppSecret:   Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
+		MaxUploadBytes:   int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
+		RecordKEK:        Secret(get("HEALTHMED_RECORD_KEK", "")),
+		LinkSecret:       Secret(get("HEALTHMED_LINK_SECRET", "")),
+		BlobStore:        get("HEALTHMED_BLOB_STORE", "fs"),
 		S3: S3{
 			Endpoint:  get("HEALTHMED_S3_ENDPOINT", ""),
 			Bucket:    get("HEALTHMED_S3_BUCKET", ""),
@@ -231,6 +244,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_complexity", c.MaxComplexity),
 		slog.Int("max_body_bytes", c.MaxBodyBytes),
 		slog.String("request_timeout", c.RequestTimeout.String()),
+		slog.Int("search_per_minute", c.SearchPerMinute),
+		slog.Int("booking_per_minute", c.BookingPerMinute),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -20,8 +21,37 @@ import (
 	"github.com/healthmed/healthmed/graph/generated"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
+
+// RootLimit throttles one root field per client address and, when signed
+// in, per account: expensive operations (search, booking) must not let one
+// client starve the others.
+type RootLimit struct {
+	PerAddress, PerAccount *ratelimit.Limiter
+}
+
+func rateLimited(limits map[string]RootLimit) graphql.RootFieldMiddleware {
+	return func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		lim, ok := limits[graphql.GetRootFieldContext(ctx).Field.Name]
+		if !ok {
+			return next(ctx)
+		}
+		v := viewer.FromContext(ctx)
+		if ok, wait := lim.PerAddress.Allow(v.ClientAddr); !ok {
+			graphql.AddError(ctx, gqlerr.RateLimitedError(wait))
+			return graphql.Null
+		}
+		if v.ID != 0 {
+			if ok, wait := lim.PerAccount.Allow(v.Role.String() + ":" + strconv.Itoa(v.ID)); !ok {
+				graphql.AddError(ctx, gqlerr.RateLimitedError(wait))
+				return graphql.Null
+			}
+		}
+		return next(ctx)
+	}
+}
 
 // websocketReadLimit bounds one client message: subscriptions are small
 // documents, and the limit keeps a client from making us buffer much.
@@ -41,6 +71,8 @@ type GraphQLOptions struct {
 	Websocket         transport.WebsocketImplementation
 	// Drainer ends websocket connections on shutdown.
 	Drainer *Drainer
+	// RootLimits rate-limits the named root fields.
+	RootLimits map[string]RootLimit
 	// PerResponse prepares the context of each response (a query, a
 	// mutation, or one subscription event): request-scoped loaders.
 	PerResponse func(context.Context) context.Context
@@ -67,6 +99,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: o.MaxUploadBytes, MaxMemory: 1 << 20})
 
+	if len(o.RootLimits) > 0 {
+		srv.AroundRootFields(rateLimited(o.RootLimits))
+	}
 	if o.PerResponse != nil {
 		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 			return next(o.PerResponse(ctx))
