@@ -99,11 +99,24 @@ func New(t testing.TB, opts ...Option) *Env {
 	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, stmts: stmts}
 }
 
+// Behind starts a second server on the same database whose every
+// connection, pool and event listener alike, goes through the proxy.
+func (e *Env) Behind(t testing.TB, p *Proxy) *Env {
+	t.Helper()
+	cfg := e.Config
+	cfg.DatabaseURL = config.DatabaseURL(p.DSN(e.DB.URL))
+	return e.replica(t, cfg)
+}
+
 // Replica starts a second server on the same database with its own
 // connection pool and event reader, as another process would.
 func (e *Env) Replica(t testing.TB) *Env {
 	t.Helper()
-	sqlDB, err := sql.Open("postgres", e.DB.URL)
+	return e.replica(t, e.Config)
+}
+
+func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
+	sqlDB, err := sql.Open("postgres", string(cfg.DatabaseURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +125,7 @@ func (e *Env) Replica(t testing.TB) *Env {
 	t.Cleanup(func() { client.Close() })
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	a, err := app.Build(context.Background(), e.Config, log, sqlDB, client)
+	a, err := app.Build(context.Background(), cfg, log, sqlDB, client)
 	if err != nil {
 		t.Fatalf("build replica: %v", err)
 	}
@@ -121,7 +134,8 @@ func (e *Env) Replica(t testing.TB) *Env {
 	a.Start(ctx, log)
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	return &Env{T: t, DB: &testdb.DB{URL: e.DB.URL, SQL: sqlDB, Client: client}, App: a, Server: srv, Config: e.Config, Logs: logs}
+	return &Env{T: t, DB: &testdb.DB{URL: e.DB.URL, SQL: sqlDB, Client: client}, App: a, Server: srv, Config: cfg, Logs: logs,
+		stmts: &statements{}}
 }
 
 func randomBytes(t testing.TB, n int) []byte {

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/graph"
@@ -50,6 +51,24 @@ func rateLimited(limits map[string]RootLimit) graphql.RootFieldMiddleware {
 			}
 		}
 		return next(ctx)
+	}
+}
+
+func scrubUncoded(log *slog.Logger) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if resp == nil {
+			return nil
+		}
+		for i, e := range resp.Errors {
+			if code, _ := e.Extensions["code"].(string); code != "" {
+				continue
+			}
+			log.ErrorContext(ctx, "unexpected error", "err", e.Message, "request_id", RequestID(ctx))
+			resp.Errors[i] = &gqlerror.Error{Message: "internal error", Path: e.Path,
+				Extensions: map[string]any{"code": gqlerr.Internal, "requestId": RequestID(ctx)}}
+		}
+		return resp
 	}
 }
 
@@ -114,6 +133,10 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(QueryShape{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases})
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	// Outermost: whatever reaches the client carries a code. Some errors
+	// skip the presenter (the transactioner's begin and commit failures
+	// are built as raw responses) and would otherwise show driver text.
+	srv.AroundResponses(scrubUncoded(log))
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.
 	srv.Use(entgql.Transactioner{TxOpener: client})
