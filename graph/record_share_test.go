@@ -98,7 +98,9 @@ func TestRevokeIsImmediateAndOnlyTheOwnersToMake(t *testing.T) {
 	if seen() != 1 {
 		t.Fatal("a refused revocation took effect")
 	}
-	var out struct{ RevokeShare struct{ RevokedAt *time.Time } }
+	var out struct {
+		RevokeShare struct{ RevokedAt *time.Time }
+	}
 	env.Do(alice, revokeOp, map[string]any{"id": shareID}).Decode(t, &out)
 	if out.RevokeShare.RevokedAt == nil {
 		t.Fatal("no revokedAt")
