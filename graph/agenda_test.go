@@ -159,7 +159,7 @@ func TestTwoHundredPatientsBookOneSlotOneWins(t *testing.T) {
 }
 
 func TestAppointmentStatusMachine(t *testing.T) {
-	env := apptest.New(t)
+	env := apptest.New(t, apptest.Unthrottled()) // one patient books a dozen times
 	doc, _ := env.Doctor("Dr. Flow", "Cardiology", -23.5, -46.6)
 	other, _ := env.Doctor("Dr. Other", "Cardiology", -23.5, -46.6)
 	pat, _, _ := env.Patient("Paula")
