@@ -9,6 +9,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -21,6 +22,7 @@ type Resolver struct {
 	Agenda   *agenda.Service
 	Records  *record.Service
 	Live     *live.Service
+	LGPD     *lgpd.Service
 	Log      *slog.Logger
 }
 

@@ -186,6 +186,7 @@ type ComplexityRoot struct {
 		CancelAppointment     func(childComplexity int, id int, reason string) int
 		CompleteAppointment   func(childComplexity int, id int) int
 		CreateSlots           func(childComplexity int, input []*model.SlotInput) int
+		DeactivateAccount     func(childComplexity int, password string) int
 		DeleteRecordFile      func(childComplexity int, id int) int
 		DeleteSlot            func(childComplexity int, id int) int
 		LoginDoctor           func(childComplexity int, crm string, password string) int
@@ -315,6 +316,7 @@ type MutationResolver interface {
 	CancelAppointment(ctx context.Context, id int, reason string) (*ent.Appointment, error)
 	CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error)
 	RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error)
+	DeactivateAccount(ctx context.Context, password string) (bool, error)
 	UploadRecordFile(ctx context.Context, file graphql.Upload, input model.RecordFileInput) (*ent.RecordFile, error)
 	UpdateRecordFile(ctx context.Context, id int, input model.UpdateRecordFileInput) (*ent.RecordFile, error)
 	DeleteRecordFile(ctx context.Context, id int) (int, error)
@@ -934,6 +936,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSlots(childComplexity, args["input"].([]*model.SlotInput)), true
+	case "Mutation.deactivateAccount":
+		if e.ComplexityRoot.Mutation.DeactivateAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deactivateAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeactivateAccount(childComplexity, args["password"].(string)), true
 	case "Mutation.deleteRecordFile":
 		if e.ComplexityRoot.Mutation.DeleteRecordFile == nil {
 			break
@@ -1709,6 +1722,20 @@ extend type Mutation {
   completeAppointment(id: ID!): Appointment!
   "One rating per completed appointment, by its patient."
   rateAppointment(id: ID!, stars: Int!, comment: String): Feedback!
+}
+`, BuiltIn: false},
+	{Name: "../lgpd.graphqls", Input: `# The patient's rights under the LGPD. The full export (data.json plus the
+# record's files, decrypted) is a download: GET /me/export with the bearer
+# token.
+
+extend type Mutation {
+  """
+  Closes the signed-in patient's account after confirming the password:
+  name, e-mail and password are erased, login and tokens stop working,
+  shares are revoked. The clinical record and its access log are kept, as
+  the law requires. Refused while an upcoming appointment is active.
+  """
+  deactivateAccount(password: String!): Boolean!
 }
 `, BuiltIn: false},
 	{Name: "../live.graphqls", Input: `# Live updates over websocket subscriptions.
@@ -2944,6 +2971,20 @@ func (ec *executionContext) field_Mutation_createSlots_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deactivateAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg0
 	return args, nil
 }
 
@@ -6268,6 +6309,50 @@ func (ec *executionContext) fieldContext_Mutation_rateAppointment(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rateAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deactivateAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deactivateAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeactivateAccount(ctx, fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deactivateAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deactivateAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11148,6 +11233,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rateAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rateAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deactivateAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deactivateAccount(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -24,6 +24,8 @@ type Deps struct {
 	// MaxBodyBytes and RequestTimeout bound GraphQL requests over HTTP.
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// Export serves the signed-in patient's data export.
+	Export http.Handler
 	// Calendar renders an appointment as iCalendar for the viewer.
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
@@ -36,6 +38,9 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("/graphql", bounded(withAuth(d.Authn, d.Log, d.GraphQL), d.MaxBodyBytes, d.RequestTimeout))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
+	if d.Export != nil {
+		mux.Handle("GET /me/export", withAuth(d.Authn, d.Log, d.Export))
+	}
 	if d.Calendar != nil {
 		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, calendarHandler(d.Calendar, d.Log)))
 	}

@@ -1,0 +1,68 @@
+package lgpd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// DeactivatedName replaces a deactivated patient's name.
+const DeactivatedName = "Paciente desativado"
+
+// Deactivate closes the signed-in patient's account, after the password
+// confirms it is them: the name, e-mail and password go, login and every
+// token stop working, and live shares are revoked. The CPF, the clinical
+// record and the access log stay: Brazilian rules require a medical record
+// be kept for twenty years (CFM 1.821/2007; LGPD art. 16, I), and the CPF
+// is what ties the kept record to the person if they ask for it again.
+func (s *Service) Deactivate(ctx context.Context, password string) (bool, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.Role == viewer.Anonymous:
+		return false, gqlerr.UnauthenticatedError()
+	case !v.IsPatient():
+		return false, gqlerr.ForbiddenError("only patients can deactivate their account here")
+	}
+	db := s.db(ctx)
+	p, err := db.Patient.Get(ctx, v.ID)
+	if err != nil {
+		return false, err
+	}
+	if !auth.CheckPassword(p.PasswordHash, password) {
+		return false, gqlerr.BadInput("password", "password does not match")
+	}
+	busy, err := db.Appointment.Query().Where(appointment.PatientID(v.ID),
+		appointment.StatusIn(appointment.StatusREQUESTED, appointment.StatusACCEPTED),
+		appointment.EndsAtGT(s.now())).Exist(ctx)
+	if err != nil {
+		return false, err
+	}
+	if busy {
+		return false, gqlerr.ConflictError(gqlerr.ReasonAppointmentActive, "cancel your upcoming appointments first")
+	}
+	now := s.now()
+	if _, err := db.RecordShare.Update().Where(recordshare.PatientID(v.ID), recordshare.RevokedAtIsNil()).
+		SetRevokedAt(now).Save(ctx); err != nil {
+		return false, err
+	}
+	err = db.Patient.UpdateOneID(v.ID).
+		SetName(DeactivatedName).
+		SetEmail(fmt.Sprintf("deactivated-%d@invalid.healthmed", v.ID)).
+		SetPasswordHash("!deactivated").
+		SetDeactivatedAt(now).
+		Exec(ctx)
+	return err == nil, err
+}
+
+func (s *Service) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.Client
+}

@@ -1,0 +1,143 @@
+// Package lgpd serves the data subject's rights under Brazil's LGPD (Lei
+// 13.709/2018) for patients: a full export of their data (art. 18, V) and
+// the deactivation of their account (art. 18, VI), which anonymises the
+// non-clinical personal data and keeps what the law requires be kept.
+package lgpd
+
+import (
+	"archive/zip"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/record"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// Service holds what the two rights need.
+type Service struct {
+	Client  *ent.Client
+	Records *record.Service
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// ExportHandler serves GET /me/export: a ZIP with data.json and every
+// file of the record, decrypted. Each file's export is written to the
+// access log.
+func (s *Service) ExportHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		v := viewer.FromContext(ctx)
+		switch {
+		case v.Role == viewer.Anonymous:
+			writeError(w, r, http.StatusUnauthorized, gqlerr.Unauthenticated, "authentication required")
+			return
+		case !v.IsPatient():
+			writeError(w, r, http.StatusForbidden, gqlerr.Forbidden, "only patients have a record to export")
+			return
+		}
+		data, err := s.collect(ctx, v.ID)
+		if err != nil {
+			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", gqlerr.RequestIDFunc(ctx))
+			writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "internal error")
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/zip")
+		h.Set("Content-Disposition", `attachment; filename="healthmed-export-`+s.now().Format("20060102")+`.zip"`)
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		zw := zip.NewWriter(w)
+		files, err := s.Records.ExportOwnFiles(ctx, func(name string) (io.Writer, error) {
+			return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: s.now()})
+		})
+		if err == nil {
+			data.Files = files
+			var jw io.Writer
+			if jw, err = zw.Create("data.json"); err == nil {
+				enc := json.NewEncoder(jw)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(data)
+			}
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		if err != nil {
+			// The archive is already streaming: cut the connection so the
+			// client sees a broken download, never a truncated ZIP.
+			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", gqlerr.RequestIDFunc(ctx))
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
+// Export is data.json: everything the server holds about the patient.
+type Export struct {
+	ExportedAt   time.Time          `json:"exportedAt"`
+	Patient      *ent.Patient       `json:"patient"`
+	Appointments []*ent.Appointment `json:"appointments"`
+	Feedback     []*ent.Feedback    `json:"feedback"`
+	Shares       []*ent.RecordShare `json:"shares"`
+	Files        []*ent.RecordFile  `json:"files"`
+	AccessLog    []*ent.AuditEvent  `json:"accessLog"`
+	Doctors      map[string]string  `json:"doctors"`
+	Notes        map[string]string  `json:"notes"`
+}
+
+// collect reads the patient's data as the patient: the privacy policies
+// decide, as for every other read.
+func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
+	p, err := s.Client.Patient.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &Export{ExportedAt: s.now(), Patient: p, Doctors: map[string]string{},
+		Notes: map[string]string{"files": "the files/ folder holds each file of the record, decrypted"}}
+	if out.Appointments, err = s.Client.Appointment.Query().Where(appointment.PatientID(id)).
+		WithDoctor().Order(ent.Asc(appointment.FieldStartsAt)).All(ctx); err != nil {
+		return nil, err
+	}
+	for _, a := range out.Appointments {
+		if a.Edges.Doctor != nil {
+			out.Doctors[strconv.Itoa(a.DoctorID)] = a.Edges.Doctor.Name
+		}
+	}
+	if out.Feedback, err = s.Client.Feedback.Query().Where(feedback.PatientID(id)).All(ctx); err != nil {
+		return nil, err
+	}
+	if out.Shares, err = s.Client.RecordShare.Query().Where(recordshare.PatientID(id)).All(ctx); err != nil {
+		return nil, err
+	}
+	if out.AccessLog, err = s.Client.AuditEvent.Query().Where(auditevent.PatientID(id)).
+		Order(ent.Asc(auditevent.FieldCreatedAt)).All(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+		"message": msg, "extensions": map[string]any{"code": code, "requestId": gqlerr.RequestIDFunc(r.Context())},
+	}}})
+}

@@ -1,0 +1,59 @@
+package record
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/recordfile"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// ExportOwnFiles writes every live file of the signed-in patient through
+// add, decrypted and checked against its digest, and logs each as a
+// download by its owner: an export is an access like any other. It returns
+// the files' metadata in the order written.
+func (s *Service) ExportOwnFiles(ctx context.Context, add func(name string) (io.Writer, error)) ([]*ent.RecordFile, error) {
+	v := viewer.FromContext(ctx)
+	if !v.IsPatient() {
+		return nil, fmt.Errorf("export: not a patient")
+	}
+	files, err := s.Client.RecordFile.Query().Where(recordfile.PatientID(v.ID)).
+		Order(ent.Asc(recordfile.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		w, err := add(fmt.Sprintf("files/%d-%s", f.ID, exportName(f.FileName)))
+		if err != nil {
+			return nil, err
+		}
+		plain, closeBlob, err := s.open(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.Copy(w, plain)
+		closeBlob()
+		if err != nil {
+			return nil, fmt.Errorf("export file %d: %w", f.ID, err)
+		}
+		if err := s.logAccess(ctx, access{action: auditevent.ActionDOWNLOAD, allowed: true,
+			patientID: f.PatientID, fileID: f.ID, detail: "data export"}); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// exportName keeps a stored name safe as a path inside an archive.
+func exportName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" || name == "" {
+		return "file"
+	}
+	return name
+}
