@@ -272,6 +272,13 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "feedback_appointment_id",
+				Unique:  true,
+				Columns: []*schema.Column{FeedbacksColumns[5]},
+			},
+		},
 	}
 	// PatientsColumns holds the columns for the "patients" table.
 	PatientsColumns = []*schema.Column{

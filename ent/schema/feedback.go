@@ -7,6 +7,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 
 	"github.com/healthmed/healthmed/ent/privacy"
 	"github.com/healthmed/healthmed/internal/rule"
@@ -38,6 +39,11 @@ func (Feedback) Edges() []ent.Edge {
 		edge.To("patient", Patient.Type).Field("patient_id").
 			Unique().Required().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
+}
+
+// One rating per appointment, whatever the concurrency.
+func (Feedback) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("appointment_id").Unique()}
 }
 
 func (Feedback) Policy() ent.Policy {

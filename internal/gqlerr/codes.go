@@ -27,6 +27,7 @@ const (
 	ReasonInvalidTransition = "INVALID_TRANSITION"
 	ReasonAppointmentActive = "APPOINTMENT_ACTIVE"
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
+	ReasonAlreadyRated      = "ALREADY_RATED"
 )
 
 // Error is an expected failure with its contract code.

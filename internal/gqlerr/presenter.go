@@ -27,6 +27,7 @@ var constraintReasons = map[string]string{
 	"patients_email_key":                     ReasonAlreadyRegistered,
 	"patients_cpf_key":                       ReasonAlreadyRegistered,
 	"appointment_patient_id_idempotency_key": ReasonSlotTaken,
+	"feedback_appointment_id":                ReasonAlreadyRated,
 }
 
 // requestRules are the codes gqlgen and the limits give a refused operation.
@@ -144,6 +145,8 @@ func conflictMessage(reason string) string {
 		return "you already have an appointment at that time"
 	case ReasonAlreadyRegistered:
 		return "already registered"
+	case ReasonAlreadyRated:
+		return "this appointment was already rated"
 	}
 	return "conflict"
 }
