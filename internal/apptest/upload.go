@@ -31,10 +31,24 @@ func (e *Env) Upload(token, query string, vars map[string]any, f File) Response 
 // its body sends it.
 func (e *Env) UploadChunked(token, query string, vars map[string]any, f File) Response {
 	e.T.Helper()
-	body, contentType := multipartBody(query, vars, f)
-	req, _ := http.NewRequest(http.MethodPost, e.Server.URL+"/graphql", io.MultiReader(bytes.NewReader(body)))
-	req.ContentLength = -1
-	return e.sendUpload(req, token, contentType)
+	return e.UploadStream(token, query, vars, f.Name, bytes.NewReader(f.Content))
+}
+
+// UploadStream sends content as it reads it, without a Content-Length:
+// the request never exists whole in the test's memory either.
+func (e *Env) UploadStream(token, query string, vars map[string]any, name string, content io.Reader) Response {
+	e.T.Helper()
+	pr, pw := io.Pipe()
+	w := multipart.NewWriter(pw)
+	go func() {
+		err := writeParts(w, query, vars, File{Name: name}, content)
+		if err == nil {
+			err = w.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, _ := http.NewRequest(http.MethodPost, e.Server.URL+"/graphql", pr)
+	return e.sendUpload(req, token, w.FormDataContentType())
 }
 
 func (e *Env) sendUpload(req *http.Request, token, contentType string) Response {
@@ -47,15 +61,27 @@ func (e *Env) sendUpload(req *http.Request, token, contentType string) Response 
 }
 
 func multipartBody(query string, vars map[string]any, f File) ([]byte, string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	_ = writeParts(w, query, vars, f, bytes.NewReader(f.Content))
+	_ = w.Close()
+	return buf.Bytes(), w.FormDataContentType()
+}
+
+// writeParts writes the operations, the map and the file, in the order
+// the multipart request spec requires.
+func writeParts(w *multipart.Writer, query string, vars map[string]any, f File, content io.Reader) error {
 	v := map[string]any{"file": nil}
 	for k, val := range vars {
 		v[k] = val
 	}
 	ops, _ := json.Marshal(map[string]any{"query": query, "variables": v})
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	_ = w.WriteField("operations", string(ops))
-	_ = w.WriteField("map", `{"0":["variables.file"]}`)
+	if err := w.WriteField("operations", string(ops)); err != nil {
+		return err
+	}
+	if err := w.WriteField("map", `{"0":["variables.file"]}`); err != nil {
+		return err
+	}
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="0"; filename="`+
 		strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(f.Name)+`"`)
@@ -64,10 +90,12 @@ func multipartBody(query string, vars map[string]any, f File) ([]byte, string) {
 		ct = "application/octet-stream"
 	}
 	h.Set("Content-Type", ct)
-	part, _ := w.CreatePart(h)
-	_, _ = part.Write(f.Content)
-	_ = w.Close()
-	return buf.Bytes(), w.FormDataContentType()
+	part, err := w.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(part, content)
+	return err
 }
 
 // Download follows a download link made for this server, with a bearer
