@@ -15,13 +15,17 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -35,12 +39,16 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// Admin is the client for interacting with the Admin builders.
+	Admin *AdminClient
 	// Appointment is the client for interacting with the Appointment builders.
 	Appointment *AppointmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Availability is the client for interacting with the Availability builders.
 	Availability *AvailabilityClient
+	// CoverageCheck is the client for interacting with the CoverageCheck builders.
+	CoverageCheck *CoverageCheckClient
 	// DayOff is the client for interacting with the DayOff builders.
 	DayOff *DayOffClient
 	// Doctor is the client for interacting with the Doctor builders.
@@ -49,6 +57,10 @@ type Client struct {
 	Event *EventClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
+	// InsurancePlan is the client for interacting with the InsurancePlan builders.
+	InsurancePlan *InsurancePlanClient
+	// Invoice is the client for interacting with the Invoice builders.
+	Invoice *InvoiceClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
 	// RecordFile is the client for interacting with the RecordFile builders.
@@ -68,13 +80,17 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.Admin = NewAdminClient(c.config)
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Availability = NewAvailabilityClient(c.config)
+	c.CoverageCheck = NewCoverageCheckClient(c.config)
 	c.DayOff = NewDayOffClient(c.config)
 	c.Doctor = NewDoctorClient(c.config)
 	c.Event = NewEventClient(c.config)
 	c.Feedback = NewFeedbackClient(c.config)
+	c.InsurancePlan = NewInsurancePlanClient(c.config)
+	c.Invoice = NewInvoiceClient(c.config)
 	c.Patient = NewPatientClient(c.config)
 	c.RecordFile = NewRecordFileClient(c.config)
 	c.RecordShare = NewRecordShareClient(c.config)
@@ -169,19 +185,23 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		Appointment:  NewAppointmentClient(cfg),
-		AuditEvent:   NewAuditEventClient(cfg),
-		Availability: NewAvailabilityClient(cfg),
-		DayOff:       NewDayOffClient(cfg),
-		Doctor:       NewDoctorClient(cfg),
-		Event:        NewEventClient(cfg),
-		Feedback:     NewFeedbackClient(cfg),
-		Patient:      NewPatientClient(cfg),
-		RecordFile:   NewRecordFileClient(cfg),
-		RecordShare:  NewRecordShareClient(cfg),
-		Slot:         NewSlotClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		Admin:         NewAdminClient(cfg),
+		Appointment:   NewAppointmentClient(cfg),
+		AuditEvent:    NewAuditEventClient(cfg),
+		Availability:  NewAvailabilityClient(cfg),
+		CoverageCheck: NewCoverageCheckClient(cfg),
+		DayOff:        NewDayOffClient(cfg),
+		Doctor:        NewDoctorClient(cfg),
+		Event:         NewEventClient(cfg),
+		Feedback:      NewFeedbackClient(cfg),
+		InsurancePlan: NewInsurancePlanClient(cfg),
+		Invoice:       NewInvoiceClient(cfg),
+		Patient:       NewPatientClient(cfg),
+		RecordFile:    NewRecordFileClient(cfg),
+		RecordShare:   NewRecordShareClient(cfg),
+		Slot:          NewSlotClient(cfg),
 	}, nil
 }
 
@@ -199,26 +219,30 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		Appointment:  NewAppointmentClient(cfg),
-		AuditEvent:   NewAuditEventClient(cfg),
-		Availability: NewAvailabilityClient(cfg),
-		DayOff:       NewDayOffClient(cfg),
-		Doctor:       NewDoctorClient(cfg),
-		Event:        NewEventClient(cfg),
-		Feedback:     NewFeedbackClient(cfg),
-		Patient:      NewPatientClient(cfg),
-		RecordFile:   NewRecordFileClient(cfg),
-		RecordShare:  NewRecordShareClient(cfg),
-		Slot:         NewSlotClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		Admin:         NewAdminClient(cfg),
+		Appointment:   NewAppointmentClient(cfg),
+		AuditEvent:    NewAuditEventClient(cfg),
+		Availability:  NewAvailabilityClient(cfg),
+		CoverageCheck: NewCoverageCheckClient(cfg),
+		DayOff:        NewDayOffClient(cfg),
+		Doctor:        NewDoctorClient(cfg),
+		Event:         NewEventClient(cfg),
+		Feedback:      NewFeedbackClient(cfg),
+		InsurancePlan: NewInsurancePlanClient(cfg),
+		Invoice:       NewInvoiceClient(cfg),
+		Patient:       NewPatientClient(cfg),
+		RecordFile:    NewRecordFileClient(cfg),
+		RecordShare:   NewRecordShareClient(cfg),
+		Slot:          NewSlotClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Appointment.
+//		Admin.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -241,8 +265,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Appointment, c.AuditEvent, c.Availability, c.DayOff, c.Doctor, c.Event,
-		c.Feedback, c.Patient, c.RecordFile, c.RecordShare, c.Slot,
+		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
+		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.Patient,
+		c.RecordFile, c.RecordShare, c.Slot,
 	} {
 		n.Use(hooks...)
 	}
@@ -252,8 +277,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Appointment, c.AuditEvent, c.Availability, c.DayOff, c.Doctor, c.Event,
-		c.Feedback, c.Patient, c.RecordFile, c.RecordShare, c.Slot,
+		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
+		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.Patient,
+		c.RecordFile, c.RecordShare, c.Slot,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -262,12 +288,16 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AdminMutation:
+		return c.Admin.mutate(ctx, m)
 	case *AppointmentMutation:
 		return c.Appointment.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *AvailabilityMutation:
 		return c.Availability.mutate(ctx, m)
+	case *CoverageCheckMutation:
+		return c.CoverageCheck.mutate(ctx, m)
 	case *DayOffMutation:
 		return c.DayOff.mutate(ctx, m)
 	case *DoctorMutation:
@@ -276,6 +306,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Event.mutate(ctx, m)
 	case *FeedbackMutation:
 		return c.Feedback.mutate(ctx, m)
+	case *InsurancePlanMutation:
+		return c.InsurancePlan.mutate(ctx, m)
+	case *InvoiceMutation:
+		return c.Invoice.mutate(ctx, m)
 	case *PatientMutation:
 		return c.Patient.mutate(ctx, m)
 	case *RecordFileMutation:
@@ -286,6 +320,140 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Slot.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AdminClient is a client for the Admin schema.
+type AdminClient struct {
+	config
+}
+
+// NewAdminClient returns a client for the Admin from the given config.
+func NewAdminClient(c config) *AdminClient {
+	return &AdminClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `admin.Hooks(f(g(h())))`.
+func (c *AdminClient) Use(hooks ...Hook) {
+	c.hooks.Admin = append(c.hooks.Admin, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `admin.Intercept(f(g(h())))`.
+func (c *AdminClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Admin = append(c.inters.Admin, interceptors...)
+}
+
+// Create returns a builder for creating a Admin entity.
+func (c *AdminClient) Create() *AdminCreate {
+	mutation := newAdminMutation(c.config, OpCreate)
+	return &AdminCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Admin entities.
+func (c *AdminClient) CreateBulk(builders ...*AdminCreate) *AdminCreateBulk {
+	return &AdminCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AdminClient) MapCreateBulk(slice any, setFunc func(*AdminCreate, int)) *AdminCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AdminCreateBulk{err: fmt.Errorf("calling to AdminClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AdminCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AdminCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Admin.
+func (c *AdminClient) Update() *AdminUpdate {
+	mutation := newAdminMutation(c.config, OpUpdate)
+	return &AdminUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AdminClient) UpdateOne(_m *Admin) *AdminUpdateOne {
+	mutation := newAdminMutation(c.config, OpUpdateOne, withAdmin(_m))
+	return &AdminUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AdminClient) UpdateOneID(id int) *AdminUpdateOne {
+	mutation := newAdminMutation(c.config, OpUpdateOne, withAdminID(id))
+	return &AdminUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Admin.
+func (c *AdminClient) Delete() *AdminDelete {
+	mutation := newAdminMutation(c.config, OpDelete)
+	return &AdminDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AdminClient) DeleteOne(_m *Admin) *AdminDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AdminClient) DeleteOneID(id int) *AdminDeleteOne {
+	builder := c.Delete().Where(admin.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AdminDeleteOne{builder}
+}
+
+// Query returns a query builder for Admin.
+func (c *AdminClient) Query() *AdminQuery {
+	return &AdminQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAdmin},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Admin entity by its id.
+func (c *AdminClient) Get(ctx context.Context, id int) (*Admin, error) {
+	return c.Query().Where(admin.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AdminClient) GetX(ctx context.Context, id int) *Admin {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AdminClient) Hooks() []Hook {
+	hooks := c.hooks.Admin
+	return append(hooks[:len(hooks):len(hooks)], admin.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AdminClient) Interceptors() []Interceptor {
+	return c.inters.Admin
+}
+
+func (c *AdminClient) mutate(ctx context.Context, m *AdminMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AdminCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AdminUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AdminUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AdminDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Admin mutation op: %q", m.Op())
 	}
 }
 
@@ -752,6 +920,156 @@ func (c *AvailabilityClient) mutate(ctx context.Context, m *AvailabilityMutation
 		return (&AvailabilityDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Availability mutation op: %q", m.Op())
+	}
+}
+
+// CoverageCheckClient is a client for the CoverageCheck schema.
+type CoverageCheckClient struct {
+	config
+}
+
+// NewCoverageCheckClient returns a client for the CoverageCheck from the given config.
+func NewCoverageCheckClient(c config) *CoverageCheckClient {
+	return &CoverageCheckClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `coveragecheck.Hooks(f(g(h())))`.
+func (c *CoverageCheckClient) Use(hooks ...Hook) {
+	c.hooks.CoverageCheck = append(c.hooks.CoverageCheck, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `coveragecheck.Intercept(f(g(h())))`.
+func (c *CoverageCheckClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CoverageCheck = append(c.inters.CoverageCheck, interceptors...)
+}
+
+// Create returns a builder for creating a CoverageCheck entity.
+func (c *CoverageCheckClient) Create() *CoverageCheckCreate {
+	mutation := newCoverageCheckMutation(c.config, OpCreate)
+	return &CoverageCheckCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CoverageCheck entities.
+func (c *CoverageCheckClient) CreateBulk(builders ...*CoverageCheckCreate) *CoverageCheckCreateBulk {
+	return &CoverageCheckCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CoverageCheckClient) MapCreateBulk(slice any, setFunc func(*CoverageCheckCreate, int)) *CoverageCheckCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CoverageCheckCreateBulk{err: fmt.Errorf("calling to CoverageCheckClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CoverageCheckCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CoverageCheckCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CoverageCheck.
+func (c *CoverageCheckClient) Update() *CoverageCheckUpdate {
+	mutation := newCoverageCheckMutation(c.config, OpUpdate)
+	return &CoverageCheckUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CoverageCheckClient) UpdateOne(_m *CoverageCheck) *CoverageCheckUpdateOne {
+	mutation := newCoverageCheckMutation(c.config, OpUpdateOne, withCoverageCheck(_m))
+	return &CoverageCheckUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CoverageCheckClient) UpdateOneID(id int) *CoverageCheckUpdateOne {
+	mutation := newCoverageCheckMutation(c.config, OpUpdateOne, withCoverageCheckID(id))
+	return &CoverageCheckUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CoverageCheck.
+func (c *CoverageCheckClient) Delete() *CoverageCheckDelete {
+	mutation := newCoverageCheckMutation(c.config, OpDelete)
+	return &CoverageCheckDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CoverageCheckClient) DeleteOne(_m *CoverageCheck) *CoverageCheckDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CoverageCheckClient) DeleteOneID(id int) *CoverageCheckDeleteOne {
+	builder := c.Delete().Where(coveragecheck.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CoverageCheckDeleteOne{builder}
+}
+
+// Query returns a query builder for CoverageCheck.
+func (c *CoverageCheckClient) Query() *CoverageCheckQuery {
+	return &CoverageCheckQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCoverageCheck},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CoverageCheck entity by its id.
+func (c *CoverageCheckClient) Get(ctx context.Context, id int) (*CoverageCheck, error) {
+	return c.Query().Where(coveragecheck.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CoverageCheckClient) GetX(ctx context.Context, id int) *CoverageCheck {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppointment queries the appointment edge of a CoverageCheck.
+func (c *CoverageCheckClient) QueryAppointment(_m *CoverageCheck) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(coveragecheck.Table, coveragecheck.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, coveragecheck.AppointmentTable, coveragecheck.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CoverageCheckClient) Hooks() []Hook {
+	hooks := c.hooks.CoverageCheck
+	return append(hooks[:len(hooks):len(hooks)], coveragecheck.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CoverageCheckClient) Interceptors() []Interceptor {
+	return c.inters.CoverageCheck
+}
+
+func (c *CoverageCheckClient) mutate(ctx context.Context, m *CoverageCheckMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CoverageCheckCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CoverageCheckUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CoverageCheckUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CoverageCheckDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CoverageCheck mutation op: %q", m.Op())
 	}
 }
 
@@ -1416,6 +1734,338 @@ func (c *FeedbackClient) mutate(ctx context.Context, m *FeedbackMutation) (Value
 		return (&FeedbackDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Feedback mutation op: %q", m.Op())
+	}
+}
+
+// InsurancePlanClient is a client for the InsurancePlan schema.
+type InsurancePlanClient struct {
+	config
+}
+
+// NewInsurancePlanClient returns a client for the InsurancePlan from the given config.
+func NewInsurancePlanClient(c config) *InsurancePlanClient {
+	return &InsurancePlanClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `insuranceplan.Hooks(f(g(h())))`.
+func (c *InsurancePlanClient) Use(hooks ...Hook) {
+	c.hooks.InsurancePlan = append(c.hooks.InsurancePlan, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `insuranceplan.Intercept(f(g(h())))`.
+func (c *InsurancePlanClient) Intercept(interceptors ...Interceptor) {
+	c.inters.InsurancePlan = append(c.inters.InsurancePlan, interceptors...)
+}
+
+// Create returns a builder for creating a InsurancePlan entity.
+func (c *InsurancePlanClient) Create() *InsurancePlanCreate {
+	mutation := newInsurancePlanMutation(c.config, OpCreate)
+	return &InsurancePlanCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of InsurancePlan entities.
+func (c *InsurancePlanClient) CreateBulk(builders ...*InsurancePlanCreate) *InsurancePlanCreateBulk {
+	return &InsurancePlanCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InsurancePlanClient) MapCreateBulk(slice any, setFunc func(*InsurancePlanCreate, int)) *InsurancePlanCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InsurancePlanCreateBulk{err: fmt.Errorf("calling to InsurancePlanClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InsurancePlanCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InsurancePlanCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for InsurancePlan.
+func (c *InsurancePlanClient) Update() *InsurancePlanUpdate {
+	mutation := newInsurancePlanMutation(c.config, OpUpdate)
+	return &InsurancePlanUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InsurancePlanClient) UpdateOne(_m *InsurancePlan) *InsurancePlanUpdateOne {
+	mutation := newInsurancePlanMutation(c.config, OpUpdateOne, withInsurancePlan(_m))
+	return &InsurancePlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InsurancePlanClient) UpdateOneID(id int) *InsurancePlanUpdateOne {
+	mutation := newInsurancePlanMutation(c.config, OpUpdateOne, withInsurancePlanID(id))
+	return &InsurancePlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for InsurancePlan.
+func (c *InsurancePlanClient) Delete() *InsurancePlanDelete {
+	mutation := newInsurancePlanMutation(c.config, OpDelete)
+	return &InsurancePlanDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InsurancePlanClient) DeleteOne(_m *InsurancePlan) *InsurancePlanDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InsurancePlanClient) DeleteOneID(id int) *InsurancePlanDeleteOne {
+	builder := c.Delete().Where(insuranceplan.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InsurancePlanDeleteOne{builder}
+}
+
+// Query returns a query builder for InsurancePlan.
+func (c *InsurancePlanClient) Query() *InsurancePlanQuery {
+	return &InsurancePlanQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInsurancePlan},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a InsurancePlan entity by its id.
+func (c *InsurancePlanClient) Get(ctx context.Context, id int) (*InsurancePlan, error) {
+	return c.Query().Where(insuranceplan.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InsurancePlanClient) GetX(ctx context.Context, id int) *InsurancePlan {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a InsurancePlan.
+func (c *InsurancePlanClient) QueryPatient(_m *InsurancePlan) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(insuranceplan.Table, insuranceplan.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, insuranceplan.PatientTable, insuranceplan.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *InsurancePlanClient) Hooks() []Hook {
+	hooks := c.hooks.InsurancePlan
+	return append(hooks[:len(hooks):len(hooks)], insuranceplan.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *InsurancePlanClient) Interceptors() []Interceptor {
+	return c.inters.InsurancePlan
+}
+
+func (c *InsurancePlanClient) mutate(ctx context.Context, m *InsurancePlanMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InsurancePlanCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InsurancePlanUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InsurancePlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InsurancePlanDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown InsurancePlan mutation op: %q", m.Op())
+	}
+}
+
+// InvoiceClient is a client for the Invoice schema.
+type InvoiceClient struct {
+	config
+}
+
+// NewInvoiceClient returns a client for the Invoice from the given config.
+func NewInvoiceClient(c config) *InvoiceClient {
+	return &InvoiceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `invoice.Hooks(f(g(h())))`.
+func (c *InvoiceClient) Use(hooks ...Hook) {
+	c.hooks.Invoice = append(c.hooks.Invoice, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `invoice.Intercept(f(g(h())))`.
+func (c *InvoiceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Invoice = append(c.inters.Invoice, interceptors...)
+}
+
+// Create returns a builder for creating a Invoice entity.
+func (c *InvoiceClient) Create() *InvoiceCreate {
+	mutation := newInvoiceMutation(c.config, OpCreate)
+	return &InvoiceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Invoice entities.
+func (c *InvoiceClient) CreateBulk(builders ...*InvoiceCreate) *InvoiceCreateBulk {
+	return &InvoiceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InvoiceClient) MapCreateBulk(slice any, setFunc func(*InvoiceCreate, int)) *InvoiceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InvoiceCreateBulk{err: fmt.Errorf("calling to InvoiceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InvoiceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InvoiceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Invoice.
+func (c *InvoiceClient) Update() *InvoiceUpdate {
+	mutation := newInvoiceMutation(c.config, OpUpdate)
+	return &InvoiceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InvoiceClient) UpdateOne(_m *Invoice) *InvoiceUpdateOne {
+	mutation := newInvoiceMutation(c.config, OpUpdateOne, withInvoice(_m))
+	return &InvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InvoiceClient) UpdateOneID(id int) *InvoiceUpdateOne {
+	mutation := newInvoiceMutation(c.config, OpUpdateOne, withInvoiceID(id))
+	return &InvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Invoice.
+func (c *InvoiceClient) Delete() *InvoiceDelete {
+	mutation := newInvoiceMutation(c.config, OpDelete)
+	return &InvoiceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InvoiceClient) DeleteOne(_m *Invoice) *InvoiceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InvoiceClient) DeleteOneID(id int) *InvoiceDeleteOne {
+	builder := c.Delete().Where(invoice.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InvoiceDeleteOne{builder}
+}
+
+// Query returns a query builder for Invoice.
+func (c *InvoiceClient) Query() *InvoiceQuery {
+	return &InvoiceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInvoice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Invoice entity by its id.
+func (c *InvoiceClient) Get(ctx context.Context, id int) (*Invoice, error) {
+	return c.Query().Where(invoice.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InvoiceClient) GetX(ctx context.Context, id int) *Invoice {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppointment queries the appointment edge of a Invoice.
+func (c *InvoiceClient) QueryAppointment(_m *Invoice) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(invoice.Table, invoice.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, invoice.AppointmentTable, invoice.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPatient queries the patient edge of a Invoice.
+func (c *InvoiceClient) QueryPatient(_m *Invoice) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(invoice.Table, invoice.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, invoice.PatientTable, invoice.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDoctor queries the doctor edge of a Invoice.
+func (c *InvoiceClient) QueryDoctor(_m *Invoice) *DoctorQuery {
+	query := (&DoctorClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(invoice.Table, invoice.FieldID, id),
+			sqlgraph.To(doctor.Table, doctor.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, invoice.DoctorTable, invoice.DoctorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *InvoiceClient) Hooks() []Hook {
+	hooks := c.hooks.Invoice
+	return append(hooks[:len(hooks):len(hooks)], invoice.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *InvoiceClient) Interceptors() []Interceptor {
+	return c.inters.Invoice
+}
+
+func (c *InvoiceClient) mutate(ctx context.Context, m *InvoiceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InvoiceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InvoiceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InvoiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Invoice mutation op: %q", m.Op())
 	}
 }
 
@@ -2118,12 +2768,14 @@ func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Appointment, AuditEvent, Availability, DayOff, Doctor, Event, Feedback, Patient,
-		RecordFile, RecordShare, Slot []ent.Hook
+		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
+		Event, Feedback, InsurancePlan, Invoice, Patient, RecordFile, RecordShare,
+		Slot []ent.Hook
 	}
 	inters struct {
-		Appointment, AuditEvent, Availability, DayOff, Doctor, Event, Feedback, Patient,
-		RecordFile, RecordShare, Slot []ent.Interceptor
+		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
+		Event, Feedback, InsurancePlan, Invoice, Patient, RecordFile, RecordShare,
+		Slot []ent.Interceptor
 	}
 )
 

@@ -12,13 +12,17 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -83,17 +87,21 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			appointment.Table:  appointment.ValidColumn,
-			auditevent.Table:   auditevent.ValidColumn,
-			availability.Table: availability.ValidColumn,
-			dayoff.Table:       dayoff.ValidColumn,
-			doctor.Table:       doctor.ValidColumn,
-			event.Table:        event.ValidColumn,
-			feedback.Table:     feedback.ValidColumn,
-			patient.Table:      patient.ValidColumn,
-			recordfile.Table:   recordfile.ValidColumn,
-			recordshare.Table:  recordshare.ValidColumn,
-			slot.Table:         slot.ValidColumn,
+			admin.Table:         admin.ValidColumn,
+			appointment.Table:   appointment.ValidColumn,
+			auditevent.Table:    auditevent.ValidColumn,
+			availability.Table:  availability.ValidColumn,
+			coveragecheck.Table: coveragecheck.ValidColumn,
+			dayoff.Table:        dayoff.ValidColumn,
+			doctor.Table:        doctor.ValidColumn,
+			event.Table:         event.ValidColumn,
+			feedback.Table:      feedback.ValidColumn,
+			insuranceplan.Table: insuranceplan.ValidColumn,
+			invoice.Table:       invoice.ValidColumn,
+			patient.Table:       patient.ValidColumn,
+			recordfile.Table:    recordfile.ValidColumn,
+			recordshare.Table:   recordshare.ValidColumn,
+			slot.Table:          slot.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

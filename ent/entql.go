@@ -3,13 +3,17 @@
 package ent
 
 import (
+	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -24,8 +28,27 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   admin.Table,
+			Columns: admin.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: admin.FieldID,
+			},
+		},
+		Type: "Admin",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			admin.FieldCreatedAt:    {Type: field.TypeTime, Column: admin.FieldCreatedAt},
+			admin.FieldUpdatedAt:    {Type: field.TypeTime, Column: admin.FieldUpdatedAt},
+			admin.FieldName:         {Type: field.TypeString, Column: admin.FieldName},
+			admin.FieldEmail:        {Type: field.TypeString, Column: admin.FieldEmail},
+			admin.FieldPasswordHash: {Type: field.TypeString, Column: admin.FieldPasswordHash},
+			admin.FieldDisabledAt:   {Type: field.TypeTime, Column: admin.FieldDisabledAt},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   appointment.Table,
 			Columns: appointment.Columns,
@@ -53,7 +76,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldIdempotencyKey:  {Type: field.TypeString, Column: appointment.FieldIdempotencyKey},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
@@ -76,7 +99,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldDetail:       {Type: field.TypeString, Column: auditevent.FieldDetail},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   availability.Table,
 			Columns: availability.Columns,
@@ -96,7 +119,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 			availability.FieldSlotMinutes: {Type: field.TypeInt, Column: availability.FieldSlotMinutes},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   coveragecheck.Table,
+			Columns: coveragecheck.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: coveragecheck.FieldID,
+			},
+		},
+		Type: "CoverageCheck",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			coveragecheck.FieldCreatedAt:     {Type: field.TypeTime, Column: coveragecheck.FieldCreatedAt},
+			coveragecheck.FieldUpdatedAt:     {Type: field.TypeTime, Column: coveragecheck.FieldUpdatedAt},
+			coveragecheck.FieldAppointmentID: {Type: field.TypeInt, Column: coveragecheck.FieldAppointmentID},
+			coveragecheck.FieldPatientID:     {Type: field.TypeInt, Column: coveragecheck.FieldPatientID},
+			coveragecheck.FieldDoctorID:      {Type: field.TypeInt, Column: coveragecheck.FieldDoctorID},
+			coveragecheck.FieldOperator:      {Type: field.TypeString, Column: coveragecheck.FieldOperator},
+			coveragecheck.FieldStatus:        {Type: field.TypeEnum, Column: coveragecheck.FieldStatus},
+			coveragecheck.FieldDetail:        {Type: field.TypeString, Column: coveragecheck.FieldDetail},
+			coveragecheck.FieldAuthorization: {Type: field.TypeString, Column: coveragecheck.FieldAuthorization},
+			coveragecheck.FieldAttempts:      {Type: field.TypeInt, Column: coveragecheck.FieldAttempts},
+			coveragecheck.FieldCheckedAt:     {Type: field.TypeTime, Column: coveragecheck.FieldCheckedAt},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   dayoff.Table,
 			Columns: dayoff.Columns,
@@ -113,7 +160,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			dayoff.FieldDate:      {Type: field.TypeString, Column: dayoff.FieldDate},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   doctor.Table,
 			Columns: doctor.Columns,
@@ -139,7 +186,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			doctor.FieldRatingCount:  {Type: field.TypeInt, Column: doctor.FieldRatingCount},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   event.Table,
 			Columns: event.Columns,
@@ -159,7 +206,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			event.FieldSlotID:        {Type: field.TypeInt, Column: event.FieldSlotID},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   feedback.Table,
 			Columns: feedback.Columns,
@@ -179,7 +226,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 			feedback.FieldComment:       {Type: field.TypeString, Column: feedback.FieldComment},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   insuranceplan.Table,
+			Columns: insuranceplan.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: insuranceplan.FieldID,
+			},
+		},
+		Type: "InsurancePlan",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			insuranceplan.FieldCreatedAt:  {Type: field.TypeTime, Column: insuranceplan.FieldCreatedAt},
+			insuranceplan.FieldUpdatedAt:  {Type: field.TypeTime, Column: insuranceplan.FieldUpdatedAt},
+			insuranceplan.FieldPatientID:  {Type: field.TypeInt, Column: insuranceplan.FieldPatientID},
+			insuranceplan.FieldOperator:   {Type: field.TypeString, Column: insuranceplan.FieldOperator},
+			insuranceplan.FieldPlanName:   {Type: field.TypeString, Column: insuranceplan.FieldPlanName},
+			insuranceplan.FieldCardSealed: {Type: field.TypeBytes, Column: insuranceplan.FieldCardSealed},
+			insuranceplan.FieldCardLast4:  {Type: field.TypeString, Column: insuranceplan.FieldCardLast4},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   invoice.Table,
+			Columns: invoice.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: invoice.FieldID,
+			},
+		},
+		Type: "Invoice",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			invoice.FieldCreatedAt:     {Type: field.TypeTime, Column: invoice.FieldCreatedAt},
+			invoice.FieldUpdatedAt:     {Type: field.TypeTime, Column: invoice.FieldUpdatedAt},
+			invoice.FieldNumber:        {Type: field.TypeString, Column: invoice.FieldNumber},
+			invoice.FieldAppointmentID: {Type: field.TypeInt, Column: invoice.FieldAppointmentID},
+			invoice.FieldPatientID:     {Type: field.TypeInt, Column: invoice.FieldPatientID},
+			invoice.FieldDoctorID:      {Type: field.TypeInt, Column: invoice.FieldDoctorID},
+			invoice.FieldAmountCents:   {Type: field.TypeInt, Column: invoice.FieldAmountCents},
+			invoice.FieldStatus:        {Type: field.TypeEnum, Column: invoice.FieldStatus},
+			invoice.FieldIssuedBy:      {Type: field.TypeEnum, Column: invoice.FieldIssuedBy},
+			invoice.FieldServiceAt:     {Type: field.TypeTime, Column: invoice.FieldServiceAt},
+			invoice.FieldIssuedAt:      {Type: field.TypeTime, Column: invoice.FieldIssuedAt},
+			invoice.FieldPaidAt:        {Type: field.TypeTime, Column: invoice.FieldPaidAt},
+			invoice.FieldVoidedAt:      {Type: field.TypeTime, Column: invoice.FieldVoidedAt},
+			invoice.FieldVoidReason:    {Type: field.TypeString, Column: invoice.FieldVoidReason},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -199,7 +293,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldDeactivatedAt: {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordfile.Table,
 			Columns: recordfile.Columns,
@@ -225,7 +319,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordfile.FieldDeletedAt:   {Type: field.TypeTime, Column: recordfile.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordshare.Table,
 			Columns: recordshare.Columns,
@@ -246,7 +340,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordshare.FieldRevokedAt:  {Type: field.TypeTime, Column: recordshare.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -312,6 +406,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Availability",
 		"Doctor",
+	)
+	graph.MustAddE(
+		"appointment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   coveragecheck.AppointmentTable,
+			Columns: []string{coveragecheck.AppointmentColumn},
+			Bidi:    false,
+		},
+		"CoverageCheck",
+		"Appointment",
 	)
 	graph.MustAddE(
 		"doctor",
@@ -408,6 +514,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Feedback",
 		"Patient",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   insuranceplan.PatientTable,
+			Columns: []string{insuranceplan.PatientColumn},
+			Bidi:    false,
+		},
+		"InsurancePlan",
+		"Patient",
+	)
+	graph.MustAddE(
+		"appointment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   invoice.AppointmentTable,
+			Columns: []string{invoice.AppointmentColumn},
+			Bidi:    false,
+		},
+		"Invoice",
+		"Appointment",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   invoice.PatientTable,
+			Columns: []string{invoice.PatientColumn},
+			Bidi:    false,
+		},
+		"Invoice",
+		"Patient",
+	)
+	graph.MustAddE(
+		"doctor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   invoice.DoctorTable,
+			Columns: []string{invoice.DoctorColumn},
+			Bidi:    false,
+		},
+		"Invoice",
+		"Doctor",
 	)
 	graph.MustAddE(
 		"appointments",
@@ -539,6 +693,76 @@ type predicateAdder interface {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AdminQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AdminQuery builder.
+func (_q *AdminQuery) Filter() *AdminFilter {
+	return &AdminFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AdminMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AdminMutation builder.
+func (m *AdminMutation) Filter() *AdminFilter {
+	return &AdminFilter{config: m.config, predicateAdder: m}
+}
+
+// AdminFilter provides a generic filtering capability at runtime for AdminQuery.
+type AdminFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AdminFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AdminFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(admin.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AdminFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(admin.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AdminFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(admin.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *AdminFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(admin.FieldName))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *AdminFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(admin.FieldEmail))
+}
+
+// WherePasswordHash applies the entql string predicate on the password_hash field.
+func (f *AdminFilter) WherePasswordHash(p entql.StringP) {
+	f.Where(p.Field(admin.FieldPasswordHash))
+}
+
+// WhereDisabledAt applies the entql time.Time predicate on the disabled_at field.
+func (f *AdminFilter) WhereDisabledAt(p entql.TimeP) {
+	f.Where(p.Field(admin.FieldDisabledAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AppointmentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -567,7 +791,7 @@ type AppointmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AppointmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -724,7 +948,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -814,7 +1038,7 @@ type AvailabilityFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AvailabilityFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -875,6 +1099,115 @@ func (f *AvailabilityFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CoverageCheckQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CoverageCheckQuery builder.
+func (_q *CoverageCheckQuery) Filter() *CoverageCheckFilter {
+	return &CoverageCheckFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CoverageCheckMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CoverageCheckMutation builder.
+func (m *CoverageCheckMutation) Filter() *CoverageCheckFilter {
+	return &CoverageCheckFilter{config: m.config, predicateAdder: m}
+}
+
+// CoverageCheckFilter provides a generic filtering capability at runtime for CoverageCheckQuery.
+type CoverageCheckFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CoverageCheckFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CoverageCheckFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(coveragecheck.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CoverageCheckFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(coveragecheck.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CoverageCheckFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(coveragecheck.FieldUpdatedAt))
+}
+
+// WhereAppointmentID applies the entql int predicate on the appointment_id field.
+func (f *CoverageCheckFilter) WhereAppointmentID(p entql.IntP) {
+	f.Where(p.Field(coveragecheck.FieldAppointmentID))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *CoverageCheckFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(coveragecheck.FieldPatientID))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *CoverageCheckFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(coveragecheck.FieldDoctorID))
+}
+
+// WhereOperator applies the entql string predicate on the operator field.
+func (f *CoverageCheckFilter) WhereOperator(p entql.StringP) {
+	f.Where(p.Field(coveragecheck.FieldOperator))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *CoverageCheckFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(coveragecheck.FieldStatus))
+}
+
+// WhereDetail applies the entql string predicate on the detail field.
+func (f *CoverageCheckFilter) WhereDetail(p entql.StringP) {
+	f.Where(p.Field(coveragecheck.FieldDetail))
+}
+
+// WhereAuthorization applies the entql string predicate on the authorization field.
+func (f *CoverageCheckFilter) WhereAuthorization(p entql.StringP) {
+	f.Where(p.Field(coveragecheck.FieldAuthorization))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *CoverageCheckFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(coveragecheck.FieldAttempts))
+}
+
+// WhereCheckedAt applies the entql time.Time predicate on the checked_at field.
+func (f *CoverageCheckFilter) WhereCheckedAt(p entql.TimeP) {
+	f.Where(p.Field(coveragecheck.FieldCheckedAt))
+}
+
+// WhereHasAppointment applies a predicate to check if query has an edge appointment.
+func (f *CoverageCheckFilter) WhereHasAppointment() {
+	f.Where(entql.HasEdge("appointment"))
+}
+
+// WhereHasAppointmentWith applies a predicate to check if query has an edge appointment with a given conditions (other predicates).
+func (f *CoverageCheckFilter) WhereHasAppointmentWith(preds ...predicate.Appointment) {
+	f.Where(entql.HasEdgeWith("appointment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *DayOffQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -903,7 +1236,7 @@ type DayOffFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DayOffFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -977,7 +1310,7 @@ type DoctorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DoctorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1138,7 +1471,7 @@ type EventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1213,7 +1546,7 @@ type FeedbackFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FeedbackFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1302,6 +1635,247 @@ func (f *FeedbackFilter) WhereHasPatientWith(preds ...predicate.Patient) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *InsurancePlanQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the InsurancePlanQuery builder.
+func (_q *InsurancePlanQuery) Filter() *InsurancePlanFilter {
+	return &InsurancePlanFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *InsurancePlanMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the InsurancePlanMutation builder.
+func (m *InsurancePlanMutation) Filter() *InsurancePlanFilter {
+	return &InsurancePlanFilter{config: m.config, predicateAdder: m}
+}
+
+// InsurancePlanFilter provides a generic filtering capability at runtime for InsurancePlanQuery.
+type InsurancePlanFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *InsurancePlanFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *InsurancePlanFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(insuranceplan.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *InsurancePlanFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(insuranceplan.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *InsurancePlanFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(insuranceplan.FieldUpdatedAt))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *InsurancePlanFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(insuranceplan.FieldPatientID))
+}
+
+// WhereOperator applies the entql string predicate on the operator field.
+func (f *InsurancePlanFilter) WhereOperator(p entql.StringP) {
+	f.Where(p.Field(insuranceplan.FieldOperator))
+}
+
+// WherePlanName applies the entql string predicate on the plan_name field.
+func (f *InsurancePlanFilter) WherePlanName(p entql.StringP) {
+	f.Where(p.Field(insuranceplan.FieldPlanName))
+}
+
+// WhereCardSealed applies the entql []byte predicate on the card_sealed field.
+func (f *InsurancePlanFilter) WhereCardSealed(p entql.BytesP) {
+	f.Where(p.Field(insuranceplan.FieldCardSealed))
+}
+
+// WhereCardLast4 applies the entql string predicate on the card_last4 field.
+func (f *InsurancePlanFilter) WhereCardLast4(p entql.StringP) {
+	f.Where(p.Field(insuranceplan.FieldCardLast4))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *InsurancePlanFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *InsurancePlanFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *InvoiceQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the InvoiceQuery builder.
+func (_q *InvoiceQuery) Filter() *InvoiceFilter {
+	return &InvoiceFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *InvoiceMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the InvoiceMutation builder.
+func (m *InvoiceMutation) Filter() *InvoiceFilter {
+	return &InvoiceFilter{config: m.config, predicateAdder: m}
+}
+
+// InvoiceFilter provides a generic filtering capability at runtime for InvoiceQuery.
+type InvoiceFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *InvoiceFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *InvoiceFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *InvoiceFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *InvoiceFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldUpdatedAt))
+}
+
+// WhereNumber applies the entql string predicate on the number field.
+func (f *InvoiceFilter) WhereNumber(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldNumber))
+}
+
+// WhereAppointmentID applies the entql int predicate on the appointment_id field.
+func (f *InvoiceFilter) WhereAppointmentID(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldAppointmentID))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *InvoiceFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldPatientID))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *InvoiceFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldDoctorID))
+}
+
+// WhereAmountCents applies the entql int predicate on the amount_cents field.
+func (f *InvoiceFilter) WhereAmountCents(p entql.IntP) {
+	f.Where(p.Field(invoice.FieldAmountCents))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *InvoiceFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldStatus))
+}
+
+// WhereIssuedBy applies the entql string predicate on the issued_by field.
+func (f *InvoiceFilter) WhereIssuedBy(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldIssuedBy))
+}
+
+// WhereServiceAt applies the entql time.Time predicate on the service_at field.
+func (f *InvoiceFilter) WhereServiceAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldServiceAt))
+}
+
+// WhereIssuedAt applies the entql time.Time predicate on the issued_at field.
+func (f *InvoiceFilter) WhereIssuedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldIssuedAt))
+}
+
+// WherePaidAt applies the entql time.Time predicate on the paid_at field.
+func (f *InvoiceFilter) WherePaidAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldPaidAt))
+}
+
+// WhereVoidedAt applies the entql time.Time predicate on the voided_at field.
+func (f *InvoiceFilter) WhereVoidedAt(p entql.TimeP) {
+	f.Where(p.Field(invoice.FieldVoidedAt))
+}
+
+// WhereVoidReason applies the entql string predicate on the void_reason field.
+func (f *InvoiceFilter) WhereVoidReason(p entql.StringP) {
+	f.Where(p.Field(invoice.FieldVoidReason))
+}
+
+// WhereHasAppointment applies a predicate to check if query has an edge appointment.
+func (f *InvoiceFilter) WhereHasAppointment() {
+	f.Where(entql.HasEdge("appointment"))
+}
+
+// WhereHasAppointmentWith applies a predicate to check if query has an edge appointment with a given conditions (other predicates).
+func (f *InvoiceFilter) WhereHasAppointmentWith(preds ...predicate.Appointment) {
+	f.Where(entql.HasEdgeWith("appointment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *InvoiceFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *InvoiceFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasDoctor applies a predicate to check if query has an edge doctor.
+func (f *InvoiceFilter) WhereHasDoctor() {
+	f.Where(entql.HasEdge("doctor"))
+}
+
+// WhereHasDoctorWith applies a predicate to check if query has an edge doctor with a given conditions (other predicates).
+func (f *InvoiceFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
+	f.Where(entql.HasEdgeWith("doctor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PatientQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1330,7 +1904,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1447,7 +2021,7 @@ type RecordFileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordFileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1580,7 +2154,7 @@ type RecordShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1702,7 +2276,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

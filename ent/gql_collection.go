@@ -10,9 +10,12 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -418,6 +421,132 @@ func newAvailabilityPaginateArgs(rv map[string]any) *availabilityPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CoverageCheckQuery) CollectFields(ctx context.Context, satisfies ...string) (*CoverageCheckQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CoverageCheckQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(coveragecheck.Columns))
+		selectedFields = []string{coveragecheck.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[coveragecheck.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldAppointmentID)
+				fieldSeen[coveragecheck.FieldAppointmentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[coveragecheck.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldCreatedAt)
+				fieldSeen[coveragecheck.FieldCreatedAt] = struct{}{}
+			}
+		case "operator":
+			if _, ok := fieldSeen[coveragecheck.FieldOperator]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldOperator)
+				fieldSeen[coveragecheck.FieldOperator] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[coveragecheck.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldStatus)
+				fieldSeen[coveragecheck.FieldStatus] = struct{}{}
+			}
+		case "detail":
+			if _, ok := fieldSeen[coveragecheck.FieldDetail]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldDetail)
+				fieldSeen[coveragecheck.FieldDetail] = struct{}{}
+			}
+		case "authorization":
+			if _, ok := fieldSeen[coveragecheck.FieldAuthorization]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldAuthorization)
+				fieldSeen[coveragecheck.FieldAuthorization] = struct{}{}
+			}
+		case "checkedAt":
+			if _, ok := fieldSeen[coveragecheck.FieldCheckedAt]; !ok {
+				selectedFields = append(selectedFields, coveragecheck.FieldCheckedAt)
+				fieldSeen[coveragecheck.FieldCheckedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type coveragecheckPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CoverageCheckPaginateOption
+}
+
+func newCoverageCheckPaginateArgs(rv map[string]any) *coveragecheckPaginateArgs {
+	args := &coveragecheckPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CoverageCheckOrder{Field: &CoverageCheckOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCoverageCheckOrder(order))
+			}
+		case *CoverageCheckOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCoverageCheckOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *DayOffQuery) CollectFields(ctx context.Context, satisfies ...string) (*DayOffQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -744,6 +873,278 @@ func newFeedbackPaginateArgs(rv map[string]any) *feedbackPaginateArgs {
 		case *FeedbackOrder:
 			if v != nil {
 				args.opts = append(args.opts, WithFeedbackOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InsurancePlanQuery) CollectFields(ctx context.Context, satisfies ...string) (*InsurancePlanQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InsurancePlanQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(insuranceplan.Columns))
+		selectedFields = []string{insuranceplan.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[insuranceplan.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, insuranceplan.FieldCreatedAt)
+				fieldSeen[insuranceplan.FieldCreatedAt] = struct{}{}
+			}
+		case "operator":
+			if _, ok := fieldSeen[insuranceplan.FieldOperator]; !ok {
+				selectedFields = append(selectedFields, insuranceplan.FieldOperator)
+				fieldSeen[insuranceplan.FieldOperator] = struct{}{}
+			}
+		case "planName":
+			if _, ok := fieldSeen[insuranceplan.FieldPlanName]; !ok {
+				selectedFields = append(selectedFields, insuranceplan.FieldPlanName)
+				fieldSeen[insuranceplan.FieldPlanName] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type insuranceplanPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InsurancePlanPaginateOption
+}
+
+func newInsurancePlanPaginateArgs(rv map[string]any) *insuranceplanPaginateArgs {
+	args := &insuranceplanPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &InsurancePlanOrder{Field: &InsurancePlanOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithInsurancePlanOrder(order))
+			}
+		case *InsurancePlanOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithInsurancePlanOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InvoiceQuery) CollectFields(ctx context.Context, satisfies ...string) (*InvoiceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InvoiceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(invoice.Columns))
+		selectedFields = []string{invoice.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[invoice.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldAppointmentID)
+				fieldSeen[invoice.FieldAppointmentID] = struct{}{}
+			}
+
+		case "patient":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PatientClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, patientImplementors)...); err != nil {
+				return err
+			}
+			_q.withPatient = query
+			if _, ok := fieldSeen[invoice.FieldPatientID]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldPatientID)
+				fieldSeen[invoice.FieldPatientID] = struct{}{}
+			}
+
+		case "doctor":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DoctorClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, doctorImplementors)...); err != nil {
+				return err
+			}
+			_q.withDoctor = query
+			if _, ok := fieldSeen[invoice.FieldDoctorID]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldDoctorID)
+				fieldSeen[invoice.FieldDoctorID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[invoice.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldCreatedAt)
+				fieldSeen[invoice.FieldCreatedAt] = struct{}{}
+			}
+		case "number":
+			if _, ok := fieldSeen[invoice.FieldNumber]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldNumber)
+				fieldSeen[invoice.FieldNumber] = struct{}{}
+			}
+		case "amountCents":
+			if _, ok := fieldSeen[invoice.FieldAmountCents]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldAmountCents)
+				fieldSeen[invoice.FieldAmountCents] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[invoice.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldStatus)
+				fieldSeen[invoice.FieldStatus] = struct{}{}
+			}
+		case "issuedBy":
+			if _, ok := fieldSeen[invoice.FieldIssuedBy]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldIssuedBy)
+				fieldSeen[invoice.FieldIssuedBy] = struct{}{}
+			}
+		case "serviceAt":
+			if _, ok := fieldSeen[invoice.FieldServiceAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldServiceAt)
+				fieldSeen[invoice.FieldServiceAt] = struct{}{}
+			}
+		case "issuedAt":
+			if _, ok := fieldSeen[invoice.FieldIssuedAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldIssuedAt)
+				fieldSeen[invoice.FieldIssuedAt] = struct{}{}
+			}
+		case "paidAt":
+			if _, ok := fieldSeen[invoice.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldPaidAt)
+				fieldSeen[invoice.FieldPaidAt] = struct{}{}
+			}
+		case "voidedAt":
+			if _, ok := fieldSeen[invoice.FieldVoidedAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldVoidedAt)
+				fieldSeen[invoice.FieldVoidedAt] = struct{}{}
+			}
+		case "voidReason":
+			if _, ok := fieldSeen[invoice.FieldVoidReason]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldVoidReason)
+				fieldSeen[invoice.FieldVoidReason] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type invoicePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InvoicePaginateOption
+}
+
+func newInvoicePaginateArgs(rv map[string]any) *invoicePaginateArgs {
+	args := &invoicePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &InvoiceOrder{Field: &InvoiceOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithInvoiceOrder(order))
+			}
+		case *InvoiceOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithInvoiceOrder(v))
 			}
 		}
 	}

@@ -40,6 +40,14 @@ func (_m *Availability) Doctor(ctx context.Context) (*Doctor, error) {
 	return result, err
 }
 
+func (_m *CoverageCheck) Appointment(ctx context.Context) (*Appointment, error) {
+	result, err := _m.Edges.AppointmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAppointment().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *DayOff) Doctor(ctx context.Context) (*Doctor, error) {
 	result, err := _m.Edges.DoctorOrErr()
 	if IsNotLoaded(err) {
@@ -52,6 +60,30 @@ func (_m *Feedback) Appointment(ctx context.Context) (*Appointment, error) {
 	result, err := _m.Edges.AppointmentOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryAppointment().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Invoice) Appointment(ctx context.Context) (*Appointment, error) {
+	result, err := _m.Edges.AppointmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAppointment().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Invoice) Patient(ctx context.Context) (*Patient, error) {
+	result, err := _m.Edges.PatientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPatient().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Invoice) Doctor(ctx context.Context) (*Doctor, error) {
+	result, err := _m.Edges.DoctorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDoctor().Only(ctx)
 	}
 	return result, err
 }

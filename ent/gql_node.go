@@ -13,10 +13,13 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/internal"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -43,6 +46,11 @@ var availabilityImplementors = []string{"Availability", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Availability) IsNode() {}
 
+var coveragecheckImplementors = []string{"CoverageCheck", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CoverageCheck) IsNode() {}
+
 var dayoffImplementors = []string{"DayOff", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -57,6 +65,16 @@ var feedbackImplementors = []string{"Feedback", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Feedback) IsNode() {}
+
+var insuranceplanImplementors = []string{"InsurancePlan", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*InsurancePlan) IsNode() {}
+
+var invoiceImplementors = []string{"Invoice", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Invoice) IsNode() {}
 
 var patientImplementors = []string{"Patient", "Node"}
 
@@ -182,6 +200,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case coveragecheck.Table:
+		query := c.CoverageCheck.Query().
+			Where(coveragecheck.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, coveragecheckImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case dayoff.Table:
 		query := c.DayOff.Query().
 			Where(dayoff.ID(id))
@@ -205,6 +232,24 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(feedback.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, feedbackImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case insuranceplan.Table:
+		query := c.InsurancePlan.Query().
+			Where(insuranceplan.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, insuranceplanImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case invoice.Table:
+		query := c.Invoice.Query().
+			Where(invoice.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, invoiceImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -366,6 +411,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case coveragecheck.Table:
+		query := c.CoverageCheck.Query().
+			Where(coveragecheck.IDIn(ids...))
+		query, err := query.CollectFields(ctx, coveragecheckImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case dayoff.Table:
 		query := c.DayOff.Query().
 			Where(dayoff.IDIn(ids...))
@@ -402,6 +463,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Feedback.Query().
 			Where(feedback.IDIn(ids...))
 		query, err := query.CollectFields(ctx, feedbackImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case insuranceplan.Table:
+		query := c.InsurancePlan.Query().
+			Where(insuranceplan.IDIn(ids...))
+		query, err := query.CollectFields(ctx, insuranceplanImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case invoice.Table:
+		query := c.Invoice.Query().
+			Where(invoice.IDIn(ids...))
+		query, err := query.CollectFields(ctx, invoiceImplementors...)
 		if err != nil {
 			return nil, err
 		}

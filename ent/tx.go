@@ -14,12 +14,16 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// Admin is the client for interacting with the Admin builders.
+	Admin *AdminClient
 	// Appointment is the client for interacting with the Appointment builders.
 	Appointment *AppointmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Availability is the client for interacting with the Availability builders.
 	Availability *AvailabilityClient
+	// CoverageCheck is the client for interacting with the CoverageCheck builders.
+	CoverageCheck *CoverageCheckClient
 	// DayOff is the client for interacting with the DayOff builders.
 	DayOff *DayOffClient
 	// Doctor is the client for interacting with the Doctor builders.
@@ -28,6 +32,10 @@ type Tx struct {
 	Event *EventClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
+	// InsurancePlan is the client for interacting with the InsurancePlan builders.
+	InsurancePlan *InsurancePlanClient
+	// Invoice is the client for interacting with the Invoice builders.
+	Invoice *InvoiceClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
 	// RecordFile is the client for interacting with the RecordFile builders.
@@ -167,13 +175,17 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.Admin = NewAdminClient(tx.config)
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Availability = NewAvailabilityClient(tx.config)
+	tx.CoverageCheck = NewCoverageCheckClient(tx.config)
 	tx.DayOff = NewDayOffClient(tx.config)
 	tx.Doctor = NewDoctorClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
+	tx.InsurancePlan = NewInsurancePlanClient(tx.config)
+	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)
 	tx.RecordShare = NewRecordShareClient(tx.config)
@@ -187,7 +199,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Appointment.QueryXXX(), the query will be executed
+// applies a query, for example: Admin.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -9,6 +9,22 @@ import (
 )
 
 var (
+	// AdminsColumns holds the columns for the "admins" table.
+	AdminsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "email", Type: field.TypeString, Unique: true, Size: 254},
+		{Name: "password_hash", Type: field.TypeString},
+		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+	}
+	// AdminsTable holds the schema information for the "admins" table.
+	AdminsTable = &schema.Table{
+		Name:       "admins",
+		Columns:    AdminsColumns,
+		PrimaryKey: []*schema.Column{AdminsColumns[0]},
+	}
 	// AppointmentsColumns holds the columns for the "appointments" table.
 	AppointmentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -127,6 +143,42 @@ var (
 				Name:    "availability_doctor_id_weekday",
 				Unique:  false,
 				Columns: []*schema.Column{AvailabilitiesColumns[7], AvailabilitiesColumns[3]},
+			},
+		},
+	}
+	// CoverageChecksColumns holds the columns for the "coverage_checks" table.
+	CoverageChecksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "patient_id", Type: field.TypeInt},
+		{Name: "doctor_id", Type: field.TypeInt},
+		{Name: "operator", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"COVERED", "NOT_COVERED", "UNKNOWN"}, Default: "UNKNOWN"},
+		{Name: "detail", Type: field.TypeString, Nullable: true, Size: 200},
+		{Name: "authorization", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "checked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "appointment_id", Type: field.TypeInt},
+	}
+	// CoverageChecksTable holds the schema information for the "coverage_checks" table.
+	CoverageChecksTable = &schema.Table{
+		Name:       "coverage_checks",
+		Columns:    CoverageChecksColumns,
+		PrimaryKey: []*schema.Column{CoverageChecksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "coverage_checks_appointments_appointment",
+				Columns:    []*schema.Column{CoverageChecksColumns[11]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "coveragecheck_appointment_id",
+				Unique:  true,
+				Columns: []*schema.Column{CoverageChecksColumns[11]},
 			},
 		},
 	}
@@ -277,6 +329,99 @@ var (
 				Name:    "feedback_appointment_id",
 				Unique:  true,
 				Columns: []*schema.Column{FeedbacksColumns[5]},
+			},
+		},
+	}
+	// InsurancePlansColumns holds the columns for the "insurance_plans" table.
+	InsurancePlansColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "operator", Type: field.TypeString, Size: 100},
+		{Name: "plan_name", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "card_sealed", Type: field.TypeBytes},
+		{Name: "card_last4", Type: field.TypeString, Size: 4},
+		{Name: "patient_id", Type: field.TypeInt},
+	}
+	// InsurancePlansTable holds the schema information for the "insurance_plans" table.
+	InsurancePlansTable = &schema.Table{
+		Name:       "insurance_plans",
+		Columns:    InsurancePlansColumns,
+		PrimaryKey: []*schema.Column{InsurancePlansColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "insurance_plans_patients_patient",
+				Columns:    []*schema.Column{InsurancePlansColumns[7]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "insuranceplan_patient_id",
+				Unique:  true,
+				Columns: []*schema.Column{InsurancePlansColumns[7]},
+			},
+		},
+	}
+	// InvoicesColumns holds the columns for the "invoices" table.
+	InvoicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "number", Type: field.TypeString, Unique: true, Size: 32},
+		{Name: "amount_cents", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "PAID", "VOID"}, Default: "OPEN"},
+		{Name: "issued_by", Type: field.TypeEnum, Enums: []string{"DOCTOR", "SYSTEM"}},
+		{Name: "service_at", Type: field.TypeTime},
+		{Name: "issued_at", Type: field.TypeTime},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "voided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "void_reason", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "appointment_id", Type: field.TypeInt},
+		{Name: "patient_id", Type: field.TypeInt},
+		{Name: "doctor_id", Type: field.TypeInt},
+	}
+	// InvoicesTable holds the schema information for the "invoices" table.
+	InvoicesTable = &schema.Table{
+		Name:       "invoices",
+		Columns:    InvoicesColumns,
+		PrimaryKey: []*schema.Column{InvoicesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "invoices_appointments_appointment",
+				Columns:    []*schema.Column{InvoicesColumns[12]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "invoices_patients_patient",
+				Columns:    []*schema.Column{InvoicesColumns[13]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "invoices_doctors_doctor",
+				Columns:    []*schema.Column{InvoicesColumns[14]},
+				RefColumns: []*schema.Column{DoctorsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invoice_appointment_id",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[12]},
+			},
+			{
+				Name:    "invoice_patient_id_issued_at",
+				Unique:  false,
+				Columns: []*schema.Column{InvoicesColumns[13], InvoicesColumns[8]},
+			},
+			{
+				Name:    "invoice_doctor_id_issued_at",
+				Unique:  false,
+				Columns: []*schema.Column{InvoicesColumns[14], InvoicesColumns[8]},
 			},
 		},
 	}
@@ -432,13 +577,17 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AdminsTable,
 		AppointmentsTable,
 		AuditEventsTable,
 		AvailabilitiesTable,
+		CoverageChecksTable,
 		DayOffsTable,
 		DoctorsTable,
 		EventsTable,
 		FeedbacksTable,
+		InsurancePlansTable,
+		InvoicesTable,
 		PatientsTable,
 		RecordFilesTable,
 		RecordSharesTable,
@@ -448,6 +597,9 @@ var (
 )
 
 func init() {
+	AdminsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
 	AppointmentsTable.ForeignKeys[0].RefTable = DoctorsTable
 	AppointmentsTable.ForeignKeys[1].RefTable = PatientsTable
 	AppointmentsTable.ForeignKeys[2].RefTable = SlotsTable
@@ -460,6 +612,10 @@ func init() {
 	AvailabilitiesTable.ForeignKeys[0].RefTable = DoctorsTable
 	AvailabilitiesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	CoverageChecksTable.ForeignKeys[0].RefTable = AppointmentsTable
+	CoverageChecksTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	DayOffsTable.ForeignKeys[0].RefTable = DoctorsTable
 	DayOffsTable.Annotation = &entsql.Annotation{
@@ -476,6 +632,16 @@ func init() {
 	FeedbacksTable.ForeignKeys[2].RefTable = PatientsTable
 	FeedbacksTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
+	InsurancePlansTable.ForeignKeys[0].RefTable = PatientsTable
+	InsurancePlansTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	InvoicesTable.ForeignKeys[0].RefTable = AppointmentsTable
+	InvoicesTable.ForeignKeys[1].RefTable = PatientsTable
+	InvoicesTable.ForeignKeys[2].RefTable = DoctorsTable
+	InvoicesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 	PatientsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),

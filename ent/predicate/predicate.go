@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// Admin is the predicate function for admin builders.
+type Admin func(*sql.Selector)
+
 // Appointment is the predicate function for appointment builders.
 type Appointment func(*sql.Selector)
 
@@ -14,6 +17,9 @@ type AuditEvent func(*sql.Selector)
 
 // Availability is the predicate function for availability builders.
 type Availability func(*sql.Selector)
+
+// CoverageCheck is the predicate function for coveragecheck builders.
+type CoverageCheck func(*sql.Selector)
 
 // DayOff is the predicate function for dayoff builders.
 type DayOff func(*sql.Selector)
@@ -26,6 +32,12 @@ type Event func(*sql.Selector)
 
 // Feedback is the predicate function for feedback builders.
 type Feedback func(*sql.Selector)
+
+// InsurancePlan is the predicate function for insuranceplan builders.
+type InsurancePlan func(*sql.Selector)
+
+// Invoice is the predicate function for invoice builders.
+type Invoice func(*sql.Selector)
 
 // Patient is the predicate function for patient builders.
 type Patient func(*sql.Selector)

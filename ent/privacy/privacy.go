@@ -111,6 +111,30 @@ func DenyMutationOperationRule(op ent.Op) MutationRule {
 	return OnMutationOperation(rule, op)
 }
 
+// The AdminQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AdminQueryRuleFunc func(context.Context, *ent.AdminQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AdminQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AdminQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AdminQuery", q)
+}
+
+// The AdminMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AdminMutationRuleFunc func(context.Context, *ent.AdminMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AdminMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AdminMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AdminMutation", m)
+}
+
 // The AppointmentQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AppointmentQueryRuleFunc func(context.Context, *ent.AppointmentQuery) error
@@ -181,6 +205,30 @@ func (f AvailabilityMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AvailabilityMutation", m)
+}
+
+// The CoverageCheckQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CoverageCheckQueryRuleFunc func(context.Context, *ent.CoverageCheckQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CoverageCheckQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CoverageCheckQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CoverageCheckQuery", q)
+}
+
+// The CoverageCheckMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CoverageCheckMutationRuleFunc func(context.Context, *ent.CoverageCheckMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CoverageCheckMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CoverageCheckMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CoverageCheckMutation", m)
 }
 
 // The DayOffQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -277,6 +325,54 @@ func (f FeedbackMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FeedbackMutation", m)
+}
+
+// The InsurancePlanQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type InsurancePlanQueryRuleFunc func(context.Context, *ent.InsurancePlanQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f InsurancePlanQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.InsurancePlanQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.InsurancePlanQuery", q)
+}
+
+// The InsurancePlanMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type InsurancePlanMutationRuleFunc func(context.Context, *ent.InsurancePlanMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f InsurancePlanMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.InsurancePlanMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InsurancePlanMutation", m)
+}
+
+// The InvoiceQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type InvoiceQueryRuleFunc func(context.Context, *ent.InvoiceQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f InvoiceQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.InvoiceQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.InvoiceQuery", q)
+}
+
+// The InvoiceMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type InvoiceMutationRuleFunc func(context.Context, *ent.InvoiceMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f InvoiceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.InvoiceMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvoiceMutation", m)
 }
 
 // The PatientQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -410,11 +506,15 @@ var _ QueryMutationRule = FilterFunc(nil)
 
 func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
+	case *ent.AdminQuery:
+		return q.Filter(), nil
 	case *ent.AppointmentQuery:
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
 	case *ent.AvailabilityQuery:
+		return q.Filter(), nil
+	case *ent.CoverageCheckQuery:
 		return q.Filter(), nil
 	case *ent.DayOffQuery:
 		return q.Filter(), nil
@@ -423,6 +523,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.EventQuery:
 		return q.Filter(), nil
 	case *ent.FeedbackQuery:
+		return q.Filter(), nil
+	case *ent.InsurancePlanQuery:
+		return q.Filter(), nil
+	case *ent.InvoiceQuery:
 		return q.Filter(), nil
 	case *ent.PatientQuery:
 		return q.Filter(), nil
@@ -439,11 +543,15 @@ func queryFilter(q ent.Query) (Filter, error) {
 
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
+	case *ent.AdminMutation:
+		return m.Filter(), nil
 	case *ent.AppointmentMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil
 	case *ent.AvailabilityMutation:
+		return m.Filter(), nil
+	case *ent.CoverageCheckMutation:
 		return m.Filter(), nil
 	case *ent.DayOffMutation:
 		return m.Filter(), nil
@@ -452,6 +560,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.EventMutation:
 		return m.Filter(), nil
 	case *ent.FeedbackMutation:
+		return m.Filter(), nil
+	case *ent.InsurancePlanMutation:
+		return m.Filter(), nil
+	case *ent.InvoiceMutation:
 		return m.Filter(), nil
 	case *ent.PatientMutation:
 		return m.Filter(), nil

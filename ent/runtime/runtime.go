@@ -6,13 +6,17 @@ import (
 	"context"
 	"time"
 
+	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/availability"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -27,6 +31,66 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	adminMixin := schema.Admin{}.Mixin()
+	admin.Policy = privacy.NewPolicies(schema.Admin{})
+	admin.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := admin.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	adminMixinFields0 := adminMixin[0].Fields()
+	_ = adminMixinFields0
+	adminFields := schema.Admin{}.Fields()
+	_ = adminFields
+	// adminDescCreatedAt is the schema descriptor for created_at field.
+	adminDescCreatedAt := adminMixinFields0[0].Descriptor()
+	// admin.DefaultCreatedAt holds the default value on creation for the created_at field.
+	admin.DefaultCreatedAt = adminDescCreatedAt.Default.(func() time.Time)
+	// adminDescUpdatedAt is the schema descriptor for updated_at field.
+	adminDescUpdatedAt := adminMixinFields0[1].Descriptor()
+	// admin.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	admin.DefaultUpdatedAt = adminDescUpdatedAt.Default.(func() time.Time)
+	// admin.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	admin.UpdateDefaultUpdatedAt = adminDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// adminDescName is the schema descriptor for name field.
+	adminDescName := adminFields[0].Descriptor()
+	// admin.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	admin.NameValidator = func() func(string) error {
+		validators := adminDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// adminDescEmail is the schema descriptor for email field.
+	adminDescEmail := adminFields[1].Descriptor()
+	// admin.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	admin.EmailValidator = func() func(string) error {
+		validators := adminDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	appointmentMixin := schema.Appointment{}.Mixin()
 	appointment.Policy = privacy.NewPolicies(schema.Appointment{})
 	appointment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -122,6 +186,44 @@ func init() {
 	availabilityDescSlotMinutes := availabilityFields[4].Descriptor()
 	// availability.SlotMinutesValidator is a validator for the "slot_minutes" field. It is called by the builders before save.
 	availability.SlotMinutesValidator = availabilityDescSlotMinutes.Validators[0].(func(int) error)
+	coveragecheckMixin := schema.CoverageCheck{}.Mixin()
+	coveragecheck.Policy = privacy.NewPolicies(schema.CoverageCheck{})
+	coveragecheck.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := coveragecheck.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	coveragecheckMixinFields0 := coveragecheckMixin[0].Fields()
+	_ = coveragecheckMixinFields0
+	coveragecheckFields := schema.CoverageCheck{}.Fields()
+	_ = coveragecheckFields
+	// coveragecheckDescCreatedAt is the schema descriptor for created_at field.
+	coveragecheckDescCreatedAt := coveragecheckMixinFields0[0].Descriptor()
+	// coveragecheck.DefaultCreatedAt holds the default value on creation for the created_at field.
+	coveragecheck.DefaultCreatedAt = coveragecheckDescCreatedAt.Default.(func() time.Time)
+	// coveragecheckDescUpdatedAt is the schema descriptor for updated_at field.
+	coveragecheckDescUpdatedAt := coveragecheckMixinFields0[1].Descriptor()
+	// coveragecheck.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	coveragecheck.DefaultUpdatedAt = coveragecheckDescUpdatedAt.Default.(func() time.Time)
+	// coveragecheck.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	coveragecheck.UpdateDefaultUpdatedAt = coveragecheckDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// coveragecheckDescDetail is the schema descriptor for detail field.
+	coveragecheckDescDetail := coveragecheckFields[5].Descriptor()
+	// coveragecheck.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
+	coveragecheck.DetailValidator = coveragecheckDescDetail.Validators[0].(func(string) error)
+	// coveragecheckDescAuthorization is the schema descriptor for authorization field.
+	coveragecheckDescAuthorization := coveragecheckFields[6].Descriptor()
+	// coveragecheck.AuthorizationValidator is a validator for the "authorization" field. It is called by the builders before save.
+	coveragecheck.AuthorizationValidator = coveragecheckDescAuthorization.Validators[0].(func(string) error)
+	// coveragecheckDescAttempts is the schema descriptor for attempts field.
+	coveragecheckDescAttempts := coveragecheckFields[7].Descriptor()
+	// coveragecheck.DefaultAttempts holds the default value on creation for the attempts field.
+	coveragecheck.DefaultAttempts = coveragecheckDescAttempts.Default.(int)
+	// coveragecheck.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	coveragecheck.AttemptsValidator = coveragecheckDescAttempts.Validators[0].(func(int) error)
 	dayoffMixin := schema.DayOff{}.Mixin()
 	dayoff.Policy = privacy.NewPolicies(schema.DayOff{})
 	dayoff.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -347,6 +449,110 @@ func init() {
 	feedback.DefaultComment = feedbackDescComment.Default.(string)
 	// feedback.CommentValidator is a validator for the "comment" field. It is called by the builders before save.
 	feedback.CommentValidator = feedbackDescComment.Validators[0].(func(string) error)
+	insuranceplanMixin := schema.InsurancePlan{}.Mixin()
+	insuranceplan.Policy = privacy.NewPolicies(schema.InsurancePlan{})
+	insuranceplan.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := insuranceplan.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	insuranceplanMixinFields0 := insuranceplanMixin[0].Fields()
+	_ = insuranceplanMixinFields0
+	insuranceplanFields := schema.InsurancePlan{}.Fields()
+	_ = insuranceplanFields
+	// insuranceplanDescCreatedAt is the schema descriptor for created_at field.
+	insuranceplanDescCreatedAt := insuranceplanMixinFields0[0].Descriptor()
+	// insuranceplan.DefaultCreatedAt holds the default value on creation for the created_at field.
+	insuranceplan.DefaultCreatedAt = insuranceplanDescCreatedAt.Default.(func() time.Time)
+	// insuranceplanDescUpdatedAt is the schema descriptor for updated_at field.
+	insuranceplanDescUpdatedAt := insuranceplanMixinFields0[1].Descriptor()
+	// insuranceplan.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	insuranceplan.DefaultUpdatedAt = insuranceplanDescUpdatedAt.Default.(func() time.Time)
+	// insuranceplan.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	insuranceplan.UpdateDefaultUpdatedAt = insuranceplanDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// insuranceplanDescOperator is the schema descriptor for operator field.
+	insuranceplanDescOperator := insuranceplanFields[1].Descriptor()
+	// insuranceplan.OperatorValidator is a validator for the "operator" field. It is called by the builders before save.
+	insuranceplan.OperatorValidator = func() func(string) error {
+		validators := insuranceplanDescOperator.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(operator string) error {
+			for _, fn := range fns {
+				if err := fn(operator); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// insuranceplanDescPlanName is the schema descriptor for plan_name field.
+	insuranceplanDescPlanName := insuranceplanFields[2].Descriptor()
+	// insuranceplan.PlanNameValidator is a validator for the "plan_name" field. It is called by the builders before save.
+	insuranceplan.PlanNameValidator = insuranceplanDescPlanName.Validators[0].(func(string) error)
+	// insuranceplanDescCardLast4 is the schema descriptor for card_last4 field.
+	insuranceplanDescCardLast4 := insuranceplanFields[4].Descriptor()
+	// insuranceplan.CardLast4Validator is a validator for the "card_last4" field. It is called by the builders before save.
+	insuranceplan.CardLast4Validator = insuranceplanDescCardLast4.Validators[0].(func(string) error)
+	invoiceMixin := schema.Invoice{}.Mixin()
+	invoice.Policy = privacy.NewPolicies(schema.Invoice{})
+	invoice.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := invoice.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	invoiceMixinFields0 := invoiceMixin[0].Fields()
+	_ = invoiceMixinFields0
+	invoiceFields := schema.Invoice{}.Fields()
+	_ = invoiceFields
+	// invoiceDescCreatedAt is the schema descriptor for created_at field.
+	invoiceDescCreatedAt := invoiceMixinFields0[0].Descriptor()
+	// invoice.DefaultCreatedAt holds the default value on creation for the created_at field.
+	invoice.DefaultCreatedAt = invoiceDescCreatedAt.Default.(func() time.Time)
+	// invoiceDescUpdatedAt is the schema descriptor for updated_at field.
+	invoiceDescUpdatedAt := invoiceMixinFields0[1].Descriptor()
+	// invoice.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	invoice.DefaultUpdatedAt = invoiceDescUpdatedAt.Default.(func() time.Time)
+	// invoice.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	invoice.UpdateDefaultUpdatedAt = invoiceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// invoiceDescNumber is the schema descriptor for number field.
+	invoiceDescNumber := invoiceFields[0].Descriptor()
+	// invoice.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	invoice.NumberValidator = func() func(string) error {
+		validators := invoiceDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceDescAmountCents is the schema descriptor for amount_cents field.
+	invoiceDescAmountCents := invoiceFields[4].Descriptor()
+	// invoice.AmountCentsValidator is a validator for the "amount_cents" field. It is called by the builders before save.
+	invoice.AmountCentsValidator = invoiceDescAmountCents.Validators[0].(func(int) error)
+	// invoiceDescIssuedAt is the schema descriptor for issued_at field.
+	invoiceDescIssuedAt := invoiceFields[8].Descriptor()
+	// invoice.DefaultIssuedAt holds the default value on creation for the issued_at field.
+	invoice.DefaultIssuedAt = invoiceDescIssuedAt.Default.(func() time.Time)
+	// invoiceDescVoidReason is the schema descriptor for void_reason field.
+	invoiceDescVoidReason := invoiceFields[11].Descriptor()
+	// invoice.VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
+	invoice.VoidReasonValidator = invoiceDescVoidReason.Validators[0].(func(string) error)
 	patientMixin := schema.Patient{}.Mixin()
 	patient.Policy = privacy.NewPolicies(schema.Patient{})
 	patient.Hooks[0] = func(next ent.Mutator) ent.Mutator {
