@@ -11,9 +11,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
-	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/meeting"
-	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 const (
@@ -76,26 +74,4 @@ func (s *Service) db(ctx context.Context) *ent.Client {
 		return c
 	}
 	return s.Client
-}
-
-func requireDoctor(ctx context.Context) (viewer.Viewer, error) {
-	v := viewer.FromContext(ctx)
-	switch {
-	case v.IsDoctor():
-		return v, nil
-	case v.Role == viewer.Anonymous:
-		return v, gqlerr.UnauthenticatedError()
-	}
-	return v, gqlerr.ForbiddenError("only doctors can do this")
-}
-
-func requirePatient(ctx context.Context) (viewer.Viewer, error) {
-	v := viewer.FromContext(ctx)
-	switch {
-	case v.IsPatient():
-		return v, nil
-	case v.Role == viewer.Anonymous:
-		return v, gqlerr.UnauthenticatedError()
-	}
-	return v, gqlerr.ForbiddenError("only patients can do this")
 }

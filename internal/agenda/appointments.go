@@ -26,12 +26,9 @@ func (s *Service) Appointments(ctx context.Context, f AppointmentFilter) (*ent.A
 	if v := viewer.FromContext(ctx); !v.IsDoctor() && !v.IsPatient() {
 		return nil, gqlerr.UnauthenticatedError()
 	}
-	first := 20
-	if f.First != nil {
-		if *f.First < 0 || *f.First > 100 {
-			return nil, gqlerr.BadInput("first", "first must be between 0 and 100")
-		}
-		first = *f.First
+	first, err := gqlerr.Page(f.First, 20, 100)
+	if err != nil {
+		return nil, err
 	}
 	q := s.Client.Appointment.Query()
 	if len(f.Status) > 0 {

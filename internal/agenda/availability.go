@@ -25,7 +25,7 @@ const (
 // for the coming weeks. Times are wall-clock times in the doctor's zone,
 // so 09:00 stays 09:00 across a change of UTC offset.
 func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*model.AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
-	v, err := requireDoctor(ctx)
+	v, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*model.Availab
 // AddDayOff blocks a local date: no slots are made for it, and its free
 // slots are withdrawn. Booked slots stay; the doctor rejects those.
 func (s *Service) AddDayOff(ctx context.Context, date string) (*ent.DayOff, error) {
-	v, err := requireDoctor(ctx)
+	v, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ const maxIdempotencyKey = 100
 // active appointments decides between concurrent bookers: exactly one
 // wins, the others get CONFLICT/SLOT_TAKEN.
 func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) (*ent.Appointment, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +89,9 @@ var (
 func (s *Service) load(ctx context.Context, id int, t transition) (*ent.Appointment, error) {
 	var err error
 	if t.by == viewer.Doctor {
-		_, err = requireDoctor(ctx)
+		_, err = gqlerr.RequireDoctor(ctx)
 	} else {
-		_, err = requirePatient(ctx)
+		_, err = gqlerr.RequirePatient(ctx)
 	}
 	if err != nil {
 		// The other party's mutations read as absent to them too.

@@ -19,7 +19,7 @@ var ActiveStatuses = []appointment.Status{appointment.StatusREQUESTED, appointme
 // CreateSlots adds a batch of slots to the signed-in doctor's agenda: all
 // of them or, on any invalid or overlapping one, none.
 func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*ent.Slot, error) {
-	v, err := requireDoctor(ctx)
+	v, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (s *Service) hasActiveAppointment(ctx context.Context, slotID int) (bool, e
 // UpdateSlot moves one of the doctor's own free slots.
 // Ownership is the privacy rule's: the UPDATE carries doctor_id = viewer.
 func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*ent.Slot, error) {
-	_, err := requireDoctor(ctx)
+	_, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*
 // DeleteSlot removes one of the doctor's own free slots. A slot with past
 // bookings is withdrawn instead, so those appointments keep their slot.
 func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
-	_, err := requireDoctor(ctx)
+	_, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -14,24 +15,7 @@ var seq atomic.Int64
 
 // CPF returns a valid CPF unique within the test binary.
 func CPF() string {
-	n := 100000000 + seq.Add(1)*7919
-	d := strconv.FormatInt(n%1000000000, 10)
-	for len(d) < 9 {
-		d = "0" + d
-	}
-	for len(d) < 11 {
-		sum, w := 0, len(d)+1
-		for _, c := range d {
-			sum += int(c-'0') * w
-			w--
-		}
-		r := sum * 10 % 11
-		if r == 10 {
-			r = 0
-		}
-		d += strconv.Itoa(r)
-	}
-	return d
+	return validate.CompleteCPF(fmt.Sprintf("%09d", (100000000+seq.Add(1)*7919)%1000000000))
 }
 
 const registerPatient = `mutation($in: RegisterPatientInput!) { registerPatient(input: $in) { token expiresAt } }`

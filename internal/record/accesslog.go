@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"errors"
+	"github.com/healthmed/healthmed/internal/gqlerr"
 
 	"entgo.io/contrib/entgql"
 
@@ -15,7 +16,7 @@ import (
 // AccessLog lists, for the signed-in patient, every access to and change
 // of their record, newest first.
 func (s *Service) AccessLog(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.AuditEventConnection, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 
 // Files lists the signed-in patient's own files, newest first.
 func (s *Service) Files(ctx context.Context, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) (*ent.RecordFileConnection, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (s *Service) Files(ctx context.Context, first *int, after *entgql.Cursor[in
 // Moving a file into a shared category or tag shares it, as a new file
 // there would be.
 func (s *Service) Update(ctx context.Context, id int, in model.UpdateRecordFileInput) (*ent.RecordFile, error) {
-	if _, err := requirePatient(ctx); err != nil {
+	if _, err := gqlerr.RequirePatient(ctx); err != nil {
 		return nil, err
 	}
 	// Ownership is the privacy rule's: the UPDATE carries patient_id = viewer.
@@ -79,7 +79,7 @@ func (s *Service) Update(ctx context.Context, id int, in model.UpdateRecordFileI
 // Delete hides a file from every view and share at once. The bytes stay
 // until PurgeDeleted erases them.
 func (s *Service) Delete(ctx context.Context, id int) (int, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return 0, err
 	}

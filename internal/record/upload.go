@@ -23,7 +23,7 @@ import (
 // only then is the row written, in the mutation's transaction, and a
 // rollback of that transaction removes the stored bytes again.
 func (s *Service) Upload(ctx context.Context, file graphql.Upload, in model.RecordFileInput) (*ent.RecordFile, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -133,12 +133,9 @@ func distanceM(d *ent.Doctor) (float64, bool) {
 }
 
 func (a DoctorArgs) validate() (int, error) {
-	first := DefaultFirst
-	if a.First != nil {
-		if *a.First < 0 || *a.First > MaxFirst {
-			return 0, gqlerr.BadInput("first", "first must be between 0 and %d", MaxFirst)
-		}
-		first = *a.First
+	first, err := gqlerr.Page(a.First, DefaultFirst, MaxFirst)
+	if err != nil {
+		return 0, err
 	}
 	if a.Near != nil {
 		if err := a.Near.Validate(); err != nil {

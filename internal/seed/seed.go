@@ -15,6 +15,7 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -177,28 +178,10 @@ type demoPatient struct{ name, email, cpf string }
 
 func demoPatients() []demoPatient {
 	return []demoPatient{
-		{"Maria Oliveira", "maria" + demoDomain, cpfWithCheckDigits("529982247")},
-		{"José Santos", "jose" + demoDomain, cpfWithCheckDigits("111444777")},
-		{"Luiza Pereira", "luiza" + demoDomain, cpfWithCheckDigits("935411347")},
+		{"Maria Oliveira", "maria" + demoDomain, validate.CompleteCPF("529982247")},
+		{"José Santos", "jose" + demoDomain, validate.CompleteCPF("111444777")},
+		{"Luiza Pereira", "luiza" + demoDomain, validate.CompleteCPF("935411347")},
 	}
-}
-
-// cpfWithCheckDigits appends the two CPF check digits to nine digits.
-func cpfWithCheckDigits(nine string) string {
-	d := nine
-	for len(d) < 11 {
-		sum, w := 0, len(d)+1
-		for _, c := range d {
-			sum += int(c-'0') * w
-			w--
-		}
-		r := sum * 10 % 11
-		if r == 10 {
-			r = 0
-		}
-		d += strconv.Itoa(r)
-	}
-	return d
 }
 
 func rollback(tx *ent.Tx, err error) error {

@@ -59,3 +59,11 @@ func cpfCheckDigit(d []byte) byte {
 	}
 	return byte('0' + r)
 }
+
+// CompleteCPF appends the two check digits to nine digits, for demo data
+// and tests that need valid CPFs.
+func CompleteCPF(nine string) string {
+	d := []byte(nine)
+	d = append(d, cpfCheckDigit(d))
+	return string(append(d, cpfCheckDigit(d)))
+}
