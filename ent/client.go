@@ -26,6 +26,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -61,6 +62,8 @@ type Client struct {
 	InsurancePlan *InsurancePlanClient
 	// Invoice is the client for interacting with the Invoice builders.
 	Invoice *InvoiceClient
+	// Notification is the client for interacting with the Notification builders.
+	Notification *NotificationClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
 	// RecordFile is the client for interacting with the RecordFile builders.
@@ -91,6 +94,7 @@ func (c *Client) init() {
 	c.Feedback = NewFeedbackClient(c.config)
 	c.InsurancePlan = NewInsurancePlanClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
+	c.Notification = NewNotificationClient(c.config)
 	c.Patient = NewPatientClient(c.config)
 	c.RecordFile = NewRecordFileClient(c.config)
 	c.RecordShare = NewRecordShareClient(c.config)
@@ -198,6 +202,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Feedback:      NewFeedbackClient(cfg),
 		InsurancePlan: NewInsurancePlanClient(cfg),
 		Invoice:       NewInvoiceClient(cfg),
+		Notification:  NewNotificationClient(cfg),
 		Patient:       NewPatientClient(cfg),
 		RecordFile:    NewRecordFileClient(cfg),
 		RecordShare:   NewRecordShareClient(cfg),
@@ -232,6 +237,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Feedback:      NewFeedbackClient(cfg),
 		InsurancePlan: NewInsurancePlanClient(cfg),
 		Invoice:       NewInvoiceClient(cfg),
+		Notification:  NewNotificationClient(cfg),
 		Patient:       NewPatientClient(cfg),
 		RecordFile:    NewRecordFileClient(cfg),
 		RecordShare:   NewRecordShareClient(cfg),
@@ -266,8 +272,8 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
-		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.Patient,
-		c.RecordFile, c.RecordShare, c.Slot,
+		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.Notification,
+		c.Patient, c.RecordFile, c.RecordShare, c.Slot,
 	} {
 		n.Use(hooks...)
 	}
@@ -278,8 +284,8 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
-		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.Patient,
-		c.RecordFile, c.RecordShare, c.Slot,
+		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.Notification,
+		c.Patient, c.RecordFile, c.RecordShare, c.Slot,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -310,6 +316,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.InsurancePlan.mutate(ctx, m)
 	case *InvoiceMutation:
 		return c.Invoice.mutate(ctx, m)
+	case *NotificationMutation:
+		return c.Notification.mutate(ctx, m)
 	case *PatientMutation:
 		return c.Patient.mutate(ctx, m)
 	case *RecordFileMutation:
@@ -2069,6 +2077,204 @@ func (c *InvoiceClient) mutate(ctx context.Context, m *InvoiceMutation) (Value, 
 	}
 }
 
+// NotificationClient is a client for the Notification schema.
+type NotificationClient struct {
+	config
+}
+
+// NewNotificationClient returns a client for the Notification from the given config.
+func NewNotificationClient(c config) *NotificationClient {
+	return &NotificationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `notification.Hooks(f(g(h())))`.
+func (c *NotificationClient) Use(hooks ...Hook) {
+	c.hooks.Notification = append(c.hooks.Notification, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `notification.Intercept(f(g(h())))`.
+func (c *NotificationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Notification = append(c.inters.Notification, interceptors...)
+}
+
+// Create returns a builder for creating a Notification entity.
+func (c *NotificationClient) Create() *NotificationCreate {
+	mutation := newNotificationMutation(c.config, OpCreate)
+	return &NotificationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Notification entities.
+func (c *NotificationClient) CreateBulk(builders ...*NotificationCreate) *NotificationCreateBulk {
+	return &NotificationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NotificationClient) MapCreateBulk(slice any, setFunc func(*NotificationCreate, int)) *NotificationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NotificationCreateBulk{err: fmt.Errorf("calling to NotificationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NotificationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NotificationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Notification.
+func (c *NotificationClient) Update() *NotificationUpdate {
+	mutation := newNotificationMutation(c.config, OpUpdate)
+	return &NotificationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NotificationClient) UpdateOne(_m *Notification) *NotificationUpdateOne {
+	mutation := newNotificationMutation(c.config, OpUpdateOne, withNotification(_m))
+	return &NotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NotificationClient) UpdateOneID(id int) *NotificationUpdateOne {
+	mutation := newNotificationMutation(c.config, OpUpdateOne, withNotificationID(id))
+	return &NotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Notification.
+func (c *NotificationClient) Delete() *NotificationDelete {
+	mutation := newNotificationMutation(c.config, OpDelete)
+	return &NotificationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NotificationClient) DeleteOne(_m *Notification) *NotificationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NotificationClient) DeleteOneID(id int) *NotificationDeleteOne {
+	builder := c.Delete().Where(notification.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NotificationDeleteOne{builder}
+}
+
+// Query returns a query builder for Notification.
+func (c *NotificationClient) Query() *NotificationQuery {
+	return &NotificationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNotification},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Notification entity by its id.
+func (c *NotificationClient) Get(ctx context.Context, id int) (*Notification, error) {
+	return c.Query().Where(notification.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NotificationClient) GetX(ctx context.Context, id int) *Notification {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDoctor queries the doctor edge of a Notification.
+func (c *NotificationClient) QueryDoctor(_m *Notification) *DoctorQuery {
+	query := (&DoctorClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(notification.Table, notification.FieldID, id),
+			sqlgraph.To(doctor.Table, doctor.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, notification.DoctorTable, notification.DoctorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPatient queries the patient edge of a Notification.
+func (c *NotificationClient) QueryPatient(_m *Notification) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(notification.Table, notification.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, notification.PatientTable, notification.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAppointment queries the appointment edge of a Notification.
+func (c *NotificationClient) QueryAppointment(_m *Notification) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(notification.Table, notification.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, notification.AppointmentTable, notification.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRecordShare queries the record_share edge of a Notification.
+func (c *NotificationClient) QueryRecordShare(_m *Notification) *RecordShareQuery {
+	query := (&RecordShareClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(notification.Table, notification.FieldID, id),
+			sqlgraph.To(recordshare.Table, recordshare.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, notification.RecordShareTable, notification.RecordShareColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *NotificationClient) Hooks() []Hook {
+	hooks := c.hooks.Notification
+	return append(hooks[:len(hooks):len(hooks)], notification.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *NotificationClient) Interceptors() []Interceptor {
+	return c.inters.Notification
+}
+
+func (c *NotificationClient) mutate(ctx context.Context, m *NotificationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NotificationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NotificationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NotificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Notification mutation op: %q", m.Op())
+	}
+}
+
 // PatientClient is a client for the Patient schema.
 type PatientClient struct {
 	config
@@ -2769,13 +2975,13 @@ func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error)
 type (
 	hooks struct {
 		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
-		Event, Feedback, InsurancePlan, Invoice, Patient, RecordFile, RecordShare,
-		Slot []ent.Hook
+		Event, Feedback, InsurancePlan, Invoice, Notification, Patient, RecordFile,
+		RecordShare, Slot []ent.Hook
 	}
 	inters struct {
 		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
-		Event, Feedback, InsurancePlan, Invoice, Patient, RecordFile, RecordShare,
-		Slot []ent.Interceptor
+		Event, Feedback, InsurancePlan, Invoice, Notification, Patient, RecordFile,
+		RecordShare, Slot []ent.Interceptor
 	}
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -98,6 +99,7 @@ func checkColumn(t, c string) error {
 			feedback.Table:      feedback.ValidColumn,
 			insuranceplan.Table: insuranceplan.ValidColumn,
 			invoice.Table:       invoice.ValidColumn,
+			notification.Table:  notification.ValidColumn,
 			patient.Table:       patient.ValidColumn,
 			recordfile.Table:    recordfile.ValidColumn,
 			recordshare.Table:   recordshare.ValidColumn,

@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -28,7 +29,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   admin.Table,
@@ -275,6 +276,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   notification.Table,
+			Columns: notification.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: notification.FieldID,
+			},
+		},
+		Type: "Notification",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			notification.FieldCreatedAt:     {Type: field.TypeTime, Column: notification.FieldCreatedAt},
+			notification.FieldUpdatedAt:     {Type: field.TypeTime, Column: notification.FieldUpdatedAt},
+			notification.FieldKind:          {Type: field.TypeEnum, Column: notification.FieldKind},
+			notification.FieldDoctorID:      {Type: field.TypeInt, Column: notification.FieldDoctorID},
+			notification.FieldPatientID:     {Type: field.TypeInt, Column: notification.FieldPatientID},
+			notification.FieldAppointmentID: {Type: field.TypeInt, Column: notification.FieldAppointmentID},
+			notification.FieldRecordShareID: {Type: field.TypeInt, Column: notification.FieldRecordShareID},
+			notification.FieldStartsAt:      {Type: field.TypeTime, Column: notification.FieldStartsAt},
+			notification.FieldReadAt:        {Type: field.TypeTime, Column: notification.FieldReadAt},
+			notification.FieldDedupeKey:     {Type: field.TypeString, Column: notification.FieldDedupeKey},
+			notification.FieldEmailStatus:   {Type: field.TypeEnum, Column: notification.FieldEmailStatus},
+			notification.FieldAttempts:      {Type: field.TypeInt, Column: notification.FieldAttempts},
+			notification.FieldNextAttemptAt: {Type: field.TypeTime, Column: notification.FieldNextAttemptAt},
+			notification.FieldClaimedUntil:  {Type: field.TypeTime, Column: notification.FieldClaimedUntil},
+			notification.FieldSendBefore:    {Type: field.TypeTime, Column: notification.FieldSendBefore},
+			notification.FieldSentAt:        {Type: field.TypeTime, Column: notification.FieldSentAt},
+			notification.FieldLastError:     {Type: field.TypeString, Column: notification.FieldLastError},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -293,7 +324,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldDeactivatedAt: {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordfile.Table,
 			Columns: recordfile.Columns,
@@ -319,7 +350,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordfile.FieldDeletedAt:   {Type: field.TypeTime, Column: recordfile.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordshare.Table,
 			Columns: recordshare.Columns,
@@ -340,7 +371,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordshare.FieldRevokedAt:  {Type: field.TypeTime, Column: recordshare.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -562,6 +593,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Invoice",
 		"Doctor",
+	)
+	graph.MustAddE(
+		"doctor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   notification.DoctorTable,
+			Columns: []string{notification.DoctorColumn},
+			Bidi:    false,
+		},
+		"Notification",
+		"Doctor",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   notification.PatientTable,
+			Columns: []string{notification.PatientColumn},
+			Bidi:    false,
+		},
+		"Notification",
+		"Patient",
+	)
+	graph.MustAddE(
+		"appointment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   notification.AppointmentTable,
+			Columns: []string{notification.AppointmentColumn},
+			Bidi:    false,
+		},
+		"Notification",
+		"Appointment",
+	)
+	graph.MustAddE(
+		"record_share",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   notification.RecordShareTable,
+			Columns: []string{notification.RecordShareColumn},
+			Bidi:    false,
+		},
+		"Notification",
+		"RecordShare",
 	)
 	graph.MustAddE(
 		"appointments",
@@ -1876,6 +1955,187 @@ func (f *InvoiceFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *NotificationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the NotificationQuery builder.
+func (_q *NotificationQuery) Filter() *NotificationFilter {
+	return &NotificationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *NotificationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the NotificationMutation builder.
+func (m *NotificationMutation) Filter() *NotificationFilter {
+	return &NotificationFilter{config: m.config, predicateAdder: m}
+}
+
+// NotificationFilter provides a generic filtering capability at runtime for NotificationQuery.
+type NotificationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *NotificationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *NotificationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *NotificationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *NotificationFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldUpdatedAt))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *NotificationFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(notification.FieldKind))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *NotificationFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldDoctorID))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *NotificationFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldPatientID))
+}
+
+// WhereAppointmentID applies the entql int predicate on the appointment_id field.
+func (f *NotificationFilter) WhereAppointmentID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldAppointmentID))
+}
+
+// WhereRecordShareID applies the entql int predicate on the record_share_id field.
+func (f *NotificationFilter) WhereRecordShareID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldRecordShareID))
+}
+
+// WhereStartsAt applies the entql time.Time predicate on the starts_at field.
+func (f *NotificationFilter) WhereStartsAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldStartsAt))
+}
+
+// WhereReadAt applies the entql time.Time predicate on the read_at field.
+func (f *NotificationFilter) WhereReadAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldReadAt))
+}
+
+// WhereDedupeKey applies the entql string predicate on the dedupe_key field.
+func (f *NotificationFilter) WhereDedupeKey(p entql.StringP) {
+	f.Where(p.Field(notification.FieldDedupeKey))
+}
+
+// WhereEmailStatus applies the entql string predicate on the email_status field.
+func (f *NotificationFilter) WhereEmailStatus(p entql.StringP) {
+	f.Where(p.Field(notification.FieldEmailStatus))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *NotificationFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(notification.FieldAttempts))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *NotificationFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldNextAttemptAt))
+}
+
+// WhereClaimedUntil applies the entql time.Time predicate on the claimed_until field.
+func (f *NotificationFilter) WhereClaimedUntil(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldClaimedUntil))
+}
+
+// WhereSendBefore applies the entql time.Time predicate on the send_before field.
+func (f *NotificationFilter) WhereSendBefore(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldSendBefore))
+}
+
+// WhereSentAt applies the entql time.Time predicate on the sent_at field.
+func (f *NotificationFilter) WhereSentAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldSentAt))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *NotificationFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(notification.FieldLastError))
+}
+
+// WhereHasDoctor applies a predicate to check if query has an edge doctor.
+func (f *NotificationFilter) WhereHasDoctor() {
+	f.Where(entql.HasEdge("doctor"))
+}
+
+// WhereHasDoctorWith applies a predicate to check if query has an edge doctor with a given conditions (other predicates).
+func (f *NotificationFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
+	f.Where(entql.HasEdgeWith("doctor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *NotificationFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *NotificationFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAppointment applies a predicate to check if query has an edge appointment.
+func (f *NotificationFilter) WhereHasAppointment() {
+	f.Where(entql.HasEdge("appointment"))
+}
+
+// WhereHasAppointmentWith applies a predicate to check if query has an edge appointment with a given conditions (other predicates).
+func (f *NotificationFilter) WhereHasAppointmentWith(preds ...predicate.Appointment) {
+	f.Where(entql.HasEdgeWith("appointment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRecordShare applies a predicate to check if query has an edge record_share.
+func (f *NotificationFilter) WhereHasRecordShare() {
+	f.Where(entql.HasEdge("record_share"))
+}
+
+// WhereHasRecordShareWith applies a predicate to check if query has an edge record_share with a given conditions (other predicates).
+func (f *NotificationFilter) WhereHasRecordShareWith(preds ...predicate.RecordShare) {
+	f.Where(entql.HasEdgeWith("record_share", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PatientQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1904,7 +2164,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2021,7 +2281,7 @@ type RecordFileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordFileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2154,7 +2414,7 @@ type RecordShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2276,7 +2536,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

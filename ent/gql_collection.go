@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -1145,6 +1146,137 @@ func newInvoicePaginateArgs(rv map[string]any) *invoicePaginateArgs {
 		case *InvoiceOrder:
 			if v != nil {
 				args.opts = append(args.opts, WithInvoiceOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *NotificationQuery) CollectFields(ctx context.Context, satisfies ...string) (*NotificationQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *NotificationQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(notification.Columns))
+		selectedFields = []string{notification.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[notification.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, notification.FieldAppointmentID)
+				fieldSeen[notification.FieldAppointmentID] = struct{}{}
+			}
+
+		case "recordShare":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RecordShareClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, recordshareImplementors)...); err != nil {
+				return err
+			}
+			_q.withRecordShare = query
+			if _, ok := fieldSeen[notification.FieldRecordShareID]; !ok {
+				selectedFields = append(selectedFields, notification.FieldRecordShareID)
+				fieldSeen[notification.FieldRecordShareID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[notification.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, notification.FieldCreatedAt)
+				fieldSeen[notification.FieldCreatedAt] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[notification.FieldKind]; !ok {
+				selectedFields = append(selectedFields, notification.FieldKind)
+				fieldSeen[notification.FieldKind] = struct{}{}
+			}
+		case "startsAt":
+			if _, ok := fieldSeen[notification.FieldStartsAt]; !ok {
+				selectedFields = append(selectedFields, notification.FieldStartsAt)
+				fieldSeen[notification.FieldStartsAt] = struct{}{}
+			}
+		case "readAt":
+			if _, ok := fieldSeen[notification.FieldReadAt]; !ok {
+				selectedFields = append(selectedFields, notification.FieldReadAt)
+				fieldSeen[notification.FieldReadAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type notificationPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []NotificationPaginateOption
+}
+
+func newNotificationPaginateArgs(rv map[string]any) *notificationPaginateArgs {
+	args := &notificationPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &NotificationOrder{Field: &NotificationOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithNotificationOrder(order))
+			}
+		case *NotificationOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithNotificationOrder(v))
 			}
 		}
 	}

@@ -88,6 +88,22 @@ func (_m *Invoice) Doctor(ctx context.Context) (*Doctor, error) {
 	return result, err
 }
 
+func (_m *Notification) Appointment(ctx context.Context) (*Appointment, error) {
+	result, err := _m.Edges.AppointmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAppointment().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Notification) RecordShare(ctx context.Context) (*RecordShare, error) {
+	result, err := _m.Edges.RecordShareOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRecordShare().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *RecordFile) Patient(ctx context.Context) (*Patient, error) {
 	result, err := _m.Edges.PatientOrErr()
 	if IsNotLoaded(err) {

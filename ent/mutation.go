@@ -22,6 +22,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -50,6 +51,7 @@ const (
 	TypeFeedback      = "Feedback"
 	TypeInsurancePlan = "InsurancePlan"
 	TypeInvoice       = "Invoice"
+	TypeNotification  = "Notification"
 	TypePatient       = "Patient"
 	TypeRecordFile    = "RecordFile"
 	TypeRecordShare   = "RecordShare"
@@ -10737,6 +10739,1636 @@ func (m *InvoiceMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Invoice edge %s", name)
+}
+
+// NotificationMutation represents an operation that mutates the Notification nodes in the graph.
+type NotificationMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	kind                *notification.Kind
+	starts_at           *time.Time
+	read_at             *time.Time
+	dedupe_key          *string
+	email_status        *notification.EmailStatus
+	attempts            *int
+	addattempts         *int
+	next_attempt_at     *time.Time
+	claimed_until       *time.Time
+	send_before         *time.Time
+	sent_at             *time.Time
+	last_error          *string
+	clearedFields       map[string]struct{}
+	doctor              *int
+	cleareddoctor       bool
+	patient             *int
+	clearedpatient      bool
+	appointment         *int
+	clearedappointment  bool
+	record_share        *int
+	clearedrecord_share bool
+	done                bool
+	oldValue            func(context.Context) (*Notification, error)
+	predicates          []predicate.Notification
+}
+
+var _ ent.Mutation = (*NotificationMutation)(nil)
+
+// notificationOption allows management of the mutation configuration using functional options.
+type notificationOption func(*NotificationMutation)
+
+// newNotificationMutation creates new mutation for the Notification entity.
+func newNotificationMutation(c config, op Op, opts ...notificationOption) *NotificationMutation {
+	m := &NotificationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeNotification,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withNotificationID sets the ID field of the mutation.
+func withNotificationID(id int) notificationOption {
+	return func(m *NotificationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Notification
+		)
+		m.oldValue = func(ctx context.Context) (*Notification, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Notification.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withNotification sets the old Notification of the mutation.
+func withNotification(node *Notification) notificationOption {
+	return func(m *NotificationMutation) {
+		m.oldValue = func(context.Context) (*Notification, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m NotificationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m NotificationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *NotificationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *NotificationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Notification.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *NotificationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *NotificationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *NotificationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *NotificationMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *NotificationMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *NotificationMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *NotificationMutation) SetKind(n notification.Kind) {
+	m.kind = &n
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *NotificationMutation) Kind() (r notification.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldKind(ctx context.Context) (v notification.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *NotificationMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetDoctorID sets the "doctor_id" field.
+func (m *NotificationMutation) SetDoctorID(i int) {
+	m.doctor = &i
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *NotificationMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldDoctorID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// ClearDoctorID clears the value of the "doctor_id" field.
+func (m *NotificationMutation) ClearDoctorID() {
+	m.doctor = nil
+	m.clearedFields[notification.FieldDoctorID] = struct{}{}
+}
+
+// DoctorIDCleared returns if the "doctor_id" field was cleared in this mutation.
+func (m *NotificationMutation) DoctorIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldDoctorID]
+	return ok
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *NotificationMutation) ResetDoctorID() {
+	m.doctor = nil
+	delete(m.clearedFields, notification.FieldDoctorID)
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *NotificationMutation) SetPatientID(i int) {
+	m.patient = &i
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *NotificationMutation) PatientID() (r int, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldPatientID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ClearPatientID clears the value of the "patient_id" field.
+func (m *NotificationMutation) ClearPatientID() {
+	m.patient = nil
+	m.clearedFields[notification.FieldPatientID] = struct{}{}
+}
+
+// PatientIDCleared returns if the "patient_id" field was cleared in this mutation.
+func (m *NotificationMutation) PatientIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldPatientID]
+	return ok
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *NotificationMutation) ResetPatientID() {
+	m.patient = nil
+	delete(m.clearedFields, notification.FieldPatientID)
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *NotificationMutation) SetAppointmentID(i int) {
+	m.appointment = &i
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *NotificationMutation) AppointmentID() (r int, exists bool) {
+	v := m.appointment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldAppointmentID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ClearAppointmentID clears the value of the "appointment_id" field.
+func (m *NotificationMutation) ClearAppointmentID() {
+	m.appointment = nil
+	m.clearedFields[notification.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentIDCleared returns if the "appointment_id" field was cleared in this mutation.
+func (m *NotificationMutation) AppointmentIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldAppointmentID]
+	return ok
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *NotificationMutation) ResetAppointmentID() {
+	m.appointment = nil
+	delete(m.clearedFields, notification.FieldAppointmentID)
+}
+
+// SetRecordShareID sets the "record_share_id" field.
+func (m *NotificationMutation) SetRecordShareID(i int) {
+	m.record_share = &i
+}
+
+// RecordShareID returns the value of the "record_share_id" field in the mutation.
+func (m *NotificationMutation) RecordShareID() (r int, exists bool) {
+	v := m.record_share
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordShareID returns the old "record_share_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldRecordShareID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordShareID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordShareID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordShareID: %w", err)
+	}
+	return oldValue.RecordShareID, nil
+}
+
+// ClearRecordShareID clears the value of the "record_share_id" field.
+func (m *NotificationMutation) ClearRecordShareID() {
+	m.record_share = nil
+	m.clearedFields[notification.FieldRecordShareID] = struct{}{}
+}
+
+// RecordShareIDCleared returns if the "record_share_id" field was cleared in this mutation.
+func (m *NotificationMutation) RecordShareIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldRecordShareID]
+	return ok
+}
+
+// ResetRecordShareID resets all changes to the "record_share_id" field.
+func (m *NotificationMutation) ResetRecordShareID() {
+	m.record_share = nil
+	delete(m.clearedFields, notification.FieldRecordShareID)
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (m *NotificationMutation) SetStartsAt(t time.Time) {
+	m.starts_at = &t
+}
+
+// StartsAt returns the value of the "starts_at" field in the mutation.
+func (m *NotificationMutation) StartsAt() (r time.Time, exists bool) {
+	v := m.starts_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartsAt returns the old "starts_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldStartsAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartsAt: %w", err)
+	}
+	return oldValue.StartsAt, nil
+}
+
+// ClearStartsAt clears the value of the "starts_at" field.
+func (m *NotificationMutation) ClearStartsAt() {
+	m.starts_at = nil
+	m.clearedFields[notification.FieldStartsAt] = struct{}{}
+}
+
+// StartsAtCleared returns if the "starts_at" field was cleared in this mutation.
+func (m *NotificationMutation) StartsAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldStartsAt]
+	return ok
+}
+
+// ResetStartsAt resets all changes to the "starts_at" field.
+func (m *NotificationMutation) ResetStartsAt() {
+	m.starts_at = nil
+	delete(m.clearedFields, notification.FieldStartsAt)
+}
+
+// SetReadAt sets the "read_at" field.
+func (m *NotificationMutation) SetReadAt(t time.Time) {
+	m.read_at = &t
+}
+
+// ReadAt returns the value of the "read_at" field in the mutation.
+func (m *NotificationMutation) ReadAt() (r time.Time, exists bool) {
+	v := m.read_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReadAt returns the old "read_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldReadAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReadAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReadAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReadAt: %w", err)
+	}
+	return oldValue.ReadAt, nil
+}
+
+// ClearReadAt clears the value of the "read_at" field.
+func (m *NotificationMutation) ClearReadAt() {
+	m.read_at = nil
+	m.clearedFields[notification.FieldReadAt] = struct{}{}
+}
+
+// ReadAtCleared returns if the "read_at" field was cleared in this mutation.
+func (m *NotificationMutation) ReadAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldReadAt]
+	return ok
+}
+
+// ResetReadAt resets all changes to the "read_at" field.
+func (m *NotificationMutation) ResetReadAt() {
+	m.read_at = nil
+	delete(m.clearedFields, notification.FieldReadAt)
+}
+
+// SetDedupeKey sets the "dedupe_key" field.
+func (m *NotificationMutation) SetDedupeKey(s string) {
+	m.dedupe_key = &s
+}
+
+// DedupeKey returns the value of the "dedupe_key" field in the mutation.
+func (m *NotificationMutation) DedupeKey() (r string, exists bool) {
+	v := m.dedupe_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDedupeKey returns the old "dedupe_key" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldDedupeKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDedupeKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDedupeKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDedupeKey: %w", err)
+	}
+	return oldValue.DedupeKey, nil
+}
+
+// ClearDedupeKey clears the value of the "dedupe_key" field.
+func (m *NotificationMutation) ClearDedupeKey() {
+	m.dedupe_key = nil
+	m.clearedFields[notification.FieldDedupeKey] = struct{}{}
+}
+
+// DedupeKeyCleared returns if the "dedupe_key" field was cleared in this mutation.
+func (m *NotificationMutation) DedupeKeyCleared() bool {
+	_, ok := m.clearedFields[notification.FieldDedupeKey]
+	return ok
+}
+
+// ResetDedupeKey resets all changes to the "dedupe_key" field.
+func (m *NotificationMutation) ResetDedupeKey() {
+	m.dedupe_key = nil
+	delete(m.clearedFields, notification.FieldDedupeKey)
+}
+
+// SetEmailStatus sets the "email_status" field.
+func (m *NotificationMutation) SetEmailStatus(ns notification.EmailStatus) {
+	m.email_status = &ns
+}
+
+// EmailStatus returns the value of the "email_status" field in the mutation.
+func (m *NotificationMutation) EmailStatus() (r notification.EmailStatus, exists bool) {
+	v := m.email_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailStatus returns the old "email_status" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldEmailStatus(ctx context.Context) (v notification.EmailStatus, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailStatus: %w", err)
+	}
+	return oldValue.EmailStatus, nil
+}
+
+// ResetEmailStatus resets all changes to the "email_status" field.
+func (m *NotificationMutation) ResetEmailStatus() {
+	m.email_status = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *NotificationMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *NotificationMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *NotificationMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *NotificationMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *NotificationMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *NotificationMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *NotificationMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *NotificationMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (m *NotificationMutation) SetClaimedUntil(t time.Time) {
+	m.claimed_until = &t
+}
+
+// ClaimedUntil returns the value of the "claimed_until" field in the mutation.
+func (m *NotificationMutation) ClaimedUntil() (r time.Time, exists bool) {
+	v := m.claimed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedUntil returns the old "claimed_until" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldClaimedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedUntil: %w", err)
+	}
+	return oldValue.ClaimedUntil, nil
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (m *NotificationMutation) ClearClaimedUntil() {
+	m.claimed_until = nil
+	m.clearedFields[notification.FieldClaimedUntil] = struct{}{}
+}
+
+// ClaimedUntilCleared returns if the "claimed_until" field was cleared in this mutation.
+func (m *NotificationMutation) ClaimedUntilCleared() bool {
+	_, ok := m.clearedFields[notification.FieldClaimedUntil]
+	return ok
+}
+
+// ResetClaimedUntil resets all changes to the "claimed_until" field.
+func (m *NotificationMutation) ResetClaimedUntil() {
+	m.claimed_until = nil
+	delete(m.clearedFields, notification.FieldClaimedUntil)
+}
+
+// SetSendBefore sets the "send_before" field.
+func (m *NotificationMutation) SetSendBefore(t time.Time) {
+	m.send_before = &t
+}
+
+// SendBefore returns the value of the "send_before" field in the mutation.
+func (m *NotificationMutation) SendBefore() (r time.Time, exists bool) {
+	v := m.send_before
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSendBefore returns the old "send_before" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldSendBefore(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSendBefore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSendBefore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSendBefore: %w", err)
+	}
+	return oldValue.SendBefore, nil
+}
+
+// ClearSendBefore clears the value of the "send_before" field.
+func (m *NotificationMutation) ClearSendBefore() {
+	m.send_before = nil
+	m.clearedFields[notification.FieldSendBefore] = struct{}{}
+}
+
+// SendBeforeCleared returns if the "send_before" field was cleared in this mutation.
+func (m *NotificationMutation) SendBeforeCleared() bool {
+	_, ok := m.clearedFields[notification.FieldSendBefore]
+	return ok
+}
+
+// ResetSendBefore resets all changes to the "send_before" field.
+func (m *NotificationMutation) ResetSendBefore() {
+	m.send_before = nil
+	delete(m.clearedFields, notification.FieldSendBefore)
+}
+
+// SetSentAt sets the "sent_at" field.
+func (m *NotificationMutation) SetSentAt(t time.Time) {
+	m.sent_at = &t
+}
+
+// SentAt returns the value of the "sent_at" field in the mutation.
+func (m *NotificationMutation) SentAt() (r time.Time, exists bool) {
+	v := m.sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSentAt returns the old "sent_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldSentAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSentAt: %w", err)
+	}
+	return oldValue.SentAt, nil
+}
+
+// ClearSentAt clears the value of the "sent_at" field.
+func (m *NotificationMutation) ClearSentAt() {
+	m.sent_at = nil
+	m.clearedFields[notification.FieldSentAt] = struct{}{}
+}
+
+// SentAtCleared returns if the "sent_at" field was cleared in this mutation.
+func (m *NotificationMutation) SentAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldSentAt]
+	return ok
+}
+
+// ResetSentAt resets all changes to the "sent_at" field.
+func (m *NotificationMutation) ResetSentAt() {
+	m.sent_at = nil
+	delete(m.clearedFields, notification.FieldSentAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *NotificationMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *NotificationMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldLastError(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ClearLastError clears the value of the "last_error" field.
+func (m *NotificationMutation) ClearLastError() {
+	m.last_error = nil
+	m.clearedFields[notification.FieldLastError] = struct{}{}
+}
+
+// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
+func (m *NotificationMutation) LastErrorCleared() bool {
+	_, ok := m.clearedFields[notification.FieldLastError]
+	return ok
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *NotificationMutation) ResetLastError() {
+	m.last_error = nil
+	delete(m.clearedFields, notification.FieldLastError)
+}
+
+// ClearDoctor clears the "doctor" edge to the Doctor entity.
+func (m *NotificationMutation) ClearDoctor() {
+	m.cleareddoctor = true
+	m.clearedFields[notification.FieldDoctorID] = struct{}{}
+}
+
+// DoctorCleared reports if the "doctor" edge to the Doctor entity was cleared.
+func (m *NotificationMutation) DoctorCleared() bool {
+	return m.DoctorIDCleared() || m.cleareddoctor
+}
+
+// DoctorIDs returns the "doctor" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DoctorID instead. It exists only for internal usage by the builders.
+func (m *NotificationMutation) DoctorIDs() (ids []int) {
+	if id := m.doctor; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDoctor resets all changes to the "doctor" edge.
+func (m *NotificationMutation) ResetDoctor() {
+	m.doctor = nil
+	m.cleareddoctor = false
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *NotificationMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[notification.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *NotificationMutation) PatientCleared() bool {
+	return m.PatientIDCleared() || m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *NotificationMutation) PatientIDs() (ids []int) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *NotificationMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// ClearAppointment clears the "appointment" edge to the Appointment entity.
+func (m *NotificationMutation) ClearAppointment() {
+	m.clearedappointment = true
+	m.clearedFields[notification.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentCleared reports if the "appointment" edge to the Appointment entity was cleared.
+func (m *NotificationMutation) AppointmentCleared() bool {
+	return m.AppointmentIDCleared() || m.clearedappointment
+}
+
+// AppointmentIDs returns the "appointment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppointmentID instead. It exists only for internal usage by the builders.
+func (m *NotificationMutation) AppointmentIDs() (ids []int) {
+	if id := m.appointment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppointment resets all changes to the "appointment" edge.
+func (m *NotificationMutation) ResetAppointment() {
+	m.appointment = nil
+	m.clearedappointment = false
+}
+
+// ClearRecordShare clears the "record_share" edge to the RecordShare entity.
+func (m *NotificationMutation) ClearRecordShare() {
+	m.clearedrecord_share = true
+	m.clearedFields[notification.FieldRecordShareID] = struct{}{}
+}
+
+// RecordShareCleared reports if the "record_share" edge to the RecordShare entity was cleared.
+func (m *NotificationMutation) RecordShareCleared() bool {
+	return m.RecordShareIDCleared() || m.clearedrecord_share
+}
+
+// RecordShareIDs returns the "record_share" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RecordShareID instead. It exists only for internal usage by the builders.
+func (m *NotificationMutation) RecordShareIDs() (ids []int) {
+	if id := m.record_share; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRecordShare resets all changes to the "record_share" edge.
+func (m *NotificationMutation) ResetRecordShare() {
+	m.record_share = nil
+	m.clearedrecord_share = false
+}
+
+// Where appends a list predicates to the NotificationMutation builder.
+func (m *NotificationMutation) Where(ps ...predicate.Notification) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the NotificationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *NotificationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Notification, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *NotificationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *NotificationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Notification).
+func (m *NotificationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *NotificationMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.created_at != nil {
+		fields = append(fields, notification.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, notification.FieldUpdatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, notification.FieldKind)
+	}
+	if m.doctor != nil {
+		fields = append(fields, notification.FieldDoctorID)
+	}
+	if m.patient != nil {
+		fields = append(fields, notification.FieldPatientID)
+	}
+	if m.appointment != nil {
+		fields = append(fields, notification.FieldAppointmentID)
+	}
+	if m.record_share != nil {
+		fields = append(fields, notification.FieldRecordShareID)
+	}
+	if m.starts_at != nil {
+		fields = append(fields, notification.FieldStartsAt)
+	}
+	if m.read_at != nil {
+		fields = append(fields, notification.FieldReadAt)
+	}
+	if m.dedupe_key != nil {
+		fields = append(fields, notification.FieldDedupeKey)
+	}
+	if m.email_status != nil {
+		fields = append(fields, notification.FieldEmailStatus)
+	}
+	if m.attempts != nil {
+		fields = append(fields, notification.FieldAttempts)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, notification.FieldNextAttemptAt)
+	}
+	if m.claimed_until != nil {
+		fields = append(fields, notification.FieldClaimedUntil)
+	}
+	if m.send_before != nil {
+		fields = append(fields, notification.FieldSendBefore)
+	}
+	if m.sent_at != nil {
+		fields = append(fields, notification.FieldSentAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, notification.FieldLastError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *NotificationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case notification.FieldCreatedAt:
+		return m.CreatedAt()
+	case notification.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case notification.FieldKind:
+		return m.Kind()
+	case notification.FieldDoctorID:
+		return m.DoctorID()
+	case notification.FieldPatientID:
+		return m.PatientID()
+	case notification.FieldAppointmentID:
+		return m.AppointmentID()
+	case notification.FieldRecordShareID:
+		return m.RecordShareID()
+	case notification.FieldStartsAt:
+		return m.StartsAt()
+	case notification.FieldReadAt:
+		return m.ReadAt()
+	case notification.FieldDedupeKey:
+		return m.DedupeKey()
+	case notification.FieldEmailStatus:
+		return m.EmailStatus()
+	case notification.FieldAttempts:
+		return m.Attempts()
+	case notification.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case notification.FieldClaimedUntil:
+		return m.ClaimedUntil()
+	case notification.FieldSendBefore:
+		return m.SendBefore()
+	case notification.FieldSentAt:
+		return m.SentAt()
+	case notification.FieldLastError:
+		return m.LastError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *NotificationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case notification.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case notification.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case notification.FieldKind:
+		return m.OldKind(ctx)
+	case notification.FieldDoctorID:
+		return m.OldDoctorID(ctx)
+	case notification.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case notification.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	case notification.FieldRecordShareID:
+		return m.OldRecordShareID(ctx)
+	case notification.FieldStartsAt:
+		return m.OldStartsAt(ctx)
+	case notification.FieldReadAt:
+		return m.OldReadAt(ctx)
+	case notification.FieldDedupeKey:
+		return m.OldDedupeKey(ctx)
+	case notification.FieldEmailStatus:
+		return m.OldEmailStatus(ctx)
+	case notification.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case notification.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case notification.FieldClaimedUntil:
+		return m.OldClaimedUntil(ctx)
+	case notification.FieldSendBefore:
+		return m.OldSendBefore(ctx)
+	case notification.FieldSentAt:
+		return m.OldSentAt(ctx)
+	case notification.FieldLastError:
+		return m.OldLastError(ctx)
+	}
+	return nil, fmt.Errorf("unknown Notification field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NotificationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case notification.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case notification.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case notification.FieldKind:
+		v, ok := value.(notification.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case notification.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
+	case notification.FieldPatientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case notification.FieldAppointmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	case notification.FieldRecordShareID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordShareID(v)
+		return nil
+	case notification.FieldStartsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartsAt(v)
+		return nil
+	case notification.FieldReadAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReadAt(v)
+		return nil
+	case notification.FieldDedupeKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDedupeKey(v)
+		return nil
+	case notification.FieldEmailStatus:
+		v, ok := value.(notification.EmailStatus)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailStatus(v)
+		return nil
+	case notification.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case notification.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case notification.FieldClaimedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedUntil(v)
+		return nil
+	case notification.FieldSendBefore:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSendBefore(v)
+		return nil
+	case notification.FieldSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSentAt(v)
+		return nil
+	case notification.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Notification field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *NotificationMutation) AddedFields() []string {
+	var fields []string
+	if m.addattempts != nil {
+		fields = append(fields, notification.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *NotificationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case notification.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NotificationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case notification.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Notification numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *NotificationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(notification.FieldDoctorID) {
+		fields = append(fields, notification.FieldDoctorID)
+	}
+	if m.FieldCleared(notification.FieldPatientID) {
+		fields = append(fields, notification.FieldPatientID)
+	}
+	if m.FieldCleared(notification.FieldAppointmentID) {
+		fields = append(fields, notification.FieldAppointmentID)
+	}
+	if m.FieldCleared(notification.FieldRecordShareID) {
+		fields = append(fields, notification.FieldRecordShareID)
+	}
+	if m.FieldCleared(notification.FieldStartsAt) {
+		fields = append(fields, notification.FieldStartsAt)
+	}
+	if m.FieldCleared(notification.FieldReadAt) {
+		fields = append(fields, notification.FieldReadAt)
+	}
+	if m.FieldCleared(notification.FieldDedupeKey) {
+		fields = append(fields, notification.FieldDedupeKey)
+	}
+	if m.FieldCleared(notification.FieldClaimedUntil) {
+		fields = append(fields, notification.FieldClaimedUntil)
+	}
+	if m.FieldCleared(notification.FieldSendBefore) {
+		fields = append(fields, notification.FieldSendBefore)
+	}
+	if m.FieldCleared(notification.FieldSentAt) {
+		fields = append(fields, notification.FieldSentAt)
+	}
+	if m.FieldCleared(notification.FieldLastError) {
+		fields = append(fields, notification.FieldLastError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *NotificationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *NotificationMutation) ClearField(name string) error {
+	switch name {
+	case notification.FieldDoctorID:
+		m.ClearDoctorID()
+		return nil
+	case notification.FieldPatientID:
+		m.ClearPatientID()
+		return nil
+	case notification.FieldAppointmentID:
+		m.ClearAppointmentID()
+		return nil
+	case notification.FieldRecordShareID:
+		m.ClearRecordShareID()
+		return nil
+	case notification.FieldStartsAt:
+		m.ClearStartsAt()
+		return nil
+	case notification.FieldReadAt:
+		m.ClearReadAt()
+		return nil
+	case notification.FieldDedupeKey:
+		m.ClearDedupeKey()
+		return nil
+	case notification.FieldClaimedUntil:
+		m.ClearClaimedUntil()
+		return nil
+	case notification.FieldSendBefore:
+		m.ClearSendBefore()
+		return nil
+	case notification.FieldSentAt:
+		m.ClearSentAt()
+		return nil
+	case notification.FieldLastError:
+		m.ClearLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *NotificationMutation) ResetField(name string) error {
+	switch name {
+	case notification.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case notification.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case notification.FieldKind:
+		m.ResetKind()
+		return nil
+	case notification.FieldDoctorID:
+		m.ResetDoctorID()
+		return nil
+	case notification.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case notification.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	case notification.FieldRecordShareID:
+		m.ResetRecordShareID()
+		return nil
+	case notification.FieldStartsAt:
+		m.ResetStartsAt()
+		return nil
+	case notification.FieldReadAt:
+		m.ResetReadAt()
+		return nil
+	case notification.FieldDedupeKey:
+		m.ResetDedupeKey()
+		return nil
+	case notification.FieldEmailStatus:
+		m.ResetEmailStatus()
+		return nil
+	case notification.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case notification.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case notification.FieldClaimedUntil:
+		m.ResetClaimedUntil()
+		return nil
+	case notification.FieldSendBefore:
+		m.ResetSendBefore()
+		return nil
+	case notification.FieldSentAt:
+		m.ResetSentAt()
+		return nil
+	case notification.FieldLastError:
+		m.ResetLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *NotificationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.doctor != nil {
+		edges = append(edges, notification.EdgeDoctor)
+	}
+	if m.patient != nil {
+		edges = append(edges, notification.EdgePatient)
+	}
+	if m.appointment != nil {
+		edges = append(edges, notification.EdgeAppointment)
+	}
+	if m.record_share != nil {
+		edges = append(edges, notification.EdgeRecordShare)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *NotificationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case notification.EdgeDoctor:
+		if id := m.doctor; id != nil {
+			return []ent.Value{*id}
+		}
+	case notification.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	case notification.EdgeAppointment:
+		if id := m.appointment; id != nil {
+			return []ent.Value{*id}
+		}
+	case notification.EdgeRecordShare:
+		if id := m.record_share; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *NotificationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *NotificationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *NotificationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.cleareddoctor {
+		edges = append(edges, notification.EdgeDoctor)
+	}
+	if m.clearedpatient {
+		edges = append(edges, notification.EdgePatient)
+	}
+	if m.clearedappointment {
+		edges = append(edges, notification.EdgeAppointment)
+	}
+	if m.clearedrecord_share {
+		edges = append(edges, notification.EdgeRecordShare)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *NotificationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case notification.EdgeDoctor:
+		return m.cleareddoctor
+	case notification.EdgePatient:
+		return m.clearedpatient
+	case notification.EdgeAppointment:
+		return m.clearedappointment
+	case notification.EdgeRecordShare:
+		return m.clearedrecord_share
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *NotificationMutation) ClearEdge(name string) error {
+	switch name {
+	case notification.EdgeDoctor:
+		m.ClearDoctor()
+		return nil
+	case notification.EdgePatient:
+		m.ClearPatient()
+		return nil
+	case notification.EdgeAppointment:
+		m.ClearAppointment()
+		return nil
+	case notification.EdgeRecordShare:
+		m.ClearRecordShare()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *NotificationMutation) ResetEdge(name string) error {
+	switch name {
+	case notification.EdgeDoctor:
+		m.ResetDoctor()
+		return nil
+	case notification.EdgePatient:
+		m.ResetPatient()
+		return nil
+	case notification.EdgeAppointment:
+		m.ResetAppointment()
+		return nil
+	case notification.EdgeRecordShare:
+		m.ResetRecordShare()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification edge %s", name)
 }
 
 // PatientMutation represents an operation that mutates the Patient nodes in the graph.

@@ -36,6 +36,8 @@ type Tx struct {
 	InsurancePlan *InsurancePlanClient
 	// Invoice is the client for interacting with the Invoice builders.
 	Invoice *InvoiceClient
+	// Notification is the client for interacting with the Notification builders.
+	Notification *NotificationClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
 	// RecordFile is the client for interacting with the RecordFile builders.
@@ -186,6 +188,7 @@ func (tx *Tx) init() {
 	tx.Feedback = NewFeedbackClient(tx.config)
 	tx.InsurancePlan = NewInsurancePlanClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
+	tx.Notification = NewNotificationClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)
 	tx.RecordShare = NewRecordShareClient(tx.config)

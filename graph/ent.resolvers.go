@@ -31,6 +31,9 @@ func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEven
 // Doctor returns generated.DoctorResolver implementation.
 func (r *Resolver) Doctor() generated.DoctorResolver { return &doctorResolver{r} }
 
+// Notification returns generated.NotificationResolver implementation.
+func (r *Resolver) Notification() generated.NotificationResolver { return &notificationResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -41,10 +44,11 @@ func (r *Resolver) RecordFile() generated.RecordFileResolver { return &recordFil
 func (r *Resolver) Slot() generated.SlotResolver { return &slotResolver{r} }
 
 type (
-	appointmentResolver struct{ *Resolver }
-	auditEventResolver  struct{ *Resolver }
-	doctorResolver      struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	recordFileResolver  struct{ *Resolver }
-	slotResolver        struct{ *Resolver }
+	appointmentResolver  struct{ *Resolver }
+	auditEventResolver   struct{ *Resolver }
+	doctorResolver       struct{ *Resolver }
+	notificationResolver struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	recordFileResolver   struct{ *Resolver }
+	slotResolver         struct{ *Resolver }
 )

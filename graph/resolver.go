@@ -11,6 +11,7 @@ import (
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
+	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -23,6 +24,7 @@ type Resolver struct {
 	Records  *record.Service
 	Live     *live.Service
 	LGPD     *lgpd.Service
+	Notify   *notify.Service
 	Log      *slog.Logger
 }
 

@@ -425,6 +425,76 @@ var (
 			},
 		},
 	}
+	// NotificationsColumns holds the columns for the "notifications" table.
+	NotificationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED"}},
+		{Name: "starts_at", Type: field.TypeTime, Nullable: true},
+		{Name: "read_at", Type: field.TypeTime, Nullable: true},
+		{Name: "dedupe_key", Type: field.TypeString, Unique: true, Nullable: true, Size: 200},
+		{Name: "email_status", Type: field.TypeEnum, Enums: []string{"PENDING", "SENDING", "SENT", "FAILED", "SKIPPED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true},
+		{Name: "send_before", Type: field.TypeTime, Nullable: true},
+		{Name: "sent_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "doctor_id", Type: field.TypeInt, Nullable: true},
+		{Name: "patient_id", Type: field.TypeInt, Nullable: true},
+		{Name: "appointment_id", Type: field.TypeInt, Nullable: true},
+		{Name: "record_share_id", Type: field.TypeInt, Nullable: true},
+	}
+	// NotificationsTable holds the schema information for the "notifications" table.
+	NotificationsTable = &schema.Table{
+		Name:       "notifications",
+		Columns:    NotificationsColumns,
+		PrimaryKey: []*schema.Column{NotificationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "notifications_doctors_doctor",
+				Columns:    []*schema.Column{NotificationsColumns[14]},
+				RefColumns: []*schema.Column{DoctorsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "notifications_patients_patient",
+				Columns:    []*schema.Column{NotificationsColumns[15]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "notifications_appointments_appointment",
+				Columns:    []*schema.Column{NotificationsColumns[16]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "notifications_record_shares_record_share",
+				Columns:    []*schema.Column{NotificationsColumns[17]},
+				RefColumns: []*schema.Column{RecordSharesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "notification_doctor_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[14], NotificationsColumns[1]},
+			},
+			{
+				Name:    "notification_patient_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[15], NotificationsColumns[1]},
+			},
+			{
+				Name:    "notification_appointment_id",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[16]},
+			},
+		},
+	}
 	// PatientsColumns holds the columns for the "patients" table.
 	PatientsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -588,6 +658,7 @@ var (
 		FeedbacksTable,
 		InsurancePlansTable,
 		InvoicesTable,
+		NotificationsTable,
 		PatientsTable,
 		RecordFilesTable,
 		RecordSharesTable,
@@ -642,6 +713,13 @@ func init() {
 	InvoicesTable.ForeignKeys[2].RefTable = DoctorsTable
 	InvoicesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	NotificationsTable.ForeignKeys[0].RefTable = DoctorsTable
+	NotificationsTable.ForeignKeys[1].RefTable = PatientsTable
+	NotificationsTable.ForeignKeys[2].RefTable = AppointmentsTable
+	NotificationsTable.ForeignKeys[3].RefTable = RecordSharesTable
+	NotificationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
 	}
 	PatientsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),

@@ -39,6 +39,9 @@ type InsurancePlan func(*sql.Selector)
 // Invoice is the predicate function for invoice builders.
 type Invoice func(*sql.Selector)
 
+// Notification is the predicate function for notification builders.
+type Notification func(*sql.Selector)
+
 // Patient is the predicate function for patient builders.
 type Patient func(*sql.Selector)
 

@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
@@ -553,6 +554,48 @@ func init() {
 	invoiceDescVoidReason := invoiceFields[11].Descriptor()
 	// invoice.VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
 	invoice.VoidReasonValidator = invoiceDescVoidReason.Validators[0].(func(string) error)
+	notificationMixin := schema.Notification{}.Mixin()
+	notification.Policy = privacy.NewPolicies(schema.Notification{})
+	notification.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := notification.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	notificationMixinFields0 := notificationMixin[0].Fields()
+	_ = notificationMixinFields0
+	notificationFields := schema.Notification{}.Fields()
+	_ = notificationFields
+	// notificationDescCreatedAt is the schema descriptor for created_at field.
+	notificationDescCreatedAt := notificationMixinFields0[0].Descriptor()
+	// notification.DefaultCreatedAt holds the default value on creation for the created_at field.
+	notification.DefaultCreatedAt = notificationDescCreatedAt.Default.(func() time.Time)
+	// notificationDescUpdatedAt is the schema descriptor for updated_at field.
+	notificationDescUpdatedAt := notificationMixinFields0[1].Descriptor()
+	// notification.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	notification.DefaultUpdatedAt = notificationDescUpdatedAt.Default.(func() time.Time)
+	// notification.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	notification.UpdateDefaultUpdatedAt = notificationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// notificationDescDedupeKey is the schema descriptor for dedupe_key field.
+	notificationDescDedupeKey := notificationFields[7].Descriptor()
+	// notification.DedupeKeyValidator is a validator for the "dedupe_key" field. It is called by the builders before save.
+	notification.DedupeKeyValidator = notificationDescDedupeKey.Validators[0].(func(string) error)
+	// notificationDescAttempts is the schema descriptor for attempts field.
+	notificationDescAttempts := notificationFields[9].Descriptor()
+	// notification.DefaultAttempts holds the default value on creation for the attempts field.
+	notification.DefaultAttempts = notificationDescAttempts.Default.(int)
+	// notification.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	notification.AttemptsValidator = notificationDescAttempts.Validators[0].(func(int) error)
+	// notificationDescNextAttemptAt is the schema descriptor for next_attempt_at field.
+	notificationDescNextAttemptAt := notificationFields[10].Descriptor()
+	// notification.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
+	notification.DefaultNextAttemptAt = notificationDescNextAttemptAt.Default.(func() time.Time)
+	// notificationDescLastError is the schema descriptor for last_error field.
+	notificationDescLastError := notificationFields[14].Descriptor()
+	// notification.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	notification.LastErrorValidator = notificationDescLastError.Validators[0].(func(string) error)
 	patientMixin := schema.Patient{}.Mixin()
 	patient.Policy = privacy.NewPolicies(schema.Patient{})
 	patient.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -1,0 +1,153 @@
+package notify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/healthmed/healthmed/ent/notification"
+)
+
+// Message is one e-mail, ready for a Mailer.
+type Message struct {
+	// NotificationID is the outbox row the message delivers.
+	NotificationID int
+	// MessageID is derived from NotificationID, so every (re-)send of
+	// one notification carries the same one.
+	MessageID string
+	From      mail.Address
+	To        string
+	Subject   string
+	// Body is plain text; Bytes encodes it.
+	Body string
+	// Date is when the notification was made, not when it was sent, so a
+	// re-send is byte for byte the same message.
+	Date time.Time
+}
+
+// MessageIDFor is the Message-ID of a notification's e-mail.
+func MessageIDFor(notificationID int, domain string) string {
+	return fmt.Sprintf("<notification-%d@%s>", notificationID, domain)
+}
+
+// Bytes renders the message (RFC 5322, MIME, quoted-printable UTF-8 text)
+// with CRLF line ends.
+func (m *Message) Bytes() ([]byte, error) {
+	for _, v := range []string{m.To, m.Subject, m.MessageID, m.From.Address, m.From.Name} {
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, errors.New("notify: line break in a header value")
+		}
+	}
+	var b bytes.Buffer
+	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
+	h("From", m.From.String())
+	h("To", (&mail.Address{Address: m.To}).String())
+	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	h("Date", m.Date.UTC().Format(time.RFC1123Z))
+	h("Message-ID", m.MessageID)
+	h("MIME-Version", "1.0")
+	h("Content-Type", "text/plain; charset=UTF-8")
+	h("Content-Transfer-Encoding", "quoted-printable")
+	// RFC 3834: no vacation replies to an automatic message.
+	h("Auto-Submitted", "auto-generated")
+	b.WriteString("\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
+	if _, err := qp.Write([]byte(body)); err != nil {
+		return nil, err
+	}
+	if err := qp.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// content is everything a message may say. Deliberately nothing clinical:
+// no specialty, no reason, no file, category or tag, not even who the
+// patient is.
+type content struct {
+	Kind     notification.Kind
+	ToDoctor bool
+	// DoctorName is the doctor of the consultation.
+	DoctorName string
+	// StartsAt is the consultation's start, shown in Zone.
+	StartsAt time.Time
+	Zone     *time.Location
+	// MeetingURL is the recipient's own link to the video room.
+	MeetingURL string
+	// ShareUntil is when a record share expires.
+	ShareUntil time.Time
+}
+
+// compose writes a message's subject and text, in Brazilian Portuguese
+// like the rest of what users read.
+func compose(c content) (subject, body string) {
+	when := formatWhen(c.StartsAt, c.Zone)
+	link := ""
+	if c.MeetingURL != "" {
+		link = "\n\nLink da teleconsulta: " + c.MeetingURL
+	}
+	var text string
+	switch c.Kind {
+	case notification.KindBOOKING_REQUESTED:
+		subject = "Nova solicitação de teleconsulta"
+		text = "Você recebeu uma solicitação de teleconsulta para " + when + ".\n\n" +
+			"Abra o healthmed para aceitar ou recusar."
+	case notification.KindBOOKING_ACCEPTED:
+		subject = "Teleconsulta confirmada"
+		text = "Sua teleconsulta com " + c.DoctorName + " em " + when + " foi confirmada." + link
+	case notification.KindBOOKING_REJECTED:
+		subject = "Solicitação de teleconsulta não aceita"
+		text = "Sua solicitação de teleconsulta com " + c.DoctorName + " para " + when + " não foi aceita.\n\n" +
+			"Você pode escolher outro horário no healthmed."
+	case notification.KindBOOKING_CANCELLED:
+		subject = "Teleconsulta cancelada"
+		if c.ToDoctor {
+			text = "A teleconsulta de " + when + " foi cancelada. O horário está livre novamente."
+		} else {
+			text = "Sua teleconsulta com " + c.DoctorName + " em " + when + " foi cancelada."
+		}
+	case notification.KindREMINDER_24H, notification.KindREMINDER_1H:
+		subject = "Lembrete: teleconsulta em " + when
+		if c.Kind == notification.KindREMINDER_1H {
+			subject = "Sua teleconsulta começa em breve"
+		}
+		if c.ToDoctor {
+			text = "Você tem uma teleconsulta em " + when + "." + link
+		} else {
+			text = "Sua teleconsulta com " + c.DoctorName + " é em " + when + "." + link
+		}
+	case notification.KindSHARE_CREATED:
+		subject = "Prontuário compartilhado com você"
+		text = "Um paciente compartilhou parte do prontuário com você, com acesso até " +
+			formatWhen(c.ShareUntil, c.Zone) + ".\n\nVeja os detalhes no healthmed."
+	case notification.KindSHARE_REVOKED:
+		subject = "Compartilhamento de prontuário encerrado"
+		text = "Um paciente encerrou um compartilhamento de prontuário com você.\n\n" +
+			"Veja os detalhes no healthmed."
+	default:
+		subject, text = "Aviso do healthmed", "Há um novo aviso para você no healthmed."
+	}
+	body = "Olá,\n\n" + text + "\n\n-- \nhealthmed: mensagem automática, não responda.\n"
+	return subject, body
+}
+
+var (
+	weekdays = [...]string{"domingo", "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado"}
+)
+
+// formatWhen writes a moment the way Brazilians read it, in the zone of
+// the doctor's agenda, with the zone named: "segunda-feira, 04/01/2027,
+// às 09:00 (America/Sao_Paulo)".
+func formatWhen(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	return fmt.Sprintf("%s, %s, às %s (%s)", weekdays[t.Weekday()], t.Format("02/01/2006"), t.Format("15:04"), loc.String())
+}

@@ -1,0 +1,121 @@
+package notify
+
+import (
+	"context"
+	"time"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/notification"
+	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// Service is the signed-in user's notification list. Who sees what is
+// the privacy policy's business (rule.FilterNotificationsForViewer and
+// rule.AllowNotificationReadMark); the predicates here only say the same
+// thing again for the query planner.
+type Service struct {
+	Client *ent.Client
+	// Now is the clock; tests move it.
+	Now func() time.Time
+}
+
+const (
+	defaultPage = 20
+	maxPage     = 100
+)
+
+// List returns the viewer's notifications, newest first.
+func (s *Service) List(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.NotificationConnection, error) {
+	mine, err := recipient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := defaultPage
+	if first != nil {
+		if *first < 1 || *first > maxPage {
+			return nil, gqlerr.BadInput("first", "first must be between 1 and %d", maxPage)
+		}
+		n = *first
+	}
+	q, err := s.Client.Notification.Query().Where(mine).CollectFields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, &n, nil, nil, ent.WithNotificationOrder(&ent.NotificationOrder{
+		Direction: entgql.OrderDirectionDesc, Field: ent.NotificationOrderFieldCreatedAt,
+	}))
+}
+
+// Unread counts the viewer's unread notifications.
+func (s *Service) Unread(ctx context.Context) (int, error) {
+	mine, err := recipient(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.Client.Notification.Query().Where(mine, notification.ReadAtIsNil()).Count(ctx)
+}
+
+// MarkRead marks one of the viewer's notifications read. Someone else's
+// reads as absent: NOT_FOUND.
+func (s *Service) MarkRead(ctx context.Context, id int) (*ent.Notification, error) {
+	mine, err := recipient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db(ctx)
+	n, err := db.Notification.Query().Where(notification.ID(id), mine).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, gqlerr.NotFoundError("notification")
+	}
+	if err != nil || n.ReadAt != nil {
+		return n, err
+	}
+	n, err = db.Notification.UpdateOne(n).SetReadAt(s.now()).Save(ctx)
+	if ent.IsNotFound(err) {
+		return nil, gqlerr.NotFoundError("notification")
+	}
+	return n, err
+}
+
+// MarkAllRead marks every unread notification of the viewer read and
+// returns how many there were.
+func (s *Service) MarkAllRead(ctx context.Context) (int, error) {
+	mine, err := recipient(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.db(ctx).Notification.Update().Where(mine, notification.ReadAtIsNil()).
+		SetReadAt(s.now()).Save(ctx)
+}
+
+// recipient is the predicate for the viewer's own notifications.
+func recipient(ctx context.Context) (predicate.Notification, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.IsDoctor():
+		return notification.DoctorID(v.ID), nil
+	case v.IsPatient():
+		return notification.PatientID(v.ID), nil
+	case v.Role == viewer.Anonymous:
+		return nil, gqlerr.UnauthenticatedError()
+	}
+	return nil, gqlerr.ForbiddenError("only doctors and patients have notifications")
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.Client
+}
