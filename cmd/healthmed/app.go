@@ -81,6 +81,15 @@ func (a *server) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Deferred, so it runs after the HTTP server has drained: the last
+	// requests' spans are exported too.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := built.Close(cctx); err != nil {
+			a.log.Warn("closing observability", "err", err.Error())
+		}
+	}()
 	h := built.Handler
 	built.Start(ctx, a.log)
 	srv := &http.Server{

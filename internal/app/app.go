@@ -21,6 +21,7 @@ import (
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/server"
@@ -38,7 +39,14 @@ type App struct {
 	Hub      *live.Hub
 	// Drainer ends the websocket connections on shutdown.
 	Drainer *server.Drainer
+	// Metrics are the Prometheus collectors; nil with HEALTHMED_METRICS=off.
+	Metrics *observe.Metrics
+	obs     *observability
 }
+
+// Close flushes the spans not yet exported and stops the metrics
+// listener; the command calls it once the HTTP server has stopped.
+func (a *App) Close(ctx context.Context) error { return a.obs.close(ctx) }
 
 // Shutdown ends subscriptions and websocket connections: the server
 // registers it with http.Server.RegisterOnShutdown.
@@ -55,6 +63,7 @@ const completeGrace = 200 * time.Millisecond
 // Start runs the background work (the live event reader) until ctx ends.
 // It returns once the reader knows where to start from.
 func (a *App) Start(ctx context.Context, log *slog.Logger) {
+	a.obs.start(log)
 	go func() {
 		if err := a.Hub.Run(ctx); err != nil {
 			log.Error("live events stopped", "err", err.Error())
@@ -130,13 +139,24 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		},
 	})
 	gql.AroundFields(recs.AuditNodeLookups)
+	obs, err := newObservability(ctx, cfg, sqlDB, hub)
+	if err != nil {
+		return nil, err
+	}
+	var observer server.RequestObserver
+	if obs.observer != nil {
+		observer = obs.observer
+		gql.Use(obs.observer.Extension())
+	}
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout,
+		Metrics: obs.mainHandler, Observer: observer,
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer}, nil
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer,
+		Metrics: obs.metrics, obs: obs}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

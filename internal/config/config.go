@@ -102,6 +102,12 @@ type Config struct {
 	// DataDir) or "s3".
 	BlobStore string
 	S3        S3
+	// Metrics is "on" (GET /metrics on the main listener), "off", or an
+	// address (host:port) of a listener of its own.
+	Metrics string
+	// OTLPTracesURL is the OTLP/HTTP collector's traces URL; empty, the
+	// server traces nothing.
+	OTLPTracesURL string
 }
 
 // S3 names a bucket on an S3-compatible object store.
@@ -196,6 +202,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			IdentityClaim: get("HEALTHMED_OIDC_IDENTITY_CLAIM", "email"),
 		},
 	}
+	c.Metrics, c.OTLPTracesURL = get("HEALTHMED_METRICS", "on"), otlpTracesURL(get)
 	c.PublicURL = strings.TrimRight(get("HEALTHMED_PUBLIC_URL", "http://"+c.ListenAddr), "/")
 	if o := get("HEALTHMED_ALLOWED_ORIGINS", ""); o != "" {
 		for _, s := range strings.Split(o, ",") {
@@ -214,6 +221,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, errors.New("HEALTHMED_SIGNING_KEY: required outside dev mode"))
 	}
 	errs = append(errs, c.recordErrors()...)
+	errs = append(errs, c.observeErrors()...)
 	return c, errors.Join(errs...)
 }
 
@@ -255,5 +263,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("s3_endpoint", c.S3.Endpoint),
 		slog.String("s3_bucket", c.S3.Bucket),
 		slog.String("s3_secret_key", c.S3.SecretKey.String()),
+		slog.String("metrics", c.Metrics),
+		slog.String("otlp_traces_url", redactURL(c.OTLPTracesURL)),
 	)
 }

@@ -74,6 +74,11 @@ type Hub struct {
 	wake   chan struct{}
 	notify chan struct{}
 	ready  chan struct{}
+
+	// OnDeliver, when set before Run, is told after each event how many
+	// subscriptions it was handed to and how many were dropped as too
+	// slow. It runs under the hub's lock: a counter, nothing more.
+	OnDeliver func(delivered, dropped int)
 }
 
 // NewHub returns a hub; Run starts it. dsn opens the listening
@@ -233,14 +238,20 @@ func (h *Hub) deliverLocked(e *ent.Event) {
 	if e.PatientID != nil {
 		keys = append(keys, Key{Role: viewer.Patient, ID: *e.PatientID})
 	}
+	delivered, dropped := 0, 0
 	for _, k := range keys {
 		for s := range h.subs[k] {
 			select {
 			case s.C <- e:
+				delivered++
 			default:
 				h.dropLocked(s, ErrSlowConsumer)
+				dropped++
 			}
 		}
+	}
+	if h.OnDeliver != nil {
+		h.OnDeliver(delivered, dropped)
 	}
 }
 

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -31,9 +34,18 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
+// RequestObserver watches each HTTP request (internal/observe: metrics
+// and a span). StartRequest gets the pattern of the route the request
+// matched ("" for none); the context it returns is the request's, and end
+// is told the status sent.
+type RequestObserver interface {
+	StartRequest(ctx context.Context, r *http.Request, route, requestID string) (_ context.Context, end func(status int))
+}
+
 // withRequest gives every request an id, records the client address for
-// the audit log and rate limits, and logs the outcome.
-func withRequest(log *slog.Logger, next http.Handler) http.Handler {
+// the audit log and rate limits, and logs the outcome, with the trace the
+// request belongs to when tracing is on.
+func withRequest(log *slog.Logger, obs RequestObserver, mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
@@ -44,12 +56,34 @@ func withRequest(log *slog.Logger, next http.Handler) http.Handler {
 			host = r.RemoteAddr
 		}
 		ctx = viewer.NewContext(ctx, viewer.Viewer{ClientAddr: host})
+		_, route := mux.Handler(r)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		if obs != nil {
+			var end func(int)
+			ctx, end = obs.StartRequest(ctx, r, route, id)
+			defer func() { end(sw.status) }()
+		}
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		log.InfoContext(ctx, "http request", "request_id", id, "method", r.Method,
-			"path", r.URL.Path, "status", sw.status, "duration_ms", time.Since(start).Milliseconds(),
-			"client_addr", host)
+		attrs := []any{"request_id", id, "method", r.Method,
+			"path", logPath(r.URL.Path, route), "status", sw.status, "duration_ms", time.Since(start).Milliseconds(),
+			"client_addr", host}
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			attrs = append(attrs, "trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
+		}
+		log.InfoContext(ctx, "http request", attrs...)
 	})
+}
+
+// logPath is the path for the log line: a route whose path holds a
+// secret (a download link's token) is logged as its pattern.
+func logPath(path, route string) string {
+	if strings.Contains(route, "{token}") {
+		if _, p, ok := strings.Cut(route, " "); ok {
+			return p
+		}
+		return route
+	}
+	return path
 }
 
 // Authenticator turns a bearer token into a viewer.

@@ -30,6 +30,11 @@ type Deps struct {
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
 	Files http.Handler
+	// Metrics, when set, is served at GET /metrics: Prometheus's scrape,
+	// unauthenticated, for the cluster's network only.
+	Metrics http.Handler
+	// Observer, when set, watches each request (metrics, a span).
+	Observer RequestObserver
 }
 
 // Handler returns the server's root handler.
@@ -62,10 +67,13 @@ func Handler(d Deps) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics)
+	}
 	if d.Dev {
 		mux.Handle("GET /{$}", playground.Handler("healthmed GraphQL", "/graphql"))
 	}
-	return withRequest(d.Log, securityHeaders(mux))
+	return withRequest(d.Log, d.Observer, mux, securityHeaders(mux))
 }
 
 func securityHeaders(next http.Handler) http.Handler {
