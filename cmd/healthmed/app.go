@@ -92,6 +92,9 @@ func (a *server) serve(ctx context.Context) error {
 	}()
 	h := built.Handler
 	built.Start(ctx, a.log)
+	// One goroutine sends the notifications' e-mails and reminders; on
+	// the way out it finishes the message in flight and hands back the rest.
+	defer built.StartNotifications(ctx, a.log)()
 	srv := &http.Server{
 		Addr:              a.cfg.ListenAddr,
 		Handler:           h,

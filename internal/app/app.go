@@ -42,6 +42,7 @@ type App struct {
 	// Metrics are the Prometheus collectors; nil with HEALTHMED_METRICS=off.
 	Metrics *observe.Metrics
 	obs     *observability
+	notify  *notifications
 }
 
 // Close flushes the spans not yet exported and stops the metrics
@@ -113,9 +114,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, err
 	}
+	nt, err := newNotifications(cfg, client, log)
+	if err != nil {
+		return nil, err
+	}
+	nt.wire(ag, recs)
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log},
-		LGPD: rights, Log: log}
+		LGPD: rights, Notify: nt.service, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
 		// Development accepts the IDE from any local origin; production
@@ -156,7 +162,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Metrics: obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer,
-		Metrics: obs.metrics, obs: obs}, nil
+		Metrics: obs.metrics, obs: obs, notify: nt}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

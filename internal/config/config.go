@@ -108,6 +108,8 @@ type Config struct {
 	// OTLPTracesURL is the OTLP/HTTP collector's traces URL; empty, the
 	// server traces nothing.
 	OTLPTracesURL string
+	// Notify is the notifications' e-mail delivery (see notify.go).
+	Notify Notify
 }
 
 // S3 names a bucket on an S3-compatible object store.
@@ -222,6 +224,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	errs = append(errs, c.recordErrors()...)
 	errs = append(errs, c.observeErrors()...)
+	errs = append(errs, c.readNotify(get)...)
 	return c, errors.Join(errs...)
 }
 
@@ -265,5 +268,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("s3_secret_key", c.S3.SecretKey.String()),
 		slog.String("metrics", c.Metrics),
 		slog.String("otlp_traces_url", redactURL(c.OTLPTracesURL)),
+		slog.Any("notify", c.Notify),
 	)
 }

@@ -12,17 +12,19 @@ import (
 // consultation accepted after a reminder's moment gets no such reminder:
 // the acceptance itself, with the link, was just sent.
 //
-// Plain SQL, run as the system: one statement that finds the due
-// reminders and inserts them, which Ent cannot express.
+// $1 is the scheduler's "now" (the database's clock, or a test's); the
+// rows themselves are made, and due, at the database's now(). Plain SQL,
+// run as the system: one statement that finds the due reminders and
+// inserts them, which Ent cannot express.
 const remindersSQL = `
 INSERT INTO notifications (created_at, updated_at, kind, doctor_id, patient_id, appointment_id,
   starts_at, dedupe_key, email_status, attempts, next_attempt_at, send_before)
-SELECT $1::timestamptz, $1::timestamptz, r.kind,
+SELECT now(), now(), r.kind,
   CASE WHEN p.to_doctor THEN a.doctor_id END,
   CASE WHEN p.to_doctor THEN NULL ELSE a.patient_id END,
   a.id, a.starts_at,
   'reminder:' || r.kind || ':' || a.id || ':' || CASE WHEN p.to_doctor THEN 'doctor' ELSE 'patient' END,
-  'PENDING', 0, $1::timestamptz, a.starts_at - r.stop_before
+  'PENDING', 0, now(), a.starts_at - r.stop_before
 FROM appointments a
 CROSS JOIN (VALUES ('REMINDER_24H', interval '24 hours', interval '1 hour'),
                    ('REMINDER_1H', interval '1 hour', interval '0')) AS r(kind, lead, stop_before)

@@ -42,6 +42,9 @@ type Service struct {
 	// MaxBytes is the largest file accepted.
 	MaxBytes int64
 	Log      *slog.Logger
+	// OnShare hears of shares made and revoked, in the change's
+	// transaction (the notifications); nil, nobody does.
+	OnShare ShareEvents
 	// Now is the clock; tests move it.
 	Now func() time.Time
 }

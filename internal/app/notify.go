@@ -1,0 +1,86 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/mail"
+	"sync"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/internal/agenda"
+	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/notify"
+	"github.com/healthmed/healthmed/internal/record"
+)
+
+// notifications are the outbox the agenda and the record write to, the
+// list the resolvers read, and the worker that sends the e-mails.
+type notifications struct {
+	outbox  *notify.Outbox
+	service *notify.Service
+	worker  *notify.Worker
+	enabled bool
+}
+
+func newNotifications(cfg config.Config, client *ent.Client, log *slog.Logger) (*notifications, error) {
+	from, err := mail.ParseAddress(cfg.Notify.From)
+	if err != nil {
+		return nil, err
+	}
+	w := &notify.Worker{
+		Client: client, From: *from, Log: log,
+		MaxAttempts: cfg.Notify.MaxAttempts, RetryBase: cfg.Notify.RetryBase, RetryMax: cfg.Notify.RetryMax,
+		Lease: cfg.Notify.Lease, Poll: cfg.Notify.Poll,
+	}
+	if n := cfg.Notify; n.SMTPHost != "" {
+		w.Mailer = &notify.SMTP{Host: n.SMTPHost, Port: n.SMTPPort, TLS: n.SMTPTLS,
+			Username: n.SMTPUser, Password: string(n.SMTPPassword), HeloName: domain(from.Address)}
+	}
+	return &notifications{
+		outbox:  &notify.Outbox{Client: client, Wake: w.Wake},
+		service: &notify.Service{Client: client},
+		worker:  w,
+		enabled: cfg.Notify.Worker,
+	}, nil
+}
+
+// wire makes the agenda's and the record's changes enqueue notifications
+// in their own transactions, and gives the worker the meeting links.
+func (n *notifications) wire(ag *agenda.Service, recs *record.Service) {
+	ag.Events = notify.Events{Next: ag.Events, Outbox: n.outbox}
+	recs.OnShare = n.outbox
+	n.worker.Meetings = ag.Meetings
+}
+
+// StartNotifications runs the notification worker (e-mail delivery and
+// reminders) in one goroutine, unless HEALTHMED_NOTIFY_WORKER=false. The
+// returned function stops it and waits: a message being sent is finished,
+// the rest of its batch handed back to the outbox.
+func (a *App) StartNotifications(ctx context.Context, log *slog.Logger) (stop func()) {
+	if a.notify == nil || !a.notify.enabled {
+		return func() {}
+	}
+	if a.notify.worker.Mailer == nil {
+		log.Warn("notifications: HEALTHMED_SMTP_HOST is not set, no e-mail will be sent")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.notify.worker.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+func domain(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == '@' {
+			return addr[i+1:]
+		}
+	}
+	return "localhost"
+}
