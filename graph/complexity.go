@@ -32,6 +32,7 @@ func Complexity() generated.ComplexityRoot {
 		return list(child, page(first))
 	}
 	c.Query.Nodes = func(child int, ids []int) int { return list(child, len(ids)) }
+	c.Query.Notifications = func(child int, first *int, _ *entgql.Cursor[int]) int { return list(child, page(first)) }
 	c.Doctor.Slots = func(child int, _, _ *time.Time, _ *bool) int { return list(child, slotsPerDoctor) }
 	c.Mutation.CreateSlots = func(child int, in []*model.SlotInput) int { return list(child, len(in)) }
 	return c

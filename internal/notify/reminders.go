@@ -30,6 +30,7 @@ CROSS JOIN (VALUES ('REMINDER_24H', interval '24 hours', interval '1 hour'),
                    ('REMINDER_1H', interval '1 hour', interval '0')) AS r(kind, lead, stop_before)
 CROSS JOIN (VALUES (true), (false)) AS p(to_doctor)
 WHERE a.status = 'ACCEPTED'
+  AND a.starts_at > $1::timestamptz AND a.starts_at <= $1::timestamptz + interval '24 hours'
   AND a.starts_at > $1::timestamptz + r.stop_before
   AND a.starts_at <= $1::timestamptz + r.lead
   AND NOT EXISTS (SELECT 1 FROM notifications n
