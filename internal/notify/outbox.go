@@ -107,11 +107,13 @@ func (o *Outbox) dropReminders(ctx context.Context, db *ent.Client, appointmentI
 // (revoked false) or revoked. record.Service calls it in the change's
 // transaction.
 func (o *Outbox) ShareChanged(ctx context.Context, sh *ent.RecordShare, revoked bool) error {
-	c := o.db(ctx).Notification.Create().SetDoctorID(sh.DoctorID).SetRecordShareID(sh.ID)
+	// Past the share's expiry neither notice matters any more.
+	c := o.db(ctx).Notification.Create().SetDoctorID(sh.DoctorID).SetRecordShareID(sh.ID).
+		SetSendBefore(sh.ExpiresAt)
 	if revoked {
 		c.SetKind(notification.KindSHARE_REVOKED)
 	} else {
-		c.SetKind(notification.KindSHARE_CREATED).SetSendBefore(sh.ExpiresAt)
+		c.SetKind(notification.KindSHARE_CREATED)
 	}
 	if err := c.Exec(viewer.SystemContext(ctx)); err != nil {
 		return err
