@@ -27,7 +27,6 @@ import (
 	"github.com/healthmed/healthmed/internal/blob"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
-	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // DefaultMaxBytes is the default limit on an uploaded file.
@@ -65,27 +64,8 @@ func (s *Service) db(ctx context.Context) *ent.Client {
 	return s.Client
 }
 
-func requireRole(ctx context.Context, role viewer.Role, what string) (viewer.Viewer, error) {
-	v := viewer.FromContext(ctx)
-	switch {
-	case v.Role == role && v.ID != 0:
-		return v, nil
-	case v.Role == viewer.Anonymous:
-		return v, gqlerr.UnauthenticatedError()
-	}
-	return v, gqlerr.ForbiddenError("only " + what + " can do this")
-}
-
-func requirePatient(ctx context.Context) (viewer.Viewer, error) {
-	return requireRole(ctx, viewer.Patient, "patients")
-}
-
-func requireDoctor(ctx context.Context) (viewer.Viewer, error) {
-	return requireRole(ctx, viewer.Doctor, "doctors")
-}
-
 // pageSize bounds a page: a connection without `first` would otherwise
-// return everything.
+// return everything, and an empty page is no page.
 func pageSize(first *int) (*int, error) {
 	const def, max = 20, 100
 	switch {

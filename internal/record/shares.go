@@ -27,7 +27,7 @@ const (
 // Share lets one doctor read part of the signed-in patient's record until
 // it expires or is revoked.
 func (s *Service) Share(ctx context.Context, in model.ShareInput) (*ent.RecordShare, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) Share(ctx context.Context, in model.ShareInput) (*ent.RecordSh
 
 // Revoke ends a share now. Revoking a revoked share changes nothing.
 func (s *Service) Revoke(ctx context.Context, id int) (*ent.RecordShare, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) shareChanged(ctx context.Context, sh *ent.RecordShare, revoked
 
 // Shares lists the shares the signed-in patient made, newest first.
 func (s *Service) Shares(ctx context.Context) ([]*ent.RecordShare, error) {
-	v, err := requirePatient(ctx)
+	v, err := gqlerr.RequirePatient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) Shares(ctx context.Context) ([]*ent.RecordShare, error) {
 // from the patient gets an empty list and a denied row in the log; anyone
 // else gets an error and the same row.
 func (s *Service) Shared(ctx context.Context, patientID int) ([]*ent.RecordFile, error) {
-	v, err := requireDoctor(ctx)
+	v, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		if lerr := s.logRefusedRecord(ctx, patientID, "not a doctor"); lerr != nil {
 			return nil, lerr
