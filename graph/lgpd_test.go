@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
 
@@ -137,6 +138,10 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 	files, err := env.DB.Client.RecordFile.Query().Count(sysCtx())
 	if err != nil || files != 1 {
 		t.Fatalf("record files kept: %d (err %v)", files, err)
+	}
+	// The doctor is told the share ended, as with revokeShare.
+	if n, err := env.DB.Client.Notification.Query().Where(notification.KindEQ(notification.KindSHARE_REVOKED)).Count(sysCtx()); err != nil || n != 1 {
+		t.Fatalf("share-revoked notifications %d (err %v), want 1", n, err)
 	}
 	// Sharing ended: the doctor no longer sees the file.
 	var shared struct{ SharedRecords []struct{ ID string } }

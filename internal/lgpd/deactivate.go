@@ -47,9 +47,21 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		return false, gqlerr.ConflictError(gqlerr.ReasonAppointmentActive, "cancel your upcoming appointments first")
 	}
 	now := s.now()
-	if _, err := db.RecordShare.Update().Where(recordshare.PatientID(v.ID), recordshare.RevokedAtIsNil()).
-		SetRevokedAt(now).Save(ctx); err != nil {
+	live, err := db.RecordShare.Query().Where(recordshare.PatientID(v.ID), recordshare.RevokedAtIsNil()).All(ctx)
+	if err != nil {
 		return false, err
+	}
+	for _, sh := range live {
+		// One by one, so each doctor hears the share ended, as with
+		// revokeShare.
+		if sh, err = sh.Update().SetRevokedAt(now).Save(ctx); err != nil {
+			return false, err
+		}
+		if s.Records != nil && s.Records.OnShare != nil {
+			if err := s.Records.OnShare.ShareChanged(ctx, sh, true); err != nil {
+				return false, err
+			}
+		}
 	}
 	err = db.Patient.UpdateOneID(v.ID).
 		SetName(DeactivatedName).

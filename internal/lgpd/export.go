@@ -18,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/record"
@@ -92,15 +93,16 @@ func (s *Service) ExportHandler() http.Handler {
 
 // Export is data.json: everything the server holds about the patient.
 type Export struct {
-	ExportedAt   time.Time          `json:"exportedAt"`
-	Patient      *ent.Patient       `json:"patient"`
-	Appointments []*ent.Appointment `json:"appointments"`
-	Feedback     []*ent.Feedback    `json:"feedback"`
-	Shares       []*ent.RecordShare `json:"shares"`
-	Files        []*ent.RecordFile  `json:"files"`
-	AccessLog    []*ent.AuditEvent  `json:"accessLog"`
-	Doctors      map[string]string  `json:"doctors"`
-	Notes        map[string]string  `json:"notes"`
+	ExportedAt    time.Time           `json:"exportedAt"`
+	Patient       *ent.Patient        `json:"patient"`
+	Appointments  []*ent.Appointment  `json:"appointments"`
+	Feedback      []*ent.Feedback     `json:"feedback"`
+	Shares        []*ent.RecordShare  `json:"shares"`
+	Files         []*ent.RecordFile   `json:"files"`
+	AccessLog     []*ent.AuditEvent   `json:"accessLog"`
+	Notifications []*ent.Notification `json:"notifications"`
+	Doctors       map[string]string   `json:"doctors"`
+	Notes         map[string]string   `json:"notes"`
 }
 
 // collect reads the patient's data as the patient: the privacy policies
@@ -125,6 +127,10 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 		return nil, err
 	}
 	if out.Shares, err = s.Client.RecordShare.Query().Where(recordshare.PatientID(id)).All(ctx); err != nil {
+		return nil, err
+	}
+	if out.Notifications, err = s.Client.Notification.Query().Where(notification.PatientID(id)).
+		Order(ent.Asc(notification.FieldID)).All(ctx); err != nil {
 		return nil, err
 	}
 	if out.AccessLog, err = s.Client.AuditEvent.Query().Where(auditevent.PatientID(id)).
