@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db generate check-generated vet build bench
+.PHONY: run test db test-db generate check-generated vet build bench bench-subs
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE
 run: db
@@ -49,3 +49,11 @@ bench: test-db
 	export HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))}; \
 	$(GO) test -count=1 -run '^TestSearchPlanUsesLocationIndex$$' -v ./bench/... && \
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
+
+## bench-subs: N (default 2000) websocket subscribers on two replicas: connect
+## time, server memory per connection, fan-out delivery latency (bench/subload)
+N ?= 2000
+SUBS_FLAGS ?=
+bench-subs:
+	@deploy/local/prepare-db.sh
+	$(GO) run ./bench/subload -n $(N) -pg "$(call LOCAL_DB_URL,postgres)" $(SUBS_FLAGS)

@@ -1,0 +1,1021 @@
+// Command subload measures GraphQL subscriptions at scale: N websocket
+// subscribers of one doctor's agendaUpdated, held by two server replicas on
+// one database, and how long one event takes to reach all of them.
+//
+// # Running
+//
+//	make bench-subs N=20000
+//	go run ./bench/subload -n 2000            # from the module root
+//	go run ./bench/subload -h                 # every knob
+//
+// It needs a local PostgreSQL with PostGIS (the one `make test` uses); the
+// make target starts it if it is down. Everything else it sets up and tears
+// down itself, within -timeout (15 minutes by default):
+//
+//  1. builds cmd/healthmed once (or takes -bin), creates a fresh database
+//     (-db, default healthmed_subload; dropped at the end), migrates and
+//     seeds it with `healthmed seed`;
+//  2. starts two `healthmed serve` replicas on 127.0.0.1:18081 and :18082
+//     with one generated ES256 signing key and one public URL, so a token
+//     from one is good on the other, and a token lifetime longer than the
+//     run (development mode fills in the other secrets);
+//  3. signs in as the demo doctor 100001/SP and starts client processes
+//     (copies of this program, at most -per-client sockets each, at least
+//     two), each dialling from its own source address 127.0.0.2, 127.0.0.3,
+//     ... (a process may hold 20,000 files here, and one source address
+//     has about 28,000 ephemeral ports). Consecutive sockets alternate
+//     between the replicas. Each opens a graphql-transport-ws socket,
+//     authenticates in connection_init, waits for connection_ack and
+//     subscribes to agendaUpdated;
+//  4. sends warm-up events (createSlots on replica A) until every socket
+//     has received one, which proves every subscription is registered;
+//  5. sends -events events, -gap apart, and collects when each socket
+//     received each of them;
+//  6. stops the clients (sockets reset, so no ports linger in TIME_WAIT),
+//     the replicas (SIGTERM, then SIGKILL) and drops the database.
+//
+// Only loopback addresses are ever contacted.
+//
+// # What it reports
+//
+//   - connect: per socket, dial to connection_ack (p50/p99/max), and the
+//     total from the first dial to the last ack over all clients.
+//   - memory: VmRSS of each replica just before the clients start and once
+//     every subscription is live (after a short settle), per connection:
+//     (after - before) / sockets on that replica, and both replicas
+//     together over N. Go's RSS includes garbage not yet collected and
+//     free memory not yet returned, so it depends on where the garbage
+//     collector stands when it is read (expect a few KiB of noise); it is
+//     also what a container limit sees.
+//   - delivery: for each event, the time from just before the createSlots
+//     request was sent to replica A until a client read the event off its
+//     socket, over all N sockets (p50/p99/max), per replica (replica B
+//     learns of the event through PostgreSQL NOTIFY), and the sockets that
+//     never received it within -event-timeout (missing).
+//   - CPU: what the replicas and the clients used while connecting and
+//     while delivering, and the replicas' CPU per delivered event, which
+//     other load on the machine disturbs far less than the latencies.
+//   - the machine's load average before and after: the clients share the
+//     cores with the replicas, PostgreSQL and whatever else runs, so the
+//     latencies include all of it; they are a ceiling for what the servers
+//     alone would show.
+//
+// The exit status is 1 when a socket failed to connect, an event went
+// missing, or the targets (-target-p99, -target-kib) were missed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/lib/pq"
+)
+
+type options struct {
+	n            int
+	events       int
+	gap          time.Duration
+	eventTimeout time.Duration
+	warmTimeout  time.Duration
+	timeout      time.Duration
+	perClient    int
+	concurrency  int
+	srcBase      string
+	addrs        []string
+	pgURL        string
+	db           string
+	bin          string
+	logDir       string
+	jsonOut      string
+	hold         time.Duration
+	targetP99    time.Duration
+	targetKiB    float64
+}
+
+func main() {
+	var o options
+	var wf workerFlags
+	var worker bool
+	var servers, addrs string
+	flag.IntVar(&o.n, "n", 2000, "subscriptions to open")
+	flag.IntVar(&o.events, "events", 10, "measured events")
+	flag.DurationVar(&o.gap, "gap", 2*time.Second, "pause between measured events")
+	flag.DurationVar(&o.eventTimeout, "event-timeout", 15*time.Second, "how long every socket has to receive an event")
+	flag.DurationVar(&o.warmTimeout, "warm-timeout", 3*time.Minute, "how long every subscription has to go live")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "the whole run, set-up and tear-down included")
+	flag.IntVar(&o.perClient, "per-client", 5000, "sockets per client process (each process may hold 20,000 files)")
+	flag.IntVar(&o.concurrency, "concurrency", 32, "handshakes in flight per client process")
+	flag.StringVar(&o.srcBase, "src", "127.0.0.2", "source address of the first client process; the next ones count up")
+	flag.StringVar(&addrs, "addrs", "127.0.0.1:18081,127.0.0.1:18082", "listen addresses of the two replicas (loopback only)")
+	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database, to create and drop -db")
+	flag.StringVar(&o.db, "db", "healthmed_subload", "scratch database, dropped and recreated (its name must contain \"subload\")")
+	flag.StringVar(&o.bin, "bin", "", "healthmed binary to run (default: go build ./cmd/healthmed)")
+	flag.StringVar(&o.logDir, "logs", "", "keep the replicas' logs in this directory")
+	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
+	flag.DurationVar(&o.hold, "hold", 0, "keep the subscriptions open this long after the memory reading, for a look with other tools")
+	flag.DurationVar(&o.targetP99, "target-p99", time.Second, "delivery p99 target")
+	flag.Float64Var(&o.targetKiB, "target-kib", 50, "server memory target per connection, KiB")
+
+	flag.BoolVar(&worker, "worker", false, "internal: run as a client process")
+	flag.StringVar(&servers, "worker-servers", "", "internal")
+	flag.IntVar(&wf.first, "worker-first", 0, "internal")
+	flag.IntVar(&wf.conns, "worker-conns", 0, "internal")
+	flag.StringVar(&wf.src, "worker-src", "", "internal")
+	flag.IntVar(&wf.concurrency, "worker-concurrency", 32, "internal")
+	flag.DurationVar(&wf.deadline, "worker-deadline", 15*time.Minute, "internal")
+	flag.Parse()
+
+	if worker {
+		wf.servers = splitList(servers)
+		if err := checkLoopback(append([]string{wf.src}, wf.servers...)...); err != nil {
+			fmt.Fprintln(os.Stderr, "subload worker:", err)
+			os.Exit(2)
+		}
+		if err := runWorker(wf, os.Getenv("SUBLOAD_TOKEN")); err != nil {
+			fmt.Fprintln(os.Stderr, "subload worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
+	o.addrs = splitList(addrs)
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "subload:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, o)
+	if res != nil {
+		res.print(os.Stdout, o)
+		if o.jsonOut != "" {
+			if b, jerr := json.MarshalIndent(res, "", "  "); jerr == nil {
+				_ = os.WriteFile(o.jsonOut, b, 0o644)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "subload:", err)
+		os.Exit(1)
+	}
+	if msg := res.failures(o); msg != "" {
+		fmt.Fprintln(os.Stderr, "subload:", msg)
+		os.Exit(1)
+	}
+}
+
+var dbName = regexp.MustCompile(`^[a-z_][a-z0-9_]*subload[a-z0-9_]*$`)
+
+func (o *options) check() error {
+	switch {
+	case o.n < 1 || o.n > 36000:
+		// each replica holds half, and a process may hold 20,000 files
+		return errors.New("-n: between 1 and 36000")
+	case o.events < 1 || o.events > 1000:
+		return errors.New("-events: between 1 and 1000")
+	case o.perClient < 1 || o.perClient > 9000:
+		return errors.New("-per-client: between 1 and 9000 (a process may hold 20,000 files)")
+	case o.concurrency < 1 || o.concurrency > 1000:
+		return errors.New("-concurrency: between 1 and 1000")
+	case len(o.addrs) != 2:
+		return errors.New("-addrs: two listen addresses")
+	case !dbName.MatchString(o.db):
+		return errors.New("-db: a plain lower-case name containing \"subload\" (it is dropped)")
+	case o.timeout <= 0 || o.timeout > 2*time.Hour:
+		return errors.New("-timeout: positive, at most 2h")
+	}
+	if err := checkLoopback(o.addrs...); err != nil {
+		return err
+	}
+	ip := net.ParseIP(o.srcBase).To4()
+	if ip == nil || ip[0] != 127 {
+		return errors.New("-src: an IPv4 loopback address")
+	}
+	clients := o.clients()
+	if int(ip[3])+clients-1 > 254 {
+		return errors.New("-src: not enough addresses after it for every client process")
+	}
+	return nil
+}
+
+// checkLoopback refuses any address outside 127.0.0.0/8: the benchmark
+// never sends traffic anywhere else.
+func checkLoopback(hostports ...string) error {
+	for _, hp := range hostports {
+		host := hp
+		if h, _, err := net.SplitHostPort(hp); err == nil {
+			host = h
+		}
+		ip := net.ParseIP(host)
+		if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+			return fmt.Errorf("%q: only IPv4 loopback addresses (127.0.0.0/8) are allowed", hp)
+		}
+	}
+	return nil
+}
+
+func (o *options) clients() int {
+	return max(2, (o.n+o.perClient-1)/o.perClient)
+}
+
+// srcAddr is the source address of client process i.
+func (o *options) srcAddr(i int) string {
+	ip := net.ParseIP(o.srcBase).To4()
+	return net.IPv4(ip[0], ip[1], ip[2], ip[3]+byte(i)).String()
+}
+
+// results is everything the run measured.
+type results struct {
+	N          int      `json:"n"`
+	Clients    int      `json:"clients"`
+	Acked      int      `json:"acked"`
+	Failed     int      `json:"failed"`
+	PerReplica [2]int   `json:"per_replica"`
+	ConnErrors []string `json:"connect_errors,omitempty"`
+
+	ConnectP50   time.Duration `json:"connect_p50"`
+	ConnectP99   time.Duration `json:"connect_p99"`
+	ConnectMax   time.Duration `json:"connect_max"`
+	ConnectTotal time.Duration `json:"connect_total"`
+	LiveAfter    time.Duration `json:"live_after"` // from the first dial until every subscription had an event
+	NotLive      int           `json:"not_live"`
+
+	RSSBeforeKiB     [2]int64         `json:"rss_before_kib"`
+	RSSAfterKiB      [2]int64         `json:"rss_after_kib"`
+	RSSEndKiB        [2]int64         `json:"rss_end_kib"`
+	Threads          [2]int64         `json:"threads"`
+	KiBPerConn       [2]float64       `json:"kib_per_conn"`
+	KiBPerConnAll    float64          `json:"kib_per_conn_all"`
+	CPUConnect       [2]time.Duration `json:"cpu_connect"`
+	CPUEvents        [2]time.Duration `json:"cpu_events"`
+	CPUPerDelivery   time.Duration    `json:"cpu_per_delivery"` // both replicas' CPU while delivering / deliveries
+	LoadAvg          [2]string        `json:"loadavg"`          // machine load before connecting, after the events
+	ClientCPUConnect time.Duration    `json:"client_cpu_connect"`
+	ClientCPUEvents  time.Duration    `json:"client_cpu_events"`
+
+	Events      []eventResult `json:"events"`
+	Delivery    dist          `json:"delivery"`
+	DeliveryRep [2]dist       `json:"delivery_per_replica"`
+	Missing     int           `json:"missing"`
+	Closed      int           `json:"closed"`
+	Errors      []string      `json:"errors,omitempty"`
+}
+
+type eventResult struct {
+	Slot     string        `json:"slot"`
+	Mutation time.Duration `json:"mutation"` // createSlots round trip
+	Delivery dist          `json:"delivery"`
+	PerRep   [2]dist       `json:"per_replica"`
+	Missing  int           `json:"missing"`
+}
+
+type replica struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func run(ctx context.Context, o options) (*results, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	tmp, err := os.MkdirTemp("", "subload-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(tmp, "healthmed")
+		say("building cmd/healthmed")
+		if err := goBuild(ctx, bin); err != nil {
+			return nil, err
+		}
+	}
+
+	dbURL, dropDB, err := freshDatabase(ctx, o.pgURL, o.db)
+	if err != nil {
+		return nil, err
+	}
+	defer dropDB()
+
+	key, err := signingKey()
+	if err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		// Development mode fills in every secret the benchmark does not
+		// care about (generated once into the shared data directory by
+		// the seed run); the signing key is given explicitly so that both
+		// replicas verify each other's tokens.
+		"HEALTHMED_DEV=true",
+		"HEALTHMED_SIGNING_KEY="+key,
+		"HEALTHMED_TOKEN_TTL="+(o.timeout+10*time.Minute).String(),
+		// One public URL for both, as behind a load balancer: it is the
+		// tokens' issuer.
+		"HEALTHMED_PUBLIC_URL=http://"+o.addrs[0],
+		"HEALTHMED_DATA_DIR="+tmp,
+		"HEALTHMED_SHUTDOWN_TIMEOUT=10s",
+	)
+	say("migrating and seeding %s", o.db)
+	seed := exec.CommandContext(ctx, bin, "seed")
+	seed.Env = env
+	if out, err := seed.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("healthmed seed: %w\n%s", err, tail(out, 20))
+	}
+
+	reps := make([]*replica, 2)
+	for i, addr := range o.addrs {
+		r, err := startReplica(ctx, bin, env, "ABCDEFGH"[i:i+1], addr, tmp)
+		if err != nil {
+			return nil, err
+		}
+		reps[i] = r
+		defer r.stop(o.logDir)
+	}
+	for _, r := range reps {
+		if err := r.waitReady(ctx); err != nil {
+			return nil, err
+		}
+	}
+	gql := &gqlClient{http: &http.Client{Timeout: 30 * time.Second}}
+	token, err := gql.login(ctx, reps[0].addr)
+	if err != nil {
+		return nil, err
+	}
+	// One query on each replica, so the baseline has its GraphQL engine,
+	// database pool and token verification warmed up.
+	for _, r := range reps {
+		if _, err := gql.do(ctx, r.addr, token, `{ __typename }`, nil); err != nil {
+			return nil, err
+		}
+	}
+	time.Sleep(time.Second)
+
+	res := &results{N: o.n, Clients: o.clients(), LoadAvg: [2]string{loadAvg(), ""}}
+	var cpu0 [2]time.Duration
+	for i, r := range reps {
+		if res.RSSBeforeKiB[i], _, err = procStatus(r.cmd.Process.Pid); err != nil {
+			return res, err
+		}
+		cpu0[i], _ = procCPU(r.cmd.Process.Pid)
+	}
+
+	say("opening %d subscriptions from %d client processes", o.n, res.Clients)
+	self, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	clients, err := startClients(ctx, o, self, token)
+	if err != nil {
+		return res, err
+	}
+	defer stopClients(clients)
+
+	var connUS []int64
+	var firstDial, lastAck int64
+	for _, c := range clients {
+		var rep connectedReport
+		if err := c.receive(ctx, &rep, o.timeout); err != nil {
+			return res, fmt.Errorf("client %d: %w", c.idx, err)
+		}
+		res.Acked += rep.Acked
+		res.Failed += rep.Failed
+		for i, n := range rep.PerReplica {
+			res.PerReplica[i] += n
+		}
+		res.ConnErrors = append(res.ConnErrors, rep.Errors...)
+		connUS = append(connUS, rep.ConnectUS...)
+		if firstDial == 0 || (rep.FirstDial != 0 && rep.FirstDial < firstDial) {
+			firstDial = rep.FirstDial
+		}
+		lastAck = max(lastAck, rep.LastAck)
+	}
+	cd := summarize(connUS)
+	res.ConnectP50, res.ConnectP99, res.ConnectMax = cd.P50, cd.P99, cd.Max
+	if lastAck > firstDial {
+		res.ConnectTotal = time.Duration(lastAck - firstDial)
+	}
+	say("%d acked, %d failed in %s; waiting for every subscription to go live", res.Acked, res.Failed, res.ConnectTotal.Round(time.Millisecond))
+
+	slots := &slotMaker{base: time.Now().Add(400 * 24 * time.Hour).Truncate(time.Hour)}
+	live, err := warmUp(ctx, o, gql, reps[0].addr, token, clients, slots, res.Acked)
+	if err != nil {
+		return res, err
+	}
+	res.LiveAfter = time.Duration(time.Now().UnixNano() - firstDial)
+	res.NotLive = res.Acked - live
+	say("%d of %d subscriptions live after %s", live, res.Acked, res.LiveAfter.Round(time.Millisecond))
+
+	// Let the replicas finish the handshakes' leftovers before reading RSS.
+	sleepCtx(ctx, 3*time.Second)
+	var cpu1 [2]time.Duration
+	for i, r := range reps {
+		if res.RSSAfterKiB[i], res.Threads[i], err = procStatus(r.cmd.Process.Pid); err != nil {
+			return res, err
+		}
+		cpu1[i], _ = procCPU(r.cmd.Process.Pid)
+		res.CPUConnect[i] = cpu1[i] - cpu0[i]
+		if res.PerReplica[i] > 0 {
+			res.KiBPerConn[i] = float64(res.RSSAfterKiB[i]-res.RSSBeforeKiB[i]) / float64(res.PerReplica[i])
+		}
+	}
+	clientCPU := func() time.Duration {
+		var sum time.Duration
+		for _, c := range clients {
+			d, _ := procCPU(c.cmd.Process.Pid)
+			sum += d
+		}
+		return sum
+	}
+	res.ClientCPUConnect = clientCPU()
+	if res.Acked > 0 {
+		res.KiBPerConnAll = float64(res.RSSAfterKiB[0]+res.RSSAfterKiB[1]-res.RSSBeforeKiB[0]-res.RSSBeforeKiB[1]) / float64(res.Acked)
+	}
+
+	if o.hold > 0 {
+		say("holding the subscriptions for %s", o.hold)
+		if !sleepCtx(ctx, o.hold) {
+			return res, ctx.Err()
+		}
+	}
+
+	say("sending %d events, %s apart", o.events, o.gap)
+	clientCPU0 := clientCPU()
+	var all []int64
+	var perRep [2][]int64
+	for e := range o.events {
+		if e > 0 && !sleepCtx(ctx, o.gap) {
+			return res, ctx.Err()
+		}
+		ev, lat, err := oneEvent(ctx, o, gql, reps[0].addr, token, clients, slots)
+		if err != nil {
+			return res, err
+		}
+		res.Events = append(res.Events, ev.eventResult)
+		res.Missing += ev.Missing
+		res.Closed = ev.closed
+		res.Errors = append(res.Errors, ev.errors...)
+		for i := range lat {
+			all = append(all, lat[i]...)
+			perRep[i] = append(perRep[i], lat[i]...)
+		}
+		say("event %d: %s, missing %d (mutation %s)", e+1, ev.Delivery, ev.Missing, ms(ev.Mutation))
+	}
+	res.Delivery = summarize(all)
+	for i := range perRep {
+		res.DeliveryRep[i] = summarize(perRep[i])
+	}
+	for i, r := range reps {
+		res.RSSEndKiB[i], _, _ = procStatus(r.cmd.Process.Pid)
+		cpu, _ := procCPU(r.cmd.Process.Pid)
+		res.CPUEvents[i] = cpu - cpu1[i]
+	}
+	res.ClientCPUEvents = clientCPU() - clientCPU0
+	if n := len(all); n > 0 {
+		res.CPUPerDelivery = (res.CPUEvents[0] + res.CPUEvents[1]) / time.Duration(n)
+	}
+	res.LoadAvg[1] = loadAvg()
+	return res, nil
+}
+
+// slotMaker hands out non-overlapping future slots for the events.
+type slotMaker struct {
+	base time.Time
+	n    int
+}
+
+func (s *slotMaker) next() map[string]any {
+	start := s.base.Add(time.Duration(s.n) * time.Hour)
+	s.n++
+	return map[string]any{"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(30 * time.Minute).Format(time.RFC3339)}
+}
+
+const createSlot = `mutation($in: [SlotInput!]!) { createSlots(input: $in) { id } }`
+
+func (g *gqlClient) createSlot(ctx context.Context, addr, token string, slots *slotMaker) (string, error) {
+	data, err := g.do(ctx, addr, token, createSlot, map[string]any{"in": []any{slots.next()}})
+	if err != nil {
+		return "", err
+	}
+	var d struct {
+		CreateSlots []struct {
+			ID string `json:"id"`
+		} `json:"createSlots"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil || len(d.CreateSlots) != 1 {
+		return "", fmt.Errorf("createSlots: unexpected answer %s", data)
+	}
+	return d.CreateSlots[0].ID, nil
+}
+
+// warmUp sends events until every acked subscription has received one: a
+// subscription registered after an event was committed never gets that
+// event, so one event is not enough while the replicas still work
+// through the subscribe backlog.
+func warmUp(ctx context.Context, o options, g *gqlClient, addr, token string, clients []*client, slots *slotMaker, acked int) (int, error) {
+	deadline := time.Now().Add(o.warmTimeout)
+	live := 0
+	for time.Now().Before(deadline) {
+		if _, err := g.createSlot(ctx, addr, token, slots); err != nil {
+			return 0, err
+		}
+		if !sleepCtx(ctx, 2*time.Second) {
+			return 0, ctx.Err()
+		}
+		live = 0
+		for _, c := range clients {
+			if err := c.send(command{Cmd: "live"}); err != nil {
+				return 0, err
+			}
+			var r struct{ Live int }
+			if err := c.receive(ctx, &r, 30*time.Second); err != nil {
+				return 0, fmt.Errorf("client %d: %w", c.idx, err)
+			}
+			live += r.Live
+		}
+		if live >= acked {
+			return live, nil
+		}
+		say("  %d of %d live", live, acked)
+	}
+	return live, nil
+}
+
+type eventOutcome struct {
+	eventResult
+	closed int
+	errors []string
+}
+
+func oneEvent(ctx context.Context, o options, g *gqlClient, addr, token string, clients []*client, slots *slotMaker) (eventOutcome, [2][]int64, error) {
+	var out eventOutcome
+	var lat [2][]int64
+	t0 := time.Now()
+	slot, err := g.createSlot(ctx, addr, token, slots)
+	if err != nil {
+		return out, lat, err
+	}
+	out.Mutation = time.Since(t0)
+	out.Slot = slot
+	for _, c := range clients {
+		if err := c.send(command{Cmd: "await", Slot: slot, T0: t0.UnixNano(), Timeout: o.eventTimeout.Milliseconds()}); err != nil {
+			return out, lat, err
+		}
+	}
+	for _, c := range clients {
+		var r eventReport
+		if err := c.receive(ctx, &r, o.eventTimeout+30*time.Second); err != nil {
+			return out, lat, fmt.Errorf("client %d: %w", c.idx, err)
+		}
+		out.Missing += r.Missing
+		out.closed += r.Closed
+		out.errors = append(out.errors, r.Errors...)
+		for i := range min(len(r.LatencyUS), 2) {
+			lat[i] = append(lat[i], r.LatencyUS[i]...)
+		}
+	}
+	out.Delivery = summarize(append(append([]int64(nil), lat[0]...), lat[1]...))
+	for i := range lat {
+		out.PerRep[i] = summarize(lat[i])
+	}
+	return out, lat, nil
+}
+
+// --- client processes -------------------------------------------------------
+
+type client struct {
+	idx   int
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines chan []byte
+	done  chan struct{}
+}
+
+func startClients(ctx context.Context, o options, self, token string) ([]*client, error) {
+	k := o.clients()
+	var out []*client
+	first := 0
+	for i := range k {
+		n := o.n / k
+		if i < o.n%k {
+			n++
+		}
+		cmd := exec.Command(self, "-worker",
+			"-worker-servers", strings.Join(o.addrs, ","),
+			"-worker-first", strconv.Itoa(first),
+			"-worker-conns", strconv.Itoa(n),
+			"-worker-src", o.srcAddr(i),
+			"-worker-concurrency", strconv.Itoa(o.concurrency),
+			"-worker-deadline", o.timeout.String(),
+		)
+		// The token goes through the environment, not the command line
+		// that every user of the machine can read.
+		cmd.Env = append(os.Environ(), "SUBLOAD_TOKEN="+token)
+		cmd.Stderr = os.Stderr
+		dieWithParent(cmd)
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return out, err
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return out, err
+		}
+		if err := cmd.Start(); err != nil {
+			return out, err
+		}
+		c := &client{idx: i, cmd: cmd, in: in, lines: make(chan []byte, 4), done: make(chan struct{})}
+		go func() {
+			defer close(c.lines)
+			r := bufio.NewReaderSize(stdout, 1<<20)
+			for {
+				line, err := r.ReadBytes('\n')
+				if len(line) > 0 {
+					select {
+					case c.lines <- line:
+					case <-c.done:
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		out = append(out, c)
+		first += n
+	}
+	return out, nil
+}
+
+func (c *client) send(cmd command) error {
+	b, _ := json.Marshal(cmd)
+	_, err := c.in.Write(append(b, '\n'))
+	return err
+}
+
+func (c *client) receive(ctx context.Context, v any, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			return errors.New("client process exited")
+		}
+		return json.Unmarshal(line, v)
+	case <-t.C:
+		return errors.New("no answer in time")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func stopClients(cs []*client) {
+	for _, c := range cs {
+		_ = c.send(command{Cmd: "stop"})
+		_ = c.in.Close()
+	}
+	for _, c := range cs {
+		close(c.done)
+		waitOrKill(c.cmd, 15*time.Second)
+	}
+}
+
+// waitOrKill waits for a started process and kills it after grace.
+func waitOrKill(cmd *exec.Cmd, grace time.Duration) {
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// --- replicas ---------------------------------------------------------------
+
+func startReplica(ctx context.Context, bin string, env []string, name, addr, dir string) (*replica, error) {
+	logPath := filepath.Join(dir, "replica-"+name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(append([]string(nil), env...), "HEALTHMED_LISTEN_ADDR="+addr)
+	cmd.Stdout, cmd.Stderr = f, f
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	r := &replica{name: name, addr: addr, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); f.Close(); close(r.done) }()
+	say("replica %s: pid %d on %s", name, cmd.Process.Pid, addr)
+	return r, nil
+}
+
+func (r *replica) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(60 * time.Second)
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case <-r.done:
+			return fmt.Errorf("replica %s exited:\n%s", r.name, r.tail())
+		default:
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.addr+"/readyz", nil)
+		if res, err := hc.Do(req); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if !sleepCtx(ctx, 200*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("replica %s not ready within 60s:\n%s", r.name, r.tail())
+}
+
+func (r *replica) tail() string {
+	b, _ := os.ReadFile(r.log)
+	return tail(b, 20)
+}
+
+// stop asks for a graceful shutdown (which drains the websockets) and
+// kills the replica when that takes too long.
+func (r *replica) stop(keepLogs string) {
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(20 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	}
+	if keepLogs != "" {
+		if b, err := os.ReadFile(r.log); err == nil {
+			_ = os.MkdirAll(keepLogs, 0o755)
+			_ = os.WriteFile(filepath.Join(keepLogs, filepath.Base(r.log)), b, 0o644)
+		}
+	}
+}
+
+// --- set-up -----------------------------------------------------------------
+
+func goBuild(ctx context.Context, out string) error {
+	root, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return fmt.Errorf("finding the module root (run from inside the module): %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/healthmed")
+	cmd.Dir = strings.TrimSpace(string(root))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, b)
+	}
+	return nil
+}
+
+// freshDatabase drops and creates name and returns its URL and a function
+// that drops it again.
+func freshDatabase(ctx context.Context, adminURL, name string) (string, func(), error) {
+	admin, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		return "", nil, err
+	}
+	// name matched dbName, so quoting it is enough.
+	drop := func(ctx context.Context) error {
+		_, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
+		return err
+	}
+	if err := drop(ctx); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("dropping %s: %w", name, err)
+	}
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("creating %s: %w", name, err)
+	}
+	u, err := replaceDB(adminURL, name)
+	if err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	return u, func() {
+		// The run's context may be over; the drop gets its own time.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := drop(ctx); err != nil {
+			say("could not drop %s: %v", name, err)
+		}
+		admin.Close()
+	}, nil
+}
+
+func replaceDB(u, name string) (string, error) {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return "", errors.New("-pg: want a postgres:// URL")
+	}
+	rest := u[i+3:]
+	slash := strings.IndexByte(rest, '/')
+	q := ""
+	if j := strings.IndexByte(rest, '?'); j >= 0 {
+		q = rest[j:]
+		rest = rest[:j]
+		if slash > j {
+			slash = -1
+		}
+	}
+	if slash >= 0 {
+		rest = rest[:slash]
+	}
+	return u[:i+3] + rest + "/" + name + q, nil
+}
+
+// signingKey makes the ES256 key both replicas sign and verify with.
+func signingKey() (string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
+}
+
+// --- GraphQL over HTTP ------------------------------------------------------
+
+type gqlClient struct{ http *http.Client }
+
+func (g *gqlClient) do(ctx context.Context, addr, token, query string, vars map[string]any) (json.RawMessage, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := g.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
+	}
+	if len(out.Errors) > 0 {
+		return nil, fmt.Errorf("graphql: %s", out.Errors[0].Message)
+	}
+	return out.Data, nil
+}
+
+func (g *gqlClient) login(ctx context.Context, addr string) (string, error) {
+	data, err := g.do(ctx, addr, "", `mutation($crm: String!, $pw: String!) { loginDoctor(crm: $crm, password: $pw) { token } }`,
+		map[string]any{"crm": "100001/SP", "pw": "demo-doctor-2026"})
+	if err != nil {
+		return "", fmt.Errorf("login: %w", err)
+	}
+	var d struct {
+		LoginDoctor struct {
+			Token string `json:"token"`
+		} `json:"loginDoctor"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil || d.LoginDoctor.Token == "" {
+		return "", fmt.Errorf("login: unexpected answer")
+	}
+	return d.LoginDoctor.Token, nil
+}
+
+// --- output -----------------------------------------------------------------
+
+func (r *results) print(w io.Writer, o options) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("")
+	p("subscriptions  N=%d over %d client processes; acked %d (A %d, B %d), failed %d",
+		r.N, r.Clients, r.Acked, r.PerReplica[0], r.PerReplica[1], r.Failed)
+	for _, e := range r.ConnErrors {
+		p("  connect error: %s", e)
+	}
+	p("connect        p50 %s  p99 %s  max %s  all acked in %s; all live after %s (%d never live)",
+		ms(r.ConnectP50), ms(r.ConnectP99), ms(r.ConnectMax), r.ConnectTotal.Round(time.Millisecond),
+		r.LiveAfter.Round(time.Millisecond), r.NotLive)
+	for i, name := range []string{"A", "B"} {
+		p("replica %s      RSS %s -> %s (%s after events), %d threads; %.1f KiB per connection; CPU %.1fs connecting, %.1fs delivering",
+			name, mib(r.RSSBeforeKiB[i]), mib(r.RSSAfterKiB[i]), mib(r.RSSEndKiB[i]), r.Threads[i], r.KiBPerConn[i],
+			r.CPUConnect[i].Seconds(), r.CPUEvents[i].Seconds())
+	}
+	p("memory         %.1f KiB per connection over both replicas (target < %.0f)", r.KiBPerConnAll, o.targetKiB)
+	p("clients        CPU %.1fs connecting, %.1fs delivering (all client processes)", r.ClientCPUConnect.Seconds(), r.ClientCPUEvents.Seconds())
+	p("server CPU     %.0fµs per delivered event (both replicas, pings and keep-alives included)", float64(r.CPUPerDelivery)/float64(time.Microsecond))
+	p("machine load   %s before, %s after (1/5/15-minute averages; the machine has %d cores)", r.LoadAvg[0], r.LoadAvg[1], runtime.NumCPU())
+	for i, e := range r.Events {
+		p("event %2d       %s; A %s / B %s; missing %d; mutation %s", i+1, e.Delivery,
+			ms(e.PerRep[0].P99), ms(e.PerRep[1].P99), e.Missing, ms(e.Mutation))
+	}
+	p("delivery       %s (target p99 < %s)", r.Delivery, o.targetP99)
+	p("  replica A    %s", r.DeliveryRep[0])
+	p("  replica B    %s", r.DeliveryRep[1])
+	p("missing        %d deliveries of %d; %d sockets closed by the server", r.Missing, len(r.Events)*r.Acked, r.Closed)
+	for _, e := range r.Errors {
+		p("  client saw: %s", e)
+	}
+}
+
+func (r *results) failures(o options) string {
+	var f []string
+	if r.Failed > 0 || r.Acked != r.N {
+		f = append(f, fmt.Sprintf("%d of %d sockets failed to connect", r.N-r.Acked, r.N))
+	}
+	if r.Missing > 0 {
+		f = append(f, fmt.Sprintf("%d deliveries missing", r.Missing))
+	}
+	if r.Delivery.P99 >= o.targetP99 {
+		f = append(f, fmt.Sprintf("delivery p99 %s over target %s", ms(r.Delivery.P99), o.targetP99))
+	}
+	if r.KiBPerConnAll >= o.targetKiB {
+		f = append(f, fmt.Sprintf("%.1f KiB per connection over target %.0f", r.KiBPerConnAll, o.targetKiB))
+	}
+	return strings.Join(f, "; ")
+}
+
+// loadAvg reads the 1, 5 and 15-minute load averages: other work on the
+// machine shows up in the latencies.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func mib(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "subload: "+format+"\n", args...)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
