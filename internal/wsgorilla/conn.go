@@ -31,7 +31,13 @@ type conn struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close; stops the pinger
 
-	ponged atomic.Bool // a pong arrived since the last tick; set on the reading goroutine
+	// The pinger, when Options.PingInterval is set. pingMu orders the
+	// timer's creation before its first tick reads it.
+	pingInterval time.Duration
+	pingMu       sync.Mutex
+	pingTimer    *time.Timer
+	ponged       atomic.Bool  // a pong arrived since the last tick; set on the reading goroutine
+	silent       atomic.Int32 // ticks in a row without a pong
 }
 
 var (
@@ -99,6 +105,11 @@ func (c *conn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.pingMu.Lock()
+		if c.pingTimer != nil {
+			c.pingTimer.Stop()
+		}
+		c.pingMu.Unlock()
 		err = c.ws.Close()
 	})
 	return err
@@ -122,6 +133,9 @@ func (c *conn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(
 // which every browser answers without any application code. It never
 // touches the read deadline, which belongs to gqlgen (see SetReadDeadline);
 // a silent peer is dropped by closing the socket instead.
+//
+// The pinger is a timer, not a goroutine: an idle socket then costs no
+// stack, which matters with tens of thousands of subscribers per process.
 func (c *conn) startPings(interval time.Duration) {
 	// Counting intervals rather than comparing timestamps gives every ping
 	// at least one full interval to be answered, whatever the timer jitter.
@@ -132,32 +146,37 @@ func (c *conn) startPings(interval time.Duration) {
 		c.ponged.Store(true)
 		return nil
 	})
-	go func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		silent := 0
-		for {
-			select {
-			case <-c.done:
-				return
-			case <-t.C:
-			}
-			if c.ponged.Swap(false) {
-				silent = 0
-			} else if silent++; silent >= 2 {
-				_ = c.Close() // gqlgen's pending read fails and it tears down
-				return
-			}
-			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
-			if errors.Is(err, websocket.ErrCloseSent) {
-				return // closing already; gqlgen will Close
-			}
-			if err != nil {
-				_ = c.Close()
-				return
-			}
-		}
-	}()
+	c.pingInterval = interval
+	c.pingMu.Lock()
+	c.pingTimer = time.AfterFunc(interval, c.pingTick)
+	c.pingMu.Unlock()
+}
+
+// pingTick runs on the timer's own goroutine. The timer is re-armed only
+// at its end, so ticks never overlap.
+func (c *conn) pingTick() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	if c.ponged.Swap(false) {
+		c.silent.Store(0)
+	} else if c.silent.Add(1) >= 2 {
+		_ = c.Close() // gqlgen's pending read fails and it tears down
+		return
+	}
+	err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return // closing already; gqlgen will Close
+	}
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	c.pingMu.Lock()
+	c.pingTimer.Reset(c.pingInterval)
+	c.pingMu.Unlock()
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a rune, because

@@ -8,11 +8,14 @@
 package wsgorilla
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -21,6 +24,21 @@ import (
 
 // DefaultWriteTimeout bounds every write when Options.WriteTimeout is zero.
 const DefaultWriteTimeout = 10 * time.Second
+
+// Buffer sizes. A subscription socket sits idle almost all the time, so
+// what it holds between messages limits how many a server keeps open.
+// Each socket keeps a small read buffer (client messages are a few
+// hundred bytes; larger ones are read in pieces) and borrows a write
+// buffer from a shared pool only while it writes a message (larger
+// messages go out as several frames). See also releaseHTTPBuffers.
+const (
+	readBufferSize  = 512
+	writeBufferSize = 4 << 10
+)
+
+// writeBuffers is shared by every Implementation: a buffer goes back as
+// soon as its message is on the wire.
+var writeBuffers sync.Pool
 
 // Options configures an Implementation. The zero value refuses every
 // browser origin and accepts non-browser clients.
@@ -126,12 +144,15 @@ func (i *Implementation) CheckOrigin(r *http.Request) bool {
 // result is read by gqlgen as legacy graphql-ws, as with its own adapter.
 func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	up := websocket.Upgrader{
+		ReadBufferSize:   readBufferSize,
+		WriteBufferSize:  writeBufferSize,
+		WriteBufferPool:  &writeBuffers,
 		HandshakeTimeout: i.writeTimeout,
 		Subprotocols:     options.Subprotocols,
 		CheckOrigin:      i.CheckOrigin,
 		Error:            handshakeError,
 	}
-	ws, err := up.Upgrade(w, r, options.ResponseHeader)
+	ws, err := up.Upgrade(releaseHTTPBuffers{w}, r, options.ResponseHeader)
 	if err != nil {
 		return nil, err
 	}
@@ -149,4 +170,29 @@ func handshakeError(w http.ResponseWriter, _ *http.Request, status int, _ error)
 	w.Header().Set("Sec-Websocket-Version", "13")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+}
+
+// releaseHTTPBuffers hands gorilla a hijacked connection without the 4 KiB
+// read and write buffers of net/http's connection. gqlgen serves the whole
+// websocket conversation inside the HTTP handler, and net/http's
+// connection object, which owns those two buffers, stays referenced until
+// the handler returns: 8 KiB per socket for its whole life, although
+// nothing reads or writes through them after the hijack. gorilla could
+// reuse them, but then every idle socket keeps a 4 KiB write buffer
+// instead of borrowing one from writeBuffers.
+type releaseHTTPBuffers struct{ http.ResponseWriter }
+
+// Hijack empties the buffers net/http gives away (after a hijack they are
+// the caller's, and net/http never touches them again) and returns fresh,
+// minimal ones; gorilla allocates its own reader (readBufferSize) and
+// takes writes from the pool. Bytes the client sent early are left alone:
+// gorilla refuses such a handshake anyway.
+func (h releaseHTTPBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil || brw == nil || brw.Reader.Buffered() > 0 {
+		return c, brw, err
+	}
+	*brw.Reader = bufio.Reader{}
+	*brw.Writer = bufio.Writer{}
+	return c, bufio.NewReadWriter(bufio.NewReaderSize(c, 16), bufio.NewWriterSize(c, 16)), nil
 }

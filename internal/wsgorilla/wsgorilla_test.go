@@ -1,6 +1,7 @@
 package wsgorilla
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -528,5 +529,114 @@ func TestStalledReaderDoesNotBlockWriter(t *testing.T) {
 	// connection (gqlgen's read loop) notices and tears it down.
 	if err := <-readErr; err == nil {
 		t.Fatal("read still pending after a failed write")
+	}
+}
+
+// Messages larger than the read buffer and the pooled write buffer arrive
+// whole, in both directions, also when several sockets write at once.
+func TestMessagesLargerThanBuffers(t *testing.T) {
+	sizes := []int{0, readBufferSize - 20, readBufferSize + 1, writeBufferSize + 1, 3*writeBufferSize + 7, 60 << 10}
+	url := acceptOnly(t, Options{}, func(c transport.WebsocketConn) {
+		for range sizes {
+			_, r, err := c.NextReader()
+			if err != nil {
+				return
+			}
+			var in string
+			if err := json.NewDecoder(r).Decode(&in); err != nil {
+				return
+			}
+			if err := c.WriteJSON(strings.ToUpper(in)); err != nil {
+				return
+			}
+		}
+		_, _, _ = c.NextReader()
+	})
+	var wg sync.WaitGroup
+	for range 4 {
+		c := mustDial(t, url, "", "")
+		wg.Go(func() {
+			for _, n := range sizes {
+				msg := strings.Repeat("ab", n/2)
+				if err := c.WriteJSON(msg); err != nil {
+					t.Errorf("write %d bytes: %v", n, err)
+					return
+				}
+				var got string
+				if err := c.ReadJSON(&got); err != nil {
+					t.Errorf("read %d bytes: %v", n, err)
+					return
+				}
+				if got != strings.ToUpper(msg) {
+					t.Errorf("%d bytes: got %d bytes back, not the same", n, len(got))
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Close stops the pinger: no ping frame follows it.
+func TestCloseStopsPinger(t *testing.T) {
+	closed := make(chan struct{})
+	url := acceptOnly(t, Options{PingInterval: 20 * time.Millisecond}, func(c transport.WebsocketConn) {
+		time.Sleep(50 * time.Millisecond)
+		_ = c.Close()
+		close(closed)
+	})
+	c := mustDial(t, url, "", "")
+	pings := make(chan struct{}, 100)
+	c.SetPingHandler(func(string) error {
+		select {
+		case <-closed:
+			t.Error("ping after Close")
+		default:
+		}
+		pings <- struct{}{}
+		return nil
+	})
+	_, err := readUntilClosed(c)
+	if len(pings) == 0 {
+		t.Fatalf("no ping before Close (%v)", err)
+	}
+	time.Sleep(100 * time.Millisecond) // a stray timer would fire by now
+}
+
+type fakeHijacker struct {
+	http.ResponseWriter
+	conn net.Conn
+	brw  *bufio.ReadWriter
+}
+
+func (f *fakeHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) { return f.conn, f.brw, nil }
+
+// The buffers net/http gives away with the connection are emptied, so that
+// the connection object still referencing them does not keep 8 KiB per
+// socket; unless the client already sent data, which gorilla must see to
+// refuse the handshake.
+func TestHijackReleasesHTTPBuffers(t *testing.T) {
+	server, client := net.Pipe()
+	defer server.Close()
+	defer client.Close()
+
+	orig := bufio.NewReadWriter(bufio.NewReader(server), bufio.NewWriter(server))
+	c, brw, err := releaseHTTPBuffers{&fakeHijacker{conn: server, brw: orig}}.Hijack()
+	if err != nil || c != server {
+		t.Fatalf("hijack: %v", err)
+	}
+	if orig.Reader.Size() != 0 || orig.Writer.Size() != 0 {
+		t.Fatalf("net/http's buffers kept: reader %d, writer %d bytes", orig.Reader.Size(), orig.Writer.Size())
+	}
+	if brw == orig || brw.Reader.Size() > 16 || brw.Writer.Size() > 16 || brw.Reader.Buffered() != 0 {
+		t.Fatalf("want fresh minimal buffers, got reader %d, writer %d", brw.Reader.Size(), brw.Writer.Size())
+	}
+
+	early := bufio.NewReadWriter(bufio.NewReader(strings.NewReader("early bytes")), bufio.NewWriter(server))
+	if _, err := early.Reader.Peek(1); err != nil {
+		t.Fatal(err)
+	}
+	_, brw, _ = releaseHTTPBuffers{&fakeHijacker{conn: server, brw: early}}.Hijack()
+	if brw != early || brw.Reader.Buffered() == 0 {
+		t.Fatal("early client data dropped")
 	}
 }
