@@ -154,11 +154,15 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		observer = obs.observer
 		gql.Use(obs.observer.Extension())
 	}
+	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("HEALTHMED_TRUSTED_PROXIES: %w", err)
+	}
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
-		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout,
+		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
 		Metrics: obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer,

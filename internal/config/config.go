@@ -68,10 +68,13 @@ type Config struct {
 	TokenTTL      time.Duration
 	// SigningKey is a PEM ECDSA P-256 key; in dev mode a key is generated
 	// once and kept in DataDir when it is empty.
-	SigningKey      Secret
-	DataDir         string
-	ExternalOIDC    OIDC
-	AllowedOrigins  []string
+	SigningKey     Secret
+	DataDir        string
+	ExternalOIDC   OIDC
+	AllowedOrigins []string
+	// TrustedProxies are the load balancers (CIDRs) whose
+	// X-Forwarded-For names the client.
+	TrustedProxies  []string
 	ShutdownTimeout time.Duration
 	// JitsiURL is the Jitsi Meet deployment for consultations.
 	JitsiURL        string
@@ -206,6 +209,11 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.Metrics, c.OTLPTracesURL = get("HEALTHMED_METRICS", "on"), otlpTracesURL(get)
 	c.PublicURL = strings.TrimRight(get("HEALTHMED_PUBLIC_URL", "http://"+c.ListenAddr), "/")
+	for _, p := range strings.Split(get("HEALTHMED_TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
 	if o := get("HEALTHMED_ALLOWED_ORIGINS", ""); o != "" {
 		for _, s := range strings.Split(o, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -246,6 +254,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("oidc_issuer", c.ExternalOIDC.Issuer),
 		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("jitsi_url", c.JitsiURL),
 		slog.String("meeting_duration", c.MeetingDuration.String()),

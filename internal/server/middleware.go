@@ -45,16 +45,13 @@ type RequestObserver interface {
 // withRequest gives every request an id, records the client address for
 // the audit log and rate limits, and logs the outcome, with the trace the
 // request belongs to when tracing is on.
-func withRequest(log *slog.Logger, obs RequestObserver, mux *http.ServeMux, next http.Handler) http.Handler {
+func withRequest(log *slog.Logger, obs RequestObserver, proxies TrustedProxies, mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
+		host := proxies.ClientAddr(r)
 		ctx = viewer.NewContext(ctx, viewer.Viewer{ClientAddr: host})
 		_, route := mux.Handler(r)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}

@@ -24,6 +24,8 @@ type Deps struct {
 	// MaxBodyBytes and RequestTimeout bound GraphQL requests over HTTP.
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies TrustedProxies
 	// Export serves the signed-in patient's data export.
 	Export http.Handler
 	// Calendar renders an appointment as iCalendar for the viewer.
@@ -73,7 +75,7 @@ func Handler(d Deps) http.Handler {
 	if d.Dev {
 		mux.Handle("GET /{$}", playground.Handler("healthmed GraphQL", "/graphql"))
 	}
-	return withRequest(d.Log, d.Observer, mux, securityHeaders(mux))
+	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(mux))
 }
 
 func securityHeaders(next http.Handler) http.Handler {
