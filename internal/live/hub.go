@@ -43,17 +43,21 @@ type Key struct {
 	ID   int
 }
 
-// Sub is one subscription's queue.
-type Sub struct {
-	key  Key
-	C    chan *ent.Event
-	once sync.Once
-	// Err says why C was closed by the hub (slow consumer, shutdown).
-	Err error
+// Subscriber receives one subscription's events from the hub. It has no
+// goroutine of its own to spend: the hub hands it each event on its
+// reading goroutine, and the subscriber decides there what to do with it
+// (see stream). With tens of thousands of subscriptions per replica, a
+// goroutine each would cost more memory than everything else they hold.
+type Subscriber interface {
+	// Deliver gets every event of the subscription's key, in order, on the
+	// hub's goroutine and never under the hub's lock. It must not block:
+	// it queues the event, or ends the subscription and returns false when
+	// the subscriber does not keep up.
+	Deliver(*ent.Event) bool
+	// Stop is called once, outside the hub's lock, when the hub ends the
+	// subscription itself (shutdown); not after Unsubscribe.
+	Stop(error)
 }
-
-// ErrSlowConsumer ends a subscription that does not keep up.
-var ErrSlowConsumer = errors.New("subscriber too slow")
 
 // ErrShutdown ends subscriptions when the server stops.
 var ErrShutdown = errors.New("server shutting down")
@@ -67,7 +71,7 @@ type Hub struct {
 	log    *slog.Logger
 
 	mu     sync.Mutex
-	subs   map[Key]map[*Sub]struct{}
+	subs   map[Key]map[Subscriber]struct{}
 	last   Cursor
 	closed bool
 
@@ -77,7 +81,8 @@ type Hub struct {
 
 	// OnDeliver, when set before Run, is told after each event how many
 	// subscriptions it was handed to and how many were dropped as too
-	// slow. It runs under the hub's lock: a counter, nothing more.
+	// slow. It runs on the hub's reading goroutine: a counter, nothing
+	// more.
 	OnDeliver func(delivered, dropped int)
 }
 
@@ -87,7 +92,7 @@ type Hub struct {
 func NewHub(client *ent.Client, db *sql.DB, dsn string, log *slog.Logger) *Hub {
 	return &Hub{
 		client: client, db: db, dsn: listenerDSN(dsn), log: log,
-		subs:   map[Key]map[*Sub]struct{}{},
+		subs:   map[Key]map[Subscriber]struct{}{},
 		wake:   make(chan struct{}, 1),
 		notify: make(chan struct{}, 1),
 		ready:  make(chan struct{}),
@@ -221,84 +226,96 @@ func (h *Hub) poll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// Who gets which event is settled under the lock, together with
+		// the cursor, so that a subscription registered meanwhile either
+		// gets an event here or finds it in its snapshot. The deliveries
+		// run outside the lock: the first one of an event loads it from
+		// the database, and a subscriber that gives up unsubscribes.
+		targets := make([][]Subscriber, len(evs))
 		h.mu.Lock()
-		for _, e := range evs {
-			h.deliverLocked(e)
+		for i, e := range evs {
+			targets[i] = h.targetsLocked(e)
 			h.last = CursorOf(e)
 		}
 		h.mu.Unlock()
+		for i, e := range evs {
+			delivered, dropped := 0, 0
+			for _, s := range targets[i] {
+				if s.Deliver(e) {
+					delivered++
+				} else {
+					dropped++
+				}
+			}
+			if h.OnDeliver != nil {
+				h.OnDeliver(delivered, dropped)
+			}
+		}
 		if len(evs) < pollBatch {
 			return nil
 		}
 	}
 }
 
-func (h *Hub) deliverLocked(e *ent.Event) {
-	keys := []Key{{Role: viewer.Doctor, ID: e.DoctorID}}
+// targetsLocked lists the subscriptions of the doctor and the patient an
+// event concerns.
+func (h *Hub) targetsLocked(e *ent.Event) []Subscriber {
+	doctor := h.subs[Key{Role: viewer.Doctor, ID: e.DoctorID}]
+	var patient map[Subscriber]struct{}
 	if e.PatientID != nil {
-		keys = append(keys, Key{Role: viewer.Patient, ID: *e.PatientID})
+		patient = h.subs[Key{Role: viewer.Patient, ID: *e.PatientID}]
 	}
-	delivered, dropped := 0, 0
-	for _, k := range keys {
-		for s := range h.subs[k] {
-			select {
-			case s.C <- e:
-				delivered++
-			default:
-				h.dropLocked(s, ErrSlowConsumer)
-				dropped++
-			}
-		}
+	out := make([]Subscriber, 0, len(doctor)+len(patient))
+	for s := range doctor {
+		out = append(out, s)
 	}
-	if h.OnDeliver != nil {
-		h.OnDeliver(delivered, dropped)
+	for s := range patient {
+		out = append(out, s)
 	}
+	return out
 }
 
-// Subscribe registers a subscription: it receives every event the hub
-// reads from now on.
-func (h *Hub) Subscribe(k Key) (*Sub, error) {
+// Subscribe registers s for the events of k that the hub reads from now
+// on.
+func (h *Hub) Subscribe(k Key, s Subscriber) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, ErrShutdown
+		return ErrShutdown
 	}
-	s := &Sub{key: k, C: make(chan *ent.Event, subBuffer)}
 	if h.subs[k] == nil {
-		h.subs[k] = map[*Sub]struct{}{}
+		h.subs[k] = map[Subscriber]struct{}{}
 	}
 	h.subs[k][s] = struct{}{}
-	return s, nil
+	return nil
 }
 
-// Unsubscribe removes s; it is safe to call more than once.
-func (h *Hub) Unsubscribe(s *Sub) {
+// Unsubscribe removes s from k; it is safe to call more than once, and
+// before Subscribe. A delivery already under way may still reach s.
+func (h *Hub) Unsubscribe(k Key, s Subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(s, nil)
-}
-
-func (h *Hub) dropLocked(s *Sub, why error) {
-	if set, ok := h.subs[s.key]; ok {
+	if set, ok := h.subs[k]; ok {
 		delete(set, s)
 		if len(set) == 0 {
-			delete(h.subs, s.key)
+			delete(h.subs, k)
 		}
 	}
-	s.once.Do(func() {
-		s.Err = why
-		close(s.C)
-	})
 }
 
 func (h *Hub) closeAll(why error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closed = true
+	var all []Subscriber
 	for _, set := range h.subs {
 		for s := range set {
-			h.dropLocked(s, why)
+			all = append(all, s)
 		}
+	}
+	h.subs = map[Key]map[Subscriber]struct{}{}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.Stop(why)
 	}
 }
 

@@ -137,7 +137,9 @@ func roleError(v viewer.Viewer, msg string) error {
 }
 
 // stream replays what the client missed, then forwards live events until
-// the client leaves, the token expires, or the server stops.
+// the client leaves, the token expires, or the server stops. It starts no
+// goroutine (see Subscriber): the hub hands each event to a feed, which
+// converts it and queues it for gqlgen, and a timer and the context end it.
 func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 	conv func(context.Context, *ent.Event) (T, bool, error)) (<-chan T, error) {
 	var from *Cursor
@@ -152,8 +154,8 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 		c := CursorOf(e)
 		from = &c
 	}
-	sub, err := s.Hub.Subscribe(k)
-	if err != nil {
+	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log}
+	if err := s.Hub.Subscribe(k, f); err != nil {
 		return nil, err
 	}
 	// The position is read after registering, so nothing falls between:
@@ -161,64 +163,175 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 	// little) is skipped, and comes from the replay when asked for.
 	pos, replay, err := s.Hub.Snapshot(ctx, k, from)
 	if err != nil {
-		s.Hub.Unsubscribe(sub)
+		f.end("", "")
 		return nil, err
 	}
-	out := make(chan T, 1)
-	go func() {
-		defer close(out)
-		defer s.Hub.Unsubscribe(sub)
-		var expired <-chan time.Time
-		if exp := viewer.FromContext(ctx).ExpiresAt; !exp.IsZero() {
-			t := time.NewTimer(time.Until(exp))
-			defer t.Stop()
-			expired = t.C
+	f.start(pos, replay)
+	f.watch()
+	return f.out, nil
+}
+
+// feed is one subscription between the hub and gqlgen.
+type feed[T any] struct {
+	ctx  context.Context
+	hub  *Hub
+	key  Key
+	conv func(context.Context, *ent.Event) (T, bool, error)
+	log  *slog.Logger
+
+	mu sync.Mutex
+	// out is what gqlgen reads; nil until start, closed by end. Every
+	// send is made under mu and never blocks.
+	out chan T
+	pos Position
+	// pending holds what the hub delivered before the position was known.
+	pending []*ent.Event
+	ended   bool
+	stopCtx func() bool
+	expiry  *time.Timer
+}
+
+var _ Subscriber = (*feed[int])(nil)
+
+// start queues the replay and what arrived meanwhile, then lets the hub's
+// deliveries through. The channel is made large enough for the catch-up,
+// so that it never waits for gqlgen.
+func (f *feed[T]) start(pos Position, replay []*ent.Event) {
+	var queued []T
+	add := func(e *ent.Event) {
+		if v, ok := f.convert(e); ok {
+			queued = append(queued, v)
 		}
-		send := func(e *ent.Event) bool {
-			v, ok, err := conv(ctx, e)
-			if err != nil {
-				s.Log.ErrorContext(ctx, "subscription event", "err", err.Error(), "event", e.ID)
-				return true
+	}
+	for _, e := range replay {
+		add(e)
+	}
+	for {
+		f.mu.Lock()
+		batch := f.pending
+		f.pending = nil
+		if len(batch) == 0 || f.ended {
+			f.pos = pos
+			f.out = make(chan T, len(queued)+subBuffer)
+			for _, v := range queued {
+				f.out <- v
 			}
-			if !ok {
-				return true
+			if f.ended {
+				close(f.out)
 			}
-			select {
-			case out <- v:
-				return true
-			case <-ctx.Done():
-				return false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+		for _, e := range batch {
+			if !pos.Delivered(e) {
+				add(e)
 			}
 		}
-		for _, e := range replay {
-			if !send(e) {
-				return
-			}
+	}
+}
+
+// watch ends the subscription when the client leaves or its token
+// expires.
+func (f *feed[T]) watch() {
+	stopCtx := context.AfterFunc(f.ctx, func() { f.end("", "") })
+	var expiry *time.Timer
+	if exp := viewer.FromContext(f.ctx).ExpiresAt; !exp.IsZero() {
+		expiry = time.AfterFunc(time.Until(exp), func() { f.end(gqlerr.Unauthenticated, "token expired") })
+	}
+	f.mu.Lock()
+	ended := f.ended
+	f.stopCtx, f.expiry = stopCtx, expiry
+	f.mu.Unlock()
+	if ended {
+		stopCtx()
+		if expiry != nil {
+			expiry.Stop()
 		}
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-expired:
-				endWith(ctx, gqlerr.Unauthenticated, "token expired")
-				return
-			case e, ok := <-sub.C:
-				if !ok {
-					if sub.Err == ErrSlowConsumer {
-						endWith(ctx, gqlerr.Internal, "subscription dropped: too slow")
-					}
-					return
-				}
-				if pos.Delivered(e) {
-					continue
-				}
-				if !send(e) {
-					return
-				}
-			}
+	}
+}
+
+// Deliver implements Subscriber.
+func (f *feed[T]) Deliver(e *ent.Event) bool {
+	f.mu.Lock()
+	switch {
+	case f.ended:
+		f.mu.Unlock()
+		return true
+	case f.out == nil:
+		if len(f.pending) >= MaxReplay {
+			f.mu.Unlock()
+			f.end(gqlerr.Internal, "subscription dropped: too slow")
+			return false
 		}
-	}()
-	return out, nil
+		f.pending = append(f.pending, e)
+		f.mu.Unlock()
+		return true
+	case f.pos.Delivered(e):
+		f.mu.Unlock()
+		return true
+	}
+	f.mu.Unlock()
+	// Converting may load from the database (once per event and viewer,
+	// see memo), so it runs outside the lock; the hub's goroutine is the
+	// only one delivering, which keeps the order.
+	v, ok := f.convert(e)
+	if !ok {
+		return true
+	}
+	f.mu.Lock()
+	if f.ended {
+		f.mu.Unlock()
+		return true
+	}
+	select {
+	case f.out <- v:
+		f.mu.Unlock()
+		return true
+	default:
+		f.mu.Unlock()
+		f.end(gqlerr.Internal, "subscription dropped: too slow")
+		return false
+	}
+}
+
+// Stop implements Subscriber: the server is stopping, and the
+// subscription completes.
+func (f *feed[T]) Stop(error) { f.end("", "") }
+
+func (f *feed[T]) convert(e *ent.Event) (T, bool) {
+	v, ok, err := f.conv(f.ctx, e)
+	if err != nil {
+		f.log.ErrorContext(f.ctx, "subscription event", "err", err.Error(), "event", e.ID)
+		return v, false
+	}
+	return v, ok
+}
+
+// end closes the subscription once, with an error for the client when code
+// is set, and releases what watches it.
+func (f *feed[T]) end(code, msg string) {
+	f.mu.Lock()
+	if f.ended {
+		f.mu.Unlock()
+		return
+	}
+	f.ended = true
+	if code != "" {
+		endWith(f.ctx, code, msg)
+	}
+	if f.out != nil {
+		close(f.out)
+	}
+	stopCtx, expiry := f.stopCtx, f.expiry
+	f.mu.Unlock()
+	f.hub.Unsubscribe(f.key, f)
+	if stopCtx != nil {
+		stopCtx()
+	}
+	if expiry != nil {
+		expiry.Stop()
+	}
 }
 
 func belongs(e *ent.Event, k Key) bool {
