@@ -163,7 +163,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
-		Metrics: obs.mainHandler, Observer: observer,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Metrics:        obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer,
 		Metrics: obs.metrics, obs: obs, notify: nt}, nil

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql/playground"
 )
 
 // Deps are what the endpoints need.
@@ -24,6 +22,8 @@ type Deps struct {
 	// MaxBodyBytes and RequestTimeout bound GraphQL requests over HTTP.
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// AllowedOrigins are the browser origins CORS lets in.
+	AllowedOrigins []string
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies TrustedProxies
 	// Export serves the signed-in patient's data export.
@@ -42,7 +42,7 @@ type Deps struct {
 // Handler returns the server's root handler.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", bounded(withAuth(d.Authn, d.Log, d.GraphQL), d.MaxBodyBytes, d.RequestTimeout))
+	mux.Handle("/graphql", withCORS(d.AllowedOrigins, bounded(withAuth(d.Authn, d.Log, d.GraphQL), d.MaxBodyBytes, d.RequestTimeout)))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	if d.Export != nil {
@@ -73,7 +73,7 @@ func Handler(d Deps) http.Handler {
 		mux.Handle("GET /metrics", d.Metrics)
 	}
 	if d.Dev {
-		mux.Handle("GET /{$}", playground.Handler("healthmed GraphQL", "/graphql"))
+		mux.Handle("GET /{$}", ideHandler())
 	}
 	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(mux))
 }
