@@ -81,6 +81,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -104,6 +105,8 @@ type options struct {
 	timeout      time.Duration
 	perClient    int
 	concurrency  int
+	clientProcs  int
+	serverEnv    envList
 	srcBase      string
 	addrs        []string
 	pgURL        string
@@ -129,6 +132,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "the whole run, set-up and tear-down included")
 	flag.IntVar(&o.perClient, "per-client", 5000, "sockets per client process (each process may hold 20,000 files)")
 	flag.IntVar(&o.concurrency, "concurrency", 32, "handshakes in flight per client process")
+	flag.IntVar(&o.clientProcs, "client-procs", 0, "GOMAXPROCS of each client process (0: Go's default); the clients share the cores with the replicas")
 	flag.StringVar(&o.srcBase, "src", "127.0.0.2", "source address of the first client process; the next ones count up")
 	flag.StringVar(&addrs, "addrs", "127.0.0.1:18081,127.0.0.1:18082", "listen addresses of the two replicas (loopback only)")
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database, to create and drop -db")
@@ -137,6 +141,7 @@ func main() {
 	flag.StringVar(&o.logDir, "logs", "", "keep the replicas' logs in this directory")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.DurationVar(&o.hold, "hold", 0, "keep the subscriptions open this long after the memory reading, for a look with other tools")
+	flag.Var(&o.serverEnv, "server-env", "NAME=value for both replicas, e.g. GOGC=50 or GOMEMLIMIT=1GiB (repeatable)")
 	flag.DurationVar(&o.targetP99, "target-p99", time.Second, "delivery p99 target")
 	flag.Float64Var(&o.targetKiB, "target-kib", 50, "server memory target per connection, KiB")
 
@@ -188,6 +193,51 @@ func main() {
 	}
 }
 
+// envList collects repeated NAME=value flags.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	name, _, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return errors.New("want NAME=value")
+	}
+	if !tunable(name) {
+		return fmt.Errorf("%s is set by the benchmark itself, or could send traffic off the machine", name)
+	}
+	*e = append(*e, v)
+	return nil
+}
+
+// tunable reports whether a replica setting may come from the caller's
+// environment or -server-env. The benchmark sets the addresses and the
+// database itself, and leaves out anything that exports telemetry, so
+// that every packet stays on loopback.
+func tunable(name string) bool {
+	switch {
+	case name == "DATABASE_URL", name == "HEALTHMED_LISTEN_ADDR", name == "HEALTHMED_PUBLIC_URL",
+		strings.HasPrefix(name, "OTEL_"), strings.Contains(name, "OTLP"):
+		return false
+	}
+	return true
+}
+
+// replicaEnv is the caller's environment without the settings of a
+// server it may be configured for: the benchmark's replicas get only
+// what run gives them and -server-env.
+func replicaEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "HEALTHMED_") || !tunable(name) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
 var dbName = regexp.MustCompile(`^[a-z_][a-z0-9_]*subload[a-z0-9_]*$`)
 
 func (o *options) check() error {
@@ -210,6 +260,11 @@ func (o *options) check() error {
 	}
 	if err := checkLoopback(o.addrs...); err != nil {
 		return err
+	}
+	if u, err := url.Parse(o.pgURL); err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return errors.New("-pg: want a postgres:// URL")
+	} else if err := checkLoopback(u.Hostname()); err != nil {
+		return fmt.Errorf("-pg: %w", err)
 	}
 	ip := net.ParseIP(o.srcBase).To4()
 	if ip == nil || ip[0] != 127 {
@@ -329,7 +384,7 @@ func run(ctx context.Context, o options) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(),
+	env := append(replicaEnv(),
 		"DATABASE_URL="+dbURL,
 		// Development mode fills in every secret the benchmark does not
 		// care about (generated once into the shared data directory by
@@ -344,6 +399,7 @@ func run(ctx context.Context, o options) (*results, error) {
 		"HEALTHMED_DATA_DIR="+tmp,
 		"HEALTHMED_SHUTDOWN_TIMEOUT=10s",
 	)
+	env = append(env, o.serverEnv...)
 	say("migrating and seeding %s", o.db)
 	seed := exec.CommandContext(ctx, bin, "seed")
 	seed.Env = env
@@ -639,6 +695,9 @@ func startClients(ctx context.Context, o options, self, token string) ([]*client
 		// The token goes through the environment, not the command line
 		// that every user of the machine can read.
 		cmd.Env = append(os.Environ(), "SUBLOAD_TOKEN="+token)
+		if o.clientProcs > 0 {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.clientProcs))
+		}
 		cmd.Stderr = os.Stderr
 		dieWithParent(cmd)
 		in, err := cmd.StdinPipe()
