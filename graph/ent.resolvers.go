@@ -31,6 +31,12 @@ func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEven
 // Doctor returns generated.DoctorResolver implementation.
 func (r *Resolver) Doctor() generated.DoctorResolver { return &doctorResolver{r} }
 
+// InsurancePlan returns generated.InsurancePlanResolver implementation.
+func (r *Resolver) InsurancePlan() generated.InsurancePlanResolver { return &insurancePlanResolver{r} }
+
+// Invoice returns generated.InvoiceResolver implementation.
+func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
+
 // Notification returns generated.NotificationResolver implementation.
 func (r *Resolver) Notification() generated.NotificationResolver { return &notificationResolver{r} }
 
@@ -44,11 +50,13 @@ func (r *Resolver) RecordFile() generated.RecordFileResolver { return &recordFil
 func (r *Resolver) Slot() generated.SlotResolver { return &slotResolver{r} }
 
 type (
-	appointmentResolver  struct{ *Resolver }
-	auditEventResolver   struct{ *Resolver }
-	doctorResolver       struct{ *Resolver }
-	notificationResolver struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	recordFileResolver   struct{ *Resolver }
-	slotResolver         struct{ *Resolver }
+	appointmentResolver   struct{ *Resolver }
+	auditEventResolver    struct{ *Resolver }
+	doctorResolver        struct{ *Resolver }
+	insurancePlanResolver struct{ *Resolver }
+	invoiceResolver       struct{ *Resolver }
+	notificationResolver  struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
+	recordFileResolver    struct{ *Resolver }
+	slotResolver          struct{ *Resolver }
 )

@@ -8,11 +8,14 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/agenda"
+	"github.com/healthmed/healthmed/internal/billing"
+	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/record"
+	"github.com/healthmed/healthmed/internal/reports"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -25,6 +28,9 @@ type Resolver struct {
 	Live     *live.Service
 	LGPD     *lgpd.Service
 	Notify   *notify.Service
+	Billing  *billing.Service
+	Coverage *coverage.Service
+	Reports  *reports.Service
 	Log      *slog.Logger
 }
 

@@ -59,6 +59,7 @@ func (RecordFile) Policy() ent.Policy {
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
 			rule.AllowPatientOwned(),
+			rule.AllowDoctorConsultationReport(),
 			privacy.AlwaysDenyRule(),
 		},
 		Query: privacy.QueryPolicy{

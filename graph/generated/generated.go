@@ -42,6 +42,8 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	AuditEvent() AuditEventResolver
 	Doctor() DoctorResolver
+	InsurancePlan() InsurancePlanResolver
+	Invoice() InvoiceResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	Query() QueryResolver
@@ -64,10 +66,12 @@ type ComplexityRoot struct {
 
 	Appointment struct {
 		CancelReason func(childComplexity int) int
+		Coverage     func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		Doctor       func(childComplexity int) int
 		EndsAt       func(childComplexity int) int
 		ID           func(childComplexity int) int
+		Invoice      func(childComplexity int) int
 		LastEventID  func(childComplexity int) int
 		Meeting      func(childComplexity int) int
 		Patient      func(childComplexity int) int
@@ -130,6 +134,14 @@ type ComplexityRoot struct {
 		Weekday     func(childComplexity int) int
 	}
 
+	ConsultationCount struct {
+		Count      func(childComplexity int) int
+		Crm        func(childComplexity int) int
+		DoctorID   func(childComplexity int) int
+		DoctorName func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
 	CoverageCheck struct {
 		Appointment   func(childComplexity int) int
 		Authorization func(childComplexity int) int
@@ -175,6 +187,19 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DoctorNoShow struct {
+		DoctorID   func(childComplexity int) int
+		DoctorName func(childComplexity int) int
+		Figures    func(childComplexity int) int
+	}
+
+	DoctorRating struct {
+		Average    func(childComplexity int) int
+		DoctorID   func(childComplexity int) int
+		DoctorName func(childComplexity int) int
+		Ratings    func(childComplexity int) int
+	}
+
 	Feedback struct {
 		Appointment func(childComplexity int) int
 		Comment     func(childComplexity int) int
@@ -189,10 +214,11 @@ type ComplexityRoot struct {
 	}
 
 	InsurancePlan struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Operator  func(childComplexity int) int
-		PlanName  func(childComplexity int) int
+		CardNumberMasked func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Operator         func(childComplexity int) int
+		PlanName         func(childComplexity int) int
 	}
 
 	Invoice struct {
@@ -206,6 +232,7 @@ type ComplexityRoot struct {
 		Number      func(childComplexity int) int
 		PaidAt      func(childComplexity int) int
 		Patient     func(childComplexity int) int
+		ReceiptURL  func(childComplexity int) int
 		ServiceAt   func(childComplexity int) int
 		Status      func(childComplexity int) int
 		VoidReason  func(childComplexity int) int
@@ -229,9 +256,16 @@ type ComplexityRoot struct {
 		URL      func(childComplexity int) int
 	}
 
+	MonthlyRevenue struct {
+		Invoices     func(childComplexity int) int
+		Month        func(childComplexity int) int
+		RevenueCents func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcceptAppointment        func(childComplexity int, id int) int
 		AddDayOff                func(childComplexity int, date string) int
+		AttachConsultationReport func(childComplexity int, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) int
 		BookAppointment          func(childComplexity int, slotID int, idempotencyKey *string) int
 		CancelAppointment        func(childComplexity int, id int, reason string) int
 		CompleteAppointment      func(childComplexity int, id int) int
@@ -239,20 +273,39 @@ type ComplexityRoot struct {
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
 		DeleteSlot               func(childComplexity int, id int) int
+		LoginAdmin               func(childComplexity int, email string, password string) int
 		LoginDoctor              func(childComplexity int, crm string, password string) int
 		LoginPatient             func(childComplexity int, login string, password string) int
 		MarkAllNotificationsRead func(childComplexity int) int
+		MarkInvoicePaid          func(childComplexity int, id int) int
 		MarkNotificationRead     func(childComplexity int, id int) int
 		RateAppointment          func(childComplexity int, id int, stars int, comment *string) int
 		RegisterDoctor           func(childComplexity int, input model.RegisterDoctorInput) int
+		RegisterInsurancePlan    func(childComplexity int, input model.InsurancePlanInput) int
 		RegisterPatient          func(childComplexity int, input model.RegisterPatientInput) int
 		RejectAppointment        func(childComplexity int, id int, reason *string) int
+		RemoveInsurancePlan      func(childComplexity int) int
 		RevokeShare              func(childComplexity int, id int) int
 		SetWeeklyAvailability    func(childComplexity int, input []*model.AvailabilityInput, weeks *int) int
 		ShareRecords             func(childComplexity int, input model.ShareInput) int
 		UpdateRecordFile         func(childComplexity int, id int, input model.UpdateRecordFileInput) int
 		UpdateSlot               func(childComplexity int, id int, input model.SlotInput) int
 		UploadRecordFile         func(childComplexity int, file graphql.Upload, input model.RecordFileInput) int
+		VoidInvoice              func(childComplexity int, id int, reason string) int
+	}
+
+	NoShowFigures struct {
+		AutoCompleted func(childComplexity int) int
+		Completed     func(childComplexity int) int
+		Eligible      func(childComplexity int) int
+		NoShows       func(childComplexity int) int
+		Rate          func(childComplexity int) int
+		Unconfirmed   func(childComplexity int) int
+	}
+
+	NoShowReport struct {
+		ByDoctor func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	Notification struct {
@@ -293,13 +346,19 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Appointments            func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
+		ConsultationsReport     func(childComplexity int, from time.Time, to time.Time) int
 		Doctors                 func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
+		InsurancePlan           func(childComplexity int) int
+		Invoices                func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
+		NoShowReport            func(childComplexity int, from time.Time, to time.Time) int
 		Node                    func(childComplexity int, id int) int
 		Nodes                   func(childComplexity int, ids []int) int
 		Notifications           func(childComplexity int, first *int, after *entgql.Cursor[int]) int
+		RatingsReport           func(childComplexity int, from *time.Time, to *time.Time) int
 		RecordAccessLog         func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		RecordFiles             func(childComplexity int, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) int
 		RecordShares            func(childComplexity int) int
+		RevenueReport           func(childComplexity int, from time.Time, to time.Time) int
 		SharedRecords           func(childComplexity int, patientID int) int
 		UnreadNotificationCount func(childComplexity int) int
 		Viewer                  func(childComplexity int) int
@@ -362,6 +421,8 @@ type ComplexityRoot struct {
 
 type AppointmentResolver interface {
 	Meeting(ctx context.Context, obj *ent.Appointment) (*model.Meeting, error)
+	Invoice(ctx context.Context, obj *ent.Appointment) (*ent.Invoice, error)
+	Coverage(ctx context.Context, obj *ent.Appointment) (*ent.CoverageCheck, error)
 	LastEventID(ctx context.Context, obj *ent.Appointment) (*int, error)
 }
 type AuditEventResolver interface {
@@ -375,6 +436,12 @@ type DoctorResolver interface {
 	DistanceKm(ctx context.Context, obj *ent.Doctor) (*float64, error)
 	Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error)
 	NextFreeSlot(ctx context.Context, obj *ent.Doctor) (*ent.Slot, error)
+}
+type InsurancePlanResolver interface {
+	CardNumberMasked(ctx context.Context, obj *ent.InsurancePlan) (string, error)
+}
+type InvoiceResolver interface {
+	ReceiptURL(ctx context.Context, obj *ent.Invoice) (string, error)
 }
 type MutationResolver interface {
 	RegisterDoctor(ctx context.Context, input model.RegisterDoctorInput) (*model.AuthPayload, error)
@@ -392,6 +459,12 @@ type MutationResolver interface {
 	CancelAppointment(ctx context.Context, id int, reason string) (*ent.Appointment, error)
 	CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error)
 	RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error)
+	LoginAdmin(ctx context.Context, email string, password string) (*model.AuthPayload, error)
+	MarkInvoicePaid(ctx context.Context, id int) (*ent.Invoice, error)
+	VoidInvoice(ctx context.Context, id int, reason string) (*ent.Invoice, error)
+	RegisterInsurancePlan(ctx context.Context, input model.InsurancePlanInput) (*ent.InsurancePlan, error)
+	RemoveInsurancePlan(ctx context.Context) (bool, error)
+	AttachConsultationReport(ctx context.Context, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error)
 	DeactivateAccount(ctx context.Context, password string) (bool, error)
 	MarkNotificationRead(ctx context.Context, id int) (*ent.Notification, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
@@ -410,6 +483,12 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (ent.Noder, error)
 	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
+	Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error)
+	InsurancePlan(ctx context.Context) (*ent.InsurancePlan, error)
+	ConsultationsReport(ctx context.Context, from time.Time, to time.Time) ([]*model.ConsultationCount, error)
+	RevenueReport(ctx context.Context, from time.Time, to time.Time) ([]*model.MonthlyRevenue, error)
+	RatingsReport(ctx context.Context, from *time.Time, to *time.Time) ([]*model.DoctorRating, error)
+	NoShowReport(ctx context.Context, from time.Time, to time.Time) (*model.NoShowReport, error)
 	Notifications(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	RecordFiles(ctx context.Context, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) (*ent.RecordFileConnection, error)
@@ -483,6 +562,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.CancelReason(childComplexity), true
+	case "Appointment.coverage":
+		if e.ComplexityRoot.Appointment.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Coverage(childComplexity), true
 	case "Appointment.createdAt":
 		if e.ComplexityRoot.Appointment.CreatedAt == nil {
 			break
@@ -507,6 +592,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.ID(childComplexity), true
+	case "Appointment.invoice":
+		if e.ComplexityRoot.Appointment.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Invoice(childComplexity), true
 	case "Appointment.lastEventId":
 		if e.ComplexityRoot.Appointment.LastEventID == nil {
 			break
@@ -749,6 +840,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Availability.Weekday(childComplexity), true
 
+	case "ConsultationCount.count":
+		if e.ComplexityRoot.ConsultationCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationCount.Count(childComplexity), true
+	case "ConsultationCount.crm":
+		if e.ComplexityRoot.ConsultationCount.Crm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationCount.Crm(childComplexity), true
+	case "ConsultationCount.doctorId":
+		if e.ComplexityRoot.ConsultationCount.DoctorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationCount.DoctorID(childComplexity), true
+	case "ConsultationCount.doctorName":
+		if e.ComplexityRoot.ConsultationCount.DoctorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationCount.DoctorName(childComplexity), true
+	case "ConsultationCount.status":
+		if e.ComplexityRoot.ConsultationCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationCount.Status(childComplexity), true
+
 	case "CoverageCheck.appointment":
 		if e.ComplexityRoot.CoverageCheck.Appointment == nil {
 			break
@@ -939,6 +1061,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DoctorEdge.Node(childComplexity), true
 
+	case "DoctorNoShow.doctorId":
+		if e.ComplexityRoot.DoctorNoShow.DoctorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorNoShow.DoctorID(childComplexity), true
+	case "DoctorNoShow.doctorName":
+		if e.ComplexityRoot.DoctorNoShow.DoctorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorNoShow.DoctorName(childComplexity), true
+	case "DoctorNoShow.figures":
+		if e.ComplexityRoot.DoctorNoShow.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorNoShow.Figures(childComplexity), true
+
+	case "DoctorRating.average":
+		if e.ComplexityRoot.DoctorRating.Average == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorRating.Average(childComplexity), true
+	case "DoctorRating.doctorId":
+		if e.ComplexityRoot.DoctorRating.DoctorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorRating.DoctorID(childComplexity), true
+	case "DoctorRating.doctorName":
+		if e.ComplexityRoot.DoctorRating.DoctorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorRating.DoctorName(childComplexity), true
+	case "DoctorRating.ratings":
+		if e.ComplexityRoot.DoctorRating.Ratings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoctorRating.Ratings(childComplexity), true
+
 	case "Feedback.appointment":
 		if e.ComplexityRoot.Feedback.Appointment == nil {
 			break
@@ -983,6 +1149,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GeoPoint.Lng(childComplexity), true
 
+	case "InsurancePlan.cardNumberMasked":
+		if e.ComplexityRoot.InsurancePlan.CardNumberMasked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InsurancePlan.CardNumberMasked(childComplexity), true
 	case "InsurancePlan.createdAt":
 		if e.ComplexityRoot.InsurancePlan.CreatedAt == nil {
 			break
@@ -1068,6 +1240,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.Patient(childComplexity), true
+	case "Invoice.receiptUrl":
+		if e.ComplexityRoot.Invoice.ReceiptURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ReceiptURL(childComplexity), true
 	case "Invoice.serviceAt":
 		if e.ComplexityRoot.Invoice.ServiceAt == nil {
 			break
@@ -1144,6 +1322,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Meeting.URL(childComplexity), true
 
+	case "MonthlyRevenue.invoices":
+		if e.ComplexityRoot.MonthlyRevenue.Invoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyRevenue.Invoices(childComplexity), true
+	case "MonthlyRevenue.month":
+		if e.ComplexityRoot.MonthlyRevenue.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyRevenue.Month(childComplexity), true
+	case "MonthlyRevenue.revenueCents":
+		if e.ComplexityRoot.MonthlyRevenue.RevenueCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthlyRevenue.RevenueCents(childComplexity), true
+
 	case "Mutation.acceptAppointment":
 		if e.ComplexityRoot.Mutation.AcceptAppointment == nil {
 			break
@@ -1166,6 +1363,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddDayOff(childComplexity, args["date"].(string)), true
+	case "Mutation.attachConsultationReport":
+		if e.ComplexityRoot.Mutation.AttachConsultationReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_attachConsultationReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AttachConsultationReport(childComplexity, args["appointmentId"].(int), args["input"].(model.ConsultationReportInput), args["file"].(*graphql.Upload)), true
 	case "Mutation.bookAppointment":
 		if e.ComplexityRoot.Mutation.BookAppointment == nil {
 			break
@@ -1243,6 +1451,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSlot(childComplexity, args["id"].(int)), true
+	case "Mutation.loginAdmin":
+		if e.ComplexityRoot.Mutation.LoginAdmin == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_loginAdmin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LoginAdmin(childComplexity, args["email"].(string), args["password"].(string)), true
 	case "Mutation.loginDoctor":
 		if e.ComplexityRoot.Mutation.LoginDoctor == nil {
 			break
@@ -1271,6 +1490,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkAllNotificationsRead(childComplexity), true
+	case "Mutation.markInvoicePaid":
+		if e.ComplexityRoot.Mutation.MarkInvoicePaid == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markInvoicePaid_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkInvoicePaid(childComplexity, args["id"].(int)), true
 	case "Mutation.markNotificationRead":
 		if e.ComplexityRoot.Mutation.MarkNotificationRead == nil {
 			break
@@ -1304,6 +1534,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterDoctor(childComplexity, args["input"].(model.RegisterDoctorInput)), true
+	case "Mutation.registerInsurancePlan":
+		if e.ComplexityRoot.Mutation.RegisterInsurancePlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerInsurancePlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterInsurancePlan(childComplexity, args["input"].(model.InsurancePlanInput)), true
 	case "Mutation.registerPatient":
 		if e.ComplexityRoot.Mutation.RegisterPatient == nil {
 			break
@@ -1326,6 +1567,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectAppointment(childComplexity, args["id"].(int), args["reason"].(*string)), true
+	case "Mutation.removeInsurancePlan":
+		if e.ComplexityRoot.Mutation.RemoveInsurancePlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveInsurancePlan(childComplexity), true
 	case "Mutation.revokeShare":
 		if e.ComplexityRoot.Mutation.RevokeShare == nil {
 			break
@@ -1392,6 +1639,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UploadRecordFile(childComplexity, args["file"].(graphql.Upload), args["input"].(model.RecordFileInput)), true
+	case "Mutation.voidInvoice":
+		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_voidInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VoidInvoice(childComplexity, args["id"].(int), args["reason"].(string)), true
+
+	case "NoShowFigures.autoCompleted":
+		if e.ComplexityRoot.NoShowFigures.AutoCompleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.AutoCompleted(childComplexity), true
+	case "NoShowFigures.completed":
+		if e.ComplexityRoot.NoShowFigures.Completed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.Completed(childComplexity), true
+	case "NoShowFigures.eligible":
+		if e.ComplexityRoot.NoShowFigures.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.Eligible(childComplexity), true
+	case "NoShowFigures.noShows":
+		if e.ComplexityRoot.NoShowFigures.NoShows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.NoShows(childComplexity), true
+	case "NoShowFigures.rate":
+		if e.ComplexityRoot.NoShowFigures.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.Rate(childComplexity), true
+	case "NoShowFigures.unconfirmed":
+		if e.ComplexityRoot.NoShowFigures.Unconfirmed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.Unconfirmed(childComplexity), true
+
+	case "NoShowReport.byDoctor":
+		if e.ComplexityRoot.NoShowReport.ByDoctor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowReport.ByDoctor(childComplexity), true
+	case "NoShowReport.total":
+		if e.ComplexityRoot.NoShowReport.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowReport.Total(childComplexity), true
 
 	case "Notification.appointment":
 		if e.ComplexityRoot.Notification.Appointment == nil {
@@ -1535,6 +1843,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Appointments(childComplexity, args["status"].([]appointment.Status), args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+	case "Query.consultationsReport":
+		if e.ComplexityRoot.Query.ConsultationsReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_consultationsReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConsultationsReport(childComplexity, args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.doctors":
 		if e.ComplexityRoot.Query.Doctors == nil {
 			break
@@ -1546,7 +1865,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["minRating"].(*float64), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+	case "Query.insurancePlan":
+		if e.ComplexityRoot.Query.InsurancePlan == nil {
+			break
+		}
 
+		return e.ComplexityRoot.Query.InsurancePlan(childComplexity), true
+
+	case "Query.invoices":
+		if e.ComplexityRoot.Query.Invoices == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoices(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["status"].(*invoice.Status)), true
+	case "Query.noShowReport":
+		if e.ComplexityRoot.Query.NoShowReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_noShowReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.NoShowReport(childComplexity, args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1580,6 +1927,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Notifications(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+	case "Query.ratingsReport":
+		if e.ComplexityRoot.Query.RatingsReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ratingsReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RatingsReport(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Query.recordAccessLog":
 		if e.ComplexityRoot.Query.RecordAccessLog == nil {
 			break
@@ -1608,6 +1966,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RecordShares(childComplexity), true
+	case "Query.revenueReport":
+		if e.ComplexityRoot.Query.RevenueReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_revenueReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RevenueReport(childComplexity, args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.sharedRecords":
 		if e.ComplexityRoot.Query.SharedRecords == nil {
 			break
@@ -1853,11 +2222,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AvailabilityInput", ec.unmarshalInputAvailabilityInput),
 			graphql.NewInputUnmarshaler("AvailabilityOrder", ec.unmarshalInputAvailabilityOrder),
+			graphql.NewInputUnmarshaler("ConsultationReportInput", ec.unmarshalInputConsultationReportInput),
 			graphql.NewInputUnmarshaler("CoverageCheckOrder", ec.unmarshalInputCoverageCheckOrder),
 			graphql.NewInputUnmarshaler("DayOffOrder", ec.unmarshalInputDayOffOrder),
 			graphql.NewInputUnmarshaler("DoctorOrder", ec.unmarshalInputDoctorOrder),
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
+			graphql.NewInputUnmarshaler("InsurancePlanInput", ec.unmarshalInputInsurancePlanInput),
 			graphql.NewInputUnmarshaler("InsurancePlanOrder", ec.unmarshalInputInsurancePlanOrder),
 			graphql.NewInputUnmarshaler("InvoiceOrder", ec.unmarshalInputInvoiceOrder),
 			graphql.NewInputUnmarshaler("NotificationOrder", ec.unmarshalInputNotificationOrder),
@@ -2115,6 +2486,138 @@ extend type Mutation {
   completeAppointment(id: ID!): Appointment!
   "One rating per completed appointment, by its patient."
   rateAppointment(id: ID!, stars: Int!, comment: String): Feedback!
+}
+`, BuiltIn: false},
+	{Name: "../clinic.graphqls", Input: `# --- Billing, health insurance, consultation reports, clinic reports ---------
+# Invoices are issued by the server when an appointment is completed. A
+# patient's plan is asked about each booking after the booking commits.
+# Reports are for clinic administrators only.
+
+extend type Appointment {
+  "The invoice, once the appointment is completed."
+  invoice: Invoice
+  """
+  What the patient's health-insurance operator said about this booking;
+  null when the patient had no plan. UNKNOWN with checkedAt null means the
+  check is still running; UNKNOWN with checkedAt set means the operator
+  could not be reached (detail says why).
+  """
+  coverage: CoverageCheck
+}
+
+extend type Invoice {
+  "The PDF (receipt once paid), downloaded with the viewer's bearer token."
+  receiptUrl: String!
+}
+
+extend type InsurancePlan {
+  "The card number as it is ever shown: its last four digits."
+  cardNumberMasked: String!
+}
+
+input InsurancePlanInput {
+  "The operator's code as the coverage API knows it, e.g. \"unimed\"."
+  operator: String!
+  "8 to 20 digits; spaces, dots and dashes are ignored. Stored encrypted."
+  cardNumber: String!
+  planName: String
+}
+
+input ConsultationReportInput {
+  "1 to 100 characters; a dated default when omitted."
+  title: String
+  "The report as text, when no file is uploaded."
+  text: String
+  tags: [String!]
+}
+
+"Appointments of one doctor in one status over the report's range."
+type ConsultationCount {
+  doctorId: ID!
+  doctorName: String!
+  crm: String!
+  status: AppointmentStatus!
+  count: Int!
+}
+
+"Revenue of one month in the clinic's time zone: invoices paid that month."
+type MonthlyRevenue {
+  "YYYY-MM"
+  month: String!
+  revenueCents: Int!
+  invoices: Int!
+}
+
+type DoctorRating {
+  doctorId: ID!
+  doctorName: String!
+  "Mean of the ratings in the range, 1 to 5."
+  average: Float!
+  ratings: Int!
+}
+
+"""
+No-shows among appointments starting in the range whose end has passed.
+eligible = completed + unconfirmed (ACCEPTED, end passed, neither completed
+nor cancelled). noShows = unconfirmed + autoCompleted (completed by the
+server's job because the doctor never confirmed the consultation).
+rate = noShows / eligible, 0 when nothing is eligible.
+"""
+type NoShowFigures {
+  eligible: Int!
+  completed: Int!
+  unconfirmed: Int!
+  autoCompleted: Int!
+  noShows: Int!
+  rate: Float!
+}
+
+type DoctorNoShow {
+  doctorId: ID!
+  doctorName: String!
+  figures: NoShowFigures!
+}
+
+type NoShowReport {
+  total: NoShowFigures!
+  byDoctor: [DoctorNoShow!]!
+}
+
+extend type Query {
+  "The signed-in patient's or doctor's invoices, newest first."
+  invoices(first: Int, after: Cursor, status: InvoiceStatus): InvoiceConnection!
+  "The signed-in patient's health-insurance plan."
+  insurancePlan: InsurancePlan
+
+  "Admins: appointments starting in [from, to) per doctor and status."
+  consultationsReport(from: Time!, to: Time!): [ConsultationCount!]!
+  "Admins: revenue per month from invoices paid in [from, to)."
+  revenueReport(from: Time!, to: Time!): [MonthlyRevenue!]!
+  "Admins: average rating per doctor of the ratings given in [from, to) (all time without a range)."
+  ratingsReport(from: Time, to: Time): [DoctorRating!]!
+  "Admins: no-show figures of the appointments starting in [from, to)."
+  noShowReport(from: Time!, to: Time!): NoShowReport!
+}
+
+extend type Mutation {
+  loginAdmin(email: String!, password: String!): AuthPayload!
+
+  "Doctors: an open invoice of theirs becomes PAID."
+  markInvoicePaid(id: ID!): Invoice!
+  "Doctors: an open invoice of theirs becomes VOID; the reason is required."
+  voidInvoice(id: ID!, reason: String!): Invoice!
+
+  "Patients: records or replaces their plan."
+  registerInsurancePlan(input: InsurancePlanInput!): InsurancePlan!
+  "Patients: later bookings are private. False when there was no plan."
+  removeInsurancePlan: Boolean!
+
+  """
+  Doctors: adds a consultation report (input.text, or an uploaded PDF, image
+  or text file) to the record of the patient of one of their completed
+  appointments, as category REPORT.
+  """
+  attachConsultationReport(appointmentId: ID!, input: ConsultationReportInput!, file: Upload): RecordFile!
 }
 `, BuiltIn: false},
 	{Name: "../lgpd.graphqls", Input: `# The patient's rights under the LGPD. The full export (data.json plus the
@@ -3046,6 +3549,10 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_patient(ctx, field)
 	case "meeting":
 		return ec.fieldContext_Appointment_meeting(ctx, field)
+	case "invoice":
+		return ec.fieldContext_Appointment_invoice(ctx, field)
+	case "coverage":
+		return ec.fieldContext_Appointment_coverage(ctx, field)
 	case "lastEventId":
 		return ec.fieldContext_Appointment_lastEventId(ctx, field)
 	}
@@ -3136,6 +3643,44 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ConsultationCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "doctorId":
+		return ec.fieldContext_ConsultationCount_doctorId(ctx, field)
+	case "doctorName":
+		return ec.fieldContext_ConsultationCount_doctorName(ctx, field)
+	case "crm":
+		return ec.fieldContext_ConsultationCount_crm(ctx, field)
+	case "status":
+		return ec.fieldContext_ConsultationCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_ConsultationCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationCount", field.Name)
+}
+
+func (ec *executionContext) childFields_CoverageCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CoverageCheck_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CoverageCheck_createdAt(ctx, field)
+	case "operator":
+		return ec.fieldContext_CoverageCheck_operator(ctx, field)
+	case "status":
+		return ec.fieldContext_CoverageCheck_status(ctx, field)
+	case "detail":
+		return ec.fieldContext_CoverageCheck_detail(ctx, field)
+	case "authorization":
+		return ec.fieldContext_CoverageCheck_authorization(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_CoverageCheck_checkedAt(ctx, field)
+	case "appointment":
+		return ec.fieldContext_CoverageCheck_appointment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CoverageCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_DayOff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3204,6 +3749,32 @@ func (ec *executionContext) childFields_DoctorEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type DoctorEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_DoctorNoShow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "doctorId":
+		return ec.fieldContext_DoctorNoShow_doctorId(ctx, field)
+	case "doctorName":
+		return ec.fieldContext_DoctorNoShow_doctorName(ctx, field)
+	case "figures":
+		return ec.fieldContext_DoctorNoShow_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DoctorNoShow", field.Name)
+}
+
+func (ec *executionContext) childFields_DoctorRating(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "doctorId":
+		return ec.fieldContext_DoctorRating_doctorId(ctx, field)
+	case "doctorName":
+		return ec.fieldContext_DoctorRating_doctorName(ctx, field)
+	case "average":
+		return ec.fieldContext_DoctorRating_average(ctx, field)
+	case "ratings":
+		return ec.fieldContext_DoctorRating_ratings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DoctorRating", field.Name)
+}
+
 func (ec *executionContext) childFields_Feedback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3228,6 +3799,22 @@ func (ec *executionContext) childFields_GeoPoint(ctx context.Context, field grap
 		return ec.fieldContext_GeoPoint_lng(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GeoPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_InsurancePlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InsurancePlan_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_InsurancePlan_createdAt(ctx, field)
+	case "operator":
+		return ec.fieldContext_InsurancePlan_operator(ctx, field)
+	case "planName":
+		return ec.fieldContext_InsurancePlan_planName(ctx, field)
+	case "cardNumberMasked":
+		return ec.fieldContext_InsurancePlan_cardNumberMasked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InsurancePlan", field.Name)
 }
 
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3260,8 +3847,22 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_patient(ctx, field)
 	case "doctor":
 		return ec.fieldContext_Invoice_doctor(ctx, field)
+	case "receiptUrl":
+		return ec.fieldContext_Invoice_receiptUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InvoiceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_InvoiceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3284,6 +3885,46 @@ func (ec *executionContext) childFields_Meeting(ctx context.Context, field graph
 		return ec.fieldContext_Meeting_endsAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Meeting", field.Name)
+}
+
+func (ec *executionContext) childFields_MonthlyRevenue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MonthlyRevenue_month(ctx, field)
+	case "revenueCents":
+		return ec.fieldContext_MonthlyRevenue_revenueCents(ctx, field)
+	case "invoices":
+		return ec.fieldContext_MonthlyRevenue_invoices(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonthlyRevenue", field.Name)
+}
+
+func (ec *executionContext) childFields_NoShowFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eligible":
+		return ec.fieldContext_NoShowFigures_eligible(ctx, field)
+	case "completed":
+		return ec.fieldContext_NoShowFigures_completed(ctx, field)
+	case "unconfirmed":
+		return ec.fieldContext_NoShowFigures_unconfirmed(ctx, field)
+	case "autoCompleted":
+		return ec.fieldContext_NoShowFigures_autoCompleted(ctx, field)
+	case "noShows":
+		return ec.fieldContext_NoShowFigures_noShows(ctx, field)
+	case "rate":
+		return ec.fieldContext_NoShowFigures_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NoShowFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_NoShowReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_NoShowReport_total(ctx, field)
+	case "byDoctor":
+		return ec.fieldContext_NoShowReport_byDoctor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NoShowReport", field.Name)
 }
 
 func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3622,6 +4263,36 @@ func (ec *executionContext) field_Mutation_addDayOff_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_attachConsultationReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appointmentId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appointmentId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConsultationReportInput, error) {
+			return ec.unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationReportInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (*graphql.Upload, error) {
+			return ec.unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bookAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3736,6 +4407,28 @@ func (ec *executionContext) field_Mutation_deleteSlot_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_loginAdmin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_loginDoctor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3777,6 +4470,20 @@ func (ec *executionContext) field_Mutation_loginPatient_args(ctx context.Context
 		return nil, err
 	}
 	args["password"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markInvoicePaid_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3830,6 +4537,20 @@ func (ec *executionContext) field_Mutation_registerDoctor_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterDoctorInput, error) {
 			return ec.unmarshalNRegisterDoctorInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRegisterDoctorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerInsurancePlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InsurancePlanInput, error) {
+			return ec.unmarshalNInsurancePlanInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐInsurancePlanInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3990,6 +4711,28 @@ func (ec *executionContext) field_Mutation_uploadRecordFile_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_voidInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4050,6 +4793,28 @@ func (ec *executionContext) field_Query_appointments_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_consultationsReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_doctors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4104,6 +4869,58 @@ func (ec *executionContext) field_Query_doctors_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_invoices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*invoice.Status, error) {
+			return ec.unmarshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋinvoiceᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_noShowReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4151,6 +4968,28 @@ func (ec *executionContext) field_Query_notifications_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ratingsReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
 	return args, nil
 }
 
@@ -4211,6 +5050,28 @@ func (ec *executionContext) field_Query_recordFiles_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["tag"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_revenueReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
 	return args, nil
 }
 
@@ -4778,6 +5639,70 @@ func (ec *executionContext) fieldContext_Appointment_meeting(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Meeting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().Invoice(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalOInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_coverage(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().Coverage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CoverageCheck) graphql.Marshaler {
+			return ec.marshalOCoverageCheck2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐCoverageCheck(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoverageCheck(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5591,6 +6516,121 @@ func (ec *executionContext) fieldContext_Availability_doctor(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _ConsultationCount_doctorId(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationCount_doctorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoctorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationCount_doctorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConsultationCount_doctorName(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationCount_doctorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoctorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationCount_doctorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationCount_crm(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationCount_crm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Crm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationCount_crm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationCount_status(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v appointment.Status) graphql.Marshaler {
+			return ec.marshalNAppointmentStatus2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋappointmentᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "AppointmentStatus")
+}
+
+func (ec *executionContext) _ConsultationCount_count(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "Int")
+}
+
 func (ec *executionContext) _CoverageCheck_id(ctx context.Context, field graphql.CollectedField, obj *ent.CoverageCheck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6365,6 +7405,176 @@ func (ec *executionContext) fieldContext_DoctorEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DoctorEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _DoctorNoShow_doctorId(ctx context.Context, field graphql.CollectedField, obj *model.DoctorNoShow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorNoShow_doctorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoctorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorNoShow_doctorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoctorNoShow", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DoctorNoShow_doctorName(ctx context.Context, field graphql.CollectedField, obj *model.DoctorNoShow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorNoShow_doctorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoctorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorNoShow_doctorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoctorNoShow", field, false, false, "String")
+}
+
+func (ec *executionContext) _DoctorNoShow_figures(ctx context.Context, field graphql.CollectedField, obj *model.DoctorNoShow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorNoShow_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowFigures) graphql.Marshaler {
+			return ec.marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorNoShow_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DoctorNoShow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NoShowFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DoctorRating_doctorId(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorRating_doctorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoctorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorRating_doctorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DoctorRating_doctorName(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorRating_doctorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoctorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorRating_doctorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "String")
+}
+
+func (ec *executionContext) _DoctorRating_average(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorRating_average(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Average, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorRating_average(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DoctorRating_ratings(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoctorRating_ratings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ratings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoctorRating_ratings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Feedback_id(ctx context.Context, field graphql.CollectedField, obj *ent.Feedback) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6625,6 +7835,29 @@ func (ec *executionContext) _InsurancePlan_planName(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_InsurancePlan_planName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InsurancePlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _InsurancePlan_cardNumberMasked(ctx context.Context, field graphql.CollectedField, obj *ent.InsurancePlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InsurancePlan_cardNumberMasked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InsurancePlan().CardNumberMasked(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InsurancePlan_cardNumberMasked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InsurancePlan", field, true, true, "String")
 }
 
 func (ec *executionContext) _Invoice_id(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
@@ -6976,6 +8209,29 @@ func (ec *executionContext) fieldContext_Invoice_doctor(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Invoice_receiptUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_receiptUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().ReceiptURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_receiptUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, true, true, "String")
+}
+
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7185,6 +8441,75 @@ func (ec *executionContext) _Meeting_endsAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Meeting_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Meeting", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MonthlyRevenue_month(ctx context.Context, field graphql.CollectedField, obj *model.MonthlyRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyRevenue_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyRevenue_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthlyRevenue", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonthlyRevenue_revenueCents(ctx context.Context, field graphql.CollectedField, obj *model.MonthlyRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyRevenue_revenueCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenueCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyRevenue_revenueCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthlyRevenue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MonthlyRevenue_invoices(ctx context.Context, field graphql.CollectedField, obj *model.MonthlyRevenue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthlyRevenue_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthlyRevenue_invoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthlyRevenue", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Mutation_registerDoctor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7847,6 +9172,249 @@ func (ec *executionContext) fieldContext_Mutation_rateAppointment(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_loginAdmin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_loginAdmin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LoginAdmin(ctx, fc.Args["email"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_loginAdmin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_loginAdmin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markInvoicePaid(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markInvoicePaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkInvoicePaid(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markInvoicePaid(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markInvoicePaid_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_voidInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_voidInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VoidInvoice(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_voidInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_voidInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerInsurancePlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerInsurancePlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterInsurancePlan(ctx, fc.Args["input"].(model.InsurancePlanInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
+			return ec.marshalNInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerInsurancePlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InsurancePlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerInsurancePlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeInsurancePlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeInsurancePlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RemoveInsurancePlan(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeInsurancePlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_attachConsultationReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_attachConsultationReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AttachConsultationReport(ctx, fc.Args["appointmentId"].(int), fc.Args["input"].(model.ConsultationReportInput), fc.Args["file"].(*graphql.Upload))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
+			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_attachConsultationReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordFile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_attachConsultationReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_deactivateAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8174,6 +9742,208 @@ func (ec *executionContext) fieldContext_Mutation_revokeShare(ctx context.Contex
 	if fc.Args, err = ec.field_Mutation_revokeShare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NoShowFigures_eligible(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_completed(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_completed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Completed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_unconfirmed(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_unconfirmed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unconfirmed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_unconfirmed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_autoCompleted(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_autoCompleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoCompleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_autoCompleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_noShows(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_noShows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_noShows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_rate(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _NoShowReport_total(ctx context.Context, field graphql.CollectedField, obj *model.NoShowReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowReport_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowFigures) graphql.Marshaler {
+			return ec.marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowReport_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NoShowReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NoShowFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NoShowReport_byDoctor(ctx context.Context, field graphql.CollectedField, obj *model.NoShowReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowReport_byDoctor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByDoctor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DoctorNoShow) graphql.Marshaler {
+			return ec.marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowReport_byDoctor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NoShowReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DoctorNoShow(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -8899,6 +10669,258 @@ func (ec *executionContext) fieldContext_Query_appointments(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_appointments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_invoices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Invoices(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["status"].(*invoice.Status))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
+			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoiceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_invoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_insurancePlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_insurancePlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().InsurancePlan(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
+			return ec.marshalOInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_insurancePlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InsurancePlan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_consultationsReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_consultationsReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ConsultationsReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConsultationCount) graphql.Marshaler {
+			return ec.marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_consultationsReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationCount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_consultationsReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_revenueReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_revenueReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RevenueReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MonthlyRevenue) graphql.Marshaler {
+			return ec.marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_revenueReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthlyRevenue(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_revenueReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ratingsReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ratingsReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RatingsReport(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DoctorRating) graphql.Marshaler {
+			return ec.marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRatingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ratingsReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DoctorRating(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ratingsReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_noShowReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_noShowReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().NoShowReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowReport) graphql.Marshaler {
+			return ec.marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_noShowReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NoShowReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_noShowReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11357,6 +13379,62 @@ func UnmarshalAvailabilityOrder(ctx context.Context, raw any) (ent.AvailabilityO
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConsultationReportInput(ctx context.Context, obj any) (model.ConsultationReportInput, error) {
+	var it model.ConsultationReportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "text", "tags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConsultationReportInput unmarshals raw into the ConsultationReportInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConsultationReportInput(ctx context.Context, raw any) (model.ConsultationReportInput, error) {
+	var out model.ConsultationReportInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsultationReportInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCoverageCheckOrder(ctx context.Context, obj any) (ent.CoverageCheckOrder, error) {
 	var it ent.CoverageCheckOrder
 	if obj == nil {
@@ -11615,6 +13693,62 @@ func (ec *executionContext) unmarshalInputGeoPointInput(ctx context.Context, obj
 func UnmarshalGeoPointInput(ctx context.Context, raw any) (geo.Point, error) {
 	var out geo.Point
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "GeoPointInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputInsurancePlanInput(ctx context.Context, obj any) (model.InsurancePlanInput, error) {
+	var it model.InsurancePlanInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"operator", "cardNumber", "planName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "operator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operator = data
+		case "cardNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cardNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CardNumber = data
+		case "planName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("planName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PlanName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInsurancePlanInput unmarshals raw into the InsurancePlanInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInsurancePlanInput(ctx context.Context, raw any) (model.InsurancePlanInput, error) {
+	var out model.InsurancePlanInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InsurancePlanInput", raw, &out)
 	return out, err
 }
 
@@ -12616,6 +14750,18 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_meeting(ctx, field, obj)
 				})
+		case "invoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_invoice(ctx, field, obj)
+				})
+		case "coverage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_coverage(ctx, field, obj)
+				})
 		case "lastEventId":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -12993,6 +15139,59 @@ func (ec *executionContext) _Availability(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var consultationCountImplementors = []string{"ConsultationCount"}
+
+func (ec *executionContext) _ConsultationCount(ctx context.Context, sel ast.SelectionSet, obj *model.ConsultationCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationCount")
+		case "doctorId":
+			out.Values[i] = ec._ConsultationCount_doctorId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doctorName":
+			out.Values[i] = ec._ConsultationCount_doctorName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "crm":
+			out.Values[i] = ec._ConsultationCount_crm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ConsultationCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ConsultationCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var coverageCheckImplementors = []string{"CoverageCheck", "Node"}
 
 func (ec *executionContext) _CoverageCheck(ctx context.Context, sel ast.SelectionSet, obj *ent.CoverageCheck) graphql.Marshaler {
@@ -13289,6 +15488,97 @@ func (ec *executionContext) _DoctorEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var doctorNoShowImplementors = []string{"DoctorNoShow"}
+
+func (ec *executionContext) _DoctorNoShow(ctx context.Context, sel ast.SelectionSet, obj *model.DoctorNoShow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, doctorNoShowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DoctorNoShow")
+		case "doctorId":
+			out.Values[i] = ec._DoctorNoShow_doctorId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doctorName":
+			out.Values[i] = ec._DoctorNoShow_doctorName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._DoctorNoShow_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var doctorRatingImplementors = []string{"DoctorRating"}
+
+func (ec *executionContext) _DoctorRating(ctx context.Context, sel ast.SelectionSet, obj *model.DoctorRating) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, doctorRatingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DoctorRating")
+		case "doctorId":
+			out.Values[i] = ec._DoctorRating_doctorId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doctorName":
+			out.Values[i] = ec._DoctorRating_doctorName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "average":
+			out.Values[i] = ec._DoctorRating_average(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratings":
+			out.Values[i] = ec._DoctorRating_ratings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var feedbackImplementors = []string{"Feedback", "Node"}
 
 func (ec *executionContext) _Feedback(ctx context.Context, sel ast.SelectionSet, obj *ent.Feedback) graphql.Marshaler {
@@ -13395,23 +15685,29 @@ func (ec *executionContext) _InsurancePlan(ctx context.Context, sel ast.Selectio
 		case "id":
 			out.Values[i] = ec._InsurancePlan_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._InsurancePlan_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "operator":
 			out.Values[i] = ec._InsurancePlan_operator(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "planName":
 			out.Values[i] = ec._InsurancePlan_planName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cardNumberMasked":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InsurancePlan_cardNumberMasked(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13512,6 +15808,12 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Invoice_doctor(ctx, field, obj)
+				})
+		case "receiptUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_receiptUrl(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13634,6 +15936,49 @@ func (ec *executionContext) _Meeting(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "endsAt":
 			out.Values[i] = ec._Meeting_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var monthlyRevenueImplementors = []string{"MonthlyRevenue"}
+
+func (ec *executionContext) _MonthlyRevenue(ctx context.Context, sel ast.SelectionSet, obj *model.MonthlyRevenue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthlyRevenueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonthlyRevenue")
+		case "month":
+			out.Values[i] = ec._MonthlyRevenue_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenueCents":
+			out.Values[i] = ec._MonthlyRevenue_revenueCents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invoices":
+			out.Values[i] = ec._MonthlyRevenue_invoices(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13778,6 +16123,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "loginAdmin":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_loginAdmin(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markInvoicePaid":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markInvoicePaid(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voidInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_voidInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerInsurancePlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerInsurancePlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeInsurancePlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeInsurancePlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attachConsultationReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_attachConsultationReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deactivateAccount":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deactivateAccount(ctx, field)
@@ -13831,6 +16218,102 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeShare(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var noShowFiguresImplementors = []string{"NoShowFigures"}
+
+func (ec *executionContext) _NoShowFigures(ctx context.Context, sel ast.SelectionSet, obj *model.NoShowFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, noShowFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NoShowFigures")
+		case "eligible":
+			out.Values[i] = ec._NoShowFigures_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completed":
+			out.Values[i] = ec._NoShowFigures_completed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unconfirmed":
+			out.Values[i] = ec._NoShowFigures_unconfirmed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoCompleted":
+			out.Values[i] = ec._NoShowFigures_autoCompleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noShows":
+			out.Values[i] = ec._NoShowFigures_noShows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._NoShowFigures_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var noShowReportImplementors = []string{"NoShowReport"}
+
+func (ec *executionContext) _NoShowReport(ctx context.Context, sel ast.SelectionSet, obj *model.NoShowReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, noShowReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NoShowReport")
+		case "total":
+			out.Values[i] = ec._NoShowReport_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byDoctor":
+			out.Values[i] = ec._NoShowReport_byDoctor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14147,6 +16630,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_appointments(ctx, field)
+				})
+		case "invoices":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_invoices(ctx, field)
+				})
+		case "insurancePlan":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_insurancePlan(ctx, field)
+				})
+		case "consultationsReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_consultationsReport(ctx, field)
+				})
+		case "revenueReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_revenueReport(ctx, field)
+				})
+		case "ratingsReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ratingsReport(ctx, field)
+				})
+		case "noShowReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_noShowReport(ctx, field)
 				})
 		case "notifications":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -15041,6 +17560,35 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConsultationCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultationCount2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsultationCount2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCount(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationCount!")
+		return graphql.Null
+	}
+	return ec._ConsultationCount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationReportInput(ctx context.Context, v any) (model.ConsultationReportInput, error) {
+	res, err := ec.unmarshalInputConsultationReportInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCoverageCheckOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐCoverageCheckOrderField(ctx context.Context, v any) (*ent.CoverageCheckOrderField, error) {
 	var res = new(ent.CoverageCheckOrderField)
 	err := res.UnmarshalGQL(v)
@@ -15113,6 +17661,30 @@ func (ec *executionContext) marshalNDoctorConnection2ᚖgithubᚗcomᚋhealthmed
 	return ec._DoctorConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DoctorNoShow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShow(ctx context.Context, sel ast.SelectionSet, v *model.DoctorNoShow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DoctorNoShow!")
+		return graphql.Null
+	}
+	return ec._DoctorNoShow(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctorOrderField(ctx context.Context, v any) (*ent.DoctorOrderField, error) {
 	var res = new(ent.DoctorOrderField)
 	err := res.UnmarshalGQL(v)
@@ -15125,6 +17697,30 @@ func (ec *executionContext) marshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmed
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRatingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DoctorRating) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRating(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRating(ctx context.Context, sel ast.SelectionSet, v *model.DoctorRating) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DoctorRating!")
+		return graphql.Null
+	}
+	return ec._DoctorRating(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFeedback2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐFeedback(ctx context.Context, sel ast.SelectionSet, v *ent.Feedback) graphql.Marshaler {
@@ -15215,6 +17811,19 @@ func (ec *executionContext) marshalNID2ᚕintᚄ(ctx context.Context, sel ast.Se
 	return ret
 }
 
+func (ec *executionContext) marshalNInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx context.Context, sel ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InsurancePlan!")
+		return graphql.Null
+	}
+	return ec._InsurancePlan(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInsurancePlanInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐInsurancePlanInput(ctx context.Context, v any) (model.InsurancePlanInput, error) {
+	res, err := ec.unmarshalInputInsurancePlanInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNInsurancePlanOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlanOrderField(ctx context.Context, v any) (*ent.InsurancePlanOrderField, error) {
 	var res = new(ent.InsurancePlanOrderField)
 	err := res.UnmarshalGQL(v)
@@ -15257,6 +17866,22 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx context.Context, sel ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Invoice!")
+		return graphql.Null
+	}
+	return ec._Invoice(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInvoiceConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoiceConnection(ctx context.Context, sel ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoiceConnection!")
+		return graphql.Null
+	}
+	return ec._InvoiceConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInvoiceIssuedBy2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋinvoiceᚐIssuedBy(ctx context.Context, v any) (invoice.IssuedBy, error) {
 	var res invoice.IssuedBy
 	err := res.UnmarshalGQL(v)
@@ -15289,6 +17914,46 @@ func (ec *executionContext) unmarshalNInvoiceStatus2githubᚗcomᚋhealthmedᚋh
 
 func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋinvoiceᚐStatus(ctx context.Context, sel ast.SelectionSet, v invoice.Status) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MonthlyRevenue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenue(ctx context.Context, sel ast.SelectionSet, v *model.MonthlyRevenue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MonthlyRevenue!")
+		return graphql.Null
+	}
+	return ec._MonthlyRevenue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowFigures(ctx context.Context, sel ast.SelectionSet, v *model.NoShowFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NoShowFigures!")
+		return graphql.Null
+	}
+	return ec._NoShowFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowReport(ctx context.Context, sel ast.SelectionSet, v *model.NoShowReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NoShowReport!")
+		return graphql.Null
+	}
+	return ec._NoShowReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
@@ -15901,6 +18566,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCoverageCheck2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐCoverageCheck(ctx context.Context, sel ast.SelectionSet, v *ent.CoverageCheck) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CoverageCheck(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 	if v == nil {
 		return nil, nil
@@ -16022,6 +18694,13 @@ func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalOInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx context.Context, sel ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InsurancePlan(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -16065,6 +18744,22 @@ func (ec *executionContext) marshalOInvoiceEdge2ᚖgithubᚗcomᚋhealthmedᚋhe
 		return graphql.Null
 	}
 	return ec._InvoiceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋinvoiceᚐStatus(ctx context.Context, v any) (*invoice.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(invoice.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚋinvoiceᚐStatus(ctx context.Context, sel ast.SelectionSet, v *invoice.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOMeeting2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMeeting(ctx context.Context, sel ast.SelectionSet, v *model.Meeting) graphql.Marshaler {
@@ -16300,6 +18995,24 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalUpload(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v *graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalUpload(*v)
 	return res
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/internal/geo"
@@ -41,11 +42,77 @@ type AvailabilityInput struct {
 	SlotMinutes int    `json:"slotMinutes"`
 }
 
+// Appointments of one doctor in one status over the report's range.
+type ConsultationCount struct {
+	DoctorID   int                `json:"doctorId"`
+	DoctorName string             `json:"doctorName"`
+	Crm        string             `json:"crm"`
+	Status     appointment.Status `json:"status"`
+	Count      int                `json:"count"`
+}
+
+type ConsultationReportInput struct {
+	// 1 to 100 characters; a dated default when omitted.
+	Title *string `json:"title,omitempty"`
+	// The report as text, when no file is uploaded.
+	Text *string  `json:"text,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+}
+
+type DoctorNoShow struct {
+	DoctorID   int            `json:"doctorId"`
+	DoctorName string         `json:"doctorName"`
+	Figures    *NoShowFigures `json:"figures"`
+}
+
+type DoctorRating struct {
+	DoctorID   int    `json:"doctorId"`
+	DoctorName string `json:"doctorName"`
+	// Mean of the ratings in the range, 1 to 5.
+	Average float64 `json:"average"`
+	Ratings int     `json:"ratings"`
+}
+
+type InsurancePlanInput struct {
+	// The operator's code as the coverage API knows it, e.g. "unimed".
+	Operator string `json:"operator"`
+	// 8 to 20 digits; spaces, dots and dashes are ignored. Stored encrypted.
+	CardNumber string  `json:"cardNumber"`
+	PlanName   *string `json:"planName,omitempty"`
+}
+
 // The video consultation of an accepted appointment.
 type Meeting struct {
 	URL      string    `json:"url"`
 	StartsAt time.Time `json:"startsAt"`
 	EndsAt   time.Time `json:"endsAt"`
+}
+
+// Revenue of one month in the clinic's time zone: invoices paid that month.
+type MonthlyRevenue struct {
+	// YYYY-MM
+	Month        string `json:"month"`
+	RevenueCents int    `json:"revenueCents"`
+	Invoices     int    `json:"invoices"`
+}
+
+// No-shows among appointments starting in the range whose end has passed.
+// eligible = completed + unconfirmed (ACCEPTED, end passed, neither completed
+// nor cancelled). noShows = unconfirmed + autoCompleted (completed by the
+// server's job because the doctor never confirmed the consultation).
+// rate = noShows / eligible, 0 when nothing is eligible.
+type NoShowFigures struct {
+	Eligible      int     `json:"eligible"`
+	Completed     int     `json:"completed"`
+	Unconfirmed   int     `json:"unconfirmed"`
+	AutoCompleted int     `json:"autoCompleted"`
+	NoShows       int     `json:"noShows"`
+	Rate          float64 `json:"rate"`
+}
+
+type NoShowReport struct {
+	Total    *NoShowFigures  `json:"total"`
+	ByDoctor []*DoctorNoShow `json:"byDoctor"`
 }
 
 type RecordFileInput struct {

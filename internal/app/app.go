@@ -39,6 +39,8 @@ type App struct {
 	Hub      *live.Hub
 	// Drainer ends the websocket connections on shutdown.
 	Drainer *server.Drainer
+	// Clinic is billing, coverage, reports and their periodic job.
+	Clinic *Clinic
 	// Metrics are the Prometheus collectors; nil with HEALTHMED_METRICS=off.
 	Metrics *observe.Metrics
 	obs     *observability
@@ -65,6 +67,7 @@ const completeGrace = 200 * time.Millisecond
 // It returns once the reader knows where to start from.
 func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	a.obs.start(log)
+	go a.Clinic.run(ctx)
 	go func() {
 		if err := a.Hub.Run(ctx); err != nil {
 			log.Error("live events stopped", "err", err.Error())
@@ -119,9 +122,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	nt.wire(ag, recs)
+	clinic, err := newClinic(cfg, client, sqlDB, ag, recs, log, o.now)
+	if err != nil {
+		return nil, err
+	}
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log},
-		LGPD: rights, Notify: nt.service, Log: log}
+		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
 		// Development accepts the IDE from any local origin; production
@@ -161,13 +168,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
-		Calendar: ag.Calendar, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
+		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Metrics:        obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer,
-		Metrics: obs.metrics, obs: obs, notify: nt}, nil
+		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

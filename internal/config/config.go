@@ -113,6 +113,8 @@ type Config struct {
 	OTLPTracesURL string
 	// Notify is the notifications' e-mail delivery (see notify.go).
 	Notify Notify
+	// Clinic is billing, health insurance and reports (see clinic.go).
+	Clinic Clinic
 }
 
 // S3 names a bucket on an S3-compatible object store.
@@ -232,6 +234,9 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	errs = append(errs, c.recordErrors()...)
 	errs = append(errs, c.observeErrors()...)
+	var clinicErrs []error
+	c.Clinic, clinicErrs = clinicFromEnv(get)
+	errs = append(errs, clinicErrs...)
 	errs = append(errs, c.readNotify(get)...)
 	return c, errors.Join(errs...)
 }
@@ -278,5 +283,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("metrics", c.Metrics),
 		slog.String("otlp_traces_url", redactURL(c.OTLPTracesURL)),
 		slog.Any("notify", c.Notify),
+		slog.Any("clinic", c.Clinic),
 	)
 }

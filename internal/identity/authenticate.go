@@ -31,6 +31,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 		v.Role = viewer.Doctor
 	case rolePatient:
 		v.Role = viewer.Patient
+	case roleAdmin:
+		v.Role = viewer.Admin
 	default:
 		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("unknown role"))
 	}
@@ -43,6 +45,12 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 	}
 	if v.ID, err = strconv.Atoi(id.Subject); err != nil {
 		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, err)
+	}
+	if v.Role == viewer.Admin {
+		if err := s.checkAdmin(sys, v.ID); err != nil {
+			return viewer.Viewer{}, err
+		}
+		return v, nil
 	}
 	if v.Role == viewer.Patient {
 		// A deactivated patient's tokens stop working at once.
@@ -66,6 +74,9 @@ func (s *Service) mapExternal(ctx context.Context, role viewer.Role, email strin
 	}
 	if role == viewer.Doctor {
 		return s.Client.Doctor.Query().Where(doctor.Email(email)).OnlyID(ctx)
+	}
+	if role == viewer.Admin {
+		return s.externalAdmin(ctx, email)
 	}
 	return s.Client.Patient.Query().Where(patient.Email(email), patient.DeactivatedAtIsNil()).OnlyID(ctx)
 }

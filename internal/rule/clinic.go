@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/entql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
@@ -11,11 +12,6 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
-
-// filterable is what every generated query offers: extra predicates.
-type filterable interface {
-	WhereP(...func(*sql.Selector))
-}
 
 // FilterInvoicesForViewer shows an invoice to its patient and its doctor
 // only.
@@ -30,17 +26,14 @@ func FilterCoverageForViewer() privacy.QueryRule { return filterParties(true, tr
 func FilterInsurancePlansForViewer() privacy.QueryRule { return filterParties(true, false) }
 
 func filterParties(patient, doctor bool) privacy.QueryRule {
-	return privacy.QueryRuleFunc(func(ctx context.Context, q ent.Query) error {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
 		v := viewer.FromContext(ctx)
-		f, ok := q.(filterable)
 		switch {
-		case !ok:
-			return privacy.Skip
 		case patient && v.IsPatient():
-			f.WhereP(sql.FieldEQ("patient_id", v.ID))
+			f.Where(entql.FieldEQ("patient_id", v.ID))
 			return privacy.Allow
 		case doctor && v.IsDoctor():
-			f.WhereP(sql.FieldEQ("doctor_id", v.ID))
+			f.Where(entql.FieldEQ("doctor_id", v.ID))
 			return privacy.Allow
 		}
 		return privacy.Skip

@@ -77,6 +77,11 @@ func Run(ctx context.Context, client *ent.Client, o Options) ([]Login, error) {
 	for _, p := range patients {
 		logins = append(logins, Login{Role: "patient", Login: p.email + " or " + p.cpf, Password: DemoPatientPassword, Name: p.name})
 	}
+	adm, err := seedAdmin(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	logins = append(logins, adm)
 	done, err := client.Doctor.Query().Where(doctor.EmailHasSuffix(demoDomain)).Exist(ctx)
 	if err != nil || done {
 		return logins, err

@@ -35,13 +35,20 @@ func TestSeedRunsOnceWithWorkingDemoLogins(t *testing.T) {
 			t.Fatalf("demo patient %s does not take the printed password", p.Email)
 		}
 	}
-	if len(logins) != 4 || logins[0].Login != "100001/SP" {
+	if len(logins) != 5 || logins[0].Login != "100001/SP" || logins[4].Role != "admin" {
 		t.Fatalf("printed logins %+v", logins)
+	}
+	admin, err := d.Client.Admin.Query().Only(ctx)
+	if err != nil || admin.Email != seed.DemoAdminEmail || !auth.CheckPassword(admin.PasswordHash, seed.DemoAdminPassword) {
+		t.Fatalf("demo admin %v does not take the printed password", err)
 	}
 	// A second run changes nothing and prints the same logins.
 	again, err := seed.Run(ctx, d.Client, seed.Options{DoctorsPerCity: 5, Days: 7, Now: now})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n, _ := d.Client.Admin.Query().Count(ctx); n != 1 {
+		t.Fatalf("second run: %d admins", n)
 	}
 	if n, _ := d.Client.Doctor.Query().Count(ctx); n != 15 || len(again) != len(logins) {
 		t.Fatalf("second run: %d doctors, %d logins", n, len(again))

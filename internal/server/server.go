@@ -32,6 +32,8 @@ type Deps struct {
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
 	Files http.Handler
+	// Receipt renders an invoice as a PDF for the viewer.
+	Receipt func(ctx context.Context, id int) ([]byte, error)
 	// Metrics, when set, is served at GET /metrics: Prometheus's scrape,
 	// unauthenticated, for the cluster's network only.
 	Metrics http.Handler
@@ -50,6 +52,9 @@ func Handler(d Deps) http.Handler {
 	}
 	if d.Calendar != nil {
 		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, calendarHandler(d.Calendar, d.Log)))
+	}
+	if d.Receipt != nil {
+		mux.Handle("GET /invoices/{id}/receipt.pdf", withAuth(d.Authn, d.Log, receiptHandler(d.Receipt, d.Log)))
 	}
 	if d.Files != nil {
 		mux.Handle("GET /files/{token}", withAuth(d.Authn, d.Log, d.Files))

@@ -17,6 +17,8 @@ const (
 	// System is the server acting on its own behalf (migrations, seeding,
 	// login look-ups, audit writes). It is never derived from a token.
 	System
+	// Admin is a clinic administrator: reports only, no patient data.
+	Admin
 )
 
 func (r Role) String() string {
@@ -27,6 +29,8 @@ func (r Role) String() string {
 		return "doctor"
 	case System:
 		return "system"
+	case Admin:
+		return "admin"
 	default:
 		return "anonymous"
 	}
@@ -46,6 +50,7 @@ type Viewer struct {
 func (v Viewer) IsPatient() bool { return v.Role == Patient && v.ID != 0 }
 func (v Viewer) IsDoctor() bool  { return v.Role == Doctor && v.ID != 0 }
 func (v Viewer) IsSystem() bool  { return v.Role == System }
+func (v Viewer) IsAdmin() bool   { return v.Role == Admin && v.ID != 0 }
 
 type ctxKey struct{}
 

@@ -1,0 +1,201 @@
+// Package billing issues an invoice for every completed appointment, lets
+// the doctor settle or void it, renders it as a PDF receipt, and completes
+// the accepted appointments whose meeting ended long ago.
+//
+// Invoices are rows of their own, written by the server (the system
+// viewer) in the transaction that completes the appointment: a completion
+// that rolls back leaves no invoice, and the unique index on the
+// appointment keeps a second one from ever being issued.
+package billing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// MaxReasonLength bounds a void reason.
+const MaxReasonLength = 500
+
+// Service holds billing's dependencies.
+type Service struct {
+	Client *ent.Client
+	// PublicURL prefixes receipt links.
+	PublicURL string
+	// Location is the clinic's time zone, for dates on receipts.
+	Location *time.Location
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) loc() *time.Location {
+	if s.Location != nil {
+		return s.Location
+	}
+	return time.UTC
+}
+
+func (s *Service) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.Client
+}
+
+// Completed issues the invoice of an appointment that has just become
+// COMPLETED, in the caller's transaction. The server's own completions
+// (the system viewer) are marked SYSTEM, the doctor's DOCTOR.
+func (s *Service) Completed(ctx context.Context, a *ent.Appointment) error {
+	by := invoice.IssuedByDOCTOR
+	if viewer.FromContext(ctx).IsSystem() {
+		by = invoice.IssuedBySYSTEM
+	}
+	_, err := s.Issue(ctx, a, by)
+	return err
+}
+
+// Issue writes the invoice of a completed appointment: its price at
+// booking time, to its patient, from its doctor, numbered from the
+// invoice sequence.
+func (s *Service) Issue(ctx context.Context, a *ent.Appointment, by invoice.IssuedBy) (*ent.Invoice, error) {
+	if a.Status != appointment.StatusCOMPLETED {
+		return nil, fmt.Errorf("billing: appointment %d is %s, not COMPLETED", a.ID, a.Status)
+	}
+	sys := viewer.SystemContext(ctx)
+	db := s.db(ctx)
+	rows, err := db.QueryContext(sys, `SELECT nextval('invoice_numbers')`)
+	if err != nil {
+		return nil, fmt.Errorf("invoice number: %w", err)
+	}
+	var n int64
+	for rows.Next() {
+		err = rows.Scan(&n)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil || n == 0 {
+		return nil, fmt.Errorf("invoice number: %v", err)
+	}
+	return db.Invoice.Create().
+		SetNumber(FormatNumber(n)).SetAppointmentID(a.ID).SetPatientID(a.PatientID).SetDoctorID(a.DoctorID).
+		SetAmountCents(a.PriceCents).SetIssuedBy(by).SetServiceAt(a.StartsAt).SetIssuedAt(s.now()).
+		Save(sys)
+}
+
+// FormatNumber is an invoice number as printed: HM-00000042.
+func FormatNumber(n int64) string { return fmt.Sprintf("HM-%08d", n) }
+
+// MarkPaid settles one of the signed-in doctor's open invoices.
+func (s *Service) MarkPaid(ctx context.Context, id int) (*ent.Invoice, error) {
+	inv, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return inv.Update().SetStatus(invoice.StatusPAID).SetPaidAt(s.now()).Save(ctx)
+}
+
+// Void cancels one of the signed-in doctor's open invoices; the reason
+// is required and kept.
+func (s *Service) Void(ctx context.Context, id int, reason string) (*ent.Invoice, error) {
+	r := strings.TrimSpace(reason)
+	if r == "" {
+		return nil, gqlerr.BadInput("reason", "a reason is required")
+	}
+	if utf8.RuneCountInString(r) > MaxReasonLength {
+		return nil, gqlerr.BadInput("reason", "reason has at most %d characters", MaxReasonLength)
+	}
+	inv, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return inv.Update().SetStatus(invoice.StatusVOID).SetVoidedAt(s.now()).SetVoidReason(r).Save(ctx)
+}
+
+// load locks an open invoice of the signed-in doctor. Anyone else's
+// invoice, and any invoice for anyone but a doctor, reads as absent.
+func (s *Service) load(ctx context.Context, id int) (*ent.Invoice, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.Role == viewer.Anonymous:
+		return nil, gqlerr.UnauthenticatedError()
+	case !v.IsDoctor():
+		return nil, gqlerr.NotFoundError("invoice")
+	}
+	inv, err := s.db(ctx).Invoice.Query().Where(invoice.ID(id)).ForUpdate().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, gqlerr.NotFoundError("invoice")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if inv.Status != invoice.StatusOPEN {
+		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the invoice is "+string(inv.Status)+", not OPEN")
+	}
+	return inv, nil
+}
+
+// Invoices lists the signed-in patient's or doctor's invoices, newest
+// first; the privacy rule keeps everyone to their own.
+func (s *Service) Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error) {
+	v := viewer.FromContext(ctx)
+	switch {
+	case v.Role == viewer.Anonymous:
+		return nil, gqlerr.UnauthenticatedError()
+	case !v.IsDoctor() && !v.IsPatient():
+		return nil, gqlerr.ForbiddenError("only patients and doctors have invoices")
+	}
+	n, err := gqlerr.Page(first, 20, 100)
+	if err != nil {
+		return nil, err
+	}
+	q := s.Client.Invoice.Query()
+	if status != nil {
+		q.Where(invoice.StatusEQ(*status))
+	}
+	if q, err = q.CollectFields(ctx); err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, &n, nil, nil, ent.WithInvoiceOrder(&ent.InvoiceOrder{
+		Direction: entgql.OrderDirectionDesc, Field: ent.InvoiceOrderFieldIssuedAt,
+	}))
+}
+
+// ForAppointment is Appointment.invoice: nil until it is completed.
+func (s *Service) ForAppointment(ctx context.Context, a *ent.Appointment) (*ent.Invoice, error) {
+	if a.Status != appointment.StatusCOMPLETED {
+		return nil, nil
+	}
+	inv, err := s.db(ctx).Invoice.Query().Where(invoice.AppointmentID(a.ID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return inv, err
+}
+
+// ReceiptURL is where the invoice's PDF is downloaded, with the viewer's
+// bearer token.
+func (s *Service) ReceiptURL(inv *ent.Invoice) string {
+	return fmt.Sprintf("%s/invoices/%d/receipt.pdf", strings.TrimRight(s.PublicURL, "/"), inv.ID)
+}

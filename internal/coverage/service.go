@@ -1,0 +1,328 @@
+package coverage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/internal/envelope"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/validate"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// Defaults of a Service whose fields are left zero.
+const (
+	DefaultBudget      = 10 * time.Second
+	DefaultConcurrency = 32
+	// staleAfter is when a check still unsettled is taken up by Reconcile:
+	// its goroutine was lost (a restart) or never started (too many at
+	// once).
+	staleAfter = time.Minute
+)
+
+// Service keeps patients' plans and settles the coverage of bookings.
+//
+// Why after commit: the booking transaction holds a pooled connection and
+// the slot's row lock. Asking the operator inside it would hold both for
+// up to the whole retry budget (seconds) on every booking while an
+// operator is slow, and a burst of bookings would empty the pool. So the
+// booking only writes an UNKNOWN check; once it commits a goroutine asks
+// the operator (timeout, retries, breaker) and writes the answer. While
+// the breaker is open the check is written settled, UNKNOWN, at once: no
+// request and no goroutine at all.
+type Service struct {
+	Client  *ent.Client
+	Checker Checker // nil: no coverage API configured
+	// Breaker, when it is the checker's, lets a booking skip the check
+	// while the operator is known to be down.
+	Breaker *Breaker
+	Keys    envelope.KeyWrapper
+	Log     *slog.Logger
+	// Budget bounds one whole check, retries included.
+	Budget time.Duration
+	// Concurrency bounds the checks in flight; more wait for Reconcile.
+	Concurrency int
+	Now         func() time.Time
+
+	once sync.Once
+	sem  chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.Client
+}
+
+var operatorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,49}$`)
+
+// RegisterPlan records (or replaces) the signed-in patient's plan. The
+// card number is sealed; errors never repeat it.
+func (s *Service) RegisterPlan(ctx context.Context, operator, cardNumber string, planName *string) (*ent.InsurancePlan, error) {
+	v, err := gqlerr.RequirePatient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	op := strings.ToLower(strings.TrimSpace(operator))
+	if !operatorRE.MatchString(op) {
+		return nil, gqlerr.BadInput("input.operator", "operator is the operator's code: letters, digits, '.', '_' or '-', at most 50")
+	}
+	card := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' || r == '-' {
+			return -1
+		}
+		return r
+	}, cardNumber)
+	if len(card) < 8 || len(card) > 20 || strings.Trim(card, "0123456789") != "" {
+		return nil, gqlerr.BadInput("input.cardNumber", "the card number has 8 to 20 digits")
+	}
+	name := ""
+	if planName != nil {
+		name = strings.TrimSpace(*planName)
+		if utf8.RuneCountInString(name) > 100 {
+			return nil, gqlerr.BadInput("input.planName", "planName has at most 100 characters")
+		}
+	}
+	sealed, err := s.Keys.WrapKey(ctx, []byte(card), cardAAD(v.ID))
+	if err != nil {
+		return nil, fmt.Errorf("seal card number: %w", err)
+	}
+	last4 := card[len(card)-4:]
+	db := s.db(ctx)
+	cur, err := db.InsurancePlan.Query().Where(insuranceplan.PatientID(v.ID)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return db.InsurancePlan.Create().SetPatientID(v.ID).SetOperator(op).SetPlanName(name).
+			SetCardSealed(sealed).SetCardLast4(last4).Save(ctx)
+	case err != nil:
+		return nil, err
+	}
+	return cur.Update().SetOperator(op).SetPlanName(name).SetCardSealed(sealed).SetCardLast4(last4).Save(ctx)
+}
+
+// RemovePlan deletes the signed-in patient's plan; later bookings are
+// private. It reports whether there was one.
+func (s *Service) RemovePlan(ctx context.Context) (bool, error) {
+	v, err := gqlerr.RequirePatient(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, err := s.db(ctx).InsurancePlan.Delete().Where(insuranceplan.PatientID(v.ID)).Exec(ctx)
+	return n > 0, err
+}
+
+// Plan is the signed-in patient's plan, or nil.
+func (s *Service) Plan(ctx context.Context) (*ent.InsurancePlan, error) {
+	v, err := gqlerr.RequirePatient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Client.InsurancePlan.Query().Where(insuranceplan.PatientID(v.ID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return p, err
+}
+
+// Masked is how a card number is ever shown: its last four digits.
+func Masked(p *ent.InsurancePlan) string { return "**** **** " + p.CardLast4 }
+
+// ForAppointment is Appointment.coverage: nil when the patient had no
+// plan when booking, or when the viewer may not see it.
+func (s *Service) ForAppointment(ctx context.Context, a *ent.Appointment) (*ent.CoverageCheck, error) {
+	c, err := s.db(ctx).CoverageCheck.Query().Where(coveragecheck.AppointmentID(a.ID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return c, err
+}
+
+func cardAAD(patientID int) []byte {
+	return fmt.Appendf(nil, "healthmed insurance card of patient %d", patientID)
+}
+
+// Booked runs in the booking's transaction: when the patient has a plan
+// it writes the appointment's coverage check, UNKNOWN, and has it settled
+// once the transaction commits.
+func (s *Service) Booked(ctx context.Context, a *ent.Appointment) error {
+	sys := viewer.SystemContext(ctx)
+	db := s.db(ctx)
+	plan, err := db.InsurancePlan.Query().Where(insuranceplan.PatientID(a.PatientID)).Only(sys)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c := db.CoverageCheck.Create().SetAppointmentID(a.ID).SetPatientID(a.PatientID).
+		SetDoctorID(a.DoctorID).SetOperator(plan.Operator)
+	switch {
+	case s.Checker == nil:
+		c.SetCheckedAt(s.now()).SetDetail("no coverage API is configured")
+	case s.Breaker != nil && s.Breaker.State() == "open":
+		c.SetCheckedAt(s.now()).SetDetail("operator unavailable: circuit open")
+	}
+	chk, err := c.Save(sys)
+	if err != nil || chk.CheckedAt != nil {
+		return err
+	}
+	tx := ent.TxFromContext(ctx)
+	if tx == nil {
+		s.start(chk.ID)
+		return nil
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				s.start(chk.ID)
+			}
+			return err
+		})
+	})
+	return nil
+}
+
+// start settles a check in the background, unless too many are in
+// flight: then Reconcile takes it up later.
+func (s *Service) start(id int) {
+	s.once.Do(func() { s.sem = make(chan struct{}, max(1, cmpOr(s.Concurrency, DefaultConcurrency))) })
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		s.Log.Warn("coverage checks saturated; left for the reconciler", "coverage_check_id", id)
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer func() { <-s.sem; s.wg.Done() }()
+		if err := s.Settle(context.Background(), id); err != nil {
+			s.Log.Error("coverage check", "coverage_check_id", id, "err", err.Error())
+		}
+	}()
+}
+
+// Wait returns once the checks in flight are settled.
+func (s *Service) Wait() { s.wg.Wait() }
+
+// Settle asks the operator about one unsettled check and records the
+// answer, or UNKNOWN with the reason when none could be had. A check
+// already settled is left alone.
+func (s *Service) Settle(ctx context.Context, id int) error {
+	sys := viewer.SystemContext(ctx)
+	chk, err := s.Client.CoverageCheck.Query().
+		Where(coveragecheck.ID(id), coveragecheck.CheckedAtIsNil()).
+		WithAppointment(func(q *ent.AppointmentQuery) { q.WithDoctor() }).Only(sys)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	upd := s.Client.CoverageCheck.Update().
+		Where(coveragecheck.ID(id), coveragecheck.CheckedAtIsNil()).AddAttempts(1)
+	res, cerr := s.ask(ctx, chk)
+	switch {
+	case cerr != nil:
+		upd.SetStatus(coveragecheck.StatusUNKNOWN).SetDetail(clip(unavailableDetail(cerr)))
+	case res.Covered:
+		upd.SetStatus(coveragecheck.StatusCOVERED).SetDetail(clip(res.Reason))
+		if a := strings.TrimSpace(res.Authorization); a != "" {
+			upd.SetAuthorization(clipN(a, 64))
+		}
+	default:
+		upd.SetStatus(coveragecheck.StatusNOT_COVERED).SetDetail(clip(res.Reason))
+	}
+	// The clock is read after the answer: checkedAt is when it came.
+	return upd.SetCheckedAt(s.now()).Exec(sys)
+}
+
+func (s *Service) ask(ctx context.Context, chk *ent.CoverageCheck) (Result, error) {
+	sys := viewer.SystemContext(ctx)
+	plan, err := s.Client.InsurancePlan.Query().Where(insuranceplan.PatientID(chk.PatientID)).Only(sys)
+	if ent.IsNotFound(err) {
+		return Result{}, errors.New("the patient removed their plan")
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	card, err := s.Keys.UnwrapKey(ctx, plan.CardSealed, cardAAD(plan.PatientID))
+	if err != nil {
+		return Result{}, errors.New("the card number cannot be opened")
+	}
+	a := chk.Edges.Appointment
+	req := Request{Operator: chk.Operator, CardNumber: string(card), ServiceDate: a.StartsAt, AmountCents: a.PriceCents}
+	if d := a.Edges.Doctor; d != nil {
+		req.Specialty, req.DoctorCRM = d.Specialty, validate.FormatCRM(d.CrmNumber, d.CrmState)
+	}
+	cctx, cancel := context.WithTimeout(ctx, cmpOr(s.Budget, DefaultBudget))
+	defer cancel()
+	return s.Checker.Check(cctx, req)
+}
+
+func unavailableDetail(err error) string {
+	if errors.Is(err, ErrOpen) {
+		return "operator unavailable: circuit open"
+	}
+	return err.Error()
+}
+
+// Reconcile settles the checks left unsettled for a minute: their
+// goroutine was lost to a restart, or never started. It returns how many
+// it settled.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	if s.Checker == nil {
+		return 0, nil
+	}
+	sys := viewer.SystemContext(ctx)
+	ids, err := s.Client.CoverageCheck.Query().
+		Where(coveragecheck.CheckedAtIsNil(), coveragecheck.CreatedAtLT(s.now().Add(-staleAfter)),
+			coveragecheck.HasAppointmentWith(appointment.StatusIn(appointment.StatusREQUESTED, appointment.StatusACCEPTED))).
+		Order(ent.Asc(coveragecheck.FieldID)).Limit(100).IDs(sys)
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if err := s.Settle(ctx, id); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
+}
+
+func clip(s string) string { return clipN(s, 200) }
+
+func clipN(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
