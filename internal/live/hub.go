@@ -24,6 +24,11 @@ const (
 	pollBatch = 1000
 	// pollEvery bounds the delay of an event whose notification was lost.
 	pollEvery = time.Second
+	// While committed events wait for older transactions to end (see
+	// safe), the hub reads again after retryMin, backing off to retryMax,
+	// instead of waiting for the next notification or poll.
+	retryMin = 10 * time.Millisecond
+	retryMax = 100 * time.Millisecond
 	// subBuffer events wait for a slow subscriber before it is dropped.
 	subBuffer = 32
 )
@@ -153,6 +158,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	go h.notifier(ctx)
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	retry := time.NewTimer(retryMax)
+	retry.Stop()
+	backoff := time.Duration(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -166,9 +174,21 @@ func (h *Hub) Run(ctx context.Context) error {
 				h.log.Info("event listener reconnected")
 			}
 		case <-tick.C:
+		case <-retry.C:
 		}
-		if err := h.poll(ctx); err != nil && ctx.Err() == nil {
+		held, err := h.poll(ctx)
+		if err != nil && ctx.Err() == nil {
 			h.log.Error("reading events", "err", err.Error())
+		}
+		// Any transaction of the cluster that is still running (another
+		// database's too: transaction ids are cluster-wide) holds back
+		// events committed after it began. Nothing wakes the hub when it
+		// ends, so without this the events would wait for the next poll.
+		if held {
+			backoff = min(max(2*backoff, retryMin), retryMax)
+			retry.Reset(backoff)
+		} else {
+			backoff = 0
 		}
 	}
 }
@@ -195,6 +215,12 @@ func safe(s *entsql.Selector) {
 	s.Where(entsql.ExprP(s.C(event.FieldTxid) + " < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
 }
 
+// unsafe is the rest: events already visible whose transaction is younger
+// than one still running.
+func unsafe(s *entsql.Selector) {
+	s.Where(entsql.ExprP(s.C(event.FieldTxid) + " >= (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
+}
+
 func after(c Cursor) func(*entsql.Selector) {
 	return func(s *entsql.Selector) {
 		s.Where(entsql.P(func(b *entsql.Builder) {
@@ -216,7 +242,9 @@ func (h *Hub) head(ctx context.Context) (Cursor, error) {
 	return CursorOf(e), nil
 }
 
-func (h *Hub) poll(ctx context.Context) error {
+// poll delivers the safe events after the cursor, and reports whether
+// visible events wait behind a running transaction.
+func (h *Hub) poll(ctx context.Context) (held bool, err error) {
 	for {
 		h.mu.Lock()
 		from := h.last
@@ -224,7 +252,7 @@ func (h *Hub) poll(ctx context.Context) error {
 		evs, err := h.client.Event.Query().Where(safe, after(from)).
 			Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(pollBatch).All(viewer.SystemContext(ctx))
 		if err != nil {
-			return err
+			return false, err
 		}
 		// Who gets which event is settled under the lock, together with
 		// the cursor, so that a subscription registered meanwhile either
@@ -252,7 +280,10 @@ func (h *Hub) poll(ctx context.Context) error {
 			}
 		}
 		if len(evs) < pollBatch {
-			return nil
+			h.mu.Lock()
+			from = h.last
+			h.mu.Unlock()
+			return h.client.Event.Query().Where(unsafe, after(from)).Exist(viewer.SystemContext(ctx))
 		}
 	}
 }
@@ -366,13 +397,11 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 	case !ent.IsNotFound(err):
 		return Position{}, nil, err
 	}
-	unsafe, err := tx.Event.Query().Where(func(s *entsql.Selector) {
-		s.Where(entsql.ExprP(s.C(event.FieldTxid) + " >= (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
-	}).IDs(ctx)
+	young, err := tx.Event.Query().Where(unsafe).IDs(ctx)
 	if err != nil {
 		return Position{}, nil, err
 	}
-	for _, id := range unsafe {
+	for _, id := range young {
 		pos.Seen[id] = true
 	}
 	if from == nil {

@@ -1,0 +1,68 @@
+package live_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// A transaction that is still running holds back the events committed
+// after it began (see safe). When it ends, the held events must go out
+// promptly, not at the next once-a-second poll: any writer of the cluster,
+// another database's included, causes such holds all the time.
+func TestHeldBackEventLeavesSoonAfterTheOlderTransactionEnds(t *testing.T) {
+	env := apptest.New(t)
+	doc, _ := env.Doctor("Dr. Held", "Cardiology", -23.5, -46.6)
+	w := env.Connect(t, apptest.TransportWS, doc)
+	w.Subscribe("a", `subscription { agendaUpdated { id kind } }`, nil)
+	time.Sleep(100 * time.Millisecond) // let the subscription register
+
+	// Holds of different lengths end at different points of the hub's
+	// one-second poll, so that a hub that only polls would be late in at
+	// least one of them.
+	for i, hold := range []time.Duration{350 * time.Millisecond, 600 * time.Millisecond, 850 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		older, err := env.DB.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := older.ExecContext(ctx, `SELECT pg_current_xact_id()`); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now().UTC().AddDate(0, 0, 3).Truncate(time.Hour).Add(time.Duration(i) * time.Hour)
+		var out struct{ CreateSlots []struct{ ID string } }
+		env.Do(doc, `mutation($in: [SlotInput!]!) { createSlots(input: $in) { id } }`, map[string]any{"in": []any{map[string]any{
+			"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(30 * time.Minute).Format(time.RFC3339)}}}).Decode(t, &out)
+
+		type arrival struct {
+			at  time.Time
+			msg apptest.Message
+			err error
+		}
+		got := make(chan arrival, 1)
+		go func() {
+			m, err := w.Next(10 * time.Second)
+			got <- arrival{time.Now(), m, err}
+		}()
+		time.Sleep(hold) // the hub reads meanwhile and must hold the event back
+		released := time.Now()
+		if err := older.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		a := <-got
+		if a.err != nil || a.msg.Type != "next" {
+			t.Fatalf("want the event, got %+v %v", a.msg, a.err)
+		}
+		if a.at.Before(released) {
+			t.Fatal("event delivered while an older transaction was running")
+		}
+		// The hub reads again at most retryMax (100 ms) after the
+		// release; a hub that only polls would take up to a second.
+		if d := a.at.Sub(released); d > 400*time.Millisecond {
+			t.Fatalf("hold %s: the event arrived %s after the older transaction ended", hold, d)
+		}
+	}
+}
