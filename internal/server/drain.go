@@ -32,12 +32,13 @@ func (d *Drainer) track(ctx context.Context) (context.Context, bool) {
 	id := d.next
 	d.next++
 	d.cancel[id] = cancel
-	go func() {
-		<-ctx.Done()
+	// AfterFunc, not a goroutine waiting on Done: an idle socket should
+	// cost no goroutine here.
+	context.AfterFunc(ctx, func() {
 		d.mu.Lock()
 		delete(d.cancel, id)
 		d.mu.Unlock()
-	}()
+	})
 	return ctx, true
 }
 

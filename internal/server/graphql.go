@@ -110,8 +110,10 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		InitFunc:              websocketInit(authn, o.Drainer),
 		InitTimeout:           o.WebsocketInitWait,
 		KeepAlivePingInterval: 15 * time.Second,
-		PingPongInterval:      20 * time.Second,
-		PayloadReadLimit:      &readLimit,
+		// No PingPongInterval: the websocket layer's own ping frames
+		// (wsgorilla PingInterval) find dead peers for both protocols,
+		// without a goroutine per socket for graphql-transport-ws pings.
+		PayloadReadLimit: &readLimit,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
