@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -247,5 +248,40 @@ func TestCoverageOperatorDownBookingSucceedsQuicklyAsUnknown(t *testing.T) {
 	}
 	if got := final(id); got.Status != "UNKNOWN" || op.hits.Load() != before {
 		t.Fatalf("with the breaker open: %+v after %d more requests", got, op.hits.Load()-before)
+	}
+}
+
+func TestCoverageReconcilerSettlesLostChecks(t *testing.T) {
+	_, srv := newFakeOperator(t)
+	env, clock := newClinicEnv(t, apptest.WithConfig(func(c *config.Config) { c.Clinic.CoverageURL = srv.URL }))
+	doc, _ := env.Doctor("Dr. Reconcilia", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Rita")
+	env.Do(pat, registerPlanOp, map[string]any{"in": map[string]any{"operator": "sulamerica", "cardNumber": "99998888777766"}}).Decode(t, &struct{}{})
+	var ids []string
+	for i := 1; i <= 2; i++ {
+		slot := createSlot(t, env, doc, clock.Now().Add(time.Duration(i)*time.Hour), 50)
+		ids = append(ids, book(t, env, pat, slot))
+	}
+	env.App.Clinic.Coverage.Wait()
+	// As if the server had died before asking: unsettled for two minutes.
+	// The second booking was cancelled since: nobody needs its answer.
+	if _, err := env.DB.SQL.Exec(`UPDATE coverage_checks SET checked_at = NULL, status = 'UNKNOWN',
+		created_at = now() - interval '2 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	if r := env.Do(pat, cancelOp, map[string]any{"id": ids[1], "r": "plans changed"}); r.Code() != "" {
+		t.Fatalf("cancel: %+v", r.Errors)
+	}
+	n, err := env.App.Clinic.Coverage.Reconcile(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("reconciled %d (%v), want 1", n, err)
+	}
+	var out struct{ Node struct{ Coverage coverageOut } }
+	env.Do(pat, coverageOp, map[string]any{"id": ids[0]}).Decode(t, &out)
+	if out.Node.Coverage.Status != "COVERED" || out.Node.Coverage.CheckedAt == nil {
+		t.Fatalf("after reconciling: %+v", out.Node.Coverage)
+	}
+	if n, _ := env.App.Clinic.Coverage.Reconcile(context.Background()); n != 0 {
+		t.Fatalf("second pass settled %d", n)
 	}
 }

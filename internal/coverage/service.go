@@ -296,7 +296,8 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	}
 	sys := viewer.SystemContext(ctx)
 	ids, err := s.Client.CoverageCheck.Query().
-		Where(coveragecheck.CheckedAtIsNil(), coveragecheck.CreatedAtLT(s.now().Add(-staleAfter)),
+		// created_at is written from the wall clock, whatever Now says.
+		Where(coveragecheck.CheckedAtIsNil(), coveragecheck.CreatedAtLT(time.Now().Add(-staleAfter)),
 			coveragecheck.HasAppointmentWith(appointment.StatusIn(appointment.StatusREQUESTED, appointment.StatusACCEPTED))).
 		Order(ent.Asc(coveragecheck.FieldID)).Limit(100).IDs(sys)
 	if err != nil {

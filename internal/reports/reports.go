@@ -112,13 +112,16 @@ func (s *Service) Revenue(ctx context.Context, from, to time.Time) ([]*model.Mon
 	if err := checkRange(from, to); err != nil {
 		return nil, err
 	}
+	// The month is formatted after grouping: to_char on every paid
+	// invoice costs a third of the query on a million rows.
 	rows, err := s.DB.QueryContext(ctx, `
-SELECT to_char(date_trunc('month', paid_at AT TIME ZONE $3), 'YYYY-MM') AS month,
-       sum(amount_cents)::bigint, count(*)
-FROM invoices
-WHERE status = 'PAID' AND paid_at >= $1 AND paid_at < $2
-GROUP BY 1
-ORDER BY 1`, from.UTC(), to.UTC(), s.zone())
+SELECT to_char(m, 'YYYY-MM'), revenue, n
+FROM (SELECT date_trunc('month', paid_at AT TIME ZONE $3) AS m,
+             sum(amount_cents)::bigint AS revenue, count(*) AS n
+      FROM invoices
+      WHERE status = 'PAID' AND paid_at >= $1 AND paid_at < $2
+      GROUP BY 1) r
+ORDER BY m`, from.UTC(), to.UTC(), s.zone())
 	if err != nil {
 		return nil, err
 	}
