@@ -276,7 +276,9 @@ func TestCoverageReconcilerSettlesLostChecks(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("reconciled %d (%v), want 1", n, err)
 	}
-	var out struct{ Node struct{ Coverage coverageOut } }
+	var out struct {
+		Node struct{ Coverage coverageOut }
+	}
 	env.Do(pat, coverageOp, map[string]any{"id": ids[0]}).Decode(t, &out)
 	if out.Node.Coverage.Status != "COVERED" || out.Node.Coverage.CheckedAt == nil {
 		t.Fatalf("after reconciling: %+v", out.Node.Coverage)
