@@ -44,6 +44,8 @@ func TestPatientExportsEverything(t *testing.T) {
 		t.Fatalf("upload: %+v", r.Errors)
 	}
 
+	env.Do(pat, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"operator": "unimed", "cardNumber": "1234 5678 9012 3456"}}).Decode(t, &struct{}{})
 	status, body := export(t, env, pat)
 	if status != 200 {
 		t.Fatalf("export status %d: %s", status, body)
@@ -76,7 +78,10 @@ func TestPatientExportsEverything(t *testing.T) {
 			t.Errorf("data.json lacks %q", want)
 		}
 	}
-	for _, secret := range []string{"password", "argon2id", "storage_key", "wrapped_key"} {
+	if !strings.Contains(string(js), "unimed") || strings.Contains(string(js), "56789012") {
+		t.Errorf("insurance plan missing or card number exposed in data.json")
+	}
+	for _, secret := range []string{"password", "argon2id", "storage_key", "wrapped_key", "card_sealed"} {
 		if strings.Contains(strings.ToLower(string(js)), secret) {
 			t.Errorf("data.json contains %q", secret)
 		}
@@ -106,6 +111,8 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 	env.Do(pat, `mutation($in: ShareInput!) { shareRecords(input: $in) { id } }`, map[string]any{"in": map[string]any{
 		"doctorId": docID, "categories": []string{"REPORT"}, "expiresAt": time.Now().Add(48 * time.Hour).Format(time.RFC3339)}}).Decode(t, &struct{}{})
 
+	env.Do(pat, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"operator": "unimed", "cardNumber": "1234 5678 9012 3456"}}).Decode(t, &struct{}{})
 	if r := env.Do(pat, deactivateOp, map[string]any{"pw": "wrong password!"}); r.Code() != "BAD_USER_INPUT" {
 		t.Fatalf("wrong password: %q", r.Code())
 	}
@@ -134,6 +141,9 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 	}
 	if p.Name != "Paciente desativado" || p.Email == email || p.Cpf != cpf || p.DeactivatedAt == nil {
 		t.Fatalf("patient after deactivation: %+v", p)
+	}
+	if n, err := env.DB.Client.InsurancePlan.Query().Count(sysCtx()); err != nil || n != 0 {
+		t.Fatalf("insurance plans after deactivation: %d (err %v)", n, err)
 	}
 	files, err := env.DB.Client.RecordFile.Query().Count(sysCtx())
 	if err != nil || files != 1 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -62,6 +63,10 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 				return false, err
 			}
 		}
+	}
+	// The health-insurance card is personal, not clinical: it goes.
+	if _, err := db.InsurancePlan.Delete().Where(insuranceplan.PatientID(v.ID)).Exec(ctx); err != nil {
+		return false, err
 	}
 	err = db.Patient.UpdateOneID(v.ID).
 		SetName(DeactivatedName).

@@ -17,7 +17,10 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
+	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -93,16 +96,19 @@ func (s *Service) ExportHandler() http.Handler {
 
 // Export is data.json: everything the server holds about the patient.
 type Export struct {
-	ExportedAt    time.Time           `json:"exportedAt"`
-	Patient       *ent.Patient        `json:"patient"`
-	Appointments  []*ent.Appointment  `json:"appointments"`
-	Feedback      []*ent.Feedback     `json:"feedback"`
-	Shares        []*ent.RecordShare  `json:"shares"`
-	Files         []*ent.RecordFile   `json:"files"`
-	AccessLog     []*ent.AuditEvent   `json:"accessLog"`
-	Notifications []*ent.Notification `json:"notifications"`
-	Doctors       map[string]string   `json:"doctors"`
-	Notes         map[string]string   `json:"notes"`
+	ExportedAt    time.Time            `json:"exportedAt"`
+	Patient       *ent.Patient         `json:"patient"`
+	Appointments  []*ent.Appointment   `json:"appointments"`
+	Feedback      []*ent.Feedback      `json:"feedback"`
+	Shares        []*ent.RecordShare   `json:"shares"`
+	Files         []*ent.RecordFile    `json:"files"`
+	AccessLog     []*ent.AuditEvent    `json:"accessLog"`
+	Notifications []*ent.Notification  `json:"notifications"`
+	Invoices      []*ent.Invoice       `json:"invoices"`
+	InsurancePlan []*ent.InsurancePlan `json:"insurancePlan"`
+	Coverage      []*ent.CoverageCheck `json:"coverageChecks"`
+	Doctors       map[string]string    `json:"doctors"`
+	Notes         map[string]string    `json:"notes"`
 }
 
 // collect reads the patient's data as the patient: the privacy policies
@@ -131,6 +137,16 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 	}
 	if out.Notifications, err = s.Client.Notification.Query().Where(notification.PatientID(id)).
 		Order(ent.Asc(notification.FieldID)).All(ctx); err != nil {
+		return nil, err
+	}
+	if out.Invoices, err = s.Client.Invoice.Query().Where(invoice.PatientID(id)).All(ctx); err != nil {
+		return nil, err
+	}
+	// The card number stays sealed: only its last four digits are exported.
+	if out.InsurancePlan, err = s.Client.InsurancePlan.Query().Where(insuranceplan.PatientID(id)).All(ctx); err != nil {
+		return nil, err
+	}
+	if out.Coverage, err = s.Client.CoverageCheck.Query().Where(coveragecheck.PatientID(id)).All(ctx); err != nil {
 		return nil, err
 	}
 	if out.AccessLog, err = s.Client.AuditEvent.Query().Where(auditevent.PatientID(id)).
