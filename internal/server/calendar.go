@@ -10,9 +10,25 @@ import (
 	"github.com/healthmed/healthmed/internal/gqlerr"
 )
 
-// calendarHandler serves an appointment's .ics to its own parties; anyone
-// else gets the same 404 as for an appointment that does not exist.
-func calendarHandler(render func(context.Context, int) ([]byte, error), log *slog.Logger) http.Handler {
+// document describes a file rendered for one object of the caller's own.
+type document struct {
+	what        string // for the log line
+	contentType string
+	fileName    func(id int) string
+}
+
+var (
+	calendarDoc = document{"calendar", "text/calendar; charset=utf-8",
+		func(id int) string { return "consulta-" + strconv.Itoa(id) + ".ics" }}
+	receiptDoc = document{"receipt", "application/pdf",
+		func(id int) string { return "recibo-" + strconv.Itoa(id) + ".pdf" }}
+)
+
+// documentHandler serves a file (an appointment's .ics, an invoice's PDF)
+// to the parties of its object only: 401 without a doctor's or patient's
+// token, and for anyone else's object the same 404 as for one that does
+// not exist.
+func documentHandler(doc document, render func(context.Context, int) ([]byte, error), log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.Atoi(r.PathValue("id"))
 		if err != nil {
@@ -30,14 +46,15 @@ func calendarHandler(render func(context.Context, int) ([]byte, error), log *slo
 			http.NotFound(w, r)
 			return
 		default:
-			log.ErrorContext(r.Context(), "calendar", "err", err.Error(), "request_id", RequestID(r.Context()))
+			log.ErrorContext(r.Context(), doc.what, "err", err.Error(), "request_id", RequestID(r.Context()))
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Type", "text/calendar; charset=utf-8")
-		h.Set("Content-Disposition", `attachment; filename="consulta-`+strconv.Itoa(id)+`.ics"`)
+		h.Set("Content-Type", doc.contentType)
+		h.Set("Content-Disposition", `attachment; filename="`+doc.fileName(id)+`"`)
 		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	})
 }

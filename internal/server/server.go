@@ -51,10 +51,10 @@ func Handler(d Deps) http.Handler {
 		mux.Handle("GET /me/export", withAuth(d.Authn, d.Log, d.Export))
 	}
 	if d.Calendar != nil {
-		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, calendarHandler(d.Calendar, d.Log)))
+		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, documentHandler(calendarDoc, d.Calendar, d.Log)))
 	}
 	if d.Receipt != nil {
-		mux.Handle("GET /invoices/{id}/receipt.pdf", withAuth(d.Authn, d.Log, receiptHandler(d.Receipt, d.Log)))
+		mux.Handle("GET /invoices/{id}/receipt.pdf", withAuth(d.Authn, d.Log, documentHandler(receiptDoc, d.Receipt, d.Log)))
 	}
 	if d.Files != nil {
 		mux.Handle("GET /files/{token}", withAuth(d.Authn, d.Log, d.Files))
