@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
@@ -79,6 +80,8 @@ func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	}
 }
 
+var requestIDOnce sync.Once
+
 // Option changes how the app is built; tests use it.
 type Option func(*options)
 
@@ -108,7 +111,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewMemoryLimiter(nil), Log: log}
-	gqlerr.RequestIDFunc = server.RequestID
+	// A process-wide hook, set once: several apps in one process (tests,
+	// replicas) must not write it while another serves requests.
+	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
