@@ -2,10 +2,8 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -36,20 +34,8 @@ type Clinic struct {
 
 func clinicFromEnv(get func(key, def string) string) (Clinic, []error) {
 	var errs []error
-	dur := func(key, def string) time.Duration {
-		d, err := time.ParseDuration(get(key, def))
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive duration such as %q", key, def))
-		}
-		return d
-	}
-	num := func(key, def string) int {
-		n, err := strconv.Atoi(get(key, def))
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive integer", key))
-		}
-		return n
-	}
+	dur := positiveDuration(get, &errs)
+	num := positiveInt(get, &errs)
 	c := Clinic{
 		Timezone:                get("HEALTHMED_CLINIC_TIMEZONE", "America/Sao_Paulo"),
 		CoverageURL:             get("HEALTHMED_COVERAGE_URL", ""),

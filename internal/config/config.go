@@ -139,20 +139,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		return def
 	}
 	var errs []error
-	dur := func(key, def string) time.Duration {
-		d, err := time.ParseDuration(get(key, def))
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive duration such as %q", key, def))
-		}
-		return d
-	}
-	num := func(key, def string) int {
-		n, err := strconv.Atoi(get(key, def))
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive integer", key))
-		}
-		return n
-	}
+	dur := positiveDuration(get, &errs)
+	num := positiveInt(get, &errs)
 	nonNegative := func(key, def string) int {
 		n, err := strconv.Atoi(get(key, def))
 		if err != nil || n < 0 {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/mail"
 	"net/url"
@@ -60,20 +59,8 @@ func (n Notify) LogValue() slog.Value {
 // readNotify reads the HEALTHMED_NOTIFY_* and HEALTHMED_SMTP_* variables.
 func (c *Config) readNotify(get func(key, def string) string) []error {
 	var errs []error
-	dur := func(key, def string) time.Duration {
-		d, err := time.ParseDuration(get(key, def))
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive duration such as %q", key, def))
-		}
-		return d
-	}
-	num := func(key, def string) int {
-		n, err := strconv.Atoi(get(key, def))
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive integer", key))
-		}
-		return n
-	}
+	dur := positiveDuration(get, &errs)
+	num := positiveInt(get, &errs)
 	worker, err := strconv.ParseBool(get("HEALTHMED_NOTIFY_WORKER", "true"))
 	if err != nil {
 		errs = append(errs, errors.New("HEALTHMED_NOTIFY_WORKER: want true or false"))
