@@ -24,6 +24,7 @@ import (
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
 // RootLimit throttles one root field per client address and, when signed
@@ -105,7 +106,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	// "Did you mean ..." hints would map the schema for a prober.
 	srv.SetDisableSuggestion(!o.Dev)
 	readLimit := int64(websocketReadLimit)
-	srv.AddTransport(transport.Websocket{
+	srv.AddTransport(wsgorilla.Detached{Websocket: transport.Websocket{
 		Implementation:        o.Websocket,
 		InitFunc:              websocketInit(authn, o.Drainer),
 		InitTimeout:           o.WebsocketInitWait,
@@ -114,7 +115,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		// (wsgorilla PingInterval) find dead peers for both protocols,
 		// without a goroutine per socket for graphql-transport-ws pings.
 		PayloadReadLimit: &readLimit,
-	})
+	}})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
