@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/99designs/gqlgen/graphql"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -38,6 +39,8 @@ type App struct {
 	Agenda   *agenda.Service
 	Records  *record.Service
 	Hub      *live.Hub
+	// Shared renders a subscription event once per viewer and operation.
+	Shared *live.SharedResponses
 	// Drainer ends the websocket connections on shutdown.
 	Drainer *server.Drainer
 	// Clinic is billing, coverage, reports and their periodic job.
@@ -145,10 +148,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	drainer := server.NewDrainer()
+	shared := live.NewSharedResponses()
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
 		Websocket: ws, Drainer: drainer, PerResponse: ag.WithLoaders,
+		Outer: []graphql.HandlerExtension{shared},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
@@ -178,7 +183,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		AllowedOrigins: cfg.AllowedOrigins,
 		Metrics:        obs.mainHandler, Observer: observer,
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Drainer: drainer,
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
 		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic}, nil
 }
 

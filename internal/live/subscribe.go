@@ -168,7 +168,7 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 	}
 	f.start(pos, replay)
 	f.watch()
-	return f.out, nil
+	return shareStream(ctx, f.out), nil
 }
 
 // feed is one subscription between the hub and gqlgen.

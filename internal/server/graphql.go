@@ -96,6 +96,10 @@ type GraphQLOptions struct {
 	// PerResponse prepares the context of each response (a query, a
 	// mutation, or one subscription event): request-scoped loaders.
 	PerResponse func(context.Context) context.Context
+	// Outer extensions wrap every other one: their response
+	// interceptors see what the client gets, and may answer without
+	// running the rest (live.SharedResponses).
+	Outer []graphql.HandlerExtension
 }
 
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
@@ -121,6 +125,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: o.MaxUploadBytes, MaxMemory: 1 << 20})
 
+	for _, e := range o.Outer {
+		srv.Use(e)
+	}
 	if len(o.RootLimits) > 0 {
 		srv.AroundRootFields(rateLimited(o.RootLimits))
 	}
