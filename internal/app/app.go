@@ -148,12 +148,24 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	drainer := server.NewDrainer()
+	obs, err := newObservability(ctx, cfg, sqlDB, hub)
+	if err != nil {
+		return nil, err
+	}
+	// Observation first, so it sees every response, including those
+	// shared between subscriptions.
+	var observer server.RequestObserver
 	shared := live.NewSharedResponses()
+	outer := []graphql.HandlerExtension{shared}
+	if obs.observer != nil {
+		observer = obs.observer
+		outer = []graphql.HandlerExtension{obs.observer.Extension(), shared}
+	}
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
 		Websocket: ws, Drainer: drainer, PerResponse: ag.WithLoaders,
-		Outer: []graphql.HandlerExtension{shared},
+		Outer: outer,
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
@@ -162,15 +174,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		},
 	})
 	gql.AroundFields(recs.AuditNodeLookups)
-	obs, err := newObservability(ctx, cfg, sqlDB, hub)
-	if err != nil {
-		return nil, err
-	}
-	var observer server.RequestObserver
-	if obs.observer != nil {
-		observer = obs.observer
-		gql.Use(obs.observer.Extension())
-	}
 	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("HEALTHMED_TRUSTED_PROXIES: %w", err)

@@ -24,9 +24,9 @@ import (
 // value, operation and viewer always render to the same response. Two
 // viewers never share anything, whatever they subscribe to.
 //
-// It must come before every other response interceptor: a cached response
-// is returned as it was first produced, and must not be changed on the
-// way out.
+// It must come before every other extension that changes responses: a
+// cached response is returned as it was first produced, and must not be
+// changed on the way out. Extensions before it see every response.
 type SharedResponses struct {
 	renders atomic.Int64
 	hits    atomic.Int64
@@ -41,7 +41,6 @@ func NewSharedResponses() *SharedResponses {
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
-	graphql.ResponseInterceptor
 } = (*SharedResponses)(nil)
 
 // ExtensionName implements graphql.HandlerExtension.
@@ -69,18 +68,26 @@ type renderKey struct {
 
 type shareKey struct{}
 
-// share links one subscription's operation, seen by the interceptors, to
-// its stream, set up by the resolver.
+// share links one subscription's operation to its stream, set up by the
+// resolver.
 type share struct {
 	key renderKey
 	// Set by shareStream, on the subscription's goroutine, before the
 	// first response is asked for.
-	next    func(context.Context) (any, bool)
+	next    func() (any, bool)
 	forward func(any)
 	end     func()
 }
 
-// InterceptOperation prepares sharing for subscriptions.
+// InterceptOperation sets up sharing for a subscription: the resolver
+// opts in (see shareStream) while next runs it, and each event is then
+// awaited here, ahead of gqlgen's own response handling, and executed only
+// when no subscription of the same viewer and operation has done so.
+//
+// Waiting here rather than deeper down the chain matters for memory: the
+// subscription's goroutine spends its life parked at this point, and the
+// runtime only shrinks a parked goroutine's stack to 4 KiB when less than
+// a quarter of it is in use.
 func (s *SharedResponses) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
@@ -93,16 +100,21 @@ func (s *SharedResponses) InterceptOperation(ctx context.Context, next graphql.O
 	v := viewer.FromContext(ctx)
 	sh := &share{key: renderKey{role: v.Role, id: v.ID, query: oc.RawQuery, name: oc.OperationName,
 		vars: string(vars)}}
-	return next(context.WithValue(ctx, shareKey{}, sh))
+	inner := next(context.WithValue(ctx, shareKey{}, sh))
+	if sh.next == nil {
+		return inner // not one of ours, or refused before it started
+	}
+	return func(ctx context.Context) *graphql.Response {
+		v, ok := sh.next()
+		return s.respond(ctx, inner, sh, v, ok)
+	}
 }
 
-// InterceptResponse answers one event of a sharing subscription.
-func (s *SharedResponses) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	sh, _ := ctx.Value(shareKey{}).(*share)
-	if sh == nil || sh.next == nil {
-		return next(ctx)
-	}
-	v, ok := sh.next(ctx)
+// respond is kept out of line so that its locals do not weigh on the
+// frame that waits for events.
+//
+//go:noinline
+func (s *SharedResponses) respond(ctx context.Context, next graphql.ResponseHandler, sh *share, v any, ok bool) *graphql.Response {
 	if !ok {
 		sh.end()
 		return next(ctx) // gqlgen reads the end of the stream itself
@@ -141,13 +153,11 @@ func shareStream[T any](ctx context.Context, in <-chan T) <-chan T {
 		return in
 	}
 	out := make(chan T, 1)
-	sh.next = func(ctx context.Context) (any, bool) {
-		select {
-		case v, ok := <-in:
-			return v, ok
-		case <-ctx.Done():
-			return nil, false
-		}
+	// A plain receive, no select on the context: the feed closes in when
+	// the subscription's context ends (see feed.watch).
+	sh.next = func() (any, bool) {
+		v, ok := <-in
+		return v, ok
 	}
 	sh.forward = func(v any) {
 		// out is read right after, on the same goroutine; emptying it

@@ -170,6 +170,11 @@ func websocketInit(authn Authenticator, d *Drainer) transport.WebsocketInitFunc 
 			return ctx, nil, errors.New(reason)
 		}
 		raw, ok := auth.BearerToken(p.Authorization())
+		// gqlgen keeps the payload for the life of the socket and offers it
+		// to every resolver; once read, the bearer token has no business
+		// staying in memory that long.
+		delete(p, "Authorization")
+		delete(p, "authorization")
 		if !ok {
 			return refuse("missing token")
 		}

@@ -32,15 +32,24 @@ type hijackKey struct{}
 func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	hijacked := make(chan struct{})
 	var once sync.Once
-	notify := func() { once.Do(func() { close(hijacked) }) }
+	var own *http.Request
+	notify := func() {
+		once.Do(func() {
+			// gqlgen keeps the request's headers for the life of the
+			// socket, although nothing reads them past the upgrade.
+			own.Header = nil
+			close(hijacked)
+		})
+	}
 	// net/http cancels the request's context when the handler returns;
 	// the conversation outlives that, so it keeps the values only. Ending
 	// it is the job of the socket's own close and the server's Drainer.
 	ctx := context.WithValue(context.WithoutCancel(r.Context()), hijackKey{}, notify)
+	own = r.WithContext(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t.Websocket.Do(w, r.WithContext(ctx), exec)
+		t.Websocket.Do(w, own, exec)
 	}()
 	select {
 	case <-hijacked:

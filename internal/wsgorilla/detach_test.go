@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/testserver"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
@@ -34,6 +35,11 @@ func startDetached(t *testing.T, opts Options) (*testserver.TestServer, string, 
 
 func TestDetachedReturnsAfterHijackAndKeepsServing(t *testing.T) {
 	h, url, returned := startDetached(t, Options{})
+	headers := make(chan http.Header, 1)
+	h.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		headers <- graphql.GetOperationContext(ctx).Headers
+		return next(ctx)
+	})
 	c := mustDial(t, url, transportWS, "")
 	// The handler call returns right after the upgrade, before the client
 	// has said anything: net/http's request (and its context) are over.
@@ -52,6 +58,10 @@ func TestDetachedReturnsAfterHijackAndKeepsServing(t *testing.T) {
 	}
 	h.SendCompleteSubscriptionMessage()
 	expect(t, c, "complete")
+	// The request's headers are let go once the socket is up.
+	if hdr := <-headers; hdr != nil {
+		t.Fatalf("the subscription still holds the request's headers: %v", hdr)
+	}
 }
 
 func TestDetachedRefusedUpgradeAnswersOnTheRequest(t *testing.T) {
