@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/graph/generated"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/viewer"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
@@ -123,7 +125,8 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.MultipartForm{MaxUploadSize: o.MaxUploadBytes, MaxMemory: 1 << 20})
+	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxMemory: 1 << 20,
+		RequestID: func(r *http.Request) string { return RequestID(r.Context()) }})
 
 	for _, e := range o.Outer {
 		srv.Use(e)
