@@ -23,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/loginattempt"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -99,6 +100,7 @@ func checkColumn(t, c string) error {
 			feedback.Table:      feedback.ValidColumn,
 			insuranceplan.Table: insuranceplan.ValidColumn,
 			invoice.Table:       invoice.ValidColumn,
+			loginattempt.Table:  loginattempt.ValidColumn,
 			notification.Table:  notification.ValidColumn,
 			patient.Table:       patient.ValidColumn,
 			recordfile.Table:    recordfile.ValidColumn,

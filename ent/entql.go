@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/loginattempt"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
@@ -29,7 +30,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   admin.Table,
@@ -276,6 +277,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   loginattempt.Table,
+			Columns: loginattempt.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: loginattempt.FieldID,
+			},
+		},
+		Type: "LoginAttempt",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			loginattempt.FieldScope:   {Type: field.TypeEnum, Column: loginattempt.FieldScope},
+			loginattempt.FieldKey:     {Type: field.TypeString, Column: loginattempt.FieldKey},
+			loginattempt.FieldAt:      {Type: field.TypeTime, Column: loginattempt.FieldAt},
+			loginattempt.FieldPending: {Type: field.TypeBool, Column: loginattempt.FieldPending},
+			loginattempt.FieldAddr:    {Type: field.TypeString, Column: loginattempt.FieldAddr},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -304,7 +323,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldLastError:     {Type: field.TypeString, Column: notification.FieldLastError},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -324,7 +343,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldDeactivatedAt: {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordfile.Table,
 			Columns: recordfile.Columns,
@@ -350,7 +369,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordfile.FieldDeletedAt:   {Type: field.TypeTime, Column: recordfile.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordshare.Table,
 			Columns: recordshare.Columns,
@@ -371,7 +390,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordshare.FieldRevokedAt:  {Type: field.TypeTime, Column: recordshare.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -1955,6 +1974,71 @@ func (f *InvoiceFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LoginAttemptQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LoginAttemptQuery builder.
+func (_q *LoginAttemptQuery) Filter() *LoginAttemptFilter {
+	return &LoginAttemptFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LoginAttemptMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LoginAttemptMutation builder.
+func (m *LoginAttemptMutation) Filter() *LoginAttemptFilter {
+	return &LoginAttemptFilter{config: m.config, predicateAdder: m}
+}
+
+// LoginAttemptFilter provides a generic filtering capability at runtime for LoginAttemptQuery.
+type LoginAttemptFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LoginAttemptFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *LoginAttemptFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(loginattempt.FieldID))
+}
+
+// WhereScope applies the entql string predicate on the scope field.
+func (f *LoginAttemptFilter) WhereScope(p entql.StringP) {
+	f.Where(p.Field(loginattempt.FieldScope))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *LoginAttemptFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(loginattempt.FieldKey))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *LoginAttemptFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(loginattempt.FieldAt))
+}
+
+// WherePending applies the entql bool predicate on the pending field.
+func (f *LoginAttemptFilter) WherePending(p entql.BoolP) {
+	f.Where(p.Field(loginattempt.FieldPending))
+}
+
+// WhereAddr applies the entql string predicate on the addr field.
+func (f *LoginAttemptFilter) WhereAddr(p entql.StringP) {
+	f.Where(p.Field(loginattempt.FieldAddr))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *NotificationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1983,7 +2067,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2164,7 +2248,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2281,7 +2365,7 @@ type RecordFileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordFileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2414,7 +2498,7 @@ type RecordShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2536,7 +2620,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

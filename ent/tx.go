@@ -36,6 +36,8 @@ type Tx struct {
 	InsurancePlan *InsurancePlanClient
 	// Invoice is the client for interacting with the Invoice builders.
 	Invoice *InvoiceClient
+	// LoginAttempt is the client for interacting with the LoginAttempt builders.
+	LoginAttempt *LoginAttemptClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
 	// Patient is the client for interacting with the Patient builders.
@@ -188,6 +190,7 @@ func (tx *Tx) init() {
 	tx.Feedback = NewFeedbackClient(tx.config)
 	tx.InsurancePlan = NewInsurancePlanClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
+	tx.LoginAttempt = NewLoginAttemptClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)

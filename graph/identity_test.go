@@ -215,3 +215,26 @@ func countDoctors(t *testing.T, env *apptest.Env) int {
 	}
 	return n
 }
+
+// The throttle is shared: failures on one replica count on the other.
+func TestLoginThrottleHoldsAcrossReplicas(t *testing.T) {
+	a := apptest.New(t)
+	b := a.Replica(t)
+	if r := a.Do("", registerPatientOp, patientInput(nil)); r.Code() != "" {
+		t.Fatalf("register patient: %+v", r.Errors)
+	}
+	for i := range 5 {
+		env := a
+		if i%2 == 1 {
+			env = b
+		}
+		if r := env.Do("", loginPatientOp, map[string]any{"login": "ana@example.com", "pw": "wrong password"}); r.Code() != "UNAUTHENTICATED" {
+			t.Fatalf("failure %d: code %q", i+1, r.Code())
+		}
+	}
+	for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+		if r := env.Do("", loginPatientOp, map[string]any{"login": "ana@example.com", "pw": "long enough pw"}); r.Code() != "RATE_LIMITED" {
+			t.Errorf("replica %s after 5 failures over both: code %q, want RATE_LIMITED", name, r.Code())
+		}
+	}
+}

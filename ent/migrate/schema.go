@@ -425,6 +425,33 @@ var (
 			},
 		},
 	}
+	// LoginAttemptsColumns holds the columns for the "login_attempts" table.
+	LoginAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"ACCOUNT", "ADDRESS"}},
+		{Name: "key", Type: field.TypeString, Size: 64},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "pending", Type: field.TypeBool},
+		{Name: "addr", Type: field.TypeString, Size: 64, Default: ""},
+	}
+	// LoginAttemptsTable holds the schema information for the "login_attempts" table.
+	LoginAttemptsTable = &schema.Table{
+		Name:       "login_attempts",
+		Columns:    LoginAttemptsColumns,
+		PrimaryKey: []*schema.Column{LoginAttemptsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "loginattempt_scope_key_at",
+				Unique:  false,
+				Columns: []*schema.Column{LoginAttemptsColumns[1], LoginAttemptsColumns[2], LoginAttemptsColumns[3]},
+			},
+			{
+				Name:    "loginattempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{LoginAttemptsColumns[3]},
+			},
+		},
+	}
 	// NotificationsColumns holds the columns for the "notifications" table.
 	NotificationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -658,6 +685,7 @@ var (
 		FeedbacksTable,
 		InsurancePlansTable,
 		InvoicesTable,
+		LoginAttemptsTable,
 		NotificationsTable,
 		PatientsTable,
 		RecordFilesTable,
@@ -713,6 +741,9 @@ func init() {
 	InvoicesTable.ForeignKeys[2].RefTable = DoctorsTable
 	InvoicesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	LoginAttemptsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
 	NotificationsTable.ForeignKeys[0].RefTable = DoctorsTable
 	NotificationsTable.ForeignKeys[1].RefTable = PatientsTable

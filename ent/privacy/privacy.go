@@ -375,6 +375,30 @@ func (f InvoiceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvoiceMutation", m)
 }
 
+// The LoginAttemptQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type LoginAttemptQueryRuleFunc func(context.Context, *ent.LoginAttemptQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f LoginAttemptQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LoginAttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.LoginAttemptQuery", q)
+}
+
+// The LoginAttemptMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type LoginAttemptMutationRuleFunc func(context.Context, *ent.LoginAttemptMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f LoginAttemptMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.LoginAttemptMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LoginAttemptMutation", m)
+}
+
 // The NotificationQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type NotificationQueryRuleFunc func(context.Context, *ent.NotificationQuery) error
@@ -552,6 +576,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.InvoiceQuery:
 		return q.Filter(), nil
+	case *ent.LoginAttemptQuery:
+		return q.Filter(), nil
 	case *ent.NotificationQuery:
 		return q.Filter(), nil
 	case *ent.PatientQuery:
@@ -590,6 +616,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.InsurancePlanMutation:
 		return m.Filter(), nil
 	case *ent.InvoiceMutation:
+		return m.Filter(), nil
+	case *ent.LoginAttemptMutation:
 		return m.Filter(), nil
 	case *ent.NotificationMutation:
 		return m.Filter(), nil

@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/ent/loginattempt"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
@@ -554,6 +555,27 @@ func init() {
 	invoiceDescVoidReason := invoiceFields[11].Descriptor()
 	// invoice.VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
 	invoice.VoidReasonValidator = invoiceDescVoidReason.Validators[0].(func(string) error)
+	loginattempt.Policy = privacy.NewPolicies(schema.LoginAttempt{})
+	loginattempt.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := loginattempt.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	loginattemptFields := schema.LoginAttempt{}.Fields()
+	_ = loginattemptFields
+	// loginattemptDescKey is the schema descriptor for key field.
+	loginattemptDescKey := loginattemptFields[1].Descriptor()
+	// loginattempt.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	loginattempt.KeyValidator = loginattemptDescKey.Validators[0].(func(string) error)
+	// loginattemptDescAddr is the schema descriptor for addr field.
+	loginattemptDescAddr := loginattemptFields[4].Descriptor()
+	// loginattempt.DefaultAddr holds the default value on creation for the addr field.
+	loginattempt.DefaultAddr = loginattemptDescAddr.Default.(string)
+	// loginattempt.AddrValidator is a validator for the "addr" field. It is called by the builders before save.
+	loginattempt.AddrValidator = loginattemptDescAddr.Validators[0].(func(string) error)
 	notificationMixin := schema.Notification{}.Mixin()
 	notification.Policy = privacy.NewPolicies(schema.Notification{})
 	notification.Hooks[0] = func(next ent.Mutator) ent.Mutator {

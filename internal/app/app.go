@@ -113,7 +113,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
-	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewMemoryLimiter(nil), Log: log}
+	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log}
 	// A process-wide hook, set once: several apps in one process (tests,
 	// replicas) must not write it while another serves requests.
 	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
