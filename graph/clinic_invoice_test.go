@@ -302,3 +302,49 @@ func TestConsultationReportGoesToThePatientsRecord(t *testing.T) {
 		t.Fatalf("doctor reading the report back: %q", r.Code())
 	}
 }
+
+// A list of appointments reads its invoices and coverage checks in one
+// query each, not one per appointment.
+func TestAppointmentListBatchesInvoicesAndCoverage(t *testing.T) {
+	env, clock := newClinicEnv(t)
+	doc, _ := env.Doctor("Dr. Batch", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Ana")
+	want := map[string]string{}
+	for range 4 {
+		id, inv := completedAppointment(t, env, clock, doc, pat)
+		want[id] = inv.Number
+	}
+	const listOp = `{ appointments(first: 10) { edges { node { id invoice { number } coverage { status } } } } }`
+	var out struct {
+		Appointments struct {
+			Edges []struct {
+				Node struct {
+					ID       string
+					Invoice  *struct{ Number string }
+					Coverage *struct{ Status string }
+				}
+			}
+		}
+	}
+	var invoiceSQL, coverageSQL []string
+	invoiceSQL = env.StatementsDuring("invoices", func() {
+		coverageSQL = env.StatementsDuring("coverage_checks", func() {
+			env.Do(pat, listOp, nil).Decode(t, &out)
+		})
+	})
+	if len(out.Appointments.Edges) != 4 {
+		t.Fatalf("%d appointments listed, want 4", len(out.Appointments.Edges))
+	}
+	for _, e := range out.Appointments.Edges {
+		if e.Node.Invoice == nil || e.Node.Invoice.Number != want[e.Node.ID] {
+			t.Fatalf("appointment %s: invoice %+v, want %s", e.Node.ID, e.Node.Invoice, want[e.Node.ID])
+		}
+		if e.Node.Coverage != nil {
+			t.Fatalf("appointment %s has coverage %+v without a plan", e.Node.ID, e.Node.Coverage)
+		}
+	}
+	if len(invoiceSQL) != 1 || len(coverageSQL) != 1 {
+		t.Fatalf("%d invoice and %d coverage queries for 4 appointments, want 1 each:\n%v\n%v",
+			len(invoiceSQL), len(coverageSQL), invoiceSQL, coverageSQL)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/loader"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -57,7 +58,10 @@ type Service struct {
 
 	once sync.Once
 	sem  chan struct{}
-	wg   sync.WaitGroup
+
+	loadOnce sync.Once
+	checks   *loader.PerResponse[int, *ent.CoverageCheck]
+	wg       sync.WaitGroup
 }
 
 func (s *Service) now() time.Time {
@@ -150,11 +154,33 @@ func Masked(p *ent.InsurancePlan) string { return "**** **** " + p.CardLast4 }
 // ForAppointment is Appointment.coverage: nil when the patient had no
 // plan when booking, or when the viewer may not see it.
 func (s *Service) ForAppointment(ctx context.Context, a *ent.Appointment) (*ent.CoverageCheck, error) {
+	// In a mutation the check may be the transaction's own, not yet
+	// visible to the batch, which reads outside it.
+	if ent.FromContext(ctx) == nil {
+		if c, ok, err := s.batch().Load(ctx, a.ID); ok {
+			return c, err
+		}
+	}
 	c, err := s.db(ctx).CoverageCheck.Query().Where(coveragecheck.AppointmentID(a.ID)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
 	return c, err
+}
+
+// WithLoaders prepares one response's batched look-ups: a list of
+// appointments asks for their coverage checks in one query.
+func (s *Service) WithLoaders(ctx context.Context) context.Context { return s.batch().Install(ctx) }
+
+// batch reads as the viewer: privacy leaves out what they may not see,
+// which then reads as no check.
+func (s *Service) batch() *loader.PerResponse[int, *ent.CoverageCheck] {
+	s.loadOnce.Do(func() {
+		s.checks = loader.NewPerResponse(loader.ByKey(func(ctx context.Context, ids []int) ([]*ent.CoverageCheck, error) {
+			return s.Client.CoverageCheck.Query().Where(coveragecheck.AppointmentIDIn(ids...)).All(ctx)
+		}, func(c *ent.CoverageCheck) int { return c.AppointmentID }))
+	})
+	return s.checks
 }
 
 func cardAAD(patientID int) []byte {
