@@ -22,8 +22,10 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/invoice"
+	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/loader"
+	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -44,12 +46,7 @@ type Service struct {
 	invoices *loader.PerResponse[int, *ent.Invoice]
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.UTC(s.Now) }
 
 func (s *Service) loc() *time.Location {
 	if s.Location != nil {
@@ -58,12 +55,7 @@ func (s *Service) loc() *time.Location {
 	return time.UTC
 }
 
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.Client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }
 
 // Completed issues the invoice of an appointment that has just become
 // COMPLETED, in the caller's transaction. The server's own completions

@@ -15,9 +15,11 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
+	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/loader"
+	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -64,19 +66,9 @@ type Service struct {
 	wg       sync.WaitGroup
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.UTC(s.Now) }
 
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.Client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }
 
 var operatorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,49}$`)
 

@@ -10,6 +10,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -77,9 +78,4 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 	return err == nil, err
 }
 
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.Client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }

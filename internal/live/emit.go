@@ -10,6 +10,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -53,9 +54,4 @@ func (e *Emitter) emit(ctx context.Context, c *ent.EventCreate) error {
 	return nil
 }
 
-func (e *Emitter) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return e.Client
-}
+func (e *Emitter) db(ctx context.Context) *ent.Client { return txn.Client(ctx, e.Client) }

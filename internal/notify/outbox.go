@@ -7,6 +7,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/notification"
+	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -143,9 +144,4 @@ func (o *Outbox) wakeAfterCommit(ctx context.Context) {
 }
 
 // db returns the transaction of the current mutation, or the client.
-func (o *Outbox) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return o.Client
-}
+func (o *Outbox) db(ctx context.Context) *ent.Client { return txn.Client(ctx, o.Client) }

@@ -25,8 +25,10 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/blob"
+	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/txn"
 )
 
 // DefaultMaxBytes is the default limit on an uploaded file.
@@ -48,21 +50,11 @@ type Service struct {
 	Now func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.UTC(s.Now) }
 
 // db returns the transaction of the current mutation, or the client for
 // reads.
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.Client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }
 
 // pageSize bounds a page: a connection without `first` would otherwise
 // return everything, and an empty page is no page.

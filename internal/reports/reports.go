@@ -22,6 +22,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -38,12 +39,7 @@ type Service struct {
 	Now      func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.UTC(s.Now) }
 
 func (s *Service) zone() string {
 	if s.Location != nil {
