@@ -9,6 +9,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/internal/apptest"
 	"github.com/healthmed/healthmed/internal/blob"
+	"github.com/healthmed/healthmed/internal/config"
 )
 
 func TestRecordFilesListsOwnFilesNewestFirstWithFilters(t *testing.T) {
@@ -192,4 +193,46 @@ func TestFailedMutationLeavesNoBytes(t *testing.T) {
 	if n := storedObjects(t, env); n != 0 {
 		t.Fatalf("%d stored objects after a failed mutation", n)
 	}
+}
+
+// The periodic job erases what was deleted longer ago than the retention,
+// and nothing else.
+func TestDeletedFilesAreErasedAfterTheRetention(t *testing.T) {
+	env, clock := newClinicEnv(t, apptest.WithConfig(func(c *config.Config) {
+		c.Clinic.JobInterval = 20 * time.Millisecond
+		c.RecordRetention = time.Hour
+	}))
+	alice, _, _ := env.Patient("Alice")
+	old := upload(t, env, alice, fileInput("Old", "EXAM"), apptest.File{Name: "a.pdf", Content: pdf(100)})
+	recent := upload(t, env, alice, fileInput("Recent", "EXAM"), apptest.File{Name: "b.pdf", Content: pdf(100)})
+	env.Do(alice, deleteFileOp, map[string]any{"id": old})
+	clock.Advance(30 * time.Minute)
+	env.Do(alice, deleteFileOp, map[string]any{"id": recent})
+	recentRow, err := env.DB.Client.RecordFile.Get(sysCtx(), atoi(t, recent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(45 * time.Minute) // old: deleted 75 minutes ago; recent: 45
+
+	exists := func(id string) bool {
+		ok, err := env.DB.Client.RecordFile.Query().Where(recordfile.IDEQ(atoi(t, id))).Exist(sysCtx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for deadline := time.Now().Add(10 * time.Second); exists(old); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never erased the file deleted past the retention")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // several more runs
+	if !exists(recent) {
+		t.Fatal("a file deleted within the retention was erased")
+	}
+	rc, err := env.App.Records.Store.Get(context.Background(), recentRow.StorageKey)
+	if err != nil {
+		t.Fatalf("bytes of the recent deletion: %v", err)
+	}
+	rc.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/billing"
+	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/record"
@@ -26,6 +27,11 @@ type Clinic struct {
 	AutoComplete *billing.AutoCompleter
 	interval     time.Duration
 	log          *slog.Logger
+	// The job also erases the record files deleted longer than retention
+	// ago.
+	records   *record.Service
+	retention time.Duration
+	now       func() time.Time
 }
 
 func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.Service, recs *record.Service,
@@ -54,8 +60,11 @@ func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.
 		Reports:  &reports.Service{DB: sqlDB, Location: loc, Now: now},
 		AutoComplete: &billing.AutoCompleter{Client: client, Events: ag.Events,
 			After: c.AutoCompleteAfter, Log: log},
-		interval: c.JobInterval,
-		log:      log,
+		interval:  c.JobInterval,
+		log:       log,
+		records:   recs,
+		retention: cfg.RecordRetention,
+		now:       now,
 	}, nil
 }
 
@@ -82,11 +91,12 @@ func (e clinicEvents) Appointment(ctx context.Context, kind event.Kind, a *ent.A
 	return e.Events.Appointment(ctx, kind, a)
 }
 
-// run is the clinic's periodic job, every JobInterval on every replica
-// (both steps are safe to run concurrently): it completes the accepted
-// appointments whose meeting ended more than HEALTHMED_AUTOCOMPLETE_AFTER
-// ago, issuing their invoices, and settles the coverage checks whose
-// background request was lost.
+// run is the periodic job, every JobInterval on every replica (each step
+// is safe to run concurrently): it completes the accepted appointments
+// whose meeting ended more than HEALTHMED_AUTOCOMPLETE_AFTER ago, issuing
+// their invoices, settles the coverage checks whose background request
+// was lost, and erases the record files deleted more than
+// HEALTHMED_RECORD_RETENTION ago.
 func (c *Clinic) run(ctx context.Context) {
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
@@ -96,6 +106,11 @@ func (c *Clinic) run(ctx context.Context) {
 		}
 		if _, err := c.Coverage.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			c.log.Error("reconcile coverage checks", "err", err.Error())
+		}
+		if n, err := c.records.PurgeDeleted(ctx, clock.UTC(c.now).Add(-c.retention)); err != nil && ctx.Err() == nil {
+			c.log.Error("erase deleted record files", "err", err.Error(), "erased", n)
+		} else if n > 0 {
+			c.log.Info("erased deleted record files", "erased", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/blob"
@@ -16,7 +17,7 @@ import (
 // records builds the medical record service and hooks its access log into
 // the Ent client, so that every record file a doctor's query returns is
 // logged whichever path the query took.
-func records(ctx context.Context, cfg config.Config, client *ent.Client, log *slog.Logger) (*record.Service, error) {
+func records(ctx context.Context, cfg config.Config, client *ent.Client, log *slog.Logger, now func() time.Time) (*record.Service, error) {
 	kek, err := devOrConfiguredKey(cfg.RecordKEK, filepath.Join(cfg.DataDir, "dev-record-kek"))
 	if err != nil {
 		return nil, fmt.Errorf("record KEK: %w", err)
@@ -50,7 +51,7 @@ func records(ctx context.Context, cfg config.Config, client *ent.Client, log *sl
 	svc := &record.Service{
 		Client: client, Store: store, Keys: wrapper,
 		Links:    record.NewLinks(linkSecret, cfg.PublicURL),
-		MaxBytes: maxBytes, Log: log,
+		MaxBytes: maxBytes, Log: log, Now: now,
 	}
 	client.RecordFile.Intercept(svc.ViewAuditor())
 	return svc, nil

@@ -96,6 +96,9 @@ type Config struct {
 	JitsiAppSecret Secret
 	// MaxUploadBytes bounds one medical record file.
 	MaxUploadBytes int64
+	// RecordRetention is how long the bytes of a file its patient deleted
+	// are kept before the periodic job erases them.
+	RecordRetention time.Duration
 	// RecordKEK (32 bytes, base64) wraps the data key of every record file;
 	// LinkSecret signs download links. In dev mode each is generated once
 	// and kept in DataDir when empty.
@@ -179,6 +182,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		JitsiAppID:       get("HEALTHMED_JITSI_APP_ID", ""),
 		JitsiAppSecret:   Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
 		MaxUploadBytes:   int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
+		RecordRetention:  dur("HEALTHMED_RECORD_RETENTION", "720h"),
 		RecordKEK:        Secret(get("HEALTHMED_RECORD_KEK", "")),
 		LinkSecret:       Secret(get("HEALTHMED_LINK_SECRET", "")),
 		BlobStore:        get("HEALTHMED_BLOB_STORE", "fs"),
@@ -262,6 +266,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.String("record_retention", c.RecordRetention.String()),
 		slog.String("record_kek", c.RecordKEK.String()),
 		slog.String("link_secret", c.LinkSecret.String()),
 		slog.String("blob_store", c.BlobStore),

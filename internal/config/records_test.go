@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestRecordSettings(t *testing.T) {
 	prod := map[string]string{
@@ -29,6 +32,8 @@ func TestRecordSettings(t *testing.T) {
 		"unknown store":              with("HEALTHMED_BLOB_STORE", "ftp"),
 		"s3 without a bucket":        with("HEALTHMED_BLOB_STORE", "s3"),
 		"bad upload limit":           with("HEALTHMED_MAX_UPLOAD_BYTES", "-1"),
+		"no retention":               with("HEALTHMED_RECORD_RETENTION", "0s"),
+		"retention not a duration":   with("HEALTHMED_RECORD_RETENTION", "30 days"),
 	}
 	for name, m := range refused {
 		if _, err := FromEnv(env(m)); err == nil {
@@ -36,8 +41,8 @@ func TestRecordSettings(t *testing.T) {
 		}
 	}
 	c, err := FromEnv(env(prod))
-	if err != nil || c.BlobStore != "fs" || c.MaxUploadBytes != 25<<20 {
-		t.Fatalf("defaults: store %q, limit %d, err %v", c.BlobStore, c.MaxUploadBytes, err)
+	if err != nil || c.BlobStore != "fs" || c.MaxUploadBytes != 25<<20 || c.RecordRetention != 30*24*time.Hour {
+		t.Fatalf("defaults: store %q, limit %d, retention %v, err %v", c.BlobStore, c.MaxUploadBytes, c.RecordRetention, err)
 	}
 	// Dev mode generates the keys itself.
 	if _, err := FromEnv(env(map[string]string{"HEALTHMED_DEV": "true"})); err != nil {
