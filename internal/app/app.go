@@ -6,12 +6,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/99designs/gqlgen/graphql"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/graph"
