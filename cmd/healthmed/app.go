@@ -76,6 +76,19 @@ func (a *server) seed(ctx context.Context) error {
 	return nil
 }
 
+// rotateKeys is the middle step of a KEK rotation: with the new key as
+// HEALTHMED_RECORD_KEK and the old one in HEALTHMED_RECORD_KEK_PREVIOUS
+// (and the servers already running so), it re-wraps every stored key.
+func (a *server) rotateKeys(ctx context.Context) error {
+	built, err := app.Build(ctx, a.cfg, a.log, a.sql, a.client)
+	if err != nil {
+		return err
+	}
+	files, cards, err := built.RotateKeys(ctx)
+	a.log.Info("keys re-wrapped under the current record KEK", "record_files", files, "insurance_cards", cards)
+	return err
+}
+
 func (a *server) serve(ctx context.Context) error {
 	built, err := app.Build(ctx, a.cfg, a.log, a.sql, a.client)
 	if err != nil {

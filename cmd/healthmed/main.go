@@ -4,6 +4,7 @@
 //	healthmed migrate  apply pending database migrations and exit
 //	healthmed seed     load demo doctors, slots and patients (once)
 //	healthmed dev      migrate, seed once, serve with the GraphQL IDE
+//	healthmed rotate-keys  re-wrap stored keys under the current record KEK
 package main
 
 import (
@@ -32,12 +33,12 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		cmd = args[0]
 	}
 	switch cmd {
-	case "serve", "migrate", "seed", "dev":
+	case "serve", "migrate", "seed", "dev", "rotate-keys":
 	case "-h", "--help", "help":
-		fmt.Println("usage: healthmed [serve|migrate|seed|dev]")
+		fmt.Println("usage: healthmed [serve|migrate|seed|dev|rotate-keys]")
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, seed or dev)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed, dev or rotate-keys)", cmd)
 	}
 	srv, err := newApp(ctx, log, cmd == "dev")
 	if err != nil {
@@ -47,6 +48,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	switch cmd {
 	case "migrate":
 		return srv.migrate(ctx)
+	case "rotate-keys":
+		if err := srv.migrate(ctx); err != nil {
+			return err
+		}
+		return srv.rotateKeys(ctx)
 	case "seed":
 		if err := srv.migrate(ctx); err != nil {
 			return err

@@ -22,7 +22,11 @@ func records(ctx context.Context, cfg config.Config, client *ent.Client, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("record KEK: %w", err)
 	}
-	wrapper, err := envelope.NewLocalKEK(kek)
+	previous, err := cfg.PreviousKEKs()
+	if err != nil {
+		return nil, err
+	}
+	wrapper, err := envelope.NewKeyring(kek, previous...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,4 +69,18 @@ func devOrConfiguredKey(configured config.Secret, devPath string) ([]byte, error
 		return envelope.ParseKey(string(configured))
 	}
 	return envelope.LoadOrCreateKeyFile(devPath)
+}
+
+// RotateKeys re-wraps every record file's data key and every sealed
+// insurance card under the current HEALTHMED_RECORD_KEK; the retired KEKs
+// in HEALTHMED_RECORD_KEK_PREVIOUS may be dropped once it has run. It
+// returns how many of each it re-wrapped.
+func (a *App) RotateKeys(ctx context.Context) (files, cards int, err error) {
+	if files, err = a.Records.RewrapKeys(ctx); err != nil {
+		return files, 0, fmt.Errorf("record files: %w", err)
+	}
+	if cards, err = a.Clinic.Coverage.RewrapCards(ctx); err != nil {
+		return files, cards, fmt.Errorf("insurance cards: %w", err)
+	}
+	return files, cards, nil
 }

@@ -115,6 +115,15 @@ func (e *Env) Replica(t testing.TB) *Env {
 	return e.replica(t, e.Config)
 }
 
+// ReplicaWith is Replica with its configuration changed, as a rolling
+// deployment of new settings would run next to the old ones.
+func (e *Env) ReplicaWith(t testing.TB, change func(*config.Config)) *Env {
+	t.Helper()
+	cfg := e.Config
+	change(&cfg)
+	return e.replica(t, cfg)
+}
+
 func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 	sqlDB, err := sql.Open("postgres", string(cfg.DatabaseURL))
 	if err != nil {

@@ -102,8 +102,12 @@ type Config struct {
 	// RecordKEK (32 bytes, base64) wraps the data key of every record file;
 	// LinkSecret signs download links. In dev mode each is generated once
 	// and kept in DataDir when empty.
-	RecordKEK  Secret
-	LinkSecret Secret
+	RecordKEK Secret
+	// RecordKEKPrevious are retired KEKs (comma-separated, base64) still
+	// accepted for unwrapping while `healthmed rotate-keys` re-wraps every
+	// stored key under RecordKEK.
+	RecordKEKPrevious Secret
+	LinkSecret        Secret
 	// BlobStore is where record files' encrypted bytes go: "fs" (under
 	// DataDir) or "s3".
 	BlobStore string
@@ -160,32 +164,33 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, errors.New("HEALTHMED_S3_INSECURE: want true or false"))
 	}
 	c := Config{
-		Dev:              dev,
-		ListenAddr:       get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:      DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
-		DBMaxConns:       num("HEALTHMED_DB_MAX_CONNS", "20"),
-		TokenAudience:    get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
-		TokenTTL:         dur("HEALTHMED_TOKEN_TTL", "15m"),
-		SigningKey:       Secret(get("HEALTHMED_SIGNING_KEY", "")),
-		DataDir:          get("HEALTHMED_DATA_DIR", "data"),
-		ShutdownTimeout:  dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
-		JitsiURL:         get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
-		MeetingDuration:  dur("HEALTHMED_MEETING_DURATION", "50m"),
-		MaxDepth:         num("HEALTHMED_MAX_DEPTH", "10"),
-		MaxAliases:       num("HEALTHMED_MAX_ALIASES", "15"),
-		MaxTokens:        num("HEALTHMED_MAX_TOKENS", "1000"),
-		MaxComplexity:    num("HEALTHMED_MAX_COMPLEXITY", "5000"),
-		MaxBodyBytes:     num("HEALTHMED_MAX_BODY_BYTES", "262144"),
-		RequestTimeout:   dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
-		SearchPerMinute:  nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
-		BookingPerMinute: nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
-		JitsiAppID:       get("HEALTHMED_JITSI_APP_ID", ""),
-		JitsiAppSecret:   Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
-		MaxUploadBytes:   int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
-		RecordRetention:  dur("HEALTHMED_RECORD_RETENTION", "720h"),
-		RecordKEK:        Secret(get("HEALTHMED_RECORD_KEK", "")),
-		LinkSecret:       Secret(get("HEALTHMED_LINK_SECRET", "")),
-		BlobStore:        get("HEALTHMED_BLOB_STORE", "fs"),
+		Dev:               dev,
+		ListenAddr:        get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:       DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
+		DBMaxConns:        num("HEALTHMED_DB_MAX_CONNS", "20"),
+		TokenAudience:     get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
+		TokenTTL:          dur("HEALTHMED_TOKEN_TTL", "15m"),
+		SigningKey:        Secret(get("HEALTHMED_SIGNING_KEY", "")),
+		DataDir:           get("HEALTHMED_DATA_DIR", "data"),
+		ShutdownTimeout:   dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
+		JitsiURL:          get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
+		MeetingDuration:   dur("HEALTHMED_MEETING_DURATION", "50m"),
+		MaxDepth:          num("HEALTHMED_MAX_DEPTH", "10"),
+		MaxAliases:        num("HEALTHMED_MAX_ALIASES", "15"),
+		MaxTokens:         num("HEALTHMED_MAX_TOKENS", "1000"),
+		MaxComplexity:     num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxBodyBytes:      num("HEALTHMED_MAX_BODY_BYTES", "262144"),
+		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
+		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
+		BookingPerMinute:  nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		JitsiAppID:        get("HEALTHMED_JITSI_APP_ID", ""),
+		JitsiAppSecret:    Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
+		MaxUploadBytes:    int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
+		RecordRetention:   dur("HEALTHMED_RECORD_RETENTION", "720h"),
+		RecordKEK:         Secret(get("HEALTHMED_RECORD_KEK", "")),
+		RecordKEKPrevious: Secret(get("HEALTHMED_RECORD_KEK_PREVIOUS", "")),
+		LinkSecret:        Secret(get("HEALTHMED_LINK_SECRET", "")),
+		BlobStore:         get("HEALTHMED_BLOB_STORE", "fs"),
 		S3: S3{
 			Endpoint:  get("HEALTHMED_S3_ENDPOINT", ""),
 			Bucket:    get("HEALTHMED_S3_BUCKET", ""),
@@ -268,6 +273,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.String("record_retention", c.RecordRetention.String()),
 		slog.String("record_kek", c.RecordKEK.String()),
+		slog.String("record_kek_previous", c.RecordKEKPrevious.String()),
 		slog.String("link_secret", c.LinkSecret.String()),
 		slog.String("blob_store", c.BlobStore),
 		slog.String("s3_endpoint", c.S3.Endpoint),

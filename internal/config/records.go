@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/healthmed/healthmed/internal/envelope"
 )
@@ -18,6 +19,11 @@ func (c Config) recordErrors() []error {
 		}
 	case !c.Dev:
 		errs = append(errs, errors.New("HEALTHMED_RECORD_KEK: required outside dev mode (32 random bytes in base64)"))
+	}
+	if _, err := c.PreviousKEKs(); err != nil {
+		errs = append(errs, err)
+	} else if c.RecordKEKPrevious != "" && c.RecordKEK == "" {
+		errs = append(errs, errors.New("HEALTHMED_RECORD_KEK_PREVIOUS: only with HEALTHMED_RECORD_KEK, the key they are rotated to"))
 	}
 	switch {
 	case c.LinkSecret != "":
@@ -37,4 +43,20 @@ func (c Config) recordErrors() []error {
 		errs = append(errs, errors.New(`HEALTHMED_BLOB_STORE: want "fs" or "s3"`))
 	}
 	return errs
+}
+
+// PreviousKEKs decodes HEALTHMED_RECORD_KEK_PREVIOUS.
+func (c Config) PreviousKEKs() ([][]byte, error) {
+	var out [][]byte
+	for _, k := range strings.Split(string(c.RecordKEKPrevious), ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		key, err := envelope.ParseKey(k)
+		if err != nil {
+			return nil, errors.New("HEALTHMED_RECORD_KEK_PREVIOUS: " + err.Error())
+		}
+		out = append(out, key)
+	}
+	return out, nil
 }
