@@ -99,7 +99,9 @@ func TestDetachedKeepsContextValuesNotCancellation(t *testing.T) {
 	}
 	h := testserver.New()
 	h.AddTransport(Detached{Websocket: ws})
+	requestCtx := make(chan context.Context, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requestCtx <- r.Context()
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, "request value")))
 	}))
 	t.Cleanup(srv.Close)
@@ -109,7 +111,12 @@ func TestDetachedKeepsContextValuesNotCancellation(t *testing.T) {
 	if ctx.Value(key{}) != "request value" {
 		t.Fatal("the request's values did not reach the conversation")
 	}
-	time.Sleep(50 * time.Millisecond) // the handler has returned by now (see above)
+	// net/http cancels the request's context once the handler returns.
+	select {
+	case <-(<-requestCtx).Done():
+	case <-time.After(guard):
+		t.Fatal("the request never ended")
+	}
 	if ctx.Err() != nil {
 		t.Fatalf("conversation context ended with the request: %v", ctx.Err())
 	}
