@@ -31,6 +31,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 
 	stdsql "database/sql"
@@ -73,6 +74,8 @@ type Client struct {
 	RecordFile *RecordFileClient
 	// RecordShare is the client for interacting with the RecordShare builders.
 	RecordShare *RecordShareClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
 	Slot *SlotClient
 }
@@ -102,6 +105,7 @@ func (c *Client) init() {
 	c.Patient = NewPatientClient(c.config)
 	c.RecordFile = NewRecordFileClient(c.config)
 	c.RecordShare = NewRecordShareClient(c.config)
+	c.Session = NewSessionClient(c.config)
 	c.Slot = NewSlotClient(c.config)
 }
 
@@ -211,6 +215,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Patient:       NewPatientClient(cfg),
 		RecordFile:    NewRecordFileClient(cfg),
 		RecordShare:   NewRecordShareClient(cfg),
+		Session:       NewSessionClient(cfg),
 		Slot:          NewSlotClient(cfg),
 	}, nil
 }
@@ -247,6 +252,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Patient:       NewPatientClient(cfg),
 		RecordFile:    NewRecordFileClient(cfg),
 		RecordShare:   NewRecordShareClient(cfg),
+		Session:       NewSessionClient(cfg),
 		Slot:          NewSlotClient(cfg),
 	}, nil
 }
@@ -279,7 +285,7 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
 		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.LoginAttempt,
-		c.Notification, c.Patient, c.RecordFile, c.RecordShare, c.Slot,
+		c.Notification, c.Patient, c.RecordFile, c.RecordShare, c.Session, c.Slot,
 	} {
 		n.Use(hooks...)
 	}
@@ -291,7 +297,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
 		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.LoginAttempt,
-		c.Notification, c.Patient, c.RecordFile, c.RecordShare, c.Slot,
+		c.Notification, c.Patient, c.RecordFile, c.RecordShare, c.Session, c.Slot,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -332,6 +338,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RecordFile.mutate(ctx, m)
 	case *RecordShareMutation:
 		return c.RecordShare.mutate(ctx, m)
+	case *SessionMutation:
+		return c.Session.mutate(ctx, m)
 	case *SlotMutation:
 		return c.Slot.mutate(ctx, m)
 	default:
@@ -2947,6 +2955,140 @@ func (c *RecordShareClient) mutate(ctx context.Context, m *RecordShareMutation) 
 	}
 }
 
+// SessionClient is a client for the Session schema.
+type SessionClient struct {
+	config
+}
+
+// NewSessionClient returns a client for the Session from the given config.
+func NewSessionClient(c config) *SessionClient {
+	return &SessionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `session.Hooks(f(g(h())))`.
+func (c *SessionClient) Use(hooks ...Hook) {
+	c.hooks.Session = append(c.hooks.Session, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `session.Intercept(f(g(h())))`.
+func (c *SessionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Session = append(c.inters.Session, interceptors...)
+}
+
+// Create returns a builder for creating a Session entity.
+func (c *SessionClient) Create() *SessionCreate {
+	mutation := newSessionMutation(c.config, OpCreate)
+	return &SessionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Session entities.
+func (c *SessionClient) CreateBulk(builders ...*SessionCreate) *SessionCreateBulk {
+	return &SessionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SessionClient) MapCreateBulk(slice any, setFunc func(*SessionCreate, int)) *SessionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SessionCreateBulk{err: fmt.Errorf("calling to SessionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SessionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SessionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Session.
+func (c *SessionClient) Update() *SessionUpdate {
+	mutation := newSessionMutation(c.config, OpUpdate)
+	return &SessionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SessionClient) UpdateOne(_m *Session) *SessionUpdateOne {
+	mutation := newSessionMutation(c.config, OpUpdateOne, withSession(_m))
+	return &SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SessionClient) UpdateOneID(id int) *SessionUpdateOne {
+	mutation := newSessionMutation(c.config, OpUpdateOne, withSessionID(id))
+	return &SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Session.
+func (c *SessionClient) Delete() *SessionDelete {
+	mutation := newSessionMutation(c.config, OpDelete)
+	return &SessionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SessionClient) DeleteOne(_m *Session) *SessionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SessionClient) DeleteOneID(id int) *SessionDeleteOne {
+	builder := c.Delete().Where(session.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SessionDeleteOne{builder}
+}
+
+// Query returns a query builder for Session.
+func (c *SessionClient) Query() *SessionQuery {
+	return &SessionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSession},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Session entity by its id.
+func (c *SessionClient) Get(ctx context.Context, id int) (*Session, error) {
+	return c.Query().Where(session.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SessionClient) GetX(ctx context.Context, id int) *Session {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SessionClient) Hooks() []Hook {
+	hooks := c.hooks.Session
+	return append(hooks[:len(hooks):len(hooks)], session.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SessionClient) Interceptors() []Interceptor {
+	return c.inters.Session
+}
+
+func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SessionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SessionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Session mutation op: %q", m.Op())
+	}
+}
+
 // SlotClient is a client for the Slot schema.
 type SlotClient struct {
 	config
@@ -3118,12 +3260,12 @@ type (
 	hooks struct {
 		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
 		Event, Feedback, InsurancePlan, Invoice, LoginAttempt, Notification, Patient,
-		RecordFile, RecordShare, Slot []ent.Hook
+		RecordFile, RecordShare, Session, Slot []ent.Hook
 	}
 	inters struct {
 		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
 		Event, Feedback, InsurancePlan, Invoice, LoginAttempt, Notification, Patient,
-		RecordFile, RecordShare, Slot []ent.Interceptor
+		RecordFile, RecordShare, Session, Slot []ent.Interceptor
 	}
 )
 

@@ -28,6 +28,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 )
 
@@ -105,6 +106,7 @@ func checkColumn(t, c string) error {
 			patient.Table:       patient.ValidColumn,
 			recordfile.Table:    recordfile.ValidColumn,
 			recordshare.Table:   recordshare.ValidColumn,
+			session.Table:       session.ValidColumn,
 			slot.Table:          slot.ValidColumn,
 		})
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 
 	"entgo.io/ent/dialect/sql"
@@ -30,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   admin.Table,
@@ -391,6 +392,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 	}
 	graph.Nodes[16] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   session.Table,
+			Columns: session.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: session.FieldID,
+			},
+		},
+		Type: "Session",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			session.FieldRole:      {Type: field.TypeEnum, Column: session.FieldRole},
+			session.FieldAccountID: {Type: field.TypeInt, Column: session.FieldAccountID},
+			session.FieldFamily:    {Type: field.TypeString, Column: session.FieldFamily},
+			session.FieldTokenHash: {Type: field.TypeString, Column: session.FieldTokenHash},
+			session.FieldCreatedAt: {Type: field.TypeTime, Column: session.FieldCreatedAt},
+			session.FieldExpiresAt: {Type: field.TypeTime, Column: session.FieldExpiresAt},
+			session.FieldUsedAt:    {Type: field.TypeTime, Column: session.FieldUsedAt},
+			session.FieldRevokedAt: {Type: field.TypeTime, Column: session.FieldRevokedAt},
+		},
+	}
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -2592,6 +2614,86 @@ func (f *RecordShareFilter) WhereHasFilesWith(preds ...predicate.RecordFile) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SessionQuery builder.
+func (_q *SessionQuery) Filter() *SessionFilter {
+	return &SessionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SessionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SessionMutation builder.
+func (m *SessionMutation) Filter() *SessionFilter {
+	return &SessionFilter{config: m.config, predicateAdder: m}
+}
+
+// SessionFilter provides a generic filtering capability at runtime for SessionQuery.
+type SessionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SessionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SessionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(session.FieldID))
+}
+
+// WhereRole applies the entql string predicate on the role field.
+func (f *SessionFilter) WhereRole(p entql.StringP) {
+	f.Where(p.Field(session.FieldRole))
+}
+
+// WhereAccountID applies the entql int predicate on the account_id field.
+func (f *SessionFilter) WhereAccountID(p entql.IntP) {
+	f.Where(p.Field(session.FieldAccountID))
+}
+
+// WhereFamily applies the entql string predicate on the family field.
+func (f *SessionFilter) WhereFamily(p entql.StringP) {
+	f.Where(p.Field(session.FieldFamily))
+}
+
+// WhereTokenHash applies the entql string predicate on the token_hash field.
+func (f *SessionFilter) WhereTokenHash(p entql.StringP) {
+	f.Where(p.Field(session.FieldTokenHash))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SessionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *SessionFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *SessionFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldUsedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *SessionFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldRevokedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SlotQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2620,7 +2722,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

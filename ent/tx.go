@@ -46,6 +46,8 @@ type Tx struct {
 	RecordFile *RecordFileClient
 	// RecordShare is the client for interacting with the RecordShare builders.
 	RecordShare *RecordShareClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
 	Slot *SlotClient
 
@@ -195,6 +197,7 @@ func (tx *Tx) init() {
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)
 	tx.RecordShare = NewRecordShareClient(tx.config)
+	tx.Session = NewSessionClient(tx.config)
 	tx.Slot = NewSlotClient(tx.config)
 }
 

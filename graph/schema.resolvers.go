@@ -69,6 +69,16 @@ func (r *mutationResolver) LoginPatient(ctx context.Context, login string, passw
 	return r.Identity.LoginPatient(ctx, login, password)
 }
 
+// RefreshSession is the resolver for the refreshSession field.
+func (r *mutationResolver) RefreshSession(ctx context.Context, refreshToken string) (*model.AuthPayload, error) {
+	return r.Identity.Refresh(ctx, refreshToken)
+}
+
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (bool, error) {
+	return r.Identity.Logout(ctx, refreshToken)
+}
+
 // CreateSlots is the resolver for the createSlots field.
 func (r *mutationResolver) CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error) {
 	return r.Agenda.CreateSlots(ctx, input)

@@ -616,6 +616,41 @@ var (
 			},
 		},
 	}
+	// SessionsColumns holds the columns for the "sessions" table.
+	SessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"DOCTOR", "PATIENT", "ADMIN"}},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "family", Type: field.TypeString, Size: 64},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+	}
+	// SessionsTable holds the schema information for the "sessions" table.
+	SessionsTable = &schema.Table{
+		Name:       "sessions",
+		Columns:    SessionsColumns,
+		PrimaryKey: []*schema.Column{SessionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "session_family",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[3]},
+			},
+			{
+				Name:    "session_role_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[1], SessionsColumns[2]},
+			},
+			{
+				Name:    "session_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[6]},
+			},
+		},
+	}
 	// SlotsColumns holds the columns for the "slots" table.
 	SlotsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -690,6 +725,7 @@ var (
 		PatientsTable,
 		RecordFilesTable,
 		RecordSharesTable,
+		SessionsTable,
 		SlotsTable,
 		RecordShareFilesTable,
 	}
@@ -763,6 +799,9 @@ func init() {
 	RecordSharesTable.ForeignKeys[1].RefTable = DoctorsTable
 	RecordSharesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
+	}
+	SessionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	SlotsTable.ForeignKeys[0].RefTable = DoctorsTable
 	SlotsTable.Annotation = &entsql.Annotation{

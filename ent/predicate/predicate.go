@@ -54,5 +54,8 @@ type RecordFile func(*sql.Selector)
 // RecordShare is the predicate function for recordshare builders.
 type RecordShare func(*sql.Selector)
 
+// Session is the predicate function for session builders.
+type Session func(*sql.Selector)
+
 // Slot is the predicate function for slot builders.
 type Slot func(*sql.Selector)

@@ -495,6 +495,30 @@ func (f RecordShareMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RecordShareMutation", m)
 }
 
+// The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SessionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SessionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SessionQuery", q)
+}
+
+// The SessionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SessionMutationRuleFunc func(context.Context, *ent.SessionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SessionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SessionMutation", m)
+}
+
 // The SlotQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SlotQueryRuleFunc func(context.Context, *ent.SlotQuery) error
@@ -586,6 +610,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RecordShareQuery:
 		return q.Filter(), nil
+	case *ent.SessionQuery:
+		return q.Filter(), nil
 	case *ent.SlotQuery:
 		return q.Filter(), nil
 	default:
@@ -626,6 +652,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.RecordFileMutation:
 		return m.Filter(), nil
 	case *ent.RecordShareMutation:
+		return m.Filter(), nil
+	case *ent.SessionMutation:
 		return m.Filter(), nil
 	case *ent.SlotMutation:
 		return m.Filter(), nil

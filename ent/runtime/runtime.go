@@ -23,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/schema"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 
 	"entgo.io/ent"
@@ -791,6 +792,29 @@ func init() {
 	recordshareDescTags := recordshareFields[3].Descriptor()
 	// recordshare.DefaultTags holds the default value on creation for the tags field.
 	recordshare.DefaultTags = recordshareDescTags.Default.([]string)
+	session.Policy = privacy.NewPolicies(schema.Session{})
+	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := session.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescFamily is the schema descriptor for family field.
+	sessionDescFamily := sessionFields[2].Descriptor()
+	// session.FamilyValidator is a validator for the "family" field. It is called by the builders before save.
+	session.FamilyValidator = sessionDescFamily.Validators[0].(func(string) error)
+	// sessionDescTokenHash is the schema descriptor for token_hash field.
+	sessionDescTokenHash := sessionFields[3].Descriptor()
+	// session.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	session.TokenHashValidator = sessionDescTokenHash.Validators[0].(func(string) error)
+	// sessionDescCreatedAt is the schema descriptor for created_at field.
+	sessionDescCreatedAt := sessionFields[4].Descriptor()
+	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
+	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
 	slotMixin := schema.Slot{}.Mixin()
 	slot.Policy = privacy.NewPolicies(schema.Slot{})
 	slot.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -28,8 +28,15 @@ type AgendaEvent struct {
 }
 
 type AuthPayload struct {
+	// Bearer token for requests and connection_init; valid until expiresAt.
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// Exchanged once, with refreshSession, for a new AuthPayload. Reusing one
+	// already exchanged signs every token of that sign-in out. Keep it out of
+	// anything a script on the page can read when you can.
+	RefreshToken string `json:"refreshToken"`
+	// When the sign-in ends, however often it is refreshed.
+	RefreshExpiresAt time.Time `json:"refreshExpiresAt"`
 }
 
 // Recurring weekly hours, as wall-clock times in the doctor's time zone.

@@ -114,7 +114,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
-	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log}
+	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
+		SessionTTL: cfg.SessionTTL, Now: o.now}
 	// A process-wide hook, set once: several apps in one process (tests,
 	// replicas) must not write it while another serves requests.
 	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
@@ -135,6 +136,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, err
 	}
+	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}

@@ -27,11 +27,16 @@ type Clinic struct {
 	AutoComplete *billing.AutoCompleter
 	interval     time.Duration
 	log          *slog.Logger
-	// The job also erases the record files deleted longer than retention
-	// ago.
-	records   *record.Service
-	retention time.Duration
-	now       func() time.Time
+	// steps is what the periodic job does, in order; Build adds the
+	// steps of other services.
+	steps []jobStep
+}
+
+// jobStep is one part of the periodic job. Every step is safe to run on
+// several replicas at once; run reports how many things it handled.
+type jobStep struct {
+	name string
+	run  func(context.Context) (int, error)
 }
 
 func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.Service, recs *record.Service,
@@ -54,17 +59,23 @@ func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.
 	// Bookings and completions reach billing and coverage through the
 	// agenda's change log, inside their transactions.
 	ag.Events = clinicEvents{Events: ag.Events, billing: bill, coverage: cov}
+	auto := &billing.AutoCompleter{Client: client, Events: ag.Events, After: c.AutoCompleteAfter, Log: log}
 	return &Clinic{
-		Billing:  bill,
-		Coverage: cov,
-		Reports:  &reports.Service{DB: sqlDB, Location: loc, Now: now},
-		AutoComplete: &billing.AutoCompleter{Client: client, Events: ag.Events,
-			After: c.AutoCompleteAfter, Log: log},
-		interval:  c.JobInterval,
-		log:       log,
-		records:   recs,
-		retention: cfg.RecordRetention,
-		now:       now,
+		Billing:      bill,
+		Coverage:     cov,
+		Reports:      &reports.Service{DB: sqlDB, Location: loc, Now: now},
+		AutoComplete: auto,
+		interval:     c.JobInterval,
+		log:          log,
+		steps: []jobStep{
+			{"complete overdue appointments", func(ctx context.Context) (int, error) {
+				return auto.CompleteOverdue(ctx, time.Now())
+			}},
+			{"settle lost coverage checks", cov.Reconcile},
+			{"erase deleted record files", func(ctx context.Context) (int, error) {
+				return recs.PurgeDeleted(ctx, clock.UTC(now).Add(-cfg.RecordRetention))
+			}},
+		},
 	}, nil
 }
 
@@ -91,26 +102,24 @@ func (e clinicEvents) Appointment(ctx context.Context, kind event.Kind, a *ent.A
 	return e.Events.Appointment(ctx, kind, a)
 }
 
-// run is the periodic job, every JobInterval on every replica (each step
-// is safe to run concurrently): it completes the accepted appointments
-// whose meeting ended more than HEALTHMED_AUTOCOMPLETE_AFTER ago, issuing
-// their invoices, settles the coverage checks whose background request
-// was lost, and erases the record files deleted more than
-// HEALTHMED_RECORD_RETENTION ago.
+// run is the periodic job, every JobInterval on every replica: it
+// completes the accepted appointments whose meeting ended more than
+// HEALTHMED_AUTOCOMPLETE_AFTER ago, issuing their invoices, settles the
+// coverage checks whose background request was lost, erases the record
+// files deleted more than HEALTHMED_RECORD_RETENTION ago, and whatever
+// steps Build added.
 func (c *Clinic) run(ctx context.Context) {
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
 	for {
-		if _, err := c.AutoComplete.CompleteOverdue(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			c.log.Error("auto-complete appointments", "err", err.Error())
-		}
-		if _, err := c.Coverage.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			c.log.Error("reconcile coverage checks", "err", err.Error())
-		}
-		if n, err := c.records.PurgeDeleted(ctx, clock.UTC(c.now).Add(-c.retention)); err != nil && ctx.Err() == nil {
-			c.log.Error("erase deleted record files", "err", err.Error(), "erased", n)
-		} else if n > 0 {
-			c.log.Info("erased deleted record files", "erased", n)
+		for _, st := range c.steps {
+			n, err := st.run(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				c.log.Error(st.name, "err", err.Error(), "done", n)
+			case n > 0:
+				c.log.Info(st.name, "done", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -66,6 +66,9 @@ type Config struct {
 	PublicURL     string
 	TokenAudience string
 	TokenTTL      time.Duration
+	// SessionTTL is how long a sign-in lasts, however often its refresh
+	// token is exchanged.
+	SessionTTL time.Duration
 	// SigningKey is a PEM ECDSA P-256 key; in dev mode a key is generated
 	// once and kept in DataDir when it is empty.
 	SigningKey     Secret
@@ -170,6 +173,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		DBMaxConns:        num("HEALTHMED_DB_MAX_CONNS", "20"),
 		TokenAudience:     get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
 		TokenTTL:          dur("HEALTHMED_TOKEN_TTL", "15m"),
+		SessionTTL:        dur("HEALTHMED_SESSION_TTL", "168h"),
 		SigningKey:        Secret(get("HEALTHMED_SIGNING_KEY", "")),
 		DataDir:           get("HEALTHMED_DATA_DIR", "data"),
 		ShutdownTimeout:   dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
@@ -252,6 +256,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("public_url", c.PublicURL),
 		slog.String("token_audience", c.TokenAudience),
 		slog.String("token_ttl", c.TokenTTL.String()),
+		slog.String("session_ttl", c.SessionTTL.String()),
 		slog.String("signing_key", c.SigningKey.String()),
 		slog.String("data_dir", c.DataDir),
 		slog.String("oidc_issuer", c.ExternalOIDC.Issuer),

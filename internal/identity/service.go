@@ -5,7 +5,6 @@ package identity
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +33,10 @@ type Service struct {
 	Verifier *auth.Verifier
 	Limiter  auth.LoginLimiter
 	Log      *slog.Logger
+	// SessionTTL is how long a sign-in lasts, refreshes included
+	// (DefaultSessionTTL when zero); Now is the clock.
+	SessionTTL time.Duration
+	Now        func() time.Time
 }
 
 // RegisterDoctor validates the input, creates the doctor and signs them in.
@@ -86,7 +89,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in model.RegisterDoctorInp
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(d.ID, roleDoctor)
+	return s.issue(ctx, d.ID, roleDoctor, nil)
 }
 
 // RegisterPatient validates the input, creates the patient and signs them in.
@@ -116,7 +119,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in model.RegisterPatientI
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(p.ID, rolePatient)
+	return s.issue(ctx, p.ID, rolePatient, nil)
 }
 
 // LoginDoctor signs a doctor in by CRM and password.
@@ -198,15 +201,7 @@ func (s *Service) login(ctx context.Context, account, password string, lookup lo
 	if err := s.Limiter.Succeed(ctx, account); err != nil {
 		return nil, err
 	}
-	return s.issue(id, role)
-}
-
-func (s *Service) issue(id int, role string) (*model.AuthPayload, error) {
-	token, exp, err := s.Issuer.Issue(strconv.Itoa(id), role)
-	if err != nil {
-		return nil, err
-	}
-	return &model.AuthPayload{Token: token, ExpiresAt: exp.UTC().Truncate(time.Second)}, nil
+	return s.issue(ctx, id, role, nil)
 }
 
 func checkPassword(pw string) error {

@@ -1,0 +1,194 @@
+package graph_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/config"
+)
+
+const (
+	loginPairOp = `mutation($login: String!, $pw: String!) { loginPatient(login: $login, password: $pw) { token expiresAt refreshToken refreshExpiresAt } }`
+	refreshOp   = `mutation($t: String!) { refreshSession(refreshToken: $t) { token expiresAt refreshToken refreshExpiresAt } }`
+	logoutOp    = `mutation($t: String!) { logout(refreshToken: $t) }`
+)
+
+type pair struct{ Token, ExpiresAt, RefreshToken, RefreshExpiresAt string }
+
+func signIn(t *testing.T, env *apptest.Env, login string) pair {
+	t.Helper()
+	var out struct{ LoginPatient pair }
+	env.Do("", loginPairOp, map[string]any{"login": login, "pw": "correct horse battery"}).Decode(t, &out)
+	if !strings.HasPrefix(out.LoginPatient.RefreshToken, "hmr_") {
+		t.Fatalf("login pair %+v", out.LoginPatient)
+	}
+	return out.LoginPatient
+}
+
+func refresh(env *apptest.Env, token string) (pair, string) {
+	r := env.Do("", refreshOp, map[string]any{"t": token})
+	var out struct{ RefreshSession pair }
+	if r.Code() != "" {
+		return pair{}, r.Code()
+	}
+	r.Decode(env.T, &out)
+	return out.RefreshSession, ""
+}
+
+func whoAmI(env *apptest.Env, token string) string {
+	var out struct{ Viewer *struct{ Email string } }
+	r := env.Do(token, viewerOp, nil)
+	if r.Code() != "" {
+		return ""
+	}
+	if r.Decode(env.T, &out); out.Viewer == nil {
+		return ""
+	}
+	return out.Viewer.Email
+}
+
+func TestRefreshTokensRotateAndReuseSignsOut(t *testing.T) {
+	env, clock := newClinicEnv(t, apptest.WithConfig(func(c *config.Config) { c.SessionTTL = 24 * time.Hour }))
+	_, _, email := env.Patient("Ana")
+	first := signIn(t, env, email)
+
+	second, code := refresh(env, first.RefreshToken)
+	if code != "" || second.RefreshToken == first.RefreshToken || second.Token == "" {
+		t.Fatalf("refresh: %q %+v", code, second)
+	}
+	if whoAmI(env, second.Token) != email {
+		t.Fatal("the refreshed access token does not sign in")
+	}
+	// The sign-in keeps its end, however often it is refreshed.
+	if second.RefreshExpiresAt != first.RefreshExpiresAt {
+		t.Fatalf("refresh moved the sign-in's end: %s -> %s", first.RefreshExpiresAt, second.RefreshExpiresAt)
+	}
+	third, code := refresh(env, second.RefreshToken)
+	if code != "" {
+		t.Fatalf("second refresh: %q", code)
+	}
+
+	// The first token again: stolen, or replayed. The whole sign-in ends,
+	// the current token included; another sign-in is untouched.
+	other := signIn(t, env, email)
+	if _, code := refresh(env, first.RefreshToken); code != "UNAUTHENTICATED" {
+		t.Fatalf("reused refresh token: %q", code)
+	}
+	if _, code := refresh(env, third.RefreshToken); code != "UNAUTHENTICATED" {
+		t.Fatalf("the sign-in survived the reuse of one of its tokens: %q", code)
+	}
+	if _, code := refresh(env, other.RefreshToken); code != "" {
+		t.Fatalf("another sign-in of the same account was revoked: %q", code)
+	}
+
+	// Expiry, on the server's clock.
+	late := signIn(t, env, email)
+	clock.Advance(24 * time.Hour)
+	if _, code := refresh(env, late.RefreshToken); code != "UNAUTHENTICATED" {
+		t.Fatalf("expired sign-in refreshed: %q", code)
+	}
+	for _, garbage := range []string{"", "hmr_", "hmr_x", late.Token, strings.Repeat("hmr_a", 100)} {
+		if _, code := refresh(env, garbage); code != "UNAUTHENTICATED" {
+			t.Fatalf("refresh with %.20q: %q", garbage, code)
+		}
+	}
+
+	// Only digests are stored.
+	rows, err := env.DB.SQL.Query(`SELECT token_hash, family FROM sessions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, f string
+		if err := rows.Scan(&h, &f); err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []string{first.RefreshToken, second.RefreshToken, third.RefreshToken, other.RefreshToken} {
+			if strings.Contains(tok, h) || strings.Contains(h, strings.TrimPrefix(tok, "hmr_")) {
+				t.Fatal("a refresh token is stored in clear")
+			}
+		}
+	}
+}
+
+func TestLogoutAndDeactivationEndSignIns(t *testing.T) {
+	env := apptest.New(t)
+	_, _, email := env.Patient("Bia")
+	a, b := signIn(t, env, email), signIn(t, env, email)
+	var out struct{ Logout bool }
+	env.Do("", logoutOp, map[string]any{"t": a.RefreshToken}).Decode(t, &out)
+	if !out.Logout {
+		t.Fatal("logout answered false")
+	}
+	if _, code := refresh(env, a.RefreshToken); code != "UNAUTHENTICATED" {
+		t.Fatalf("refresh after logout: %q", code)
+	}
+	// Logout of something meaningless answers the same.
+	env.Do("", logoutOp, map[string]any{"t": "hmr_nothing"}).Decode(t, &out)
+	if !out.Logout {
+		t.Fatal("logout of an unknown token answered differently")
+	}
+	// A deactivated account cannot refresh its other sign-in.
+	if r := env.Do(b.Token, deactivateOp, map[string]any{"pw": "correct horse battery"}); r.Code() != "" {
+		t.Fatalf("deactivate: %+v", r.Errors)
+	}
+	if _, code := refresh(env, b.RefreshToken); code != "UNAUTHENTICATED" {
+		t.Fatalf("refresh after deactivation: %q", code)
+	}
+}
+
+// Two uses of one refresh token at once: exactly one gets a new pair.
+func TestConcurrentRefreshOfOneTokenSucceedsOnce(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	_, _, email := env.Patient("Caio")
+	p := signIn(t, env, email)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 8 {
+		wg.Go(func() {
+			if _, code := refresh(env, p.RefreshToken); code == "" {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d of 8 concurrent refreshes succeeded, want 1", wins)
+	}
+}
+
+// The periodic job deletes the sessions of ended sign-ins.
+func TestEndedSignInsAreDeleted(t *testing.T) {
+	env, clock := newClinicEnv(t, apptest.WithConfig(func(c *config.Config) {
+		c.SessionTTL = time.Hour
+		c.Clinic.JobInterval = 20 * time.Millisecond
+	}))
+	_, _, email := env.Patient("Duda")
+	p := signIn(t, env, email)
+	if _, code := refresh(env, p.RefreshToken); code != "" {
+		t.Fatalf("refresh: %q", code)
+	}
+	count := func() int {
+		var n int
+		if err := env.DB.SQL.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n < 3 { // registration, sign-in, refresh
+		t.Fatalf("%d sessions before the end", n)
+	}
+	clock.Advance(time.Hour)
+	for deadline := time.Now().Add(10 * time.Second); count() != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions left after every sign-in ended", count())
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/ent/session"
+	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/clock"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/txn"
+	"github.com/healthmed/healthmed/internal/viewer"
+)
+
+// DefaultSessionTTL is how long a sign-in lasts, however often it is
+// refreshed, when Service.SessionTTL is zero.
+const DefaultSessionTTL = 7 * 24 * time.Hour
+
+// refreshPrefix marks refresh tokens, so that one pasted where an access
+// token goes (or found in a log) is recognisable.
+const refreshPrefix = "hmr_"
+
+var sessionRoles = map[string]session.Role{
+	roleDoctor: session.RoleDOCTOR, rolePatient: session.RolePATIENT, roleAdmin: session.RoleADMIN,
+}
+
+func hashRefresh(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// issue signs an access token and opens a session for it: a new sign-in,
+// or, with from, the next token of from's sign-in, which keeps its
+// expiry.
+func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Session) (*model.AuthPayload, error) {
+	token, exp, err := s.Issuer.Issue(strconv.Itoa(id), role)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	refresh := refreshPrefix + secret
+	var family string
+	var expires time.Time
+	if from != nil {
+		family, expires = from.Family, from.ExpiresAt
+	} else {
+		if family, err = randomToken(); err != nil {
+			return nil, err
+		}
+		expires = clock.UTC(s.Now).Add(cmpOr(s.SessionTTL, DefaultSessionTTL))
+	}
+	// In the mutation's transaction: a registration that fails opens no
+	// session.
+	err = txn.Client(ctx, s.Client).Session.Create().SetRole(sessionRoles[role]).SetAccountID(id).
+		SetFamily(family).SetTokenHash(hashRefresh(refresh)).SetExpiresAt(expires).
+		Exec(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: token, ExpiresAt: exp.UTC().Truncate(time.Second),
+		RefreshToken: refresh, RefreshExpiresAt: expires.UTC().Truncate(time.Second)}, nil
+}
+
+func refreshRefused() error {
+	return &gqlerr.Error{Code: gqlerr.Unauthenticated, Message: "invalid or expired refresh token"}
+}
+
+// Refresh exchanges a refresh token for a new pair. The token is used up;
+// presenting it again revokes its whole sign-in, since one of the two
+// holders is not the account's owner (or a client raced itself: it must
+// refresh one request at a time).
+func (s *Service) Refresh(ctx context.Context, token string) (*model.AuthPayload, error) {
+	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
+		return nil, refreshRefused()
+	}
+	sys := viewer.SystemContext(ctx)
+	db := txn.Client(ctx, s.Client)
+	sess, err := db.Session.Query().Where(session.TokenHash(hashRefresh(token))).Only(sys)
+	if ent.IsNotFound(err) {
+		return nil, refreshRefused()
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := clock.UTC(s.Now)
+	if !now.Before(sess.ExpiresAt) {
+		return nil, refreshRefused()
+	}
+	revoked, err := db.Session.Query().Where(session.Family(sess.Family), session.RevokedAtNotNil()).Exist(sys)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, refreshRefused()
+	}
+	// Before the claim below, which locks the row that revoke would then
+	// wait for.
+	role, err := s.sessionAccount(sys, sess)
+	if errors.Is(err, ErrUnauthenticated) {
+		if err := s.revoke(ctx, sess.Family, now); err != nil {
+			return nil, err
+		}
+		return nil, refreshRefused()
+	}
+	if err != nil {
+		return nil, err
+	}
+	// One statement claims it: of two uses of the same token, one wins
+	// and the other, waiting on the row, finds it used.
+	n, err := db.Session.Update().Where(session.ID(sess.ID), session.UsedAtIsNil()).SetUsedAt(now).Save(sys)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		if err := s.revoke(ctx, sess.Family, now); err != nil {
+			return nil, err
+		}
+		s.Log.WarnContext(ctx, "refresh token used twice: sign-in revoked", "role", sess.Role, "account_id", sess.AccountID)
+		return nil, refreshRefused()
+	}
+	return s.issue(ctx, sess.AccountID, role, sess)
+}
+
+// sessionAccount returns the role of a session whose account may still
+// sign in.
+func (s *Service) sessionAccount(sys context.Context, sess *ent.Session) (string, error) {
+	var ok bool
+	var err error
+	switch sess.Role {
+	case session.RoleADMIN:
+		return roleAdmin, s.checkAdmin(sys, sess.AccountID)
+	case session.RoleDOCTOR:
+		ok, err = s.Client.Doctor.Query().Where(doctor.ID(sess.AccountID)).Exist(sys)
+	default:
+		ok, err = s.Client.Patient.Query().Where(patient.ID(sess.AccountID), patient.DeactivatedAtIsNil()).Exist(sys)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", errors.Join(ErrUnauthenticated, errors.New("account not active"))
+	}
+	if sess.Role == session.RoleDOCTOR {
+		return roleDoctor, nil
+	}
+	return rolePatient, nil
+}
+
+// Logout revokes the sign-in the refresh token belongs to. It answers the
+// same whether or not the token meant anything.
+func (s *Service) Logout(ctx context.Context, token string) (bool, error) {
+	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
+		return true, nil
+	}
+	sess, err := s.Client.Session.Query().Where(session.TokenHash(hashRefresh(token))).Only(viewer.SystemContext(ctx))
+	if ent.IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, s.revoke(ctx, sess.Family, clock.UTC(s.Now))
+}
+
+// revoke ends a sign-in. It writes outside the request's transaction: the
+// request is about to fail, and the revocation must outlive its rollback.
+func (s *Service) revoke(ctx context.Context, family string, now time.Time) error {
+	return s.Client.Session.Update().Where(session.Family(family), session.RevokedAtIsNil()).
+		SetRevokedAt(now).Exec(viewer.SystemContext(ctx))
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// PurgeEnded deletes the sessions of sign-ins that have ended; their
+// tokens are refused by their expiry already. It returns how many.
+func (s *Service) PurgeEnded(ctx context.Context) (int, error) {
+	return s.Client.Session.Delete().Where(session.ExpiresAtLTE(clock.UTC(s.Now))).Exec(viewer.SystemContext(ctx))
+}
