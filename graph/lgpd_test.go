@@ -12,6 +12,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/notification"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
 
@@ -81,7 +82,11 @@ func TestPatientExportsEverything(t *testing.T) {
 	if !strings.Contains(string(js), "unimed") || strings.Contains(string(js), "56789012") {
 		t.Errorf("insurance plan missing or card number exposed in data.json")
 	}
-	for _, secret := range []string{"password", "argon2id", "storage_key", "wrapped_key", "card_sealed"} {
+	// The sign-in of the registration is there, without its token.
+	if signIns, _ := data["signIns"].([]any); len(signIns) != 1 {
+		t.Errorf("data.json has %d sign-ins, want the registration's", len(signIns))
+	}
+	for _, secret := range []string{"password", "argon2id", "storage_key", "wrapped_key", "card_sealed", "token_hash", "hmr_"} {
 		if strings.Contains(strings.ToLower(string(js)), secret) {
 			t.Errorf("data.json contains %q", secret)
 		}
@@ -125,7 +130,11 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 	if !out.DeactivateAccount {
 		t.Fatal("not deactivated")
 	}
-	// The token stops working, and so does logging in.
+	// Every sign-in is revoked, the token stops working, and so does
+	// logging in.
+	if n, err := env.DB.Client.Session.Query().Where(session.RoleEQ(session.RolePATIENT), session.RevokedAtIsNil()).Count(sysCtx()); err != nil || n != 0 {
+		t.Fatalf("%d sign-ins still live after deactivation (err %v)", n, err)
+	}
 	if r := env.Do(pat, `{ viewer { __typename } }`, nil); r.Code() != "UNAUTHENTICATED" {
 		t.Fatalf("old token: %q", r.Code())
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
@@ -64,6 +65,12 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 				return false, err
 			}
 		}
+	}
+	// Every sign-in ends with the account.
+	err = db.Session.Update().Where(session.RoleEQ(session.RolePATIENT), session.AccountID(v.ID),
+		session.RevokedAtIsNil()).SetRevokedAt(now).Exec(viewer.SystemContext(ctx))
+	if err != nil {
+		return false, err
 	}
 	// The health-insurance card is personal, not clinical: it goes.
 	if _, err := db.InsurancePlan.Delete().Where(insuranceplan.PatientID(v.ID)).Exec(ctx); err != nil {

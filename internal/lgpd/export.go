@@ -23,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/record"
@@ -103,8 +104,11 @@ type Export struct {
 	Invoices      []*ent.Invoice       `json:"invoices"`
 	InsurancePlan []*ent.InsurancePlan `json:"insurancePlan"`
 	Coverage      []*ent.CoverageCheck `json:"coverageChecks"`
-	Doctors       map[string]string    `json:"doctors"`
-	Notes         map[string]string    `json:"notes"`
+	// SignIns are the account's sessions (when each began, was refreshed,
+	// ends or was revoked); their tokens are not kept, so not exported.
+	SignIns []*ent.Session    `json:"signIns"`
+	Doctors map[string]string `json:"doctors"`
+	Notes   map[string]string `json:"notes"`
 }
 
 // collect reads the patient's data as the patient: the privacy policies
@@ -147,6 +151,13 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 	}
 	if out.AccessLog, err = s.Client.AuditEvent.Query().Where(auditevent.PatientID(id)).
 		Order(ent.Asc(auditevent.FieldCreatedAt)).All(ctx); err != nil {
+		return nil, err
+	}
+	// Sessions are the server's own records, readable by nobody through
+	// the API: the query names the patient itself.
+	if out.SignIns, err = s.Client.Session.Query().
+		Where(session.RoleEQ(session.RolePATIENT), session.AccountID(id)).
+		Order(ent.Asc(session.FieldID)).All(viewer.SystemContext(ctx)); err != nil {
 		return nil, err
 	}
 	return out, nil
