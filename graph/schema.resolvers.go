@@ -79,6 +79,11 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 	return r.Identity.Logout(ctx, refreshToken)
 }
 
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error) {
+	return r.Identity.ChangePassword(ctx, currentPassword, newPassword)
+}
+
 // CreateSlots is the resolver for the createSlots field.
 func (r *mutationResolver) CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error) {
 	return r.Agenda.CreateSlots(ctx, input)

@@ -49,7 +49,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in model.RegisterDoctorInp
 	if err != nil {
 		return nil, validate.Field("email", err)
 	}
-	if err := checkPassword(in.Password); err != nil {
+	if err := checkPassword("password", in.Password); err != nil {
 		return nil, err
 	}
 	number, state, err := validate.CRM(in.Crm)
@@ -106,7 +106,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in model.RegisterPatientI
 	if err != nil {
 		return nil, validate.Field("cpf", err)
 	}
-	if err := checkPassword(in.Password); err != nil {
+	if err := checkPassword("password", in.Password); err != nil {
 		return nil, err
 	}
 	hash, err := auth.HashPassword(in.Password)
@@ -204,13 +204,14 @@ func (s *Service) login(ctx context.Context, account, password string, lookup lo
 	return s.issue(ctx, id, role, nil)
 }
 
-func checkPassword(pw string) error {
+// checkPassword checks a new password given in field.
+func checkPassword(field, pw string) error {
 	n := len([]rune(pw))
 	if n < auth.MinPasswordLength {
-		return gqlerr.BadInput("password", "password must have at least %d characters", auth.MinPasswordLength)
+		return gqlerr.BadInput(field, "password must have at least %d characters", auth.MinPasswordLength)
 	}
 	if len(pw) > maxPasswordLength {
-		return gqlerr.BadInput("password", "password must have at most %d bytes", maxPasswordLength)
+		return gqlerr.BadInput(field, "password must have at most %d bytes", maxPasswordLength)
 	}
 	return nil
 }
