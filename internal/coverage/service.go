@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -224,7 +225,7 @@ func (s *Service) Booked(ctx context.Context, a *ent.Appointment) error {
 // start settles a check in the background, unless too many are in
 // flight: then Reconcile takes it up later.
 func (s *Service) start(id int) {
-	s.once.Do(func() { s.sem = make(chan struct{}, max(1, cmpOr(s.Concurrency, DefaultConcurrency))) })
+	s.once.Do(func() { s.sem = make(chan struct{}, max(1, cmp.Or(s.Concurrency, DefaultConcurrency))) })
 	select {
 	case s.sem <- struct{}{}:
 	default:
@@ -293,7 +294,7 @@ func (s *Service) ask(ctx context.Context, chk *ent.CoverageCheck) (Result, erro
 	if d := a.Edges.Doctor; d != nil {
 		req.Specialty, req.DoctorCRM = d.Specialty, validate.FormatCRM(d.CrmNumber, d.CrmState)
 	}
-	cctx, cancel := context.WithTimeout(ctx, cmpOr(s.Budget, DefaultBudget))
+	cctx, cancel := context.WithTimeout(ctx, cmp.Or(s.Budget, DefaultBudget))
 	defer cancel()
 	return s.Checker.Check(cctx, req)
 }
@@ -336,12 +337,4 @@ func clipN(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n])
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

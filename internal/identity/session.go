@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -68,7 +69,7 @@ func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Sess
 		if family, err = randomToken(); err != nil {
 			return nil, err
 		}
-		expires = clock.UTC(s.Now).Add(cmpOr(s.SessionTTL, DefaultSessionTTL))
+		expires = clock.UTC(s.Now).Add(cmp.Or(s.SessionTTL, DefaultSessionTTL))
 	}
 	// In the mutation's transaction: a registration that fails opens no
 	// session.
@@ -188,13 +189,6 @@ func (s *Service) Logout(ctx context.Context, token string) (bool, error) {
 func (s *Service) revoke(ctx context.Context, family string, now time.Time) error {
 	return s.Client.Session.Update().Where(session.Family(family), session.RevokedAtIsNil()).
 		SetRevokedAt(now).Exec(viewer.SystemContext(ctx))
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // PurgeEnded deletes the sessions of sign-ins that have ended; their
