@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -40,14 +39,6 @@ func hashRefresh(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func randomToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
 // issue signs an access token and opens a session for it: a new sign-in,
 // or, with from, the next token of from's sign-in, which keeps its
 // expiry.
@@ -56,20 +47,11 @@ func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Sess
 	if err != nil {
 		return nil, err
 	}
-	secret, err := randomToken()
-	if err != nil {
-		return nil, err
-	}
-	refresh := refreshPrefix + secret
-	var family string
-	var expires time.Time
+	// 128 random bits each.
+	refresh := refreshPrefix + rand.Text()
+	family, expires := rand.Text(), clock.UTC(s.Now).Add(cmp.Or(s.SessionTTL, DefaultSessionTTL))
 	if from != nil {
 		family, expires = from.Family, from.ExpiresAt
-	} else {
-		if family, err = randomToken(); err != nil {
-			return nil, err
-		}
-		expires = clock.UTC(s.Now).Add(cmp.Or(s.SessionTTL, DefaultSessionTTL))
 	}
 	// In the mutation's transaction: a registration that fails opens no
 	// session.
