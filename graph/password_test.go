@@ -45,10 +45,14 @@ func TestChangePassword(t *testing.T) {
 	if r := env.Do("", loginPairOp, map[string]any{"login": email, "pw": newPw}); r.Code() != "" {
 		t.Fatalf("new password: %q", r.Code())
 	}
-	// Every earlier sign-in ended, the new one did not.
+	// Every earlier sign-in ended, access tokens included; the new one
+	// did not.
 	for _, p := range []pair{first, second} {
 		if _, code := refresh(env, p.RefreshToken); code != "UNAUTHENTICATED" {
 			t.Fatalf("an earlier sign-in survived the change: %q", code)
+		}
+		if whoAmI(env, p.Token) != "" {
+			t.Fatal("an earlier access token survived the change")
 		}
 	}
 	if _, code := refresh(env, out.ChangePassword.RefreshToken); code != "" {

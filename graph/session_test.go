@@ -80,6 +80,12 @@ func TestRefreshTokensRotateAndReuseSignsOut(t *testing.T) {
 	if _, code := refresh(env, third.RefreshToken); code != "UNAUTHENTICATED" {
 		t.Fatalf("the sign-in survived the reuse of one of its tokens: %q", code)
 	}
+	if whoAmI(env, third.Token) != "" {
+		t.Fatal("the revoked sign-in's access token still works")
+	}
+	if whoAmI(env, other.Token) != email {
+		t.Fatal("another sign-in's access token stopped working")
+	}
 	if _, code := refresh(env, other.RefreshToken); code != "" {
 		t.Fatalf("another sign-in of the same account was revoked: %q", code)
 	}
@@ -127,6 +133,13 @@ func TestLogoutAndDeactivationEndSignIns(t *testing.T) {
 	if _, code := refresh(env, a.RefreshToken); code != "UNAUTHENTICATED" {
 		t.Fatalf("refresh after logout: %q", code)
 	}
+	// Logout ends the sign-in's access token at once, and only its own.
+	if whoAmI(env, a.Token) != "" {
+		t.Fatal("the access token outlived its logout")
+	}
+	if whoAmI(env, b.Token) != email {
+		t.Fatal("logout of one sign-in ended another")
+	}
 	// Logout of something meaningless answers the same.
 	env.Do("", logoutOp, map[string]any{"t": "hmr_nothing"}).Decode(t, &out)
 	if !out.Logout {
@@ -141,26 +154,26 @@ func TestLogoutAndDeactivationEndSignIns(t *testing.T) {
 	}
 }
 
-// Two uses of one refresh token at once: exactly one gets a new pair.
+// Uses of one refresh token at once: exactly one gets a new pair, every
+// other one is refused as a reuse (not failed by a lock it waits on).
 func TestConcurrentRefreshOfOneTokenSucceedsOnce(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	_, _, email := env.Patient("Caio")
 	p := signIn(t, env, email)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	wins := 0
+	codes := map[string]int{}
 	for range 8 {
 		wg.Go(func() {
-			if _, code := refresh(env, p.RefreshToken); code == "" {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
+			_, code := refresh(env, p.RefreshToken)
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	if wins != 1 {
-		t.Fatalf("%d of 8 concurrent refreshes succeeded, want 1", wins)
+	if codes[""] != 1 || codes["UNAUTHENTICATED"] != 7 {
+		t.Fatalf("answers by code %v, want 1 success and 7 UNAUTHENTICATED", codes)
 	}
 }
 

@@ -69,11 +69,19 @@ func NewIssuer(cfg IssuerConfig, keys *KeySet) *Issuer {
 
 type roleClaims struct {
 	Role string `json:"role"`
+	// SessionID ("sid", as in OpenID Connect) names the sign-in the token
+	// belongs to, so that ending the sign-in ends its tokens too.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // Issue signs an access token for subject with role. expiresAt is the
 // token's "exp", to the second.
 func (i *Issuer) Issue(subject, role string) (token string, expiresAt time.Time, err error) {
+	return i.IssueSession(subject, role, "")
+}
+
+// IssueSession is Issue for a token of the sign-in sessionID.
+func (i *Issuer) IssueSession(subject, role, sessionID string) (token string, expiresAt time.Time, err error) {
 	switch {
 	case i.keys == nil || len(i.keys.keys) == 0:
 		return "", time.Time{}, errors.New("auth: issuer has no signing key")
@@ -107,7 +115,7 @@ func (i *Issuer) Issue(subject, role string) (token string, expiresAt time.Time,
 		NotBefore: jwt.NewNumericDate(now),
 		ID:        base64.RawURLEncoding.EncodeToString(jti),
 	}
-	token, err = jwt.Signed(signer).Claims(std).Claims(roleClaims{Role: role}).Serialize()
+	token, err = jwt.Signed(signer).Claims(std).Claims(roleClaims{Role: role, SessionID: sessionID}).Serialize()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: sign token: %w", err)
 	}

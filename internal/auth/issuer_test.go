@@ -240,3 +240,24 @@ func get(t *testing.T, url string, v any) *http.Response {
 	}
 	return res
 }
+
+// A token of a sign-in carries its id as "sid", and verification hands it
+// back; a token without one has none.
+func TestSessionIDRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	tok, _, err := f.issuer.IssueSession("42", RolePatient, "FAMILY123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := decodeJWTPart(t, tok, 1); c["sid"] != "FAMILY123" {
+		t.Fatalf("sid claim %v", c["sid"])
+	}
+	id, err := f.verifier.Verify(context.Background(), tok)
+	if err != nil || id.SessionID != "FAMILY123" {
+		t.Fatalf("verified session %q, err %v", id.SessionID, err)
+	}
+	plain, _, _ := f.issuer.Issue("42", RolePatient)
+	if c := decodeJWTPart(t, plain, 1); c["sid"] != nil {
+		t.Fatalf("a token without a sign-in has sid %v", c["sid"])
+	}
+}

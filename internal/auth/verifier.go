@@ -34,6 +34,9 @@ type Identity struct {
 	Email     string
 	External  bool
 	ExpiresAt time.Time
+	// SessionID is the sign-in of one of the server's own tokens, when it
+	// names one.
+	SessionID string
 }
 
 // ExternalConfig names one external OpenID Connect provider whose access
@@ -196,7 +199,7 @@ func (v *Verifier) verifyOwn(ctx context.Context, raw string, hdr joseHeader) (I
 	if tok.Subject == "" {
 		return Identity{}, unauthenticated("missing subject", nil)
 	}
-	return Identity{Issuer: tok.Issuer, Subject: tok.Subject, Role: c.Role, ExpiresAt: tok.Expiry}, nil
+	return Identity{Issuer: tok.Issuer, Subject: tok.Subject, Role: c.Role, ExpiresAt: tok.Expiry, SessionID: c.SessionID}, nil
 }
 
 type externalVerifier struct {

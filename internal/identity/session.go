@@ -43,15 +43,15 @@ func hashRefresh(token string) string {
 // or, with from, the next token of from's sign-in, which keeps its
 // expiry.
 func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Session) (*model.AuthPayload, error) {
-	token, exp, err := s.Issuer.Issue(strconv.Itoa(id), role)
-	if err != nil {
-		return nil, err
-	}
 	// 128 random bits each.
 	refresh := refreshPrefix + rand.Text()
 	family, expires := rand.Text(), clock.UTC(s.Now).Add(cmp.Or(s.SessionTTL, DefaultSessionTTL))
 	if from != nil {
 		family, expires = from.Family, from.ExpiresAt
+	}
+	token, exp, err := s.Issuer.IssueSession(strconv.Itoa(id), role, family)
+	if err != nil {
+		return nil, err
 	}
 	// In the mutation's transaction: a registration that fails opens no
 	// session.
@@ -110,8 +110,11 @@ func (s *Service) Refresh(ctx context.Context, token string) (*model.AuthPayload
 		return nil, err
 	}
 	// One statement claims it: of two uses of the same token, one wins
-	// and the other, waiting on the row, finds it used.
-	n, err := db.Session.Update().Where(session.ID(sess.ID), session.UsedAtIsNil()).SetUsedAt(now).Save(sys)
+	// and the other, waiting on the row, finds it used. It commits on its
+	// own, outside the request's transaction: a statement that waited and
+	// found the row used keeps its lock until its transaction ends, and
+	// revoke, below, must be able to write that row meanwhile.
+	n, err := s.Client.Session.Update().Where(session.ID(sess.ID), session.UsedAtIsNil()).SetUsedAt(now).Save(sys)
 	if err != nil {
 		return nil, err
 	}
@@ -177,4 +180,10 @@ func (s *Service) revoke(ctx context.Context, family string, now time.Time) erro
 // tokens are refused by their expiry already. It returns how many.
 func (s *Service) PurgeEnded(ctx context.Context) (int, error) {
 	return s.Client.Session.Delete().Where(session.ExpiresAtLTE(clock.UTC(s.Now))).Exec(viewer.SystemContext(ctx))
+}
+
+// signedOut reports whether the sign-in family was ended (logout, a
+// password change, a reused refresh token, deactivation).
+func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
+	return s.Client.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(sys)
 }
