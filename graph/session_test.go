@@ -205,3 +205,30 @@ func TestEndedSignInsAreDeleted(t *testing.T) {
 		}
 	}
 }
+
+// An open subscription ends when its sign-in does, on every replica, and
+// a subscription of another sign-in of the same account carries on.
+func TestSubscriptionEndsWithItsSignIn(t *testing.T) {
+	a := apptest.New(t)
+	b := a.Replica(t)
+	_, _, email := a.Patient("Gil")
+	ending, staying := signIn(t, a, email), signIn(t, a, email)
+	onA := a.Connect(t, apptest.TransportWS, ending.Token)
+	onA.Subscribe("e", apptUpdatedSub, nil)
+	onB := b.Connect(t, apptest.TransportWS, ending.Token)
+	onB.Subscribe("e", apptUpdatedSub, nil)
+	other := a.Connect(t, apptest.TransportWS, staying.Token)
+	other.Subscribe("s", apptUpdatedSub, nil)
+	time.Sleep(100 * time.Millisecond)
+
+	a.Do("", logoutOp, map[string]any{"t": ending.RefreshToken}).Decode(t, &struct{}{})
+	for name, w := range map[string]*apptest.WS{"A": onA, "B": onB} {
+		m, err := w.Next(10 * time.Second)
+		if err != nil || m.Type != "error" || m.ID != "e" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
+			t.Fatalf("replica %s: got %+v %s (err %v), want an UNAUTHENTICATED error", name, m, m.Payload, err)
+		}
+	}
+	if m, err := other.Next(2 * time.Second); err == nil {
+		t.Fatalf("the other sign-in's subscription got %s %s", m.Type, m.Payload)
+	}
+}

@@ -47,9 +47,10 @@ type App struct {
 	// Clinic is billing, coverage, reports and their periodic job.
 	Clinic *Clinic
 	// Metrics are the Prometheus collectors; nil with HEALTHMED_METRICS=off.
-	Metrics *observe.Metrics
-	obs     *observability
-	notify  *notifications
+	Metrics  *observe.Metrics
+	obs      *observability
+	notify   *notifications
+	signouts *live.Signouts
 }
 
 // Close flushes the spans not yet exported and stops the metrics
@@ -73,6 +74,7 @@ const completeGrace = 200 * time.Millisecond
 func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	a.obs.start(log)
 	go a.Clinic.run(ctx)
+	go a.signouts.Run(ctx)
 	go func() {
 		if err := a.Hub.Run(ctx); err != nil {
 			log.Error("live events stopped", "err", err.Error())
@@ -120,6 +122,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	// replicas) must not write it while another serves requests.
 	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
+	signouts := live.NewSignouts(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
 		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
@@ -138,7 +141,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log},
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -192,7 +195,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Metrics:        obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
-		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic}, nil
+		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

@@ -25,7 +25,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 		return viewer.Viewer{}, err
 	}
 	sys := viewer.SystemContext(ctx)
-	v := viewer.Viewer{ExpiresAt: id.ExpiresAt}
+	v := viewer.Viewer{ExpiresAt: id.ExpiresAt, SessionID: id.SessionID}
 	switch id.Role {
 	case roleDoctor:
 		v.Role = viewer.Doctor

@@ -23,6 +23,8 @@ type Service struct {
 	Hub    *Hub
 	Client *ent.Client
 	Log    *slog.Logger
+	// Signouts, when set, ends subscriptions whose sign-in ended.
+	Signouts *Signouts
 
 	once   sync.Once
 	agenda *memo[memoKey, *model.AgendaEvent]
@@ -154,7 +156,7 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 		c := CursorOf(e)
 		from = &c
 	}
-	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log}
+	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts}
 	if err := s.Hub.Subscribe(k, f); err != nil {
 		return nil, err
 	}
@@ -189,6 +191,9 @@ type feed[T any] struct {
 	ended   bool
 	stopCtx func() bool
 	expiry  *time.Timer
+
+	signouts *Signouts
+	unwatch  func()
 }
 
 var _ Subscriber = (*feed[int])(nil)
@@ -231,23 +236,38 @@ func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 	}
 }
 
-// watch ends the subscription when the client leaves or its token
-// expires.
+// watch ends the subscription when the client leaves, its token expires
+// or its sign-in ends.
 func (f *feed[T]) watch() {
 	stopCtx := context.AfterFunc(f.ctx, func() { f.end("", "") })
+	v := viewer.FromContext(f.ctx)
 	var expiry *time.Timer
-	if exp := viewer.FromContext(f.ctx).ExpiresAt; !exp.IsZero() {
-		expiry = time.AfterFunc(time.Until(exp), func() { f.end(gqlerr.Unauthenticated, "token expired") })
+	if !v.ExpiresAt.IsZero() {
+		expiry = time.AfterFunc(time.Until(v.ExpiresAt), func() { f.end(gqlerr.Unauthenticated, "token expired") })
+	}
+	var unwatch func()
+	if v.SessionID != "" && f.signouts != nil {
+		unwatch = f.signouts.watch(v.SessionID, func() { f.end(gqlerr.Unauthenticated, "signed out") })
 	}
 	f.mu.Lock()
 	ended := f.ended
-	f.stopCtx, f.expiry = stopCtx, expiry
+	f.stopCtx, f.expiry, f.unwatch = stopCtx, expiry, unwatch
 	f.mu.Unlock()
 	if ended {
+		f.release(stopCtx, expiry, unwatch)
+	}
+}
+
+// release lets go of what watches the feed.
+func (f *feed[T]) release(stopCtx func() bool, expiry *time.Timer, unwatch func()) {
+	if stopCtx != nil {
 		stopCtx()
-		if expiry != nil {
-			expiry.Stop()
-		}
+	}
+	if expiry != nil {
+		expiry.Stop()
+	}
+	if unwatch != nil {
+		unwatch()
 	}
 }
 
@@ -323,15 +343,10 @@ func (f *feed[T]) end(code, msg string) {
 	if f.out != nil {
 		close(f.out)
 	}
-	stopCtx, expiry := f.stopCtx, f.expiry
+	stopCtx, expiry, unwatch := f.stopCtx, f.expiry, f.unwatch
 	f.mu.Unlock()
 	f.hub.Unsubscribe(f.key, f)
-	if stopCtx != nil {
-		stopCtx()
-	}
-	if expiry != nil {
-		expiry.Stop()
-	}
+	f.release(stopCtx, expiry, unwatch)
 }
 
 func belongs(e *ent.Event, k Key) bool {

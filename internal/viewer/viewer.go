@@ -45,6 +45,9 @@ type Viewer struct {
 	// ExpiresAt is when the caller's token stops being valid: a
 	// subscription opened with it ends then.
 	ExpiresAt time.Time
+	// SessionID is the sign-in the token belongs to, when it names one: a
+	// subscription opened with it ends when the sign-in does.
+	SessionID string
 }
 
 func (v Viewer) IsPatient() bool { return v.Role == Patient && v.ID != 0 }

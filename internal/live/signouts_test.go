@@ -1,0 +1,28 @@
+package live
+
+import (
+	"context"
+	"testing"
+)
+
+// Watches are forgotten when their feed ends, and nothing is asked of the
+// database while no sign-in holds a subscription.
+func TestSignoutWatchesAreForgotten(t *testing.T) {
+	w := NewSignouts(nil, nil) // a query would panic on the nil database
+	stop1 := w.watch("s1", func() {})
+	stop2 := w.watch("s1", func() {})
+	stop3 := w.watch("s2", func() {})
+	if len(w.feeds) != 2 || len(w.feeds["s1"]) != 2 {
+		t.Fatalf("watched %v", w.feeds)
+	}
+	stop1()
+	stop1() // twice is harmless
+	stop2()
+	stop3()
+	if len(w.feeds) != 0 {
+		t.Fatalf("watches left: %v", w.feeds)
+	}
+	if err := w.check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
