@@ -101,6 +101,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*mo
 	if err != nil {
 		return nil, err
 	}
+	s.forgetLive("")
 	s.Log.InfoContext(ctx, "password changed", "role", role, "account_id", v.ID)
 	return s.issue(ctx, v.ID, role, nil)
 }

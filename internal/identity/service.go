@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
@@ -37,6 +38,9 @@ type Service struct {
 	// (DefaultSessionTTL when zero); Now is the clock.
 	SessionTTL time.Duration
 	Now        func() time.Time
+
+	liveMu sync.Mutex
+	live   map[string]time.Time // sign-ins recently found live
 }
 
 // RegisterDoctor validates the input, creates the doctor and signs them in.

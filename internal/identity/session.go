@@ -172,8 +172,23 @@ func (s *Service) Logout(ctx context.Context, token string) (bool, error) {
 // revoke ends a sign-in. It writes outside the request's transaction: the
 // request is about to fail, and the revocation must outlive its rollback.
 func (s *Service) revoke(ctx context.Context, family string, now time.Time) error {
-	return s.Client.Session.Update().Where(session.Family(family), session.RevokedAtIsNil()).
+	err := s.Client.Session.Update().Where(session.Family(family), session.RevokedAtIsNil()).
 		SetRevokedAt(now).Exec(viewer.SystemContext(ctx))
+	s.forgetLive(family)
+	return err
+}
+
+// forgetLive drops what this replica remembers of live sign-ins (all of
+// them with no family given), so that it sees an ending at once; other
+// replicas see it within liveFor.
+func (s *Service) forgetLive(family string) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if family == "" {
+		s.live = nil
+		return
+	}
+	delete(s.live, family)
 }
 
 // PurgeEnded deletes the sessions of sign-ins that have ended; their
@@ -183,7 +198,36 @@ func (s *Service) PurgeEnded(ctx context.Context) (int, error) {
 }
 
 // signedOut reports whether the sign-in family was ended (logout, a
-// password change, a reused refresh token, deactivation).
+// password change, a reused refresh token, deactivation). A sign-in found
+// live is taken as live for liveFor, so that a busy client, or a
+// thousand sockets of one screen wall opening at once, costs one query a
+// second rather than one per request; an ended sign-in is seen within
+// that second (at once on the replica that ended it), as open
+// subscriptions see it (live.Signouts).
 func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
-	return s.Client.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(sys)
+	now := time.Now()
+	s.liveMu.Lock()
+	at, ok := s.live[family]
+	s.liveMu.Unlock()
+	if ok && now.Sub(at) < liveFor {
+		return false, nil
+	}
+	out, err := s.Client.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(sys)
+	if err != nil || out {
+		return out, err
+	}
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if s.live == nil || len(s.live) >= maxLiveCached {
+		// Entries are only worth a second: starting afresh is cheaper
+		// than sweeping.
+		s.live = map[string]time.Time{}
+	}
+	s.live[family] = now
+	return false, nil
 }
+
+const (
+	liveFor       = time.Second
+	maxLiveCached = 100_000
+)
