@@ -11,9 +11,8 @@ import (
 
 // DBLimiter is the LoginLimiter every replica shares: the attempts are
 // rows of login_attempts, so N replicas allow what one does, and a restart
-// forgets nothing. It follows the same policy as MemoryLimiter (which it
-// replaces in the server; that one stays for single-process tools and as
-// the reference the tests compare against).
+// forgets nothing. It follows the same policy as MemoryLimiter, and the
+// same tests hold both to it.
 //
 // Each Allow is one short transaction that takes a transaction-scoped
 // advisory lock per account, then per address, always in that order, so
@@ -49,15 +48,20 @@ func digest(scope, key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// digests returns the keys an attempt is counted under; addr is empty
+// when the client's address is unknown.
+func digests(account, clientAddr string) (acc, addr string) {
+	if a := addrKey(clientAddr); a != "" {
+		addr = digest(scopeAddress, a)
+	}
+	return digest(scopeAccount, account), addr
+}
+
 // Allow implements LoginLimiter.
 func (l *DBLimiter) Allow(ctx context.Context, account, clientAddr string) (ok bool, retry time.Duration, err error) {
 	now := l.now()
 	l.maybeSweep(ctx, now)
-	acc := digest(scopeAccount, account)
-	addr := ""
-	if a := addrKey(clientAddr); a != "" {
-		addr = digest(scopeAddress, a)
-	}
+	acc, addr := digests(account, clientAddr)
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, 0, err
@@ -135,11 +139,7 @@ func (l *DBLimiter) lockAndCheck(ctx context.Context, tx *sql.Tx, scope, key str
 // (one is recorded even if its place had expired).
 func (l *DBLimiter) Fail(ctx context.Context, account, clientAddr string) error {
 	now := l.now()
-	acc := digest(scopeAccount, account)
-	addr := ""
-	if a := addrKey(clientAddr); a != "" {
-		addr = digest(scopeAddress, a)
-	}
+	acc, addr := digests(account, clientAddr)
 	if err := l.fail(ctx, scopeAccount, acc, addr, now); err != nil {
 		return err
 	}

@@ -19,19 +19,18 @@ import (
 // ChangePassword sets a new password for the signed-in account once the
 // current one is proven, ends every sign-in of the account and opens a new
 // one. Wrong current passwords count against the login throttle of the
-// account, so the form cannot be used to guess it. Access tokens already
-// issued run out by themselves within minutes.
+// account, so the form cannot be used to guess it. The earlier sign-ins'
+// access tokens stop with them (see signedOut).
 func (s *Service) ChangePassword(ctx context.Context, current, next string) (*model.AuthPayload, error) {
 	v := viewer.FromContext(ctx)
 	var role string
-	var sessRole session.Role
 	switch v.Role {
 	case viewer.Doctor:
-		role, sessRole = roleDoctor, session.RoleDOCTOR
+		role = roleDoctor
 	case viewer.Patient:
-		role, sessRole = rolePatient, session.RolePATIENT
+		role = rolePatient
 	case viewer.Admin:
-		role, sessRole = roleAdmin, session.RoleADMIN
+		role = roleAdmin
 	default:
 		return nil, gqlerr.UnauthenticatedError()
 	}
@@ -96,7 +95,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*mo
 	if err != nil {
 		return nil, err
 	}
-	err = db.Session.Update().Where(session.RoleEQ(sessRole), session.AccountID(v.ID), session.RevokedAtIsNil()).
+	err = db.Session.Update().Where(session.RoleEQ(sessionRoles[role]), session.AccountID(v.ID), session.RevokedAtIsNil()).
 		SetRevokedAt(clock.UTC(s.Now)).Exec(sys)
 	if err != nil {
 		return nil, err

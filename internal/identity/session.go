@@ -65,6 +65,11 @@ func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Sess
 		RefreshToken: refresh, RefreshExpiresAt: expires.UTC().Truncate(time.Second)}, nil
 }
 
+// wellFormed tells a refresh token from anything else without a lookup.
+func wellFormed(token string) bool {
+	return strings.HasPrefix(token, refreshPrefix) && len(token) <= 128
+}
+
 func refreshRefused() error {
 	return &gqlerr.Error{Code: gqlerr.Unauthenticated, Message: "invalid or expired refresh token"}
 }
@@ -74,7 +79,7 @@ func refreshRefused() error {
 // holders is not the account's owner (or a client raced itself: it must
 // refresh one request at a time).
 func (s *Service) Refresh(ctx context.Context, token string) (*model.AuthPayload, error) {
-	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
+	if !wellFormed(token) {
 		return nil, refreshRefused()
 	}
 	sys := viewer.SystemContext(ctx)
@@ -90,7 +95,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*model.AuthPayload
 	if !now.Before(sess.ExpiresAt) {
 		return nil, refreshRefused()
 	}
-	revoked, err := db.Session.Query().Where(session.Family(sess.Family), session.RevokedAtNotNil()).Exist(sys)
+	revoked, err := familyEnded(sys, db, sess.Family)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +161,7 @@ func (s *Service) sessionAccount(sys context.Context, sess *ent.Session) (string
 // Logout revokes the sign-in the refresh token belongs to. It answers the
 // same whether or not the token meant anything.
 func (s *Service) Logout(ctx context.Context, token string) (bool, error) {
-	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
+	if !wellFormed(token) {
 		return true, nil
 	}
 	sess, err := s.Client.Session.Query().Where(session.TokenHash(hashRefresh(token))).Only(viewer.SystemContext(ctx))
@@ -212,7 +217,7 @@ func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
 	if ok && now.Sub(at) < liveFor {
 		return false, nil
 	}
-	out, err := s.Client.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(sys)
+	out, err := familyEnded(sys, s.Client, family)
 	if err != nil || out {
 		return out, err
 	}
@@ -225,6 +230,11 @@ func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
 	}
 	s.live[family] = now
 	return false, nil
+}
+
+// familyEnded asks db whether the sign-in family was revoked.
+func familyEnded(sys context.Context, db *ent.Client, family string) (bool, error) {
+	return db.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(sys)
 }
 
 const (
