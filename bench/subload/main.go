@@ -69,13 +69,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"database/sql"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -95,6 +89,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+
+	"github.com/healthmed/healthmed/bench/serverproc"
 )
 
 type options struct {
@@ -361,14 +357,6 @@ type eventResult struct {
 	Missing  int           `json:"missing"`
 }
 
-type replica struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
 func run(ctx context.Context, o options) (*results, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -382,18 +370,18 @@ func run(ctx context.Context, o options) (*results, error) {
 	if bin == "" {
 		bin = filepath.Join(tmp, "healthmed")
 		say("building cmd/healthmed")
-		if err := goBuild(ctx, bin); err != nil {
+		if err := serverproc.Build(ctx, bin); err != nil {
 			return nil, err
 		}
 	}
 
-	dbURL, dropDB, err := freshDatabase(ctx, o.pgURL, o.db)
+	dbURL, dropDB, err := serverproc.FreshDatabase(ctx, o.pgURL, o.db)
 	if err != nil {
 		return nil, err
 	}
 	defer dropDB()
 
-	key, err := signingKey()
+	key, err := serverproc.SigningKey()
 	if err != nil {
 		return nil, err
 	}
@@ -417,32 +405,32 @@ func run(ctx context.Context, o options) (*results, error) {
 	seed := exec.CommandContext(ctx, bin, "seed")
 	seed.Env = env
 	if out, err := seed.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("healthmed seed: %w\n%s", err, tail(out, 20))
+		return nil, fmt.Errorf("healthmed seed: %w\n%s", err, serverproc.TailLines(out, 20))
 	}
 
-	reps := make([]*replica, 2)
+	reps := make([]*serverproc.Replica, 2)
 	for i, addr := range o.addrs {
-		r, err := startReplica(ctx, bin, env, "ABCDEFGH"[i:i+1], addr, tmp)
+		r, err := serverproc.Start(ctx, bin, env, "ABCDEFGH"[i:i+1], addr, tmp)
 		if err != nil {
 			return nil, err
 		}
 		reps[i] = r
-		defer r.stop(o.logDir)
+		defer r.Stop(o.logDir)
 	}
 	for _, r := range reps {
-		if err := r.waitReady(ctx); err != nil {
+		if err := r.WaitReady(ctx); err != nil {
 			return nil, err
 		}
 	}
 	gql := &gqlClient{http: &http.Client{Timeout: 30 * time.Second}}
-	token, err := gql.login(ctx, reps[0].addr)
+	token, err := gql.login(ctx, reps[0].Addr)
 	if err != nil {
 		return nil, err
 	}
 	// One query on each replica, so the baseline has its GraphQL engine,
 	// database pool and token verification warmed up.
 	for _, r := range reps {
-		if _, err := gql.do(ctx, r.addr, token, `{ __typename }`, nil); err != nil {
+		if _, err := gql.do(ctx, r.Addr, token, `{ __typename }`, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -451,10 +439,10 @@ func run(ctx context.Context, o options) (*results, error) {
 	res := &results{N: o.n, Clients: o.clients(), LoadAvg: [2]string{loadAvg(), ""}}
 	var cpu0 [2]time.Duration
 	for i, r := range reps {
-		if res.RSSBeforeKiB[i], _, err = procStatus(r.cmd.Process.Pid); err != nil {
+		if res.RSSBeforeKiB[i], _, err = serverproc.Status(r.Cmd.Process.Pid); err != nil {
 			return res, err
 		}
-		cpu0[i], _ = procCPU(r.cmd.Process.Pid)
+		cpu0[i], _ = serverproc.CPU(r.Cmd.Process.Pid)
 	}
 
 	say("opening %d subscriptions from %d client processes", o.n, res.Clients)
@@ -495,7 +483,7 @@ func run(ctx context.Context, o options) (*results, error) {
 	say("%d acked, %d failed in %s; waiting for every subscription to go live", res.Acked, res.Failed, res.ConnectTotal.Round(time.Millisecond))
 
 	slots := &slotMaker{base: time.Now().Add(400 * 24 * time.Hour).Truncate(time.Hour)}
-	live, err := warmUp(ctx, o, gql, reps[0].addr, token, clients, slots, res.Acked)
+	live, err := warmUp(ctx, o, gql, reps[0].Addr, token, clients, slots, res.Acked)
 	if err != nil {
 		return res, err
 	}
@@ -504,13 +492,13 @@ func run(ctx context.Context, o options) (*results, error) {
 	say("%d of %d subscriptions live after %s", live, res.Acked, res.LiveAfter.Round(time.Millisecond))
 
 	// Let the replicas finish the handshakes' leftovers before reading RSS.
-	sleepCtx(ctx, 3*time.Second)
+	serverproc.Sleep(ctx, 3*time.Second)
 	var cpu1 [2]time.Duration
 	for i, r := range reps {
-		if res.RSSAfterKiB[i], res.Threads[i], err = procStatus(r.cmd.Process.Pid); err != nil {
+		if res.RSSAfterKiB[i], res.Threads[i], err = serverproc.Status(r.Cmd.Process.Pid); err != nil {
 			return res, err
 		}
-		cpu1[i], _ = procCPU(r.cmd.Process.Pid)
+		cpu1[i], _ = serverproc.CPU(r.Cmd.Process.Pid)
 		res.CPUConnect[i] = cpu1[i] - cpu0[i]
 		if res.PerReplica[i] > 0 {
 			res.KiBPerConn[i] = float64(res.RSSAfterKiB[i]-res.RSSBeforeKiB[i]) / float64(res.PerReplica[i])
@@ -519,7 +507,7 @@ func run(ctx context.Context, o options) (*results, error) {
 	clientCPU := func() time.Duration {
 		var sum time.Duration
 		for _, c := range clients {
-			d, _ := procCPU(c.cmd.Process.Pid)
+			d, _ := serverproc.CPU(c.cmd.Process.Pid)
 			sum += d
 		}
 		return sum
@@ -531,7 +519,7 @@ func run(ctx context.Context, o options) (*results, error) {
 
 	if o.hold > 0 {
 		say("holding the subscriptions for %s", o.hold)
-		if !sleepCtx(ctx, o.hold) {
+		if !serverproc.Sleep(ctx, o.hold) {
 			return res, ctx.Err()
 		}
 	}
@@ -541,10 +529,10 @@ func run(ctx context.Context, o options) (*results, error) {
 	var all []int64
 	var perRep [2][]int64
 	for e := range o.events {
-		if e > 0 && !sleepCtx(ctx, o.gap) {
+		if e > 0 && !serverproc.Sleep(ctx, o.gap) {
 			return res, ctx.Err()
 		}
-		ev, lat, err := oneEvent(ctx, o, gql, reps[0].addr, token, clients, slots)
+		ev, lat, err := oneEvent(ctx, o, gql, reps[0].Addr, token, clients, slots)
 		if err != nil {
 			return res, err
 		}
@@ -563,8 +551,8 @@ func run(ctx context.Context, o options) (*results, error) {
 		res.DeliveryRep[i] = summarize(perRep[i])
 	}
 	for i, r := range reps {
-		res.RSSEndKiB[i], _, _ = procStatus(r.cmd.Process.Pid)
-		cpu, _ := procCPU(r.cmd.Process.Pid)
+		res.RSSEndKiB[i], _, _ = serverproc.Status(r.Cmd.Process.Pid)
+		cpu, _ := serverproc.CPU(r.Cmd.Process.Pid)
 		res.CPUEvents[i] = cpu - cpu1[i]
 	}
 	res.ClientCPUEvents = clientCPU() - clientCPU0
@@ -616,7 +604,7 @@ func warmUp(ctx context.Context, o options, g *gqlClient, addr, token string, cl
 		if _, err := g.createSlot(ctx, addr, token, slots); err != nil {
 			return 0, err
 		}
-		if !sleepCtx(ctx, 2*time.Second) {
+		if !serverproc.Sleep(ctx, 2*time.Second) {
 			return 0, ctx.Err()
 		}
 		live = 0
@@ -712,7 +700,7 @@ func startClients(ctx context.Context, o options, self, token string) ([]*client
 			cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.clientProcs))
 		}
 		cmd.Stderr = os.Stderr
-		dieWithParent(cmd)
+		serverproc.DieWithParent(cmd)
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			return out, err
@@ -791,159 +779,6 @@ func waitOrKill(cmd *exec.Cmd, grace time.Duration) {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-}
-
-// --- replicas ---------------------------------------------------------------
-
-func startReplica(ctx context.Context, bin string, env []string, name, addr, dir string) (*replica, error) {
-	logPath := filepath.Join(dir, "replica-"+name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append([]string(nil), env...), "HEALTHMED_LISTEN_ADDR="+addr)
-	cmd.Stdout, cmd.Stderr = f, f
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	r := &replica{name: name, addr: addr, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); f.Close(); close(r.done) }()
-	say("replica %s: pid %d on %s", name, cmd.Process.Pid, addr)
-	return r, nil
-}
-
-func (r *replica) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(60 * time.Second)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			return fmt.Errorf("replica %s exited:\n%s", r.name, r.tail())
-		default:
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.addr+"/readyz", nil)
-		if res, err := hc.Do(req); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
-			return ctx.Err()
-		}
-	}
-	return fmt.Errorf("replica %s not ready within 60s:\n%s", r.name, r.tail())
-}
-
-func (r *replica) tail() string {
-	b, _ := os.ReadFile(r.log)
-	return tail(b, 20)
-}
-
-// stop asks for a graceful shutdown (which drains the websockets) and
-// kills the replica when that takes too long.
-func (r *replica) stop(keepLogs string) {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(20 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-	if keepLogs != "" {
-		if b, err := os.ReadFile(r.log); err == nil {
-			_ = os.MkdirAll(keepLogs, 0o755)
-			_ = os.WriteFile(filepath.Join(keepLogs, filepath.Base(r.log)), b, 0o644)
-		}
-	}
-}
-
-// --- set-up -----------------------------------------------------------------
-
-func goBuild(ctx context.Context, out string) error {
-	root, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		return fmt.Errorf("finding the module root (run from inside the module): %w", err)
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/healthmed")
-	cmd.Dir = strings.TrimSpace(string(root))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, b)
-	}
-	return nil
-}
-
-// freshDatabase drops and creates name and returns its URL and a function
-// that drops it again.
-func freshDatabase(ctx context.Context, adminURL, name string) (string, func(), error) {
-	admin, err := sql.Open("postgres", adminURL)
-	if err != nil {
-		return "", nil, err
-	}
-	// name matched dbName, so quoting it is enough.
-	drop := func(ctx context.Context) error {
-		_, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
-		return err
-	}
-	if err := drop(ctx); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("dropping %s: %w", name, err)
-	}
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("creating %s: %w", name, err)
-	}
-	u, err := replaceDB(adminURL, name)
-	if err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	return u, func() {
-		// The run's context may be over; the drop gets its own time.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := drop(ctx); err != nil {
-			say("could not drop %s: %v", name, err)
-		}
-		admin.Close()
-	}, nil
-}
-
-func replaceDB(u, name string) (string, error) {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return "", errors.New("-pg: want a postgres:// URL")
-	}
-	rest := u[i+3:]
-	slash := strings.IndexByte(rest, '/')
-	q := ""
-	if j := strings.IndexByte(rest, '?'); j >= 0 {
-		q = rest[j:]
-		rest = rest[:j]
-		if slash > j {
-			slash = -1
-		}
-	}
-	if slash >= 0 {
-		rest = rest[:slash]
-	}
-	return u[:i+3] + rest + "/" + name + q, nil
-}
-
-// signingKey makes the ES256 key both replicas sign and verify with.
-func signingKey() (string, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
 
 // --- GraphQL over HTTP ------------------------------------------------------
@@ -1072,23 +907,4 @@ func mib(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
 
 func say(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "subload: "+format+"\n", args...)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

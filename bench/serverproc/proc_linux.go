@@ -1,13 +1,13 @@
-package main
+package serverproc
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// dieWithParent makes the kernel kill a child when the benchmark dies, so
+// DieWithParent makes the kernel kill a child when the benchmark dies, so
 // that neither replicas nor client processes outlive a crashed or killed
 // run.
-func dieWithParent(c *exec.Cmd) {
+func DieWithParent(c *exec.Cmd) {
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
