@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db generate check-generated vet build bench bench-subs
+.PHONY: run test db test-db generate check-generated vet build bench bench-subs bench-hostile fuzz
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE
 run: db
@@ -22,6 +22,21 @@ test: test-db check-generated vet
 	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
 	HEALTHMED_REQUIRE_DB=1 \
 	$(GO) test -count=1 -race -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+## fuzz: every Go fuzz target of the project for FUZZTIME each (make test
+## gives each a few seconds beyond its seed corpus, which go test runs too)
+FUZZTIME ?= 60s
+TEST_FUZZTIME ?= 3s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=./$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz: $$t in $$pkg for $(FUZZTIME)"; \
+			HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 db:
 	@if [ -n "$$DATABASE_URL" ]; then deploy/local/prepare-db.sh --url-only; else deploy/local/prepare-db.sh $(DB_NAME); fi
@@ -49,6 +64,12 @@ bench: test-db
 	export HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))}; \
 	$(GO) test -count=1 -run '^TestSearchPlanUsesLocationIndex$$' -v ./bench/... && \
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
+	$(MAKE) --no-print-directory bench-hostile
+
+## bench-hostile: every attack of a hostile client at one server in production
+## mode: server CPU per request, memory growth, answer, survival (bench/hostile)
+bench-hostile: test-db
+	$(GO) run ./bench/hostile -pg "$(call LOCAL_DB_URL,postgres)"
 
 ## bench-subs: N (default 2000) websocket subscribers on two replicas: connect
 ## time, server memory per connection, fan-out delivery latency (bench/subload)

@@ -1,0 +1,229 @@
+// Command hostile sends each attack a stranger could make at one
+// `healthmed serve` process in production mode and reports, per attack,
+// the server's CPU time per request, how much its memory grew, what it
+// answered, and whether it survived. The bound every request must keep:
+// at most 5 ms of server CPU and 10 MiB of memory, answered or refused.
+//
+//	go run ./bench/hostile -pg postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//
+// It builds the server, migrates and seeds a database of its own
+// (hmhostile, dropped afterwards) and talks to it on loopback only.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/healthmed/healthmed/bench/serverproc"
+)
+
+const (
+	cpuBound = 5 * time.Millisecond
+	memBound = 10 << 10 // KiB
+)
+
+func main() {
+	pg := flag.String("pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "an administrative PostgreSQL URL")
+	addr := flag.String("addr", "127.0.0.1:18181", "where the server listens (loopback)")
+	reps := flag.Int("reps", 10, "requests per attack")
+	only := flag.String("only", "", "run only the attack of this name")
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if err := run(ctx, *pg, *addr, *reps, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "hostile:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one attack's row of the report.
+type result struct {
+	name     string
+	reps     int
+	cpuPer   time.Duration
+	rssGrow  int64 // KiB, peak during the attack over the level before it
+	answer   string
+	wall     time.Duration
+	died     bool
+	attackEr error
+}
+
+func run(ctx context.Context, pgURL, addr string, reps int, only string) error {
+	tmp, err := os.MkdirTemp("", "hostile")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "healthmed")
+	fmt.Fprintln(os.Stderr, "hostile: building the server")
+	if err := serverproc.Build(ctx, bin); err != nil {
+		return err
+	}
+	dbURL, drop, err := serverproc.FreshDatabase(ctx, pgURL, "hmhostile")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	key, err := serverproc.SigningKey()
+	if err != nil {
+		return err
+	}
+	// Seeding is a development tool; the server under attack runs in
+	// production mode with secrets of its own.
+	seed := exec.CommandContext(ctx, bin, "seed")
+	seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HEALTHMED_DEV=true", "HEALTHMED_DATA_DIR="+tmp)
+	if out, err := seed.CombinedOutput(); err != nil {
+		return fmt.Errorf("seed: %w\n%s", err, serverproc.TailLines(out, 20))
+	}
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"HEALTHMED_DEV=false",
+		"HEALTHMED_SIGNING_KEY="+key,
+		"HEALTHMED_RECORD_KEK="+base64.StdEncoding.EncodeToString(randomBytes(32)),
+		"HEALTHMED_LINK_SECRET="+base64.StdEncoding.EncodeToString(randomBytes(33)),
+		"HEALTHMED_PUBLIC_URL=http://"+addr,
+		"HEALTHMED_DATA_DIR="+tmp,
+		"HEALTHMED_METRICS=off",
+		"HEALTHMED_NOTIFY_WORKER=false",
+	)
+	target := &server{bin: bin, env: env, addr: addr, dir: tmp}
+	if err := target.start(ctx); err != nil {
+		return err
+	}
+	defer func() { target.r.Stop("") }()
+
+	var results []result
+	for _, a := range attacks() {
+		if only != "" && a.name != only {
+			continue
+		}
+		n := reps
+		if a.reps > 0 {
+			n = a.reps
+		}
+		fmt.Fprintf(os.Stderr, "hostile: %s x%d\n", a.name, n)
+		res := measure(ctx, target, a, n)
+		results = append(results, res)
+		if res.died {
+			if err := target.start(ctx); err != nil {
+				return fmt.Errorf("restarting after %s: %w", a.name, err)
+			}
+		}
+	}
+	report(results)
+	for _, r := range results {
+		if r.died {
+			return errors.New("the server died")
+		}
+	}
+	return nil
+}
+
+// server is the process under attack, restarted when an attack kills it.
+type server struct {
+	bin, addr, dir string
+	env            []string
+	r              *serverproc.Replica
+	n              int
+}
+
+func (s *server) start(ctx context.Context) error {
+	s.n++
+	r, err := serverproc.Start(ctx, s.bin, s.env, fmt.Sprint(s.n), s.addr, s.dir)
+	if err != nil {
+		return err
+	}
+	s.r = r
+	return r.WaitReady(ctx)
+}
+
+func (s *server) alive() bool {
+	select {
+	case <-s.r.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// measure runs attack a n times, sampling the server's RSS meanwhile.
+func measure(ctx context.Context, s *server, a attack, n int) result {
+	pid := s.r.Cmd.Process.Pid
+	time.Sleep(200 * time.Millisecond) // let the previous attack's garbage settle
+	rss0, _, _ := serverproc.Status(pid)
+	cpu0, _ := serverproc.CPU(pid)
+	peak := rss0
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if v, _, err := serverproc.Status(pid); err == nil && v > peak {
+					peak = v
+				}
+			}
+		}
+	}()
+	c := newClient("http://" + s.addr)
+	start := time.Now()
+	res := result{name: a.name, reps: n * max(a.units, 1)}
+	for i := 0; i < n && s.alive(); i++ {
+		ans, err := a.do(ctx, c, i)
+		res.answer = ans
+		if err != nil {
+			res.attackEr = err
+		}
+	}
+	res.wall = time.Since(start)
+	// the server may still be working for a client that has gone
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	cpu1, err := serverproc.CPU(pid)
+	if err != nil || !s.alive() {
+		res.died = true
+		return res
+	}
+	res.cpuPer = (cpu1 - cpu0) / time.Duration(n*max(a.units, 1))
+	res.rssGrow = peak - rss0
+	if !c.ready() {
+		res.died = true
+	}
+	return res
+}
+
+func report(rs []result) {
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "attack\trequests\tCPU/req\tRSS growth\twall\tanswer\tverdict\n")
+	for _, r := range rs {
+		verdict := "ok"
+		switch {
+		case r.died:
+			verdict = "SERVER DIED"
+		case r.attackEr != nil:
+			verdict = "FAILED: " + r.attackEr.Error()
+		case r.cpuPer > cpuBound || r.rssGrow > memBound:
+			verdict = fmt.Sprintf("over the bound (%s, %d MiB)", cpuBound, memBound>>10)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.2f ms\t%.1f MiB\t%.1f s\t%s\t%s\n", r.name, r.reps,
+			float64(r.cpuPer)/float64(time.Millisecond), float64(r.rssGrow)/1024, r.wall.Seconds(), r.answer, verdict)
+	}
+	w.Flush()
+	fmt.Println("CPU is read from /proc in 10 ms ticks: per-request figures below 10 ms/reqs are at the resolution's limit.")
+}
