@@ -47,10 +47,12 @@ type App struct {
 	// Clinic is billing, coverage, reports and their periodic job.
 	Clinic *Clinic
 	// Metrics are the Prometheus collectors; nil with HEALTHMED_METRICS=off.
-	Metrics  *observe.Metrics
-	obs      *observability
-	notify   *notifications
-	signouts *live.Signouts
+	Metrics   *observe.Metrics
+	obs       *observability
+	notify    *notifications
+	signouts  *live.Signouts
+	positions *live.Positions
+	log       *slog.Logger
 }
 
 // Close flushes the spans not yet exported and stops the metrics
@@ -61,6 +63,13 @@ func (a *App) Close(ctx context.Context) error { return a.obs.close(ctx) }
 // registers it with http.Server.RegisterOnShutdown.
 func (a *App) Shutdown() {
 	a.Hub.Shutdown()
+	// Where the subscriptions stood must be readable by every replica
+	// before their clients reconnect to one.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := a.positions.Flush(ctx); err != nil {
+		a.log.Warn("subscription positions at shutdown", "err", err.Error())
+	}
+	cancel()
 	// Ending a subscription sends its complete; a moment later the sockets
 	// close, which gqlgen does without a complete.
 	time.Sleep(completeGrace)
@@ -75,6 +84,7 @@ func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	a.obs.start(log)
 	go a.Clinic.run(ctx)
 	go a.signouts.Run(ctx)
+	go a.positions.Run(ctx)
 	go func() {
 		if err := a.Hub.Run(ctx); err != nil {
 			log.Error("live events stopped", "err", err.Error())
@@ -123,6 +133,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
 	signouts := live.NewSignouts(sqlDB, log)
+	positions := live.NewPositions(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
 		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
@@ -141,7 +152,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts},
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -195,7 +206,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Metrics:        obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
-		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts}, nil
+		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts, positions: positions, log: log}, nil
 }
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {

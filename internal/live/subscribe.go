@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ type Service struct {
 	Log    *slog.Logger
 	// Signouts, when set, ends subscriptions whose sign-in ended.
 	Signouts *Signouts
+	// Positions, when set, resumes a sign-in's resubscription where the
+	// subscription it replaces left off.
+	Positions *Positions
 
 	once   sync.Once
 	agenda *memo[memoKey, *model.AgendaEvent]
@@ -56,7 +60,7 @@ func (s *Service) AgendaUpdated(ctx context.Context, after *int) (<-chan *model.
 	}
 	s.init()
 	k := Key{Role: viewer.Doctor, ID: v.ID}
-	return stream(ctx, s, k, after, func(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
+	return stream(ctx, s, k, "agendaUpdated", after, func(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
 		// Shared with the viewer's other subscriptions: one leaving must
 		// not cancel the load for the rest.
 		return s.agenda.get(memoKey{e.ID, k}, func() (*model.AgendaEvent, bool, error) {
@@ -107,7 +111,11 @@ func (s *Service) AppointmentUpdated(ctx context.Context, id *int, after *int) (
 	}
 	s.init()
 	k := Key{Role: viewer.Patient, ID: v.ID}
-	return stream(ctx, s, k, after, func(ctx context.Context, e *ent.Event) (*ent.Appointment, bool, error) {
+	name := "appointmentUpdated"
+	if id != nil {
+		name += ":" + strconv.Itoa(*id)
+	}
+	return stream(ctx, s, k, name, after, func(ctx context.Context, e *ent.Event) (*ent.Appointment, bool, error) {
 		if e.AppointmentID == nil || (id != nil && *e.AppointmentID != *id) {
 			return nil, false, nil
 		}
@@ -142,8 +150,21 @@ func roleError(v viewer.Viewer, msg string) error {
 // the client leaves, the token expires, or the server stops. It starts no
 // goroutine (see Subscriber): the hub hands each event to a feed, which
 // converts it and queues it for gqlgen, and a timer and the context end it.
-func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
+//
+// Without after, a subscription that the same sign-in held under the same
+// name and that ended a moment ago is resumed where it stood (Positions).
+func stream[T any](ctx context.Context, s *Service, k Key, name string, afterID *int,
 	conv func(context.Context, *ent.Event) (T, bool, error)) (<-chan T, error) {
+	family := viewer.FromContext(ctx).SessionID
+	if afterID == nil {
+		id, ok, err := s.Positions.Recall(ctx, family, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			afterID = &id
+		}
+	}
 	var from *Cursor
 	if afterID != nil {
 		e, err := s.Client.Event.Get(viewer.SystemContext(ctx), *afterID)
@@ -156,7 +177,11 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 		c := CursorOf(e)
 		from = &c
 	}
-	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts}
+	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts,
+		positions: s.Positions, family: family, name: name}
+	if from != nil {
+		f.resumedFrom = *afterID
+	}
 	if err := s.Hub.Subscribe(k, f); err != nil {
 		return nil, err
 	}
@@ -194,6 +219,16 @@ type feed[T any] struct {
 
 	signouts *Signouts
 	unwatch  func()
+
+	positions   *Positions
+	family      string
+	name        string
+	resumedFrom int
+	// queued are the ids of the last events put on out, oldest first, one
+	// more than out holds: those still in out when the feed ends never
+	// reached the client, and the one before them is where a
+	// resubscription resumes.
+	queued []int
 }
 
 var _ Subscriber = (*feed[int])(nil)
@@ -203,9 +238,11 @@ var _ Subscriber = (*feed[int])(nil)
 // so that it never waits for gqlgen.
 func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 	var queued []T
+	var ids []int
 	add := func(e *ent.Event) {
 		if v, ok := f.convert(e); ok {
 			queued = append(queued, v)
+			ids = append(ids, e.ID)
 		}
 	}
 	for _, e := range replay {
@@ -218,8 +255,9 @@ func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 		if len(batch) == 0 || f.ended {
 			f.pos = pos
 			f.out = make(chan T, len(queued)+subBuffer)
-			for _, v := range queued {
+			for i, v := range queued {
 				f.out <- v
+				f.track(ids[i])
 			}
 			if f.ended {
 				close(f.out)
@@ -306,6 +344,7 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 	}
 	select {
 	case f.out <- v:
+		f.track(e.ID)
 		f.mu.Unlock()
 		return true
 	default:
@@ -340,13 +379,43 @@ func (f *feed[T]) end(code, msg string) {
 	if code != "" {
 		endWith(f.ctx, code, msg)
 	}
+	last := f.handedOver()
 	if f.out != nil {
+		// What gqlgen has not taken yet is left for the resubscription's
+		// replay: sent now as well, it would arrive twice.
+		for len(f.out) > 0 {
+			<-f.out
+		}
 		close(f.out)
 	}
 	stopCtx, expiry, unwatch := f.stopCtx, f.expiry, f.unwatch
 	f.mu.Unlock()
 	f.hub.Unsubscribe(f.key, f)
 	f.release(stopCtx, expiry, unwatch)
+	f.positions.Remember(f.family, f.name, last)
+}
+
+// track notes that event id was put on out; f.mu is held.
+func (f *feed[T]) track(id int) {
+	if f.positions == nil || f.family == "" {
+		return
+	}
+	f.queued = append(f.queued, id)
+	if len(f.queued) > cap(f.out)+1 {
+		f.queued = f.queued[len(f.queued)-cap(f.out)-1:]
+	}
+}
+
+// handedOver is the last event gqlgen took from out, or where the feed
+// resumed from; f.mu is held, before out is closed.
+func (f *feed[T]) handedOver() int {
+	if f.out == nil {
+		return f.resumedFrom
+	}
+	if n := len(f.queued) - len(f.out); n > 0 {
+		return f.queued[n-1]
+	}
+	return f.resumedFrom
 }
 
 func belongs(e *ent.Event, k Key) bool {
