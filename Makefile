@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db generate check-generated vet build bench bench-subs bench-hostile fuzz
+.PHONY: run test db test-db generate check-generated vet build bench bench-subs bench-hostile fuzz test-js
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE
 run: db
@@ -23,6 +23,15 @@ test: test-db check-generated vet
 	HEALTHMED_REQUIRE_DB=1 \
 	$(GO) test -count=1 -race -timeout 30m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+## test-js: the live updates driven by the JavaScript clients front ends use
+## (graphql-ws, Apollo Client, subscriptions-transport-ws) over two replicas
+test-js: test-db
+	@mkdir -p bin && $(GO) build -o bin/healthmed ./cmd/healthmed
+	cd clients/live-tests && npm ci --no-audit --no-fund --loglevel=error && \
+	HEALTHMED_BIN=$(CURDIR)/bin/healthmed \
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	npm test
 
 ## fuzz: every Go fuzz target of the project for FUZZTIME each (make test
 ## gives each a few seconds beyond its seed corpus, which go test runs too)
