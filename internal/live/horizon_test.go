@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/testdb"
 )
 
@@ -103,9 +104,11 @@ func nextWithin(t *testing.T, w *apptest.WS, limit time.Duration) time.Duration 
 	return took
 }
 
-// A write transaction held open in another database of the cluster, and
-// one in ours that writes no event, must not hold any event back: only a
-// transaction that can still write events before it may.
+// A write transaction held open in another database of the cluster, one
+// in ours that writes no event, and even one in ours that wrote an event
+// but has not committed yet, must not hold any event back: events are
+// numbered as their transaction commits, and only a transaction that is
+// committing events may hold back the ones numbered after it.
 func TestUnrelatedTransactionsHoldNoEventBack(t *testing.T) {
 	env := apptest.New(t)
 	other := otherDatabase(t)
@@ -118,6 +121,8 @@ func TestUnrelatedTransactionsHoldNoEventBack(t *testing.T) {
 	releaseOther := openWrite(t, other, `CREATE TABLE batch (x int)`, `INSERT INTO batch SELECT generate_series(1, 1000)`)
 	releaseOurs := openWrite(t, env.DB.SQL, `SELECT pg_current_xact_id()`,
 		`CREATE TEMP TABLE report AS SELECT id FROM doctors`)
+	releaseWriter := openWrite(t, env.DB.SQL,
+		`INSERT INTO events (created_at, kind, doctor_id) VALUES (now(), 'SLOT_CREATED', 0)`)
 	end := time.Now().Add(hold)
 	worst := time.Duration(0)
 	for i := 0; time.Now().Before(end); i++ {
@@ -127,5 +132,36 @@ func TestUnrelatedTransactionsHoldNoEventBack(t *testing.T) {
 	}
 	releaseOther()
 	releaseOurs()
+	releaseWriter()
 	t.Logf("held %s in another database and ours: slowest event took %s", hold, worst)
+}
+
+// A client resuming from an event that was pruned with the events older
+// than the replay window gets the window again, not an error.
+func TestResumingFromAPrunedEventReplaysTheWindow(t *testing.T) {
+	env := apptest.New(t)
+	doc, _ := env.Doctor("Dr. Pruned", "Cardiology", -23.5, -46.6)
+	w := env.Connect(t, apptest.TransportWS, doc)
+	w.Subscribe("a", `subscription { agendaUpdated { id } }`, nil)
+	time.Sleep(100 * time.Millisecond) // let the subscription register
+	var ids []string
+	for i := range 2 {
+		createSlot(t, env, doc, i)
+		var m struct{ AgendaUpdated struct{ ID string } }
+		w.NextData("a", &m)
+		ids = append(ids, m.AgendaUpdated.ID)
+	}
+	if _, err := env.DB.SQL.Exec(`UPDATE events SET created_at = now() - interval '25 hours' WHERE id = $1`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.App.Hub.Prune(t.Context(), time.Now().Add(-live.ReplayWindow)); err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	r := env.Connect(t, apptest.TransportWS, doc)
+	r.Subscribe("b", `subscription($after: ID) { agendaUpdated(after: $after) { id } }`, map[string]any{"after": ids[0]})
+	var m struct{ AgendaUpdated struct{ ID string } }
+	r.NextData("b", &m)
+	if m.AgendaUpdated.ID != ids[1] {
+		t.Fatalf("replayed %s, want %s", m.AgendaUpdated.ID, ids[1])
+	}
 }
