@@ -202,7 +202,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		Fields: map[string]*sqlgraph.FieldSpec{
 			event.FieldCreatedAt:     {Type: field.TypeTime, Column: event.FieldCreatedAt},
 			event.FieldKind:          {Type: field.TypeEnum, Column: event.FieldKind},
-			event.FieldTxid:          {Type: field.TypeInt64, Column: event.FieldTxid},
+			event.FieldOrd:           {Type: field.TypeInt64, Column: event.FieldOrd},
 			event.FieldDoctorID:      {Type: field.TypeInt, Column: event.FieldDoctorID},
 			event.FieldPatientID:     {Type: field.TypeInt, Column: event.FieldPatientID},
 			event.FieldAppointmentID: {Type: field.TypeInt, Column: event.FieldAppointmentID},
@@ -1612,9 +1612,9 @@ func (f *EventFilter) WhereKind(p entql.StringP) {
 	f.Where(p.Field(event.FieldKind))
 }
 
-// WhereTxid applies the entql int64 predicate on the txid field.
-func (f *EventFilter) WhereTxid(p entql.Int64P) {
-	f.Where(p.Field(event.FieldTxid))
+// WhereOrd applies the entql int64 predicate on the ord field.
+func (f *EventFilter) WhereOrd(p entql.Int64P) {
+	f.Where(p.Field(event.FieldOrd))
 }
 
 // WhereDoctorID applies the entql int predicate on the doctor_id field.

@@ -21,8 +21,8 @@ type Event struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind event.Kind `json:"kind,omitempty"`
-	// Txid holds the value of the "txid" field.
-	Txid int64 `json:"txid,omitempty"`
+	// Ord holds the value of the "ord" field.
+	Ord int64 `json:"ord,omitempty"`
 	// DoctorID holds the value of the "doctor_id" field.
 	DoctorID int `json:"doctor_id,omitempty"`
 	// PatientID holds the value of the "patient_id" field.
@@ -39,7 +39,7 @@ func (*Event) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case event.FieldID, event.FieldTxid, event.FieldDoctorID, event.FieldPatientID, event.FieldAppointmentID, event.FieldSlotID:
+		case event.FieldID, event.FieldOrd, event.FieldDoctorID, event.FieldPatientID, event.FieldAppointmentID, event.FieldSlotID:
 			values[i] = new(sql.NullInt64)
 		case event.FieldKind:
 			values[i] = new(sql.NullString)
@@ -78,11 +78,11 @@ func (_m *Event) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Kind = event.Kind(value.String)
 			}
-		case event.FieldTxid:
+		case event.FieldOrd:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field txid", values[i])
+				return fmt.Errorf("unexpected type %T for field ord", values[i])
 			} else if value.Valid {
-				_m.Txid = value.Int64
+				_m.Ord = value.Int64
 			}
 		case event.FieldDoctorID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -153,8 +153,8 @@ func (_m *Event) String() string {
 	builder.WriteString("kind=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
 	builder.WriteString(", ")
-	builder.WriteString("txid=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Txid))
+	builder.WriteString("ord=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Ord))
 	builder.WriteString(", ")
 	builder.WriteString("doctor_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.DoctorID))

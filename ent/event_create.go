@@ -40,16 +40,16 @@ func (_c *EventCreate) SetKind(v event.Kind) *EventCreate {
 	return _c
 }
 
-// SetTxid sets the "txid" field.
-func (_c *EventCreate) SetTxid(v int64) *EventCreate {
-	_c.mutation.SetTxid(v)
+// SetOrd sets the "ord" field.
+func (_c *EventCreate) SetOrd(v int64) *EventCreate {
+	_c.mutation.SetOrd(v)
 	return _c
 }
 
-// SetNillableTxid sets the "txid" field if the given value is not nil.
-func (_c *EventCreate) SetNillableTxid(v *int64) *EventCreate {
+// SetNillableOrd sets the "ord" field if the given value is not nil.
+func (_c *EventCreate) SetNillableOrd(v *int64) *EventCreate {
 	if v != nil {
-		_c.SetTxid(*v)
+		_c.SetOrd(*v)
 	}
 	return _c
 }
@@ -199,9 +199,9 @@ func (_c *EventCreate) createSpec() (*Event, *sqlgraph.CreateSpec) {
 		_spec.SetField(event.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
 	}
-	if value, ok := _c.mutation.Txid(); ok {
-		_spec.SetField(event.FieldTxid, field.TypeInt64, value)
-		_node.Txid = value
+	if value, ok := _c.mutation.Ord(); ok {
+		_spec.SetField(event.FieldOrd, field.TypeInt64, value)
+		_node.Ord = value
 	}
 	if value, ok := _c.mutation.DoctorID(); ok {
 		_spec.SetField(event.FieldDoctorID, field.TypeInt, value)

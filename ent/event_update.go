@@ -75,8 +75,8 @@ func (_u *EventUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			}
 		}
 	}
-	if _u.mutation.TxidCleared() {
-		_spec.ClearField(event.FieldTxid, field.TypeInt64)
+	if _u.mutation.OrdCleared() {
+		_spec.ClearField(event.FieldOrd, field.TypeInt64)
 	}
 	if _u.mutation.PatientIDCleared() {
 		_spec.ClearField(event.FieldPatientID, field.TypeInt)
@@ -186,8 +186,8 @@ func (_u *EventUpdateOne) sqlSave(ctx context.Context) (_node *Event, err error)
 			}
 		}
 	}
-	if _u.mutation.TxidCleared() {
-		_spec.ClearField(event.FieldTxid, field.TypeInt64)
+	if _u.mutation.OrdCleared() {
+		_spec.ClearField(event.FieldOrd, field.TypeInt64)
 	}
 	if _u.mutation.PatientIDCleared() {
 		_spec.ClearField(event.FieldPatientID, field.TypeInt)

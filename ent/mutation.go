@@ -7021,8 +7021,8 @@ type EventMutation struct {
 	id                *int
 	created_at        *time.Time
 	kind              *event.Kind
-	txid              *int64
-	addtxid           *int64
+	ord               *int64
+	addord            *int64
 	doctor_id         *int
 	adddoctor_id      *int
 	patient_id        *int
@@ -7207,74 +7207,74 @@ func (m *EventMutation) ResetKind() {
 	m.kind = nil
 }
 
-// SetTxid sets the "txid" field.
-func (m *EventMutation) SetTxid(i int64) {
-	m.txid = &i
-	m.addtxid = nil
+// SetOrd sets the "ord" field.
+func (m *EventMutation) SetOrd(i int64) {
+	m.ord = &i
+	m.addord = nil
 }
 
-// Txid returns the value of the "txid" field in the mutation.
-func (m *EventMutation) Txid() (r int64, exists bool) {
-	v := m.txid
+// Ord returns the value of the "ord" field in the mutation.
+func (m *EventMutation) Ord() (r int64, exists bool) {
+	v := m.ord
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldTxid returns the old "txid" field's value of the Event entity.
+// OldOrd returns the old "ord" field's value of the Event entity.
 // If the Event object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *EventMutation) OldTxid(ctx context.Context) (v int64, err error) {
+func (m *EventMutation) OldOrd(ctx context.Context) (v int64, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldTxid is only allowed on UpdateOne operations")
+		return v, errors.New("OldOrd is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldTxid requires an ID field in the mutation")
+		return v, errors.New("OldOrd requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldTxid: %w", err)
+		return v, fmt.Errorf("querying old value for OldOrd: %w", err)
 	}
-	return oldValue.Txid, nil
+	return oldValue.Ord, nil
 }
 
-// AddTxid adds i to the "txid" field.
-func (m *EventMutation) AddTxid(i int64) {
-	if m.addtxid != nil {
-		*m.addtxid += i
+// AddOrd adds i to the "ord" field.
+func (m *EventMutation) AddOrd(i int64) {
+	if m.addord != nil {
+		*m.addord += i
 	} else {
-		m.addtxid = &i
+		m.addord = &i
 	}
 }
 
-// AddedTxid returns the value that was added to the "txid" field in this mutation.
-func (m *EventMutation) AddedTxid() (r int64, exists bool) {
-	v := m.addtxid
+// AddedOrd returns the value that was added to the "ord" field in this mutation.
+func (m *EventMutation) AddedOrd() (r int64, exists bool) {
+	v := m.addord
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// ClearTxid clears the value of the "txid" field.
-func (m *EventMutation) ClearTxid() {
-	m.txid = nil
-	m.addtxid = nil
-	m.clearedFields[event.FieldTxid] = struct{}{}
+// ClearOrd clears the value of the "ord" field.
+func (m *EventMutation) ClearOrd() {
+	m.ord = nil
+	m.addord = nil
+	m.clearedFields[event.FieldOrd] = struct{}{}
 }
 
-// TxidCleared returns if the "txid" field was cleared in this mutation.
-func (m *EventMutation) TxidCleared() bool {
-	_, ok := m.clearedFields[event.FieldTxid]
+// OrdCleared returns if the "ord" field was cleared in this mutation.
+func (m *EventMutation) OrdCleared() bool {
+	_, ok := m.clearedFields[event.FieldOrd]
 	return ok
 }
 
-// ResetTxid resets all changes to the "txid" field.
-func (m *EventMutation) ResetTxid() {
-	m.txid = nil
-	m.addtxid = nil
-	delete(m.clearedFields, event.FieldTxid)
+// ResetOrd resets all changes to the "ord" field.
+func (m *EventMutation) ResetOrd() {
+	m.ord = nil
+	m.addord = nil
+	delete(m.clearedFields, event.FieldOrd)
 }
 
 // SetDoctorID sets the "doctor_id" field.
@@ -7584,8 +7584,8 @@ func (m *EventMutation) Fields() []string {
 	if m.kind != nil {
 		fields = append(fields, event.FieldKind)
 	}
-	if m.txid != nil {
-		fields = append(fields, event.FieldTxid)
+	if m.ord != nil {
+		fields = append(fields, event.FieldOrd)
 	}
 	if m.doctor_id != nil {
 		fields = append(fields, event.FieldDoctorID)
@@ -7611,8 +7611,8 @@ func (m *EventMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedAt()
 	case event.FieldKind:
 		return m.Kind()
-	case event.FieldTxid:
-		return m.Txid()
+	case event.FieldOrd:
+		return m.Ord()
 	case event.FieldDoctorID:
 		return m.DoctorID()
 	case event.FieldPatientID:
@@ -7634,8 +7634,8 @@ func (m *EventMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldCreatedAt(ctx)
 	case event.FieldKind:
 		return m.OldKind(ctx)
-	case event.FieldTxid:
-		return m.OldTxid(ctx)
+	case event.FieldOrd:
+		return m.OldOrd(ctx)
 	case event.FieldDoctorID:
 		return m.OldDoctorID(ctx)
 	case event.FieldPatientID:
@@ -7667,12 +7667,12 @@ func (m *EventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetKind(v)
 		return nil
-	case event.FieldTxid:
+	case event.FieldOrd:
 		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetTxid(v)
+		m.SetOrd(v)
 		return nil
 	case event.FieldDoctorID:
 		v, ok := value.(int)
@@ -7710,8 +7710,8 @@ func (m *EventMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *EventMutation) AddedFields() []string {
 	var fields []string
-	if m.addtxid != nil {
-		fields = append(fields, event.FieldTxid)
+	if m.addord != nil {
+		fields = append(fields, event.FieldOrd)
 	}
 	if m.adddoctor_id != nil {
 		fields = append(fields, event.FieldDoctorID)
@@ -7733,8 +7733,8 @@ func (m *EventMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *EventMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
-	case event.FieldTxid:
-		return m.AddedTxid()
+	case event.FieldOrd:
+		return m.AddedOrd()
 	case event.FieldDoctorID:
 		return m.AddedDoctorID()
 	case event.FieldPatientID:
@@ -7752,12 +7752,12 @@ func (m *EventMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *EventMutation) AddField(name string, value ent.Value) error {
 	switch name {
-	case event.FieldTxid:
+	case event.FieldOrd:
 		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.AddTxid(v)
+		m.AddOrd(v)
 		return nil
 	case event.FieldDoctorID:
 		v, ok := value.(int)
@@ -7795,8 +7795,8 @@ func (m *EventMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *EventMutation) ClearedFields() []string {
 	var fields []string
-	if m.FieldCleared(event.FieldTxid) {
-		fields = append(fields, event.FieldTxid)
+	if m.FieldCleared(event.FieldOrd) {
+		fields = append(fields, event.FieldOrd)
 	}
 	if m.FieldCleared(event.FieldPatientID) {
 		fields = append(fields, event.FieldPatientID)
@@ -7821,8 +7821,8 @@ func (m *EventMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *EventMutation) ClearField(name string) error {
 	switch name {
-	case event.FieldTxid:
-		m.ClearTxid()
+	case event.FieldOrd:
+		m.ClearOrd()
 		return nil
 	case event.FieldPatientID:
 		m.ClearPatientID()
@@ -7847,8 +7847,8 @@ func (m *EventMutation) ResetField(name string) error {
 	case event.FieldKind:
 		m.ResetKind()
 		return nil
-	case event.FieldTxid:
-		m.ResetTxid()
+	case event.FieldOrd:
+		m.ResetOrd()
 		return nil
 	case event.FieldDoctorID:
 		m.ResetDoctorID()

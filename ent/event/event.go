@@ -21,8 +21,8 @@ const (
 	FieldCreatedAt = "created_at"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
-	// FieldTxid holds the string denoting the txid field in the database.
-	FieldTxid = "txid"
+	// FieldOrd holds the string denoting the ord field in the database.
+	FieldOrd = "ord"
 	// FieldDoctorID holds the string denoting the doctor_id field in the database.
 	FieldDoctorID = "doctor_id"
 	// FieldPatientID holds the string denoting the patient_id field in the database.
@@ -40,7 +40,7 @@ var Columns = []string{
 	FieldID,
 	FieldCreatedAt,
 	FieldKind,
-	FieldTxid,
+	FieldOrd,
 	FieldDoctorID,
 	FieldPatientID,
 	FieldAppointmentID,
@@ -116,9 +116,9 @@ func ByKind(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldKind, opts...).ToFunc()
 }
 
-// ByTxid orders the results by the txid field.
-func ByTxid(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldTxid, opts...).ToFunc()
+// ByOrd orders the results by the ord field.
+func ByOrd(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrd, opts...).ToFunc()
 }
 
 // ByDoctorID orders the results by the doctor_id field.

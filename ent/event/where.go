@@ -59,9 +59,9 @@ func CreatedAt(v time.Time) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldCreatedAt, v))
 }
 
-// Txid applies equality check predicate on the "txid" field. It's identical to TxidEQ.
-func Txid(v int64) predicate.Event {
-	return predicate.Event(sql.FieldEQ(FieldTxid, v))
+// Ord applies equality check predicate on the "ord" field. It's identical to OrdEQ.
+func Ord(v int64) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldOrd, v))
 }
 
 // DoctorID applies equality check predicate on the "doctor_id" field. It's identical to DoctorIDEQ.
@@ -144,54 +144,54 @@ func KindNotIn(vs ...Kind) predicate.Event {
 	return predicate.Event(sql.FieldNotIn(FieldKind, vs...))
 }
 
-// TxidEQ applies the EQ predicate on the "txid" field.
-func TxidEQ(v int64) predicate.Event {
-	return predicate.Event(sql.FieldEQ(FieldTxid, v))
+// OrdEQ applies the EQ predicate on the "ord" field.
+func OrdEQ(v int64) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldOrd, v))
 }
 
-// TxidNEQ applies the NEQ predicate on the "txid" field.
-func TxidNEQ(v int64) predicate.Event {
-	return predicate.Event(sql.FieldNEQ(FieldTxid, v))
+// OrdNEQ applies the NEQ predicate on the "ord" field.
+func OrdNEQ(v int64) predicate.Event {
+	return predicate.Event(sql.FieldNEQ(FieldOrd, v))
 }
 
-// TxidIn applies the In predicate on the "txid" field.
-func TxidIn(vs ...int64) predicate.Event {
-	return predicate.Event(sql.FieldIn(FieldTxid, vs...))
+// OrdIn applies the In predicate on the "ord" field.
+func OrdIn(vs ...int64) predicate.Event {
+	return predicate.Event(sql.FieldIn(FieldOrd, vs...))
 }
 
-// TxidNotIn applies the NotIn predicate on the "txid" field.
-func TxidNotIn(vs ...int64) predicate.Event {
-	return predicate.Event(sql.FieldNotIn(FieldTxid, vs...))
+// OrdNotIn applies the NotIn predicate on the "ord" field.
+func OrdNotIn(vs ...int64) predicate.Event {
+	return predicate.Event(sql.FieldNotIn(FieldOrd, vs...))
 }
 
-// TxidGT applies the GT predicate on the "txid" field.
-func TxidGT(v int64) predicate.Event {
-	return predicate.Event(sql.FieldGT(FieldTxid, v))
+// OrdGT applies the GT predicate on the "ord" field.
+func OrdGT(v int64) predicate.Event {
+	return predicate.Event(sql.FieldGT(FieldOrd, v))
 }
 
-// TxidGTE applies the GTE predicate on the "txid" field.
-func TxidGTE(v int64) predicate.Event {
-	return predicate.Event(sql.FieldGTE(FieldTxid, v))
+// OrdGTE applies the GTE predicate on the "ord" field.
+func OrdGTE(v int64) predicate.Event {
+	return predicate.Event(sql.FieldGTE(FieldOrd, v))
 }
 
-// TxidLT applies the LT predicate on the "txid" field.
-func TxidLT(v int64) predicate.Event {
-	return predicate.Event(sql.FieldLT(FieldTxid, v))
+// OrdLT applies the LT predicate on the "ord" field.
+func OrdLT(v int64) predicate.Event {
+	return predicate.Event(sql.FieldLT(FieldOrd, v))
 }
 
-// TxidLTE applies the LTE predicate on the "txid" field.
-func TxidLTE(v int64) predicate.Event {
-	return predicate.Event(sql.FieldLTE(FieldTxid, v))
+// OrdLTE applies the LTE predicate on the "ord" field.
+func OrdLTE(v int64) predicate.Event {
+	return predicate.Event(sql.FieldLTE(FieldOrd, v))
 }
 
-// TxidIsNil applies the IsNil predicate on the "txid" field.
-func TxidIsNil() predicate.Event {
-	return predicate.Event(sql.FieldIsNull(FieldTxid))
+// OrdIsNil applies the IsNil predicate on the "ord" field.
+func OrdIsNil() predicate.Event {
+	return predicate.Event(sql.FieldIsNull(FieldOrd))
 }
 
-// TxidNotNil applies the NotNil predicate on the "txid" field.
-func TxidNotNil() predicate.Event {
-	return predicate.Event(sql.FieldNotNull(FieldTxid))
+// OrdNotNil applies the NotNil predicate on the "ord" field.
+func OrdNotNil() predicate.Event {
+	return predicate.Event(sql.FieldNotNull(FieldOrd))
 }
 
 // DoctorIDEQ applies the EQ predicate on the "doctor_id" field.

@@ -259,7 +259,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED"}},
-		{Name: "txid", Type: field.TypeInt64, Nullable: true, Default: schema.Expr("(pg_current_xact_id()::text)::bigint")},
+		{Name: "ord", Type: field.TypeInt64, Nullable: true},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt, Nullable: true},
 		{Name: "appointment_id", Type: field.TypeInt, Nullable: true},
@@ -272,19 +272,24 @@ var (
 		PrimaryKey: []*schema.Column{EventsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "event_txid_id",
+				Name:    "event_ord_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[3], EventsColumns[0]},
 			},
 			{
-				Name:    "event_doctor_id_txid_id",
+				Name:    "event_doctor_id_ord_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[4], EventsColumns[3], EventsColumns[0]},
 			},
 			{
-				Name:    "event_patient_id_txid_id",
+				Name:    "event_patient_id_ord_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[5], EventsColumns[3], EventsColumns[0]},
+			},
+			{
+				Name:    "event_appointment_id_ord_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[6], EventsColumns[3], EventsColumns[0]},
 			},
 		},
 	}

@@ -3,7 +3,6 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
-	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -23,11 +22,11 @@ func (Event) Fields() []ent.Field {
 		field.Enum("kind").Immutable().Values(
 			"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED",
 			"BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED"),
-		// txid orders events by the transaction that wrote them. Readers
-		// deliver only events of transactions older than every running
-		// one, so a transaction that commits late cannot be skipped.
-		field.Int64("txid").Optional().Immutable().
-			Annotations(entsql.DefaultExpr("(pg_current_xact_id()::text)::bigint")),
+		// ord orders events by the commit of the transaction that wrote
+		// them: a deferred trigger numbers a transaction's events as it
+		// commits (see the event_order migration and internal/live), so
+		// a long transaction holds no other event back. NULL until then.
+		field.Int64("ord").Optional().Immutable(),
 		field.Int("doctor_id").Immutable(),
 		field.Int("patient_id").Optional().Nillable().Immutable(),
 		field.Int("appointment_id").Optional().Nillable().Immutable(),
@@ -37,9 +36,11 @@ func (Event) Fields() []ent.Field {
 
 func (Event) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("txid", "id"),
-		index.Fields("doctor_id", "txid", "id"),
-		index.Fields("patient_id", "txid", "id"),
+		index.Fields("ord", "id"),
+		index.Fields("doctor_id", "ord", "id"),
+		index.Fields("patient_id", "ord", "id"),
+		// Appointment.lastEventId.
+		index.Fields("appointment_id", "ord", "id"),
 	}
 }
 

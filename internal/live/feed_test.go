@@ -23,7 +23,7 @@ func testHub() *Hub {
 	return NewHub(nil, nil, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
-func ev(id int) *ent.Event { return &ent.Event{ID: id, Txid: int64(id), DoctorID: 1} }
+func ev(id int) *ent.Event { return &ent.Event{ID: id, Ord: int64(id), DoctorID: 1} }
 
 // newFeed does what stream does after the database work: register, then
 // start at pos with the replay, then watch the context.
@@ -87,7 +87,7 @@ func TestFeedReplaysThenSkipsWhatTheSnapshotSaw(t *testing.T) {
 	// Events 3 and 4 reached the hub before the position was known; 3 was
 	// already visible then (safe up to 3), 4 was not. 1 and 2 are the
 	// replay the client asked for.
-	f := newFeed(t, t.Context(), h, Position{Safe: Cursor{TxID: 3, ID: 3}, Seen: map[int]bool{}},
+	f := newFeed(t, t.Context(), h, Position{Safe: Cursor{Ord: 3, ID: 3}, Seen: map[int]bool{}},
 		[]*ent.Event{ev(1), ev(2)}, ev(3), ev(4))
 	deliver(h, ev(3)) // a late duplicate of something visible: skipped
 	deliver(h, ev(5))

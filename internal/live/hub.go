@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -24,23 +26,32 @@ const (
 	pollBatch = 1000
 	// pollEvery bounds the delay of an event whose notification was lost.
 	pollEvery = time.Second
-	// While committed events wait for older transactions to end (see
-	// safe), the hub reads again after retryMin, backing off to retryMax,
-	// instead of waiting for the next notification or poll.
+	// While committed events wait for transactions still committing
+	// earlier numbers (see horizon), the hub reads again after retryMin,
+	// backing off to retryMax, instead of waiting for the next
+	// notification or poll.
 	retryMin = 10 * time.Millisecond
 	retryMax = 100 * time.Millisecond
 	// subBuffer events wait for a slow subscriber before it is dropped.
 	subBuffer = 32
 )
 
-// Cursor orders events: by writing transaction, then by id.
-type Cursor struct{ TxID, ID int64 }
+// DefaultMaxHold bounds how long a transaction that is committing events
+// holds back the events numbered after its own. Committing takes
+// milliseconds; only a stalled commit (a synchronous standby gone, a
+// transaction that fired the trigger early with SET CONSTRAINTS and kept
+// going) reaches it.
+const DefaultMaxHold = 2 * time.Second
+
+// Cursor orders events: by the commit of the writing transaction (ord),
+// then by id.
+type Cursor struct{ Ord, ID int64 }
 
 // Less reports whether c comes before o.
-func (c Cursor) Less(o Cursor) bool { return c.TxID < o.TxID || (c.TxID == o.TxID && c.ID < o.ID) }
+func (c Cursor) Less(o Cursor) bool { return c.Ord < o.Ord || (c.Ord == o.Ord && c.ID < o.ID) }
 
 // CursorOf returns an event's position.
-func CursorOf(e *ent.Event) Cursor { return Cursor{TxID: e.Txid, ID: int64(e.ID)} }
+func CursorOf(e *ent.Event) Cursor { return Cursor{Ord: e.Ord, ID: int64(e.ID)} }
 
 // Key names whose events a subscription receives.
 type Key struct {
@@ -80,9 +91,19 @@ type Hub struct {
 	last   Cursor
 	closed bool
 
+	// Owned by the reading goroutine. since is when each number still
+	// committing was first seen; late holds the numbers the cursor went
+	// past while they were committing, whose events are delivered when
+	// they end, out of order.
+	since map[int64]time.Time
+	late  map[int64]bool
+
 	wake   chan struct{}
 	notify chan struct{}
 	ready  chan struct{}
+
+	// MaxHold, when set before Run, replaces DefaultMaxHold.
+	MaxHold time.Duration
 
 	// OnDeliver, when set before Run, is told after each event how many
 	// subscriptions it was handed to and how many were dropped as too
@@ -98,6 +119,8 @@ func NewHub(client *ent.Client, db *sql.DB, dsn string, log *slog.Logger) *Hub {
 	return &Hub{
 		client: client, db: db, dsn: listenerDSN(dsn), log: log,
 		subs:   map[Key]map[Subscriber]struct{}{},
+		since:  map[int64]time.Time{},
+		late:   map[int64]bool{},
 		wake:   make(chan struct{}, 1),
 		notify: make(chan struct{}, 1),
 		ready:  make(chan struct{}),
@@ -156,6 +179,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		return err
 	}
 	go h.notifier(ctx)
+	go h.pruner(ctx)
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	retry := time.NewTimer(retryMax)
@@ -180,10 +204,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			h.log.Error("reading events", "err", err.Error())
 		}
-		// Any transaction of the cluster that is still running (another
-		// database's too: transaction ids are cluster-wide) holds back
-		// events committed after it began. Nothing wakes the hub when it
-		// ends, so without this the events would wait for the next poll.
+		// A transaction committing events holds back those numbered
+		// after its own. Nothing wakes the hub when it ends, so without
+		// this the events would wait for the next poll.
 		if held {
 			backoff = min(max(2*backoff, retryMin), retryMax)
 			retry.Reset(backoff)
@@ -209,30 +232,19 @@ func (h *Hub) notifier(ctx context.Context) {
 	}
 }
 
-// safe keeps only events of transactions older than every transaction
-// still running, so no event can later appear before the cursor.
-func safe(s *entsql.Selector) {
-	s.Where(entsql.ExprP(s.C(event.FieldTxid) + " < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
-}
-
-// unsafe is the rest: events already visible whose transaction is younger
-// than one still running.
-func unsafe(s *entsql.Selector) {
-	s.Where(entsql.ExprP(s.C(event.FieldTxid) + " >= (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
-}
-
+// after keeps the events after c.
 func after(c Cursor) func(*entsql.Selector) {
 	return func(s *entsql.Selector) {
 		s.Where(entsql.P(func(b *entsql.Builder) {
-			b.WriteString("(" + s.C(event.FieldTxid) + ", " + s.C(event.FieldID) + ") > (").
-				Arg(c.TxID).WriteString(", ").Arg(c.ID).WriteString(")")
+			b.WriteString("(" + s.C(event.FieldOrd) + ", " + s.C(event.FieldID) + ") > (").
+				Arg(c.Ord).WriteString(", ").Arg(c.ID).WriteString(")")
 		}))
 	}
 }
 
-func (h *Hub) head(ctx context.Context) (Cursor, error) {
-	e, err := h.client.Event.Query().Where(safe).
-		Order(ent.Desc(event.FieldTxid), ent.Desc(event.FieldID)).First(viewer.SystemContext(ctx))
+// last returns the position of the newest event numbered below ord.
+func last(ctx context.Context, q *ent.EventQuery, ord int64) (Cursor, error) {
+	e, err := q.Where(event.OrdLT(ord)).Order(ent.Desc(event.FieldOrd), ent.Desc(event.FieldID)).First(ctx)
 	if ent.IsNotFound(err) {
 		return Cursor{}, nil
 	}
@@ -242,50 +254,142 @@ func (h *Hub) head(ctx context.Context) (Cursor, error) {
 	return CursorOf(e), nil
 }
 
-// poll delivers the safe events after the cursor, and reports whether
-// visible events wait behind a running transaction.
+func (h *Hub) head(ctx context.Context) (Cursor, error) {
+	hz, err := settledHorizon(ctx, h.db)
+	if err != nil {
+		return Cursor{}, err
+	}
+	return last(viewer.SystemContext(ctx), h.client.Event.Query(), hz.below(never))
+}
+
+func (h *Hub) maxHold() time.Duration {
+	if h.MaxHold > 0 {
+		return h.MaxHold
+	}
+	return DefaultMaxHold
+}
+
+// poll delivers the events after the cursor that are complete, and the
+// late ones whose transaction ended, and reports whether events may wait
+// behind a transaction that is committing.
 func (h *Hub) poll(ctx context.Context) (held bool, err error) {
-	for {
-		h.mu.Lock()
-		from := h.last
-		h.mu.Unlock()
-		evs, err := h.client.Event.Query().Where(safe, after(from)).
-			Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(pollBatch).All(viewer.SystemContext(ctx))
-		if err != nil {
-			return false, err
+	ctx = viewer.SystemContext(ctx)
+	hz, err := readHorizon(ctx, h.db)
+	if err != nil || hz.unsettled {
+		return hz.unsettled, err
+	}
+	h.mu.Lock()
+	from := h.last
+	h.mu.Unlock()
+
+	// A number committing for longer than the bound no longer holds the
+	// others back: the cursor may pass it, and its events then go out
+	// when its transaction ends.
+	now := time.Now()
+	committing := make(map[int64]bool, len(hz.inflight))
+	var overdue []int64
+	for _, o := range hz.inflight {
+		committing[o] = true
+		if h.late[o] {
+			continue
 		}
-		// Who gets which event is settled under the lock, together with
-		// the cursor, so that a subscription registered meanwhile either
-		// gets an event here or finds it in its snapshot. The deliveries
-		// run outside the lock: the first one of an event loads it from
-		// the database, and a subscriber that gives up unsubscribes.
-		targets := make([][]Subscriber, len(evs))
-		h.mu.Lock()
-		for i, e := range evs {
-			targets[i] = h.targetsLocked(e)
-			h.last = CursorOf(e)
+		if o < from.Ord {
+			// Passed without being noticed, which the horizon rules out;
+			// delivered late rather than holding everything back.
+			h.late[o] = true
+			continue
 		}
-		h.mu.Unlock()
-		for i, e := range evs {
-			delivered, dropped := 0, 0
-			for _, s := range targets[i] {
-				if s.Deliver(e) {
-					delivered++
-				} else {
-					dropped++
-				}
-			}
-			if h.OnDeliver != nil {
-				h.OnDeliver(delivered, dropped)
-			}
+		first, ok := h.since[o]
+		if !ok {
+			h.since[o] = now
+			first = now
 		}
-		if len(evs) < pollBatch {
-			h.mu.Lock()
-			from = h.last
-			h.mu.Unlock()
-			return h.client.Event.Query().Where(unsafe, after(from)).Exist(viewer.SystemContext(ctx))
+		if now.Sub(first) >= h.maxHold() {
+			overdue = append(overdue, o)
+		} else {
+			held = true
 		}
 	}
+	for o := range h.since {
+		if !committing[o] {
+			delete(h.since, o)
+		}
+	}
+	var ended []int64
+	for o := range h.late {
+		if !committing[o] {
+			ended = append(ended, o)
+		}
+	}
+	if len(ended) > 0 {
+		evs, err := h.client.Event.Query().Where(event.OrdIn(ended...)).
+			Order(ent.Asc(event.FieldOrd), ent.Asc(event.FieldID)).All(ctx)
+		if err != nil {
+			return held, err
+		}
+		for _, o := range ended {
+			delete(h.late, o)
+		}
+		h.deliver(evs, false)
+	}
+
+	below := hz.below(func(o int64) bool { return h.late[o] || slices.Contains(overdue, o) })
+	for {
+		q := h.client.Event.Query().Where(after(from), event.OrdLT(below))
+		if len(overdue) > 0 {
+			// Not even if it ended meanwhile: its events are then
+			// delivered as late ones, once.
+			q.Where(event.OrdNotIn(overdue...))
+		}
+		evs, err := q.Order(ent.Asc(event.FieldOrd), ent.Asc(event.FieldID)).Limit(pollBatch).All(ctx)
+		if err != nil {
+			return held, err
+		}
+		from = h.deliver(evs, true)
+		if len(evs) < pollBatch {
+			break
+		}
+	}
+	for _, o := range overdue {
+		if o < from.Ord {
+			h.late[o] = true
+		}
+	}
+	return held, nil
+}
+
+// deliver hands evs to their subscriptions, moving the cursor with them
+// unless they are late ones, and returns the cursor.
+func (h *Hub) deliver(evs []*ent.Event, advance bool) Cursor {
+	// Who gets which event is settled under the lock, together with the
+	// cursor, so that a subscription registered meanwhile either gets an
+	// event here or finds it in its snapshot. The deliveries run outside
+	// the lock: the first one of an event loads it from the database, and
+	// a subscriber that gives up unsubscribes.
+	targets := make([][]Subscriber, len(evs))
+	h.mu.Lock()
+	for i, e := range evs {
+		targets[i] = h.targetsLocked(e)
+		if advance {
+			h.last = CursorOf(e)
+		}
+	}
+	cur := h.last
+	h.mu.Unlock()
+	for i, e := range evs {
+		delivered, dropped := 0, 0
+		for _, s := range targets[i] {
+			if s.Deliver(e) {
+				delivered++
+			} else {
+				dropped++
+			}
+		}
+		if h.OnDeliver != nil {
+			h.OnDeliver(delivered, dropped)
+		}
+	}
+	return cur
 }
 
 // targetsLocked lists the subscriptions of the doctor and the patient an
@@ -366,8 +470,8 @@ func (h *Hub) Subscribers() int {
 
 // Position is where a new subscription stands: every event visible when
 // it subscribed. Events the hub has not yet delivered are either after
-// Safe, or visible but not yet safe (their transaction is younger than
-// one still running), and those are listed in Seen.
+// Safe, or visible but numbered at or after a transaction that was still
+// committing, and those of the subscription's key are listed in Seen.
 type Position struct {
 	Safe Cursor
 	Seen map[int]bool
@@ -383,21 +487,23 @@ func (p Position) Delivered(e *ent.Event) bool {
 // that it missed (at most a day old).
 func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*ent.Event, error) {
 	ctx = viewer.SystemContext(ctx)
+	// The horizon is read before the snapshot is taken, so that every
+	// event numbered below it is in the snapshot.
+	hz, err := settledHorizon(ctx, h.db)
+	if err != nil {
+		return Position{}, nil, err
+	}
+	below := hz.below(never)
 	tx, err := h.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return Position{}, nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck
 	pos := Position{Seen: map[int]bool{}}
-	top, err := tx.Event.Query().Where(safe).
-		Order(ent.Desc(event.FieldTxid), ent.Desc(event.FieldID)).First(ctx)
-	switch {
-	case err == nil:
-		pos.Safe = CursorOf(top)
-	case !ent.IsNotFound(err):
+	if pos.Safe, err = last(ctx, tx.Event.Query(), below); err != nil {
 		return Position{}, nil, err
 	}
-	young, err := tx.Event.Query().Where(unsafe).IDs(ctx)
+	young, err := tx.Event.Query().Where(ofKey(k), event.OrdGTE(below)).IDs(ctx)
 	if err != nil {
 		return Position{}, nil, err
 	}
@@ -407,17 +513,21 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 	if from == nil {
 		return pos, nil, nil
 	}
-	q := tx.Event.Query().Where(after(*from), event.CreatedAtGT(time.Now().Add(-ReplayWindow)))
-	if k.Role == viewer.Doctor {
-		q.Where(event.DoctorID(k.ID))
-	} else {
-		q.Where(event.PatientID(k.ID))
-	}
-	missed, err := q.Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(MaxReplay).All(ctx)
+	missed, err := tx.Event.Query().Where(ofKey(k), after(*from), event.CreatedAtGT(time.Now().Add(-ReplayWindow))).
+		Order(ent.Asc(event.FieldOrd), ent.Asc(event.FieldID)).Limit(MaxReplay).All(ctx)
 	return pos, missed, err
 }
 
-// ReplayWindow and MaxReplay bound what a reconnecting client can ask for.
+// ofKey keeps the events the subscriptions of k receive.
+func ofKey(k Key) predicate.Event {
+	if k.Role == viewer.Doctor {
+		return event.DoctorID(k.ID)
+	}
+	return event.PatientID(k.ID)
+}
+
+// ReplayWindow and MaxReplay bound what a reconnecting client can ask for;
+// events older than ReplayWindow are deleted.
 const (
 	ReplayWindow = 24 * time.Hour
 	MaxReplay    = 1000

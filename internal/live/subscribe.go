@@ -132,7 +132,7 @@ func (s *Service) AppointmentUpdated(ctx context.Context, id *int, after *int) (
 // LastEventID is Appointment.lastEventId.
 func (s *Service) LastEventID(ctx context.Context, a *ent.Appointment) (*int, error) {
 	id, err := s.Client.Event.Query().Where(event.AppointmentID(a.ID)).
-		Order(ent.Desc(event.FieldTxid), ent.Desc(event.FieldID)).FirstID(viewer.SystemContext(ctx))
+		Order(ent.Desc(event.FieldOrd), ent.Desc(event.FieldID)).FirstID(viewer.SystemContext(ctx))
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
@@ -167,14 +167,10 @@ func stream[T any](ctx context.Context, s *Service, k Key, name string, afterID 
 	}
 	var from *Cursor
 	if afterID != nil {
-		e, err := s.Client.Event.Get(viewer.SystemContext(ctx), *afterID)
-		if err != nil || !belongs(e, k) {
-			if err != nil && !ent.IsNotFound(err) {
-				return nil, err
-			}
-			return nil, gqlerr.BadInput("after", "unknown event id")
+		c, err := resumeFrom(ctx, s.Client, k, *afterID)
+		if err != nil {
+			return nil, err
 		}
-		c := CursorOf(e)
 		from = &c
 	}
 	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts,
@@ -416,6 +412,30 @@ func (f *feed[T]) handedOver() int {
 		return f.queued[n-1]
 	}
 	return f.resumedFrom
+}
+
+// resumeFrom returns the position of the event a client last received.
+// An id older than every event kept was pruned with the events older than
+// ReplayWindow: the client then gets the whole window again.
+func resumeFrom(ctx context.Context, c *ent.Client, k Key, id int) (Cursor, error) {
+	ctx = viewer.SystemContext(ctx)
+	e, err := c.Event.Get(ctx, id)
+	if err == nil && belongs(e, k) {
+		return CursorOf(e), nil
+	}
+	if err != nil && !ent.IsNotFound(err) {
+		return Cursor{}, err
+	}
+	if err != nil {
+		oldest, err := c.Event.Query().Order(ent.Asc(event.FieldID)).FirstID(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return Cursor{}, err
+		}
+		if ent.IsNotFound(err) || (err == nil && id > 0 && id < oldest) {
+			return Cursor{}, nil
+		}
+	}
+	return Cursor{}, gqlerr.BadInput("after", "unknown event id")
 }
 
 func belongs(e *ent.Event, k Key) bool {
