@@ -375,12 +375,17 @@ func (f *feed[T]) end(code, msg string) {
 	if code != "" {
 		endWith(f.ctx, code, msg)
 	}
-	last := f.handedOver()
+	last := f.lastQueued()
 	if f.out != nil {
-		// What gqlgen has not taken yet is left for the resubscription's
-		// replay: sent now as well, it would arrive twice.
-		for len(f.out) > 0 {
-			<-f.out
+		// A slow subscriber's end is final to standard clients: it gets
+		// what was queued before its error. Otherwise what gqlgen has not
+		// taken yet is left for the resubscription's replay: sent now as
+		// well, it would arrive twice.
+		if code != gqlerr.Internal && f.positions != nil && f.family != "" {
+			last = f.handedOver()
+			for len(f.out) > 0 {
+				<-f.out
+			}
 		}
 		close(f.out)
 	}
@@ -400,6 +405,15 @@ func (f *feed[T]) track(id int) {
 	if len(f.queued) > cap(f.out)+1 {
 		f.queued = f.queued[len(f.queued)-cap(f.out)-1:]
 	}
+}
+
+// lastQueued is the last event put on out, or where the feed resumed
+// from; f.mu is held.
+func (f *feed[T]) lastQueued() int {
+	if len(f.queued) == 0 {
+		return f.resumedFrom
+	}
+	return f.queued[len(f.queued)-1]
 }
 
 // handedOver is the last event gqlgen took from out, or where the feed
