@@ -37,6 +37,7 @@ var requestRules = map[string]bool{
 	"COMPLEXITY_LIMIT_EXCEEDED": true,
 	"DEPTH_LIMIT_EXCEEDED":      true,
 	"ALIAS_LIMIT_EXCEEDED":      true,
+	"FIELD_LIMIT_EXCEEDED":      true,
 }
 
 // RequestIDFunc returns the request id kept in ctx, for error extensions

@@ -85,6 +85,8 @@ type GraphQLOptions struct {
 	ComplexityLimit int
 	MaxDepth        int
 	MaxAliases      int
+	// MaxFields bounds what a document expands to through its fragments.
+	MaxFields int
 	// MaxTokens stops the parser early: a query of thousands of repeated
 	// fields costs nothing past the limit.
 	MaxTokens         int
@@ -139,12 +141,16 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 			return next(o.PerResponse(ctx))
 		})
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	docs := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(docs)
 	if o.Dev {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(QueryShape{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases})
+	// After the persisted query is looked up, before gqlgen parses and
+	// validates the document, and so before the complexity walk.
+	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
+		MaxFields: o.MaxFields, Accepted: docs})
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	// Outermost: whatever reaches the client carries a code. Some errors
 	// skip the presenter (the transactioner's begin and commit failures

@@ -22,6 +22,10 @@ type Deps struct {
 	// MaxBodyBytes and RequestTimeout bound GraphQL requests over HTTP.
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// BodyReadTimeout and UploadReadTimeout bound the time to receive a
+	// request's body, a multipart upload's the latter.
+	BodyReadTimeout   time.Duration
+	UploadReadTimeout time.Duration
 	// AllowedOrigins are the browser origins CORS lets in.
 	AllowedOrigins []string
 	// TrustedProxies may name the client in X-Forwarded-For.
