@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/seed"
+	httpserver "github.com/healthmed/healthmed/internal/server"
 )
 
 // server is the running command: built once, used by every sub-command.
@@ -108,12 +109,7 @@ func (a *server) serve(ctx context.Context) error {
 	// One goroutine sends the notifications' e-mails and reminders; on
 	// the way out it finishes the message in flight and hands back the rest.
 	defer built.StartNotifications(ctx, a.log)()
-	srv := &http.Server{
-		Addr:              a.cfg.ListenAddr,
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := httpserver.HTTPServer(a.cfg.ListenAddr, h, a.cfg.ReadHeaderTimeout)
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
 		return err

@@ -83,12 +83,22 @@ type Config struct {
 	JitsiURL        string
 	MeetingDuration time.Duration
 	// GraphQL abuse limits.
-	MaxDepth       int
-	MaxAliases     int
-	MaxTokens      int
-	MaxComplexity  int
+	MaxDepth      int
+	MaxAliases    int
+	MaxTokens     int
+	MaxComplexity int
+	// MaxFields bounds the fields a document expands to, fragments
+	// spread in place.
+	MaxFields      int
 	MaxBodyBytes   int
 	RequestTimeout time.Duration
+	// ReadHeaderTimeout bounds the time to receive a request's headers,
+	// BodyReadTimeout its body, and UploadReadTimeout the body of a
+	// multipart upload: a client trickling bytes holds a connection and
+	// a goroutine for no longer than that.
+	ReadHeaderTimeout time.Duration
+	BodyReadTimeout   time.Duration
+	UploadReadTimeout time.Duration
 	// Per-minute rates of the expensive operations, per client address
 	// and per account; 0 turns a limit off.
 	SearchPerMinute  int
@@ -183,6 +193,10 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		MaxAliases:        num("HEALTHMED_MAX_ALIASES", "15"),
 		MaxTokens:         num("HEALTHMED_MAX_TOKENS", "1000"),
 		MaxComplexity:     num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxFields:         num("HEALTHMED_MAX_FIELDS", "2000"),
+		ReadHeaderTimeout: dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
+		BodyReadTimeout:   dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
+		UploadReadTimeout: dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
 		MaxBodyBytes:      num("HEALTHMED_MAX_BODY_BYTES", "262144"),
 		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
 		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
@@ -269,6 +283,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_aliases", c.MaxAliases),
 		slog.Int("max_tokens", c.MaxTokens),
 		slog.Int("max_complexity", c.MaxComplexity),
+		slog.Int("max_fields", c.MaxFields),
+		slog.String("read_header_timeout", c.ReadHeaderTimeout.String()),
+		slog.String("body_read_timeout", c.BodyReadTimeout.String()),
+		slog.String("upload_read_timeout", c.UploadReadTimeout.String()),
 		slog.Int("max_body_bytes", c.MaxBodyBytes),
 		slog.String("request_timeout", c.RequestTimeout.String()),
 		slog.Int("search_per_minute", c.SearchPerMinute),

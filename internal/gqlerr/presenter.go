@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/lib/pq"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/healthmed/healthmed/ent"
@@ -37,6 +38,10 @@ var requestRules = map[string]bool{
 	"COMPLEXITY_LIMIT_EXCEEDED": true,
 	"DEPTH_LIMIT_EXCEEDED":      true,
 	"ALIAS_LIMIT_EXCEEDED":      true,
+	"FIELD_LIMIT_EXCEEDED":      true,
+	"QUERY_ONLY_OVER_GET":       true,
+	"PERSISTED_QUERY_NOT_FOUND": true,
+	"PERSISTED_QUERY_INVALID":   true,
 }
 
 // RequestIDFunc returns the request id kept in ctx, for error extensions
@@ -99,6 +104,9 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return out(&Error{Code: Internal, Message: "request timed out"})
 	}
+	if field := argumentOf(err, path); field != "" {
+		return out(BadInput(field, "invalid value for %s", field))
+	}
 	log.ErrorContext(ctx, "unexpected error", "err", err.Error(), "path", path.String(),
 		"request_id", RequestIDFunc(ctx))
 	return out(&Error{Code: Internal, Message: "internal error"})
@@ -159,4 +167,26 @@ func lowerCamel(snake string) string {
 		}
 	}
 	return strings.Join(parts, "")
+}
+
+// argumentOf names the argument an error belongs to when gqlgen could not
+// unmarshal it (an ID that is not one, say, written in the document): the
+// error sits on the argument's path, below the field's own. Anything a
+// resolver returns sits on the field's path.
+func argumentOf(err error, field ast.Path) string {
+	var gq *gqlerror.Error
+	if !errors.As(err, &gq) || len(gq.Path) <= len(field) {
+		return ""
+	}
+	for i, el := range field {
+		if gq.Path[i] != el {
+			return ""
+		}
+	}
+	for i := len(gq.Path) - 1; i >= len(field); i-- {
+		if name, ok := gq.Path[i].(ast.PathName); ok {
+			return string(name)
+		}
+	}
+	return ""
 }

@@ -85,6 +85,8 @@ type GraphQLOptions struct {
 	ComplexityLimit int
 	MaxDepth        int
 	MaxAliases      int
+	// MaxFields bounds what a document expands to through its fragments.
+	MaxFields int
 	// MaxTokens stops the parser early: a query of thousands of repeated
 	// fields costs nothing past the limit.
 	MaxTokens         int
@@ -123,10 +125,11 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		PayloadReadLimit: &readLimit,
 	}})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(queryGET{})
+	srv.AddTransport(jsonPOST{})
 	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxMemory: 1 << 20,
 		RequestID: func(r *http.Request) string { return RequestID(r.Context()) }})
+	srv.AddTransport(unsupported{})
 
 	for _, e := range o.Outer {
 		srv.Use(e)
@@ -139,12 +142,17 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 			return next(o.PerResponse(ctx))
 		})
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	docs := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(docs)
 	if o.Dev {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(QueryShape{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases})
+	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](100)}})
+	// After the persisted query is looked up, before gqlgen parses and
+	// validates the document, and so before the complexity walk.
+	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
+		MaxFields: o.MaxFields, Accepted: docs})
+	srv.Use(queriesOnlyOverGET{})
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	// Outermost: whatever reaches the client carries a code. Some errors
 	// skip the presenter (the transactioner's begin and commit failures
@@ -152,7 +160,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AroundResponses(scrubUncoded(log))
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.
-	srv.Use(entgql.Transactioner{TxOpener: client})
+	srv.Use(transactions{entgql.Transactioner{TxOpener: client}})
 	srv.SetErrorPresenter(gqlerr.Presenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()),
@@ -195,4 +203,17 @@ func websocketInit(authn Authenticator, d *Drainer) transport.WebsocketInitFunc 
 		}
 		return ctx, nil, nil
 	}
+}
+
+// transactions is entgql's Transactioner for the responses that belong to
+// an operation. A request refused before it became one (gqlgen answers
+// some unreadable requests through the response middleware) has nothing
+// to run in a transaction, and entgql would panic looking for it.
+type transactions struct{ entgql.Transactioner }
+
+func (t transactions) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
+	return t.Transactioner.InterceptResponse(ctx, next)
 }
