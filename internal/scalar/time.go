@@ -22,7 +22,8 @@ func UnmarshalTime(v any) (time.Time, error) {
 		return time.Time{}, invalid("not an RFC 3339 time with offset, e.g. 2025-01-31T14:30:00-03:00")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	// Go reads offsets up to ±24:59; RFC 3339's hours end at 23.
+	if _, off := t.Zone(); err != nil || off <= -24*3600 || off >= 24*3600 {
 		return time.Time{}, invalid("not an RFC 3339 time with offset, e.g. 2025-01-31T14:30:00-03:00")
 	}
 	return t, nil
