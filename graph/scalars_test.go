@@ -27,9 +27,9 @@ func TestMalformedScalarsAreBadUserInput(t *testing.T) {
 	idCursor := scalar.EncodeCursor(scalar.Cursor{ID: 1})
 	distanceCursor := scalar.EncodeCursor(scalar.Cursor{ID: 1, Value: 1500.5})
 	const (
-		doctorsOp  = `query($a: Cursor) { doctors(after: $a) { totalCount } }`
-		nearOp     = `query($a: Cursor) { doctors(near: {lat: -23.5, lng: -46.6}, withinKm: 10, after: $a) { totalCount } }`
-		soon       = "2031-01-01T10:00:00Z"
+		doctorsOp = `query($a: Cursor) { doctors(after: $a) { totalCount } }`
+		nearOp    = `query($a: Cursor) { doctors(near: {lat: -23.5, lng: -46.6}, withinKm: 10, after: $a) { totalCount } }`
+		soon      = "2031-01-01T10:00:00Z"
 	)
 	cases := []struct {
 		name, token, query string
