@@ -136,7 +136,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	positions := live.NewPositions(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
-		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
+		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now}
 	recs, err := records(ctx, cfg, client, log, o.now)
 	if err != nil {
 		return nil, err

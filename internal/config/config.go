@@ -55,6 +55,9 @@ type OIDC struct {
 	IdentityClaim string
 }
 
+// MaxSlotHorizonMonths bounds HEALTHMED_SLOT_HORIZON_MONTHS.
+const MaxSlotHorizonMonths = 60
+
 // Config is everything the server reads from its environment.
 type Config struct {
 	// Dev turns on the GraphQL IDE, introspection, generated keys and any
@@ -82,6 +85,9 @@ type Config struct {
 	// JitsiURL is the Jitsi Meet deployment for consultations.
 	JitsiURL        string
 	MeetingDuration time.Duration
+	// SlotHorizonMonths is how far ahead a doctor may open a slot: a slot
+	// years away only clutters searches and the next-free-slot order.
+	SlotHorizonMonths int
 	// GraphQL abuse limits.
 	MaxDepth      int
 	MaxAliases    int
@@ -189,6 +195,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout:   dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
 		JitsiURL:          get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
 		MeetingDuration:   dur("HEALTHMED_MEETING_DURATION", "50m"),
+		SlotHorizonMonths: num("HEALTHMED_SLOT_HORIZON_MONTHS", "12"),
 		MaxDepth:          num("HEALTHMED_MAX_DEPTH", "10"),
 		MaxAliases:        num("HEALTHMED_MAX_ALIASES", "15"),
 		MaxTokens:         num("HEALTHMED_MAX_TOKENS", "1000"),
@@ -244,6 +251,9 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if (c.JitsiAppID == "") != (c.JitsiAppSecret == "") {
 		errs = append(errs, errors.New("HEALTHMED_JITSI_APP_ID and HEALTHMED_JITSI_APP_SECRET go together"))
 	}
+	if c.SlotHorizonMonths > MaxSlotHorizonMonths {
+		errs = append(errs, fmt.Errorf("HEALTHMED_SLOT_HORIZON_MONTHS: at most %d", MaxSlotHorizonMonths))
+	}
 	if !c.Dev && c.SigningKey == "" {
 		errs = append(errs, errors.New("HEALTHMED_SIGNING_KEY: required outside dev mode"))
 	}
@@ -279,6 +289,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("jitsi_url", c.JitsiURL),
 		slog.String("meeting_duration", c.MeetingDuration.String()),
+		slog.Int("slot_horizon_months", c.SlotHorizonMonths),
 		slog.Int("max_depth", c.MaxDepth),
 		slog.Int("max_aliases", c.MaxAliases),
 		slog.Int("max_tokens", c.MaxTokens),

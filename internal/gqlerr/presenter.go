@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -98,6 +99,22 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 		}
 		return gq
 	}
+	// An argument or input field that did not unmarshal is the client's
+	// mistake: gqlgen gives such an error the value's path below the
+	// field's own, which names the input field.
+	if gq != nil && gq.Err != nil {
+		if field, ok := inputField(path, gq.Path); ok {
+			e := Classify(gq.Err)
+			if e == nil || e.Code == BadUserInput {
+				msg := "invalid value for " + field
+				if e != nil && e.Message != "" {
+					msg = field + ": " + e.Message
+				}
+				e = &Error{Code: BadUserInput, Field: field, Message: msg}
+			}
+			return out(e)
+		}
+	}
 	if e := Classify(err); e != nil {
 		return out(e)
 	}
@@ -141,6 +158,38 @@ func Classify(err error) *Error {
 		}
 	}
 	return nil
+}
+
+// inputField names the input value at errPath, relative to the field at
+// fieldPath, the way validation errors name fields: "after",
+// "input.expiresAt", "input[0].startsAt". ok is false unless errPath lies
+// below fieldPath and starts with an argument's name.
+func inputField(fieldPath, errPath ast.Path) (string, bool) {
+	if len(errPath) <= len(fieldPath) {
+		return "", false
+	}
+	for i, el := range fieldPath {
+		if errPath[i] != el {
+			return "", false
+		}
+	}
+	rest := errPath[len(fieldPath):]
+	if _, ok := rest[0].(ast.PathName); !ok {
+		return "", false
+	}
+	var b strings.Builder
+	for i, el := range rest {
+		switch el := el.(type) {
+		case ast.PathName:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(el))
+		case ast.PathIndex:
+			b.WriteString("[" + strconv.Itoa(int(el)) + "]")
+		}
+	}
+	return b.String(), true
 }
 
 func conflictMessage(reason string) string {

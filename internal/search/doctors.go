@@ -8,13 +8,13 @@ import (
 	"math"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 )
 
 const (
@@ -35,7 +35,7 @@ type DoctorArgs struct {
 	Specialty *string
 	MinRating *float64
 	First     *int
-	After     *entgql.Cursor[int]
+	After     *scalar.Cursor
 	// CountTotal asks for totalCount, which costs a second pass over
 	// every match: only when the client selected it.
 	CountTotal bool
@@ -56,7 +56,13 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		q.Where(doctor.RatingGTE(*a.MinRating))
 	}
 	if a.Near == nil {
+		if err := scalar.Expect(a.After, scalar.KindID); err != nil {
+			return nil, err
+		}
 		return q.Paginate(ctx, a.After, &first, nil, nil)
+	}
+	if err := scalar.Expect(a.After, scalar.KindFloat); err != nil {
+		return nil, err
 	}
 	// The point and radius are validated floats formatted by strconv, so
 	// writing them as literals is safe, and it keeps the distance
@@ -77,9 +83,10 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	}
 	page := q.Clone()
 	if a.After != nil {
-		d, ok := cursorDistance(a.After.Value)
-		if !ok {
-			return nil, gqlerr.BadInput("after", "cursor does not belong to a distance search")
+		// Expect made it a finite float; a distance is never negative.
+		d := a.After.Value.(float64)
+		if d < 0 {
+			return nil, gqlerr.BadInput("after", "this cursor belongs to another list")
 		}
 		page.Where(func(s *sql.Selector) {
 			s.Where(sql.ExprP(fmt.Sprintf("(%s, %s) > (%s, %d)", dist(s), s.C(doctor.FieldID),
@@ -101,7 +108,7 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	}
 	for _, n := range nodes {
 		m, _ := distanceM(n)
-		c := entgql.Cursor[int]{ID: n.ID, Value: m}
+		c := scalar.Cursor{ID: n.ID, Value: m}
 		conn.Edges = append(conn.Edges, &ent.DoctorEdge{Node: n, Cursor: c})
 	}
 	if len(conn.Edges) > 0 {
@@ -156,22 +163,4 @@ func (a DoctorArgs) validate() (int, error) {
 		}
 	}
 	return first, nil
-}
-
-// cursorDistance reads the distance kept in a cursor, in metres, whatever
-// numeric type the cursor's encoding brought it back as.
-func cursorDistance(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, !math.IsNaN(x) && x >= 0
-	case float32:
-		return float64(x), x >= 0
-	case int64:
-		return float64(x), x >= 0
-	case uint64:
-		return float64(x), true
-	case int:
-		return float64(x), x >= 0
-	}
-	return 0, false
 }
