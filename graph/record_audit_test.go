@@ -124,3 +124,44 @@ func TestAccessLogShowsThePatientWhoOpenedWhat(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyDoctorsAttemptsAreLoggedAndBounded: strangers probing
+// sharedRecords and node(id:)/nodes(ids:) leave nothing in a patient's
+// log, and one doctor's refused attempts stop at a budget, answered
+// RATE_LIMITED and not logged past it.
+func TestOnlyDoctorsAttemptsAreLoggedAndBounded(t *testing.T) {
+	env := apptest.New(t)
+	alice, _, _ := env.Patient("Alice")
+	bob, _, _ := env.Patient("Bob")
+	prober, _ := env.Doctor("Dr. Prober", "Cardiology", -23.5, -46.6)
+	aliceID := viewerID(t, env, alice)
+	fileID := upload(t, env, alice, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(100)})
+
+	before := lastAuditID(t, env)
+	for _, token := range []string{"", bob} {
+		for range 5 {
+			env.Do(token, sharedOp, map[string]any{"p": aliceID})
+			env.Do(token, nodeFileOp, map[string]any{"id": fileID})
+			env.Do(token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{fileID, fileID, fileID}})
+		}
+	}
+	if rows := auditAfter(t, env, before); len(rows) != 0 {
+		t.Fatalf("anonymous and patient probes wrote %d rows", len(rows))
+	}
+
+	limited := 0
+	for range 40 {
+		if env.Do(prober, nodeFileOp, map[string]any{"id": fileID}).Code() == "RATE_LIMITED" {
+			limited++
+		}
+	}
+	rows := auditAfter(t, env, before)
+	if limited == 0 || len(rows) > 25 || len(rows)+limited != 40 {
+		t.Fatalf("40 refused looks by one doctor: %d rows, %d rate-limited", len(rows), limited)
+	}
+	for _, r := range rows {
+		if r.Allowed || r.ActorRole != "doctor" || intOr0(r.PatientID) != atoi(t, aliceID) {
+			t.Fatalf("row %+v", r)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -155,8 +156,8 @@ func (s *Service) open(ctx context.Context, f *ent.RecordFile) (io.Reader, func(
 }
 
 // refuse logs a denied download as the viewer in ctx and answers with an
-// error; if the row cannot be written the answer is a 500, never a
-// silent refusal.
+// error; if the row cannot be written the answer is a 500 (a 429 past the
+// viewer's budget), never a silent refusal.
 func (s *Service) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, row access, status int, code, msg string) {
 	if err := s.logAccess(ctx, row); err != nil {
 		s.fail(w, r, err)
@@ -166,6 +167,12 @@ func (s *Service) refuse(ctx context.Context, w http.ResponseWriter, r *http.Req
 }
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var limited *gqlerr.Error
+	if errors.As(err, &limited) && limited.Code == gqlerr.RateLimited {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		writeError(w, r, http.StatusTooManyRequests, gqlerr.RateLimited, limited.Message)
+		return
+	}
 	s.Log.ErrorContext(r.Context(), "download failed", "err", err.Error(),
 		"request_id", gqlerr.RequestIDFunc(r.Context()))
 	writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "the file cannot be read")
