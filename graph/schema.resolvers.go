@@ -84,6 +84,11 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword s
 	return r.Identity.ChangePassword(ctx, currentPassword, newPassword)
 }
 
+// LinkExternalIdentity is the resolver for the linkExternalIdentity field.
+func (r *mutationResolver) LinkExternalIdentity(ctx context.Context, token string, password string) (bool, error) {
+	return r.Identity.LinkExternalIdentity(ctx, token, password)
+}
+
 // CreateSlots is the resolver for the createSlots field.
 func (r *mutationResolver) CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error) {
 	return r.Agenda.CreateSlots(ctx, input)

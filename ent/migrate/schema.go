@@ -18,6 +18,7 @@ var (
 		{Name: "email", Type: field.TypeString, Unique: true, Size: 254},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// AdminsTable holds the schema information for the "admins" table.
 	AdminsTable = &schema.Table{
@@ -227,6 +228,7 @@ var (
 		{Name: "timezone", Type: field.TypeString, Default: "America/Sao_Paulo"},
 		{Name: "rating", Type: field.TypeFloat64, Default: 0},
 		{Name: "rating_count", Type: field.TypeInt, Default: 0},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// DoctorsTable holds the schema information for the "doctors" table.
 	DoctorsTable = &schema.Table{
@@ -285,6 +287,33 @@ var (
 				Name:    "event_patient_id_txid_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[5], EventsColumns[3], EventsColumns[0]},
+			},
+		},
+	}
+	// ExternalIdentitiesColumns holds the columns for the "external_identities" table.
+	ExternalIdentitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "issuer", Type: field.TypeString, Size: 2048},
+		{Name: "subject", Type: field.TypeString, Size: 255},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"doctor", "patient", "admin"}},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// ExternalIdentitiesTable holds the schema information for the "external_identities" table.
+	ExternalIdentitiesTable = &schema.Table{
+		Name:       "external_identities",
+		Columns:    ExternalIdentitiesColumns,
+		PrimaryKey: []*schema.Column{ExternalIdentitiesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "externalidentity_issuer_subject",
+				Unique:  true,
+				Columns: []*schema.Column{ExternalIdentitiesColumns[1], ExternalIdentitiesColumns[2]},
+			},
+			{
+				Name:    "externalidentity_issuer_role_account_id",
+				Unique:  true,
+				Columns: []*schema.Column{ExternalIdentitiesColumns[1], ExternalIdentitiesColumns[3], ExternalIdentitiesColumns[4]},
 			},
 		},
 	}
@@ -532,6 +561,7 @@ var (
 		{Name: "cpf", Type: field.TypeString, Unique: true, Size: 11},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "deactivated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// PatientsTable holds the schema information for the "patients" table.
 	PatientsTable = &schema.Table{
@@ -717,6 +747,7 @@ var (
 		DayOffsTable,
 		DoctorsTable,
 		EventsTable,
+		ExternalIdentitiesTable,
 		FeedbacksTable,
 		InsurancePlansTable,
 		InvoicesTable,
@@ -761,6 +792,9 @@ func init() {
 	}
 	EventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	ExternalIdentitiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	FeedbacksTable.ForeignKeys[0].RefTable = AppointmentsTable
 	FeedbacksTable.ForeignKeys[1].RefTable = DoctorsTable

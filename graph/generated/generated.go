@@ -276,6 +276,7 @@ type ComplexityRoot struct {
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
 		DeleteSlot               func(childComplexity int, id int) int
+		LinkExternalIdentity     func(childComplexity int, token string, password string) int
 		LoginAdmin               func(childComplexity int, email string, password string) int
 		LoginDoctor              func(childComplexity int, crm string, password string) int
 		LoginPatient             func(childComplexity int, login string, password string) int
@@ -456,6 +457,7 @@ type MutationResolver interface {
 	RefreshSession(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error)
+	LinkExternalIdentity(ctx context.Context, token string, password string) (bool, error)
 	CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error)
 	UpdateSlot(ctx context.Context, id int, input model.SlotInput) (*ent.Slot, error)
 	DeleteSlot(ctx context.Context, id int) (int, error)
@@ -1482,6 +1484,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSlot(childComplexity, args["id"].(int)), true
+	case "Mutation.linkExternalIdentity":
+		if e.ComplexityRoot.Mutation.LinkExternalIdentity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkExternalIdentity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkExternalIdentity(childComplexity, args["token"].(string), args["password"].(string)), true
 	case "Mutation.loginAdmin":
 		if e.ComplexityRoot.Mutation.LoginAdmin == nil {
 			break
@@ -2477,6 +2490,14 @@ type Mutation {
   account ends (other devices must sign in again); the answer is a new one.
   """
   changePassword(currentPassword: String!, newPassword: String!): AuthPayload!
+  """
+  Links the account of the external identity provider that token (one of
+  its access tokens, for the same kind of account) proves to the signed-in
+  account, once password confirms the owner; from then on that provider's
+  sign-ins open this account. CONFLICT/ALREADY_LINKED when the identity is
+  another account's or this account has one of that provider already.
+  """
+  linkExternalIdentity(token: String!, password: String!): Boolean!
 }
 
 # --- Agenda and booking ------------------------------------------------------
@@ -4501,6 +4522,28 @@ func (ec *executionContext) field_Mutation_deleteSlot_args(ctx context.Context, 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_linkExternalIdentity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
 	return args, nil
 }
 
@@ -8985,6 +9028,50 @@ func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_linkExternalIdentity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_linkExternalIdentity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LinkExternalIdentity(ctx, fc.Args["token"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_linkExternalIdentity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_linkExternalIdentity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16376,6 +16463,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "changePassword":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_changePassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "linkExternalIdentity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_linkExternalIdentity(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
