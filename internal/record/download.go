@@ -113,7 +113,9 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFi
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
 	h.Set("Content-Length", strconv.FormatInt(f.SizeBytes, 10))
-	h.Set("Content-Disposition", contentDisposition(f.FileName))
+	// Files stored before names followed the sniffed type are served
+	// under a name that does.
+	h.Set("Content-Disposition", contentDisposition(fileNameFor(f.FileName, f.ContentType)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	// Opened in a tab anyway, the file runs no script and reaches nothing.

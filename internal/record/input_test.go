@@ -3,6 +3,7 @@ package record
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCleanFileNameKeepsABaseNameOnly(t *testing.T) {
@@ -106,5 +107,35 @@ func TestTagsAndTitles(t *testing.T) {
 	}
 	if got, err := cleanTitle("title", "  Raio-X do tórax "); err != nil || got != "Raio-X do tórax" {
 		t.Fatalf("title = %q, %v", got, err)
+	}
+}
+
+func TestFileNameForCarriesTheSniffedTypesExtension(t *testing.T) {
+	for _, tc := range []struct{ client, typ, want string }{
+		{"laudo.pdf", "application/pdf", "laudo.pdf"},
+		{"Foto.PNG", "image/png", "Foto.PNG"},
+		{"raio-x.jpeg", "image/jpeg", "raio-x.jpeg"},
+		{"tomografia.dicom", "application/dicom", "tomografia.dicom"},
+		{"notas.txt", textPlain, "notas.txt"},
+		{"exame.hta", textPlain, "exame.txt"},
+		{"script.js", textPlain, "script.txt"},
+		{"run.bat", textPlain, "run.txt"},
+		{"page.html", textPlain, "page.txt"},
+		{"invoice.pdf.exe", "application/pdf", "invoice.pdf"},
+		{"invoice.exe", "application/pdf", "invoice.pdf"},
+		{"scan", "image/png", "scan.png"},
+		{"notes.pdf", textPlain, "notes.txt"},
+		{"x..hta", textPlain, "x.txt"},
+		{".pdf", "application/pdf", "pdf.pdf"},
+		{"", "image/jpeg", "file.jpg"},
+		{"evil\u202efdp.exe", textPlain, "evilfdp.txt"},
+	} {
+		if got := fileNameFor(tc.client, tc.typ); got != tc.want {
+			t.Errorf("fileNameFor(%q, %q) = %q, want %q", tc.client, tc.typ, got, tc.want)
+		}
+	}
+	long := fileNameFor(strings.Repeat("ã", 200)+".hta", textPlain)
+	if len(long) > maxNameBytes || !strings.HasSuffix(long, ".txt") || !utf8.ValidString(long) {
+		t.Fatalf("long name %d bytes, ends %q", len(long), long[len(long)-8:])
 	}
 }
