@@ -73,6 +73,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldStartsAt:        {Type: field.TypeTime, Column: appointment.FieldStartsAt},
 			appointment.FieldEndsAt:          {Type: field.TypeTime, Column: appointment.FieldEndsAt},
 			appointment.FieldPriceCents:      {Type: field.TypeInt, Column: appointment.FieldPriceCents},
+			appointment.FieldNoShow:          {Type: field.TypeBool, Column: appointment.FieldNoShow},
 			appointment.FieldCancelReason:    {Type: field.TypeString, Column: appointment.FieldCancelReason},
 			appointment.FieldRejectReason:    {Type: field.TypeString, Column: appointment.FieldRejectReason},
 			appointment.FieldMeetingURL:      {Type: field.TypeString, Column: appointment.FieldMeetingURL},
@@ -992,6 +993,11 @@ func (f *AppointmentFilter) WhereEndsAt(p entql.TimeP) {
 // WherePriceCents applies the entql int predicate on the price_cents field.
 func (f *AppointmentFilter) WherePriceCents(p entql.IntP) {
 	f.Where(p.Field(appointment.FieldPriceCents))
+}
+
+// WhereNoShow applies the entql bool predicate on the no_show field.
+func (f *AppointmentFilter) WhereNoShow(p entql.BoolP) {
+	f.Where(p.Field(appointment.FieldNoShow))
 }
 
 // WhereCancelReason applies the entql string predicate on the cancel_reason field.

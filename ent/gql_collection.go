@@ -114,6 +114,11 @@ func (_q *AppointmentQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, appointment.FieldPriceCents)
 				fieldSeen[appointment.FieldPriceCents] = struct{}{}
 			}
+		case "noShow":
+			if _, ok := fieldSeen[appointment.FieldNoShow]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldNoShow)
+				fieldSeen[appointment.FieldNoShow] = struct{}{}
+			}
 		case "cancelReason":
 			if _, ok := fieldSeen[appointment.FieldCancelReason]; !ok {
 				selectedFields = append(selectedFields, appointment.FieldCancelReason)

@@ -768,6 +768,7 @@ type AppointmentMutation struct {
 	ends_at           *time.Time
 	price_cents       *int
 	addprice_cents    *int
+	no_show           *bool
 	cancel_reason     *string
 	reject_reason     *string
 	meeting_url       *string
@@ -1228,6 +1229,42 @@ func (m *AppointmentMutation) ResetPriceCents() {
 	m.addprice_cents = nil
 }
 
+// SetNoShow sets the "no_show" field.
+func (m *AppointmentMutation) SetNoShow(b bool) {
+	m.no_show = &b
+}
+
+// NoShow returns the value of the "no_show" field in the mutation.
+func (m *AppointmentMutation) NoShow() (r bool, exists bool) {
+	v := m.no_show
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNoShow returns the old "no_show" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldNoShow(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNoShow is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNoShow requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNoShow: %w", err)
+	}
+	return oldValue.NoShow, nil
+}
+
+// ResetNoShow resets all changes to the "no_show" field.
+func (m *AppointmentMutation) ResetNoShow() {
+	m.no_show = nil
+}
+
 // SetCancelReason sets the "cancel_reason" field.
 func (m *AppointmentMutation) SetCancelReason(s string) {
 	m.cancel_reason = &s
@@ -1637,7 +1674,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -1664,6 +1701,9 @@ func (m *AppointmentMutation) Fields() []string {
 	}
 	if m.price_cents != nil {
 		fields = append(fields, appointment.FieldPriceCents)
+	}
+	if m.no_show != nil {
+		fields = append(fields, appointment.FieldNoShow)
 	}
 	if m.cancel_reason != nil {
 		fields = append(fields, appointment.FieldCancelReason)
@@ -1709,6 +1749,8 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.EndsAt()
 	case appointment.FieldPriceCents:
 		return m.PriceCents()
+	case appointment.FieldNoShow:
+		return m.NoShow()
 	case appointment.FieldCancelReason:
 		return m.CancelReason()
 	case appointment.FieldRejectReason:
@@ -1748,6 +1790,8 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldEndsAt(ctx)
 	case appointment.FieldPriceCents:
 		return m.OldPriceCents(ctx)
+	case appointment.FieldNoShow:
+		return m.OldNoShow(ctx)
 	case appointment.FieldCancelReason:
 		return m.OldCancelReason(ctx)
 	case appointment.FieldRejectReason:
@@ -1831,6 +1875,13 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPriceCents(v)
+		return nil
+	case appointment.FieldNoShow:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNoShow(v)
 		return nil
 	case appointment.FieldCancelReason:
 		v, ok := value.(string)
@@ -2003,6 +2054,9 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldPriceCents:
 		m.ResetPriceCents()
+		return nil
+	case appointment.FieldNoShow:
+		m.ResetNoShow()
 		return nil
 	case appointment.FieldCancelReason:
 		m.ResetCancelReason()

@@ -139,6 +139,11 @@ func (r *mutationResolver) CompleteAppointment(ctx context.Context, id int) (*en
 	return r.Agenda.Complete(ctx, id)
 }
 
+// MarkNoShow is the resolver for the markNoShow field.
+func (r *mutationResolver) MarkNoShow(ctx context.Context, id int) (*ent.Appointment, error) {
+	return r.Agenda.MarkNoShow(ctx, id)
+}
+
 // RateAppointment is the resolver for the rateAppointment field.
 func (r *mutationResolver) RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error) {
 	return r.Agenda.Rate(ctx, id, stars, comment)

@@ -35,6 +35,7 @@ var (
 		{Name: "starts_at", Type: field.TypeTime},
 		{Name: "ends_at", Type: field.TypeTime},
 		{Name: "price_cents", Type: field.TypeInt},
+		{Name: "no_show", Type: field.TypeBool, Default: false},
 		{Name: "cancel_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "reject_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "meeting_url", Type: field.TypeString, Nullable: true},
@@ -53,19 +54,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_doctors_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[13]},
+				Columns:    []*schema.Column{AppointmentsColumns[14]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_patients_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[14]},
+				Columns:    []*schema.Column{AppointmentsColumns[15]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_slots_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[15]},
+				Columns:    []*schema.Column{AppointmentsColumns[16]},
 				RefColumns: []*schema.Column{SlotsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -74,17 +75,17 @@ var (
 			{
 				Name:    "appointment_doctor_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[13], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[12]},
+				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[13]},
 			},
 		},
 	}

@@ -123,16 +123,20 @@ func init() {
 	appointmentDescPriceCents := appointmentFields[6].Descriptor()
 	// appointment.PriceCentsValidator is a validator for the "price_cents" field. It is called by the builders before save.
 	appointment.PriceCentsValidator = appointmentDescPriceCents.Validators[0].(func(int) error)
+	// appointmentDescNoShow is the schema descriptor for no_show field.
+	appointmentDescNoShow := appointmentFields[7].Descriptor()
+	// appointment.DefaultNoShow holds the default value on creation for the no_show field.
+	appointment.DefaultNoShow = appointmentDescNoShow.Default.(bool)
 	// appointmentDescCancelReason is the schema descriptor for cancel_reason field.
-	appointmentDescCancelReason := appointmentFields[7].Descriptor()
+	appointmentDescCancelReason := appointmentFields[8].Descriptor()
 	// appointment.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
 	appointment.CancelReasonValidator = appointmentDescCancelReason.Validators[0].(func(string) error)
 	// appointmentDescRejectReason is the schema descriptor for reject_reason field.
-	appointmentDescRejectReason := appointmentFields[8].Descriptor()
+	appointmentDescRejectReason := appointmentFields[9].Descriptor()
 	// appointment.RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	appointment.RejectReasonValidator = appointmentDescRejectReason.Validators[0].(func(string) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[12].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})

@@ -74,6 +74,7 @@ type ComplexityRoot struct {
 		Invoice      func(childComplexity int) int
 		LastEventID  func(childComplexity int) int
 		Meeting      func(childComplexity int) int
+		NoShow       func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		PriceCents   func(childComplexity int) int
 		RejectReason func(childComplexity int) int
@@ -283,6 +284,7 @@ type ComplexityRoot struct {
 		Logout                   func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead func(childComplexity int) int
 		MarkInvoicePaid          func(childComplexity int, id int) int
+		MarkNoShow               func(childComplexity int, id int) int
 		MarkNotificationRead     func(childComplexity int, id int) int
 		RateAppointment          func(childComplexity int, id int, stars int, comment *string) int
 		RefreshSession           func(childComplexity int, refreshToken string) int
@@ -304,6 +306,7 @@ type ComplexityRoot struct {
 		AutoCompleted func(childComplexity int) int
 		Completed     func(childComplexity int) int
 		Eligible      func(childComplexity int) int
+		Marked        func(childComplexity int) int
 		NoShows       func(childComplexity int) int
 		Rate          func(childComplexity int) int
 		Unconfirmed   func(childComplexity int) int
@@ -468,6 +471,7 @@ type MutationResolver interface {
 	RejectAppointment(ctx context.Context, id int, reason *string) (*ent.Appointment, error)
 	CancelAppointment(ctx context.Context, id int, reason string) (*ent.Appointment, error)
 	CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error)
+	MarkNoShow(ctx context.Context, id int) (*ent.Appointment, error)
 	RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error)
 	LoginAdmin(ctx context.Context, email string, password string) (*model.AuthPayload, error)
 	MarkInvoicePaid(ctx context.Context, id int) (*ent.Invoice, error)
@@ -620,6 +624,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.Meeting(childComplexity), true
+	case "Appointment.noShow":
+		if e.ComplexityRoot.Appointment.NoShow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.NoShow(childComplexity), true
 	case "Appointment.patient":
 		if e.ComplexityRoot.Appointment.Patient == nil {
 			break
@@ -1556,6 +1566,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkInvoicePaid(childComplexity, args["id"].(int)), true
+	case "Mutation.markNoShow":
+		if e.ComplexityRoot.Mutation.MarkNoShow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markNoShow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkNoShow(childComplexity, args["id"].(int)), true
 	case "Mutation.markNotificationRead":
 		if e.ComplexityRoot.Mutation.MarkNotificationRead == nil {
 			break
@@ -1735,6 +1756,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NoShowFigures.Eligible(childComplexity), true
+	case "NoShowFigures.marked":
+		if e.ComplexityRoot.NoShowFigures.Marked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.Marked(childComplexity), true
 	case "NoShowFigures.noShows":
 		if e.ComplexityRoot.NoShowFigures.NoShows == nil {
 			break
@@ -2573,9 +2600,17 @@ extend type Mutation {
   "A retry with the same idempotencyKey returns the first booking."
   bookAppointment(slotId: ID!, idempotencyKey: String): Appointment!
   acceptAppointment(id: ID!): Appointment!
+  "A request at any time; an accepted appointment only before it starts."
   rejectAppointment(id: ID!, reason: String): Appointment!
+  "By the patient, before the start time."
   cancelAppointment(id: ID!, reason: String!): Appointment!
+  "Once the start time has passed, by the doctor: the consultation took place."
   completeAppointment(id: ID!): Appointment!
+  """
+  Once the start time has passed, by the doctor: the patient did not attend.
+  The appointment is COMPLETED with noShow true, and invoiced.
+  """
+  markNoShow(id: ID!): Appointment!
   "One rating per completed appointment, by its patient."
   rateAppointment(id: ID!, stars: Int!, comment: String): Feedback!
 }
@@ -2652,7 +2687,8 @@ type DoctorRating {
 No-shows among appointments starting in the range whose end has passed.
 eligible = completed + unconfirmed (ACCEPTED, end passed, neither completed
 nor cancelled). noShows = unconfirmed + autoCompleted (completed by the
-server's job because the doctor never confirmed the consultation).
+server's job because the doctor never confirmed the consultation) +
+marked (completed by the doctor with markNoShow).
 rate = noShows / eligible, 0 when nothing is eligible.
 """
 type NoShowFigures {
@@ -2660,6 +2696,7 @@ type NoShowFigures {
   completed: Int!
   unconfirmed: Int!
   autoCompleted: Int!
+  marked: Int!
   noShows: Int!
   rate: Float!
 }
@@ -2877,6 +2914,7 @@ type Appointment implements Node {
   startsAt: Time!
   endsAt: Time!
   priceCents: Int!
+  noShow: Boolean!
   cancelReason: String
   rejectReason: String
   slot: Slot!
@@ -3629,6 +3667,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_endsAt(ctx, field)
 	case "priceCents":
 		return ec.fieldContext_Appointment_priceCents(ctx, field)
+	case "noShow":
+		return ec.fieldContext_Appointment_noShow(ctx, field)
 	case "cancelReason":
 		return ec.fieldContext_Appointment_cancelReason(ctx, field)
 	case "rejectReason":
@@ -4005,6 +4045,8 @@ func (ec *executionContext) childFields_NoShowFigures(ctx context.Context, field
 		return ec.fieldContext_NoShowFigures_unconfirmed(ctx, field)
 	case "autoCompleted":
 		return ec.fieldContext_NoShowFigures_autoCompleted(ctx, field)
+	case "marked":
+		return ec.fieldContext_NoShowFigures_marked(ctx, field)
 	case "noShows":
 		return ec.fieldContext_NoShowFigures_noShows(ctx, field)
 	case "rate":
@@ -4628,6 +4670,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 }
 
 func (ec *executionContext) field_Mutation_markInvoicePaid_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markNoShow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -5636,6 +5692,29 @@ func (ec *executionContext) _Appointment_priceCents(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Appointment_priceCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Appointment_noShow(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_noShow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_noShow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
@@ -9518,6 +9597,50 @@ func (ec *executionContext) fieldContext_Mutation_completeAppointment(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_markNoShow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markNoShow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkNoShow(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markNoShow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markNoShow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_rateAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10225,6 +10348,29 @@ func (ec *executionContext) _NoShowFigures_autoCompleted(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_NoShowFigures_autoCompleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_marked(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_marked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Marked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_marked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
@@ -15106,6 +15252,11 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "noShow":
+			out.Values[i] = ec._Appointment_noShow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "cancelReason":
 			out.Values[i] = ec._Appointment_cancelReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -16544,6 +16695,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "markNoShow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markNoShow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "rateAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rateAppointment(ctx, field)
@@ -16694,6 +16852,11 @@ func (ec *executionContext) _NoShowFigures(ctx context.Context, sel ast.Selectio
 			}
 		case "autoCompleted":
 			out.Values[i] = ec._NoShowFigures_autoCompleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marked":
+			out.Values[i] = ec._NoShowFigures_marked(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
