@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -81,7 +80,7 @@ func accountRole(v viewer.Viewer) (string, bool) {
 // against the login throttle of the account, so such a form cannot be
 // used to guess it; field names the input in the error.
 func (s *Service) confirmPassword(ctx context.Context, v viewer.Viewer, role, field, password string) error {
-	account := "change:" + role + ":" + strconv.Itoa(v.ID)
+	account := accountKey(role, v.ID)
 	ok, retry, err := s.Limiter.Allow(ctx, account, v.ClientAddr)
 	if err != nil {
 		return err
