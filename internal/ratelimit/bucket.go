@@ -6,6 +6,7 @@ package ratelimit
 
 import (
 	"math"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -89,4 +90,22 @@ func (l *Limiter) evict(now time.Time) {
 		}
 		delete(l.buckets, k)
 	}
+}
+
+// AddressKey groups IPv6 clients by /64, the block one subscriber usually
+// holds, so rotating through it does not multiply a per-address limit.
+// IPv4-mapped IPv6 counts as the IPv4 address; anything unparsable is used
+// as given.
+func AddressKey(s string) string {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }
