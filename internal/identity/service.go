@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -233,6 +235,12 @@ func requiredText(field, v string, max int) (string, error) {
 	if v == "" {
 		return "", gqlerr.BadInput(field, "%s is required", field)
 	}
+	// Names reach e-mail headers and bodies and other people's screens: a
+	// line break could add a header, a bidirectional override reverse what
+	// is shown.
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, forbiddenInText) {
+		return "", gqlerr.BadInput(field, "%s must not contain control or formatting characters", field)
+	}
 	if len([]rune(v)) > max {
 		return "", gqlerr.BadInput(field, "%s must have at most %d characters", field, max)
 	}
@@ -243,3 +251,9 @@ func requiredText(field, v string, max int) (string, error) {
 // of proving its password (either login, changing the password, linking
 // an identity) counts against the same allowance.
 func accountKey(role string, id int) string { return role + "#" + strconv.Itoa(id) }
+
+// forbiddenInText: control characters, and formatting ones other than the
+// joiners some scripts and emoji need.
+func forbiddenInText(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d'
+}
