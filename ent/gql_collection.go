@@ -230,16 +230,6 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, auditevent.FieldActorRole)
 				fieldSeen[auditevent.FieldActorRole] = struct{}{}
 			}
-		case "actorID":
-			if _, ok := fieldSeen[auditevent.FieldActorID]; !ok {
-				selectedFields = append(selectedFields, auditevent.FieldActorID)
-				fieldSeen[auditevent.FieldActorID] = struct{}{}
-			}
-		case "clientAddr":
-			if _, ok := fieldSeen[auditevent.FieldClientAddr]; !ok {
-				selectedFields = append(selectedFields, auditevent.FieldClientAddr)
-				fieldSeen[auditevent.FieldClientAddr] = struct{}{}
-			}
 		case "detail":
 			if _, ok := fieldSeen[auditevent.FieldDetail]; !ok {
 				selectedFields = append(selectedFields, auditevent.FieldDetail)

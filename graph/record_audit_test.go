@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -163,5 +164,40 @@ func TestOnlyDoctorsAttemptsAreLoggedAndBounded(t *testing.T) {
 		if r.Allowed || r.ActorRole != "doctor" || intOr0(r.PatientID) != atoi(t, aliceID) {
 			t.Fatalf("row %+v", r)
 		}
+	}
+}
+
+// TestAccessLogShowsNoAddresses: a patient sees who, when, what and
+// whether it was allowed, never the doctor's network address nor raw ids.
+func TestAccessLogShowsNoAddresses(t *testing.T) {
+	env := apptest.New(t)
+	alice, _, _ := env.Patient("Alice")
+	doc, _ := env.Doctor("Dr. Addr", "Cardiology", -23.5, -46.6)
+	fileID := upload(t, env, alice, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(100)})
+	shareWith(t, env, alice, map[string]any{"doctorId": viewerID(t, env, doc), "fileIds": []string{fileID}})
+	env.Do(doc, sharedOp, map[string]any{"p": viewerID(t, env, alice)}).Decode(t, &struct{}{})
+	for _, field := range []string{"clientAddr", "actorID"} {
+		r := env.Do(alice, `{ recordAccessLog { edges { node { `+field+` } } } }`, nil)
+		if len(r.Errors) == 0 || strings.Contains(string(r.Data), "127.0.0.1") {
+			t.Errorf("%s is readable: %s", field, r.Data)
+		}
+	}
+	var out struct {
+		RecordAccessLog struct {
+			Edges []struct {
+				Node struct {
+					CreatedAt, Action string
+					Allowed           bool
+					Actor             *struct{ Name string }
+					RecordFile        *struct{ Title string }
+				}
+			}
+		}
+	}
+	env.Do(alice, `{ recordAccessLog { edges { node { createdAt action allowed actor { ... on Doctor { name } } recordFile { title } } } } }`, nil).Decode(t, &out)
+	view := out.RecordAccessLog.Edges[0].Node
+	if view.CreatedAt == "" || view.Action != "VIEW_METADATA" || !view.Allowed || view.Actor == nil || view.Actor.Name != "Dr. Addr" ||
+		view.RecordFile == nil || view.RecordFile.Title != "Hemograma" {
+		t.Fatalf("the doctor's view reads %+v", view)
 	}
 }
