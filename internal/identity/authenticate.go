@@ -43,16 +43,19 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 	if v.ID, err = strconv.Atoi(id.Subject); err != nil {
 		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, err)
 	}
-	if id.SessionID != "" {
-		// A sign-in that ended takes its access tokens with it, not
-		// minutes later when they expire.
-		out, err := s.signedOut(sys, id.SessionID)
-		if err != nil {
-			return viewer.Viewer{}, err
-		}
-		if out {
-			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("signed out"))
-		}
+	// Every token of ours belongs to a sign-in: one without could not be
+	// ended by a logout, a password change or a deactivation.
+	if id.SessionID == "" {
+		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("token without a sign-in"))
+	}
+	// A sign-in that ended takes its access tokens with it, not minutes
+	// later when they expire.
+	out, err := s.signedOut(sys, id.SessionID)
+	if err != nil {
+		return viewer.Viewer{}, err
+	}
+	if out {
+		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("signed out"))
 	}
 	if v.Role == viewer.Admin {
 		if err := s.checkAdmin(sys, v.ID); err != nil {
