@@ -253,7 +253,7 @@ func mintToken(t *testing.T, env *apptest.Env, token string, shift time.Duration
 	}
 	iss := auth.NewIssuer(auth.IssuerConfig{IssuerURL: env.Config.PublicURL, Audience: env.Config.TokenAudience,
 		TTL: 15 * time.Minute, Now: func() time.Time { return time.Now().Add(shift) }}, keys)
-	tok, _, err := iss.Issue(id.Subject, id.Role)
+	tok, _, err := iss.IssueSession(id.Subject, id.Role, id.SessionID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,15 @@ func (a *server) close() { a.client.Close() }
 
 func (a *server) migrate(ctx context.Context) error { return db.Migrate(ctx, a.sql, a.log) }
 
+// errSeedInProduction: the seed creates accounts whose passwords are in
+// this source code, an administrator's among them.
+var errSeedInProduction = errors.New("seed: refused outside development mode (HEALTHMED_DEV=true): " +
+	"it creates demo accounts with published passwords, an administrator among them")
+
 func (a *server) seed(ctx context.Context) error {
+	if !a.cfg.Dev {
+		return errSeedInProduction
+	}
 	logins, err := seed.Run(ctx, a.client, seed.Options{})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)

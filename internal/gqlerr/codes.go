@@ -28,6 +28,7 @@ const (
 	ReasonAppointmentActive = "APPOINTMENT_ACTIVE"
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
 	ReasonAlreadyRated      = "ALREADY_RATED"
+	ReasonAlreadyLinked     = "ALREADY_LINKED"
 )
 
 // Error is an expected failure with its contract code.

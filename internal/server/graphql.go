@@ -29,8 +29,8 @@ import (
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
-// RootLimit throttles one root field per client address and, when signed
-// in, per account: expensive operations (search, booking) must not let one
+// RootLimit throttles one root field per client address (an IPv6 client
+// per /64) and, when signed in, per account: expensive operations (search, booking) must not let one
 // client starve the others.
 type RootLimit struct {
 	PerAddress, PerAccount *ratelimit.Limiter
@@ -43,7 +43,7 @@ func rateLimited(limits map[string]RootLimit) graphql.RootFieldMiddleware {
 			return next(ctx)
 		}
 		v := viewer.FromContext(ctx)
-		if ok, wait := lim.PerAddress.Allow(v.ClientAddr); !ok {
+		if ok, wait := lim.PerAddress.Allow(ratelimit.AddressKey(v.ClientAddr)); !ok {
 			graphql.AddError(ctx, gqlerr.RateLimitedError(wait))
 			return graphql.Null
 		}

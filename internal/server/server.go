@@ -55,8 +55,8 @@ func HTTPServer(addr string, h http.Handler, readHeader time.Duration) *http.Ser
 // Handler returns the server's root handler.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withCORS(d.AllowedOrigins, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
-		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout})))
+	mux.Handle("/graphql", noStore(withCORS(d.AllowedOrigins, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
+		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout}))))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	if d.Export != nil {
@@ -92,16 +92,28 @@ func Handler(d Deps) http.Handler {
 	if d.Dev {
 		mux.Handle("GET /{$}", ideHandler())
 	}
-	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(mux))
+	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(d.TrustedProxies, mux))
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// noStore keeps GraphQL answers, health data among them, out of every
+// cache on the way: browsers', proxies', the back button's.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets what every response carries. HSTS goes out when
+// the client's connection is HTTPS: ours, or a trusted proxy's that
+// terminated TLS and says so in X-Forwarded-Proto.
+func securityHeaders(proxies TrustedProxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		if r.TLS != nil {
+		if r.TLS != nil || proxies.ForwardedHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)
