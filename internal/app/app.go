@@ -24,11 +24,11 @@ import (
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/server"
-	"github.com/healthmed/healthmed/internal/uploadlimit"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
@@ -169,7 +169,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
-		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
+		MaxTokens: cfg.MaxTokens, MaxUploadBytes: multipart.BodyLimit(recs.MaxBytes),
+		MaxOperationBytes: int64(cfg.MaxBodyBytes), MaxUploadFiles: maxUploadFiles, WebsocketInitWait: 10 * time.Second,
 		Websocket: ws, Drainer: drainer, PerResponse: func(ctx context.Context) context.Context {
 			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
 		},
@@ -187,7 +188,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, fmt.Errorf("HEALTHMED_TRUSTED_PROXIES: %w", err)
 	}
 	h := server.Handler(server.Deps{
-		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
+		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
@@ -197,6 +198,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
 		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts}, nil
 }
+
+// maxUploadFiles bounds the files of one multipart request: every
+// operation that takes a file takes one.
+const maxUploadFiles = 4
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {
 	if cfg.SigningKey != "" {

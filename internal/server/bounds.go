@@ -11,7 +11,8 @@ import (
 )
 
 // bounded caps a GraphQL request's JSON body and its running time.
-// Multipart uploads have their own, larger cap (see uploadlimit), and a
+// Multipart uploads are bounded by their transport (internal/multipart),
+// which holds their operation to the same cap before reading files, and a
 // websocket lives as long as its subscriptions.
 func bounded(next http.Handler, maxBody int64, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -87,8 +87,13 @@ type GraphQLOptions struct {
 	MaxAliases      int
 	// MaxTokens stops the parser early: a query of thousands of repeated
 	// fields costs nothing past the limit.
-	MaxTokens         int
+	MaxTokens int
+	// MaxUploadBytes bounds a multipart body (multipart.BodyLimit);
+	// MaxOperationBytes its operations and map parts, as a JSON body is
+	// bounded; MaxUploadFiles the files of one request.
 	MaxUploadBytes    int64
+	MaxOperationBytes int64
+	MaxUploadFiles    int
 	WebsocketInitWait time.Duration
 	Websocket         transport.WebsocketImplementation
 	// Drainer ends websocket connections on shutdown.
@@ -107,7 +112,8 @@ type GraphQLOptions struct {
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()}))
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()})
+	srv := handler.New(es)
 	srv.SetParserTokenLimit(o.MaxTokens)
 	// "Did you mean ..." hints would map the schema for a prober.
 	srv.SetDisableSuggestion(!o.Dev)
@@ -125,7 +131,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxMemory: 1 << 20,
+	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxOperationBytes: o.MaxOperationBytes,
+		MaxFiles: o.MaxUploadFiles, MaxMemory: 1 << 20, Schema: es.Schema(),
+		SignedIn:  func(ctx context.Context) bool { return viewer.FromContext(ctx).ID != 0 },
 		RequestID: func(r *http.Request) string { return RequestID(r.Context()) }})
 
 	for _, e := range o.Outer {
