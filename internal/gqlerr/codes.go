@@ -28,6 +28,9 @@ const (
 	ReasonAppointmentActive = "APPOINTMENT_ACTIVE"
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
 	ReasonAlreadyRated      = "ALREADY_RATED"
+	// ReasonRefetch: a subscription cannot resume from where the client
+	// left off (it missed too much); read the state again, then subscribe.
+	ReasonRefetch = "REFETCH_REQUIRED"
 )
 
 // Error is an expected failure with its contract code.

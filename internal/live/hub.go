@@ -413,12 +413,14 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 	} else {
 		q.Where(event.PatientID(k.ID))
 	}
-	missed, err := q.Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(MaxReplay).All(ctx)
+	// One more than a replay may hold tells the caller there is more.
+	missed, err := q.Order(ent.Asc(event.FieldTxid), ent.Asc(event.FieldID)).Limit(MaxReplay + 1).All(ctx)
 	return pos, missed, err
 }
 
-// ReplayWindow and MaxReplay bound what a reconnecting client can ask for.
+// ReplayWindow and MaxReplay bound what a reconnecting client can ask
+// for; a client that missed more is told to refetch.
 const (
 	ReplayWindow = 24 * time.Hour
-	MaxReplay    = 1000
+	MaxReplay    = 100
 )

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -153,6 +154,9 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 			}
 			return nil, gqlerr.BadInput("after", "unknown event id")
 		}
+		if e.CreatedAt.Before(time.Now().Add(-ReplayWindow)) {
+			return nil, refetch("the event given as after is too old to resume from")
+		}
 		c := CursorOf(e)
 		from = &c
 	}
@@ -164,6 +168,9 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 	// what the hub delivers that was already visible then (it may lag a
 	// little) is skipped, and comes from the replay when asked for.
 	pos, replay, err := s.Hub.Snapshot(ctx, k, from)
+	if err == nil && len(replay) > MaxReplay {
+		err = refetch(fmt.Sprintf("more than %d events were missed", MaxReplay))
+	}
 	if err != nil {
 		f.end("", "")
 		return nil, err
@@ -279,7 +286,7 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 		f.mu.Unlock()
 		return true
 	case f.out == nil:
-		if len(f.pending) >= MaxReplay {
+		if len(f.pending) >= maxPending {
 			f.mu.Unlock()
 			f.end(gqlerr.Internal, "subscription dropped: too slow")
 			return false
@@ -347,6 +354,17 @@ func (f *feed[T]) end(code, msg string) {
 	f.mu.Unlock()
 	f.hub.Unsubscribe(f.key, f)
 	f.release(stopCtx, expiry, unwatch)
+}
+
+// maxPending bounds what the hub may deliver to a subscription that is
+// still reading its position.
+const maxPending = 1000
+
+// refetch refuses a resume that would replay too much: the client is
+// better served by reading the current state again and subscribing
+// afresh, without after.
+func refetch(why string) error {
+	return gqlerr.ConflictError(gqlerr.ReasonRefetch, why+"; refetch the current state and subscribe without after")
 }
 
 func belongs(e *ent.Event, k Key) bool {

@@ -98,6 +98,11 @@ type GraphQLOptions struct {
 	Websocket         transport.WebsocketImplementation
 	// Drainer ends websocket connections on shutdown.
 	Drainer *Drainer
+	// SubscriptionsPerSocket and SubscriptionsPerAccount bound the open
+	// subscriptions of a websocket and, on this replica, of an account;
+	// 0 turns a bound off.
+	SubscriptionsPerSocket  int
+	SubscriptionsPerAccount int
 	// RootLimits rate-limits the named root fields.
 	RootLimits map[string]RootLimit
 	// PerResponse prepares the context of each response (a query, a
@@ -120,7 +125,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	readLimit := int64(websocketReadLimit)
 	srv.AddTransport(wsgorilla.Detached{Websocket: transport.Websocket{
 		Implementation:        o.Websocket,
-		InitFunc:              websocketInit(authn, o.Drainer),
+		InitFunc:              countPerSocket(websocketInit(authn, o.Drainer)),
 		InitTimeout:           o.WebsocketInitWait,
 		KeepAlivePingInterval: 15 * time.Second,
 		// No PingPongInterval: the websocket layer's own ping frames
@@ -138,6 +143,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 
 	for _, e := range o.Outer {
 		srv.Use(e)
+	}
+	if o.SubscriptionsPerSocket > 0 || o.SubscriptionsPerAccount > 0 {
+		srv.AroundFields(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount).around)
 	}
 	if len(o.RootLimits) > 0 {
 		srv.AroundRootFields(rateLimited(o.RootLimits))
