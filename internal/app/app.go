@@ -140,7 +140,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
-	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
+	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Limiter: ident.Limiter}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
@@ -167,6 +167,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		observer = obs.observer
 		outer = []graphql.HandlerExtension{obs.observer.Extension(), shared}
 	}
+	// One budget for both kinds of registration: each hashes a password.
+	registrations := ratelimit.New(cfg.RegisterPerMinute, cfg.RegisterPerMinute, nil)
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: multipart.BodyLimit(recs.MaxBytes),
@@ -176,11 +178,15 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
 		},
 		Outer: outer,
+		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,
+			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "deactivateAccount": true},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
 			"bookAppointment": {PerAddress: ratelimit.New(cfg.BookingPerMinute*10, cfg.BookingPerMinute, nil),
 				PerAccount: ratelimit.New(cfg.BookingPerMinute, cfg.BookingPerMinute/3, nil)},
+			"registerPatient": {PerAddress: registrations},
+			"registerDoctor":  {PerAddress: registrations},
 		},
 	})
 	gql.AroundFields(recs.AuditNodeLookups)

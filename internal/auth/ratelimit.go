@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -23,6 +24,11 @@ type LoginLimiter interface {
 	// counter between guesses at other accounts.
 	Succeed(ctx context.Context, account string) error
 }
+
+// ConfirmAccount is the throttle key of a signed-in account's password
+// confirmations (changing the password, deactivating the account): one
+// budget for all of them, apart from the account's logins.
+func ConfirmAccount(role string, id int) string { return "change:" + role + ":" + strconv.Itoa(id) }
 
 // Throttling policy: failures counted over a sliding window. The account
 // limit stops guessing at one account from many addresses; the address

@@ -97,6 +97,9 @@ type Config struct {
 	// Subscriptions bounds the open subscriptions of a websocket and of
 	// an account.
 	Subscriptions SubscriptionLimits
+	// RegisterPerMinute bounds registrations per client address and
+	// replica; 0 turns the limit off.
+	RegisterPerMinute int
 	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
 	// deployment with token authentication.
 	JitsiAppID     string
@@ -191,6 +194,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
 		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
 		BookingPerMinute:  nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		RegisterPerMinute: nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
 		Subscriptions:     SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
 		JitsiAppID:        get("HEALTHMED_JITSI_APP_ID", ""),
 		JitsiAppSecret:    Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
@@ -279,6 +283,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("search_per_minute", c.SearchPerMinute),
 		slog.Int("booking_per_minute", c.BookingPerMinute),
 		slog.Any("subscriptions", c.Subscriptions),
+		slog.Int("register_per_minute", c.RegisterPerMinute),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),

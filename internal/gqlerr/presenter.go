@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/lib/pq"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/validate"
 )
 
@@ -37,6 +39,7 @@ var requestRules = map[string]bool{
 	"COMPLEXITY_LIMIT_EXCEEDED": true,
 	"DEPTH_LIMIT_EXCEEDED":      true,
 	"ALIAS_LIMIT_EXCEEDED":      true,
+	"PASSWORD_FIELD_LIMIT":      true,
 }
 
 // RequestIDFunc returns the request id kept in ctx, for error extensions
@@ -109,6 +112,9 @@ func Classify(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		return RateLimitedError(time.Second)
 	}
 	var fe *validate.FieldError
 	if errors.As(err, &fe) {

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -40,7 +39,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*mo
 	if next == current {
 		return nil, gqlerr.BadInput("newPassword", "the new password must differ from the current one")
 	}
-	account := "change:" + role + ":" + strconv.Itoa(v.ID)
+	account := auth.ConfirmAccount(role, v.ID)
 	ok, retry, err := s.Limiter.Allow(ctx, account, v.ClientAddr)
 	if err != nil {
 		return nil, err

@@ -37,8 +37,8 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	if !auth.CheckPassword(p.PasswordHash, password) {
-		return false, gqlerr.BadInput("password", "password does not match")
+	if err := s.confirmPassword(ctx, v, p.PasswordHash, password); err != nil {
+		return false, err
 	}
 	busy, err := db.Appointment.Query().Where(appointment.PatientID(v.ID),
 		appointment.StatusIn(appointment.StatusREQUESTED, appointment.StatusACCEPTED),
@@ -86,3 +86,35 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 }
 
 func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }
+
+// maxPasswordLength bounds the work a confirmation can force on argon2,
+// as at login.
+const maxPasswordLength = 256
+
+// confirmPassword checks the signed-in patient's password through the
+// account's throttle: wrong guesses count, and past the limit nothing is
+// hashed at all.
+func (s *Service) confirmPassword(ctx context.Context, v viewer.Viewer, hash, password string) error {
+	account := auth.ConfirmAccount("patient", v.ID)
+	if s.Limiter != nil {
+		ok, retry, err := s.Limiter.Allow(ctx, account, v.ClientAddr)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return gqlerr.RateLimitedError(retry)
+		}
+	}
+	if len(password) > maxPasswordLength || !auth.CheckPassword(hash, password) {
+		if s.Limiter != nil {
+			if err := s.Limiter.Fail(ctx, account, v.ClientAddr); err != nil {
+				return err
+			}
+		}
+		return gqlerr.BadInput("password", "password does not match")
+	}
+	if s.Limiter != nil {
+		return s.Limiter.Succeed(ctx, account)
+	}
+	return nil
+}

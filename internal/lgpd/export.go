@@ -24,6 +24,7 @@ import (
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
+	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/record"
@@ -36,6 +37,9 @@ type Service struct {
 	Records *record.Service
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Limiter throttles the password confirmation of deactivateAccount,
+	// on the same budget as changePassword's.
+	Limiter auth.LoginLimiter
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }

@@ -103,6 +103,9 @@ type GraphQLOptions struct {
 	// 0 turns a bound off.
 	SubscriptionsPerSocket  int
 	SubscriptionsPerAccount int
+	// PasswordFields are the root fields that run argon2id: an operation
+	// holds one at most.
+	PasswordFields map[string]bool
 	// RootLimits rate-limits the named root fields.
 	RootLimits map[string]RootLimit
 	// PerResponse prepares the context of each response (a query, a
@@ -161,6 +164,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(QueryShape{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases})
+	if len(o.PasswordFields) > 0 {
+		srv.Use(PasswordFields(o.PasswordFields))
+	}
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	// Outermost: whatever reaches the client carries a code. Some errors
 	// skip the presenter (the transactioner's begin and commit failures
