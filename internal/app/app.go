@@ -24,11 +24,11 @@ import (
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/server"
-	"github.com/healthmed/healthmed/internal/uploadlimit"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
@@ -151,7 +151,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
-	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
+	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Passwords: ident}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
@@ -178,19 +178,27 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		observer = obs.observer
 		outer = []graphql.HandlerExtension{obs.observer.Extension(), shared}
 	}
+	// One budget for both kinds of registration: each hashes a password.
+	registrations := ratelimit.New(cfg.RegisterPerMinute, cfg.RegisterPerMinute, nil)
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
 		MaxFields: cfg.MaxFields,
-		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
+		MaxTokens: cfg.MaxTokens, MaxUploadBytes: multipart.BodyLimit(recs.MaxBytes),
+		MaxOperationBytes: int64(cfg.MaxBodyBytes), MaxUploadFiles: maxUploadFiles, WebsocketInitWait: 10 * time.Second,
+		SubscriptionsPerSocket: cfg.Subscriptions.PerSocket, SubscriptionsPerAccount: cfg.Subscriptions.PerAccount,
 		Websocket: ws, Drainer: drainer, PerResponse: func(ctx context.Context) context.Context {
 			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
 		},
 		Outer: outer,
+		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,
+			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "deactivateAccount": true},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
 			"bookAppointment": {PerAddress: ratelimit.New(cfg.BookingPerMinute*10, cfg.BookingPerMinute, nil),
 				PerAccount: ratelimit.New(cfg.BookingPerMinute, cfg.BookingPerMinute/3, nil)},
+			"registerPatient": {PerAddress: registrations},
+			"registerDoctor":  {PerAddress: registrations},
 		},
 	})
 	gql.AroundFields(recs.AuditNodeLookups)
@@ -199,7 +207,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, fmt.Errorf("HEALTHMED_TRUSTED_PROXIES: %w", err)
 	}
 	h := server.Handler(server.Deps{
-		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
+		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
@@ -210,6 +218,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
 		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts, positions: positions, log: log}, nil
 }
+
+// maxUploadFiles bounds the files of one multipart request: every
+// operation that takes a file takes one.
+const maxUploadFiles = 4
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {
 	if cfg.SigningKey != "" {

@@ -67,6 +67,9 @@ func New(t testing.TB, opts ...Option) *Env {
 		"HEALTHMED_DATA_DIR":    t.TempDir(),
 		"HEALTHMED_RECORD_KEK":  base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"HEALTHMED_LINK_SECRET": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		// Tests register many accounts from one address; the test of
+		// the registration limit sets it.
+		"HEALTHMED_REGISTER_PER_MINUTE": "0",
 	}
 	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {

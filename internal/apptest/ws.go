@@ -87,6 +87,16 @@ func (w *WS) Subscribe(id, query string, vars map[string]any) {
 	w.send(map[string]any{"type": typ, "id": id, "payload": map[string]any{"query": query, "variables": vars}})
 }
 
+// Complete ends operation id from the client's side.
+func (w *WS) Complete(id string) {
+	w.t.Helper()
+	typ := "complete"
+	if w.proto == LegacyWS {
+		typ = "stop"
+	}
+	w.send(map[string]any{"type": typ, "id": id})
+}
+
 // Next returns the next message that is not a keep-alive, answering pings.
 func (w *WS) Next(timeout time.Duration) (Message, error) {
 	deadline := time.Now().Add(timeout)

@@ -109,6 +109,13 @@ type Config struct {
 	// and per account; 0 turns a limit off.
 	SearchPerMinute  int
 	BookingPerMinute int
+
+	// Subscriptions bounds the open subscriptions of a websocket and of
+	// an account.
+	Subscriptions SubscriptionLimits
+	// RegisterPerMinute bounds registrations per client address and
+	// replica; 0 turns the limit off.
+	RegisterPerMinute int
 	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
 	// deployment with token authentication.
 	JitsiAppID     string
@@ -208,6 +215,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
 		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
 		BookingPerMinute:  nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		RegisterPerMinute: nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
+		Subscriptions:     SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
 		JitsiAppID:        get("HEALTHMED_JITSI_APP_ID", ""),
 		JitsiAppSecret:    Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
 		MaxUploadBytes:    int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
@@ -302,6 +311,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("request_timeout", c.RequestTimeout.String()),
 		slog.Int("search_per_minute", c.SearchPerMinute),
 		slog.Int("booking_per_minute", c.BookingPerMinute),
+		slog.Any("subscriptions", c.Subscriptions),
+		slog.Int("register_per_minute", c.RegisterPerMinute),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
@@ -318,4 +329,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("notify", c.Notify),
 		slog.Any("clinic", c.Clinic),
 	)
+}
+
+// SubscriptionLimits bound open subscriptions; 0 turns a limit off. The
+// account limit counts on each replica separately.
+type SubscriptionLimits struct {
+	PerSocket  int
+	PerAccount int
 }

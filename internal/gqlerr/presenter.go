@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/lib/pq"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/validate"
 )
 
@@ -43,6 +45,7 @@ var requestRules = map[string]bool{
 	"QUERY_ONLY_OVER_GET":       true,
 	"PERSISTED_QUERY_NOT_FOUND": true,
 	"PERSISTED_QUERY_INVALID":   true,
+	"PASSWORD_FIELD_LIMIT":      true,
 }
 
 // RequestIDFunc returns the request id kept in ctx, for error extensions
@@ -134,6 +137,9 @@ func Classify(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		return RateLimitedError(time.Second)
 	}
 	var fe *validate.FieldError
 	if errors.As(err, &fe) {

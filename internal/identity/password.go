@@ -75,6 +75,17 @@ func accountRole(v viewer.Viewer) (string, bool) {
 	return "", false
 }
 
+// ConfirmPassword is confirmPassword for the signed-in viewer, for the
+// forms of other services (deactivating the account).
+func (s *Service) ConfirmPassword(ctx context.Context, field, password string) error {
+	v := viewer.FromContext(ctx)
+	role, ok := accountRole(v)
+	if !ok {
+		return gqlerr.UnauthenticatedError()
+	}
+	return s.confirmPassword(ctx, v, role, field, password)
+}
+
 // confirmPassword proves the signed-in viewer knows the account's
 // password before a change that outlives the sign-in. Wrong guesses count
 // against the login throttle of the account, so such a form cannot be

@@ -36,6 +36,11 @@ type Service struct {
 	Records *record.Service
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Passwords confirms the signed-in account's password, through the
+	// throttle its logins and other confirmations share.
+	Passwords interface {
+		ConfirmPassword(ctx context.Context, field, password string) error
+	}
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -185,6 +186,9 @@ func stream[T any](ctx context.Context, s *Service, k Key, name string, afterID 
 	// what the hub delivers that was already visible then (it may lag a
 	// little) is skipped, and comes from the replay when asked for.
 	pos, replay, err := s.Hub.Snapshot(ctx, k, from)
+	if err == nil && len(replay) > MaxReplay {
+		err = refetch(fmt.Sprintf("more than %d events were missed", MaxReplay))
+	}
 	if err != nil {
 		f.end("", "")
 		return nil, err
@@ -313,7 +317,7 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 		f.mu.Unlock()
 		return true
 	case f.out == nil:
-		if len(f.pending) >= MaxReplay {
+		if len(f.pending) >= maxPending {
 			f.mu.Unlock()
 			f.end(gqlerr.Internal, "subscription dropped: too slow")
 			return false
@@ -435,21 +439,37 @@ func resumeFrom(ctx context.Context, c *ent.Client, k Key, id int) (Cursor, erro
 	ctx = viewer.SystemContext(ctx)
 	e, err := c.Event.Get(ctx, id)
 	if err == nil && belongs(e, k) {
+		if e.CreatedAt.Before(time.Now().Add(-ReplayWindow)) {
+			return Cursor{}, refetch("the event given as after is too old to resume from")
+		}
 		return CursorOf(e), nil
 	}
 	if err != nil && !ent.IsNotFound(err) {
 		return Cursor{}, err
 	}
 	if err != nil {
+		// Ids only grow: one below the oldest kept event was pruned, and
+		// what came after it may be gone too.
 		oldest, err := c.Event.Query().Order(ent.Asc(event.FieldID)).FirstID(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return Cursor{}, err
 		}
-		if ent.IsNotFound(err) || (err == nil && id > 0 && id < oldest) {
-			return Cursor{}, nil
+		if id > 0 && (ent.IsNotFound(err) || id < oldest) {
+			return Cursor{}, refetch("the event given as after is too old to resume from")
 		}
 	}
 	return Cursor{}, gqlerr.BadInput("after", "unknown event id")
+}
+
+// maxPending bounds what the hub may deliver to a subscription that is
+// still reading its position.
+const maxPending = 1000
+
+// refetch refuses a resume that would replay too much: the client is
+// better served by reading the current state again and subscribing
+// afresh, without after.
+func refetch(why string) error {
+	return gqlerr.ConflictError(gqlerr.ReasonRefetch, why+"; refetch the current state and subscribe without after")
 }
 
 func belongs(e *ent.Event, k Key) bool {

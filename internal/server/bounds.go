@@ -23,9 +23,11 @@ type requestBounds struct {
 }
 
 // bounded caps a GraphQL request's JSON body, the time to receive its
-// body, and its running time. Multipart uploads have their own, larger
-// cap (see uploadlimit) and time to arrive, and their running time starts
-// once they have; a websocket lives as long as its subscriptions.
+// body, and its running time. Multipart uploads are bounded by their
+// transport (internal/multipart), which holds their operation to the same
+// cap before reading files; they have their own time to arrive, and their
+// running time starts once they have. A websocket lives as long as its
+// subscriptions.
 func bounded(next http.Handler, b requestBounds) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {

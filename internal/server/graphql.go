@@ -89,12 +89,25 @@ type GraphQLOptions struct {
 	MaxFields int
 	// MaxTokens stops the parser early: a query of thousands of repeated
 	// fields costs nothing past the limit.
-	MaxTokens         int
+	MaxTokens int
+	// MaxUploadBytes bounds a multipart body (multipart.BodyLimit);
+	// MaxOperationBytes its operations and map parts, as a JSON body is
+	// bounded; MaxUploadFiles the files of one request.
 	MaxUploadBytes    int64
+	MaxOperationBytes int64
+	MaxUploadFiles    int
 	WebsocketInitWait time.Duration
 	Websocket         transport.WebsocketImplementation
 	// Drainer ends websocket connections on shutdown.
 	Drainer *Drainer
+	// SubscriptionsPerSocket and SubscriptionsPerAccount bound the open
+	// subscriptions of a websocket and, on this replica, of an account;
+	// 0 turns a bound off.
+	SubscriptionsPerSocket  int
+	SubscriptionsPerAccount int
+	// PasswordFields are the root fields that run argon2id: an operation
+	// holds one at most.
+	PasswordFields map[string]bool
 	// RootLimits rate-limits the named root fields.
 	RootLimits map[string]RootLimit
 	// PerResponse prepares the context of each response (a query, a
@@ -109,14 +122,15 @@ type GraphQLOptions struct {
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()}))
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()})
+	srv := handler.New(es)
 	srv.SetParserTokenLimit(o.MaxTokens)
 	// "Did you mean ..." hints would map the schema for a prober.
 	srv.SetDisableSuggestion(!o.Dev)
 	readLimit := int64(websocketReadLimit)
 	srv.AddTransport(wsgorilla.Detached{Websocket: transport.Websocket{
 		Implementation:        o.Websocket,
-		InitFunc:              websocketInit(authn, o.Drainer),
+		InitFunc:              countPerSocket(websocketInit(authn, o.Drainer)),
 		InitTimeout:           o.WebsocketInitWait,
 		KeepAlivePingInterval: 15 * time.Second,
 		// No PingPongInterval: the websocket layer's own ping frames
@@ -127,12 +141,17 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(queryGET{})
 	srv.AddTransport(jsonPOST{})
-	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxMemory: 1 << 20,
+	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxOperationBytes: o.MaxOperationBytes,
+		MaxFiles: o.MaxUploadFiles, MaxMemory: 1 << 20, Schema: es.Schema(),
+		SignedIn:  func(ctx context.Context) bool { return viewer.FromContext(ctx).ID != 0 },
 		RequestID: func(r *http.Request) string { return RequestID(r.Context()) }})
 	srv.AddTransport(unsupported{})
 
 	for _, e := range o.Outer {
 		srv.Use(e)
+	}
+	if o.SubscriptionsPerSocket > 0 || o.SubscriptionsPerAccount > 0 {
+		srv.AroundFields(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount).around)
 	}
 	if len(o.RootLimits) > 0 {
 		srv.AroundRootFields(rateLimited(o.RootLimits))
@@ -153,6 +172,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
 		MaxFields: o.MaxFields, Accepted: docs})
 	srv.Use(queriesOnlyOverGET{})
+	if len(o.PasswordFields) > 0 {
+		srv.Use(PasswordFields(o.PasswordFields))
+	}
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	// Outermost: whatever reaches the client carries a code. Some errors
 	// skip the presenter (the transactioner's begin and commit failures
