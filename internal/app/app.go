@@ -51,23 +51,24 @@ type App struct {
 	obs      *observability
 	notify   *notifications
 	signouts *live.Signouts
+	shutdown sync.Once
 }
 
 // Close flushes the spans not yet exported and stops the metrics
 // listener; the command calls it once the HTTP server has stopped.
 func (a *App) Close(ctx context.Context) error { return a.obs.close(ctx) }
 
-// Shutdown ends subscriptions and websocket connections: the server
-// registers it with http.Server.RegisterOnShutdown.
+// Shutdown closes the websockets with a code clients reconnect on (to
+// another replica), waits a moment for them to go, and ends what is left
+// of the subscriptions. The server registers it with
+// http.Server.RegisterOnShutdown, which does not wait for it, and calls it
+// again once Shutdown returns: the second call waits for the first.
 func (a *App) Shutdown() {
-	a.Hub.Shutdown()
-	// Ending a subscription sends its complete; a moment later the sockets
-	// close, which gqlgen does without a complete.
-	time.Sleep(completeGrace)
-	a.Drainer.Drain()
+	a.shutdown.Do(func() {
+		a.Drainer.Drain()
+		a.Hub.Shutdown()
+	})
 }
-
-const completeGrace = 200 * time.Millisecond
 
 // Start runs the background work (the live event reader) until ctx ends.
 // It returns once the reader knows where to start from.
@@ -141,7 +142,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts},
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -170,7 +171,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
-		Websocket: ws, Drainer: drainer, PerResponse: func(ctx context.Context) context.Context {
+		Websocket: ws, Drainer: drainer, Recheck: ident, SignIns: signouts, PerResponse: func(ctx context.Context) context.Context {
 			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
 		},
 		Outer: outer,

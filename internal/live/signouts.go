@@ -10,15 +10,15 @@ import (
 	"github.com/lib/pq"
 )
 
-// signoutPoll is how soon an open subscription notices that its sign-in
+// signoutPoll is how soon an open socket notices that its sign-in
 // was ended (logout, a password change, a reused refresh token).
 const signoutPoll = time.Second
 
-// Signouts ends the subscriptions of sign-ins that have ended. Access
-// tokens are refused at once when their sign-in ends, but a subscription
-// authenticated when it opened; this watcher asks the database, once a
-// second and in one query per replica, which of the sign-ins holding
-// subscriptions were revoked.
+// Signouts tells when sign-ins end. Access tokens are refused at once
+// when their sign-in ends, but a websocket authenticated when it opened;
+// this watcher asks the database, once a second and in one query per
+// replica, which of the sign-ins holding sockets were revoked, wherever
+// that happened.
 type Signouts struct {
 	db  *sql.DB
 	log *slog.Logger
@@ -34,9 +34,9 @@ func NewSignouts(db *sql.DB, log *slog.Logger) *Signouts {
 
 type signoutWatch struct{ end func() }
 
-// watch calls end once the sign-in is found ended; the returned stop
+// Watch calls end once the sign-in is found ended; the returned stop
 // forgets it.
-func (w *Signouts) watch(sessionID string, end func()) (stop func()) {
+func (w *Signouts) Watch(sessionID string, end func()) (stop func()) {
 	sw := &signoutWatch{end: end}
 	w.mu.Lock()
 	set := w.feeds[sessionID]
@@ -105,7 +105,7 @@ func (w *Signouts) check(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	// Outside the lock: ending a feed forgets its watch.
+	// Outside the lock: ending a socket forgets its watch.
 	for _, end := range ended {
 		end()
 	}

@@ -5,13 +5,13 @@ import (
 	"testing"
 )
 
-// Watches are forgotten when their feed ends, and nothing is asked of the
+// Watches are forgotten when their socket ends, and nothing is asked of the
 // database while no sign-in holds a subscription.
 func TestSignoutWatchesAreForgotten(t *testing.T) {
 	w := NewSignouts(nil, nil) // a query would panic on the nil database
-	stop1 := w.watch("s1", func() {})
-	stop2 := w.watch("s1", func() {})
-	stop3 := w.watch("s2", func() {})
+	stop1 := w.Watch("s1", func() {})
+	stop2 := w.Watch("s1", func() {})
+	stop3 := w.Watch("s2", func() {})
 	if len(w.feeds) != 2 || len(w.feeds["s1"]) != 2 {
 		t.Fatalf("watched %v", w.feeds)
 	}

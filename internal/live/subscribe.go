@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
 // Service resolves the subscriptions.
@@ -23,8 +24,6 @@ type Service struct {
 	Hub    *Hub
 	Client *ent.Client
 	Log    *slog.Logger
-	// Signouts, when set, ends subscriptions whose sign-in ended.
-	Signouts *Signouts
 
 	once   sync.Once
 	agenda *memo[memoKey, *model.AgendaEvent]
@@ -139,9 +138,11 @@ func roleError(v viewer.Viewer, msg string) error {
 }
 
 // stream replays what the client missed, then forwards live events until
-// the client leaves, the token expires, or the server stops. It starts no
-// goroutine (see Subscriber): the hub hands each event to a feed, which
-// converts it and queues it for gqlgen, and a timer and the context end it.
+// the client leaves or the server stops. It starts no goroutine (see
+// Subscriber): the hub hands each event to a feed, which converts it and
+// queues it for gqlgen, and the context ends it. The socket's identity is
+// the socket's business: it closes when the token expires or its sign-in
+// ends (server.sockets), which ends the context.
 func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 	conv func(context.Context, *ent.Event) (T, bool, error)) (<-chan T, error) {
 	var from *Cursor
@@ -156,7 +157,7 @@ func stream[T any](ctx context.Context, s *Service, k Key, afterID *int,
 		c := CursorOf(e)
 		from = &c
 	}
-	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts}
+	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log}
 	if err := s.Hub.Subscribe(k, f); err != nil {
 		return nil, err
 	}
@@ -190,10 +191,6 @@ type feed[T any] struct {
 	pending []*ent.Event
 	ended   bool
 	stopCtx func() bool
-	expiry  *time.Timer
-
-	signouts *Signouts
-	unwatch  func()
 }
 
 var _ Subscriber = (*feed[int])(nil)
@@ -236,38 +233,15 @@ func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 	}
 }
 
-// watch ends the subscription when the client leaves, its token expires
-// or its sign-in ends.
+// watch ends the subscription when the client leaves.
 func (f *feed[T]) watch() {
 	stopCtx := context.AfterFunc(f.ctx, func() { f.end("", "") })
-	v := viewer.FromContext(f.ctx)
-	var expiry *time.Timer
-	if !v.ExpiresAt.IsZero() {
-		expiry = time.AfterFunc(time.Until(v.ExpiresAt), func() { f.end(gqlerr.Unauthenticated, "token expired") })
-	}
-	var unwatch func()
-	if v.SessionID != "" && f.signouts != nil {
-		unwatch = f.signouts.watch(v.SessionID, func() { f.end(gqlerr.Unauthenticated, "signed out") })
-	}
 	f.mu.Lock()
 	ended := f.ended
-	f.stopCtx, f.expiry, f.unwatch = stopCtx, expiry, unwatch
+	f.stopCtx = stopCtx
 	f.mu.Unlock()
 	if ended {
-		f.release(stopCtx, expiry, unwatch)
-	}
-}
-
-// release lets go of what watches the feed.
-func (f *feed[T]) release(stopCtx func() bool, expiry *time.Timer, unwatch func()) {
-	if stopCtx != nil {
 		stopCtx()
-	}
-	if expiry != nil {
-		expiry.Stop()
-	}
-	if unwatch != nil {
-		unwatch()
 	}
 }
 
@@ -315,9 +289,13 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 	}
 }
 
-// Stop implements Subscriber: the server is stopping, and the
-// subscription completes.
-func (f *feed[T]) Stop(error) { f.end("", "") }
+// Stop implements Subscriber: the server is stopping. The socket closes
+// with a code clients reconnect on, before the subscription ends: a
+// complete would tell them it is over for good.
+func (f *feed[T]) Stop(error) {
+	wsgorilla.CloseSocket(f.ctx, wsgorilla.CloseServiceRestart, "server restarting")
+	f.end("", "")
+}
 
 func (f *feed[T]) convert(e *ent.Event) (T, bool) {
 	v, ok, err := f.conv(f.ctx, e)
@@ -343,10 +321,12 @@ func (f *feed[T]) end(code, msg string) {
 	if f.out != nil {
 		close(f.out)
 	}
-	stopCtx, expiry, unwatch := f.stopCtx, f.expiry, f.unwatch
+	stopCtx := f.stopCtx
 	f.mu.Unlock()
 	f.hub.Unsubscribe(f.key, f)
-	f.release(stopCtx, expiry, unwatch)
+	if stopCtx != nil {
+		stopCtx()
+	}
 }
 
 func belongs(e *ent.Event, k Key) bool {
