@@ -144,8 +144,8 @@ func TestSocketCarriesSubscriptionsOnly(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"panic", "internal error", "unexpected error"} {
-		if strings.Contains(env.Logs.String(), bad) {
-			t.Fatalf("log has %q:\n%s", bad, env.Logs.String())
+		if strings.Contains(env.LogText(), bad) {
+			t.Fatalf("log has %q:\n%s", bad, env.LogText())
 		}
 	}
 }

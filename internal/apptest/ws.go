@@ -56,6 +56,18 @@ func (e *Env) DialWS(t testing.TB, proto, token, origin string) (*WS, *http.Resp
 	return w, res, nil
 }
 
+// DialBare opens a socket and sends nothing.
+func (e *Env) DialBare(t testing.TB, proto string) (*WS, error) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(e.Server.URL, "http")+"/graphql", nil)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { c.Close() })
+	return &WS{t: t, conn: c, proto: proto}, nil
+}
+
 // Connect dials and requires the server's ack.
 func (e *Env) Connect(t testing.TB, proto, token string) *WS {
 	t.Helper()
