@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -97,6 +98,34 @@ func TestSocketEndsWithItsSignIn(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A token that names no sign-in (an external provider's) still ends with
+// its account: the socket closes when the patient is deactivated, on any
+// replica.
+func TestSocketWithoutSignInEndsWithTheAccount(t *testing.T) {
+	a := apptest.New(t)
+	b := a.Replica(t)
+	for _, proto := range protocols {
+		t.Run(proto, func(t *testing.T) {
+			tok := a.PatientToken(t, "Noa")
+			w := b.Connect(t, proto, tok)
+			w.Subscribe("s", apptUpdatedSub, nil)
+			time.Sleep(100 * time.Millisecond)
+			start := time.Now()
+			id, err := a.App.Identity.Verifier.Verify(context.Background(), tok)
+			if err != nil || id.SessionID != "" {
+				t.Fatalf("token %+v (err %v), want one without a sign-in", id, err)
+			}
+			if _, err := a.DB.SQL.Exec(`UPDATE patients SET deactivated_at = now() WHERE id = $1`, id.Subject); err != nil {
+				t.Fatal(err)
+			}
+			closedForReconnect(t, "B", w, closeReauthenticate, 3*time.Second)
+			if d := time.Since(start); d > 2500*time.Millisecond {
+				t.Fatalf("socket closed %v after the deactivation", d)
+			}
+		})
 	}
 }
 

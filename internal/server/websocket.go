@@ -25,10 +25,12 @@ type SignInChecker interface {
 	Recheck(ctx context.Context, v viewer.Viewer) error
 }
 
-// SignInWatcher calls end once the sign-in is found ended, on whichever
-// replica it was ended (live.Signouts); stop forgets the watch.
+// SignInWatcher calls end once the sign-in is found ended, or the
+// patient's account deactivated, on whichever replica that happened
+// (live.Signouts); stop forgets the watch.
 type SignInWatcher interface {
 	Watch(sessionID string, end func()) (stop func())
+	WatchPatient(id int, end func()) (stop func())
 }
 
 // sockets keeps a websocket's identity for exactly as long as the token
@@ -97,11 +99,17 @@ func (s sockets) endWithSignIn(ctx context.Context, v viewer.Viewer) {
 			wsgorilla.CloseSocket(ctx, wsgorilla.CloseReauthenticate, "token expired")
 		})
 	}
+	signedOut := func() { wsgorilla.CloseSocket(ctx, wsgorilla.CloseReauthenticate, "signed out") }
 	var unwatch func()
-	if v.SessionID != "" && s.signIns != nil {
-		unwatch = s.signIns.Watch(v.SessionID, func() {
-			wsgorilla.CloseSocket(ctx, wsgorilla.CloseReauthenticate, "signed out")
-		})
+	switch {
+	case s.signIns == nil:
+	case v.SessionID != "":
+		// Deactivation ends every sign-in too.
+		unwatch = s.signIns.Watch(v.SessionID, signedOut)
+	case v.IsPatient():
+		// A token without a sign-in (an external provider's) still
+		// ends with the account.
+		unwatch = s.signIns.WatchPatient(v.ID, signedOut)
 	}
 	context.AfterFunc(ctx, func() {
 		if expiry != nil {
