@@ -137,18 +137,6 @@ func TestSubscriptionRefusesBadInit(t *testing.T) {
 	}
 }
 
-func TestSubscriptionEndsWithErrorWhenTokenExpires(t *testing.T) {
-	env := apptest.New(t)
-	pat, _, _ := env.Patient("Eva")
-	short := mintToken(t, env, pat, 2*time.Second-15*time.Minute)
-	w := env.Connect(t, apptest.TransportWS, short)
-	w.Subscribe("e", apptUpdatedSub, nil)
-	m, err := w.Next(10 * time.Second)
-	if err != nil || m.Type != "error" || m.ID != "e" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
-		t.Fatalf("got %+v %s (err %v), want an UNAUTHENTICATED error for e", m, m.Payload, err)
-	}
-}
-
 func TestEventOnOneReplicaReachesSubscriberOnAnother(t *testing.T) {
 	a := apptest.New(t)
 	b := a.Replica(t)

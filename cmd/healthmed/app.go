@@ -137,7 +137,11 @@ func (a *server) serve(ctx context.Context) error {
 	a.log.Info("shutting down", "grace", a.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(sctx)
+	// Hijacked websockets are not the HTTP server's to wait for: their
+	// close frames must be out before the process exits.
+	built.Shutdown()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

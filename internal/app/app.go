@@ -53,30 +53,32 @@ type App struct {
 	signouts  *live.Signouts
 	positions *live.Positions
 	log       *slog.Logger
+	shutdown  sync.Once
 }
 
 // Close flushes the spans not yet exported and stops the metrics
 // listener; the command calls it once the HTTP server has stopped.
 func (a *App) Close(ctx context.Context) error { return a.obs.close(ctx) }
 
-// Shutdown ends subscriptions and websocket connections: the server
-// registers it with http.Server.RegisterOnShutdown.
+// Shutdown closes the websockets with a code clients reconnect on (to
+// another replica), waits a moment for them to go, and ends what is left
+// of the subscriptions. The server registers it with
+// http.Server.RegisterOnShutdown, which does not wait for it, and calls it
+// again once Shutdown returns: the second call waits for the first.
 func (a *App) Shutdown() {
-	a.Hub.Shutdown()
-	// Where the subscriptions stood must be readable by every replica
-	// before their clients reconnect to one.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := a.positions.Flush(ctx); err != nil {
-		a.log.Warn("subscription positions at shutdown", "err", err.Error())
-	}
-	cancel()
-	// Ending a subscription sends its complete; a moment later the sockets
-	// close, which gqlgen does without a complete.
-	time.Sleep(completeGrace)
-	a.Drainer.Drain()
+	a.shutdown.Do(func() {
+		a.Drainer.Drain()
+		a.Hub.Shutdown()
+		// The subscriptions that the closed sockets ended left their
+		// positions; each replica must be able to read them when their
+		// clients come back (the writer runs until Close).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.positions.Flush(ctx); err != nil {
+			a.log.Warn("subscription positions at shutdown", "err", err.Error())
+		}
+	})
 }
-
-const completeGrace = 200 * time.Millisecond
 
 // Start runs the background work (the live event reader) until ctx ends.
 // It returns once the reader knows where to start from.
@@ -152,7 +154,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Passwords: ident}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts, Positions: positions},
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -186,7 +188,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: multipart.BodyLimit(recs.MaxBytes),
 		MaxOperationBytes: int64(cfg.MaxBodyBytes), MaxUploadFiles: maxUploadFiles, WebsocketInitWait: 10 * time.Second,
 		SubscriptionsPerSocket: cfg.Subscriptions.PerSocket, SubscriptionsPerAccount: cfg.Subscriptions.PerAccount,
-		Websocket: ws, Drainer: drainer, PerResponse: func(ctx context.Context) context.Context {
+		Websocket: ws, Drainer: drainer, Recheck: ident, SignIns: signouts, PerResponse: func(ctx context.Context) context.Context {
 			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
 		},
 		Outer: outer,

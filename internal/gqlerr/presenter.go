@@ -97,6 +97,16 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 			gq.Extensions["code"] = BadUserInput
 			gq.Extensions["reason"] = code
 		}
+		// Without a code or a path, it is gqlgen refusing the request
+		// itself (a persisted query's hash that does not match, an
+		// operation name not in the document): nothing of ours has run.
+		// With a path it is a field's ("must not be null"), and ours.
+		if code == "" && len(gq.Path) == 0 && len(path) == 0 {
+			if gq.Extensions == nil {
+				gq.Extensions = map[string]any{}
+			}
+			gq.Extensions["code"] = BadUserInput
+		}
 		if gq.Path == nil {
 			gq.Path = path
 		}
@@ -121,6 +131,9 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	if e := Classify(err); e != nil {
 		return out(e)
 	}
+	if field := badArgument(ctx, err); field != "" {
+		return out(BadInput(field, "invalid value for %s", field))
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return out(&Error{Code: Internal, Message: "request timed out"})
 	}
@@ -130,6 +143,32 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	log.ErrorContext(ctx, "unexpected error", "err", err.Error(), "path", path.String(),
 		"request_id", RequestIDFunc(ctx))
 	return out(&Error{Code: Internal, Message: "internal error"})
+}
+
+// badArgument names the argument of an error raised while gqlgen coerced
+// the field's arguments (an ID that is not a number, an object where a
+// string goes), before any resolver ran: gqlgen puts the argument's path
+// right after the field's.
+func badArgument(ctx context.Context, err error) string {
+	var gq *gqlerror.Error
+	fc := graphql.GetFieldContext(ctx)
+	if !errors.As(err, &gq) || fc == nil || fc.Field.Field == nil {
+		return ""
+	}
+	at := len(fc.Path())
+	if len(gq.Path) <= at {
+		return ""
+	}
+	if name, ok := gq.Path[at].(ast.PathName); !ok || fc.Field.Arguments.ForName(string(name)) == nil {
+		return ""
+	}
+	var names []string
+	for _, p := range gq.Path[at:] {
+		if n, ok := p.(ast.PathName); ok {
+			names = append(names, string(n))
+		}
+	}
+	return strings.Join(names, ".")
 }
 
 // Classify turns a known error into its contract form, or returns nil.

@@ -48,33 +48,49 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 	if id.SessionID == "" {
 		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("token without a sign-in"))
 	}
-	// A sign-in that ended takes its access tokens with it, not minutes
-	// later when they expire.
-	out, err := s.signedOut(sys, id.SessionID)
-	if err != nil {
+	if err := s.stillActive(sys, v); err != nil {
 		return viewer.Viewer{}, err
 	}
-	if out {
-		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("signed out"))
-	}
-	if v.Role == viewer.Admin {
-		if err := s.checkAdmin(sys, v.ID); err != nil {
-			return viewer.Viewer{}, err
+	return v, nil
+}
+
+// Recheck tells whether a viewer authenticated earlier (a websocket's,
+// at its connection_init) is still signed in: its sign-in not ended, its
+// account still active. The token's expiry is the caller's to check. It
+// costs what Authenticate costs past the signature: the sign-in is
+// remembered live for a second, the account is looked up.
+func (s *Service) Recheck(ctx context.Context, v viewer.Viewer) error {
+	return s.stillActive(viewer.SystemContext(ctx), v)
+}
+
+// stillActive checks the sign-in and the account behind a viewer.
+func (s *Service) stillActive(sys context.Context, v viewer.Viewer) error {
+	if v.SessionID != "" {
+		// A sign-in that ended takes its access tokens with it, not
+		// minutes later when they expire.
+		out, err := s.signedOut(sys, v.SessionID)
+		if err != nil {
+			return err
 		}
-		return v, nil
+		if out {
+			return errors.Join(ErrUnauthenticated, errors.New("signed out"))
+		}
 	}
-	if v.Role == viewer.Patient {
+	switch v.Role {
+	case viewer.Admin:
+		return s.checkAdmin(sys, v.ID)
+	case viewer.Patient:
 		// A deactivated patient's tokens stop working at once.
 		ok, err := s.Client.Patient.Query().
 			Where(patient.ID(v.ID), patient.DeactivatedAtIsNil()).Exist(sys)
 		if err != nil {
 			// A database failure is ours, not the caller's: it must not
 			// read as a bad token.
-			return viewer.Viewer{}, err
+			return err
 		}
 		if !ok {
-			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("patient not active"))
+			return errors.Join(ErrUnauthenticated, errors.New("patient not active"))
 		}
 	}
-	return v, nil
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
 // Service resolves the subscriptions.
@@ -25,8 +26,6 @@ type Service struct {
 	Hub    *Hub
 	Client *ent.Client
 	Log    *slog.Logger
-	// Signouts, when set, ends subscriptions whose sign-in ended.
-	Signouts *Signouts
 	// Positions, when set, resumes a sign-in's resubscription where the
 	// subscription it replaces left off.
 	Positions *Positions
@@ -148,9 +147,11 @@ func roleError(v viewer.Viewer, msg string) error {
 }
 
 // stream replays what the client missed, then forwards live events until
-// the client leaves, the token expires, or the server stops. It starts no
-// goroutine (see Subscriber): the hub hands each event to a feed, which
-// converts it and queues it for gqlgen, and a timer and the context end it.
+// the client leaves or the server stops. It starts no goroutine (see
+// Subscriber): the hub hands each event to a feed, which converts it and
+// queues it for gqlgen, and the context ends it. The socket's identity is
+// the socket's business: it closes when the token expires or its sign-in
+// ends (server.sockets), which ends the context.
 //
 // Without after, a subscription that the same sign-in held under the same
 // name and that ended a moment ago is resumed where it stood (Positions).
@@ -174,7 +175,7 @@ func stream[T any](ctx context.Context, s *Service, k Key, name string, afterID 
 		}
 		from = &c
 	}
-	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts,
+	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log,
 		positions: s.Positions, family: family, name: name}
 	if from != nil {
 		f.resumedFrom = *afterID
@@ -215,10 +216,6 @@ type feed[T any] struct {
 	pending []*ent.Event
 	ended   bool
 	stopCtx func() bool
-	expiry  *time.Timer
-
-	signouts *Signouts
-	unwatch  func()
 
 	positions   *Positions
 	family      string
@@ -274,38 +271,15 @@ func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 	}
 }
 
-// watch ends the subscription when the client leaves, its token expires
-// or its sign-in ends.
+// watch ends the subscription when the client leaves.
 func (f *feed[T]) watch() {
 	stopCtx := context.AfterFunc(f.ctx, func() { f.end("", "") })
-	v := viewer.FromContext(f.ctx)
-	var expiry *time.Timer
-	if !v.ExpiresAt.IsZero() {
-		expiry = time.AfterFunc(time.Until(v.ExpiresAt), func() { f.end(gqlerr.Unauthenticated, "token expired") })
-	}
-	var unwatch func()
-	if v.SessionID != "" && f.signouts != nil {
-		unwatch = f.signouts.watch(v.SessionID, func() { f.end(gqlerr.Unauthenticated, "signed out") })
-	}
 	f.mu.Lock()
 	ended := f.ended
-	f.stopCtx, f.expiry, f.unwatch = stopCtx, expiry, unwatch
+	f.stopCtx = stopCtx
 	f.mu.Unlock()
 	if ended {
-		f.release(stopCtx, expiry, unwatch)
-	}
-}
-
-// release lets go of what watches the feed.
-func (f *feed[T]) release(stopCtx func() bool, expiry *time.Timer, unwatch func()) {
-	if stopCtx != nil {
 		stopCtx()
-	}
-	if expiry != nil {
-		expiry.Stop()
-	}
-	if unwatch != nil {
-		unwatch()
 	}
 }
 
@@ -354,9 +328,13 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 	}
 }
 
-// Stop implements Subscriber: the server is stopping, and the
-// subscription completes.
-func (f *feed[T]) Stop(error) { f.end("", "") }
+// Stop implements Subscriber: the server is stopping. The socket closes
+// with a code clients reconnect on, before the subscription ends: a
+// complete would tell them it is over for good.
+func (f *feed[T]) Stop(error) {
+	wsgorilla.CloseSocket(f.ctx, wsgorilla.CloseServiceRestart, "server restarting")
+	f.end("", "")
+}
 
 func (f *feed[T]) convert(e *ent.Event) (T, bool) {
 	v, ok, err := f.conv(f.ctx, e)
@@ -393,10 +371,12 @@ func (f *feed[T]) end(code, msg string) {
 		}
 		close(f.out)
 	}
-	stopCtx, expiry, unwatch := f.stopCtx, f.expiry, f.unwatch
+	stopCtx := f.stopCtx
 	f.mu.Unlock()
 	f.hub.Unsubscribe(f.key, f)
-	f.release(stopCtx, expiry, unwatch)
+	if stopCtx != nil {
+		stopCtx()
+	}
 	f.positions.Remember(f.family, f.name, last)
 }
 

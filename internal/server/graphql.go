@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -21,7 +20,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/graph"
 	"github.com/healthmed/healthmed/graph/generated"
-	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/ratelimit"
@@ -108,6 +106,10 @@ type GraphQLOptions struct {
 	// PasswordFields are the root fields that run argon2id: an operation
 	// holds one at most.
 	PasswordFields map[string]bool
+	// Recheck re-checks a socket's viewer before each operation on it;
+	// SignIns closes a socket when its sign-in ends. Either may be nil.
+	Recheck SignInChecker
+	SignIns SignInWatcher
 	// RootLimits rate-limits the named root fields.
 	RootLimits map[string]RootLimit
 	// PerResponse prepares the context of each response (a query, a
@@ -128,9 +130,10 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	// "Did you mean ..." hints would map the schema for a prober.
 	srv.SetDisableSuggestion(!o.Dev)
 	readLimit := int64(websocketReadLimit)
+	socks := sockets{authn: authn, recheck: o.Recheck, signIns: o.SignIns, drainer: o.Drainer, log: log}
 	srv.AddTransport(wsgorilla.Detached{Websocket: transport.Websocket{
 		Implementation:        o.Websocket,
-		InitFunc:              countPerSocket(websocketInit(authn, o.Drainer)),
+		InitFunc:              countPerSocket(socks.init),
 		InitTimeout:           o.WebsocketInitWait,
 		KeepAlivePingInterval: 15 * time.Second,
 		// No PingPongInterval: the websocket layer's own ping frames
@@ -150,6 +153,8 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	for _, e := range o.Outer {
 		srv.Use(e)
 	}
+	// Before anything else runs for an operation on a socket.
+	srv.Use(socks)
 	if o.SubscriptionsPerSocket > 0 || o.SubscriptionsPerAccount > 0 {
 		srv.AroundFields(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount).around)
 	}
@@ -190,41 +195,6 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		return &gqlerr.Error{Code: gqlerr.Internal, Message: "internal error"}
 	})
 	return srv
-}
-
-// websocketInit authenticates the connection_init payload: a subscription
-// socket without a valid token is closed, never left open anonymous.
-func websocketInit(authn Authenticator, d *Drainer) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		// 4403 is what graphql-transport-ws prescribes for a refused
-		// connection_init; the legacy protocol's clients see it too.
-		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
-			ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), 4403)
-			return ctx, nil, errors.New(reason)
-		}
-		raw, ok := auth.BearerToken(p.Authorization())
-		// gqlgen keeps the payload for the life of the socket and offers it
-		// to every resolver; once read, the bearer token has no business
-		// staying in memory that long.
-		delete(p, "Authorization")
-		delete(p, "authorization")
-		if !ok {
-			return refuse("missing token")
-		}
-		v, err := authn.Authenticate(ctx, raw)
-		if err != nil {
-			return refuse("invalid or expired token")
-		}
-		v.ClientAddr = viewer.FromContext(ctx).ClientAddr
-		ctx = viewer.NewContext(ctx, v)
-		if d != nil {
-			var open bool
-			if ctx, open = d.track(ctx); !open {
-				return refuse("server shutting down")
-			}
-		}
-		return ctx, nil, nil
-	}
 }
 
 // transactions is entgql's Transactioner for the responses that belong to
