@@ -174,6 +174,11 @@ func parseClock(s string) (int, error) {
 // the given weeks, skipping days off and any period that already overlaps
 // one of the doctor's slots.
 func (s *Service) materialise(ctx context.Context, doctorID int, loc *time.Location, rules []rule, now time.Time, weeks int) ([]*ent.Slot, error) {
+	// The existing slots are read under the lock, so a concurrent write
+	// cannot slip a slot in between.
+	if err := s.lockAgenda(ctx, doctorID); err != nil {
+		return nil, err
+	}
 	db := s.db(ctx)
 	local := now.In(loc)
 	first := time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, loc)

@@ -35,11 +35,31 @@ func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*en
 		builders = append(builders, s.db(ctx).Slot.Create().SetDoctorID(v.ID).
 			SetStartsAt(si.StartsAt.UTC()).SetEndsAt(si.EndsAt.UTC()))
 	}
+	if err := s.lockAgenda(ctx, v.ID); err != nil {
+		return nil, err
+	}
 	slots, err := s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
+}
+
+// agendaLock is the first key of the advisory locks that queue one
+// doctor's slot writes.
+const agendaLock = 1212503700
+
+// lockAgenda queues the transaction behind the doctor's other slot writes
+// until it ends. Without it, racing inserts of overlapping slots each add
+// their row before checking the exclusion constraint, find each other's
+// and wait for each other: PostgreSQL breaks the deadlock after a second
+// by failing one of them as a retry. Queued, the later ones see the first
+// one's slot and fail with SLOT_OVERLAP at once.
+func (s *Service) lockAgenda(ctx context.Context, doctorID int) error {
+	// Ids are global (beyond 32 bits); two doctors sharing a key would
+	// only queue behind each other.
+	_, err := s.db(ctx).ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::int)`, agendaLock, doctorID)
+	return err
 }
 
 func (s *Service) checkSlot(field string, si *model.SlotInput, now time.Time) error {
@@ -77,11 +97,14 @@ func (s *Service) hasActiveAppointment(ctx context.Context, slotID int) (bool, e
 // UpdateSlot moves one of the doctor's own free slots.
 // Ownership is the privacy rule's: the UPDATE carries doctor_id = viewer.
 func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*ent.Slot, error) {
-	_, err := gqlerr.RequireDoctor(ctx)
+	v, err := gqlerr.RequireDoctor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkSlot("input", &in, s.now()); err != nil {
+		return nil, err
+	}
+	if err := s.lockAgenda(ctx, v.ID); err != nil {
 		return nil, err
 	}
 	if _, err := s.lockSlot(ctx, id); err != nil {
