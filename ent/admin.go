@@ -28,8 +28,10 @@ type Admin struct {
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash string `json:"-"`
 	// DisabledAt holds the value of the "disabled_at" field.
-	DisabledAt   *time.Time `json:"disabled_at,omitempty"`
-	selectValues sql.SelectValues
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// EmailVerifiedAt holds the value of the "email_verified_at" field.
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
+	selectValues    sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -41,7 +43,7 @@ func (*Admin) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case admin.FieldName, admin.FieldEmail, admin.FieldPasswordHash:
 			values[i] = new(sql.NullString)
-		case admin.FieldCreatedAt, admin.FieldUpdatedAt, admin.FieldDisabledAt:
+		case admin.FieldCreatedAt, admin.FieldUpdatedAt, admin.FieldDisabledAt, admin.FieldEmailVerifiedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -101,6 +103,13 @@ func (_m *Admin) assignValues(columns []string, values []any) error {
 				_m.DisabledAt = new(time.Time)
 				*_m.DisabledAt = value.Time
 			}
+		case admin.FieldEmailVerifiedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field email_verified_at", values[i])
+			} else if value.Valid {
+				_m.EmailVerifiedAt = new(time.Time)
+				*_m.EmailVerifiedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -153,6 +162,11 @@ func (_m *Admin) String() string {
 	builder.WriteString(", ")
 	if v := _m.DisabledAt; v != nil {
 		builder.WriteString("disabled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.EmailVerifiedAt; v != nil {
+		builder.WriteString("email_verified_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

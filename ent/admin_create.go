@@ -80,6 +80,20 @@ func (_c *AdminCreate) SetNillableDisabledAt(v *time.Time) *AdminCreate {
 	return _c
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_c *AdminCreate) SetEmailVerifiedAt(v time.Time) *AdminCreate {
+	_c.mutation.SetEmailVerifiedAt(v)
+	return _c
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_c *AdminCreate) SetNillableEmailVerifiedAt(v *time.Time) *AdminCreate {
+	if v != nil {
+		_c.SetEmailVerifiedAt(*v)
+	}
+	return _c
+}
+
 // Mutation returns the AdminMutation object of the builder.
 func (_c *AdminCreate) Mutation() *AdminMutation {
 	return _c.mutation
@@ -210,6 +224,10 @@ func (_c *AdminCreate) createSpec() (*Admin, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DisabledAt(); ok {
 		_spec.SetField(admin.FieldDisabledAt, field.TypeTime, value)
 		_node.DisabledAt = &value
+	}
+	if value, ok := _c.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(admin.FieldEmailVerifiedAt, field.TypeTime, value)
+		_node.EmailVerifiedAt = &value
 	}
 	return _node, _spec
 }

@@ -97,6 +97,26 @@ func (_u *AdminUpdate) ClearDisabledAt() *AdminUpdate {
 	return _u
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_u *AdminUpdate) SetEmailVerifiedAt(v time.Time) *AdminUpdate {
+	_u.mutation.SetEmailVerifiedAt(v)
+	return _u
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_u *AdminUpdate) SetNillableEmailVerifiedAt(v *time.Time) *AdminUpdate {
+	if v != nil {
+		_u.SetEmailVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (_u *AdminUpdate) ClearEmailVerifiedAt() *AdminUpdate {
+	_u.mutation.ClearEmailVerifiedAt()
+	return _u
+}
+
 // Mutation returns the AdminMutation object of the builder.
 func (_u *AdminUpdate) Mutation() *AdminMutation {
 	return _u.mutation
@@ -195,6 +215,12 @@ func (_u *AdminUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(admin.FieldDisabledAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(admin.FieldEmailVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailVerifiedAtCleared() {
+		_spec.ClearField(admin.FieldEmailVerifiedAt, field.TypeTime)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -282,6 +308,26 @@ func (_u *AdminUpdateOne) SetNillableDisabledAt(v *time.Time) *AdminUpdateOne {
 // ClearDisabledAt clears the value of the "disabled_at" field.
 func (_u *AdminUpdateOne) ClearDisabledAt() *AdminUpdateOne {
 	_u.mutation.ClearDisabledAt()
+	return _u
+}
+
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_u *AdminUpdateOne) SetEmailVerifiedAt(v time.Time) *AdminUpdateOne {
+	_u.mutation.SetEmailVerifiedAt(v)
+	return _u
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_u *AdminUpdateOne) SetNillableEmailVerifiedAt(v *time.Time) *AdminUpdateOne {
+	if v != nil {
+		_u.SetEmailVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (_u *AdminUpdateOne) ClearEmailVerifiedAt() *AdminUpdateOne {
+	_u.mutation.ClearEmailVerifiedAt()
 	return _u
 }
 
@@ -412,6 +458,12 @@ func (_u *AdminUpdateOne) sqlSave(ctx context.Context) (_node *Admin, err error)
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(admin.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(admin.FieldEmailVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailVerifiedAtCleared() {
+		_spec.ClearField(admin.FieldEmailVerifiedAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Admin{config: _u.config}

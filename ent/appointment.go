@@ -38,6 +38,8 @@ type Appointment struct {
 	EndsAt time.Time `json:"ends_at,omitempty"`
 	// PriceCents holds the value of the "price_cents" field.
 	PriceCents int `json:"price_cents,omitempty"`
+	// NoShow holds the value of the "no_show" field.
+	NoShow bool `json:"no_show,omitempty"`
 	// CancelReason holds the value of the "cancel_reason" field.
 	CancelReason *string `json:"cancel_reason,omitempty"`
 	// RejectReason holds the value of the "reject_reason" field.
@@ -109,6 +111,8 @@ func (*Appointment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case appointment.FieldNoShow:
+			values[i] = new(sql.NullBool)
 		case appointment.FieldID, appointment.FieldSlotID, appointment.FieldDoctorID, appointment.FieldPatientID, appointment.FieldPriceCents:
 			values[i] = new(sql.NullInt64)
 		case appointment.FieldStatus, appointment.FieldCancelReason, appointment.FieldRejectReason, appointment.FieldMeetingURL, appointment.FieldIdempotencyKey:
@@ -189,6 +193,12 @@ func (_m *Appointment) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field price_cents", values[i])
 			} else if value.Valid {
 				_m.PriceCents = int(value.Int64)
+			}
+		case appointment.FieldNoShow:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field no_show", values[i])
+			} else if value.Valid {
+				_m.NoShow = value.Bool
 			}
 		case appointment.FieldCancelReason:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -309,6 +319,9 @@ func (_m *Appointment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("price_cents=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PriceCents))
+	builder.WriteString(", ")
+	builder.WriteString("no_show=")
+	builder.WriteString(fmt.Sprintf("%v", _m.NoShow))
 	builder.WriteString(", ")
 	if v := _m.CancelReason; v != nil {
 		builder.WriteString("cancel_reason=")

@@ -101,6 +101,20 @@ func (_c *AppointmentCreate) SetPriceCents(v int) *AppointmentCreate {
 	return _c
 }
 
+// SetNoShow sets the "no_show" field.
+func (_c *AppointmentCreate) SetNoShow(v bool) *AppointmentCreate {
+	_c.mutation.SetNoShow(v)
+	return _c
+}
+
+// SetNillableNoShow sets the "no_show" field if the given value is not nil.
+func (_c *AppointmentCreate) SetNillableNoShow(v *bool) *AppointmentCreate {
+	if v != nil {
+		_c.SetNoShow(*v)
+	}
+	return _c
+}
+
 // SetCancelReason sets the "cancel_reason" field.
 func (_c *AppointmentCreate) SetCancelReason(v string) *AppointmentCreate {
 	_c.mutation.SetCancelReason(v)
@@ -255,6 +269,10 @@ func (_c *AppointmentCreate) defaults() error {
 		v := appointment.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.NoShow(); !ok {
+		v := appointment.DefaultNoShow
+		_c.mutation.SetNoShow(v)
+	}
 	return nil
 }
 
@@ -296,6 +314,9 @@ func (_c *AppointmentCreate) check() error {
 		if err := appointment.PriceCentsValidator(v); err != nil {
 			return &ValidationError{Name: "price_cents", err: fmt.Errorf(`ent: validator failed for field "Appointment.price_cents": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.NoShow(); !ok {
+		return &ValidationError{Name: "no_show", err: errors.New(`ent: missing required field "Appointment.no_show"`)}
 	}
 	if v, ok := _c.mutation.CancelReason(); ok {
 		if err := appointment.CancelReasonValidator(v); err != nil {
@@ -370,6 +391,10 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PriceCents(); ok {
 		_spec.SetField(appointment.FieldPriceCents, field.TypeInt, value)
 		_node.PriceCents = value
+	}
+	if value, ok := _c.mutation.NoShow(); ok {
+		_spec.SetField(appointment.FieldNoShow, field.TypeBool, value)
+		_node.NoShow = value
 	}
 	if value, ok := _c.mutation.CancelReason(); ok {
 		_spec.SetField(appointment.FieldCancelReason, field.TypeString, value)

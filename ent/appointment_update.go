@@ -49,6 +49,20 @@ func (_u *AppointmentUpdate) SetNillableStatus(v *appointment.Status) *Appointme
 	return _u
 }
 
+// SetNoShow sets the "no_show" field.
+func (_u *AppointmentUpdate) SetNoShow(v bool) *AppointmentUpdate {
+	_u.mutation.SetNoShow(v)
+	return _u
+}
+
+// SetNillableNoShow sets the "no_show" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableNoShow(v *bool) *AppointmentUpdate {
+	if v != nil {
+		_u.SetNoShow(*v)
+	}
+	return _u
+}
+
 // SetCancelReason sets the "cancel_reason" field.
 func (_u *AppointmentUpdate) SetCancelReason(v string) *AppointmentUpdate {
 	_u.mutation.SetCancelReason(v)
@@ -249,6 +263,9 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(appointment.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.NoShow(); ok {
+		_spec.SetField(appointment.FieldNoShow, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.CancelReason(); ok {
 		_spec.SetField(appointment.FieldCancelReason, field.TypeString, value)
 	}
@@ -320,6 +337,20 @@ func (_u *AppointmentUpdateOne) SetStatus(v appointment.Status) *AppointmentUpda
 func (_u *AppointmentUpdateOne) SetNillableStatus(v *appointment.Status) *AppointmentUpdateOne {
 	if v != nil {
 		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetNoShow sets the "no_show" field.
+func (_u *AppointmentUpdateOne) SetNoShow(v bool) *AppointmentUpdateOne {
+	_u.mutation.SetNoShow(v)
+	return _u
+}
+
+// SetNillableNoShow sets the "no_show" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableNoShow(v *bool) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetNoShow(*v)
 	}
 	return _u
 }
@@ -553,6 +584,9 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(appointment.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.NoShow(); ok {
+		_spec.SetField(appointment.FieldNoShow, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.CancelReason(); ok {
 		_spec.SetField(appointment.FieldCancelReason, field.TypeString, value)

@@ -23,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/externalidentity"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
@@ -58,6 +59,8 @@ type Client struct {
 	Doctor *DoctorClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
+	// ExternalIdentity is the client for interacting with the ExternalIdentity builders.
+	ExternalIdentity *ExternalIdentityClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
 	// InsurancePlan is the client for interacting with the InsurancePlan builders.
@@ -97,6 +100,7 @@ func (c *Client) init() {
 	c.DayOff = NewDayOffClient(c.config)
 	c.Doctor = NewDoctorClient(c.config)
 	c.Event = NewEventClient(c.config)
+	c.ExternalIdentity = NewExternalIdentityClient(c.config)
 	c.Feedback = NewFeedbackClient(c.config)
 	c.InsurancePlan = NewInsurancePlanClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
@@ -197,26 +201,27 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		Admin:         NewAdminClient(cfg),
-		Appointment:   NewAppointmentClient(cfg),
-		AuditEvent:    NewAuditEventClient(cfg),
-		Availability:  NewAvailabilityClient(cfg),
-		CoverageCheck: NewCoverageCheckClient(cfg),
-		DayOff:        NewDayOffClient(cfg),
-		Doctor:        NewDoctorClient(cfg),
-		Event:         NewEventClient(cfg),
-		Feedback:      NewFeedbackClient(cfg),
-		InsurancePlan: NewInsurancePlanClient(cfg),
-		Invoice:       NewInvoiceClient(cfg),
-		LoginAttempt:  NewLoginAttemptClient(cfg),
-		Notification:  NewNotificationClient(cfg),
-		Patient:       NewPatientClient(cfg),
-		RecordFile:    NewRecordFileClient(cfg),
-		RecordShare:   NewRecordShareClient(cfg),
-		Session:       NewSessionClient(cfg),
-		Slot:          NewSlotClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Admin:            NewAdminClient(cfg),
+		Appointment:      NewAppointmentClient(cfg),
+		AuditEvent:       NewAuditEventClient(cfg),
+		Availability:     NewAvailabilityClient(cfg),
+		CoverageCheck:    NewCoverageCheckClient(cfg),
+		DayOff:           NewDayOffClient(cfg),
+		Doctor:           NewDoctorClient(cfg),
+		Event:            NewEventClient(cfg),
+		ExternalIdentity: NewExternalIdentityClient(cfg),
+		Feedback:         NewFeedbackClient(cfg),
+		InsurancePlan:    NewInsurancePlanClient(cfg),
+		Invoice:          NewInvoiceClient(cfg),
+		LoginAttempt:     NewLoginAttemptClient(cfg),
+		Notification:     NewNotificationClient(cfg),
+		Patient:          NewPatientClient(cfg),
+		RecordFile:       NewRecordFileClient(cfg),
+		RecordShare:      NewRecordShareClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Slot:             NewSlotClient(cfg),
 	}, nil
 }
 
@@ -234,26 +239,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		Admin:         NewAdminClient(cfg),
-		Appointment:   NewAppointmentClient(cfg),
-		AuditEvent:    NewAuditEventClient(cfg),
-		Availability:  NewAvailabilityClient(cfg),
-		CoverageCheck: NewCoverageCheckClient(cfg),
-		DayOff:        NewDayOffClient(cfg),
-		Doctor:        NewDoctorClient(cfg),
-		Event:         NewEventClient(cfg),
-		Feedback:      NewFeedbackClient(cfg),
-		InsurancePlan: NewInsurancePlanClient(cfg),
-		Invoice:       NewInvoiceClient(cfg),
-		LoginAttempt:  NewLoginAttemptClient(cfg),
-		Notification:  NewNotificationClient(cfg),
-		Patient:       NewPatientClient(cfg),
-		RecordFile:    NewRecordFileClient(cfg),
-		RecordShare:   NewRecordShareClient(cfg),
-		Session:       NewSessionClient(cfg),
-		Slot:          NewSlotClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Admin:            NewAdminClient(cfg),
+		Appointment:      NewAppointmentClient(cfg),
+		AuditEvent:       NewAuditEventClient(cfg),
+		Availability:     NewAvailabilityClient(cfg),
+		CoverageCheck:    NewCoverageCheckClient(cfg),
+		DayOff:           NewDayOffClient(cfg),
+		Doctor:           NewDoctorClient(cfg),
+		Event:            NewEventClient(cfg),
+		ExternalIdentity: NewExternalIdentityClient(cfg),
+		Feedback:         NewFeedbackClient(cfg),
+		InsurancePlan:    NewInsurancePlanClient(cfg),
+		Invoice:          NewInvoiceClient(cfg),
+		LoginAttempt:     NewLoginAttemptClient(cfg),
+		Notification:     NewNotificationClient(cfg),
+		Patient:          NewPatientClient(cfg),
+		RecordFile:       NewRecordFileClient(cfg),
+		RecordShare:      NewRecordShareClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Slot:             NewSlotClient(cfg),
 	}, nil
 }
 
@@ -284,8 +290,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
-		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.LoginAttempt,
-		c.Notification, c.Patient, c.RecordFile, c.RecordShare, c.Session, c.Slot,
+		c.Doctor, c.Event, c.ExternalIdentity, c.Feedback, c.InsurancePlan, c.Invoice,
+		c.LoginAttempt, c.Notification, c.Patient, c.RecordFile, c.RecordShare,
+		c.Session, c.Slot,
 	} {
 		n.Use(hooks...)
 	}
@@ -296,8 +303,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
-		c.Doctor, c.Event, c.Feedback, c.InsurancePlan, c.Invoice, c.LoginAttempt,
-		c.Notification, c.Patient, c.RecordFile, c.RecordShare, c.Session, c.Slot,
+		c.Doctor, c.Event, c.ExternalIdentity, c.Feedback, c.InsurancePlan, c.Invoice,
+		c.LoginAttempt, c.Notification, c.Patient, c.RecordFile, c.RecordShare,
+		c.Session, c.Slot,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -322,6 +330,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Doctor.mutate(ctx, m)
 	case *EventMutation:
 		return c.Event.mutate(ctx, m)
+	case *ExternalIdentityMutation:
+		return c.ExternalIdentity.mutate(ctx, m)
 	case *FeedbackMutation:
 		return c.Feedback.mutate(ctx, m)
 	case *InsurancePlanMutation:
@@ -1576,6 +1586,140 @@ func (c *EventClient) mutate(ctx context.Context, m *EventMutation) (Value, erro
 		return (&EventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Event mutation op: %q", m.Op())
+	}
+}
+
+// ExternalIdentityClient is a client for the ExternalIdentity schema.
+type ExternalIdentityClient struct {
+	config
+}
+
+// NewExternalIdentityClient returns a client for the ExternalIdentity from the given config.
+func NewExternalIdentityClient(c config) *ExternalIdentityClient {
+	return &ExternalIdentityClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `externalidentity.Hooks(f(g(h())))`.
+func (c *ExternalIdentityClient) Use(hooks ...Hook) {
+	c.hooks.ExternalIdentity = append(c.hooks.ExternalIdentity, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `externalidentity.Intercept(f(g(h())))`.
+func (c *ExternalIdentityClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ExternalIdentity = append(c.inters.ExternalIdentity, interceptors...)
+}
+
+// Create returns a builder for creating a ExternalIdentity entity.
+func (c *ExternalIdentityClient) Create() *ExternalIdentityCreate {
+	mutation := newExternalIdentityMutation(c.config, OpCreate)
+	return &ExternalIdentityCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ExternalIdentity entities.
+func (c *ExternalIdentityClient) CreateBulk(builders ...*ExternalIdentityCreate) *ExternalIdentityCreateBulk {
+	return &ExternalIdentityCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ExternalIdentityClient) MapCreateBulk(slice any, setFunc func(*ExternalIdentityCreate, int)) *ExternalIdentityCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ExternalIdentityCreateBulk{err: fmt.Errorf("calling to ExternalIdentityClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ExternalIdentityCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ExternalIdentityCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ExternalIdentity.
+func (c *ExternalIdentityClient) Update() *ExternalIdentityUpdate {
+	mutation := newExternalIdentityMutation(c.config, OpUpdate)
+	return &ExternalIdentityUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ExternalIdentityClient) UpdateOne(_m *ExternalIdentity) *ExternalIdentityUpdateOne {
+	mutation := newExternalIdentityMutation(c.config, OpUpdateOne, withExternalIdentity(_m))
+	return &ExternalIdentityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ExternalIdentityClient) UpdateOneID(id int) *ExternalIdentityUpdateOne {
+	mutation := newExternalIdentityMutation(c.config, OpUpdateOne, withExternalIdentityID(id))
+	return &ExternalIdentityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ExternalIdentity.
+func (c *ExternalIdentityClient) Delete() *ExternalIdentityDelete {
+	mutation := newExternalIdentityMutation(c.config, OpDelete)
+	return &ExternalIdentityDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ExternalIdentityClient) DeleteOne(_m *ExternalIdentity) *ExternalIdentityDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ExternalIdentityClient) DeleteOneID(id int) *ExternalIdentityDeleteOne {
+	builder := c.Delete().Where(externalidentity.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ExternalIdentityDeleteOne{builder}
+}
+
+// Query returns a query builder for ExternalIdentity.
+func (c *ExternalIdentityClient) Query() *ExternalIdentityQuery {
+	return &ExternalIdentityQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeExternalIdentity},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ExternalIdentity entity by its id.
+func (c *ExternalIdentityClient) Get(ctx context.Context, id int) (*ExternalIdentity, error) {
+	return c.Query().Where(externalidentity.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ExternalIdentityClient) GetX(ctx context.Context, id int) *ExternalIdentity {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ExternalIdentityClient) Hooks() []Hook {
+	hooks := c.hooks.ExternalIdentity
+	return append(hooks[:len(hooks):len(hooks)], externalidentity.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ExternalIdentityClient) Interceptors() []Interceptor {
+	return c.inters.ExternalIdentity
+}
+
+func (c *ExternalIdentityClient) mutate(ctx context.Context, m *ExternalIdentityMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ExternalIdentityCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ExternalIdentityUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ExternalIdentityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ExternalIdentityDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ExternalIdentity mutation op: %q", m.Op())
 	}
 }
 
@@ -3259,13 +3403,13 @@ func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error)
 type (
 	hooks struct {
 		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
-		Event, Feedback, InsurancePlan, Invoice, LoginAttempt, Notification, Patient,
-		RecordFile, RecordShare, Session, Slot []ent.Hook
+		Event, ExternalIdentity, Feedback, InsurancePlan, Invoice, LoginAttempt,
+		Notification, Patient, RecordFile, RecordShare, Session, Slot []ent.Hook
 	}
 	inters struct {
 		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
-		Event, Feedback, InsurancePlan, Invoice, LoginAttempt, Notification, Patient,
-		RecordFile, RecordShare, Session, Slot []ent.Interceptor
+		Event, ExternalIdentity, Feedback, InsurancePlan, Invoice, LoginAttempt,
+		Notification, Patient, RecordFile, RecordShare, Session, Slot []ent.Interceptor
 	}
 )
 

@@ -44,6 +44,8 @@ type Doctor struct {
 	Rating float64 `json:"rating,omitempty"`
 	// RatingCount holds the value of the "rating_count" field.
 	RatingCount int `json:"rating_count,omitempty"`
+	// EmailVerifiedAt holds the value of the "email_verified_at" field.
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the DoctorQuery when eager-loading is set.
 	Edges        DoctorEdges `json:"edges"`
@@ -119,7 +121,7 @@ func (*Doctor) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case doctor.FieldName, doctor.FieldEmail, doctor.FieldPasswordHash, doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldSpecialty, doctor.FieldTimezone:
 			values[i] = new(sql.NullString)
-		case doctor.FieldCreatedAt, doctor.FieldUpdatedAt:
+		case doctor.FieldCreatedAt, doctor.FieldUpdatedAt, doctor.FieldEmailVerifiedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -220,6 +222,13 @@ func (_m *Doctor) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RatingCount = int(value.Int64)
 			}
+		case doctor.FieldEmailVerifiedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field email_verified_at", values[i])
+			} else if value.Valid {
+				_m.EmailVerifiedAt = new(time.Time)
+				*_m.EmailVerifiedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -313,6 +322,11 @@ func (_m *Doctor) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("rating_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RatingCount))
+	builder.WriteString(", ")
+	if v := _m.EmailVerifiedAt; v != nil {
+		builder.WriteString("email_verified_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -143,6 +143,20 @@ func (_c *DoctorCreate) SetNillableRatingCount(v *int) *DoctorCreate {
 	return _c
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_c *DoctorCreate) SetEmailVerifiedAt(v time.Time) *DoctorCreate {
+	_c.mutation.SetEmailVerifiedAt(v)
+	return _c
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_c *DoctorCreate) SetNillableEmailVerifiedAt(v *time.Time) *DoctorCreate {
+	if v != nil {
+		_c.SetEmailVerifiedAt(*v)
+	}
+	return _c
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by IDs.
 func (_c *DoctorCreate) AddSlotIDs(ids ...int) *DoctorCreate {
 	_c.mutation.AddSlotIDs(ids...)
@@ -432,6 +446,10 @@ func (_c *DoctorCreate) createSpec() (*Doctor, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RatingCount(); ok {
 		_spec.SetField(doctor.FieldRatingCount, field.TypeInt, value)
 		_node.RatingCount = value
+	}
+	if value, ok := _c.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(doctor.FieldEmailVerifiedAt, field.TypeTime, value)
+		_node.EmailVerifiedAt = &value
 	}
 	if nodes := _c.mutation.SlotsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

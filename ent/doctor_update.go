@@ -215,6 +215,26 @@ func (_u *DoctorUpdate) AddRatingCount(v int) *DoctorUpdate {
 	return _u
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_u *DoctorUpdate) SetEmailVerifiedAt(v time.Time) *DoctorUpdate {
+	_u.mutation.SetEmailVerifiedAt(v)
+	return _u
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_u *DoctorUpdate) SetNillableEmailVerifiedAt(v *time.Time) *DoctorUpdate {
+	if v != nil {
+		_u.SetEmailVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (_u *DoctorUpdate) ClearEmailVerifiedAt() *DoctorUpdate {
+	_u.mutation.ClearEmailVerifiedAt()
+	return _u
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by IDs.
 func (_u *DoctorUpdate) AddSlotIDs(ids ...int) *DoctorUpdate {
 	_u.mutation.AddSlotIDs(ids...)
@@ -518,6 +538,12 @@ func (_u *DoctorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedRatingCount(); ok {
 		_spec.AddField(doctor.FieldRatingCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(doctor.FieldEmailVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailVerifiedAtCleared() {
+		_spec.ClearField(doctor.FieldEmailVerifiedAt, field.TypeTime)
 	}
 	if _u.mutation.SlotsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -902,6 +928,26 @@ func (_u *DoctorUpdateOne) AddRatingCount(v int) *DoctorUpdateOne {
 	return _u
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_u *DoctorUpdateOne) SetEmailVerifiedAt(v time.Time) *DoctorUpdateOne {
+	_u.mutation.SetEmailVerifiedAt(v)
+	return _u
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_u *DoctorUpdateOne) SetNillableEmailVerifiedAt(v *time.Time) *DoctorUpdateOne {
+	if v != nil {
+		_u.SetEmailVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (_u *DoctorUpdateOne) ClearEmailVerifiedAt() *DoctorUpdateOne {
+	_u.mutation.ClearEmailVerifiedAt()
+	return _u
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by IDs.
 func (_u *DoctorUpdateOne) AddSlotIDs(ids ...int) *DoctorUpdateOne {
 	_u.mutation.AddSlotIDs(ids...)
@@ -1235,6 +1281,12 @@ func (_u *DoctorUpdateOne) sqlSave(ctx context.Context) (_node *Doctor, err erro
 	}
 	if value, ok := _u.mutation.AddedRatingCount(); ok {
 		_spec.AddField(doctor.FieldRatingCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(doctor.FieldEmailVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailVerifiedAtCleared() {
+		_spec.ClearField(doctor.FieldEmailVerifiedAt, field.TypeTime)
 	}
 	if _u.mutation.SlotsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/externalidentity"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
@@ -90,24 +91,25 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			admin.Table:         admin.ValidColumn,
-			appointment.Table:   appointment.ValidColumn,
-			auditevent.Table:    auditevent.ValidColumn,
-			availability.Table:  availability.ValidColumn,
-			coveragecheck.Table: coveragecheck.ValidColumn,
-			dayoff.Table:        dayoff.ValidColumn,
-			doctor.Table:        doctor.ValidColumn,
-			event.Table:         event.ValidColumn,
-			feedback.Table:      feedback.ValidColumn,
-			insuranceplan.Table: insuranceplan.ValidColumn,
-			invoice.Table:       invoice.ValidColumn,
-			loginattempt.Table:  loginattempt.ValidColumn,
-			notification.Table:  notification.ValidColumn,
-			patient.Table:       patient.ValidColumn,
-			recordfile.Table:    recordfile.ValidColumn,
-			recordshare.Table:   recordshare.ValidColumn,
-			session.Table:       session.ValidColumn,
-			slot.Table:          slot.ValidColumn,
+			admin.Table:            admin.ValidColumn,
+			appointment.Table:      appointment.ValidColumn,
+			auditevent.Table:       auditevent.ValidColumn,
+			availability.Table:     availability.ValidColumn,
+			coveragecheck.Table:    coveragecheck.ValidColumn,
+			dayoff.Table:           dayoff.ValidColumn,
+			doctor.Table:           doctor.ValidColumn,
+			event.Table:            event.ValidColumn,
+			externalidentity.Table: externalidentity.ValidColumn,
+			feedback.Table:         feedback.ValidColumn,
+			insuranceplan.Table:    insuranceplan.ValidColumn,
+			invoice.Table:          invoice.ValidColumn,
+			loginattempt.Table:     loginattempt.ValidColumn,
+			notification.Table:     notification.ValidColumn,
+			patient.Table:          patient.ValidColumn,
+			recordfile.Table:       recordfile.ValidColumn,
+			recordshare.Table:      recordshare.ValidColumn,
+			session.Table:          session.ValidColumn,
+			slot.Table:             slot.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -11,6 +11,7 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/externalidentity"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
@@ -31,7 +32,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 19)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   admin.Table,
@@ -43,12 +44,13 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Admin",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			admin.FieldCreatedAt:    {Type: field.TypeTime, Column: admin.FieldCreatedAt},
-			admin.FieldUpdatedAt:    {Type: field.TypeTime, Column: admin.FieldUpdatedAt},
-			admin.FieldName:         {Type: field.TypeString, Column: admin.FieldName},
-			admin.FieldEmail:        {Type: field.TypeString, Column: admin.FieldEmail},
-			admin.FieldPasswordHash: {Type: field.TypeString, Column: admin.FieldPasswordHash},
-			admin.FieldDisabledAt:   {Type: field.TypeTime, Column: admin.FieldDisabledAt},
+			admin.FieldCreatedAt:       {Type: field.TypeTime, Column: admin.FieldCreatedAt},
+			admin.FieldUpdatedAt:       {Type: field.TypeTime, Column: admin.FieldUpdatedAt},
+			admin.FieldName:            {Type: field.TypeString, Column: admin.FieldName},
+			admin.FieldEmail:           {Type: field.TypeString, Column: admin.FieldEmail},
+			admin.FieldPasswordHash:    {Type: field.TypeString, Column: admin.FieldPasswordHash},
+			admin.FieldDisabledAt:      {Type: field.TypeTime, Column: admin.FieldDisabledAt},
+			admin.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: admin.FieldEmailVerifiedAt},
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
@@ -71,6 +73,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldStartsAt:        {Type: field.TypeTime, Column: appointment.FieldStartsAt},
 			appointment.FieldEndsAt:          {Type: field.TypeTime, Column: appointment.FieldEndsAt},
 			appointment.FieldPriceCents:      {Type: field.TypeInt, Column: appointment.FieldPriceCents},
+			appointment.FieldNoShow:          {Type: field.TypeBool, Column: appointment.FieldNoShow},
 			appointment.FieldCancelReason:    {Type: field.TypeString, Column: appointment.FieldCancelReason},
 			appointment.FieldRejectReason:    {Type: field.TypeString, Column: appointment.FieldRejectReason},
 			appointment.FieldMeetingURL:      {Type: field.TypeString, Column: appointment.FieldMeetingURL},
@@ -174,19 +177,20 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Doctor",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			doctor.FieldCreatedAt:    {Type: field.TypeTime, Column: doctor.FieldCreatedAt},
-			doctor.FieldUpdatedAt:    {Type: field.TypeTime, Column: doctor.FieldUpdatedAt},
-			doctor.FieldName:         {Type: field.TypeString, Column: doctor.FieldName},
-			doctor.FieldEmail:        {Type: field.TypeString, Column: doctor.FieldEmail},
-			doctor.FieldPasswordHash: {Type: field.TypeString, Column: doctor.FieldPasswordHash},
-			doctor.FieldCrmNumber:    {Type: field.TypeString, Column: doctor.FieldCrmNumber},
-			doctor.FieldCrmState:     {Type: field.TypeString, Column: doctor.FieldCrmState},
-			doctor.FieldSpecialty:    {Type: field.TypeString, Column: doctor.FieldSpecialty},
-			doctor.FieldPriceCents:   {Type: field.TypeInt, Column: doctor.FieldPriceCents},
-			doctor.FieldLocation:     {Type: field.TypeOther, Column: doctor.FieldLocation},
-			doctor.FieldTimezone:     {Type: field.TypeString, Column: doctor.FieldTimezone},
-			doctor.FieldRating:       {Type: field.TypeFloat64, Column: doctor.FieldRating},
-			doctor.FieldRatingCount:  {Type: field.TypeInt, Column: doctor.FieldRatingCount},
+			doctor.FieldCreatedAt:       {Type: field.TypeTime, Column: doctor.FieldCreatedAt},
+			doctor.FieldUpdatedAt:       {Type: field.TypeTime, Column: doctor.FieldUpdatedAt},
+			doctor.FieldName:            {Type: field.TypeString, Column: doctor.FieldName},
+			doctor.FieldEmail:           {Type: field.TypeString, Column: doctor.FieldEmail},
+			doctor.FieldPasswordHash:    {Type: field.TypeString, Column: doctor.FieldPasswordHash},
+			doctor.FieldCrmNumber:       {Type: field.TypeString, Column: doctor.FieldCrmNumber},
+			doctor.FieldCrmState:        {Type: field.TypeString, Column: doctor.FieldCrmState},
+			doctor.FieldSpecialty:       {Type: field.TypeString, Column: doctor.FieldSpecialty},
+			doctor.FieldPriceCents:      {Type: field.TypeInt, Column: doctor.FieldPriceCents},
+			doctor.FieldLocation:        {Type: field.TypeOther, Column: doctor.FieldLocation},
+			doctor.FieldTimezone:        {Type: field.TypeString, Column: doctor.FieldTimezone},
+			doctor.FieldRating:          {Type: field.TypeFloat64, Column: doctor.FieldRating},
+			doctor.FieldRatingCount:     {Type: field.TypeInt, Column: doctor.FieldRatingCount},
+			doctor.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: doctor.FieldEmailVerifiedAt},
 		},
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
@@ -211,6 +215,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   externalidentity.Table,
+			Columns: externalidentity.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: externalidentity.FieldID,
+			},
+		},
+		Type: "ExternalIdentity",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			externalidentity.FieldIssuer:    {Type: field.TypeString, Column: externalidentity.FieldIssuer},
+			externalidentity.FieldSubject:   {Type: field.TypeString, Column: externalidentity.FieldSubject},
+			externalidentity.FieldRole:      {Type: field.TypeEnum, Column: externalidentity.FieldRole},
+			externalidentity.FieldAccountID: {Type: field.TypeInt, Column: externalidentity.FieldAccountID},
+			externalidentity.FieldCreatedAt: {Type: field.TypeTime, Column: externalidentity.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   feedback.Table,
 			Columns: feedback.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -229,7 +251,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			feedback.FieldComment:       {Type: field.TypeString, Column: feedback.FieldComment},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   insuranceplan.Table,
 			Columns: insuranceplan.Columns,
@@ -249,7 +271,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			insuranceplan.FieldCardLast4:  {Type: field.TypeString, Column: insuranceplan.FieldCardLast4},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invoice.Table,
 			Columns: invoice.Columns,
@@ -276,7 +298,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invoice.FieldVoidReason:    {Type: field.TypeString, Column: invoice.FieldVoidReason},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginattempt.Table,
 			Columns: loginattempt.Columns,
@@ -294,7 +316,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginattempt.FieldAddr:    {Type: field.TypeString, Column: loginattempt.FieldAddr},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -324,7 +346,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldLastError:     {Type: field.TypeString, Column: notification.FieldLastError},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -335,16 +357,17 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Patient",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			patient.FieldCreatedAt:     {Type: field.TypeTime, Column: patient.FieldCreatedAt},
-			patient.FieldUpdatedAt:     {Type: field.TypeTime, Column: patient.FieldUpdatedAt},
-			patient.FieldName:          {Type: field.TypeString, Column: patient.FieldName},
-			patient.FieldEmail:         {Type: field.TypeString, Column: patient.FieldEmail},
-			patient.FieldCpf:           {Type: field.TypeString, Column: patient.FieldCpf},
-			patient.FieldPasswordHash:  {Type: field.TypeString, Column: patient.FieldPasswordHash},
-			patient.FieldDeactivatedAt: {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
+			patient.FieldCreatedAt:       {Type: field.TypeTime, Column: patient.FieldCreatedAt},
+			patient.FieldUpdatedAt:       {Type: field.TypeTime, Column: patient.FieldUpdatedAt},
+			patient.FieldName:            {Type: field.TypeString, Column: patient.FieldName},
+			patient.FieldEmail:           {Type: field.TypeString, Column: patient.FieldEmail},
+			patient.FieldCpf:             {Type: field.TypeString, Column: patient.FieldCpf},
+			patient.FieldPasswordHash:    {Type: field.TypeString, Column: patient.FieldPasswordHash},
+			patient.FieldDeactivatedAt:   {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
+			patient.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: patient.FieldEmailVerifiedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordfile.Table,
 			Columns: recordfile.Columns,
@@ -370,7 +393,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordfile.FieldDeletedAt:   {Type: field.TypeTime, Column: recordfile.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordshare.Table,
 			Columns: recordshare.Columns,
@@ -391,7 +414,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordshare.FieldRevokedAt:  {Type: field.TypeTime, Column: recordshare.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -412,7 +435,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldRevokedAt: {Type: field.TypeTime, Column: session.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -882,6 +905,11 @@ func (f *AdminFilter) WhereDisabledAt(p entql.TimeP) {
 	f.Where(p.Field(admin.FieldDisabledAt))
 }
 
+// WhereEmailVerifiedAt applies the entql time.Time predicate on the email_verified_at field.
+func (f *AdminFilter) WhereEmailVerifiedAt(p entql.TimeP) {
+	f.Where(p.Field(admin.FieldEmailVerifiedAt))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *AppointmentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -965,6 +993,11 @@ func (f *AppointmentFilter) WhereEndsAt(p entql.TimeP) {
 // WherePriceCents applies the entql int predicate on the price_cents field.
 func (f *AppointmentFilter) WherePriceCents(p entql.IntP) {
 	f.Where(p.Field(appointment.FieldPriceCents))
+}
+
+// WhereNoShow applies the entql bool predicate on the no_show field.
+func (f *AppointmentFilter) WhereNoShow(p entql.BoolP) {
+	f.Where(p.Field(appointment.FieldNoShow))
 }
 
 // WhereCancelReason applies the entql string predicate on the cancel_reason field.
@@ -1506,6 +1539,11 @@ func (f *DoctorFilter) WhereRatingCount(p entql.IntP) {
 	f.Where(p.Field(doctor.FieldRatingCount))
 }
 
+// WhereEmailVerifiedAt applies the entql time.Time predicate on the email_verified_at field.
+func (f *DoctorFilter) WhereEmailVerifiedAt(p entql.TimeP) {
+	f.Where(p.Field(doctor.FieldEmailVerifiedAt))
+}
+
 // WhereHasSlots applies a predicate to check if query has an edge slots.
 func (f *DoctorFilter) WhereHasSlots() {
 	f.Where(entql.HasEdge("slots"))
@@ -1638,6 +1676,71 @@ func (f *EventFilter) WhereSlotID(p entql.IntP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ExternalIdentityQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ExternalIdentityQuery builder.
+func (_q *ExternalIdentityQuery) Filter() *ExternalIdentityFilter {
+	return &ExternalIdentityFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ExternalIdentityMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ExternalIdentityMutation builder.
+func (m *ExternalIdentityMutation) Filter() *ExternalIdentityFilter {
+	return &ExternalIdentityFilter{config: m.config, predicateAdder: m}
+}
+
+// ExternalIdentityFilter provides a generic filtering capability at runtime for ExternalIdentityQuery.
+type ExternalIdentityFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ExternalIdentityFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ExternalIdentityFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(externalidentity.FieldID))
+}
+
+// WhereIssuer applies the entql string predicate on the issuer field.
+func (f *ExternalIdentityFilter) WhereIssuer(p entql.StringP) {
+	f.Where(p.Field(externalidentity.FieldIssuer))
+}
+
+// WhereSubject applies the entql string predicate on the subject field.
+func (f *ExternalIdentityFilter) WhereSubject(p entql.StringP) {
+	f.Where(p.Field(externalidentity.FieldSubject))
+}
+
+// WhereRole applies the entql string predicate on the role field.
+func (f *ExternalIdentityFilter) WhereRole(p entql.StringP) {
+	f.Where(p.Field(externalidentity.FieldRole))
+}
+
+// WhereAccountID applies the entql int predicate on the account_id field.
+func (f *ExternalIdentityFilter) WhereAccountID(p entql.IntP) {
+	f.Where(p.Field(externalidentity.FieldAccountID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ExternalIdentityFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(externalidentity.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *FeedbackQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1666,7 +1769,7 @@ type FeedbackFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FeedbackFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1783,7 +1886,7 @@ type InsurancePlanFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InsurancePlanFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1872,7 +1975,7 @@ type InvoiceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvoiceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2024,7 +2127,7 @@ type LoginAttemptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginAttemptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2089,7 +2192,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2270,7 +2373,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2314,6 +2417,11 @@ func (f *PatientFilter) WherePasswordHash(p entql.StringP) {
 // WhereDeactivatedAt applies the entql time.Time predicate on the deactivated_at field.
 func (f *PatientFilter) WhereDeactivatedAt(p entql.TimeP) {
 	f.Where(p.Field(patient.FieldDeactivatedAt))
+}
+
+// WhereEmailVerifiedAt applies the entql time.Time predicate on the email_verified_at field.
+func (f *PatientFilter) WhereEmailVerifiedAt(p entql.TimeP) {
+	f.Where(p.Field(patient.FieldEmailVerifiedAt))
 }
 
 // WhereHasAppointments applies a predicate to check if query has an edge appointments.
@@ -2387,7 +2495,7 @@ type RecordFileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordFileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2520,7 +2628,7 @@ type RecordShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2642,7 +2750,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2722,7 +2830,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

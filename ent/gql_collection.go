@@ -114,6 +114,11 @@ func (_q *AppointmentQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, appointment.FieldPriceCents)
 				fieldSeen[appointment.FieldPriceCents] = struct{}{}
 			}
+		case "noShow":
+			if _, ok := fieldSeen[appointment.FieldNoShow]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldNoShow)
+				fieldSeen[appointment.FieldNoShow] = struct{}{}
+			}
 		case "cancelReason":
 			if _, ok := fieldSeen[appointment.FieldCancelReason]; !ok {
 				selectedFields = append(selectedFields, appointment.FieldCancelReason)
@@ -224,16 +229,6 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[auditevent.FieldActorRole]; !ok {
 				selectedFields = append(selectedFields, auditevent.FieldActorRole)
 				fieldSeen[auditevent.FieldActorRole] = struct{}{}
-			}
-		case "actorID":
-			if _, ok := fieldSeen[auditevent.FieldActorID]; !ok {
-				selectedFields = append(selectedFields, auditevent.FieldActorID)
-				fieldSeen[auditevent.FieldActorID] = struct{}{}
-			}
-		case "clientAddr":
-			if _, ok := fieldSeen[auditevent.FieldClientAddr]; !ok {
-				selectedFields = append(selectedFields, auditevent.FieldClientAddr)
-				fieldSeen[auditevent.FieldClientAddr] = struct{}{}
 			}
 		case "detail":
 			if _, ok := fieldSeen[auditevent.FieldDetail]; !ok {

@@ -19,6 +19,7 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/externalidentity"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
@@ -42,42 +43,44 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAdmin         = "Admin"
-	TypeAppointment   = "Appointment"
-	TypeAuditEvent    = "AuditEvent"
-	TypeAvailability  = "Availability"
-	TypeCoverageCheck = "CoverageCheck"
-	TypeDayOff        = "DayOff"
-	TypeDoctor        = "Doctor"
-	TypeEvent         = "Event"
-	TypeFeedback      = "Feedback"
-	TypeInsurancePlan = "InsurancePlan"
-	TypeInvoice       = "Invoice"
-	TypeLoginAttempt  = "LoginAttempt"
-	TypeNotification  = "Notification"
-	TypePatient       = "Patient"
-	TypeRecordFile    = "RecordFile"
-	TypeRecordShare   = "RecordShare"
-	TypeSession       = "Session"
-	TypeSlot          = "Slot"
+	TypeAdmin            = "Admin"
+	TypeAppointment      = "Appointment"
+	TypeAuditEvent       = "AuditEvent"
+	TypeAvailability     = "Availability"
+	TypeCoverageCheck    = "CoverageCheck"
+	TypeDayOff           = "DayOff"
+	TypeDoctor           = "Doctor"
+	TypeEvent            = "Event"
+	TypeExternalIdentity = "ExternalIdentity"
+	TypeFeedback         = "Feedback"
+	TypeInsurancePlan    = "InsurancePlan"
+	TypeInvoice          = "Invoice"
+	TypeLoginAttempt     = "LoginAttempt"
+	TypeNotification     = "Notification"
+	TypePatient          = "Patient"
+	TypeRecordFile       = "RecordFile"
+	TypeRecordShare      = "RecordShare"
+	TypeSession          = "Session"
+	TypeSlot             = "Slot"
 )
 
 // AdminMutation represents an operation that mutates the Admin nodes in the graph.
 type AdminMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	created_at    *time.Time
-	updated_at    *time.Time
-	name          *string
-	email         *string
-	password_hash *string
-	disabled_at   *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*Admin, error)
-	predicates    []predicate.Admin
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	name              *string
+	email             *string
+	password_hash     *string
+	disabled_at       *time.Time
+	email_verified_at *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*Admin, error)
+	predicates        []predicate.Admin
 }
 
 var _ ent.Mutation = (*AdminMutation)(nil)
@@ -407,6 +410,55 @@ func (m *AdminMutation) ResetDisabledAt() {
 	delete(m.clearedFields, admin.FieldDisabledAt)
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (m *AdminMutation) SetEmailVerifiedAt(t time.Time) {
+	m.email_verified_at = &t
+}
+
+// EmailVerifiedAt returns the value of the "email_verified_at" field in the mutation.
+func (m *AdminMutation) EmailVerifiedAt() (r time.Time, exists bool) {
+	v := m.email_verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailVerifiedAt returns the old "email_verified_at" field's value of the Admin entity.
+// If the Admin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AdminMutation) OldEmailVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailVerifiedAt: %w", err)
+	}
+	return oldValue.EmailVerifiedAt, nil
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (m *AdminMutation) ClearEmailVerifiedAt() {
+	m.email_verified_at = nil
+	m.clearedFields[admin.FieldEmailVerifiedAt] = struct{}{}
+}
+
+// EmailVerifiedAtCleared returns if the "email_verified_at" field was cleared in this mutation.
+func (m *AdminMutation) EmailVerifiedAtCleared() bool {
+	_, ok := m.clearedFields[admin.FieldEmailVerifiedAt]
+	return ok
+}
+
+// ResetEmailVerifiedAt resets all changes to the "email_verified_at" field.
+func (m *AdminMutation) ResetEmailVerifiedAt() {
+	m.email_verified_at = nil
+	delete(m.clearedFields, admin.FieldEmailVerifiedAt)
+}
+
 // Where appends a list predicates to the AdminMutation builder.
 func (m *AdminMutation) Where(ps ...predicate.Admin) {
 	m.predicates = append(m.predicates, ps...)
@@ -441,7 +493,7 @@ func (m *AdminMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AdminMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, admin.FieldCreatedAt)
 	}
@@ -459,6 +511,9 @@ func (m *AdminMutation) Fields() []string {
 	}
 	if m.disabled_at != nil {
 		fields = append(fields, admin.FieldDisabledAt)
+	}
+	if m.email_verified_at != nil {
+		fields = append(fields, admin.FieldEmailVerifiedAt)
 	}
 	return fields
 }
@@ -480,6 +535,8 @@ func (m *AdminMutation) Field(name string) (ent.Value, bool) {
 		return m.PasswordHash()
 	case admin.FieldDisabledAt:
 		return m.DisabledAt()
+	case admin.FieldEmailVerifiedAt:
+		return m.EmailVerifiedAt()
 	}
 	return nil, false
 }
@@ -501,6 +558,8 @@ func (m *AdminMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldPasswordHash(ctx)
 	case admin.FieldDisabledAt:
 		return m.OldDisabledAt(ctx)
+	case admin.FieldEmailVerifiedAt:
+		return m.OldEmailVerifiedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Admin field %s", name)
 }
@@ -552,6 +611,13 @@ func (m *AdminMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabledAt(v)
 		return nil
+	case admin.FieldEmailVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailVerifiedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Admin field %s", name)
 }
@@ -585,6 +651,9 @@ func (m *AdminMutation) ClearedFields() []string {
 	if m.FieldCleared(admin.FieldDisabledAt) {
 		fields = append(fields, admin.FieldDisabledAt)
 	}
+	if m.FieldCleared(admin.FieldEmailVerifiedAt) {
+		fields = append(fields, admin.FieldEmailVerifiedAt)
+	}
 	return fields
 }
 
@@ -601,6 +670,9 @@ func (m *AdminMutation) ClearField(name string) error {
 	switch name {
 	case admin.FieldDisabledAt:
 		m.ClearDisabledAt()
+		return nil
+	case admin.FieldEmailVerifiedAt:
+		m.ClearEmailVerifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Admin nullable field %s", name)
@@ -627,6 +699,9 @@ func (m *AdminMutation) ResetField(name string) error {
 		return nil
 	case admin.FieldDisabledAt:
 		m.ResetDisabledAt()
+		return nil
+	case admin.FieldEmailVerifiedAt:
+		m.ResetEmailVerifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Admin field %s", name)
@@ -693,6 +768,7 @@ type AppointmentMutation struct {
 	ends_at           *time.Time
 	price_cents       *int
 	addprice_cents    *int
+	no_show           *bool
 	cancel_reason     *string
 	reject_reason     *string
 	meeting_url       *string
@@ -1153,6 +1229,42 @@ func (m *AppointmentMutation) ResetPriceCents() {
 	m.addprice_cents = nil
 }
 
+// SetNoShow sets the "no_show" field.
+func (m *AppointmentMutation) SetNoShow(b bool) {
+	m.no_show = &b
+}
+
+// NoShow returns the value of the "no_show" field in the mutation.
+func (m *AppointmentMutation) NoShow() (r bool, exists bool) {
+	v := m.no_show
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNoShow returns the old "no_show" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldNoShow(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNoShow is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNoShow requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNoShow: %w", err)
+	}
+	return oldValue.NoShow, nil
+}
+
+// ResetNoShow resets all changes to the "no_show" field.
+func (m *AppointmentMutation) ResetNoShow() {
+	m.no_show = nil
+}
+
 // SetCancelReason sets the "cancel_reason" field.
 func (m *AppointmentMutation) SetCancelReason(s string) {
 	m.cancel_reason = &s
@@ -1562,7 +1674,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -1589,6 +1701,9 @@ func (m *AppointmentMutation) Fields() []string {
 	}
 	if m.price_cents != nil {
 		fields = append(fields, appointment.FieldPriceCents)
+	}
+	if m.no_show != nil {
+		fields = append(fields, appointment.FieldNoShow)
 	}
 	if m.cancel_reason != nil {
 		fields = append(fields, appointment.FieldCancelReason)
@@ -1634,6 +1749,8 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.EndsAt()
 	case appointment.FieldPriceCents:
 		return m.PriceCents()
+	case appointment.FieldNoShow:
+		return m.NoShow()
 	case appointment.FieldCancelReason:
 		return m.CancelReason()
 	case appointment.FieldRejectReason:
@@ -1673,6 +1790,8 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldEndsAt(ctx)
 	case appointment.FieldPriceCents:
 		return m.OldPriceCents(ctx)
+	case appointment.FieldNoShow:
+		return m.OldNoShow(ctx)
 	case appointment.FieldCancelReason:
 		return m.OldCancelReason(ctx)
 	case appointment.FieldRejectReason:
@@ -1756,6 +1875,13 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPriceCents(v)
+		return nil
+	case appointment.FieldNoShow:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNoShow(v)
 		return nil
 	case appointment.FieldCancelReason:
 		v, ok := value.(string)
@@ -1928,6 +2054,9 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldPriceCents:
 		m.ResetPriceCents()
+		return nil
+	case appointment.FieldNoShow:
+		m.ResetNoShow()
 		return nil
 	case appointment.FieldCancelReason:
 		m.ResetCancelReason()
@@ -5617,6 +5746,7 @@ type DoctorMutation struct {
 	addrating             *float64
 	rating_count          *int
 	addrating_count       *int
+	email_verified_at     *time.Time
 	clearedFields         map[string]struct{}
 	slots                 map[int]struct{}
 	removedslots          map[int]struct{}
@@ -6261,6 +6391,55 @@ func (m *DoctorMutation) ResetRatingCount() {
 	m.addrating_count = nil
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (m *DoctorMutation) SetEmailVerifiedAt(t time.Time) {
+	m.email_verified_at = &t
+}
+
+// EmailVerifiedAt returns the value of the "email_verified_at" field in the mutation.
+func (m *DoctorMutation) EmailVerifiedAt() (r time.Time, exists bool) {
+	v := m.email_verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailVerifiedAt returns the old "email_verified_at" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldEmailVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailVerifiedAt: %w", err)
+	}
+	return oldValue.EmailVerifiedAt, nil
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (m *DoctorMutation) ClearEmailVerifiedAt() {
+	m.email_verified_at = nil
+	m.clearedFields[doctor.FieldEmailVerifiedAt] = struct{}{}
+}
+
+// EmailVerifiedAtCleared returns if the "email_verified_at" field was cleared in this mutation.
+func (m *DoctorMutation) EmailVerifiedAtCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldEmailVerifiedAt]
+	return ok
+}
+
+// ResetEmailVerifiedAt resets all changes to the "email_verified_at" field.
+func (m *DoctorMutation) ResetEmailVerifiedAt() {
+	m.email_verified_at = nil
+	delete(m.clearedFields, doctor.FieldEmailVerifiedAt)
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by ids.
 func (m *DoctorMutation) AddSlotIDs(ids ...int) {
 	if m.slots == nil {
@@ -6511,7 +6690,7 @@ func (m *DoctorMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DoctorMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, doctor.FieldCreatedAt)
 	}
@@ -6551,6 +6730,9 @@ func (m *DoctorMutation) Fields() []string {
 	if m.rating_count != nil {
 		fields = append(fields, doctor.FieldRatingCount)
 	}
+	if m.email_verified_at != nil {
+		fields = append(fields, doctor.FieldEmailVerifiedAt)
+	}
 	return fields
 }
 
@@ -6585,6 +6767,8 @@ func (m *DoctorMutation) Field(name string) (ent.Value, bool) {
 		return m.Rating()
 	case doctor.FieldRatingCount:
 		return m.RatingCount()
+	case doctor.FieldEmailVerifiedAt:
+		return m.EmailVerifiedAt()
 	}
 	return nil, false
 }
@@ -6620,6 +6804,8 @@ func (m *DoctorMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldRating(ctx)
 	case doctor.FieldRatingCount:
 		return m.OldRatingCount(ctx)
+	case doctor.FieldEmailVerifiedAt:
+		return m.OldEmailVerifiedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Doctor field %s", name)
 }
@@ -6720,6 +6906,13 @@ func (m *DoctorMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRatingCount(v)
 		return nil
+	case doctor.FieldEmailVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailVerifiedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Doctor field %s", name)
 }
@@ -6788,7 +6981,11 @@ func (m *DoctorMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *DoctorMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(doctor.FieldEmailVerifiedAt) {
+		fields = append(fields, doctor.FieldEmailVerifiedAt)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -6801,6 +6998,11 @@ func (m *DoctorMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *DoctorMutation) ClearField(name string) error {
+	switch name {
+	case doctor.FieldEmailVerifiedAt:
+		m.ClearEmailVerifiedAt()
+		return nil
+	}
 	return fmt.Errorf("unknown Doctor nullable field %s", name)
 }
 
@@ -6846,6 +7048,9 @@ func (m *DoctorMutation) ResetField(name string) error {
 		return nil
 	case doctor.FieldRatingCount:
 		m.ResetRatingCount()
+		return nil
+	case doctor.FieldEmailVerifiedAt:
+		m.ResetEmailVerifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Doctor field %s", name)
@@ -7912,6 +8117,584 @@ func (m *EventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *EventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Event edge %s", name)
+}
+
+// ExternalIdentityMutation represents an operation that mutates the ExternalIdentity nodes in the graph.
+type ExternalIdentityMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	issuer        *string
+	subject       *string
+	role          *externalidentity.Role
+	account_id    *int
+	addaccount_id *int
+	created_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ExternalIdentity, error)
+	predicates    []predicate.ExternalIdentity
+}
+
+var _ ent.Mutation = (*ExternalIdentityMutation)(nil)
+
+// externalidentityOption allows management of the mutation configuration using functional options.
+type externalidentityOption func(*ExternalIdentityMutation)
+
+// newExternalIdentityMutation creates new mutation for the ExternalIdentity entity.
+func newExternalIdentityMutation(c config, op Op, opts ...externalidentityOption) *ExternalIdentityMutation {
+	m := &ExternalIdentityMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeExternalIdentity,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withExternalIdentityID sets the ID field of the mutation.
+func withExternalIdentityID(id int) externalidentityOption {
+	return func(m *ExternalIdentityMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ExternalIdentity
+		)
+		m.oldValue = func(ctx context.Context) (*ExternalIdentity, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ExternalIdentity.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withExternalIdentity sets the old ExternalIdentity of the mutation.
+func withExternalIdentity(node *ExternalIdentity) externalidentityOption {
+	return func(m *ExternalIdentityMutation) {
+		m.oldValue = func(context.Context) (*ExternalIdentity, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ExternalIdentityMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ExternalIdentityMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ExternalIdentityMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ExternalIdentityMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ExternalIdentity.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetIssuer sets the "issuer" field.
+func (m *ExternalIdentityMutation) SetIssuer(s string) {
+	m.issuer = &s
+}
+
+// Issuer returns the value of the "issuer" field in the mutation.
+func (m *ExternalIdentityMutation) Issuer() (r string, exists bool) {
+	v := m.issuer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuer returns the old "issuer" field's value of the ExternalIdentity entity.
+// If the ExternalIdentity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalIdentityMutation) OldIssuer(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuer: %w", err)
+	}
+	return oldValue.Issuer, nil
+}
+
+// ResetIssuer resets all changes to the "issuer" field.
+func (m *ExternalIdentityMutation) ResetIssuer() {
+	m.issuer = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *ExternalIdentityMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *ExternalIdentityMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the ExternalIdentity entity.
+// If the ExternalIdentity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalIdentityMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *ExternalIdentityMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetRole sets the "role" field.
+func (m *ExternalIdentityMutation) SetRole(e externalidentity.Role) {
+	m.role = &e
+}
+
+// Role returns the value of the "role" field in the mutation.
+func (m *ExternalIdentityMutation) Role() (r externalidentity.Role, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRole returns the old "role" field's value of the ExternalIdentity entity.
+// If the ExternalIdentity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalIdentityMutation) OldRole(ctx context.Context) (v externalidentity.Role, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRole is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRole requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRole: %w", err)
+	}
+	return oldValue.Role, nil
+}
+
+// ResetRole resets all changes to the "role" field.
+func (m *ExternalIdentityMutation) ResetRole() {
+	m.role = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *ExternalIdentityMutation) SetAccountID(i int) {
+	m.account_id = &i
+	m.addaccount_id = nil
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *ExternalIdentityMutation) AccountID() (r int, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the ExternalIdentity entity.
+// If the ExternalIdentity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalIdentityMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// AddAccountID adds i to the "account_id" field.
+func (m *ExternalIdentityMutation) AddAccountID(i int) {
+	if m.addaccount_id != nil {
+		*m.addaccount_id += i
+	} else {
+		m.addaccount_id = &i
+	}
+}
+
+// AddedAccountID returns the value that was added to the "account_id" field in this mutation.
+func (m *ExternalIdentityMutation) AddedAccountID() (r int, exists bool) {
+	v := m.addaccount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *ExternalIdentityMutation) ResetAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ExternalIdentityMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ExternalIdentityMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ExternalIdentity entity.
+// If the ExternalIdentity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalIdentityMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ExternalIdentityMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the ExternalIdentityMutation builder.
+func (m *ExternalIdentityMutation) Where(ps ...predicate.ExternalIdentity) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ExternalIdentityMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ExternalIdentityMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ExternalIdentity, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ExternalIdentityMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ExternalIdentityMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ExternalIdentity).
+func (m *ExternalIdentityMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ExternalIdentityMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.issuer != nil {
+		fields = append(fields, externalidentity.FieldIssuer)
+	}
+	if m.subject != nil {
+		fields = append(fields, externalidentity.FieldSubject)
+	}
+	if m.role != nil {
+		fields = append(fields, externalidentity.FieldRole)
+	}
+	if m.account_id != nil {
+		fields = append(fields, externalidentity.FieldAccountID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, externalidentity.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ExternalIdentityMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case externalidentity.FieldIssuer:
+		return m.Issuer()
+	case externalidentity.FieldSubject:
+		return m.Subject()
+	case externalidentity.FieldRole:
+		return m.Role()
+	case externalidentity.FieldAccountID:
+		return m.AccountID()
+	case externalidentity.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ExternalIdentityMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case externalidentity.FieldIssuer:
+		return m.OldIssuer(ctx)
+	case externalidentity.FieldSubject:
+		return m.OldSubject(ctx)
+	case externalidentity.FieldRole:
+		return m.OldRole(ctx)
+	case externalidentity.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case externalidentity.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ExternalIdentity field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExternalIdentityMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case externalidentity.FieldIssuer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuer(v)
+		return nil
+	case externalidentity.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case externalidentity.FieldRole:
+		v, ok := value.(externalidentity.Role)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRole(v)
+		return nil
+	case externalidentity.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case externalidentity.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalIdentity field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ExternalIdentityMutation) AddedFields() []string {
+	var fields []string
+	if m.addaccount_id != nil {
+		fields = append(fields, externalidentity.FieldAccountID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ExternalIdentityMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case externalidentity.FieldAccountID:
+		return m.AddedAccountID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExternalIdentityMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case externalidentity.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalIdentity numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ExternalIdentityMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ExternalIdentityMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ExternalIdentityMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ExternalIdentity nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ExternalIdentityMutation) ResetField(name string) error {
+	switch name {
+	case externalidentity.FieldIssuer:
+		m.ResetIssuer()
+		return nil
+	case externalidentity.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case externalidentity.FieldRole:
+		m.ResetRole()
+		return nil
+	case externalidentity.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case externalidentity.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalIdentity field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ExternalIdentityMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ExternalIdentityMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ExternalIdentityMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ExternalIdentityMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ExternalIdentityMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ExternalIdentityMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ExternalIdentityMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ExternalIdentity unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ExternalIdentityMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ExternalIdentity edge %s", name)
 }
 
 // FeedbackMutation represents an operation that mutates the Feedback nodes in the graph.
@@ -12930,6 +13713,7 @@ type PatientMutation struct {
 	cpf                 *string
 	password_hash       *string
 	deactivated_at      *time.Time
+	email_verified_at   *time.Time
 	clearedFields       map[string]struct{}
 	appointments        map[int]struct{}
 	removedappointments map[int]struct{}
@@ -13308,6 +14092,55 @@ func (m *PatientMutation) ResetDeactivatedAt() {
 	delete(m.clearedFields, patient.FieldDeactivatedAt)
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (m *PatientMutation) SetEmailVerifiedAt(t time.Time) {
+	m.email_verified_at = &t
+}
+
+// EmailVerifiedAt returns the value of the "email_verified_at" field in the mutation.
+func (m *PatientMutation) EmailVerifiedAt() (r time.Time, exists bool) {
+	v := m.email_verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailVerifiedAt returns the old "email_verified_at" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldEmailVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailVerifiedAt: %w", err)
+	}
+	return oldValue.EmailVerifiedAt, nil
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (m *PatientMutation) ClearEmailVerifiedAt() {
+	m.email_verified_at = nil
+	m.clearedFields[patient.FieldEmailVerifiedAt] = struct{}{}
+}
+
+// EmailVerifiedAtCleared returns if the "email_verified_at" field was cleared in this mutation.
+func (m *PatientMutation) EmailVerifiedAtCleared() bool {
+	_, ok := m.clearedFields[patient.FieldEmailVerifiedAt]
+	return ok
+}
+
+// ResetEmailVerifiedAt resets all changes to the "email_verified_at" field.
+func (m *PatientMutation) ResetEmailVerifiedAt() {
+	m.email_verified_at = nil
+	delete(m.clearedFields, patient.FieldEmailVerifiedAt)
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by ids.
 func (m *PatientMutation) AddAppointmentIDs(ids ...int) {
 	if m.appointments == nil {
@@ -13504,7 +14337,7 @@ func (m *PatientMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PatientMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, patient.FieldCreatedAt)
 	}
@@ -13525,6 +14358,9 @@ func (m *PatientMutation) Fields() []string {
 	}
 	if m.deactivated_at != nil {
 		fields = append(fields, patient.FieldDeactivatedAt)
+	}
+	if m.email_verified_at != nil {
+		fields = append(fields, patient.FieldEmailVerifiedAt)
 	}
 	return fields
 }
@@ -13548,6 +14384,8 @@ func (m *PatientMutation) Field(name string) (ent.Value, bool) {
 		return m.PasswordHash()
 	case patient.FieldDeactivatedAt:
 		return m.DeactivatedAt()
+	case patient.FieldEmailVerifiedAt:
+		return m.EmailVerifiedAt()
 	}
 	return nil, false
 }
@@ -13571,6 +14409,8 @@ func (m *PatientMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldPasswordHash(ctx)
 	case patient.FieldDeactivatedAt:
 		return m.OldDeactivatedAt(ctx)
+	case patient.FieldEmailVerifiedAt:
+		return m.OldEmailVerifiedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Patient field %s", name)
 }
@@ -13629,6 +14469,13 @@ func (m *PatientMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDeactivatedAt(v)
 		return nil
+	case patient.FieldEmailVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailVerifiedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Patient field %s", name)
 }
@@ -13662,6 +14509,9 @@ func (m *PatientMutation) ClearedFields() []string {
 	if m.FieldCleared(patient.FieldDeactivatedAt) {
 		fields = append(fields, patient.FieldDeactivatedAt)
 	}
+	if m.FieldCleared(patient.FieldEmailVerifiedAt) {
+		fields = append(fields, patient.FieldEmailVerifiedAt)
+	}
 	return fields
 }
 
@@ -13678,6 +14528,9 @@ func (m *PatientMutation) ClearField(name string) error {
 	switch name {
 	case patient.FieldDeactivatedAt:
 		m.ClearDeactivatedAt()
+		return nil
+	case patient.FieldEmailVerifiedAt:
+		m.ClearEmailVerifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Patient nullable field %s", name)
@@ -13707,6 +14560,9 @@ func (m *PatientMutation) ResetField(name string) error {
 		return nil
 	case patient.FieldDeactivatedAt:
 		m.ResetDeactivatedAt()
+		return nil
+	case patient.FieldEmailVerifiedAt:
+		m.ResetEmailVerifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Patient field %s", name)

@@ -31,6 +31,8 @@ type Patient struct {
 	PasswordHash string `json:"-"`
 	// DeactivatedAt holds the value of the "deactivated_at" field.
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
+	// EmailVerifiedAt holds the value of the "email_verified_at" field.
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PatientQuery when eager-loading is set.
 	Edges        PatientEdges `json:"edges"`
@@ -90,7 +92,7 @@ func (*Patient) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case patient.FieldName, patient.FieldEmail, patient.FieldCpf, patient.FieldPasswordHash:
 			values[i] = new(sql.NullString)
-		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDeactivatedAt:
+		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDeactivatedAt, patient.FieldEmailVerifiedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -155,6 +157,13 @@ func (_m *Patient) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DeactivatedAt = new(time.Time)
 				*_m.DeactivatedAt = value.Time
+			}
+		case patient.FieldEmailVerifiedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field email_verified_at", values[i])
+			} else if value.Valid {
+				_m.EmailVerifiedAt = new(time.Time)
+				*_m.EmailVerifiedAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -226,6 +235,11 @@ func (_m *Patient) String() string {
 	builder.WriteString(", ")
 	if v := _m.DeactivatedAt; v != nil {
 		builder.WriteString("deactivated_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.EmailVerifiedAt; v != nil {
+		builder.WriteString("email_verified_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

@@ -89,6 +89,20 @@ func (_c *PatientCreate) SetNillableDeactivatedAt(v *time.Time) *PatientCreate {
 	return _c
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_c *PatientCreate) SetEmailVerifiedAt(v time.Time) *PatientCreate {
+	_c.mutation.SetEmailVerifiedAt(v)
+	return _c
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_c *PatientCreate) SetNillableEmailVerifiedAt(v *time.Time) *PatientCreate {
+	if v != nil {
+		_c.SetEmailVerifiedAt(*v)
+	}
+	return _c
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by IDs.
 func (_c *PatientCreate) AddAppointmentIDs(ids ...int) *PatientCreate {
 	_c.mutation.AddAppointmentIDs(ids...)
@@ -276,6 +290,10 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DeactivatedAt(); ok {
 		_spec.SetField(patient.FieldDeactivatedAt, field.TypeTime, value)
 		_node.DeactivatedAt = &value
+	}
+	if value, ok := _c.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(patient.FieldEmailVerifiedAt, field.TypeTime, value)
+		_node.EmailVerifiedAt = &value
 	}
 	if nodes := _c.mutation.AppointmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

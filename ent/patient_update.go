@@ -114,6 +114,26 @@ func (_u *PatientUpdate) ClearDeactivatedAt() *PatientUpdate {
 	return _u
 }
 
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_u *PatientUpdate) SetEmailVerifiedAt(v time.Time) *PatientUpdate {
+	_u.mutation.SetEmailVerifiedAt(v)
+	return _u
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillableEmailVerifiedAt(v *time.Time) *PatientUpdate {
+	if v != nil {
+		_u.SetEmailVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (_u *PatientUpdate) ClearEmailVerifiedAt() *PatientUpdate {
+	_u.mutation.ClearEmailVerifiedAt()
+	return _u
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by IDs.
 func (_u *PatientUpdate) AddAppointmentIDs(ids ...int) *PatientUpdate {
 	_u.mutation.AddAppointmentIDs(ids...)
@@ -327,6 +347,12 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DeactivatedAtCleared() {
 		_spec.ClearField(patient.FieldDeactivatedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(patient.FieldEmailVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailVerifiedAtCleared() {
+		_spec.ClearField(patient.FieldEmailVerifiedAt, field.TypeTime)
 	}
 	if _u.mutation.AppointmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -564,6 +590,26 @@ func (_u *PatientUpdateOne) SetNillableDeactivatedAt(v *time.Time) *PatientUpdat
 // ClearDeactivatedAt clears the value of the "deactivated_at" field.
 func (_u *PatientUpdateOne) ClearDeactivatedAt() *PatientUpdateOne {
 	_u.mutation.ClearDeactivatedAt()
+	return _u
+}
+
+// SetEmailVerifiedAt sets the "email_verified_at" field.
+func (_u *PatientUpdateOne) SetEmailVerifiedAt(v time.Time) *PatientUpdateOne {
+	_u.mutation.SetEmailVerifiedAt(v)
+	return _u
+}
+
+// SetNillableEmailVerifiedAt sets the "email_verified_at" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillableEmailVerifiedAt(v *time.Time) *PatientUpdateOne {
+	if v != nil {
+		_u.SetEmailVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
+func (_u *PatientUpdateOne) ClearEmailVerifiedAt() *PatientUpdateOne {
+	_u.mutation.ClearEmailVerifiedAt()
 	return _u
 }
 
@@ -810,6 +856,12 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 	}
 	if _u.mutation.DeactivatedAtCleared() {
 		_spec.ClearField(patient.FieldDeactivatedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EmailVerifiedAt(); ok {
+		_spec.SetField(patient.FieldEmailVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailVerifiedAtCleared() {
+		_spec.ClearField(patient.FieldEmailVerifiedAt, field.TypeTime)
 	}
 	if _u.mutation.AppointmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -30,6 +30,8 @@ type Tx struct {
 	Doctor *DoctorClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
+	// ExternalIdentity is the client for interacting with the ExternalIdentity builders.
+	ExternalIdentity *ExternalIdentityClient
 	// Feedback is the client for interacting with the Feedback builders.
 	Feedback *FeedbackClient
 	// InsurancePlan is the client for interacting with the InsurancePlan builders.
@@ -189,6 +191,7 @@ func (tx *Tx) init() {
 	tx.DayOff = NewDayOffClient(tx.config)
 	tx.Doctor = NewDoctorClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
+	tx.ExternalIdentity = NewExternalIdentityClient(tx.config)
 	tx.Feedback = NewFeedbackClient(tx.config)
 	tx.InsurancePlan = NewInsurancePlanClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)

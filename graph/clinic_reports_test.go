@@ -21,15 +21,15 @@ const (
 	revenueOp       = `query($from: Time!, $to: Time!) { revenueReport(from: $from, to: $to) { month revenueCents invoices } }`
 	ratingsOp       = `query($from: Time, $to: Time) { ratingsReport(from: $from, to: $to) { doctorName average ratings } }`
 	noShowOp        = `query($from: Time!, $to: Time!) { noShowReport(from: $from, to: $to) {
-		total { eligible completed unconfirmed autoCompleted noShows rate }
-		byDoctor { doctorName figures { eligible completed unconfirmed autoCompleted noShows rate } } } }`
+		total { eligible completed unconfirmed autoCompleted marked noShows rate }
+		byDoctor { doctorName figures { eligible completed unconfirmed autoCompleted marked noShows rate } } } }`
 )
 
 // reportFixture writes a small clinic's history straight into the
 // database, every figure of which the test below computes by hand.
 //
 //	Ana (900001/SP)                     Bruno (900002/RJ)
-//	A6 2024-12-31 23:00Z COMPLETED      B1 2025-01-10 15:00Z COMPLETED  inv VOID           ★2
+//	A6 2024-12-31 23:00Z COMPLETED      B1 2025-01-10 15:00Z COMPLETED (no-show) inv VOID  ★2
 //	   inv PAID 2024-12-31 23:30Z 999,99  B2 2025-01-20 REJECTED
 //	A1 2025-01-10 12:00Z COMPLETED      B3 2025-01-21 REQUESTED
 //	   inv PAID 2025-02-01 02:30Z 250,00 ★5   B4 2025-03-01 COMPLETED inv PAID 2025-03-02 180,00 ★5
@@ -115,6 +115,11 @@ func reportFixture(t *testing.T, c *ent.Client) {
 	add(ana, "2025-01-13T12:00:00Z", appointment.StatusCANCELLED, nil, 0, "")
 	add(ana, "2025-02-03T12:00:00Z", done, &inv{invoice.StatusPAID, byDoc, "2025-02-05T12:00:00Z", 30000}, 3, "2025-02-04T10:00:00Z")
 	add(bruno, "2025-01-10T15:00:00Z", done, &inv{invoice.StatusVOID, byDoc, "", 25000}, 2, "2025-01-11T10:00:00Z")
+	// B1 was marked a no-show by Bruno.
+	if err := c.Appointment.Update().Where(appointment.DoctorID(bruno.ID), appointment.StartsAt(ts("2025-01-10T15:00:00Z"))).
+		SetNoShow(true).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
 	add(bruno, "2025-01-20T12:00:00Z", appointment.StatusREJECTED, nil, 0, "")
 	add(bruno, "2025-01-21T12:00:00Z", appointment.StatusREQUESTED, nil, 0, "")
 	add(bruno, "2025-03-01T12:00:00Z", done, &inv{invoice.StatusPAID, byDoc, "2025-03-02T12:00:00Z", 18000}, 5, "2025-03-02T10:00:00Z")
@@ -213,8 +218,8 @@ func TestReportsFiguresAndAccess(t *testing.T) {
 	}
 
 	type figures struct {
-		Eligible, Completed, Unconfirmed, AutoCompleted, NoShows int
-		Rate                                                     float64
+		Eligible, Completed, Unconfirmed, AutoCompleted, Marked, NoShows int
+		Rate                                                             float64
 	}
 	var ns struct {
 		NoShowReport struct {
@@ -227,14 +232,14 @@ func TestReportsFiguresAndAccess(t *testing.T) {
 	}
 	env.Do(admin, noShowOp, jan).Decode(t, &ns)
 	// Ana: completed A1, A2 (A2 by the job), unconfirmed A3: 2 no-shows
-	// of 3. Bruno: B1 completed, nothing else eligible.
+	// of 3. Bruno: B1 completed as a no-show, nothing else eligible.
 	rep := ns.NoShowReport
 	if len(rep.ByDoctor) != 2 || rep.ByDoctor[0].DoctorName != "Ana Report" ||
-		fmt.Sprint(rep.ByDoctor[0].Figures) != fmt.Sprint(figures{3, 2, 1, 1, 2, 2.0 / 3}) ||
-		fmt.Sprint(rep.ByDoctor[1].Figures) != fmt.Sprint(figures{1, 1, 0, 0, 0, 0}) {
+		fmt.Sprint(rep.ByDoctor[0].Figures) != fmt.Sprint(figures{3, 2, 1, 1, 0, 2, 2.0 / 3}) ||
+		fmt.Sprint(rep.ByDoctor[1].Figures) != fmt.Sprint(figures{1, 1, 0, 0, 1, 1, 1}) {
 		t.Fatalf("no-shows by doctor %+v", rep.ByDoctor)
 	}
-	if tot := rep.Total; tot.Eligible != 4 || tot.NoShows != 2 || math.Abs(tot.Rate-0.5) > 1e-9 {
+	if tot := rep.Total; tot.Eligible != 4 || tot.Marked != 1 || tot.NoShows != 3 || math.Abs(tot.Rate-0.75) > 1e-9 {
 		t.Fatalf("no-show total %+v", tot)
 	}
 

@@ -84,3 +84,45 @@ func TestIDEPageRunsUnderAStrictPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphQLAnswersAreNotCachedAndHSTSFollowsTheProxy: GraphQL answers
+// carry health data, so no cache may keep them; behind a proxy that
+// terminates TLS, HSTS goes out when that trusted proxy says the client
+// came over HTTPS, and only then.
+func TestGraphQLAnswersAreNotCachedAndHSTSFollowsTheProxy(t *testing.T) {
+	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1/32"} }))
+	plain := apptest.New(t)
+	pat, _, _ := env.Patient("Cacheless")
+	for _, tc := range []struct {
+		name  string
+		env   *apptest.Env
+		proto string
+		hsts  bool
+	}{
+		{"trusted proxy, https", env, "https", true},
+		{"trusted proxy, several hops", env, "http, https", true},
+		{"trusted proxy, http", env, "http", false},
+		{"no header", env, "", false},
+		{"untrusted peer claiming https", plain, "https", false},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, tc.env.Server.URL+"/graphql", strings.NewReader(`{"query":"{ viewer { __typename } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if tc.env == env {
+			req.Header.Set("Authorization", "Bearer "+pat)
+		}
+		if tc.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Strict-Transport-Security") != ""; got != tc.hsts {
+			t.Errorf("%s: HSTS %q", tc.name, res.Header.Get("Strict-Transport-Security"))
+		}
+		if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q on a GraphQL answer", tc.name, cc)
+		}
+	}
+}

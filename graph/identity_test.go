@@ -54,6 +54,9 @@ func TestRegisterPatientRejectsBadInput(t *testing.T) {
 		{"password too short", map[string]any{"email": "x4@example.com", "cpf": apptest.CPF(), "password": "short"}, "BAD_USER_INPUT", "password", ""},
 		{"email invalid", map[string]any{"email": "not-an-email", "cpf": apptest.CPF()}, "BAD_USER_INPUT", "email", ""},
 		{"name blank", map[string]any{"email": "x5@example.com", "cpf": apptest.CPF(), "name": "   "}, "BAD_USER_INPUT", "name", ""},
+		{"line break in the name", map[string]any{"email": "x8@example.com", "cpf": apptest.CPF(), "name": "Ana\r\nBcc: all@example.com"}, "BAD_USER_INPUT", "name", ""},
+		{"control character in the name", map[string]any{"email": "x9@example.com", "cpf": apptest.CPF(), "name": "Ana\x00Souza"}, "BAD_USER_INPUT", "name", ""},
+		{"bidirectional override in the name", map[string]any{"email": "x10@example.com", "cpf": apptest.CPF(), "name": "Ana \u202eazuoS"}, "BAD_USER_INPUT", "name", ""},
 		{"email taken, other case", map[string]any{"email": " ANA@Example.com ", "cpf": apptest.CPF()}, "CONFLICT", "", "ALREADY_REGISTERED"},
 		{"cpf taken, bare digits", map[string]any{"email": "x6@example.com", "cpf": "52998224725"}, "CONFLICT", "", "ALREADY_REGISTERED"},
 	}
@@ -94,6 +97,8 @@ func TestRegisterDoctorRejectsBadInput(t *testing.T) {
 		{"negative price", map[string]any{"email": "d4@example.com", "crm": "10/RJ", "priceCents": -1}, "BAD_USER_INPUT", "priceCents", ""},
 		{"unknown timezone", map[string]any{"email": "d5@example.com", "crm": "11/RJ", "timezone": "Mars/Olympus"}, "BAD_USER_INPUT", "timezone", ""},
 		{"short password", map[string]any{"email": "d6@example.com", "crm": "12/RJ", "password": "123"}, "BAD_USER_INPUT", "password", ""},
+		{"line break in the name", map[string]any{"email": "d8@example.com", "crm": "13/MG", "name": "Dr. Caio\nSubject: urgent"}, "BAD_USER_INPUT", "name", ""},
+		{"tab in the specialty", map[string]any{"email": "d9@example.com", "crm": "14/MG", "specialty": "Cardio\tlogy"}, "BAD_USER_INPUT", "specialty", ""},
 		{"crm taken, other spelling", map[string]any{"email": "d7@example.com", "crm": "CRM-SP 123456"}, "CONFLICT", "", "ALREADY_REGISTERED"},
 		{"email taken", map[string]any{"email": "Caio@example.com", "crm": "13/RJ"}, "CONFLICT", "", "ALREADY_REGISTERED"},
 	}

@@ -86,7 +86,7 @@ func TestPatientExportsEverything(t *testing.T) {
 	if signIns, _ := data["signIns"].([]any); len(signIns) != 1 {
 		t.Errorf("data.json has %d sign-ins, want the registration's", len(signIns))
 	}
-	for _, secret := range []string{"password", "argon2id", "storage_key", "wrapped_key", "card_sealed", "token_hash", "hmr_"} {
+	for _, secret := range []string{"password", "argon2id", "storage_key", "wrapped_key", "card_sealed", "token_hash", "hmr_", "client_addr"} {
 		if strings.Contains(strings.ToLower(string(js)), secret) {
 			t.Errorf("data.json contains %q", secret)
 		}

@@ -185,3 +185,35 @@ func TestExpensiveOperationsAreRateLimited(t *testing.T) {
 		t.Fatalf("appointments %d (err %v), want 1", n, err)
 	}
 }
+
+// TestSearchLimitCountsAnIPv6ClientPerSlash64: one subscriber holds a
+// whole /64; rotating through it must not multiply the per-address limit.
+func TestSearchLimitCountsAnIPv6ClientPerSlash64(t *testing.T) {
+	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) {
+		c.SearchPerMinute, c.TrustedProxies = 20, []string{"127.0.0.1/32"}
+	}))
+	search := func(from string) string {
+		body := strings.NewReader(`{"query":"{ doctors(first: 1) { edges { node { id } } } }"}`)
+		req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/graphql", body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", from)
+		res, err := env.Server.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out apptest.Response
+		json.NewDecoder(res.Body).Decode(&out)
+		return out.Code()
+	}
+	var codes []string
+	for _, from := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
+		codes = append(codes, search(from))
+	}
+	if fmt.Sprint(codes) != "[  RATE_LIMITED]" {
+		t.Fatalf("three addresses of one /64: %q, want two answers then RATE_LIMITED", codes)
+	}
+	if code := search("2001:db8:1:3::1"); code != "" {
+		t.Fatalf("the next /64 is another client: %q", code)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/healthmed/healthmed/internal/apptest"
 	"github.com/healthmed/healthmed/internal/config"
@@ -78,28 +77,4 @@ func fetchICS(t *testing.T, env *apptest.Env, token, id string, want int) string
 		t.Fatalf("content type %q", res.Header.Get("Content-Type"))
 	}
 	return string(body)
-}
-
-func TestShutdownEndsSubscriptionsAndRefusesNewSockets(t *testing.T) {
-	env := apptest.New(t)
-	doc, _ := env.Doctor("Dr. Bye", "Cardiology", -23.5, -46.6)
-	w := env.Connect(t, apptest.TransportWS, doc)
-	w.Subscribe("1", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond)
-
-	env.App.Shutdown()
-	m, err := w.Next(5 * time.Second)
-	if err != nil || m.Type != "complete" || m.ID != "1" {
-		t.Fatalf("after shutdown got %+v (err %v), want complete for 1", m, err)
-	}
-	if code, err := w.CloseCode(5 * time.Second); err != nil || code != 1000 {
-		t.Fatalf("socket not closed normally: %d %v", code, err)
-	}
-	w2, _, err := env.DialWS(t, apptest.TransportWS, doc, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, err := w2.CloseCode(5 * time.Second); err != nil || code != 4403 {
-		t.Fatalf("new socket after shutdown: close %d (err %v)", code, err)
-	}
 }

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -122,5 +123,81 @@ func TestAccessLogShowsThePatientWhoOpenedWhat(t *testing.T) {
 		if r := env.Do(c.token, accessLogOp, nil); r.Code() != c.code {
 			t.Errorf("%s reading the access log: %q", name, r.Code())
 		}
+	}
+}
+
+// TestOnlyDoctorsAttemptsAreLoggedAndBounded: strangers probing
+// sharedRecords and node(id:)/nodes(ids:) leave nothing in a patient's
+// log, and one doctor's refused attempts stop at a budget, answered
+// RATE_LIMITED and not logged past it.
+func TestOnlyDoctorsAttemptsAreLoggedAndBounded(t *testing.T) {
+	env := apptest.New(t)
+	alice, _, _ := env.Patient("Alice")
+	bob, _, _ := env.Patient("Bob")
+	prober, _ := env.Doctor("Dr. Prober", "Cardiology", -23.5, -46.6)
+	aliceID := viewerID(t, env, alice)
+	fileID := upload(t, env, alice, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(100)})
+
+	before := lastAuditID(t, env)
+	for _, token := range []string{"", bob} {
+		for range 5 {
+			env.Do(token, sharedOp, map[string]any{"p": aliceID})
+			env.Do(token, nodeFileOp, map[string]any{"id": fileID})
+			env.Do(token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{fileID, fileID, fileID}})
+		}
+	}
+	if rows := auditAfter(t, env, before); len(rows) != 0 {
+		t.Fatalf("anonymous and patient probes wrote %d rows", len(rows))
+	}
+
+	limited := 0
+	for range 40 {
+		if env.Do(prober, nodeFileOp, map[string]any{"id": fileID}).Code() == "RATE_LIMITED" {
+			limited++
+		}
+	}
+	rows := auditAfter(t, env, before)
+	if limited == 0 || len(rows) > 25 || len(rows)+limited != 40 {
+		t.Fatalf("40 refused looks by one doctor: %d rows, %d rate-limited", len(rows), limited)
+	}
+	for _, r := range rows {
+		if r.Allowed || r.ActorRole != "doctor" || intOr0(r.PatientID) != atoi(t, aliceID) {
+			t.Fatalf("row %+v", r)
+		}
+	}
+}
+
+// TestAccessLogShowsNoAddresses: a patient sees who, when, what and
+// whether it was allowed, never the doctor's network address nor raw ids.
+func TestAccessLogShowsNoAddresses(t *testing.T) {
+	env := apptest.New(t)
+	alice, _, _ := env.Patient("Alice")
+	doc, _ := env.Doctor("Dr. Addr", "Cardiology", -23.5, -46.6)
+	fileID := upload(t, env, alice, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(100)})
+	shareWith(t, env, alice, map[string]any{"doctorId": viewerID(t, env, doc), "fileIds": []string{fileID}})
+	env.Do(doc, sharedOp, map[string]any{"p": viewerID(t, env, alice)}).Decode(t, &struct{}{})
+	for _, field := range []string{"clientAddr", "actorID"} {
+		r := env.Do(alice, `{ recordAccessLog { edges { node { `+field+` } } } }`, nil)
+		if len(r.Errors) == 0 || strings.Contains(string(r.Data), "127.0.0.1") {
+			t.Errorf("%s is readable: %s", field, r.Data)
+		}
+	}
+	var out struct {
+		RecordAccessLog struct {
+			Edges []struct {
+				Node struct {
+					CreatedAt, Action string
+					Allowed           bool
+					Actor             *struct{ Name string }
+					RecordFile        *struct{ Title string }
+				}
+			}
+		}
+	}
+	env.Do(alice, `{ recordAccessLog { edges { node { createdAt action allowed actor { ... on Doctor { name } } recordFile { title } } } } }`, nil).Decode(t, &out)
+	view := out.RecordAccessLog.Edges[0].Node
+	if view.CreatedAt == "" || view.Action != "VIEW_METADATA" || !view.Allowed || view.Actor == nil || view.Actor.Name != "Dr. Addr" ||
+		view.RecordFile == nil || view.RecordFile.Title != "Hemograma" {
+		t.Fatalf("the doctor's view reads %+v", view)
 	}
 }

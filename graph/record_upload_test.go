@@ -97,9 +97,16 @@ func TestUploadSniffsTypesAndKeepsOnlyASafeFileName(t *testing.T) {
 		{`..\..\Windows\exame.png`, "exame.png", "image/png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...)},
 		{"/abs/raio-x.jpg", "raio-x.jpg", "image/jpeg", append([]byte("\xff\xd8\xff\xe0"), make([]byte, 100)...)},
 		{"tomografia.dcm", "tomografia.dcm", "application/dicom", dicom},
-		{"receita\u202etxt.exe", "receitatxt.exe", "text/plain; charset=utf-8", []byte("Dipirona 500 mg, de 6 em 6 horas.\n")},
-		// The client's claim of PDF is ignored: the bytes are text.
-		{"notas.pdf", "notas.pdf", "text/plain; charset=utf-8", []byte("Pressão 12x8.\n")},
+		{"receita\u202etxt.exe", "receitatxt.txt", "text/plain; charset=utf-8", []byte("Dipirona 500 mg, de 6 em 6 horas.\n")},
+		// The client's claim of PDF is ignored: the bytes are text, and
+		// the name says so.
+		{"notas.pdf", "notas.txt", "text/plain; charset=utf-8", []byte("Pressão 12x8.\n")},
+		// Text a desktop would run, or a browser render, by its extension.
+		{"laudo.hta", "laudo.txt", "text/plain; charset=utf-8", []byte("<script>alert(1)</script>\n")},
+		{"exame.js", "exame.txt", "text/plain; charset=utf-8", []byte("new ActiveXObject('WScript.Shell')\n")},
+		{"resultado.bat", "resultado.txt", "text/plain; charset=utf-8", []byte("del /q C:\\*\n")},
+		{"pagina.html", "pagina.txt", "text/plain; charset=utf-8", []byte("<html><body>oi</body></html>\n")},
+		{"fatura.pdf.exe", "fatura.pdf", "application/pdf", pdf(200)},
 	}
 	for _, tc := range cases {
 		var out struct {
@@ -122,9 +129,19 @@ func TestUploadSniffsTypesAndKeepsOnlyASafeFileName(t *testing.T) {
 		if len(row.StorageKey) != 32 || strings.ContainsAny(row.StorageKey, "./\\") {
 			t.Errorf("storage key %q", row.StorageKey)
 		}
+		// The download is saved under the same name, as the type it is.
+		res, _, err := env.Download(alice, downloadURL(t, env, alice, f.ID))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%q: download %v %v", tc.name, res, err)
+		}
+		h := res.Header
+		if !strings.Contains(h.Get("Content-Disposition"), `attachment; filename="`+asciiName(tc.wantName)+`"`) ||
+			h.Get("Content-Type") != tc.wantType || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%q: download headers %v", tc.name, h)
+		}
 	}
 	_ = filepath.WalkDir(env.Config.DataDir, func(p string, _ fs.DirEntry, _ error) error {
-		for _, bad := range []string{"passwd", "exame", "raio", "tomografia", "receita", "notas"} {
+		for _, bad := range []string{"passwd", "exame", "raio", "tomografia", "receita", "notas", "laudo", "pagina", "fatura"} {
 			if strings.Contains(filepath.Base(p), bad) {
 				t.Errorf("a client's file name reached the file system: %s", p)
 			}
@@ -224,4 +241,15 @@ func TestRecordFilesAreEncryptedAtRestOnBothStores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// asciiName is the Content-Disposition fallback of a name: what is not
+// printable ASCII reads as "_".
+func asciiName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
 }

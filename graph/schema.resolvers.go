@@ -84,6 +84,11 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword s
 	return r.Identity.ChangePassword(ctx, currentPassword, newPassword)
 }
 
+// LinkExternalIdentity is the resolver for the linkExternalIdentity field.
+func (r *mutationResolver) LinkExternalIdentity(ctx context.Context, token string, password string) (bool, error) {
+	return r.Identity.LinkExternalIdentity(ctx, token, password)
+}
+
 // CreateSlots is the resolver for the createSlots field.
 func (r *mutationResolver) CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error) {
 	return r.Agenda.CreateSlots(ctx, input)
@@ -132,6 +137,11 @@ func (r *mutationResolver) CancelAppointment(ctx context.Context, id int, reason
 // CompleteAppointment is the resolver for the completeAppointment field.
 func (r *mutationResolver) CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error) {
 	return r.Agenda.Complete(ctx, id)
+}
+
+// MarkNoShow is the resolver for the markNoShow field.
+func (r *mutationResolver) MarkNoShow(ctx context.Context, id int) (*ent.Appointment, error) {
+	return r.Agenda.MarkNoShow(ctx, id)
 }
 
 // RateAppointment is the resolver for the rateAppointment field.

@@ -14,6 +14,12 @@ type part struct{ name, file, body string }
 
 func postParts(t *testing.T, env *apptest.Env, token string, parts []part) (int, map[string]any) {
 	t.Helper()
+	body, contentType := multipartBody(t, parts)
+	return postBody(t, env, token, body, contentType)
+}
+
+func multipartBody(t *testing.T, parts []part) ([]byte, string) {
+	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	for _, p := range parts {
@@ -30,8 +36,13 @@ func postParts(t *testing.T, env *apptest.Env, token string, parts []part) (int,
 		_, _ = pw.Write([]byte(p.body))
 	}
 	_ = w.Close()
-	req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/graphql", &buf)
-	req.Header.Set("Content-Type", w.FormDataContentType())
+	return buf.Bytes(), w.FormDataContentType()
+}
+
+func postBody(t *testing.T, env *apptest.Env, token string, body []byte, contentType string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -399,6 +399,8 @@ func run(ctx context.Context, o options) (*results, error) {
 		"HEALTHMED_PUBLIC_URL=http://"+o.addrs[0],
 		"HEALTHMED_DATA_DIR="+tmp,
 		"HEALTHMED_SHUTDOWN_TIMEOUT=10s",
+		// Every socket is the same doctor's.
+		"HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT=0",
 	)
 	env = append(env, o.serverEnv...)
 	say("migrating and seeding %s", o.db)

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/seed"
+	httpserver "github.com/healthmed/healthmed/internal/server"
 )
 
 // server is the running command: built once, used by every sub-command.
@@ -62,7 +63,15 @@ func (a *server) close() { a.client.Close() }
 
 func (a *server) migrate(ctx context.Context) error { return db.Migrate(ctx, a.sql, a.log) }
 
+// errSeedInProduction: the seed creates accounts whose passwords are in
+// this source code, an administrator's among them.
+var errSeedInProduction = errors.New("seed: refused outside development mode (HEALTHMED_DEV=true): " +
+	"it creates demo accounts with published passwords, an administrator among them")
+
 func (a *server) seed(ctx context.Context) error {
+	if !a.cfg.Dev {
+		return errSeedInProduction
+	}
 	logins, err := seed.Run(ctx, a.client, seed.Options{})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
@@ -108,12 +117,7 @@ func (a *server) serve(ctx context.Context) error {
 	// One goroutine sends the notifications' e-mails and reminders; on
 	// the way out it finishes the message in flight and hands back the rest.
 	defer built.StartNotifications(ctx, a.log)()
-	srv := &http.Server{
-		Addr:              a.cfg.ListenAddr,
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := httpserver.HTTPServer(a.cfg.ListenAddr, h, a.cfg.ReadHeaderTimeout)
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
 		return err
@@ -133,7 +137,11 @@ func (a *server) serve(ctx context.Context) error {
 	a.log.Info("shutting down", "grace", a.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(sctx)
+	// Hijacked websockets are not the HTTP server's to wait for: their
+	// close frames must be out before the process exits.
+	built.Shutdown()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

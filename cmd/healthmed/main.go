@@ -2,7 +2,7 @@
 //
 //	healthmed serve    migrate, then serve GraphQL
 //	healthmed migrate  apply pending database migrations and exit
-//	healthmed seed     load demo doctors, slots and patients (once)
+//	healthmed seed     load demo doctors, slots and patients (once; HEALTHMED_DEV=true only)
 //	healthmed dev      migrate, seed once, serve with the GraphQL IDE
 //	healthmed rotate-keys  re-wrap stored keys under the current record KEK
 package main
@@ -54,6 +54,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		}
 		return srv.rotateKeys(ctx)
 	case "seed":
+		if !srv.cfg.Dev {
+			return errSeedInProduction
+		}
 		if err := srv.migrate(ctx); err != nil {
 			return err
 		}

@@ -36,6 +36,8 @@ const (
 	FieldEndsAt = "ends_at"
 	// FieldPriceCents holds the string denoting the price_cents field in the database.
 	FieldPriceCents = "price_cents"
+	// FieldNoShow holds the string denoting the no_show field in the database.
+	FieldNoShow = "no_show"
 	// FieldCancelReason holds the string denoting the cancel_reason field in the database.
 	FieldCancelReason = "cancel_reason"
 	// FieldRejectReason holds the string denoting the reject_reason field in the database.
@@ -91,6 +93,7 @@ var Columns = []string{
 	FieldStartsAt,
 	FieldEndsAt,
 	FieldPriceCents,
+	FieldNoShow,
 	FieldCancelReason,
 	FieldRejectReason,
 	FieldMeetingURL,
@@ -125,6 +128,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// PriceCentsValidator is a validator for the "price_cents" field. It is called by the builders before save.
 	PriceCentsValidator func(int) error
+	// DefaultNoShow holds the default value on creation for the "no_show" field.
+	DefaultNoShow bool
 	// CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
 	CancelReasonValidator func(string) error
 	// RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
@@ -213,6 +218,11 @@ func ByEndsAt(opts ...sql.OrderTermOption) OrderOption {
 // ByPriceCents orders the results by the price_cents field.
 func ByPriceCents(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPriceCents, opts...).ToFunc()
+}
+
+// ByNoShow orders the results by the no_show field.
+func ByNoShow(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNoShow, opts...).ToFunc()
 }
 
 // ByCancelReason orders the results by the cancel_reason field.

@@ -95,6 +95,11 @@ func PriceCents(v int) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldPriceCents, v))
 }
 
+// NoShow applies equality check predicate on the "no_show" field. It's identical to NoShowEQ.
+func NoShow(v bool) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEQ(FieldNoShow, v))
+}
+
 // CancelReason applies equality check predicate on the "cancel_reason" field. It's identical to CancelReasonEQ.
 func CancelReason(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldCancelReason, v))
@@ -403,6 +408,16 @@ func PriceCentsLT(v int) predicate.Appointment {
 // PriceCentsLTE applies the LTE predicate on the "price_cents" field.
 func PriceCentsLTE(v int) predicate.Appointment {
 	return predicate.Appointment(sql.FieldLTE(FieldPriceCents, v))
+}
+
+// NoShowEQ applies the EQ predicate on the "no_show" field.
+func NoShowEQ(v bool) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEQ(FieldNoShow, v))
+}
+
+// NoShowNEQ applies the NEQ predicate on the "no_show" field.
+func NoShowNEQ(v bool) predicate.Appointment {
+	return predicate.Appointment(sql.FieldNEQ(FieldNoShow, v))
 }
 
 // CancelReasonEQ applies the EQ predicate on the "cancel_reason" field.

@@ -41,6 +41,8 @@ const (
 	FieldRating = "rating"
 	// FieldRatingCount holds the string denoting the rating_count field in the database.
 	FieldRatingCount = "rating_count"
+	// FieldEmailVerifiedAt holds the string denoting the email_verified_at field in the database.
+	FieldEmailVerifiedAt = "email_verified_at"
 	// EdgeSlots holds the string denoting the slots edge name in mutations.
 	EdgeSlots = "slots"
 	// EdgeAppointments holds the string denoting the appointments edge name in mutations.
@@ -97,6 +99,7 @@ var Columns = []string{
 	FieldTimezone,
 	FieldRating,
 	FieldRatingCount,
+	FieldEmailVerifiedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -218,6 +221,11 @@ func ByRating(opts ...sql.OrderTermOption) OrderOption {
 // ByRatingCount orders the results by the rating_count field.
 func ByRatingCount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRatingCount, opts...).ToFunc()
+}
+
+// ByEmailVerifiedAt orders the results by the email_verified_at field.
+func ByEmailVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailVerifiedAt, opts...).ToFunc()
 }
 
 // BySlotsCount orders the results by slots count.

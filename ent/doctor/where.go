@@ -121,6 +121,11 @@ func RatingCount(v int) predicate.Doctor {
 	return predicate.Doctor(sql.FieldEQ(FieldRatingCount, v))
 }
 
+// EmailVerifiedAt applies equality check predicate on the "email_verified_at" field. It's identical to EmailVerifiedAtEQ.
+func EmailVerifiedAt(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldEmailVerifiedAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Doctor {
 	return predicate.Doctor(sql.FieldEQ(FieldCreatedAt, v))
@@ -814,6 +819,56 @@ func RatingCountLT(v int) predicate.Doctor {
 // RatingCountLTE applies the LTE predicate on the "rating_count" field.
 func RatingCountLTE(v int) predicate.Doctor {
 	return predicate.Doctor(sql.FieldLTE(FieldRatingCount, v))
+}
+
+// EmailVerifiedAtEQ applies the EQ predicate on the "email_verified_at" field.
+func EmailVerifiedAtEQ(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldEmailVerifiedAt, v))
+}
+
+// EmailVerifiedAtNEQ applies the NEQ predicate on the "email_verified_at" field.
+func EmailVerifiedAtNEQ(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNEQ(FieldEmailVerifiedAt, v))
+}
+
+// EmailVerifiedAtIn applies the In predicate on the "email_verified_at" field.
+func EmailVerifiedAtIn(vs ...time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldIn(FieldEmailVerifiedAt, vs...))
+}
+
+// EmailVerifiedAtNotIn applies the NotIn predicate on the "email_verified_at" field.
+func EmailVerifiedAtNotIn(vs ...time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotIn(FieldEmailVerifiedAt, vs...))
+}
+
+// EmailVerifiedAtGT applies the GT predicate on the "email_verified_at" field.
+func EmailVerifiedAtGT(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGT(FieldEmailVerifiedAt, v))
+}
+
+// EmailVerifiedAtGTE applies the GTE predicate on the "email_verified_at" field.
+func EmailVerifiedAtGTE(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGTE(FieldEmailVerifiedAt, v))
+}
+
+// EmailVerifiedAtLT applies the LT predicate on the "email_verified_at" field.
+func EmailVerifiedAtLT(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLT(FieldEmailVerifiedAt, v))
+}
+
+// EmailVerifiedAtLTE applies the LTE predicate on the "email_verified_at" field.
+func EmailVerifiedAtLTE(v time.Time) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLTE(FieldEmailVerifiedAt, v))
+}
+
+// EmailVerifiedAtIsNil applies the IsNil predicate on the "email_verified_at" field.
+func EmailVerifiedAtIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldEmailVerifiedAt))
+}
+
+// EmailVerifiedAtNotNil applies the NotNil predicate on the "email_verified_at" field.
+func EmailVerifiedAtNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldEmailVerifiedAt))
 }
 
 // HasSlots applies the HasEdge predicate on the "slots" edge.

@@ -18,6 +18,7 @@ var (
 		{Name: "email", Type: field.TypeString, Unique: true, Size: 254},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// AdminsTable holds the schema information for the "admins" table.
 	AdminsTable = &schema.Table{
@@ -34,6 +35,7 @@ var (
 		{Name: "starts_at", Type: field.TypeTime},
 		{Name: "ends_at", Type: field.TypeTime},
 		{Name: "price_cents", Type: field.TypeInt},
+		{Name: "no_show", Type: field.TypeBool, Default: false},
 		{Name: "cancel_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "reject_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "meeting_url", Type: field.TypeString, Nullable: true},
@@ -52,19 +54,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_doctors_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[13]},
+				Columns:    []*schema.Column{AppointmentsColumns[14]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_patients_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[14]},
+				Columns:    []*schema.Column{AppointmentsColumns[15]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_slots_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[15]},
+				Columns:    []*schema.Column{AppointmentsColumns[16]},
 				RefColumns: []*schema.Column{SlotsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -73,17 +75,17 @@ var (
 			{
 				Name:    "appointment_doctor_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[13], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[12]},
+				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[13]},
 			},
 		},
 	}
@@ -227,6 +229,7 @@ var (
 		{Name: "timezone", Type: field.TypeString, Default: "America/Sao_Paulo"},
 		{Name: "rating", Type: field.TypeFloat64, Default: 0},
 		{Name: "rating_count", Type: field.TypeInt, Default: 0},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// DoctorsTable holds the schema information for the "doctors" table.
 	DoctorsTable = &schema.Table{
@@ -298,6 +301,33 @@ var (
 				Name:    "event_appointment_id_ord_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[6], EventsColumns[3], EventsColumns[0]},
+			},
+		},
+	}
+	// ExternalIdentitiesColumns holds the columns for the "external_identities" table.
+	ExternalIdentitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "issuer", Type: field.TypeString, Size: 2048},
+		{Name: "subject", Type: field.TypeString, Size: 255},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"doctor", "patient", "admin"}},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// ExternalIdentitiesTable holds the schema information for the "external_identities" table.
+	ExternalIdentitiesTable = &schema.Table{
+		Name:       "external_identities",
+		Columns:    ExternalIdentitiesColumns,
+		PrimaryKey: []*schema.Column{ExternalIdentitiesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "externalidentity_issuer_subject",
+				Unique:  true,
+				Columns: []*schema.Column{ExternalIdentitiesColumns[1], ExternalIdentitiesColumns[2]},
+			},
+			{
+				Name:    "externalidentity_issuer_role_account_id",
+				Unique:  true,
+				Columns: []*schema.Column{ExternalIdentitiesColumns[1], ExternalIdentitiesColumns[3], ExternalIdentitiesColumns[4]},
 			},
 		},
 	}
@@ -545,6 +575,7 @@ var (
 		{Name: "cpf", Type: field.TypeString, Unique: true, Size: 11},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "deactivated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// PatientsTable holds the schema information for the "patients" table.
 	PatientsTable = &schema.Table{
@@ -730,6 +761,7 @@ var (
 		DayOffsTable,
 		DoctorsTable,
 		EventsTable,
+		ExternalIdentitiesTable,
 		FeedbacksTable,
 		InsurancePlansTable,
 		InvoicesTable,
@@ -774,6 +806,9 @@ func init() {
 	}
 	EventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	ExternalIdentitiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	FeedbacksTable.ForeignKeys[0].RefTable = AppointmentsTable
 	FeedbacksTable.ForeignKeys[1].RefTable = DoctorsTable

@@ -29,6 +29,8 @@ const (
 	FieldPasswordHash = "password_hash"
 	// FieldDeactivatedAt holds the string denoting the deactivated_at field in the database.
 	FieldDeactivatedAt = "deactivated_at"
+	// FieldEmailVerifiedAt holds the string denoting the email_verified_at field in the database.
+	FieldEmailVerifiedAt = "email_verified_at"
 	// EdgeAppointments holds the string denoting the appointments edge name in mutations.
 	EdgeAppointments = "appointments"
 	// EdgeRecordFiles holds the string denoting the record_files edge name in mutations.
@@ -70,6 +72,7 @@ var Columns = []string{
 	FieldCpf,
 	FieldPasswordHash,
 	FieldDeactivatedAt,
+	FieldEmailVerifiedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -145,6 +148,11 @@ func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 // ByDeactivatedAt orders the results by the deactivated_at field.
 func ByDeactivatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeactivatedAt, opts...).ToFunc()
+}
+
+// ByEmailVerifiedAt orders the results by the email_verified_at field.
+func ByEmailVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailVerifiedAt, opts...).ToFunc()
 }
 
 // ByAppointmentsCount orders the results by appointments count.

@@ -303,6 +303,30 @@ func (f EventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation)
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EventMutation", m)
 }
 
+// The ExternalIdentityQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ExternalIdentityQueryRuleFunc func(context.Context, *ent.ExternalIdentityQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ExternalIdentityQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ExternalIdentityQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ExternalIdentityQuery", q)
+}
+
+// The ExternalIdentityMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ExternalIdentityMutationRuleFunc func(context.Context, *ent.ExternalIdentityMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ExternalIdentityMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ExternalIdentityMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ExternalIdentityMutation", m)
+}
+
 // The FeedbackQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type FeedbackQueryRuleFunc func(context.Context, *ent.FeedbackQuery) error
@@ -594,6 +618,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.EventQuery:
 		return q.Filter(), nil
+	case *ent.ExternalIdentityQuery:
+		return q.Filter(), nil
 	case *ent.FeedbackQuery:
 		return q.Filter(), nil
 	case *ent.InsurancePlanQuery:
@@ -636,6 +662,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.DoctorMutation:
 		return m.Filter(), nil
 	case *ent.EventMutation:
+		return m.Filter(), nil
+	case *ent.ExternalIdentityMutation:
 		return m.Filter(), nil
 	case *ent.FeedbackMutation:
 		return m.Filter(), nil

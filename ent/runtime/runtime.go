@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
+	"github.com/healthmed/healthmed/ent/externalidentity"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/invoice"
@@ -122,16 +123,20 @@ func init() {
 	appointmentDescPriceCents := appointmentFields[6].Descriptor()
 	// appointment.PriceCentsValidator is a validator for the "price_cents" field. It is called by the builders before save.
 	appointment.PriceCentsValidator = appointmentDescPriceCents.Validators[0].(func(int) error)
+	// appointmentDescNoShow is the schema descriptor for no_show field.
+	appointmentDescNoShow := appointmentFields[7].Descriptor()
+	// appointment.DefaultNoShow holds the default value on creation for the no_show field.
+	appointment.DefaultNoShow = appointmentDescNoShow.Default.(bool)
 	// appointmentDescCancelReason is the schema descriptor for cancel_reason field.
-	appointmentDescCancelReason := appointmentFields[7].Descriptor()
+	appointmentDescCancelReason := appointmentFields[8].Descriptor()
 	// appointment.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
 	appointment.CancelReasonValidator = appointmentDescCancelReason.Validators[0].(func(string) error)
 	// appointmentDescRejectReason is the schema descriptor for reject_reason field.
-	appointmentDescRejectReason := appointmentFields[8].Descriptor()
+	appointmentDescRejectReason := appointmentFields[9].Descriptor()
 	// appointment.RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	appointment.RejectReasonValidator = appointmentDescRejectReason.Validators[0].(func(string) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[12].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
@@ -418,6 +423,57 @@ func init() {
 	eventDescCreatedAt := eventFields[0].Descriptor()
 	// event.DefaultCreatedAt holds the default value on creation for the created_at field.
 	event.DefaultCreatedAt = eventDescCreatedAt.Default.(func() time.Time)
+	externalidentity.Policy = privacy.NewPolicies(schema.ExternalIdentity{})
+	externalidentity.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := externalidentity.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	externalidentityFields := schema.ExternalIdentity{}.Fields()
+	_ = externalidentityFields
+	// externalidentityDescIssuer is the schema descriptor for issuer field.
+	externalidentityDescIssuer := externalidentityFields[0].Descriptor()
+	// externalidentity.IssuerValidator is a validator for the "issuer" field. It is called by the builders before save.
+	externalidentity.IssuerValidator = func() func(string) error {
+		validators := externalidentityDescIssuer.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(issuer string) error {
+			for _, fn := range fns {
+				if err := fn(issuer); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// externalidentityDescSubject is the schema descriptor for subject field.
+	externalidentityDescSubject := externalidentityFields[1].Descriptor()
+	// externalidentity.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	externalidentity.SubjectValidator = func() func(string) error {
+		validators := externalidentityDescSubject.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject string) error {
+			for _, fn := range fns {
+				if err := fn(subject); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// externalidentityDescCreatedAt is the schema descriptor for created_at field.
+	externalidentityDescCreatedAt := externalidentityFields[4].Descriptor()
+	// externalidentity.DefaultCreatedAt holds the default value on creation for the created_at field.
+	externalidentity.DefaultCreatedAt = externalidentityDescCreatedAt.Default.(func() time.Time)
 	feedbackMixin := schema.Feedback{}.Mixin()
 	feedback.Policy = privacy.NewPolicies(schema.Feedback{})
 	feedback.Hooks[0] = func(next ent.Mutator) ent.Mutator {

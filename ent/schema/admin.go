@@ -23,6 +23,10 @@ func (Admin) Fields() []ent.Field {
 		field.String("email").NotEmpty().MaxLen(254).Unique(),
 		field.String("password_hash").Sensitive(),
 		field.Time("disabled_at").Optional().Nillable(),
+		// email_verified_at says this server has verified the e-mail; only
+		// then may an external identity with the same verified e-mail be
+		// linked to the account on its own.
+		field.Time("email_verified_at").Optional().Nillable(),
 	}
 }
 

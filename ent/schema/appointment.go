@@ -31,6 +31,10 @@ func (Appointment) Fields() []ent.Field {
 			Annotations(entgql.OrderField("STARTS_AT")),
 		field.Time("ends_at").Immutable(),
 		field.Int("price_cents").NonNegative().Immutable(),
+		// no_show marks a COMPLETED consultation the patient did not attend:
+		// the contract's statuses stay as they are, and the slot's time is
+		// invoiced all the same.
+		field.Bool("no_show").Default(false),
 		field.String("cancel_reason").Optional().Nillable().MaxLen(500),
 		field.String("reject_reason").Optional().Nillable().MaxLen(500),
 		field.String("meeting_url").Optional().Nillable().

@@ -24,14 +24,19 @@ func (AuditEvent) Fields() []ent.Field {
 			Immutable(),
 		field.Bool("allowed").Immutable(),
 		field.String("actor_role").Immutable(),
-		field.Int("actor_id").Optional().Nillable().Immutable(),
+		// The patient reading their log sees who (AuditEvent.actor), when,
+		// what and whether it was allowed; the actor's raw id and network
+		// address are the operators' business, not theirs.
+		field.Int("actor_id").Optional().Nillable().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("patient_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("record_file_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("share_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("client_addr").Optional().Immutable(),
+		field.String("client_addr").Optional().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("detail").Optional().Immutable(),
 	}
 }

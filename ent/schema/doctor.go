@@ -40,6 +40,11 @@ func (Doctor) Fields() []ent.Field {
 		field.String("timezone").Default("America/Sao_Paulo"),
 		field.Float("rating").Default(0).Min(0).Max(5),
 		field.Int("rating_count").Default(0).NonNegative(),
+		// email_verified_at says this server has verified the e-mail; only
+		// then may an external identity with the same verified e-mail be
+		// linked to the account on its own.
+		field.Time("email_verified_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -27,6 +27,11 @@ func (Patient) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("deactivated_at").Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		// email_verified_at says this server has verified the e-mail; only
+		// then may an external identity with the same verified e-mail be
+		// linked to the account on its own.
+		field.Time("email_verified_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

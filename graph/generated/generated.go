@@ -25,6 +25,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/scalar"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -74,6 +75,7 @@ type ComplexityRoot struct {
 		Invoice      func(childComplexity int) int
 		LastEventID  func(childComplexity int) int
 		Meeting      func(childComplexity int) int
+		NoShow       func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		PriceCents   func(childComplexity int) int
 		RejectReason func(childComplexity int) int
@@ -96,10 +98,8 @@ type ComplexityRoot struct {
 	AuditEvent struct {
 		Action       func(childComplexity int) int
 		Actor        func(childComplexity int) int
-		ActorID      func(childComplexity int) int
 		ActorRole    func(childComplexity int) int
 		Allowed      func(childComplexity int) int
-		ClientAddr   func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		Detail       func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -276,12 +276,14 @@ type ComplexityRoot struct {
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
 		DeleteSlot               func(childComplexity int, id int) int
+		LinkExternalIdentity     func(childComplexity int, token string, password string) int
 		LoginAdmin               func(childComplexity int, email string, password string) int
 		LoginDoctor              func(childComplexity int, crm string, password string) int
 		LoginPatient             func(childComplexity int, login string, password string) int
 		Logout                   func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead func(childComplexity int) int
 		MarkInvoicePaid          func(childComplexity int, id int) int
+		MarkNoShow               func(childComplexity int, id int) int
 		MarkNotificationRead     func(childComplexity int, id int) int
 		RateAppointment          func(childComplexity int, id int, stars int, comment *string) int
 		RefreshSession           func(childComplexity int, refreshToken string) int
@@ -303,6 +305,7 @@ type ComplexityRoot struct {
 		AutoCompleted func(childComplexity int) int
 		Completed     func(childComplexity int) int
 		Eligible      func(childComplexity int) int
+		Marked        func(childComplexity int) int
 		NoShows       func(childComplexity int) int
 		Rate          func(childComplexity int) int
 		Unconfirmed   func(childComplexity int) int
@@ -456,6 +459,7 @@ type MutationResolver interface {
 	RefreshSession(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error)
+	LinkExternalIdentity(ctx context.Context, token string, password string) (bool, error)
 	CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error)
 	UpdateSlot(ctx context.Context, id int, input model.SlotInput) (*ent.Slot, error)
 	DeleteSlot(ctx context.Context, id int) (int, error)
@@ -466,6 +470,7 @@ type MutationResolver interface {
 	RejectAppointment(ctx context.Context, id int, reason *string) (*ent.Appointment, error)
 	CancelAppointment(ctx context.Context, id int, reason string) (*ent.Appointment, error)
 	CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error)
+	MarkNoShow(ctx context.Context, id int) (*ent.Appointment, error)
 	RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error)
 	LoginAdmin(ctx context.Context, email string, password string) (*model.AuthPayload, error)
 	MarkInvoicePaid(ctx context.Context, id int) (*ent.Invoice, error)
@@ -618,6 +623,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.Meeting(childComplexity), true
+	case "Appointment.noShow":
+		if e.ComplexityRoot.Appointment.NoShow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.NoShow(childComplexity), true
 	case "Appointment.patient":
 		if e.ComplexityRoot.Appointment.Patient == nil {
 			break
@@ -699,12 +710,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.Actor(childComplexity), true
-	case "AuditEvent.actorID":
-		if e.ComplexityRoot.AuditEvent.ActorID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AuditEvent.ActorID(childComplexity), true
 	case "AuditEvent.actorRole":
 		if e.ComplexityRoot.AuditEvent.ActorRole == nil {
 			break
@@ -717,12 +722,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.Allowed(childComplexity), true
-	case "AuditEvent.clientAddr":
-		if e.ComplexityRoot.AuditEvent.ClientAddr == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AuditEvent.ClientAddr(childComplexity), true
 	case "AuditEvent.createdAt":
 		if e.ComplexityRoot.AuditEvent.CreatedAt == nil {
 			break
@@ -1482,6 +1481,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSlot(childComplexity, args["id"].(int)), true
+	case "Mutation.linkExternalIdentity":
+		if e.ComplexityRoot.Mutation.LinkExternalIdentity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkExternalIdentity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkExternalIdentity(childComplexity, args["token"].(string), args["password"].(string)), true
 	case "Mutation.loginAdmin":
 		if e.ComplexityRoot.Mutation.LoginAdmin == nil {
 			break
@@ -1543,6 +1553,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkInvoicePaid(childComplexity, args["id"].(int)), true
+	case "Mutation.markNoShow":
+		if e.ComplexityRoot.Mutation.MarkNoShow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markNoShow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkNoShow(childComplexity, args["id"].(int)), true
 	case "Mutation.markNotificationRead":
 		if e.ComplexityRoot.Mutation.MarkNotificationRead == nil {
 			break
@@ -1722,6 +1743,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NoShowFigures.Eligible(childComplexity), true
+	case "NoShowFigures.marked":
+		if e.ComplexityRoot.NoShowFigures.Marked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowFigures.Marked(childComplexity), true
 	case "NoShowFigures.noShows":
 		if e.ComplexityRoot.NoShowFigures.NoShows == nil {
 			break
@@ -2477,6 +2504,14 @@ type Mutation {
   account ends (other devices must sign in again); the answer is a new one.
   """
   changePassword(currentPassword: String!, newPassword: String!): AuthPayload!
+  """
+  Links the account of the external identity provider that token (one of
+  its access tokens, for the same kind of account) proves to the signed-in
+  account, once password confirms the owner; from then on that provider's
+  sign-ins open this account. CONFLICT/ALREADY_LINKED when the identity is
+  another account's or this account has one of that provider already.
+  """
+  linkExternalIdentity(token: String!, password: String!): Boolean!
 }
 
 # --- Agenda and booking ------------------------------------------------------
@@ -2552,9 +2587,17 @@ extend type Mutation {
   "A retry with the same idempotencyKey returns the first booking."
   bookAppointment(slotId: ID!, idempotencyKey: String): Appointment!
   acceptAppointment(id: ID!): Appointment!
+  "A request at any time; an accepted appointment only before it starts."
   rejectAppointment(id: ID!, reason: String): Appointment!
+  "By the patient, before the start time."
   cancelAppointment(id: ID!, reason: String!): Appointment!
+  "Once the start time has passed, by the doctor: the consultation took place."
   completeAppointment(id: ID!): Appointment!
+  """
+  Once the start time has passed, by the doctor: the patient did not attend.
+  The appointment is COMPLETED with noShow true, and invoiced.
+  """
+  markNoShow(id: ID!): Appointment!
   "One rating per completed appointment, by its patient."
   rateAppointment(id: ID!, stars: Int!, comment: String): Feedback!
 }
@@ -2631,7 +2674,8 @@ type DoctorRating {
 No-shows among appointments starting in the range whose end has passed.
 eligible = completed + unconfirmed (ACCEPTED, end passed, neither completed
 nor cancelled). noShows = unconfirmed + autoCompleted (completed by the
-server's job because the doctor never confirmed the consultation).
+server's job because the doctor never confirmed the consultation) +
+marked (completed by the doctor with markNoShow).
 rate = noShows / eligible, 0 when nothing is eligible.
 """
 type NoShowFigures {
@@ -2639,6 +2683,7 @@ type NoShowFigures {
   completed: Int!
   unconfirmed: Int!
   autoCompleted: Int!
+  marked: Int!
   noShows: Int!
   rate: Float!
 }
@@ -2856,6 +2901,7 @@ type Appointment implements Node {
   startsAt: Time!
   endsAt: Time!
   priceCents: Int!
+  noShow: Boolean!
   cancelReason: String
   rejectReason: String
   slot: Slot!
@@ -2928,8 +2974,6 @@ type AuditEvent implements Node {
   action: AuditEventAction!
   allowed: Boolean!
   actorRole: String!
-  actorID: Int
-  clientAddr: String
   detail: String
 }
 """
@@ -3608,6 +3652,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_endsAt(ctx, field)
 	case "priceCents":
 		return ec.fieldContext_Appointment_priceCents(ctx, field)
+	case "noShow":
+		return ec.fieldContext_Appointment_noShow(ctx, field)
 	case "cancelReason":
 		return ec.fieldContext_Appointment_cancelReason(ctx, field)
 	case "rejectReason":
@@ -3664,10 +3710,6 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_allowed(ctx, field)
 	case "actorRole":
 		return ec.fieldContext_AuditEvent_actorRole(ctx, field)
-	case "actorID":
-		return ec.fieldContext_AuditEvent_actorID(ctx, field)
-	case "clientAddr":
-		return ec.fieldContext_AuditEvent_clientAddr(ctx, field)
 	case "detail":
 		return ec.fieldContext_AuditEvent_detail(ctx, field)
 	case "recordFileId":
@@ -3984,6 +4026,8 @@ func (ec *executionContext) childFields_NoShowFigures(ctx context.Context, field
 		return ec.fieldContext_NoShowFigures_unconfirmed(ctx, field)
 	case "autoCompleted":
 		return ec.fieldContext_NoShowFigures_autoCompleted(ctx, field)
+	case "marked":
+		return ec.fieldContext_NoShowFigures_marked(ctx, field)
 	case "noShows":
 		return ec.fieldContext_NoShowFigures_noShows(ctx, field)
 	case "rate":
@@ -4504,6 +4548,28 @@ func (ec *executionContext) field_Mutation_deleteSlot_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_linkExternalIdentity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_loginAdmin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4585,6 +4651,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 }
 
 func (ec *executionContext) field_Mutation_markInvoicePaid_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markNoShow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -5595,6 +5675,29 @@ func (ec *executionContext) fieldContext_Appointment_priceCents(_ context.Contex
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Appointment_noShow(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_noShow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_noShow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6110,52 +6213,6 @@ func (ec *executionContext) _AuditEvent_actorRole(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
-}
-
-func (ec *executionContext) _AuditEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_actorID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_AuditEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int")
-}
-
-func (ec *executionContext) _AuditEvent_clientAddr(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_clientAddr(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ClientAddr, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_AuditEvent_clientAddr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "String")
 }
 
@@ -8991,6 +9048,50 @@ func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_linkExternalIdentity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_linkExternalIdentity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LinkExternalIdentity(ctx, fc.Args["token"].(string), fc.Args["password"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_linkExternalIdentity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_linkExternalIdentity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createSlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9425,6 +9526,50 @@ func (ec *executionContext) fieldContext_Mutation_completeAppointment(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_completeAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markNoShow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markNoShow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkNoShow(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markNoShow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markNoShow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10138,6 +10283,29 @@ func (ec *executionContext) _NoShowFigures_autoCompleted(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_NoShowFigures_autoCompleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NoShowFigures_marked(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowFigures_marked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Marked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowFigures_marked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
@@ -15019,6 +15187,11 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "noShow":
+			out.Values[i] = ec._Appointment_noShow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "cancelReason":
 			out.Values[i] = ec._Appointment_cancelReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -15203,16 +15376,6 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 		case "actorRole":
 			out.Values[i] = ec._AuditEvent_actorRole(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "actorID":
-			out.Values[i] = ec._AuditEvent_actorID(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "clientAddr":
-			out.Values[i] = ec._AuditEvent_clientAddr(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "detail":
@@ -16380,6 +16543,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "linkExternalIdentity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_linkExternalIdentity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createSlots":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createSlots(ctx, field)
@@ -16446,6 +16616,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "completeAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_completeAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markNoShow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markNoShow(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -16600,6 +16777,11 @@ func (ec *executionContext) _NoShowFigures(ctx context.Context, sel ast.Selectio
 			}
 		case "autoCompleted":
 			out.Values[i] = ec._NoShowFigures_autoCompleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marked":
+			out.Values[i] = ec._NoShowFigures_marked(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17948,13 +18130,17 @@ func (ec *executionContext) marshalNCoverageCheckStatus2githubᚗcomᚋhealthmed
 }
 
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
-	var res entgql.Cursor[int]
-	err := res.UnmarshalGQL(v)
+	res, err := scalar.UnmarshalCursor(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
-	return v
+	_ = sel
+	res := scalar.MarshalCursor(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Cursor!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNDayOff2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDayOff(ctx context.Context, sel ast.SelectionSet, v *ent.DayOff) graphql.Marshaler {
@@ -18103,13 +18289,13 @@ func (ec *executionContext) unmarshalNGeoPointInput2ᚖgithubᚗcomᚋhealthmed�
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalIntID(v)
+	res, err := scalar.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNID2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalIntID(v)
+	res := scalar.MarshalID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -18596,13 +18782,13 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := scalar.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := scalar.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -18911,16 +19097,18 @@ func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(entgql.Cursor[int])
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	res, err := scalar.UnmarshalCursor(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v *entgql.Cursor[int]) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalCursor(*v)
+	return res
 }
 
 func (ec *executionContext) marshalODoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx context.Context, sel ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
@@ -19014,7 +19202,7 @@ func (ec *executionContext) unmarshalOID2ᚖint(ctx context.Context, v any) (*in
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalIntID(v)
+	res, err := scalar.UnmarshalID(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -19024,7 +19212,7 @@ func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.Selec
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalIntID(*v)
+	res := scalar.MarshalID(*v)
 	return res
 }
 
@@ -19318,7 +19506,7 @@ func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := scalar.UnmarshalTime(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -19328,7 +19516,7 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalTime(*v)
+	res := scalar.MarshalTime(*v)
 	return res
 }
 

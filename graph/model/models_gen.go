@@ -106,13 +106,15 @@ type MonthlyRevenue struct {
 // No-shows among appointments starting in the range whose end has passed.
 // eligible = completed + unconfirmed (ACCEPTED, end passed, neither completed
 // nor cancelled). noShows = unconfirmed + autoCompleted (completed by the
-// server's job because the doctor never confirmed the consultation).
+// server's job because the doctor never confirmed the consultation) +
+// marked (completed by the doctor with markNoShow).
 // rate = noShows / eligible, 0 when nothing is eligible.
 type NoShowFigures struct {
 	Eligible      int     `json:"eligible"`
 	Completed     int     `json:"completed"`
 	Unconfirmed   int     `json:"unconfirmed"`
 	AutoCompleted int     `json:"autoCompleted"`
+	Marked        int     `json:"marked"`
 	NoShows       int     `json:"noShows"`
 	Rate          float64 `json:"rate"`
 }

@@ -23,6 +23,9 @@ const (
 	MaxReasonLength = 500
 	// MaxRange bounds a read of a doctor's agenda.
 	MaxRange = 92 * 24 * time.Hour
+	// DefaultHorizonMonths is how far ahead a slot may start when the
+	// service is not told otherwise.
+	DefaultHorizonMonths = 12
 )
 
 // Service holds the agenda's dependencies.
@@ -31,6 +34,9 @@ type Service struct {
 	Meetings meeting.Provider
 	Events   Events
 	Log      *slog.Logger
+	// HorizonMonths is how many months ahead a slot may start; 0 is
+	// DefaultHorizonMonths.
+	HorizonMonths int
 	// Now is the clock; tests move it.
 	Now func() time.Time
 }
@@ -63,6 +69,16 @@ func (s *Service) changed(ctx context.Context, kind event.Kind, a *ent.Appointme
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }
+
+// horizon is the latest a slot may start, seen from now.
+func (s *Service) horizon(now time.Time) time.Time { return now.AddDate(0, s.horizonMonths(), 0) }
+
+func (s *Service) horizonMonths() int {
+	if s.HorizonMonths <= 0 {
+		return DefaultHorizonMonths
+	}
+	return s.HorizonMonths
+}
 
 // db returns the transaction of the current mutation, or the client for
 // reads.

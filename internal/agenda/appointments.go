@@ -9,6 +9,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -28,6 +29,9 @@ func (s *Service) Appointments(ctx context.Context, f AppointmentFilter) (*ent.A
 	}
 	first, err := gqlerr.Page(f.First, 20, 100)
 	if err != nil {
+		return nil, err
+	}
+	if err := scalar.Expect(f.After, scalar.KindTime); err != nil {
 		return nil, err
 	}
 	q := s.Client.Appointment.Query()

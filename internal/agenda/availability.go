@@ -191,6 +191,8 @@ func (s *Service) materialise(ctx context.Context, doctorID int, loc *time.Locat
 	if err != nil {
 		return nil, err
 	}
+	// The weeks asked for may reach past the horizon when it is short.
+	horizon := s.horizon(now)
 	var creates []*ent.SlotCreate
 	for day := first; day.Before(last); day = day.AddDate(0, 0, 1) {
 		if blocked[day.Format(dateLayout)] {
@@ -206,7 +208,7 @@ func (s *Service) materialise(ctx context.Context, doctorID int, loc *time.Locat
 				// change.
 				start := time.Date(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, 0, loc)
 				end := time.Date(day.Year(), day.Month(), day.Day(), (m+r.length)/60, (m+r.length)%60, 0, 0, loc)
-				if !end.After(start) || overlapsAny(existing, start, end) {
+				if !end.After(start) || start.After(horizon) || overlapsAny(existing, start, end) {
 					continue
 				}
 				creates = append(creates, db.Slot.Create().SetDoctorID(doctorID).

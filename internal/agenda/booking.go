@@ -2,6 +2,7 @@ package agenda
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/healthmed/healthmed/ent"
@@ -69,26 +70,60 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 	return s.changed(ctx, event.KindBOOKING_REQUESTED, a, err)
 }
 
+// phase is when, against the appointment's start, a move may be made.
+type phase int
+
+const (
+	anytime     phase = iota
+	beforeStart       // the consultation has not started
+	afterStart        // its start time has passed
+)
+
 // transition is one legal move of the status machine and who may make it.
 type transition struct {
 	from []appointment.Status
 	to   appointment.Status
 	by   viewer.Role
+	when phase
 }
 
+// The status machine. Once the start time has passed the consultation is
+// the doctor's to settle: they complete it, or mark a no-show (COMPLETED
+// too, flagged, so the reserved time is invoiced either way), and the
+// patient can no longer cancel, nor the doctor reject what they accepted:
+// either would end a consultation that took place without its invoice.
+// A request never accepted may still be turned down after its time, which
+// bills nothing.
 var (
-	toAccepted  = transition{[]appointment.Status{appointment.StatusREQUESTED}, appointment.StatusACCEPTED, viewer.Doctor}
-	toRejected  = transition{[]appointment.Status{appointment.StatusREQUESTED, appointment.StatusACCEPTED}, appointment.StatusREJECTED, viewer.Doctor}
-	toCancelled = transition{[]appointment.Status{appointment.StatusREQUESTED, appointment.StatusACCEPTED}, appointment.StatusCANCELLED, viewer.Patient}
-	toCompleted = transition{[]appointment.Status{appointment.StatusACCEPTED}, appointment.StatusCOMPLETED, viewer.Doctor}
+	toAccepted = []transition{{[]appointment.Status{appointment.StatusREQUESTED}, appointment.StatusACCEPTED, viewer.Doctor, anytime}}
+	toRejected = []transition{
+		{[]appointment.Status{appointment.StatusREQUESTED}, appointment.StatusREJECTED, viewer.Doctor, anytime},
+		{[]appointment.Status{appointment.StatusACCEPTED}, appointment.StatusREJECTED, viewer.Doctor, beforeStart},
+	}
+	toCancelled = []transition{{[]appointment.Status{appointment.StatusREQUESTED, appointment.StatusACCEPTED}, appointment.StatusCANCELLED, viewer.Patient, beforeStart}}
+	toCompleted = []transition{{[]appointment.Status{appointment.StatusACCEPTED}, appointment.StatusCOMPLETED, viewer.Doctor, afterStart}}
 )
+
+// permits says whether one of the moves takes an appointment in status
+// from, started or not, to their target.
+func permits(moves []transition, from appointment.Status, started bool) bool {
+	for _, t := range moves {
+		if !slices.Contains(t.from, from) {
+			continue
+		}
+		if t.when == anytime || (t.when == afterStart) == started {
+			return true
+		}
+	}
+	return false
+}
 
 // load locks the appointment for a transition. The privacy filter lets
 // each party see only their own appointments, so anyone else gets
 // NOT_FOUND, as the contract requires.
-func (s *Service) load(ctx context.Context, id int, t transition) (*ent.Appointment, error) {
+func (s *Service) load(ctx context.Context, id int, moves []transition) (*ent.Appointment, error) {
 	var err error
-	if t.by == viewer.Doctor {
+	if moves[0].by == viewer.Doctor {
 		_, err = gqlerr.RequireDoctor(ctx)
 	} else {
 		_, err = gqlerr.RequirePatient(ctx)
@@ -107,13 +142,18 @@ func (s *Service) load(ctx context.Context, id int, t transition) (*ent.Appointm
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range t.from {
-		if a.Status == f {
-			return a, nil
-		}
+	started := !a.StartsAt.After(s.now())
+	if permits(moves, a.Status, started) {
+		return a, nil
 	}
-	return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition,
-		"cannot go from "+string(a.Status)+" to "+string(t.to))
+	to := string(moves[0].to)
+	switch {
+	case permits(moves, a.Status, !started) && started:
+		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the consultation has started: it cannot go to "+to)
+	case permits(moves, a.Status, !started):
+		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the consultation has not started yet")
+	}
+	return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "cannot go from "+string(a.Status)+" to "+to)
 }
 
 // Accept confirms a requested appointment and opens its video room.
@@ -175,21 +215,34 @@ func (s *Service) Cancel(ctx context.Context, id int, reason string) (*ent.Appoi
 
 // Complete marks a consultation that has started as done.
 func (s *Service) Complete(ctx context.Context, id int) (*ent.Appointment, error) {
+	return s.complete(ctx, id, false)
+}
+
+// MarkNoShow settles a consultation the patient did not attend: it is
+// completed, flagged as a no-show, and invoiced like any other, since the
+// time was kept for them.
+func (s *Service) MarkNoShow(ctx context.Context, id int) (*ent.Appointment, error) {
+	return s.complete(ctx, id, true)
+}
+
+func (s *Service) complete(ctx context.Context, id int, noShow bool) (*ent.Appointment, error) {
 	a, err := s.load(ctx, id, toCompleted)
 	if err != nil {
 		return nil, err
 	}
-	if a.StartsAt.After(s.now()) {
-		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the consultation has not started yet")
-	}
-	a, err = a.Update().SetStatus(appointment.StatusCOMPLETED).Save(ctx)
+	a, err = a.Update().SetStatus(appointment.StatusCOMPLETED).SetNoShow(noShow).Save(ctx)
 	return s.changed(ctx, event.KindBOOKING_COMPLETED, a, err)
 }
 
-// Meeting is Appointment.meeting, present once the doctor accepted. The
+// Meeting is Appointment.meeting, present once the doctor accepted and
+// gone once the appointment is cancelled or rejected. The
 // link is the viewer's own: the doctor's makes them moderator.
 func (s *Service) Meeting(ctx context.Context, a *ent.Appointment) (*model.Meeting, error) {
 	if a.MeetingURL == nil || a.MeetingStartsAt == nil || a.MeetingEndsAt == nil {
+		return nil, nil
+	}
+	// A cancelled or rejected consultation has no room to join.
+	if a.Status == appointment.StatusCANCELLED || a.Status == appointment.StatusREJECTED {
 		return nil, nil
 	}
 	room := meeting.Room{URL: *a.MeetingURL, StartsAt: *a.MeetingStartsAt, EndsAt: *a.MeetingEndsAt}

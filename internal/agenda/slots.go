@@ -29,7 +29,7 @@ func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*en
 	now := s.now()
 	builders := make([]*ent.SlotCreate, 0, len(in))
 	for i, si := range in {
-		if err := checkSlot(fmt.Sprintf("input[%d]", i), si, now); err != nil {
+		if err := s.checkSlot(fmt.Sprintf("input[%d]", i), si, now); err != nil {
 			return nil, err
 		}
 		builders = append(builders, s.db(ctx).Slot.Create().SetDoctorID(v.ID).
@@ -42,7 +42,7 @@ func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*en
 	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
 }
 
-func checkSlot(field string, si *model.SlotInput, now time.Time) error {
+func (s *Service) checkSlot(field string, si *model.SlotInput, now time.Time) error {
 	switch d := si.EndsAt.Sub(si.StartsAt); {
 	case d <= 0:
 		return gqlerr.BadInput(field+".endsAt", "a slot ends after it starts")
@@ -52,6 +52,8 @@ func checkSlot(field string, si *model.SlotInput, now time.Time) error {
 		return gqlerr.BadInput(field+".endsAt", "a slot lasts at most %s", MaxSlotLength)
 	case !si.StartsAt.After(now):
 		return gqlerr.BadInput(field+".startsAt", "a slot starts in the future")
+	case si.StartsAt.After(s.horizon(now)):
+		return gqlerr.BadInput(field+".startsAt", "a slot starts at most %d months ahead", s.horizonMonths())
 	}
 	return nil
 }
@@ -79,7 +81,7 @@ func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSlot("input", &in, s.now()); err != nil {
+	if err := s.checkSlot("input", &in, s.now()); err != nil {
 		return nil, err
 	}
 	if _, err := s.lockSlot(ctx, id); err != nil {

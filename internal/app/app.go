@@ -24,11 +24,11 @@ import (
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/meeting"
+	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/server"
-	"github.com/healthmed/healthmed/internal/uploadlimit"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
@@ -53,30 +53,32 @@ type App struct {
 	signouts  *live.Signouts
 	positions *live.Positions
 	log       *slog.Logger
+	shutdown  sync.Once
 }
 
 // Close flushes the spans not yet exported and stops the metrics
 // listener; the command calls it once the HTTP server has stopped.
 func (a *App) Close(ctx context.Context) error { return a.obs.close(ctx) }
 
-// Shutdown ends subscriptions and websocket connections: the server
-// registers it with http.Server.RegisterOnShutdown.
+// Shutdown closes the websockets with a code clients reconnect on (to
+// another replica), waits a moment for them to go, and ends what is left
+// of the subscriptions. The server registers it with
+// http.Server.RegisterOnShutdown, which does not wait for it, and calls it
+// again once Shutdown returns: the second call waits for the first.
 func (a *App) Shutdown() {
-	a.Hub.Shutdown()
-	// Where the subscriptions stood must be readable by every replica
-	// before their clients reconnect to one.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := a.positions.Flush(ctx); err != nil {
-		a.log.Warn("subscription positions at shutdown", "err", err.Error())
-	}
-	cancel()
-	// Ending a subscription sends its complete; a moment later the sockets
-	// close, which gqlgen does without a complete.
-	time.Sleep(completeGrace)
-	a.Drainer.Drain()
+	a.shutdown.Do(func() {
+		a.Drainer.Drain()
+		a.Hub.Shutdown()
+		// The subscriptions that the closed sockets ended left their
+		// positions; each replica must be able to read them when their
+		// clients come back (the writer runs until Close).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.positions.Flush(ctx); err != nil {
+			a.log.Warn("subscription positions at shutdown", "err", err.Error())
+		}
+	})
 }
-
-const completeGrace = 200 * time.Millisecond
 
 // Start runs the background work (the live event reader) until ctx ends.
 // It returns once the reader knows where to start from.
@@ -136,7 +138,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	positions := live.NewPositions(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
-		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, Now: o.now}
+		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now}
 	recs, err := records(ctx, cfg, client, log, o.now)
 	if err != nil {
 		return nil, err
@@ -151,8 +153,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
-	rights := &lgpd.Service{Client: client, Records: recs, Log: log}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Signouts: signouts, Positions: positions},
+	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Passwords: ident}
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	ws, err := wsgorilla.New(wsgorilla.Options{
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -178,18 +180,27 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		observer = obs.observer
 		outer = []graphql.HandlerExtension{obs.observer.Extension(), shared}
 	}
+	// One budget for both kinds of registration: each hashes a password.
+	registrations := ratelimit.New(cfg.RegisterPerMinute, cfg.RegisterPerMinute, nil)
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
-		MaxTokens: cfg.MaxTokens, MaxUploadBytes: uploadlimit.BodyLimit(recs.MaxBytes), WebsocketInitWait: 10 * time.Second,
-		Websocket: ws, Drainer: drainer, PerResponse: func(ctx context.Context) context.Context {
+		MaxFields: cfg.MaxFields,
+		MaxTokens: cfg.MaxTokens, MaxUploadBytes: multipart.BodyLimit(recs.MaxBytes),
+		MaxOperationBytes: int64(cfg.MaxBodyBytes), MaxUploadFiles: maxUploadFiles, WebsocketInitWait: 10 * time.Second,
+		SubscriptionsPerSocket: cfg.Subscriptions.PerSocket, SubscriptionsPerAccount: cfg.Subscriptions.PerAccount,
+		Websocket: ws, Drainer: drainer, Recheck: ident, SignIns: signouts, PerResponse: func(ctx context.Context) context.Context {
 			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
 		},
 		Outer: outer,
+		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,
+			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "deactivateAccount": true},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
 			"bookAppointment": {PerAddress: ratelimit.New(cfg.BookingPerMinute*10, cfg.BookingPerMinute, nil),
 				PerAccount: ratelimit.New(cfg.BookingPerMinute, cfg.BookingPerMinute/3, nil)},
+			"registerPatient": {PerAddress: registrations},
+			"registerDoctor":  {PerAddress: registrations},
 		},
 	})
 	gql.AroundFields(recs.AuditNodeLookups)
@@ -198,16 +209,21 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, fmt.Errorf("HEALTHMED_TRUSTED_PROXIES: %w", err)
 	}
 	h := server.Handler(server.Deps{
-		Log: log, DB: sqlDB, GraphQL: uploadlimit.Handler(gql, recs.MaxBytes), Authn: ident,
+		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
 		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
+		BodyReadTimeout: cfg.BodyReadTimeout, UploadReadTimeout: cfg.UploadReadTimeout,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Metrics:        obs.mainHandler, Observer: observer,
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
 		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts, positions: positions, log: log}, nil
 }
+
+// maxUploadFiles bounds the files of one multipart request: every
+// operation that takes a file takes one.
+const maxUploadFiles = 4
 
 func signingKeys(cfg config.Config) (*auth.KeySet, error) {
 	if cfg.SigningKey != "" {

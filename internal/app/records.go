@@ -55,7 +55,7 @@ func records(ctx context.Context, cfg config.Config, client *ent.Client, log *sl
 	svc := &record.Service{
 		Client: client, Store: store, Keys: wrapper,
 		Links:    record.NewLinks(linkSecret, cfg.PublicURL),
-		MaxBytes: maxBytes, Log: log, Now: now,
+		MaxBytes: maxBytes, Log: log, Now: now, Budget: record.DefaultAuditBudget(),
 	}
 	client.RecordFile.Intercept(svc.ViewAuditor())
 	return svc, nil

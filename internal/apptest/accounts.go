@@ -60,7 +60,7 @@ func (e *Env) PatientToken(t testing.TB, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := e.App.Issuer.Issue(strconv.Itoa(p.ID), "patient")
+	tok, _, err := e.App.Issuer.IssueSession(strconv.Itoa(p.ID), "patient", fmt.Sprintf("bulk-sign-in-%d", n))
 	if err != nil {
 		t.Fatal(err)
 	}

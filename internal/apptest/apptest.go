@@ -37,7 +37,16 @@ type Env struct {
 	Server *httptest.Server
 	Config config.Config
 	Logs   *bytes.Buffer
+	logw   *lockedWriter
 	stmts  *statements
+}
+
+// LogText returns what the server logged so far; unlike Logs, it may be
+// read while the server runs.
+func (e *Env) LogText() string {
+	e.logw.mu.Lock()
+	defer e.logw.mu.Unlock()
+	return e.Logs.String()
 }
 
 // Option adjusts the server before it is built.
@@ -67,6 +76,9 @@ func New(t testing.TB, opts ...Option) *Env {
 		"HEALTHMED_DATA_DIR":    t.TempDir(),
 		"HEALTHMED_RECORD_KEK":  base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"HEALTHMED_LINK_SECRET": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		// Tests register many accounts from one address; the test of
+		// the registration limit sets it.
+		"HEALTHMED_REGISTER_PER_MINUTE": "0",
 	}
 	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -78,7 +90,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	cfg = st.cfg
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	logw := &lockedWriter{w: logs}
+	log := slog.New(slog.NewJSONHandler(logw, nil))
 	stmts := &statements{}
 	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB("postgres", d.SQL), stmts.record)))
 	t.Cleanup(func() { client.Close() })
@@ -96,7 +109,7 @@ func New(t testing.TB, opts ...Option) *Env {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, stmts: stmts}
+	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, logw: logw, stmts: stmts}
 }
 
 // Behind starts a second server on the same database whose every
@@ -133,7 +146,8 @@ func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
 	t.Cleanup(func() { client.Close() })
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	logw := &lockedWriter{w: logs}
+	log := slog.New(slog.NewJSONHandler(logw, nil))
 	a, err := app.Build(context.Background(), cfg, log, sqlDB, client)
 	if err != nil {
 		t.Fatalf("build replica: %v", err)
@@ -144,7 +158,7 @@ func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
 	return &Env{T: t, DB: &testdb.DB{URL: e.DB.URL, SQL: sqlDB, Client: client}, App: a, Server: srv, Config: cfg, Logs: logs,
-		stmts: &statements{}}
+		logw: logw, stmts: &statements{}}
 }
 
 func randomBytes(t testing.TB, n int) []byte {

@@ -56,6 +56,18 @@ func (e *Env) DialWS(t testing.TB, proto, token, origin string) (*WS, *http.Resp
 	return w, res, nil
 }
 
+// DialBare opens a socket and sends nothing.
+func (e *Env) DialBare(t testing.TB, proto string) (*WS, error) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(e.Server.URL, "http")+"/graphql", nil)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { c.Close() })
+	return &WS{t: t, conn: c, proto: proto}, nil
+}
+
 // Connect dials and requires the server's ack.
 func (e *Env) Connect(t testing.TB, proto, token string) *WS {
 	t.Helper()
@@ -85,6 +97,16 @@ func (w *WS) Subscribe(id, query string, vars map[string]any) {
 		typ = "start"
 	}
 	w.send(map[string]any{"type": typ, "id": id, "payload": map[string]any{"query": query, "variables": vars}})
+}
+
+// Complete ends operation id from the client's side.
+func (w *WS) Complete(id string) {
+	w.t.Helper()
+	typ := "complete"
+	if w.proto == LegacyWS {
+		typ = "stop"
+	}
+	w.send(map[string]any{"type": typ, "id": id})
 }
 
 // Next returns the next message that is not a keep-alive, answering pings.
@@ -146,3 +168,30 @@ func (w *WS) CloseCode(timeout time.Duration) (int, error) {
 
 // Close drops the connection without a goodbye, like a lost network.
 func (w *WS) Close() { w.conn.Close() }
+
+// Closed waits for the server to close the socket and returns what it
+// sent before the close frame (keep-alives and pings left out) and the
+// close code.
+func (w *WS) Closed(timeout time.Duration) (before []Message, code int, err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		m, err := w.Next(time.Until(deadline))
+		if err == nil {
+			before = append(before, m)
+			continue
+		}
+		if ce, ok := err.(*websocket.CloseError); ok {
+			return before, ce.Code, nil
+		}
+		return before, 0, fmt.Errorf("no close frame: %w", err)
+	}
+}
+
+// Send writes any message, well-formed or not, as one text frame.
+func (w *WS) Send(v any) error { return w.conn.WriteJSON(v) }
+
+// SendFrame writes a raw frame of the given gorilla message type.
+func (w *WS) SendFrame(messageType int, data []byte) error {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return w.conn.WriteMessage(messageType, data)
+}

@@ -115,7 +115,12 @@ func TestVerifyExternalTokens(t *testing.T) {
 	good := p.token(t, nil)
 	// The provider's exp, not ours: 5 minutes.
 	want := &Identity{Issuer: p.srv.URL, Subject: "f3a1c2d4-0000-4000-8000-000000000001", Role: RolePatient,
-		Email: "ana.souza@example.com", External: true, ExpiresAt: testNow.Add(5 * time.Minute)}
+		Email: "ana.souza@example.com", EmailVerified: true, External: true, ExpiresAt: testNow.Add(5 * time.Minute)}
+	// A token whose e-mail the provider does not vouch for still proves
+	// its subject, which an explicit link may name; it is never matched
+	// by e-mail.
+	unverified := *want
+	unverified.EmailVerified = false
 	ownKey := f.keys.keys[0].priv
 
 	tests := []struct {
@@ -127,7 +132,7 @@ func TestVerifyExternalTokens(t *testing.T) {
 		{"doctor, single audience string", p.token(t, func(c map[string]any) {
 			c["aud"] = extAudience
 			c["healthmed_role"] = RoleDoctor
-		}), &Identity{Issuer: p.srv.URL, Subject: want.Subject, Role: RoleDoctor, Email: want.Email, External: true, ExpiresAt: want.ExpiresAt}},
+		}), &Identity{Issuer: p.srv.URL, Subject: want.Subject, Role: RoleDoctor, Email: want.Email, EmailVerified: true, External: true, ExpiresAt: want.ExpiresAt}},
 		{"email_verified as string", p.token(t, func(c map[string]any) { c["email_verified"] = "true" }), want},
 
 		{"wrong audience", p.token(t, func(c map[string]any) { c["aud"] = "account" }), nil},
@@ -141,8 +146,9 @@ func TestVerifyExternalTokens(t *testing.T) {
 		}), nil},
 		{"missing email", p.token(t, func(c map[string]any) { delete(c, "email") }), nil},
 		{"blank email", p.token(t, func(c map[string]any) { c["email"] = "  " }), nil},
-		{"email not verified", p.token(t, func(c map[string]any) { c["email_verified"] = false }), nil},
-		{"email_verified absent", p.token(t, func(c map[string]any) { delete(c, "email_verified") }), nil},
+		{"email not verified", p.token(t, func(c map[string]any) { c["email_verified"] = false }), &unverified},
+		{"email_verified absent", p.token(t, func(c map[string]any) { delete(c, "email_verified") }), &unverified},
+		{"email_verified as another string", p.token(t, func(c map[string]any) { c["email_verified"] = "yes" }), &unverified},
 		{"missing subject", p.token(t, func(c map[string]any) { delete(c, "sub") }), nil},
 		{"tampered role", withClaims(t, good, func(c map[string]any) { c["healthmed_role"] = RoleDoctor }), nil},
 		{"signed by another key under the provider's kid", signJWT(t, otherRSA, jose.RS256, extKID, "JWT",
@@ -202,7 +208,6 @@ func TestVerifyExternalCustomClaims(t *testing.T) {
 	v, _ := newExternalVerifier(t, p, ExternalConfig{RoleClaim: "app_role", IdentityClaim: "preferred_username"})
 	tok := p.token(t, func(c map[string]any) {
 		delete(c, "healthmed_role")
-		delete(c, "email_verified")
 		c["app_role"] = RoleDoctor
 		c["preferred_username"] = "Dr.House"
 	})
@@ -210,7 +215,9 @@ func TestVerifyExternalCustomClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Role != RoleDoctor || id.Email != "dr.house" || !id.External {
+	// A claim other than the e-mail is never a verified e-mail, whatever
+	// email_verified says.
+	if id.Role != RoleDoctor || id.Email != "dr.house" || !id.External || id.EmailVerified {
 		t.Errorf("Verify = %+v", id)
 	}
 	// The default role claim means nothing under this configuration.

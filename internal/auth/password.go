@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -44,11 +43,6 @@ const (
 // Strict rejects non-canonical encodings so one hash has one spelling.
 var phcB64 = base64.RawStdEncoding.Strict()
 
-// argonSlots bounds how many hashes run at once. Each takes ~19 MiB and a
-// full core, so a burst of logins beyond the core count only adds memory
-// pressure, never throughput.
-var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
-
 type argonParams struct {
 	memory  uint32
 	time    uint32
@@ -57,7 +51,13 @@ type argonParams struct {
 
 // HashPassword returns the argon2id hash of pw in PHC string format with a
 // fresh random salt. Length policy is the caller's (see MinPasswordLength).
+// It gives way to password checks, and fails with ErrBusy when too many
+// hashes already wait (see argonGate).
 func HashPassword(pw string) (string, error) {
+	if err := defaultGate.enter(true); err != nil {
+		return "", err
+	}
+	defer defaultGate.leave(true)
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: password salt: %w", err)
@@ -76,7 +76,9 @@ func CheckPassword(hash, pw string) bool {
 	if err != nil {
 		return false
 	}
+	_ = defaultGate.enter(false) // a check is never refused
 	got := deriveKey(pw, salt, p, uint32(len(want)))
+	defaultGate.leave(false)
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
@@ -96,8 +98,6 @@ func DummyCheck(pw string) {
 }
 
 func deriveKey(pw string, salt []byte, p argonParams, keyLen uint32) []byte {
-	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
 	return argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
 }
 

@@ -2,9 +2,10 @@ package auth
 
 import (
 	"context"
-	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/healthmed/healthmed/internal/ratelimit"
 )
 
 // LoginLimiter throttles password guessing. A login calls Allow first and,
@@ -251,20 +252,6 @@ func (a *attempts) prune(now time.Time) bool {
 	return len(a.fails) == 0 && len(a.pending) == 0
 }
 
-// addrKey groups IPv6 clients by /64, the block one subscriber usually
-// holds, so rotating through it does not multiply the address limit.
-// IPv4-mapped IPv6 counts as the IPv4 address; anything unparsable is used
-// as given.
-func addrKey(s string) string {
-	ip, err := netip.ParseAddr(s)
-	if err != nil {
-		return s
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return ip.String()
-}
+// addrKey is the client's address as the throttle counts it (see
+// ratelimit.AddressKey).
+func addrKey(s string) string { return ratelimit.AddressKey(s) }

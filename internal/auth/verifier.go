@@ -31,9 +31,12 @@ type Identity struct {
 	Role    string
 	// Email is the external provider's identity claim, lower-cased; empty
 	// for the server's own tokens, whose Subject is the account id.
-	Email     string
-	External  bool
-	ExpiresAt time.Time
+	Email string
+	// EmailVerified says the provider vouches for Email: the identity
+	// claim is "email" and the token carries email_verified=true.
+	EmailVerified bool
+	External      bool
+	ExpiresAt     time.Time
 	// SessionID is the sign-in of one of the server's own tokens, when it
 	// names one.
 	SessionID string
@@ -50,10 +53,11 @@ type ExternalConfig struct {
 	// RoleClaim is the top-level string claim holding "doctor", "patient"
 	// or "admin"; DefaultRoleClaim when empty.
 	RoleClaim string
-	// IdentityClaim is the top-level string claim the application maps to
-	// an account; DefaultIdentityClaim when empty. When it is "email" the
-	// token must also carry email_verified=true, or anyone able to sign up
-	// at the provider with somebody else's address would become them here.
+	// IdentityClaim is the top-level string claim the application may
+	// match with an account's e-mail; DefaultIdentityClaim when empty. Only
+	// "email" with email_verified=true counts as a verified e-mail (see
+	// Identity.EmailVerified): anyone able to sign up at the provider with
+	// somebody else's address must not become them here.
 	IdentityClaim string
 	// HTTPClient fetches discovery and keys; a client with a 10 s timeout
 	// when nil (go-oidc would otherwise use one without any timeout).
@@ -259,15 +263,13 @@ func (e *externalVerifier) verify(ctx context.Context, raw string) (Identity, er
 	if ident == "" {
 		return Identity{}, unauthenticated("missing identity claim", nil)
 	}
-	if e.cfg.IdentityClaim == "email" && !emailVerified(claims["email_verified"]) {
-		return Identity{}, unauthenticated("email not verified", nil)
-	}
 	if tok.Subject == "" {
 		return Identity{}, unauthenticated("missing subject", nil)
 	}
 	return Identity{
 		Issuer: tok.Issuer, Subject: tok.Subject, Role: role, Email: ident,
-		External: true, ExpiresAt: tok.Expiry,
+		EmailVerified: e.cfg.IdentityClaim == "email" && emailVerified(claims["email_verified"]),
+		External:      true, ExpiresAt: tok.Expiry,
 	}, nil
 }
 

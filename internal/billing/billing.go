@@ -25,6 +25,7 @@ import (
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/loader"
+	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -165,6 +166,9 @@ func (s *Service) Invoices(ctx context.Context, first *int, after *entgql.Cursor
 	}
 	n, err := gqlerr.Page(first, 20, 100)
 	if err != nil {
+		return nil, err
+	}
+	if err := scalar.Expect(after, scalar.KindTime); err != nil {
 		return nil, err
 	}
 	q := s.Client.Invoice.Query()

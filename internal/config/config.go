@@ -55,6 +55,9 @@ type OIDC struct {
 	IdentityClaim string
 }
 
+// MaxSlotHorizonMonths bounds HEALTHMED_SLOT_HORIZON_MONTHS.
+const MaxSlotHorizonMonths = 60
+
 // Config is everything the server reads from its environment.
 type Config struct {
 	// Dev turns on the GraphQL IDE, introspection, generated keys and any
@@ -82,17 +85,37 @@ type Config struct {
 	// JitsiURL is the Jitsi Meet deployment for consultations.
 	JitsiURL        string
 	MeetingDuration time.Duration
+	// SlotHorizonMonths is how far ahead a doctor may open a slot: a slot
+	// years away only clutters searches and the next-free-slot order.
+	SlotHorizonMonths int
 	// GraphQL abuse limits.
-	MaxDepth       int
-	MaxAliases     int
-	MaxTokens      int
-	MaxComplexity  int
+	MaxDepth      int
+	MaxAliases    int
+	MaxTokens     int
+	MaxComplexity int
+	// MaxFields bounds the fields a document expands to, fragments
+	// spread in place.
+	MaxFields      int
 	MaxBodyBytes   int
 	RequestTimeout time.Duration
+	// ReadHeaderTimeout bounds the time to receive a request's headers,
+	// BodyReadTimeout its body, and UploadReadTimeout the body of a
+	// multipart upload: a client trickling bytes holds a connection and
+	// a goroutine for no longer than that.
+	ReadHeaderTimeout time.Duration
+	BodyReadTimeout   time.Duration
+	UploadReadTimeout time.Duration
 	// Per-minute rates of the expensive operations, per client address
 	// and per account; 0 turns a limit off.
 	SearchPerMinute  int
 	BookingPerMinute int
+
+	// Subscriptions bounds the open subscriptions of a websocket and of
+	// an account.
+	Subscriptions SubscriptionLimits
+	// RegisterPerMinute bounds registrations per client address and
+	// replica; 0 turns the limit off.
+	RegisterPerMinute int
 	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
 	// deployment with token authentication.
 	JitsiAppID     string
@@ -179,14 +202,21 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout:   dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
 		JitsiURL:          get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
 		MeetingDuration:   dur("HEALTHMED_MEETING_DURATION", "50m"),
+		SlotHorizonMonths: num("HEALTHMED_SLOT_HORIZON_MONTHS", "12"),
 		MaxDepth:          num("HEALTHMED_MAX_DEPTH", "10"),
 		MaxAliases:        num("HEALTHMED_MAX_ALIASES", "15"),
 		MaxTokens:         num("HEALTHMED_MAX_TOKENS", "1000"),
 		MaxComplexity:     num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxFields:         num("HEALTHMED_MAX_FIELDS", "2000"),
+		ReadHeaderTimeout: dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
+		BodyReadTimeout:   dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
+		UploadReadTimeout: dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
 		MaxBodyBytes:      num("HEALTHMED_MAX_BODY_BYTES", "262144"),
 		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
 		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
 		BookingPerMinute:  nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		RegisterPerMinute: nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
+		Subscriptions:     SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
 		JitsiAppID:        get("HEALTHMED_JITSI_APP_ID", ""),
 		JitsiAppSecret:    Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
 		MaxUploadBytes:    int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
@@ -230,6 +260,9 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if (c.JitsiAppID == "") != (c.JitsiAppSecret == "") {
 		errs = append(errs, errors.New("HEALTHMED_JITSI_APP_ID and HEALTHMED_JITSI_APP_SECRET go together"))
 	}
+	if c.SlotHorizonMonths > MaxSlotHorizonMonths {
+		errs = append(errs, fmt.Errorf("HEALTHMED_SLOT_HORIZON_MONTHS: at most %d", MaxSlotHorizonMonths))
+	}
 	if !c.Dev && c.SigningKey == "" {
 		errs = append(errs, errors.New("HEALTHMED_SIGNING_KEY: required outside dev mode"))
 	}
@@ -265,14 +298,21 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("jitsi_url", c.JitsiURL),
 		slog.String("meeting_duration", c.MeetingDuration.String()),
+		slog.Int("slot_horizon_months", c.SlotHorizonMonths),
 		slog.Int("max_depth", c.MaxDepth),
 		slog.Int("max_aliases", c.MaxAliases),
 		slog.Int("max_tokens", c.MaxTokens),
 		slog.Int("max_complexity", c.MaxComplexity),
+		slog.Int("max_fields", c.MaxFields),
+		slog.String("read_header_timeout", c.ReadHeaderTimeout.String()),
+		slog.String("body_read_timeout", c.BodyReadTimeout.String()),
+		slog.String("upload_read_timeout", c.UploadReadTimeout.String()),
 		slog.Int("max_body_bytes", c.MaxBodyBytes),
 		slog.String("request_timeout", c.RequestTimeout.String()),
 		slog.Int("search_per_minute", c.SearchPerMinute),
 		slog.Int("booking_per_minute", c.BookingPerMinute),
+		slog.Any("subscriptions", c.Subscriptions),
+		slog.Int("register_per_minute", c.RegisterPerMinute),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
@@ -289,4 +329,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("notify", c.Notify),
 		slog.Any("clinic", c.Clinic),
 	)
+}
+
+// SubscriptionLimits bound open subscriptions; 0 turns a limit off. The
+// account limit counts on each replica separately.
+type SubscriptionLimits struct {
+	PerSocket  int
+	PerAccount int
 }

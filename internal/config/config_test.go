@@ -41,6 +41,8 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		"bad duration":               {"HEALTHMED_DEV": "true", "HEALTHMED_TOKEN_TTL": "soon"},
 		"bad bool":                   {"HEALTHMED_DEV": "maybe"},
 		"oidc without audience":      {"HEALTHMED_DEV": "true", "HEALTHMED_OIDC_ISSUER": "https://idp.example.com"},
+		"slot horizon of 0 months":   {"HEALTHMED_DEV": "true", "HEALTHMED_SLOT_HORIZON_MONTHS": "0"},
+		"slot horizon of 61 months":  {"HEALTHMED_DEV": "true", "HEALTHMED_SLOT_HORIZON_MONTHS": "61"},
 	}
 	for name, m := range cases {
 		if _, err := FromEnv(env(m)); err == nil {
@@ -48,7 +50,7 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		}
 	}
 	c, err := FromEnv(env(map[string]string{"HEALTHMED_DEV": "true", "HEALTHMED_ALLOWED_ORIGINS": "https://a.example, https://b.example"}))
-	if err != nil || len(c.AllowedOrigins) != 2 || c.TokenTTL != 15*time.Minute {
+	if err != nil || len(c.AllowedOrigins) != 2 || c.TokenTTL != 15*time.Minute || c.SlotHorizonMonths != 12 {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 }

@@ -28,6 +28,10 @@ const (
 	ReasonAppointmentActive = "APPOINTMENT_ACTIVE"
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
 	ReasonAlreadyRated      = "ALREADY_RATED"
+	ReasonAlreadyLinked     = "ALREADY_LINKED"
+	// ReasonRefetch: a subscription cannot resume from where the client
+	// left off (it missed too much); read the state again, then subscribe.
+	ReasonRefetch = "REFETCH_REQUIRED"
 )
 
 // Error is an expected failure with its contract code.

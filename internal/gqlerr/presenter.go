@@ -5,14 +5,18 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/lib/pq"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/validate"
 )
 
@@ -37,6 +41,11 @@ var requestRules = map[string]bool{
 	"COMPLEXITY_LIMIT_EXCEEDED": true,
 	"DEPTH_LIMIT_EXCEEDED":      true,
 	"ALIAS_LIMIT_EXCEEDED":      true,
+	"FIELD_LIMIT_EXCEEDED":      true,
+	"QUERY_ONLY_OVER_GET":       true,
+	"PERSISTED_QUERY_NOT_FOUND": true,
+	"PERSISTED_QUERY_INVALID":   true,
+	"PASSWORD_FIELD_LIMIT":      true,
 }
 
 // RequestIDFunc returns the request id kept in ctx, for error extensions
@@ -88,20 +97,78 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 			gq.Extensions["code"] = BadUserInput
 			gq.Extensions["reason"] = code
 		}
+		// Without a code or a path, it is gqlgen refusing the request
+		// itself (a persisted query's hash that does not match, an
+		// operation name not in the document): nothing of ours has run.
+		// With a path it is a field's ("must not be null"), and ours.
+		if code == "" && len(gq.Path) == 0 && len(path) == 0 {
+			if gq.Extensions == nil {
+				gq.Extensions = map[string]any{}
+			}
+			gq.Extensions["code"] = BadUserInput
+		}
 		if gq.Path == nil {
 			gq.Path = path
 		}
 		return gq
 	}
+	// An argument or input field that did not unmarshal is the client's
+	// mistake: gqlgen gives such an error the value's path below the
+	// field's own, which names the input field.
+	if gq != nil && gq.Err != nil {
+		if field, ok := inputField(path, gq.Path); ok {
+			e := Classify(gq.Err)
+			if e == nil || e.Code == BadUserInput {
+				msg := "invalid value for " + field
+				if e != nil && e.Message != "" {
+					msg = field + ": " + e.Message
+				}
+				e = &Error{Code: BadUserInput, Field: field, Message: msg}
+			}
+			return out(e)
+		}
+	}
 	if e := Classify(err); e != nil {
 		return out(e)
+	}
+	if field := badArgument(ctx, err); field != "" {
+		return out(BadInput(field, "invalid value for %s", field))
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return out(&Error{Code: Internal, Message: "request timed out"})
 	}
+	if field := argumentOf(err, path); field != "" {
+		return out(BadInput(field, "invalid value for %s", field))
+	}
 	log.ErrorContext(ctx, "unexpected error", "err", err.Error(), "path", path.String(),
 		"request_id", RequestIDFunc(ctx))
 	return out(&Error{Code: Internal, Message: "internal error"})
+}
+
+// badArgument names the argument of an error raised while gqlgen coerced
+// the field's arguments (an ID that is not a number, an object where a
+// string goes), before any resolver ran: gqlgen puts the argument's path
+// right after the field's.
+func badArgument(ctx context.Context, err error) string {
+	var gq *gqlerror.Error
+	fc := graphql.GetFieldContext(ctx)
+	if !errors.As(err, &gq) || fc == nil || fc.Field.Field == nil {
+		return ""
+	}
+	at := len(fc.Path())
+	if len(gq.Path) <= at {
+		return ""
+	}
+	if name, ok := gq.Path[at].(ast.PathName); !ok || fc.Field.Arguments.ForName(string(name)) == nil {
+		return ""
+	}
+	var names []string
+	for _, p := range gq.Path[at:] {
+		if n, ok := p.(ast.PathName); ok {
+			names = append(names, string(n))
+		}
+	}
+	return strings.Join(names, ".")
 }
 
 // Classify turns a known error into its contract form, or returns nil.
@@ -109,6 +176,9 @@ func Classify(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		return RateLimitedError(time.Second)
 	}
 	var fe *validate.FieldError
 	if errors.As(err, &fe) {
@@ -135,6 +205,38 @@ func Classify(err error) *Error {
 	return nil
 }
 
+// inputField names the input value at errPath, relative to the field at
+// fieldPath, the way validation errors name fields: "after",
+// "input.expiresAt", "input[0].startsAt". ok is false unless errPath lies
+// below fieldPath and starts with an argument's name.
+func inputField(fieldPath, errPath ast.Path) (string, bool) {
+	if len(errPath) <= len(fieldPath) {
+		return "", false
+	}
+	for i, el := range fieldPath {
+		if errPath[i] != el {
+			return "", false
+		}
+	}
+	rest := errPath[len(fieldPath):]
+	if _, ok := rest[0].(ast.PathName); !ok {
+		return "", false
+	}
+	var b strings.Builder
+	for i, el := range rest {
+		switch el := el.(type) {
+		case ast.PathName:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(el))
+		case ast.PathIndex:
+			b.WriteString("[" + strconv.Itoa(int(el)) + "]")
+		}
+	}
+	return b.String(), true
+}
+
 func conflictMessage(reason string) string {
 	switch reason {
 	case ReasonSlotOverlap:
@@ -159,4 +261,26 @@ func lowerCamel(snake string) string {
 		}
 	}
 	return strings.Join(parts, "")
+}
+
+// argumentOf names the argument an error belongs to when gqlgen could not
+// unmarshal it (an ID that is not one, say, written in the document): the
+// error sits on the argument's path, below the field's own. Anything a
+// resolver returns sits on the field's path.
+func argumentOf(err error, field ast.Path) string {
+	var gq *gqlerror.Error
+	if !errors.As(err, &gq) || len(gq.Path) <= len(field) {
+		return ""
+	}
+	for i, el := range field {
+		if gq.Path[i] != el {
+			return ""
+		}
+	}
+	for i := len(gq.Path) - 1; i >= len(field); i-- {
+		if name, ok := gq.Path[i].(ast.PathName); ok {
+			return string(name)
+		}
+	}
+	return ""
 }

@@ -40,7 +40,3 @@ func (s *Service) checkAdmin(sysCtx context.Context, id int) error {
 	}
 	return nil
 }
-
-func (s *Service) externalAdmin(sysCtx context.Context, email string) (int, error) {
-	return s.Client.Admin.Query().Where(admin.Email(email), admin.DisabledAtIsNil()).OnlyID(sysCtx)
-}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -17,8 +15,8 @@ import (
 var ErrUnauthenticated = auth.ErrUnauthenticated
 
 // Authenticate verifies a bearer token and returns the viewer it names.
-// Tokens of the external identity provider are mapped to a doctor or
-// patient by the identity claim (the e-mail by default).
+// Tokens of the external identity provider sign in to the account their
+// identity is linked to (see mapExternal).
 func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, error) {
 	id, err := s.Verifier.Verify(ctx, raw)
 	if err != nil {
@@ -37,57 +35,62 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("unknown role"))
 	}
 	if id.External {
-		v.ID, err = s.mapExternal(sys, v.Role, id.Email)
-		if ent.IsNotFound(err) {
-			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("no account for the external identity"))
-		}
-		return v, err
-	}
-	if v.ID, err = strconv.Atoi(id.Subject); err != nil {
-		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, err)
-	}
-	if id.SessionID != "" {
-		// A sign-in that ended takes its access tokens with it, not
-		// minutes later when they expire.
-		out, err := s.signedOut(sys, id.SessionID)
-		if err != nil {
-			return viewer.Viewer{}, err
-		}
-		if out {
-			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("signed out"))
-		}
-	}
-	if v.Role == viewer.Admin {
-		if err := s.checkAdmin(sys, v.ID); err != nil {
+		if v.ID, err = s.mapExternal(sys, v.Role, id); err != nil {
 			return viewer.Viewer{}, err
 		}
 		return v, nil
 	}
-	if v.Role == viewer.Patient {
+	if v.ID, err = strconv.Atoi(id.Subject); err != nil {
+		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, err)
+	}
+	// Every token of ours belongs to a sign-in: one without could not be
+	// ended by a logout, a password change or a deactivation.
+	if id.SessionID == "" {
+		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("token without a sign-in"))
+	}
+	if err := s.stillActive(sys, v); err != nil {
+		return viewer.Viewer{}, err
+	}
+	return v, nil
+}
+
+// Recheck tells whether a viewer authenticated earlier (a websocket's,
+// at its connection_init) is still signed in: its sign-in not ended, its
+// account still active. The token's expiry is the caller's to check. It
+// costs what Authenticate costs past the signature: the sign-in is
+// remembered live for a second, the account is looked up.
+func (s *Service) Recheck(ctx context.Context, v viewer.Viewer) error {
+	return s.stillActive(viewer.SystemContext(ctx), v)
+}
+
+// stillActive checks the sign-in and the account behind a viewer.
+func (s *Service) stillActive(sys context.Context, v viewer.Viewer) error {
+	if v.SessionID != "" {
+		// A sign-in that ended takes its access tokens with it, not
+		// minutes later when they expire.
+		out, err := s.signedOut(sys, v.SessionID)
+		if err != nil {
+			return err
+		}
+		if out {
+			return errors.Join(ErrUnauthenticated, errors.New("signed out"))
+		}
+	}
+	switch v.Role {
+	case viewer.Admin:
+		return s.checkAdmin(sys, v.ID)
+	case viewer.Patient:
 		// A deactivated patient's tokens stop working at once.
 		ok, err := s.Client.Patient.Query().
 			Where(patient.ID(v.ID), patient.DeactivatedAtIsNil()).Exist(sys)
 		if err != nil {
 			// A database failure is ours, not the caller's: it must not
 			// read as a bad token.
-			return viewer.Viewer{}, err
+			return err
 		}
 		if !ok {
-			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("patient not active"))
+			return errors.Join(ErrUnauthenticated, errors.New("patient not active"))
 		}
 	}
-	return v, nil
-}
-
-func (s *Service) mapExternal(ctx context.Context, role viewer.Role, email string) (int, error) {
-	if email == "" {
-		return 0, errors.New("external token has no identity claim")
-	}
-	if role == viewer.Doctor {
-		return s.Client.Doctor.Query().Where(doctor.Email(email)).OnlyID(ctx)
-	}
-	if role == viewer.Admin {
-		return s.externalAdmin(ctx, email)
-	}
-	return s.Client.Patient.Query().Where(patient.Email(email), patient.DeactivatedAtIsNil()).OnlyID(ctx)
+	return nil
 }

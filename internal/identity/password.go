@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -23,15 +22,8 @@ import (
 // access tokens stop with them (see signedOut).
 func (s *Service) ChangePassword(ctx context.Context, current, next string) (*model.AuthPayload, error) {
 	v := viewer.FromContext(ctx)
-	var role string
-	switch v.Role {
-	case viewer.Doctor:
-		role = roleDoctor
-	case viewer.Patient:
-		role = rolePatient
-	case viewer.Admin:
-		role = roleAdmin
-	default:
+	role, ok := accountRole(v)
+	if !ok {
 		return nil, gqlerr.UnauthenticatedError()
 	}
 	if err := checkPassword("newPassword", next); err != nil {
@@ -40,46 +32,11 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*mo
 	if next == current {
 		return nil, gqlerr.BadInput("newPassword", "the new password must differ from the current one")
 	}
-	account := "change:" + role + ":" + strconv.Itoa(v.ID)
-	ok, retry, err := s.Limiter.Allow(ctx, account, v.ClientAddr)
-	if err != nil {
+	if err := s.confirmPassword(ctx, v, role, "currentPassword", current); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, gqlerr.RateLimitedError(retry)
 	}
 	sys := viewer.SystemContext(ctx)
 	db := txn.Client(ctx, s.Client)
-	var hash string
-	switch role {
-	case roleDoctor:
-		d, err := db.Doctor.Get(sys, v.ID)
-		if err != nil {
-			return nil, err
-		}
-		hash = d.PasswordHash
-	case rolePatient:
-		p, err := db.Patient.Get(sys, v.ID)
-		if err != nil {
-			return nil, err
-		}
-		hash = p.PasswordHash
-	default:
-		a, err := db.Admin.Get(sys, v.ID)
-		if err != nil {
-			return nil, err
-		}
-		hash = a.PasswordHash
-	}
-	if len(current) > maxPasswordLength || !auth.CheckPassword(hash, current) {
-		if err := s.Limiter.Fail(ctx, account, v.ClientAddr); err != nil {
-			return nil, err
-		}
-		return nil, gqlerr.BadInput("currentPassword", "the current password does not match")
-	}
-	if err := s.Limiter.Succeed(ctx, account); err != nil {
-		return nil, err
-	}
 	newHash, err := auth.HashPassword(next)
 	if err != nil {
 		return nil, err
@@ -103,4 +60,73 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*mo
 	s.forgetLive("")
 	s.Log.InfoContext(ctx, "password changed", "role", role, "account_id", v.ID)
 	return s.issue(ctx, v.ID, role, nil)
+}
+
+// accountRole names the kind of account a signed-in viewer holds.
+func accountRole(v viewer.Viewer) (string, bool) {
+	switch {
+	case v.IsDoctor():
+		return roleDoctor, true
+	case v.IsPatient():
+		return rolePatient, true
+	case v.IsAdmin():
+		return roleAdmin, true
+	}
+	return "", false
+}
+
+// ConfirmPassword is confirmPassword for the signed-in viewer, for the
+// forms of other services (deactivating the account).
+func (s *Service) ConfirmPassword(ctx context.Context, field, password string) error {
+	v := viewer.FromContext(ctx)
+	role, ok := accountRole(v)
+	if !ok {
+		return gqlerr.UnauthenticatedError()
+	}
+	return s.confirmPassword(ctx, v, role, field, password)
+}
+
+// confirmPassword proves the signed-in viewer knows the account's
+// password before a change that outlives the sign-in. Wrong guesses count
+// against the login throttle of the account, so such a form cannot be
+// used to guess it; field names the input in the error.
+func (s *Service) confirmPassword(ctx context.Context, v viewer.Viewer, role, field, password string) error {
+	account := accountKey(role, v.ID)
+	ok, retry, err := s.Limiter.Allow(ctx, account, v.ClientAddr)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return gqlerr.RateLimitedError(retry)
+	}
+	sys := viewer.SystemContext(ctx)
+	db := txn.Client(ctx, s.Client)
+	var hash string
+	switch role {
+	case roleDoctor:
+		d, err := db.Doctor.Get(sys, v.ID)
+		if err != nil {
+			return err
+		}
+		hash = d.PasswordHash
+	case rolePatient:
+		p, err := db.Patient.Get(sys, v.ID)
+		if err != nil {
+			return err
+		}
+		hash = p.PasswordHash
+	default:
+		a, err := db.Admin.Get(sys, v.ID)
+		if err != nil {
+			return err
+		}
+		hash = a.PasswordHash
+	}
+	if len(password) > maxPasswordLength || !auth.CheckPassword(hash, password) {
+		if err := s.Limiter.Fail(ctx, account, v.ClientAddr); err != nil {
+			return err
+		}
+		return gqlerr.BadInput(field, "the current password does not match")
+	}
+	return s.Limiter.Succeed(ctx, account)
 }

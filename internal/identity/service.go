@@ -5,9 +5,12 @@ package identity
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -175,12 +178,23 @@ type lookupFunc func(ctx context.Context) (id int, hash string, active bool, err
 
 // login is the one path both kinds of account take, so throttling, timing
 // and the error a failed attempt sees are the same whether or not the
-// account exists.
-func (s *Service) login(ctx context.Context, account, password string, lookup lookupFunc, role string) (*model.AuthPayload, error) {
+// account exists. An existing account's failures are counted against the
+// account itself, whichever of its logins (a patient's e-mail or CPF) was
+// typed: otherwise each login would get its own allowance of guesses. A
+// login that names no account is counted under what was typed.
+func (s *Service) login(ctx context.Context, login, password string, lookup lookupFunc, role string) (*model.AuthPayload, error) {
 	addr := viewer.FromContext(ctx).ClientAddr
-	ok, retry, err := s.Limiter.Allow(ctx, account, addr)
-	if err != nil {
+	id, hash, active, err := lookup(viewer.SystemContext(ctx))
+	if err != nil && !ent.IsNotFound(err) {
 		return nil, err
+	}
+	account := login
+	if err == nil {
+		account = accountKey(role, id)
+	}
+	ok, retry, lerr := s.Limiter.Allow(ctx, account, addr)
+	if lerr != nil {
+		return nil, lerr
 	}
 	if !ok {
 		return nil, gqlerr.RateLimitedError(retry)
@@ -188,12 +202,8 @@ func (s *Service) login(ctx context.Context, account, password string, lookup lo
 	if len(password) > maxPasswordLength {
 		password = password[:maxPasswordLength]
 	}
-	id, hash, active, err := lookup(viewer.SystemContext(ctx))
-	switch {
-	case ent.IsNotFound(err):
+	if err != nil {
 		auth.DummyCheck(password)
-	case err != nil:
-		return nil, err
 	}
 	if err != nil || !auth.CheckPassword(hash, password) || !active {
 		if ferr := s.Limiter.Fail(ctx, account, addr); ferr != nil {
@@ -225,8 +235,25 @@ func requiredText(field, v string, max int) (string, error) {
 	if v == "" {
 		return "", gqlerr.BadInput(field, "%s is required", field)
 	}
+	// Names reach e-mail headers and bodies and other people's screens: a
+	// line break could add a header, a bidirectional override reverse what
+	// is shown.
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, forbiddenInText) {
+		return "", gqlerr.BadInput(field, "%s must not contain control or formatting characters", field)
+	}
 	if len([]rune(v)) > max {
 		return "", gqlerr.BadInput(field, "%s must have at most %d characters", field, max)
 	}
 	return v, nil
+}
+
+// accountKey names an existing account in the login throttle: every way
+// of proving its password (either login, changing the password, linking
+// an identity) counts against the same allowance.
+func accountKey(role string, id int) string { return role + "#" + strconv.Itoa(id) }
+
+// forbiddenInText: control characters, and formatting ones other than the
+// joiners some scripts and emoji need.
+func forbiddenInText(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d'
 }

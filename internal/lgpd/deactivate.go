@@ -9,7 +9,6 @@ import (
 	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
-	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -33,12 +32,8 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		return false, gqlerr.ForbiddenError("only patients can deactivate their account here")
 	}
 	db := s.db(ctx)
-	p, err := db.Patient.Get(ctx, v.ID)
-	if err != nil {
+	if err := s.Passwords.ConfirmPassword(ctx, "password", password); err != nil {
 		return false, err
-	}
-	if !auth.CheckPassword(p.PasswordHash, password) {
-		return false, gqlerr.BadInput("password", "password does not match")
 	}
 	busy, err := db.Appointment.Query().Where(appointment.PatientID(v.ID),
 		appointment.StatusIn(appointment.StatusREQUESTED, appointment.StatusACCEPTED),

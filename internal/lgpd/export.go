@@ -36,6 +36,11 @@ type Service struct {
 	Records *record.Service
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Passwords confirms the signed-in account's password, through the
+	// throttle its logins and other confirmations share.
+	Passwords interface {
+		ConfirmPassword(ctx context.Context, field, password string) error
+	}
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }
@@ -149,7 +154,12 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 	if out.Coverage, err = s.Client.CoverageCheck.Query().Where(coveragecheck.PatientID(id)).All(ctx); err != nil {
 		return nil, err
 	}
+	// Who, when, what and whether allowed; the actors' network addresses
+	// are theirs, not the patient's data.
 	if out.AccessLog, err = s.Client.AuditEvent.Query().Where(auditevent.PatientID(id)).
+		Select(auditevent.FieldID, auditevent.FieldCreatedAt, auditevent.FieldAction, auditevent.FieldAllowed,
+			auditevent.FieldActorRole, auditevent.FieldActorID, auditevent.FieldPatientID, auditevent.FieldRecordFileID,
+			auditevent.FieldShareID, auditevent.FieldDetail).
 		Order(ent.Asc(auditevent.FieldCreatedAt)).All(ctx); err != nil {
 		return nil, err
 	}

@@ -514,7 +514,7 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 		return pos, nil, nil
 	}
 	missed, err := tx.Event.Query().Where(ofKey(k), after(*from), event.CreatedAtGT(time.Now().Add(-ReplayWindow))).
-		Order(ent.Asc(event.FieldOrd), ent.Asc(event.FieldID)).Limit(MaxReplay).All(ctx)
+		Order(ent.Asc(event.FieldOrd), ent.Asc(event.FieldID)).Limit(MaxReplay + 1).All(ctx)
 	return pos, missed, err
 }
 
@@ -526,9 +526,10 @@ func ofKey(k Key) predicate.Event {
 	return event.PatientID(k.ID)
 }
 
-// ReplayWindow and MaxReplay bound what a reconnecting client can ask for;
-// events older than ReplayWindow are deleted.
+// ReplayWindow and MaxReplay bound what a reconnecting client can ask
+// for (a client that missed more is told to refetch); events older than
+// ReplayWindow are deleted.
 const (
 	ReplayWindow = 24 * time.Hour
-	MaxReplay    = 1000
+	MaxReplay    = 100
 )

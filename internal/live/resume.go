@@ -40,6 +40,9 @@ type positionKey struct{ family, name string }
 // a page a user would expect to start afresh.
 const ResumeWindow = 5 * time.Minute
 
+// shutdownLinger covers the drain of a stopping server's sockets.
+const shutdownLinger = 10 * time.Second
+
 // NewPositions returns a store; Run writes what it remembers.
 func NewPositions(db *sql.DB, log *slog.Logger) *Positions {
 	return &Positions{db: db, log: log, Window: ResumeWindow, pending: map[positionKey]int{}, kick: make(chan struct{}, 1)}
@@ -88,15 +91,22 @@ func (p *Positions) Recall(ctx context.Context, family, name string) (int, bool,
 func (p *Positions) Run(ctx context.Context) {
 	prune := time.NewTicker(p.Window)
 	defer prune.Stop()
+	// The server's context ends before its sockets are drained: positions
+	// keep being written for a while after, each as soon as it comes.
+	var linger <-chan time.Time
+	done := ctx.Done()
 	for {
 		select {
-		case <-ctx.Done():
-			// Shutdown flushed what the draining subscriptions left.
+		case <-done:
+			done, linger = nil, time.After(shutdownLinger)
+		case <-linger:
 			return
 		case <-p.kick:
-			if err := p.Flush(ctx); err != nil && ctx.Err() == nil {
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := p.Flush(wctx); err != nil {
 				p.log.Warn("subscription positions", "err", err.Error())
 			}
+			cancel()
 		case <-prune.C:
 			if _, err := p.db.ExecContext(ctx, `DELETE FROM live_positions WHERE updated_at < now() - make_interval(secs => $1)`,
 				p.Window.Seconds()); err != nil && ctx.Err() == nil {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
 // Service resolves the subscriptions.
@@ -24,8 +26,6 @@ type Service struct {
 	Hub    *Hub
 	Client *ent.Client
 	Log    *slog.Logger
-	// Signouts, when set, ends subscriptions whose sign-in ended.
-	Signouts *Signouts
 	// Positions, when set, resumes a sign-in's resubscription where the
 	// subscription it replaces left off.
 	Positions *Positions
@@ -147,9 +147,11 @@ func roleError(v viewer.Viewer, msg string) error {
 }
 
 // stream replays what the client missed, then forwards live events until
-// the client leaves, the token expires, or the server stops. It starts no
-// goroutine (see Subscriber): the hub hands each event to a feed, which
-// converts it and queues it for gqlgen, and a timer and the context end it.
+// the client leaves or the server stops. It starts no goroutine (see
+// Subscriber): the hub hands each event to a feed, which converts it and
+// queues it for gqlgen, and the context ends it. The socket's identity is
+// the socket's business: it closes when the token expires or its sign-in
+// ends (server.sockets), which ends the context.
 //
 // Without after, a subscription that the same sign-in held under the same
 // name and that ended a moment ago is resumed where it stood (Positions).
@@ -173,7 +175,7 @@ func stream[T any](ctx context.Context, s *Service, k Key, name string, afterID 
 		}
 		from = &c
 	}
-	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log, signouts: s.Signouts,
+	f := &feed[T]{ctx: ctx, hub: s.Hub, key: k, conv: conv, log: s.Log,
 		positions: s.Positions, family: family, name: name}
 	if from != nil {
 		f.resumedFrom = *afterID
@@ -185,6 +187,9 @@ func stream[T any](ctx context.Context, s *Service, k Key, name string, afterID 
 	// what the hub delivers that was already visible then (it may lag a
 	// little) is skipped, and comes from the replay when asked for.
 	pos, replay, err := s.Hub.Snapshot(ctx, k, from)
+	if err == nil && len(replay) > MaxReplay {
+		err = refetch(fmt.Sprintf("more than %d events were missed", MaxReplay))
+	}
 	if err != nil {
 		f.end("", "")
 		return nil, err
@@ -211,10 +216,6 @@ type feed[T any] struct {
 	pending []*ent.Event
 	ended   bool
 	stopCtx func() bool
-	expiry  *time.Timer
-
-	signouts *Signouts
-	unwatch  func()
 
 	positions   *Positions
 	family      string
@@ -270,38 +271,15 @@ func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 	}
 }
 
-// watch ends the subscription when the client leaves, its token expires
-// or its sign-in ends.
+// watch ends the subscription when the client leaves.
 func (f *feed[T]) watch() {
 	stopCtx := context.AfterFunc(f.ctx, func() { f.end("", "") })
-	v := viewer.FromContext(f.ctx)
-	var expiry *time.Timer
-	if !v.ExpiresAt.IsZero() {
-		expiry = time.AfterFunc(time.Until(v.ExpiresAt), func() { f.end(gqlerr.Unauthenticated, "token expired") })
-	}
-	var unwatch func()
-	if v.SessionID != "" && f.signouts != nil {
-		unwatch = f.signouts.watch(v.SessionID, func() { f.end(gqlerr.Unauthenticated, "signed out") })
-	}
 	f.mu.Lock()
 	ended := f.ended
-	f.stopCtx, f.expiry, f.unwatch = stopCtx, expiry, unwatch
+	f.stopCtx = stopCtx
 	f.mu.Unlock()
 	if ended {
-		f.release(stopCtx, expiry, unwatch)
-	}
-}
-
-// release lets go of what watches the feed.
-func (f *feed[T]) release(stopCtx func() bool, expiry *time.Timer, unwatch func()) {
-	if stopCtx != nil {
 		stopCtx()
-	}
-	if expiry != nil {
-		expiry.Stop()
-	}
-	if unwatch != nil {
-		unwatch()
 	}
 }
 
@@ -313,7 +291,7 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 		f.mu.Unlock()
 		return true
 	case f.out == nil:
-		if len(f.pending) >= MaxReplay {
+		if len(f.pending) >= maxPending {
 			f.mu.Unlock()
 			f.end(gqlerr.Internal, "subscription dropped: too slow")
 			return false
@@ -350,9 +328,13 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 	}
 }
 
-// Stop implements Subscriber: the server is stopping, and the
-// subscription completes.
-func (f *feed[T]) Stop(error) { f.end("", "") }
+// Stop implements Subscriber: the server is stopping. The socket closes
+// with a code clients reconnect on, before the subscription ends: a
+// complete would tell them it is over for good.
+func (f *feed[T]) Stop(error) {
+	wsgorilla.CloseSocket(f.ctx, wsgorilla.CloseServiceRestart, "server restarting")
+	f.end("", "")
+}
 
 func (f *feed[T]) convert(e *ent.Event) (T, bool) {
 	v, ok, err := f.conv(f.ctx, e)
@@ -389,10 +371,12 @@ func (f *feed[T]) end(code, msg string) {
 		}
 		close(f.out)
 	}
-	stopCtx, expiry, unwatch := f.stopCtx, f.expiry, f.unwatch
+	stopCtx := f.stopCtx
 	f.mu.Unlock()
 	f.hub.Unsubscribe(f.key, f)
-	f.release(stopCtx, expiry, unwatch)
+	if stopCtx != nil {
+		stopCtx()
+	}
 	f.positions.Remember(f.family, f.name, last)
 }
 
@@ -435,21 +419,37 @@ func resumeFrom(ctx context.Context, c *ent.Client, k Key, id int) (Cursor, erro
 	ctx = viewer.SystemContext(ctx)
 	e, err := c.Event.Get(ctx, id)
 	if err == nil && belongs(e, k) {
+		if e.CreatedAt.Before(time.Now().Add(-ReplayWindow)) {
+			return Cursor{}, refetch("the event given as after is too old to resume from")
+		}
 		return CursorOf(e), nil
 	}
 	if err != nil && !ent.IsNotFound(err) {
 		return Cursor{}, err
 	}
 	if err != nil {
+		// Ids only grow: one below the oldest kept event was pruned, and
+		// what came after it may be gone too.
 		oldest, err := c.Event.Query().Order(ent.Asc(event.FieldID)).FirstID(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return Cursor{}, err
 		}
-		if ent.IsNotFound(err) || (err == nil && id > 0 && id < oldest) {
-			return Cursor{}, nil
+		if id > 0 && (ent.IsNotFound(err) || id < oldest) {
+			return Cursor{}, refetch("the event given as after is too old to resume from")
 		}
 	}
 	return Cursor{}, gqlerr.BadInput("after", "unknown event id")
+}
+
+// maxPending bounds what the hub may deliver to a subscription that is
+// still reading its position.
+const maxPending = 1000
+
+// refetch refuses a resume that would replay too much: the client is
+// better served by reading the current state again and subscribing
+// afresh, without after.
+func refetch(why string) error {
+	return gqlerr.ConflictError(gqlerr.ReasonRefetch, why+"; refetch the current state and subscribe without after")
 }
 
 func belongs(e *ent.Event, k Key) bool {

@@ -11,6 +11,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -42,6 +43,9 @@ func (s *Service) List(ctx context.Context, first *int, after *entgql.Cursor[int
 			return nil, gqlerr.BadInput("first", "first must be between 1 and %d", maxPage)
 		}
 		n = *first
+	}
+	if err := scalar.Expect(after, scalar.KindTime); err != nil {
+		return nil, err
 	}
 	q, err := s.Client.Notification.Query().Where(mine).CollectFields(ctx)
 	if err != nil {

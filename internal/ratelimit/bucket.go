@@ -6,6 +6,7 @@ package ratelimit
 
 import (
 	"math"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -43,8 +44,13 @@ func New(perMinute, burst int, now func() time.Time) *Limiter {
 }
 
 // Allow takes a token for key, or says how long until one is free.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	if l == nil || l.rate <= 0 {
+func (l *Limiter) Allow(key string) (bool, time.Duration) { return l.AllowN(key, 1) }
+
+// AllowN takes n tokens for key at once, or none and says how long until
+// n are free. More than the burst is never allowed: the wait is then how
+// long until the bucket is full.
+func (l *Limiter) AllowN(key string, n int) (bool, time.Duration) {
+	if l == nil || l.rate <= 0 || n <= 0 {
 		return true, 0
 	}
 	now := l.now()
@@ -60,12 +66,13 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
 	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if float64(n) <= b.tokens {
+		b.tokens -= float64(n)
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-	return false, wait
+	want := math.Min(float64(n), l.burst)
+	wait := time.Duration((want - b.tokens) / l.rate * float64(time.Second))
+	return false, max(wait, time.Millisecond)
 }
 
 // evict drops the buckets that have refilled completely, or, if none
@@ -83,4 +90,22 @@ func (l *Limiter) evict(now time.Time) {
 		}
 		delete(l.buckets, k)
 	}
+}
+
+// AddressKey groups IPv6 clients by /64, the block one subscriber usually
+// holds, so rotating through it does not multiply a per-address limit.
+// IPv4-mapped IPv6 counts as the IPv4 address; anything unparsable is used
+// as given.
+func AddressKey(s string) string {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }

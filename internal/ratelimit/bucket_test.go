@@ -51,3 +51,23 @@ func TestDisabledAndBoundedMemory(t *testing.T) {
 		t.Fatalf("%d buckets kept, more than %d", n, maxKeys)
 	}
 }
+
+func TestAllowNTakesAllOrNothing(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := New(60, 10, func() time.Time { return now })
+	if ok, _ := l.AllowN("a", 8); !ok {
+		t.Fatal("8 of a burst of 10 refused")
+	}
+	if ok, wait := l.AllowN("a", 5); ok || wait != 3*time.Second {
+		t.Fatalf("5 with 2 left: ok=%v wait=%v, want refused for 3s", ok, wait)
+	}
+	if ok, _ := l.AllowN("a", 2); !ok {
+		t.Fatal("a refused AllowN took tokens")
+	}
+	if ok, wait := l.AllowN("b", 11); ok || wait <= 0 {
+		t.Fatalf("more than the burst: ok=%v wait=%v", ok, wait)
+	}
+	if ok, _ := l.AllowN("b", 0); !ok {
+		t.Fatal("nothing to take is always allowed")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 
 	"entgo.io/contrib/entgql"
 
@@ -21,6 +22,9 @@ func (s *Service) AccessLog(ctx context.Context, first *int, after *entgql.Curso
 		return nil, err
 	}
 	if first, err = pageSize(first); err != nil {
+		return nil, err
+	}
+	if err := scalar.Expect(after, scalar.KindTime); err != nil {
 		return nil, err
 	}
 	return s.Client.AuditEvent.Query().Where(auditevent.PatientID(v.ID)).

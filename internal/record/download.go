@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,7 +113,9 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFi
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
 	h.Set("Content-Length", strconv.FormatInt(f.SizeBytes, 10))
-	h.Set("Content-Disposition", contentDisposition(f.FileName))
+	// Files stored before names followed the sniffed type are served
+	// under a name that does.
+	h.Set("Content-Disposition", contentDisposition(fileNameFor(f.FileName, f.ContentType)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	// Opened in a tab anyway, the file runs no script and reaches nothing.
@@ -155,8 +158,8 @@ func (s *Service) open(ctx context.Context, f *ent.RecordFile) (io.Reader, func(
 }
 
 // refuse logs a denied download as the viewer in ctx and answers with an
-// error; if the row cannot be written the answer is a 500, never a
-// silent refusal.
+// error; if the row cannot be written the answer is a 500 (a 429 past the
+// viewer's budget), never a silent refusal.
 func (s *Service) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, row access, status int, code, msg string) {
 	if err := s.logAccess(ctx, row); err != nil {
 		s.fail(w, r, err)
@@ -166,6 +169,12 @@ func (s *Service) refuse(ctx context.Context, w http.ResponseWriter, r *http.Req
 }
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var limited *gqlerr.Error
+	if errors.As(err, &limited) && limited.Code == gqlerr.RateLimited {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		writeError(w, r, http.StatusTooManyRequests, gqlerr.RateLimited, limited.Message)
+		return
+	}
 	s.Log.ErrorContext(r.Context(), "download failed", "err", err.Error(),
 		"request_id", gqlerr.RequestIDFunc(r.Context()))
 	writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "the file cannot be read")

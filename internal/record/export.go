@@ -28,7 +28,7 @@ func (s *Service) ExportOwnFiles(ctx context.Context, add func(name string) (io.
 		return nil, err
 	}
 	for _, f := range files {
-		w, err := add(fmt.Sprintf("files/%d-%s", f.ID, exportName(f.FileName)))
+		w, err := add(fmt.Sprintf("files/%d-%s", f.ID, exportName(fileNameFor(f.FileName, f.ContentType))))
 		if err != nil {
 			return nil, err
 		}

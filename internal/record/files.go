@@ -12,6 +12,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -22,6 +23,9 @@ func (s *Service) Files(ctx context.Context, first *int, after *entgql.Cursor[in
 		return nil, err
 	}
 	if first, err = pageSize(first); err != nil {
+		return nil, err
+	}
+	if err := scalar.Expect(after, scalar.KindTime); err != nil {
 		return nil, err
 	}
 	q := s.Client.RecordFile.Query().Where(recordfile.PatientID(v.ID))

@@ -92,3 +92,51 @@ func cleanFileName(name string) string {
 	}
 	return name + ext
 }
+
+// extensions are the file name extensions each accepted type is saved
+// under, the usual one first. Only the sniffed type chooses: a browser or
+// desktop opens a download by its extension, so "laudo.hta" holding text
+// must reach the disk as text, not as an application.
+var extensions = map[string][]string{
+	"application/pdf":   {".pdf"},
+	"image/png":         {".png"},
+	"image/jpeg":        {".jpg", ".jpeg"},
+	"application/dicom": {".dcm", ".dicom"},
+	textPlain:           {".txt", ".text"},
+}
+
+// fileNameFor is the name a file is stored and served under: the client's
+// name cleaned, with an extension of the type the bytes were sniffed as.
+// A wrong last extension is dropped ("report.pdf.exe" becomes
+// "report.pdf"), and the usual one added when what is left still does not
+// fit ("page.html" holding text becomes "page.txt").
+func fileNameFor(clientName, contentType string) string {
+	exts := extensions[contentType]
+	if len(exts) == 0 {
+		// Not a type the record accepts; nothing stored has one.
+		return cleanFileName(clientName)
+	}
+	fits := func(n string) bool {
+		return slices.ContainsFunc(exts, func(e string) bool { return strings.HasSuffix(strings.ToLower(n), e) && len(n) > len(e) })
+	}
+	name := cleanFileName(clientName)
+	if fits(name) {
+		return name
+	}
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		if stem := strings.TrimRight(name[:i], " ."); stem != "" {
+			name = stem
+			if fits(name) {
+				return name
+			}
+		}
+	}
+	ext := exts[0]
+	if len(name)+len(ext) > maxNameBytes {
+		name = name[:maxNameBytes-len(ext)]
+		for !utf8.ValidString(name) {
+			name = name[:len(name)-1]
+		}
+	}
+	return name + ext
+}

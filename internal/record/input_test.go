@@ -1,8 +1,11 @@
 package record
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestCleanFileNameKeepsABaseNameOnly(t *testing.T) {
@@ -107,4 +110,57 @@ func TestTagsAndTitles(t *testing.T) {
 	if got, err := cleanTitle("title", "  Raio-X do tórax "); err != nil || got != "Raio-X do tórax" {
 		t.Fatalf("title = %q, %v", got, err)
 	}
+}
+
+func TestFileNameForCarriesTheSniffedTypesExtension(t *testing.T) {
+	for _, tc := range []struct{ client, typ, want string }{
+		{"laudo.pdf", "application/pdf", "laudo.pdf"},
+		{"Foto.PNG", "image/png", "Foto.PNG"},
+		{"raio-x.jpeg", "image/jpeg", "raio-x.jpeg"},
+		{"tomografia.dicom", "application/dicom", "tomografia.dicom"},
+		{"notas.txt", textPlain, "notas.txt"},
+		{"exame.hta", textPlain, "exame.txt"},
+		{"script.js", textPlain, "script.txt"},
+		{"run.bat", textPlain, "run.txt"},
+		{"page.html", textPlain, "page.txt"},
+		{"invoice.pdf.exe", "application/pdf", "invoice.pdf"},
+		{"invoice.exe", "application/pdf", "invoice.pdf"},
+		{"scan", "image/png", "scan.png"},
+		{"notes.pdf", textPlain, "notes.txt"},
+		{"x..hta", textPlain, "x.txt"},
+		{".pdf", "application/pdf", "pdf.pdf"},
+		{"", "image/jpeg", "file.jpg"},
+		{"evil\u202efdp.exe", textPlain, "evilfdp.txt"},
+	} {
+		if got := fileNameFor(tc.client, tc.typ); got != tc.want {
+			t.Errorf("fileNameFor(%q, %q) = %q, want %q", tc.client, tc.typ, got, tc.want)
+		}
+	}
+	long := fileNameFor(strings.Repeat("ã", 200)+".hta", textPlain)
+	if len(long) > maxNameBytes || !strings.HasSuffix(long, ".txt") || !utf8.ValidString(long) {
+		t.Fatalf("long name %d bytes, ends %q", len(long), long[len(long)-8:])
+	}
+}
+
+// FuzzFileNameFor: whatever name a client sends, the stored one is short
+// valid UTF-8 without path separators, control or formatting characters,
+// and ends in an extension of the sniffed type.
+func FuzzFileNameFor(f *testing.F) {
+	for _, s := range []string{"laudo.pdf", "page.html", "../../x.hta", "a\u202efdp.exe", "", ".", "x..", strings.Repeat("é", 300) + ".js", "\xff\xfe.bat"} {
+		f.Add(s, 0)
+		f.Add(s, 4)
+	}
+	types := []string{"application/pdf", "image/png", "image/jpeg", "application/dicom", textPlain}
+	f.Fuzz(func(t *testing.T, name string, typ int) {
+		ct := types[(typ%len(types)+len(types))%len(types)]
+		got := fileNameFor(name, ct)
+		if len(got) > maxNameBytes || !utf8.ValidString(got) || strings.ContainsAny(got, `/\`) ||
+			strings.ContainsFunc(got, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+			t.Fatalf("fileNameFor(%q, %s) = %q", name, ct, got)
+		}
+		lower := strings.ToLower(got)
+		if !slices.ContainsFunc(extensions[ct], func(e string) bool { return strings.HasSuffix(lower, e) && len(got) > len(e) }) {
+			t.Fatalf("fileNameFor(%q, %s) = %q: not an extension of the type", name, ct, got)
+		}
+	})
 }

@@ -63,7 +63,7 @@ func (s *Service) AddFile(ctx context.Context, patientID int, f NewFile) (*ent.R
 	}
 	rf, err := s.db(ctx).RecordFile.Create().
 		SetPatientID(patientID).SetTitle(f.Title).SetCategory(f.Category).SetTags(f.Tags).
-		SetFileName(cleanFileName(f.FileName)).SetContentType(contentType).
+		SetFileName(fileNameFor(f.FileName, contentType)).SetContentType(contentType).
 		SetSizeBytes(f.Size).SetSha256(sealed.sha256).
 		SetStorageKey(sealed.key).SetWrappedKey(sealed.wrappedKey).
 		Save(ctx)

@@ -46,6 +46,9 @@ type Service struct {
 	// OnShare hears of shares made and revoked, in the change's
 	// transaction (the notifications); nil, nobody does.
 	OnShare ShareEvents
+	// Budget bounds what one doctor writes into the access logs; the
+	// zero value bounds nothing.
+	Budget AuditBudget
 	// Now is the clock; tests move it.
 	Now func() time.Time
 }

@@ -59,7 +59,7 @@ func (s *Service) Upload(ctx context.Context, file graphql.Upload, in model.Reco
 	}
 	f, err := s.db(ctx).RecordFile.Create().
 		SetPatientID(v.ID).SetTitle(title).SetCategory(in.Category).SetTags(tags).
-		SetFileName(cleanFileName(file.Filename)).SetContentType(contentType).
+		SetFileName(fileNameFor(file.Filename, contentType)).SetContentType(contentType).
 		SetSizeBytes(file.Size).SetSha256(sealed.sha256).
 		SetStorageKey(sealed.key).SetWrappedKey(sealed.wrappedKey).
 		Save(ctx)

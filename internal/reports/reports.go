@@ -204,11 +204,17 @@ WITH a AS (
   FROM invoices
   WHERE issued_by = 'SYSTEM' AND service_at >= $1 AND service_at < $2
   GROUP BY doctor_id
+), marked AS (
+  SELECT doctor_id, count(*) AS n
+  FROM appointments
+  WHERE no_show AND starts_at >= $1 AND starts_at < $2 AND ends_at < $3
+  GROUP BY doctor_id
 )
-SELECT a.doctor_id, d.name, a.completed, a.unconfirmed, coalesce(auto.n, 0)
+SELECT a.doctor_id, d.name, a.completed, a.unconfirmed, coalesce(auto.n, 0), coalesce(marked.n, 0)
 FROM a
 JOIN doctors d ON d.id = a.doctor_id
 LEFT JOIN auto ON auto.doctor_id = a.doctor_id
+LEFT JOIN marked ON marked.doctor_id = a.doctor_id
 ORDER BY d.name, a.doctor_id`, from.UTC(), to.UTC(), s.now())
 	if err != nil {
 		return nil, err
@@ -217,12 +223,13 @@ ORDER BY d.name, a.doctor_id`, from.UTC(), to.UTC(), s.now())
 	err = scanAll(rows, func() error {
 		d := &model.DoctorNoShow{Figures: &model.NoShowFigures{}}
 		f := d.Figures
-		if err := rows.Scan(&d.DoctorID, &d.DoctorName, &f.Completed, &f.Unconfirmed, &f.AutoCompleted); err != nil {
+		if err := rows.Scan(&d.DoctorID, &d.DoctorName, &f.Completed, &f.Unconfirmed, &f.AutoCompleted, &f.Marked); err != nil {
 			return err
 		}
 		fill(f)
 		t := rep.Total
 		t.Completed, t.Unconfirmed, t.AutoCompleted = t.Completed+f.Completed, t.Unconfirmed+f.Unconfirmed, t.AutoCompleted+f.AutoCompleted
+		t.Marked += f.Marked
 		rep.ByDoctor = append(rep.ByDoctor, d)
 		return nil
 	})
@@ -232,7 +239,7 @@ ORDER BY d.name, a.doctor_id`, from.UTC(), to.UTC(), s.now())
 
 func fill(f *model.NoShowFigures) {
 	f.Eligible = f.Completed + f.Unconfirmed
-	f.NoShows = f.Unconfirmed + f.AutoCompleted
+	f.NoShows = f.Unconfirmed + f.AutoCompleted + f.Marked
 	if f.Eligible > 0 {
 		f.Rate = float64(f.NoShows) / float64(f.Eligible)
 	}

@@ -13,10 +13,14 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// AllowDoctorSelfMutation lets a doctor change their own profile only.
+// AllowDoctorSelfMutation lets a doctor change their own profile only,
+// and never vouch for their own e-mail.
 func AllowDoctorSelfMutation() privacy.MutationRule {
 	return privacy.DoctorMutationRuleFunc(func(ctx context.Context, m *ent.DoctorMutation) error {
 		v := viewer.FromContext(ctx)
+		if _, set := m.EmailVerifiedAt(); set {
+			return privacy.Denyf("only the server verifies an e-mail")
+		}
 		if id, ok := m.ID(); ok && v.IsDoctor() && id == v.ID && m.Op().Is(ent.OpUpdateOne) {
 			return privacy.Allow
 		}
@@ -24,10 +28,14 @@ func AllowDoctorSelfMutation() privacy.MutationRule {
 	})
 }
 
-// AllowPatientSelfMutation lets a patient change their own account only.
+// AllowPatientSelfMutation lets a patient change their own account only,
+// and never vouch for their own e-mail.
 func AllowPatientSelfMutation() privacy.MutationRule {
 	return privacy.PatientMutationRuleFunc(func(ctx context.Context, m *ent.PatientMutation) error {
 		v := viewer.FromContext(ctx)
+		if _, set := m.EmailVerifiedAt(); set {
+			return privacy.Denyf("only the server verifies an e-mail")
+		}
 		if id, ok := m.ID(); ok && v.IsPatient() && id == v.ID && m.Op().Is(ent.OpUpdateOne) {
 			return privacy.Allow
 		}
@@ -64,4 +72,19 @@ func LiveShareOf(doctorID int) predicate.RecordShare {
 		recordshare.RevokedAtIsNil(),
 		recordshare.ExpiresAtGT(time.Now()),
 	)
+}
+
+// AllowOwnExternalLink lets a signed-in doctor, patient or administrator
+// link an external identity to their own account, and to no other.
+func AllowOwnExternalLink() privacy.MutationRule {
+	return privacy.ExternalIdentityMutationRuleFunc(func(ctx context.Context, m *ent.ExternalIdentityMutation) error {
+		v := viewer.FromContext(ctx)
+		role, _ := m.Role()
+		account, ok := m.AccountID()
+		if m.Op().Is(ent.OpCreate) && v.ID != 0 && (v.IsDoctor() || v.IsPatient() || v.IsAdmin()) &&
+			ok && account == v.ID && string(role) == v.Role.String() {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
 }

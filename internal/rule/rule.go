@@ -31,13 +31,26 @@ func AllowRegistration() privacy.MutationRule {
 	})
 }
 
-// AllowAuditAppend lets any request append to the audit log, including
-// anonymous ones whose access was denied, and nothing else.
+// AllowAuditAppend lets a signed-in viewer append rows about their own
+// accesses to the audit log, and nothing else. A refused access is only
+// worth a row when a doctor attempted a patient's record: anonymous
+// callers and patients probing ids would otherwise write into any
+// patient's log at will.
 func AllowAuditAppend() privacy.MutationRule {
-	return privacy.AuditEventMutationRuleFunc(func(_ context.Context, m *ent.AuditEventMutation) error {
-		if m.Op().Is(ent.OpCreate) {
-			return privacy.Allow
+	return privacy.AuditEventMutationRuleFunc(func(ctx context.Context, m *ent.AuditEventMutation) error {
+		if !m.Op().Is(ent.OpCreate) {
+			return privacy.Denyf("audit events are append-only")
 		}
-		return privacy.Denyf("audit events are append-only")
+		v := viewer.FromContext(ctx)
+		role, _ := m.ActorRole()
+		actor, hasActor := m.ActorID()
+		if v.ID == 0 || role != v.Role.String() || !hasActor || actor != v.ID {
+			return privacy.Denyf("audit rows are written by their actor")
+		}
+		allowed, _ := m.Allowed()
+		if _, hasPatient := m.PatientID(); !allowed && (!v.IsDoctor() || !hasPatient) {
+			return privacy.Denyf("only a doctor's refused access to a patient's record is logged")
+		}
+		return privacy.Allow
 	})
 }

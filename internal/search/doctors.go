@@ -7,12 +7,11 @@ import (
 	"math"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
-
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 )
 
 const (
@@ -33,7 +32,7 @@ type DoctorArgs struct {
 	Specialty *string
 	MinRating *float64
 	First     *int
-	After     *entgql.Cursor[int]
+	After     *scalar.Cursor
 	// CountTotal asks for totalCount, which costs a second pass over
 	// every match: only when the client selected it.
 	CountTotal bool
@@ -54,7 +53,13 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		q.Where(doctor.RatingGTE(*a.MinRating))
 	}
 	if a.Near == nil {
+		if err := scalar.Expect(a.After, scalar.KindID); err != nil {
+			return nil, err
+		}
 		return q.Select(publicColumns...).Paginate(ctx, a.After, &first, nil, nil)
+	}
+	if err := scalar.Expect(a.After, scalar.KindFloat); err != nil {
+		return nil, err
 	}
 	return nearest(ctx, q, a, first)
 }
@@ -116,22 +121,4 @@ func (a DoctorArgs) validate() (int, error) {
 		}
 	}
 	return first, nil
-}
-
-// cursorDistance reads the distance kept in a cursor, in metres, whatever
-// numeric type the cursor's encoding brought it back as.
-func cursorDistance(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, !math.IsNaN(x) && x >= 0
-	case float32:
-		return float64(x), x >= 0
-	case int64:
-		return float64(x), x >= 0
-	case uint64:
-		return float64(x), true
-	case int:
-		return float64(x), x >= 0
-	}
-	return 0, false
 }

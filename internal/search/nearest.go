@@ -4,12 +4,12 @@ import (
 	"context"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
 )
 
 // maxTieRows bounds how far a page reads into doctors at one same
@@ -70,9 +70,10 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 		}
 	}
 	if a.After != nil {
-		d, ok := cursorDistance(a.After.Value)
-		if !ok {
-			return nil, gqlerr.BadInput("after", "cursor does not belong to a distance search")
+		// Expect made it a finite float; a distance is never negative.
+		d := a.After.Value.(float64)
+		if d < 0 {
+			return nil, gqlerr.BadInput("after", "this cursor belongs to another list")
 		}
 		id := a.After.ID
 		q.Where(func(s *sql.Selector) {
@@ -123,7 +124,7 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 	}
 	for _, n := range nodes {
 		m, _ := distanceM(n)
-		c := entgql.Cursor[int]{ID: n.ID, Value: m}
+		c := scalar.Cursor{ID: n.ID, Value: m}
 		conn.Edges = append(conn.Edges, &ent.DoctorEdge{Node: n, Cursor: c})
 	}
 	if len(conn.Edges) > 0 {

@@ -26,5 +26,6 @@ func seedAdmin(ctx context.Context, c *ent.Client) (Login, error) {
 	if err != nil {
 		return l, err
 	}
-	return l, c.Admin.Create().SetName(l.Name).SetEmail(DemoAdminEmail).SetPasswordHash(hash).Exec(ctx)
+	return l, c.Admin.Create().SetName(l.Name).SetEmail(DemoAdminEmail).SetPasswordHash(hash).
+		SetEmailVerifiedAt(verifiedAt).Exec(ctx)
 }

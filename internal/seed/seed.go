@@ -26,6 +26,11 @@ const (
 	demoDomain          = "@demo.healthmed.dev"
 )
 
+// verifiedAt marks the demo accounts' e-mails verified: the seed is the
+// operator's own data, so a development provider whose users carry these
+// addresses signs in to them.
+var verifiedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Login is one demo account, printed when the dev server starts.
 type Login struct {
 	Role, Login, Password, Name string
@@ -103,7 +108,7 @@ func Run(ctx context.Context, client *ent.Client, o Options) ([]Login, error) {
 	}
 	for _, p := range patients {
 		if err := tx.Patient.Create().SetName(p.name).SetEmail(p.email).SetCpf(p.cpf).
-			SetPasswordHash(patHash).Exec(ctx); err != nil {
+			SetPasswordHash(patHash).SetEmailVerifiedAt(verifiedAt).Exec(ctx); err != nil {
 			return nil, rollback(tx, err)
 		}
 	}
@@ -120,7 +125,7 @@ func seedDoctors(ctx context.Context, c *ent.Client, o Options, hash string) err
 			builders = append(builders, c.Doctor.Create().
 				SetName(doctorName(n)).
 				SetEmail(fmt.Sprintf("doctor%03d%s", n, demoDomain)).
-				SetPasswordHash(hash).
+				SetPasswordHash(hash).SetEmailVerifiedAt(verifiedAt).
 				SetCrmNumber(strconv.Itoa(100001+n)).SetCrmState(ct.state).
 				SetSpecialty(specialties[rng.IntN(len(specialties))]).
 				SetPriceCents(15000+500*rng.IntN(50)).

@@ -72,3 +72,19 @@ func (t TrustedProxies) ClientAddr(r *http.Request) string {
 	}
 	return peer.Unmap().String()
 }
+
+// ForwardedHTTPS says the request reached a trusted proxy over HTTPS: the
+// peer is one of ours and the last X-Forwarded-Proto (the one it set) is
+// "https". Anyone else's header is ignored.
+func (t TrustedProxies) ForwardedHTTPS(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !t.trusts(peer) {
+		return false
+	}
+	protos := strings.Split(strings.Join(r.Header.Values("X-Forwarded-Proto"), ","), ",")
+	return strings.EqualFold(strings.TrimSpace(protos[len(protos)-1]), "https")
+}

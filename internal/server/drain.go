@@ -3,26 +3,32 @@ package server
 import (
 	"context"
 	"sync"
+	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
 // Drainer ends the websocket connections on shutdown: http.Server's
-// Shutdown neither closes nor waits for hijacked connections.
+// Shutdown neither closes nor waits for hijacked connections. Each socket
+// is closed with wsgorilla.CloseServiceRestart, never by completing its
+// subscriptions: clients reconnect on that code (to another replica) and
+// resubscribe, whereas a complete is the end of a subscription for them.
 type Drainer struct {
 	mu     sync.Mutex
 	next   int
-	cancel map[int]context.CancelFunc
+	open   map[int]func()
 	closed bool
+	// Wait bounds how long Drain waits for the sockets' close handshakes.
+	Wait time.Duration
 }
 
 // NewDrainer returns an empty Drainer.
-func NewDrainer() *Drainer { return &Drainer{cancel: map[int]context.CancelFunc{}} }
+func NewDrainer() *Drainer { return &Drainer{open: map[int]func(){}, Wait: 3 * time.Second} }
 
-// track returns a context for one connection that Drain cancels; gqlgen
-// then tells the client why and closes the socket.
+// track registers a connection until its context ends, which happens when
+// the socket closes (wsgorilla.Detached).
 func (d *Drainer) track(ctx context.Context) (context.Context, bool) {
-	ctx, cancel := context.WithCancel(transport.AppendCloseReason(ctx, "server shutting down"))
+	ctx, cancel := context.WithCancel(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -31,24 +37,53 @@ func (d *Drainer) track(ctx context.Context) (context.Context, bool) {
 	}
 	id := d.next
 	d.next++
-	d.cancel[id] = cancel
+	d.open[id] = func() {
+		if !wsgorilla.CloseSocket(ctx, wsgorilla.CloseServiceRestart, "server restarting") {
+			cancel() // not a Detached socket: gqlgen closes it with 1000
+		}
+	}
 	// AfterFunc, not a goroutine waiting on Done: an idle socket should
 	// cost no goroutine here.
 	context.AfterFunc(ctx, func() {
 		d.mu.Lock()
-		delete(d.cancel, id)
+		delete(d.open, id)
 		d.mu.Unlock()
 	})
 	return ctx, true
 }
 
-// Drain refuses new connections and ends the open ones.
+// drainWorkers close sockets side by side: a peer that stopped reading
+// holds its close frame up for a moment, and must not hold up the rest.
+const drainWorkers = 16
+
+// Drain refuses new connections, closes the open ones and waits, up to
+// Wait, for them to be gone.
 func (d *Drainer) Drain() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.closed = true
-	for _, c := range d.cancel {
-		c()
+	closers := make([]func(), 0, len(d.open))
+	for _, c := range d.open {
+		closers = append(closers, c)
+	}
+	d.mu.Unlock()
+	work := make(chan func())
+	var wg sync.WaitGroup
+	for range min(drainWorkers, len(closers)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				c()
+			}
+		}()
+	}
+	for _, c := range closers {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	for deadline := time.Now().Add(d.Wait); d.Open() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -56,5 +91,5 @@ func (d *Drainer) Drain() {
 func (d *Drainer) Open() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.cancel)
+	return len(d.open)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -21,7 +20,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/graph"
 	"github.com/healthmed/healthmed/graph/generated"
-	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/ratelimit"
@@ -29,8 +27,8 @@ import (
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
-// RootLimit throttles one root field per client address and, when signed
-// in, per account: expensive operations (search, booking) must not let one
+// RootLimit throttles one root field per client address (an IPv6 client
+// per /64) and, when signed in, per account: expensive operations (search, booking) must not let one
 // client starve the others.
 type RootLimit struct {
 	PerAddress, PerAccount *ratelimit.Limiter
@@ -43,7 +41,7 @@ func rateLimited(limits map[string]RootLimit) graphql.RootFieldMiddleware {
 			return next(ctx)
 		}
 		v := viewer.FromContext(ctx)
-		if ok, wait := lim.PerAddress.Allow(v.ClientAddr); !ok {
+		if ok, wait := lim.PerAddress.Allow(ratelimit.AddressKey(v.ClientAddr)); !ok {
 			graphql.AddError(ctx, gqlerr.RateLimitedError(wait))
 			return graphql.Null
 		}
@@ -85,14 +83,33 @@ type GraphQLOptions struct {
 	ComplexityLimit int
 	MaxDepth        int
 	MaxAliases      int
+	// MaxFields bounds what a document expands to through its fragments.
+	MaxFields int
 	// MaxTokens stops the parser early: a query of thousands of repeated
 	// fields costs nothing past the limit.
-	MaxTokens         int
+	MaxTokens int
+	// MaxUploadBytes bounds a multipart body (multipart.BodyLimit);
+	// MaxOperationBytes its operations and map parts, as a JSON body is
+	// bounded; MaxUploadFiles the files of one request.
 	MaxUploadBytes    int64
+	MaxOperationBytes int64
+	MaxUploadFiles    int
 	WebsocketInitWait time.Duration
 	Websocket         transport.WebsocketImplementation
 	// Drainer ends websocket connections on shutdown.
 	Drainer *Drainer
+	// SubscriptionsPerSocket and SubscriptionsPerAccount bound the open
+	// subscriptions of a websocket and, on this replica, of an account;
+	// 0 turns a bound off.
+	SubscriptionsPerSocket  int
+	SubscriptionsPerAccount int
+	// PasswordFields are the root fields that run argon2id: an operation
+	// holds one at most.
+	PasswordFields map[string]bool
+	// Recheck re-checks a socket's viewer before each operation on it;
+	// SignIns closes a socket when its sign-in ends. Either may be nil.
+	Recheck SignInChecker
+	SignIns SignInWatcher
 	// RootLimits rate-limits the named root fields.
 	RootLimits map[string]RootLimit
 	// PerResponse prepares the context of each response (a query, a
@@ -107,14 +124,16 @@ type GraphQLOptions struct {
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()}))
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()})
+	srv := handler.New(es)
 	srv.SetParserTokenLimit(o.MaxTokens)
 	// "Did you mean ..." hints would map the schema for a prober.
 	srv.SetDisableSuggestion(!o.Dev)
 	readLimit := int64(websocketReadLimit)
+	socks := sockets{authn: authn, recheck: o.Recheck, signIns: o.SignIns, drainer: o.Drainer, log: log}
 	srv.AddTransport(wsgorilla.Detached{Websocket: transport.Websocket{
 		Implementation:        o.Websocket,
-		InitFunc:              websocketInit(authn, o.Drainer),
+		InitFunc:              countPerSocket(socks.init),
 		InitTimeout:           o.WebsocketInitWait,
 		KeepAlivePingInterval: 15 * time.Second,
 		// No PingPongInterval: the websocket layer's own ping frames
@@ -123,13 +142,21 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		PayloadReadLimit: &readLimit,
 	}})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxMemory: 1 << 20,
+	srv.AddTransport(queryGET{})
+	srv.AddTransport(jsonPOST{})
+	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxOperationBytes: o.MaxOperationBytes,
+		MaxFiles: o.MaxUploadFiles, MaxMemory: 1 << 20, Schema: es.Schema(),
+		SignedIn:  func(ctx context.Context) bool { return viewer.FromContext(ctx).ID != 0 },
 		RequestID: func(r *http.Request) string { return RequestID(r.Context()) }})
+	srv.AddTransport(unsupported{})
 
 	for _, e := range o.Outer {
 		srv.Use(e)
+	}
+	// Before anything else runs for an operation on a socket.
+	srv.Use(socks)
+	if o.SubscriptionsPerSocket > 0 || o.SubscriptionsPerAccount > 0 {
+		srv.AroundFields(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount).around)
 	}
 	if len(o.RootLimits) > 0 {
 		srv.AroundRootFields(rateLimited(o.RootLimits))
@@ -139,12 +166,20 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 			return next(o.PerResponse(ctx))
 		})
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	docs := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(docs)
 	if o.Dev {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(QueryShape{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases})
+	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](100)}})
+	// After the persisted query is looked up, before gqlgen parses and
+	// validates the document, and so before the complexity walk.
+	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
+		MaxFields: o.MaxFields, Accepted: docs})
+	srv.Use(queriesOnlyOverGET{})
+	if len(o.PasswordFields) > 0 {
+		srv.Use(PasswordFields(o.PasswordFields))
+	}
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	// Outermost: whatever reaches the client carries a code. Some errors
 	// skip the presenter (the transactioner's begin and commit failures
@@ -152,7 +187,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AroundResponses(scrubUncoded(log))
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.
-	srv.Use(entgql.Transactioner{TxOpener: client})
+	srv.Use(transactions{entgql.Transactioner{TxOpener: client}})
 	srv.SetErrorPresenter(gqlerr.Presenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()),
@@ -162,37 +197,15 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	return srv
 }
 
-// websocketInit authenticates the connection_init payload: a subscription
-// socket without a valid token is closed, never left open anonymous.
-func websocketInit(authn Authenticator, d *Drainer) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		// 4403 is what graphql-transport-ws prescribes for a refused
-		// connection_init; the legacy protocol's clients see it too.
-		refuse := func(reason string) (context.Context, *transport.InitPayload, error) {
-			ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), 4403)
-			return ctx, nil, errors.New(reason)
-		}
-		raw, ok := auth.BearerToken(p.Authorization())
-		// gqlgen keeps the payload for the life of the socket and offers it
-		// to every resolver; once read, the bearer token has no business
-		// staying in memory that long.
-		delete(p, "Authorization")
-		delete(p, "authorization")
-		if !ok {
-			return refuse("missing token")
-		}
-		v, err := authn.Authenticate(ctx, raw)
-		if err != nil {
-			return refuse("invalid or expired token")
-		}
-		v.ClientAddr = viewer.FromContext(ctx).ClientAddr
-		ctx = viewer.NewContext(ctx, v)
-		if d != nil {
-			var open bool
-			if ctx, open = d.track(ctx); !open {
-				return refuse("server shutting down")
-			}
-		}
-		return ctx, nil, nil
+// transactions is entgql's Transactioner for the responses that belong to
+// an operation. A request refused before it became one (gqlgen answers
+// some unreadable requests through the response middleware) has nothing
+// to run in a transaction, and entgql would panic looking for it.
+type transactions struct{ entgql.Transactioner }
+
+func (t transactions) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
 	}
+	return t.Transactioner.InterceptResponse(ctx, next)
 }

@@ -22,6 +22,10 @@ type Deps struct {
 	// MaxBodyBytes and RequestTimeout bound GraphQL requests over HTTP.
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// BodyReadTimeout and UploadReadTimeout bound the time to receive a
+	// request's body, a multipart upload's the latter.
+	BodyReadTimeout   time.Duration
+	UploadReadTimeout time.Duration
 	// AllowedOrigins are the browser origins CORS lets in.
 	AllowedOrigins []string
 	// TrustedProxies may name the client in X-Forwarded-For.
@@ -41,10 +45,18 @@ type Deps struct {
 	Observer RequestObserver
 }
 
+// HTTPServer serves h on addr. A client gets readHeader to send a
+// request's headers (bounded's read deadline covers GraphQL bodies); an
+// idle keep-alive connection is closed after two minutes.
+func HTTPServer(addr string, h http.Handler, readHeader time.Duration) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: readHeader, IdleTimeout: 120 * time.Second}
+}
+
 // Handler returns the server's root handler.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withCORS(d.AllowedOrigins, bounded(withAuth(d.Authn, d.Log, d.GraphQL), d.MaxBodyBytes, d.RequestTimeout)))
+	mux.Handle("/graphql", noStore(withCORS(d.AllowedOrigins, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
+		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout}))))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	if d.Export != nil {
@@ -80,16 +92,28 @@ func Handler(d Deps) http.Handler {
 	if d.Dev {
 		mux.Handle("GET /{$}", ideHandler())
 	}
-	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(mux))
+	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(d.TrustedProxies, mux))
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// noStore keeps GraphQL answers, health data among them, out of every
+// cache on the way: browsers', proxies', the back button's.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets what every response carries. HSTS goes out when
+// the client's connection is HTTPS: ours, or a trusted proxy's that
+// terminated TLS and says so in X-Forwarded-Proto.
+func securityHeaders(proxies TrustedProxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		if r.TLS != nil {
+		if r.TLS != nil || proxies.ForwardedHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)

@@ -31,7 +31,7 @@ func TestWebsocketInitForgetsTheToken(t *testing.T) {
 		{"refused", transport.InitPayload{"authorization": "Bearer bad", "client": "web"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, _, err := websocketInit(authn, NewDrainer())(context.Background(), tc.payload)
+			ctx, _, err := sockets{authn: authn, drainer: NewDrainer()}.init(context.Background(), tc.payload)
 			if (err == nil) != tc.ok {
 				t.Fatalf("err %v, want ok=%v", err, tc.ok)
 			}

@@ -30,6 +30,7 @@ type conn struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close; stops the pinger
+	onClose   func()        // ends the conversation's context (Detached)
 
 	// The pinger, when Options.PingInterval is set. pingMu orders the
 	// timer's creation before its first tick reads it.
@@ -89,9 +90,19 @@ func (c *conn) WriteJSON(v any) error {
 // reason. gqlgen normally calls Close right after; the timer only makes sure
 // the socket is released on the paths where it does not.
 func (c *conn) WriteClose(code int, reason string) error {
+	return c.writeClose(code, reason, c.writeTimeout)
+}
+
+// writeClose sends the close frame and drops the connection after grace
+// at the latest. Once the frame is out, gorilla refuses every further
+// write, ours and gqlgen's alike.
+func (c *conn) writeClose(code int, reason string, grace time.Duration) error {
 	msg := websocket.FormatCloseMessage(code, truncateUTF8(reason, maxCloseReason))
-	err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.writeTimeout))
-	time.AfterFunc(c.writeTimeout, func() { _ = c.Close() })
+	// A control frame may come between the frames of a message being
+	// written, so it takes no lock; a stalled peer holds it up for the
+	// grace at most.
+	err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(min(grace, c.writeTimeout)))
+	time.AfterFunc(grace, func() { _ = c.Close() })
 	if errors.Is(err, websocket.ErrCloseSent) {
 		return nil // gorilla already sent one, e.g. 1009 for an oversized message
 	}
@@ -111,6 +122,9 @@ func (c *conn) Close() error {
 		}
 		c.pingMu.Unlock()
 		err = c.ws.Close()
+		if c.onClose != nil {
+			c.onClose()
+		}
 	})
 	return err
 }

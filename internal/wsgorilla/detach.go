@@ -26,41 +26,37 @@ type Detached struct {
 
 var _ graphql.Transport = Detached{}
 
-type hijackKey struct{}
-
 // Do implements graphql.Transport.
 func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	hijacked := make(chan struct{})
 	var once sync.Once
 	var own *http.Request
-	notify := func() {
+	// net/http cancels the request's context when the handler returns;
+	// the conversation outlives that, so it keeps the values only. Its
+	// own context ends with the socket (see socket), or on the way out
+	// below when the upgrade failed.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	s := &socket{cancel: cancel, hijacked: func() {
 		once.Do(func() {
 			// gqlgen keeps the request's headers for the life of the
 			// socket, although nothing reads them past the upgrade.
 			own.Header = nil
 			close(hijacked)
 		})
-	}
-	// net/http cancels the request's context when the handler returns;
-	// the conversation outlives that, so it keeps the values only. Ending
-	// it is the job of the socket's own close and the server's Drainer.
-	ctx := context.WithValue(context.WithoutCancel(r.Context()), hijackKey{}, notify)
-	own = r.WithContext(ctx)
+	}}
+	own = r.WithContext(context.WithValue(ctx, socketKey{}, s))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer cancel()
+		// Not every way out of gqlgen's conversation closes the
+		// connection (a connection_init payload that is not an object
+		// does not).
+		defer s.drop()
 		t.Websocket.Do(w, own, exec)
 	}()
 	select {
 	case <-hijacked:
 	case <-done:
-	}
-}
-
-// reportHijack tells Detached.Do that net/http no longer owns the
-// connection.
-func reportHijack(ctx context.Context) {
-	if f, ok := ctx.Value(hijackKey{}).(func()); ok {
-		f()
 	}
 }

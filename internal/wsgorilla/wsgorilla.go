@@ -156,8 +156,11 @@ func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options 
 	if err != nil {
 		return nil, err
 	}
-	reportHijack(r.Context())
 	c := &conn{ws: ws, writeTimeout: i.writeTimeout, done: make(chan struct{})}
+	if s := socketOf(r.Context()); s != nil {
+		c.onClose = s.cancel
+		s.attach(c)
+	}
 	if i.pingInterval > 0 {
 		c.startPings(i.pingInterval)
 	}

@@ -1,0 +1,56 @@
+package graph_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// FuzzGraphQLBody posts arbitrary bytes as a JSON GraphQL request to the
+// whole server: each is answered within a bound of time and allocation,
+// never with a 5xx or INTERNAL, every error with a contract code and the
+// request id, and nothing logged as a panic.
+func FuzzGraphQLBody(f *testing.F) {
+	for _, c := range httpMalformed(1 << 10) {
+		if c.contentType == "application/json" && c.length >= 0 && c.method == http.MethodPost {
+			b, _ := io.ReadAll(c.body)
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"query":"{ viewer { __typename } }"}`))
+	f.Add([]byte(`{"query":"query ($first: Int) { doctors(first: $first) { totalCount } }","variables":{"first":3}}`))
+	f.Add([]byte(`{"query":"mutation { loginPatient(login: \"a@b.c\", password: \"wrong password\") { token } }"}`))
+	f.Add([]byte(`{"query":"` + strings.ReplaceAll(strings.ReplaceAll(fragmentExplosion(30), "\n", " "), `"`, `\"`) + `"}`))
+	f.Add([]byte(`{"query":"{ viewer { __typename } }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"x"}}}`))
+	f.Add([]byte(`{"query":"{ node(id: \"zzz\") { id } }"}`))
+	env := apptest.New(f, apptest.Unthrottled())
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := env.Server.Client().Do(req)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		checkRefusal(t, "fuzzed body", res.StatusCode, raw)
+		if took > 5*time.Second {
+			t.Fatalf("answered in %v: %q", took, body)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+			t.Fatalf("allocated %d MiB for a %d-byte body", alloc>>20, len(body))
+		}
+		checkNoPanic(t, env)
+	})
+}

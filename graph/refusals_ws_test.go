@@ -1,0 +1,202 @@
+package graph_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// wsCase is a conversation a client may start: the frames it sends, in
+// order, with "INIT" standing for a valid connection_init.
+type wsCase struct {
+	name   string
+	frames []string
+	binary bool
+}
+
+func wsMalformed(proto string) []wsCase {
+	sub, stop := "subscribe", "complete"
+	if proto == apptest.LegacyWS {
+		sub, stop = "start", "stop"
+	}
+	op := func(id, payload string) string {
+		return `{"type":"` + sub + `","id":"` + id + `","payload":` + payload + `}`
+	}
+	agenda := `{"query":"subscription { agendaUpdated { __typename } }"}`
+	return []wsCase{
+		{name: "invalid JSON before init", frames: []string{`{not json`}},
+		{name: "invalid JSON after init", frames: []string{"INIT", `{not json`}},
+		{name: "unknown message type before init", frames: []string{`{"type":"bogus"}`}},
+		{name: "unknown message type after init", frames: []string{"INIT", `{"type":"bogus","id":"1"}`}},
+		{name: "subscribe before init", frames: []string{op("1", agenda)}},
+		{name: "init payload not an object", frames: []string{`{"type":"connection_init","payload":"x"}`}},
+		{name: "init without a token", frames: []string{`{"type":"connection_init","payload":{}}`}},
+		{name: "init with a bad token", frames: []string{`{"type":"connection_init","payload":{"authorization":"Bearer nope"}}`}},
+		{name: "init twice", frames: []string{"INIT", "INIT"}},
+		{name: "huge frame", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated { __typename } }","variables":{"pad":"`+strings.Repeat("x", 100<<10)+`"}}`)}},
+		{name: "binary frame", frames: []string{"INIT", op("1", agenda)}, binary: true},
+		{name: "payload not an object", frames: []string{"INIT", op("1", `"x"`)}},
+		{name: "payload a batch", frames: []string{"INIT", op("1", `[`+agenda+`]`)}},
+		{name: "no id", frames: []string{"INIT", op("", agenda)}},
+		{name: "syntax error", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated {"}`)}},
+		{name: "unknown field", frames: []string{"INIT", op("1", `{"query":"subscription { nothing }"}`)}},
+		{name: "variables of the wrong type", frames: []string{"INIT", op("1", `{"query":"subscription ($id: ID) { appointmentUpdated(id: $id) { id } }","variables":{"id":{"a":1}}}`)}},
+		{name: "fragment explosion", frames: []string{"INIT", op("1", mustJSON(map[string]string{"query": strings.Replace(fragmentExplosion(40), "query {", "subscription {", 1)}))}},
+		{name: "stop for an unknown id", frames: []string{"INIT", `{"type":"` + stop + `","id":"nope"}`}},
+		{name: "same id twice", frames: []string{"INIT", op("1", agenda), op("1", agenda)}},
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// wsOutcome is what the server did with a conversation: the messages it
+// sent (acks and keep-alives aside) and the close code, 0 if it kept the
+// socket open.
+type wsOutcome struct {
+	messages []apptest.Message
+	close    int
+}
+
+func converse(t *testing.T, env *apptest.Env, proto, token string, c wsCase) wsOutcome {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(env.Server.URL, "http")+"/graphql", nil)
+	if err != nil {
+		t.Fatalf("%s: dial: %v", c.name, err)
+	}
+	defer conn.Close()
+	kind := websocket.TextMessage
+	if c.binary {
+		kind = websocket.BinaryMessage
+	}
+	for _, f := range c.frames {
+		if f == "INIT" {
+			f = `{"type":"connection_init","payload":{"authorization":"Bearer ` + token + `"}}`
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+				break
+			}
+			continue
+		}
+		if err := conn.WriteMessage(kind, []byte(f)); err != nil {
+			break
+		}
+	}
+	var out wsOutcome
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_ = conn.SetReadDeadline(deadline)
+		var m apptest.Message
+		_, raw, err := conn.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				out.close = ce.Code
+			}
+			return out
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Errorf("%s %s: a frame that is not JSON: %q", proto, c.name, raw)
+			continue
+		}
+		switch m.Type {
+		case "connection_ack", "ka", "pong":
+			continue
+		case "ping":
+			_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"pong"}`))
+			continue
+		}
+		out.messages = append(out.messages, m)
+	}
+}
+
+// gqlgenFrames are the answers gqlgen's websocket transport writes by
+// itself, past our error presenter, to frames it cannot make an operation
+// of: "invalid json" for a subscribe payload that is not an object, and
+// the legacy protocol's connection_error before it closes the socket.
+// They carry no code; the socket's close code (1002, 4403) says what
+// went wrong. Giving them a code takes a change in the websocket layer.
+var gqlgenFrames = map[string]bool{`{"message":"invalid json"}`: true}
+
+// checkWSOutcome fails the test unless every error the server sent
+// carries a contract code and the request id. A protocol violation may
+// instead end the socket with a close code that says so.
+func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
+	t.Helper()
+	switch {
+	case o.close == 0, o.close == websocket.CloseNormalClosure, o.close == websocket.CloseProtocolError,
+		o.close == websocket.CloseMessageTooBig, o.close >= 4400 && o.close <= 4499:
+	default:
+		t.Errorf("%s: closed with %d", name, o.close)
+	}
+	for _, m := range o.messages {
+		if strings.Contains(string(m.Payload), "shutting down") {
+			t.Errorf("%s: told the server is shutting down: %s", name, m.Payload)
+		}
+		var errs []apptest.Error
+		switch m.Type {
+		case "connection_error":
+			if o.close == 0 {
+				t.Errorf("%s: connection_error and the socket left open", name)
+			}
+			continue
+		case "error":
+			if p := strings.Trim(string(m.Payload), "[]"); gqlgenFrames[p] {
+				continue
+			}
+			if err := json.Unmarshal(m.Payload, &errs); err != nil {
+				var one apptest.Error
+				_ = json.Unmarshal(m.Payload, &one)
+				errs = []apptest.Error{one}
+			}
+		case "next", "data":
+			var p struct {
+				Errors []apptest.Error `json:"errors"`
+			}
+			_ = json.Unmarshal(m.Payload, &p)
+			errs = p.Errors
+		}
+		for _, e := range errs {
+			if !slices.Contains(contractCodes, e.Code()) {
+				t.Errorf("%s: %s with code %q: %s", name, m.Type, e.Code(), m.Payload)
+			}
+			if id, _ := e.Extensions["requestId"].(string); id == "" {
+				t.Errorf("%s: %s without a request id: %s", name, m.Type, m.Payload)
+			}
+		}
+	}
+}
+
+// TestEveryWebsocketRefusalSpeaksTheContract walks both websocket
+// sub-protocols with malformed conversations.
+func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
+	env := apptest.New(t)
+	token, _ := env.Doctor("Dr. Frames", "Cardiology", -23.5, -46.6)
+	// Conversations the server leaves open wait out converse's deadline:
+	// run them side by side.
+	t.Run("conversations", func(t *testing.T) {
+		for _, proto := range []string{apptest.TransportWS, apptest.LegacyWS} {
+			for _, c := range wsMalformed(proto) {
+				t.Run(proto+" "+c.name, func(t *testing.T) {
+					t.Parallel()
+					o := converse(t, env, proto, token, c)
+					checkWSOutcome(t, t.Name(), o)
+					if testing.Verbose() {
+						fmt.Printf("%-60s close %d %d messages\n", t.Name(), o.close, len(o.messages))
+					}
+				})
+			}
+		}
+	})
+	checkNoPanic(t, env)
+}

@@ -1,0 +1,100 @@
+package wsgorilla
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Close codes that standard clients reconnect on. graphql-ws (and Apollo
+// and urql, which use it) gives up on 4400, 4401, 4500 and most 1xxx
+// codes, and retries 4403, 1012 and the other non-fatal ones, calling its
+// connectionParams again on every attempt; subscriptions-transport-ws
+// (the legacy graphql-ws protocol) reconnects on any close when its
+// reconnect option is on. Neither protocol's client resubscribes after a
+// complete or an error message, so a socket that must end is closed with
+// one of these and nothing else is written before it.
+const (
+	// CloseReauthenticate: the viewer's token expired or its sign-in
+	// ended. graphql-transport-ws prescribes 4403 for a refused
+	// connection_init, and a client answers it by connecting again with a
+	// fresh token.
+	CloseReauthenticate = 4403
+	// CloseServiceRestart: this server is going away; reconnecting
+	// reaches another replica.
+	CloseServiceRestart = 1012
+)
+
+// closeGrace is how long a closed socket waits for the peer's close frame
+// before the connection is dropped: the close code has been delivered by
+// then, and a peer that keeps talking past it is not listened to.
+const closeGrace = 2 * time.Second
+
+// socket is one websocket's handle in the context of its conversation,
+// from Detached.Do to every operation gqlgen runs on it.
+type socket struct {
+	// cancel ends the conversation's context; the connection's Close
+	// calls it, so whatever watches the socket through its context
+	// (timers, sign-in watches, the drainer) is released with it.
+	cancel   context.CancelFunc
+	hijacked func()
+
+	mu      sync.Mutex
+	conn    *conn
+	closing atomic.Bool
+}
+
+type socketKey struct{}
+
+func socketOf(ctx context.Context) *socket {
+	s, _ := ctx.Value(socketKey{}).(*socket)
+	return s
+}
+
+// attach is called by Accept once the upgrade succeeded.
+func (s *socket) attach(c *conn) {
+	s.mu.Lock()
+	s.conn = c
+	s.mu.Unlock()
+	s.hijacked()
+}
+
+// drop closes the connection, if there is one, without a close frame.
+func (s *socket) drop() {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+// CloseSocket ends the websocket whose conversation ctx belongs to: the
+// close frame with code and reason goes out at once, and nothing is
+// written after it (a complete or error message racing it is dropped), so
+// that the client sees the close code alone. The connection is dropped
+// when the peer answers, or after a short grace. It reports false when
+// ctx belongs to no socket served by Detached.
+func CloseSocket(ctx context.Context, code int, reason string) bool {
+	s := socketOf(ctx)
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	s.closing.Store(true)
+	_ = c.writeClose(code, reason, closeGrace)
+	return true
+}
+
+// Closing reports whether CloseSocket was called on ctx's socket: what
+// the peer sends after that is not acted on.
+func Closing(ctx context.Context) bool {
+	s := socketOf(ctx)
+	return s != nil && s.closing.Load()
+}
