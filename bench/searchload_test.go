@@ -148,7 +148,8 @@ func TestSearchLoad(t *testing.T) {
 		after := m.read(ctx)
 		srv, pg := after.server-before.server, after.pgTotal(before)
 		rate := float64(n) / elapsed.Seconds()
-		peak = max(peak, rate)
+		// The rated runs below send the search with nextFreeSlot.
+		peak = rate
 		t.Logf("CPU per %s: server %d µs + PostgreSQL %d µs = %d µs (%d searches, %.0f/s at 4 clients)",
 			v.name, perOp(srv, n), perOp(pg, n), perOp(srv+pg, n), n, rate)
 	}
