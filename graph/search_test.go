@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -103,11 +104,17 @@ func TestSearchDistanceBoundarySpecialtyAndRating(t *testing.T) {
 			}
 		})
 	}
-	// The reported distance is PostGIS's, to the metre.
+	// The reported distance is PostGIS's on the mean sphere (what its
+	// nearest-neighbour order uses), to the metre.
+	var want float64
+	if err := env.DB.SQL.QueryRow(`SELECT ST_Distance(ST_Project(ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)'),
+		9900, radians(90)), ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)'), false) / 1000`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
 	var p searchPage
 	env.Do("", searchOp, map[string]any{"near": saoPaulo, "km": 10.0, "min": 4.0}).Decode(t, &p)
-	if d := *p.Doctors.Edges[0].Node.DistanceKm; d < 9.899 || d > 9.901 {
-		t.Fatalf("distanceKm = %v, want 9.9", d)
+	if d := *p.Doctors.Edges[0].Node.DistanceKm; math.Abs(d-want) > 0.001 || math.Abs(d-9.9) > 0.05 {
+		t.Fatalf("distanceKm = %v, want %v (9.9 on the ellipsoid)", d, want)
 	}
 }
 
@@ -236,4 +243,71 @@ func TestDoctorAgendaFieldsInSearch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSearchPagesAcrossTiesAtOneAddress pages through doctors of one
+// clinic (one point, so exactly equal distances) with pages that end
+// inside the clinic: every doctor once, in (distance, id) order.
+func TestSearchPagesAcrossTiesAtOneAddress(t *testing.T) {
+	env := apptest.New(t)
+	lat, lng := project(t, env, 3000, 45)
+	var want []string
+	for i := 0; i < 7; i++ {
+		env.Doctor(fmt.Sprintf("Dr. Clinic %d", i), "Neurology", lat, lng)
+	}
+	for i, m := range []float64{1000, 3000, 5000} {
+		la, ln := project(t, env, m, 200)
+		env.Doctor(fmt.Sprintf("Dr. Alone %d", i), "Neurology", la, ln)
+	}
+	// The expected order: by distance, equal distances by id.
+	var all searchPage
+	env.Do("", searchOp, map[string]any{"near": saoPaulo, "km": 20.0, "sp": "Neurology", "first": 100}).Decode(t, &all)
+	if len(all.Doctors.Edges) != 10 {
+		t.Fatalf("%d doctors, want 10", len(all.Doctors.Edges))
+	}
+	for i, e := range all.Doctors.Edges {
+		want = append(want, e.Node.ID)
+		if i == 0 {
+			continue
+		}
+		prev := all.Doctors.Edges[i-1].Node
+		if *prev.DistanceKm > *e.Node.DistanceKm ||
+			(*prev.DistanceKm == *e.Node.DistanceKm && globalIDLess(t, e.Node.ID, prev.ID)) {
+			t.Fatalf("not in (distance, id) order at %d: %+v then %+v", i, prev, e.Node)
+		}
+	}
+	for _, size := range []int{1, 2, 3, 4, 6} {
+		var got []string
+		var after any
+		for pages := 0; ; pages++ {
+			if pages > 12 {
+				t.Fatalf("first=%d: pagination does not end", size)
+			}
+			var p searchPage
+			env.Do("", searchOp, map[string]any{"near": saoPaulo, "km": 20.0, "sp": "Neurology",
+				"first": size, "after": after}).Decode(t, &p)
+			for _, e := range p.Doctors.Edges {
+				got = append(got, e.Node.ID)
+			}
+			if !p.Doctors.PageInfo.HasNextPage {
+				break
+			}
+			after = *p.Doctors.PageInfo.EndCursor
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("first=%d: pages gave %v, want %v", size, got, want)
+		}
+	}
+}
+
+func globalIDLess(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y int
+	if _, err := fmt.Sscan(a, &x); err != nil {
+		t.Fatalf("id %q: %v", a, err)
+	}
+	if _, err := fmt.Sscan(b, &y); err != nil {
+		t.Fatalf("id %q: %v", b, err)
+	}
+	return x < y
 }

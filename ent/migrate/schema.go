@@ -255,6 +255,14 @@ var (
 					Type: "GIST",
 				},
 			},
+			{
+				Name:    "doctor_specialty_location",
+				Unique:  false,
+				Columns: []*schema.Column{DoctorsColumns[8], DoctorsColumns[10]},
+				Annotation: &entsql.IndexAnnotation{
+					Type: "GIST",
+				},
+			},
 		},
 	}
 	// EventsColumns holds the columns for the "events" table.

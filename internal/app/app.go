@@ -216,6 +216,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		BodyReadTimeout: cfg.BodyReadTimeout, UploadReadTimeout: cfg.UploadReadTimeout,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Metrics:        obs.mainHandler, Observer: observer,
+		Admission: server.Admission{MaxInFlight: cfg.Load.MaxInFlight, MaxQueued: cfg.Load.MaxQueued,
+			QueueWait: cfg.Load.QueueWait, RetryAfter: cfg.Load.RetryAfter},
 	})
 	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
 		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts, positions: positions, log: log}, nil

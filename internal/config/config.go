@@ -148,6 +148,8 @@ type Config struct {
 	Notify Notify
 	// Clinic is billing, health insurance and reports (see clinic.go).
 	Clinic Clinic
+	// Load bounds the GraphQL requests at work at once (see load.go).
+	Load Load
 }
 
 // S3 names a bucket on an S3-compatible object store.
@@ -271,6 +273,9 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	var clinicErrs []error
 	c.Clinic, clinicErrs = clinicFromEnv(get)
 	errs = append(errs, clinicErrs...)
+	var loadErrs []error
+	c.Load, loadErrs = loadFromEnv(get)
+	errs = append(errs, loadErrs...)
 	errs = append(errs, c.readNotify(get)...)
 	return c, errors.Join(errs...)
 }
@@ -328,6 +333,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("otlp_traces_url", redactURL(c.OTLPTracesURL)),
 		slog.Any("notify", c.Notify),
 		slog.Any("clinic", c.Clinic),
+		slog.Any("load", c.Load),
 	)
 }
 

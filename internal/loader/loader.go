@@ -80,8 +80,11 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	case <-b.full:
 		t.Stop()
 	}
-	// The batch is sealed: nobody appends to it any more.
-	vals, err := l.fetch(context.WithoutCancel(ctx), b.keys)
+	// The batch is sealed: nobody appends to it any more. A loader lives
+	// for one response, whose fields all end with its request: when the
+	// client has gone, the fetch is cancelled with it rather than left
+	// running for nobody.
+	vals, err := l.fetch(ctx, b.keys)
 	for i, k := range b.keys {
 		b.results[i].val, b.results[i].err = vals[k], err
 		close(b.results[i].done)

@@ -4,11 +4,8 @@ package search
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strconv"
-
-	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -59,64 +56,25 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		if err := scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err
 		}
-		return q.Paginate(ctx, a.After, &first, nil, nil)
+		return q.Select(publicColumns...).Paginate(ctx, a.After, &first, nil, nil)
 	}
 	if err := scalar.Expect(a.After, scalar.KindFloat); err != nil {
 		return nil, err
 	}
-	// The point and radius are validated floats formatted by strconv, so
-	// writing them as literals is safe, and it keeps the distance
-	// expression identical in SELECT, WHERE and ORDER BY.
-	pt := "ST_GeogFromText('" + a.Near.EWKT() + "')"
-	dist := func(s *sql.Selector) string { return "ST_Distance(" + s.C(doctor.FieldLocation) + ", " + pt + ")" }
-	if a.WithinKm != nil {
-		radius := strconv.FormatFloat(*a.WithinKm*1000, 'g', -1, 64)
-		q.Where(func(s *sql.Selector) {
-			s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + radius + ")"))
-		})
-	}
-	total := 0
-	if a.CountTotal {
-		if total, err = q.Clone().Count(ctx); err != nil {
-			return nil, err
-		}
-	}
-	page := q.Clone()
-	if a.After != nil {
-		// Expect made it a finite float; a distance is never negative.
-		d := a.After.Value.(float64)
-		if d < 0 {
-			return nil, gqlerr.BadInput("after", "this cursor belongs to another list")
-		}
-		page.Where(func(s *sql.Selector) {
-			s.Where(sql.ExprP(fmt.Sprintf("(%s, %s) > (%s, %d)", dist(s), s.C(doctor.FieldID),
-				strconv.FormatFloat(d, 'g', -1, 64), a.After.ID)))
-		})
-	}
-	nodes, err := page.Limit(first + 1).Modify(func(s *sql.Selector) {
-		s.AppendSelectExprAs(sql.Expr(dist(s)), DistanceColumn)
-		s.OrderExpr(sql.Expr(dist(s)), sql.Expr(s.C(doctor.FieldID)))
-	}).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	conn := &ent.DoctorConnection{TotalCount: total}
-	conn.PageInfo.HasPreviousPage = a.After != nil
-	if len(nodes) > first {
-		conn.PageInfo.HasNextPage = true
-		nodes = nodes[:first]
-	}
-	for _, n := range nodes {
-		m, _ := distanceM(n)
-		c := scalar.Cursor{ID: n.ID, Value: m}
-		conn.Edges = append(conn.Edges, &ent.DoctorEdge{Node: n, Cursor: c})
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
-	return conn, nil
+	return nearest(ctx, q, a, first)
 }
+
+// publicColumns are the doctors' columns a search reads: every one but
+// the credentials, which a search never needs.
+var publicColumns = func() []string {
+	var cols []string
+	for _, c := range doctor.Columns {
+		if c != doctor.FieldEmail && c != doctor.FieldPasswordHash {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}()
 
 // DistanceKm returns the distance a distance search selected for d.
 func DistanceKm(d *ent.Doctor) (float64, bool) {

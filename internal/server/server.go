@@ -43,6 +43,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Observer, when set, watches each request (metrics, a span).
 	Observer RequestObserver
+	// Admission bounds the GraphQL requests at work at once; zero
+	// MaxInFlight, none.
+	Admission Admission
 }
 
 // HTTPServer serves h on addr. A client gets readHeader to send a
@@ -55,8 +58,8 @@ func HTTPServer(addr string, h http.Handler, readHeader time.Duration) *http.Ser
 // Handler returns the server's root handler.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", noStore(withCORS(d.AllowedOrigins, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
-		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout}))))
+	mux.Handle("/graphql", noStore(withCORS(d.AllowedOrigins, admit(d.Admission, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
+		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout})))))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	if d.Export != nil {

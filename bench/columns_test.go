@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/internal/app"
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// TestSearchNeverReadsCredentials records every statement the doctor
+// search sends, in every form a client can ask for it, and fails when one
+// reads a doctor's e-mail or password hash: a search needs neither, and
+// what is never read cannot leak.
+func TestSearchNeverReadsCredentials(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	ctx := context.Background()
+	if _, _, err := seedDoctors(ctx, env.DB.SQL, 500, 2); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
+	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
+		ent.NewClient(ent.Driver(rec)))
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	const op = `query($near: GeoPointInput, $km: Float, $s: String, $min: Float) {
+		doctors(near: $near, withinKm: $km, specialty: $s, minRating: $min, first: 5) {
+			totalCount edges { cursor node { id createdAt name crm specialty priceCents timezone rating ratingCount
+				location { lat lng } distanceKm nextFreeSlot { id } slots { id } } }
+		}
+	}`
+	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	for _, vars := range []map[string]any{
+		{},
+		{"s": "Cardiology", "min": 3.0},
+		{"near": near},
+		{"near": near, "km": 20.0, "s": "Cardiology"},
+		{"near": near, "km": 20.0, "min": 4.0},
+	} {
+		graphql(t, a.Handler, op, vars)
+	}
+	read := 0
+	for _, q := range rec.all() {
+		if !strings.Contains(q.SQL, `FROM "doctors"`) {
+			continue
+		}
+		read++
+		for _, col := range []string{doctor.FieldEmail, doctor.FieldPasswordHash} {
+			if strings.Contains(q.SQL, `"`+col+`"`) {
+				t.Errorf("the search reads %s:\n%s", col, q.SQL)
+			}
+		}
+	}
+	if read < 5 {
+		t.Fatalf("recorded %d statements on doctors, want at least one per search: %+v", read, rec.all())
+	}
+}

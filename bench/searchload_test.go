@@ -1,0 +1,385 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/bench/serverproc"
+)
+
+// loadDoctors is the table size the search's targets are stated for.
+const loadDoctors = 200_000
+
+// The search of the targets: one specialty within 10 km of São Paulo's
+// centre, first 20, with the distance; with and without the next free
+// slot of each doctor.
+const (
+	loadSearchOp = `query($near: GeoPointInput, $km: Float, $s: String, $first: Int) {
+  doctors(near: $near, withinKm: $km, specialty: $s, first: $first) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name specialty priceCents rating distanceKm } }
+  }
+}`
+	loadSearchSlotOp = `query($near: GeoPointInput, $km: Float, $s: String, $first: Int) {
+  doctors(near: $near, withinKm: $km, specialty: $s, first: $first) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name specialty priceCents rating distanceKm nextFreeSlot { id startsAt } } }
+  }
+}`
+)
+
+var loadSearchVars = map[string]any{
+	"near":  map[string]any{"lat": saoPauloLat, "lng": saoPauloLng},
+	"km":    10.0,
+	"s":     "Cardiology",
+	"first": 20,
+}
+
+// TestSearchLoad measures the doctor search against a `healthmed serve`
+// process of its own on 200,000 seeded doctors: server and PostgreSQL
+// CPU per search (from /proc), latency percentiles at fixed offered
+// rates, the rate at which p95 passes 50 ms, and goodput when twice the
+// saturation rate is offered. It takes a few minutes, so it runs only
+// when HEALTHMED_BENCH_LOAD is set (`make bench` sets it).
+func TestSearchLoad(t *testing.T) {
+	if os.Getenv("HEALTHMED_BENCH_LOAD") == "" {
+		t.Skip("set HEALTHMED_BENCH_LOAD=1 (make bench) to run the search load measurement")
+	}
+	base := os.Getenv("HEALTHMED_TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("HEALTHMED_TEST_DATABASE_URL not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	admin, err := serverproc.ReplaceDB(base, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL, drop, err := serverproc.FreshDatabase(ctx, admin, "hmsearchload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drop()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "healthmed")
+	if err := serverproc.Build(ctx, bin); err != nil {
+		t.Fatal(err)
+	}
+	migrate := exec.CommandContext(ctx, bin, "migrate")
+	migrate.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HEALTHMED_DEV=true", "HEALTHMED_DATA_DIR="+dir)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, serverproc.TailLines(out, 20))
+	}
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	copyTime, analyzeTime, err := seedDoctors(ctx, db, loadDoctors, 1)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	slots, err := seedSlots(ctx, db)
+	if err != nil {
+		t.Fatalf("seed slots: %v", err)
+	}
+	t.Logf("%s; %d free slots for the doctors around São Paulo", describeSeed(loadDoctors, copyTime, analyzeTime), slots)
+
+	key, err := serverproc.SigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:18282"
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"HEALTHMED_DEV=false",
+		"HEALTHMED_SIGNING_KEY="+key,
+		"HEALTHMED_RECORD_KEK="+base64.StdEncoding.EncodeToString(randomKey(32)),
+		"HEALTHMED_LINK_SECRET="+base64.StdEncoding.EncodeToString(randomKey(33)),
+		"HEALTHMED_PUBLIC_URL=http://"+addr,
+		"HEALTHMED_DATA_DIR="+dir,
+		"HEALTHMED_METRICS=off",
+		"HEALTHMED_NOTIFY_WORKER=false",
+		// One address sends everything here: the per-address limit
+		// would measure itself.
+		"HEALTHMED_SEARCH_PER_MINUTE=0",
+	)
+	r, err := serverproc.Start(ctx, bin, env, "search", addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop("")
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := &meter{server: r.Cmd.Process.Pid, db: db, dbName: "hmsearchload"}
+	lc := newLoadClient("http://"+addr+"/graphql", 2*time.Second)
+	plain, withSlot := body(loadSearchOp, loadSearchVars), body(loadSearchSlotOp, loadSearchVars)
+	for _, p := range [][]byte{plain, withSlot} {
+		if raw, err := lc.post(ctx, p); err != nil || strings.Contains(string(raw), `"errors"`) ||
+			strings.Count(string(raw), `"cursor"`) != 20 {
+			t.Fatalf("the measured search does not answer a full page: %v %s", err, raw)
+		}
+	}
+
+	// CPU per search, closed loop: every answer is a search done.
+	peak := 0.0
+	for _, v := range []struct {
+		name    string
+		payload []byte
+	}{{"search", plain}, {"search+nextFreeSlot", withSlot}} {
+		closedLoop(ctx, lc, v.payload, 4, time.Second) // warm the pool and the caches
+		before := m.read(ctx)
+		n, elapsed := closedLoop(ctx, lc, v.payload, 4, 6*time.Second)
+		after := m.read(ctx)
+		srv, pg := after.server-before.server, after.pgTotal(before)
+		rate := float64(n) / elapsed.Seconds()
+		// The rated runs below send the search with nextFreeSlot.
+		peak = rate
+		t.Logf("CPU per %s: server %d µs + PostgreSQL %d µs = %d µs (%d searches, %.0f/s at 4 clients)",
+			v.name, perOp(srv, n), perOp(pg, n), perOp(srv+pg, n), n, rate)
+	}
+
+	// Latency at fixed offered rates, measured from each request's
+	// scheduled start, so a slow answer also delays the ones queued
+	// behind it in the figures.
+	crossed := 0
+	for _, rate := range []int{50, 100, 200, 300, 500, 700, 1000} {
+		if crossed > 0 && rate > 500 {
+			break
+		}
+		res := openLoop(ctx, lc, withSlot, rate, 5*time.Second)
+		t.Logf("offered %4d/s: %s", rate, res)
+		if crossed == 0 && res.p95 > 50*time.Millisecond {
+			crossed = rate
+		}
+	}
+	if crossed == 0 {
+		t.Logf("p95 stayed under 50 ms up to 1000 searches/s offered")
+	} else {
+		t.Logf("p95 passes 50 ms at about %d searches/s offered (closed-loop peak %.0f/s)", crossed, peak)
+	}
+
+	// Twice the saturation rate: goodput is what is answered within the
+	// client's patience (2 s), and refusals are immediate.
+	over := int(2 * peak)
+	before := m.read(ctx)
+	res := openLoop(ctx, lc, withSlot, over, 10*time.Second)
+	after := m.read(ctx)
+	t.Logf("offered %d/s (2x the peak): %s", over, res)
+	t.Logf("goodput %.0f/s = %.0f%% of the peak; CPU per answered search: server %d µs + PostgreSQL %d µs",
+		res.goodput, 100*res.goodput/peak, perOp(after.server-before.server, res.ok),
+		perOp(after.pgTotal(before), res.ok))
+}
+
+func randomKey(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func perOp(d time.Duration, n int) int64 {
+	if n == 0 {
+		return 0
+	}
+	return d.Microseconds() / int64(n)
+}
+
+// seedSlots gives every doctor within 15 km of São Paulo's centre three
+// free slots tomorrow (08:00 to 11:00 UTC).
+func seedSlots(ctx context.Context, db *sql.DB) (int64, error) {
+	_, err := db.ExecContext(ctx, `
+INSERT INTO slots (created_at, updated_at, doctor_id, starts_at, ends_at)
+SELECT now(), now(), d.id, date_trunc('day', now()) + interval '1 day' + h * interval '1 hour',
+       date_trunc('day', now()) + interval '1 day' + h * interval '1 hour' + interval '30 minutes'
+FROM doctors d, generate_series(8, 10) h
+WHERE ST_DWithin(d.location, ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)'), 15000)`)
+	if err != nil {
+		return 0, err
+	}
+	var free int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM slots`).Scan(&free); err != nil {
+		return 0, err
+	}
+	_, err = db.ExecContext(ctx, `ANALYZE slots`)
+	return free, err
+}
+
+// meter reads the CPU time of the server process and of PostgreSQL's
+// backends for the benchmark's database.
+type meter struct {
+	server int
+	db     *sql.DB
+	dbName string
+}
+
+type cpuReading struct {
+	server   time.Duration
+	backends map[int]time.Duration
+}
+
+func (m *meter) read(ctx context.Context) cpuReading {
+	r := cpuReading{backends: map[int]time.Duration{}}
+	r.server, _ = serverproc.CPU(m.server)
+	rows, err := m.db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, m.dbName)
+	if err != nil {
+		return r
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			if c, err := serverproc.CPU(pid); err == nil {
+				r.backends[pid] = c
+			}
+		}
+	}
+	return r
+}
+
+// pgTotal is the backends' CPU since before; a backend that started
+// meanwhile counts whole (the cost of starting one is part of the load).
+// One that ended meanwhile is missed, which the runs keep rare by
+// keeping the pool's connections open.
+func (r cpuReading) pgTotal(before cpuReading) time.Duration {
+	var d time.Duration
+	for pid, c := range r.backends {
+		d += c - before.backends[pid]
+	}
+	return d
+}
+
+// loadClient posts prepared payloads with a patience of its own.
+type loadClient struct {
+	url     string
+	http    *http.Client
+	timeout time.Duration
+}
+
+func newLoadClient(url string, timeout time.Duration) *loadClient {
+	tr := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}
+	return &loadClient{url: url, http: &http.Client{Transport: tr}, timeout: timeout}
+}
+
+// post returns the body of a 200 answer; any other status is an error
+// carrying the status.
+func (c *loadClient) post(ctx context.Context, payload []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(string(payload)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return raw, statusError(res.StatusCode)
+	}
+	return raw, nil
+}
+
+type statusError int
+
+func (s statusError) Error() string { return fmt.Sprintf("HTTP %d", int(s)) }
+
+// closedLoop runs clients that each send the next search when the last
+// is answered, for d; it returns the searches answered and the time.
+func closedLoop(ctx context.Context, c *loadClient, payload []byte, clients int, d time.Duration) (int, time.Duration) {
+	var n atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if raw, err := c.post(ctx, payload); err == nil && !strings.Contains(string(raw), `"errors"`) {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return int(n.Load()), time.Since(start)
+}
+
+// loadResult is one fixed-rate run.
+type loadResult struct {
+	offered, ok, refused, failed int
+	goodput                      float64 // answered searches per second
+	p50, p95, p99                time.Duration
+}
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms; %d sent, %d answered (%.0f/s), %d refused, %d failed or given up",
+		ms(r.p50), ms(r.p95), ms(r.p99), r.offered, r.ok, r.goodput, r.refused, r.failed)
+}
+
+// openLoop sends searches at rate per second for d whatever the answers,
+// each on a goroutine of its own. Latencies are those of the answered
+// searches, from the moment each was due.
+func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d time.Duration) loadResult {
+	total := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	var (
+		mu      sync.Mutex
+		lat     []time.Duration
+		refused atomic.Int64
+		failed  atomic.Int64
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	for i := range total {
+		due := start.Add(time.Duration(i) * interval)
+		if w := time.Until(due); w > 0 {
+			time.Sleep(w)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			raw, err := c.post(ctx, payload)
+			took := time.Since(due)
+			switch {
+			case err == nil && !strings.Contains(string(raw), `"errors"`):
+				mu.Lock()
+				lat = append(lat, took)
+				mu.Unlock()
+			case strings.Contains(string(raw), "RATE_LIMITED"):
+				refused.Add(1)
+			default:
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return loadResult{
+		offered: total, ok: len(lat), refused: int(refused.Load()), failed: int(failed.Load()),
+		goodput: float64(len(lat)) / d.Seconds(),
+		p50:     percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
+	}
+}

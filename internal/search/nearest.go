@@ -1,0 +1,150 @@
+package search
+
+import (
+	"context"
+	"strconv"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/scalar"
+)
+
+// maxTieRows bounds how far a page reads into doctors at one same
+// distance (a clinic's address) to order them by id.
+const maxTieRows = 4096
+
+// nearest pages through the doctors nearest to a.Near.
+//
+// The statement is an index-ordered nearest-neighbour scan: ORDER BY
+// location <-> point on the GiST index (specialty, location) reads the
+// doctors nearest first and stops at the page's LIMIT, whatever the
+// density around the point. The radius is applied to what it returns, not
+// written as ST_DWithin: PostGIS underestimates how many rows a distance
+// filter keeps (50 times too few around São Paulo), and the planner then
+// prefers reading every match through a bitmap and sorting them all.
+// Without a distance predicate the only geographic use of an index is the
+// ordering, so the plan does not depend on those estimates. Reading nearest
+// first, the rows within the radius all come before the first one beyond
+// it, so a page that reaches past the radius is the end of the list.
+//
+// A minimum rating can keep most of the nearest doctors out, so the scan
+// could run far past the radius looking for a page; with one, the radius
+// is also a predicate (ST_DWithin on the sphere, bounding the scan by the
+// index), whatever plan the planner then picks.
+//
+// Distances are PostGIS's `<->` on geography, in metres on the mean
+// sphere: the same number orders the list, bounds the radius, is shown as
+// distanceKm and is kept in the cursor, so pages never repeat or skip.
+// Equal distances are ordered by id here, after the index order (a second
+// ORDER BY key would make PostgreSQL sort every row again).
+func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
+	// The point and radius are validated floats formatted by strconv, so
+	// writing them as literals is safe; the cursor's values are arguments.
+	pt := "ST_GeogFromText('" + a.Near.EWKT() + "')"
+	dist := func(s *sql.Selector) string { return "(" + s.C(doctor.FieldLocation) + " <-> " + pt + ")" }
+	radius := -1.0
+	if a.WithinKm != nil {
+		radius = *a.WithinKm * 1000
+		if a.MinRating != nil {
+			r := strconv.FormatFloat(radius, 'g', -1, 64)
+			q.Where(func(s *sql.Selector) {
+				s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + r + ", false)"))
+			})
+		}
+	}
+	total := 0
+	if a.CountTotal {
+		cq := q.Clone()
+		if radius >= 0 && a.MinRating == nil {
+			r := strconv.FormatFloat(radius, 'g', -1, 64)
+			cq.Where(func(s *sql.Selector) {
+				s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + r + ", false)"))
+			})
+		}
+		var err error
+		if total, err = cq.Count(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if a.After != nil {
+		// Expect made it a finite float; a distance is never negative.
+		d := a.After.Value.(float64)
+		if d < 0 {
+			return nil, gqlerr.BadInput("after", "this cursor belongs to another list")
+		}
+		id := a.After.ID
+		q.Where(func(s *sql.Selector) {
+			s.Where(sql.Or(
+				sql.P(func(b *sql.Builder) { b.WriteString(dist(s) + " > ").Arg(d) }),
+				sql.And(
+					sql.P(func(b *sql.Builder) { b.WriteString(dist(s) + " = ").Arg(d) }),
+					sql.GT(s.C(doctor.FieldID), id),
+				),
+			))
+		})
+	}
+	q.Select(publicColumns...)
+	q.Modify(func(s *sql.Selector) {
+		s.AppendSelectExprAs(sql.Expr(dist(s)), DistanceColumn)
+		s.OrderExpr(sql.Expr(dist(s)))
+	})
+	// Read first+1 rows; when the row after the page is at the same
+	// distance as the page's last, the rows at that distance may go on
+	// past the LIMIT in any order, so read on until the distance changes.
+	var rows []*ent.Doctor
+	for limit := first + 1; ; limit *= 2 {
+		var err error
+		if rows, err = q.Clone().Limit(limit).All(ctx); err != nil {
+			return nil, err
+		}
+		if len(rows) < limit || limit >= maxTieRows {
+			break
+		}
+		last, _ := distanceM(rows[len(rows)-1])
+		if edge, _ := distanceM(rows[first-1]); edge != last || (radius >= 0 && edge > radius) {
+			break
+		}
+	}
+	nodes := make([]*ent.Doctor, 0, len(rows))
+	for _, n := range rows {
+		if m, _ := distanceM(n); radius >= 0 && m > radius {
+			break
+		}
+		nodes = append(nodes, n)
+	}
+	sortTies(nodes)
+	conn := &ent.DoctorConnection{TotalCount: total}
+	conn.PageInfo.HasPreviousPage = a.After != nil
+	if len(nodes) > first {
+		conn.PageInfo.HasNextPage = true
+		nodes = nodes[:first]
+	}
+	for _, n := range nodes {
+		m, _ := distanceM(n)
+		c := scalar.Cursor{ID: n.ID, Value: m}
+		conn.Edges = append(conn.Edges, &ent.DoctorEdge{Node: n, Cursor: c})
+	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
+	}
+	return conn, nil
+}
+
+// sortTies orders rows already in distance order by id within each run of
+// equal distances.
+func sortTies(rows []*ent.Doctor) {
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0; j-- {
+			a, _ := distanceM(rows[j-1])
+			b, _ := distanceM(rows[j])
+			if a != b || rows[j-1].ID < rows[j].ID {
+				break
+			}
+			rows[j-1], rows[j] = rows[j], rows[j-1]
+		}
+	}
+}
