@@ -17,11 +17,13 @@ run: db
 	DATABASE_URL=$${DATABASE_URL:-$(call LOCAL_DB_URL,$(DB_NAME))} \
 	$(GO) run ./cmd/healthmed dev
 
-## test: stale-codegen check, go vet, and every test against a real PostGIS
+## test: stale-codegen check, go vet, every Go test against a real PostGIS, the
+## JavaScript clients' live suite, and each fuzz target for a few seconds
 test: test-db check-generated vet
 	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
 	HEALTHMED_REQUIRE_DB=1 \
 	$(GO) test -count=1 -race -timeout 30m ./...
+	@$(MAKE) --no-print-directory test-js
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 ## test-js: the live updates driven by the JavaScript clients front ends use
