@@ -39,6 +39,11 @@ type conn struct {
 	pingTimer    *time.Timer
 	ponged       atomic.Bool  // a pong arrived since the last tick; set on the reading goroutine
 	silent       atomic.Int32 // ticks in a row without a pong
+
+	// delivered: the last NextReader handed gqlgen a message. When
+	// gqlgen then gives up on the conversation, it gave up over what that
+	// message said, not over a failed connection.
+	delivered atomic.Bool
 }
 
 var (
@@ -53,6 +58,7 @@ var (
 // closed or navigates, so it counts as orderly too.
 func (c *conn) NextReader() (int, io.Reader, error) {
 	mt, r, err := c.ws.NextReader()
+	c.delivered.Store(err == nil)
 	if err != nil {
 		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived, websocket.CloseGoingAway) {
 			return mt, nil, transport.ErrWebsocketClosed
@@ -107,6 +113,46 @@ func (c *conn) writeClose(code int, reason string, grace time.Duration) error {
 		return nil // gorilla already sent one, e.g. 1009 for an oversized message
 	}
 	return err
+}
+
+// refuseMessage closes the socket over a message gqlgen could not use.
+// graphql-transport-ws prescribes 4400 for an invalid message, and its
+// clients do not reconnect on it, rightly: they would only send the same
+// again. The legacy protocol names no code; 1002 is the websocket's own
+// word for a protocol violation.
+func (c *conn) refuseMessage() {
+	code := websocket.CloseProtocolError
+	if c.ws.Subprotocol() == graphqlTransportWS {
+		code = CloseInvalidMessage
+	}
+	_ = c.writeClose(code, "invalid message", closeGrace)
+}
+
+// linger reads and discards what the peer still sends, up to its answer
+// to our close frame or the grace, before the connection is dropped:
+// closing a TCP connection with unread data resets it, and a reset may
+// destroy the close frame before the peer has read it. Only for when
+// nothing else reads the socket any more.
+func (c *conn) linger(grace time.Duration) {
+	_ = c.ws.SetReadDeadline(time.Now().Add(grace))
+	for {
+		_, r, err := c.ws.NextReader()
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}
+
+func (c *conn) closed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close drops the network connection without a handshake; WriteClose is the

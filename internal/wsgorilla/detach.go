@@ -2,6 +2,7 @@ package wsgorilla
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 
@@ -45,15 +46,22 @@ func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		})
 	}}
 	own = r.WithContext(context.WithValue(ctx, socketKey{}, s))
+	ws := t.Websocket
+	report := ws.ErrorFunc
+	ws.ErrorFunc = func(ctx context.Context, err error) {
+		if we := (transport.WebsocketError{}); errors.As(err, &we) && we.IsReadError {
+			s.refuse()
+		}
+		if report != nil {
+			report(ctx, err)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer cancel()
-		// Not every way out of gqlgen's conversation closes the
-		// connection (a connection_init payload that is not an object
-		// does not).
-		defer s.drop()
-		t.Websocket.Do(w, own, exec)
+		defer s.end()
+		ws.Do(w, own, exec)
 	}()
 	select {
 	case <-hijacked:

@@ -26,6 +26,13 @@ const (
 	CloseServiceRestart = 1012
 )
 
+// CloseInvalidMessage is graphql-transport-ws's code for a message the
+// server cannot use; the legacy protocol gets 1002 instead (see
+// conn.refuseMessage).
+const CloseInvalidMessage = 4400
+
+const graphqlTransportWS = "graphql-transport-ws"
+
 // closeGrace is how long a closed socket waits for the peer's close frame
 // before the connection is dropped: the close code has been delivered by
 // then, and a peer that keeps talking past it is not listened to.
@@ -60,14 +67,41 @@ func (s *socket) attach(c *conn) {
 	s.hijacked()
 }
 
-// drop closes the connection, if there is one, without a close frame.
-func (s *socket) drop() {
+func (s *socket) current() *conn {
 	s.mu.Lock()
-	c := s.conn
-	s.mu.Unlock()
-	if c != nil {
-		_ = c.Close()
+	defer s.mu.Unlock()
+	return s.conn
+}
+
+// refuse answers gqlgen's report of a failed read. gqlgen reports a
+// message it cannot decode (not JSON, an unknown type) as a read error
+// too, and leaves the conversation without a close frame; the only close
+// that follows is its generic 1000 from another goroutine, or none at
+// all. Reported on the reading goroutine, before gqlgen lets go of the
+// conversation, the refusal's code is the one that reaches the client.
+// When the read itself failed, gorilla has already sent whatever close
+// frame the failure called for (1002, 1009, the echo of the peer's
+// close), or the connection is gone.
+func (s *socket) refuse() {
+	if c := s.current(); c != nil && c.delivered.Load() {
+		c.refuseMessage()
 	}
+}
+
+// end runs once gqlgen is done with the conversation. Not every way out
+// of it closes the connection: gqlgen returns silently from a
+// connection_init whose payload is not an object. What it leaves open is
+// refused like a message it could not decode, then dropped.
+func (s *socket) end() {
+	c := s.current()
+	if c == nil {
+		return
+	}
+	if c.delivered.Load() && !c.closed() {
+		c.refuseMessage()
+		c.linger(closeGrace)
+	}
+	_ = c.Close()
 }
 
 // CloseSocket ends the websocket whose conversation ctx belongs to: the

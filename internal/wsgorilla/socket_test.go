@@ -18,6 +18,11 @@ import (
 // context as connection_init sees it.
 func detachedWithInit(t *testing.T) (*testserver.TestServer, string, chan context.Context) {
 	t.Helper()
+	return detachedWithInitReporting(t, nil)
+}
+
+func detachedWithInitReporting(t *testing.T, report transport.WebsocketErrorFunc) (*testserver.TestServer, string, chan context.Context) {
+	t.Helper()
 	impl, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +35,7 @@ func detachedWithInit(t *testing.T) (*testserver.TestServer, string, chan contex
 			got <- ctx
 			return ctx, nil, nil
 		},
+		ErrorFunc: report,
 	}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -105,18 +111,77 @@ func TestCloseSocketDropsAPeerThatDoesNotAnswer(t *testing.T) {
 	}
 }
 
-// gqlgen leaves one way out of a conversation without closing the
-// connection (a connection_init payload that is not an object); Detached
-// closes it.
-func TestDetachedClosesWhatGqlgenLeavesOpen(t *testing.T) {
-	_, url, _ := detachedWithInit(t)
+// gqlgen leaves a conversation over a message it cannot use without a
+// close frame of its own: a connection_init payload that is not an object
+// ends it silently, and a frame it cannot decode after the handshake is
+// reported as a read error, followed at best by a generic 1000 from
+// another goroutine. The client must hear that it broke the protocol.
+func TestDetachedRefusesWhatGqlgenCannotUse(t *testing.T) {
+	for _, proto := range []string{transportWS, legacyWS} {
+		want := websocket.CloseProtocolError
+		if proto == transportWS {
+			want = CloseInvalidMessage
+		}
+		for _, tc := range []struct {
+			name   string
+			init   bool
+			frames []string
+		}{
+			{name: "init payload not an object", frames: []string{`{"type":"connection_init","payload":[1]}`}},
+			// A client that does not wait for the answer: the frames it
+			// sent after must not reset the connection before the close
+			// frame is read.
+			{name: "init payload not an object, more behind it", frames: []string{`{"type":"connection_init","payload":"x"}`, `{"type":"ping"}`, `{"type":"ping"}`}},
+			{name: "invalid JSON after init", init: true, frames: []string{`{not json`}},
+			{name: "unknown type after init", init: true, frames: []string{`{"type":"bogus","id":"1"}`}},
+		} {
+			t.Run(proto+" "+tc.name, func(t *testing.T) {
+				errs := make(chan error, 4)
+				_, url, inits := detachedWithInitReporting(t, func(_ context.Context, err error) { errs <- err })
+				c := mustDial(t, url, proto, "")
+				if tc.init {
+					handshake(t, c)
+					<-inits
+				}
+				for _, f := range tc.frames {
+					if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				_ = c.SetReadDeadline(time.Now().Add(guard))
+				_, err := readUntilClosed(c)
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != want {
+					t.Fatalf("closed with %v, want %d", err, want)
+				}
+				if tc.init {
+					// The application still hears of it.
+					select {
+					case <-errs:
+					case <-time.After(guard):
+						t.Fatal("ErrorFunc was not called")
+					}
+				}
+			})
+		}
+	}
+}
+
+// A read that fails is not a refusal: a peer that closes in order gets
+// its close echoed, not a protocol error.
+func TestDetachedOrderlyCloseIsNotRefused(t *testing.T) {
+	_, url, inits := detachedWithInit(t)
 	c := mustDial(t, url, transportWS, "")
-	send(t, c, message{Type: "connection_init", Payload: json.RawMessage(`[1]`)})
+	handshake(t, c)
+	<-inits
+	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")); err != nil {
+		t.Fatal(err)
+	}
 	_ = c.SetReadDeadline(time.Now().Add(guard))
 	_, err := readUntilClosed(c)
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatal("the connection was left open")
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("closed with %v, want %d", err, websocket.CloseNormalClosure)
 	}
 }
 
