@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,11 +106,17 @@ func TestSocketEndsWithItsSignIn(t *testing.T) {
 // its account: the socket closes when the patient is deactivated, on any
 // replica.
 func TestSocketWithoutSignInEndsWithTheAccount(t *testing.T) {
-	a := apptest.New(t)
+	// Only an external provider's tokens name no sign-in of ours.
+	idp := apptest.NewOIDCProvider(t)
+	a := apptest.New(t, idp.Configure())
 	b := a.Replica(t)
-	for _, proto := range protocols {
+	for i, proto := range protocols {
 		t.Run(proto, func(t *testing.T) {
-			tok := a.PatientToken(t, "Noa")
+			_, _, mail := a.Patient("Noa")
+			if _, err := a.DB.SQL.Exec(`UPDATE patients SET email_verified_at = now() WHERE email = $1`, mail); err != nil {
+				t.Fatal(err)
+			}
+			tok := idp.Token(t, fmt.Sprintf("noa-%d", i), "patient", mail, true)
 			w := b.Connect(t, proto, tok)
 			w.Subscribe("s", apptUpdatedSub, nil)
 			time.Sleep(100 * time.Millisecond)
@@ -118,7 +125,7 @@ func TestSocketWithoutSignInEndsWithTheAccount(t *testing.T) {
 			if err != nil || id.SessionID != "" {
 				t.Fatalf("token %+v (err %v), want one without a sign-in", id, err)
 			}
-			if _, err := a.DB.SQL.Exec(`UPDATE patients SET deactivated_at = now() WHERE id = $1`, id.Subject); err != nil {
+			if _, err := a.DB.SQL.Exec(`UPDATE patients SET deactivated_at = now() WHERE email = $1`, mail); err != nil {
 				t.Fatal(err)
 			}
 			closedForReconnect(t, "B", w, closeReauthenticate, 3*time.Second)

@@ -89,15 +89,29 @@ func checkJSONRequest(body []byte) (reason, msg string) {
 		return reasonBatch, "batched operations are not supported: send one operation per request"
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var p graphql.RawParams
-	if err := dec.Decode(&p); err != nil {
+	// The variables and extensions are only checked here, not built:
+	// gqlgen decodes them again, and a body near the limit would cost
+	// twice.
+	var p struct {
+		Query         string          `json:"query"`
+		OperationName string          `json:"operationName"`
+		Variables     json.RawMessage `json:"variables"`
+		Extensions    json.RawMessage `json:"extensions"`
+	}
+	if err := dec.Decode(&p); err != nil || !objectOrNull(p.Variables) || !objectOrNull(p.Extensions) {
 		return reasonMalformed, "the body is not a JSON GraphQL request"
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return reasonMalformed, "the body holds more than one JSON value"
 	}
 	return "", ""
+}
+
+// objectOrNull reports whether raw (well-formed JSON, or absent) is an
+// object or null, as gqlgen's map fields need.
+func objectOrNull(raw json.RawMessage) bool {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	return len(raw) == 0 || raw[0] == '{' || bytes.Equal(raw, []byte("null"))
 }
 
 type overGETKey struct{}
