@@ -255,8 +255,12 @@ func (e *Env) send(req *http.Request) Response {
 	return out
 }
 
-// Unthrottled turns the per-client rate limits off, for tests and
-// benchmarks that hammer the server from one address on purpose.
+// Unthrottled turns the per-client rate limits and the replica's
+// admission limit off, for tests and benchmarks that hammer the server
+// from one address on purpose.
 func Unthrottled() Option {
-	return WithConfig(func(c *config.Config) { c.SearchPerMinute, c.BookingPerMinute = 0, 0 })
+	return WithConfig(func(c *config.Config) {
+		c.SearchPerMinute, c.BookingPerMinute = 0, 0
+		c.Load = config.Load{} // no admission limit either
+	})
 }
