@@ -90,7 +90,7 @@ func Handler(d Deps) http.Handler {
 		mux.Handle("GET /metrics", d.Metrics)
 	}
 	if d.Dev {
-		mux.Handle("GET /{$}", ideHandler())
+		mountIDE(mux)
 	}
 	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(mux))
 }
