@@ -133,7 +133,7 @@ func TestWebsocketOriginsAndRefusalLog(t *testing.T) {
 		t.Fatalf("refusal body %s", body)
 	}
 	var found bool
-	for _, line := range bytes.Split(bytes.TrimSpace(env.Logs.Bytes()), []byte("\n")) {
+	for _, line := range bytes.Split(bytes.TrimSpace([]byte(env.LogText())), []byte("\n")) {
 		if !json.Valid(line) {
 			t.Fatalf("log line is not JSON: %s", line)
 		}
@@ -142,6 +142,6 @@ func TestWebsocketOriginsAndRefusalLog(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("no warning names the refused origin:\n%s", env.Logs)
+		t.Fatalf("no warning names the refused origin:\n%s", env.LogText())
 	}
 }

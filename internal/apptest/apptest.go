@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -39,6 +40,15 @@ type Env struct {
 	Config config.Config
 	Logs   *bytes.Buffer
 	stmts  *statements
+	logMu  *sync.Mutex
+}
+
+// LogText is what the server logged so far, read under the lock its
+// requests write with (Logs itself may be written while it is read).
+func (e *Env) LogText() string {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	return e.Logs.String()
 }
 
 // Option adjusts the server before it is built.
@@ -94,7 +104,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	cfg = st.cfg
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	lw := &lockedWriter{w: logs}
+	log := slog.New(slog.NewJSONHandler(lw, nil))
 	stmts := &statements{}
 	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB("postgres", d.SQL), stmts.record)))
 	t.Cleanup(func() { client.Close() })
@@ -114,10 +125,12 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		if t.Failed() {
+			lw.mu.Lock()
 			t.Logf("server log:\n%s", logs.String())
+			lw.mu.Unlock()
 		}
 	})
-	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, stmts: stmts}
+	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, stmts: stmts, logMu: &lw.mu}
 }
 
 // Behind starts a second server on the same database whose every
@@ -154,7 +167,8 @@ func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
 	t.Cleanup(func() { client.Close() })
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	lw := &lockedWriter{w: logs}
+	log := slog.New(slog.NewJSONHandler(lw, nil))
 	a, err := app.Build(context.Background(), cfg, log, sqlDB, client)
 	if err != nil {
 		t.Fatalf("build replica: %v", err)
@@ -165,7 +179,7 @@ func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
 	return &Env{T: t, DB: &testdb.DB{URL: e.DB.URL, SQL: sqlDB, Client: client}, App: a, Server: srv, Config: cfg, Logs: logs,
-		stmts: &statements{}}
+		stmts: &statements{}, logMu: &lw.mu}
 }
 
 func randomBytes(t testing.TB, n int) []byte {
