@@ -9,19 +9,26 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db generate check-generated vet build bench bench-subs bench-hostile fuzz test-js
+.PHONY: run test db test-db browser generate check-generated vet build bench bench-subs bench-hostile fuzz test-js
 
-## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE
+## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE.
+## The server runs as the terminal's foreground job (set -m; the command
+## after it keeps bash from exec-ing it in make's place), so Ctrl-C reaches
+## it alone: it shuts down cleanly and make exits 0.
 run: db
-	HEALTHMED_DEV=$${HEALTHMED_DEV:-true} \
+	@echo "run: compiling the server into bin/healthmed (a minute or two the first time)..."
+	@mkdir -p bin && start=$$(date +%s) && $(GO) build -o bin/healthmed ./cmd/healthmed && \
+		echo "run: compiled in $$(( $$(date +%s) - start ))s; starting: migrations, demo data once, then the server (Ctrl-C stops it)"
+	@set -m; HEALTHMED_DEV=$${HEALTHMED_DEV:-true} \
 	DATABASE_URL=$${DATABASE_URL:-$(call LOCAL_DB_URL,$(DB_NAME))} \
-	$(GO) run ./cmd/healthmed dev
+	bin/healthmed dev; exit $$?
 
-## test: stale-codegen check, go vet, every Go test against a real PostGIS, the
-## JavaScript clients' live suite, and each fuzz target for a few seconds
-test: test-db check-generated vet
+## test: stale-codegen check, go vet, every Go test against a real PostGIS
+## (and, in internal/browser, a real headless Chromium), the JavaScript
+## clients' live suite, and each fuzz target for a few seconds
+test: test-db browser check-generated vet
 	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
-	HEALTHMED_REQUIRE_DB=1 \
+	HEALTHMED_REQUIRE_DB=1 HEALTHMED_REQUIRE_BROWSER=1 \
 	$(GO) test -count=1 -race -timeout 30m ./...
 	@$(MAKE) --no-print-directory test-js
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
@@ -51,6 +58,9 @@ fuzz:
 
 db:
 	@if [ -n "$$DATABASE_URL" ]; then deploy/local/prepare-db.sh --url-only; else deploy/local/prepare-db.sh $(DB_NAME); fi
+
+browser:
+	@deploy/local/prepare-browser.sh
 
 test-db:
 	@if [ -n "$$HEALTHMED_TEST_DATABASE_URL" ]; then DATABASE_URL=$$HEALTHMED_TEST_DATABASE_URL deploy/local/prepare-db.sh --url-only; else deploy/local/prepare-db.sh $(TEST_DB_NAME); fi

@@ -156,7 +156,7 @@ func checkRefusal(t *testing.T, name string, status int, raw []byte) {
 // checkNoPanic fails the test when the server logged a panic.
 func checkNoPanic(t *testing.T, env *apptest.Env) {
 	t.Helper()
-	for _, line := range strings.Split(env.Logs.String(), "\n") {
+	for _, line := range strings.Split(env.LogText(), "\n") {
 		if strings.Contains(line, "panic") {
 			t.Errorf("a client's mistake was logged as a panic: %.300s", line)
 		}

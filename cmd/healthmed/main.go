@@ -19,6 +19,9 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	// Libraries that write through the standard log package (gqlgen,
+	// net/http's server errors) come out as JSON lines too.
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, log, os.Args[1:]); err != nil {

@@ -156,12 +156,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Passwords: ident}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
+	origins, err := server.NewOrigins(cfg.AllowedOrigins, cfg.PublicURL, cfg.Dev)
+	if err != nil {
+		return nil, fmt.Errorf("HEALTHMED_ALLOWED_ORIGINS: %w", err)
+	}
 	ws, err := wsgorilla.New(wsgorilla.Options{
-		AllowedOrigins: cfg.AllowedOrigins,
-		// Development accepts the IDE from any local origin; production
-		// accepts only the configured ones.
-		AllowAnyOrigin: cfg.Dev && len(cfg.AllowedOrigins) == 0,
-		PingInterval:   30 * time.Second,
+		CheckOrigin:  origins.AllowsSocket,
+		PingInterval: 30 * time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -214,8 +215,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
 		BodyReadTimeout: cfg.BodyReadTimeout, UploadReadTimeout: cfg.UploadReadTimeout,
-		AllowedOrigins: cfg.AllowedOrigins,
-		Metrics:        obs.mainHandler, Observer: observer,
+		Origins: origins,
+		Metrics: obs.mainHandler, Observer: observer,
 		Admission: server.Admission{MaxInFlight: cfg.Load.MaxInFlight, MaxQueued: cfg.Load.MaxQueued,
 			QueueWait: cfg.Load.QueueWait, RetryAfter: cfg.Load.RetryAfter},
 	})

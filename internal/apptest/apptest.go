@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -53,8 +54,9 @@ func (e *Env) LogText() string {
 type Option func(*settings)
 
 type settings struct {
-	cfg  config.Config
-	opts []app.Option
+	cfg      config.Config
+	opts     []app.Option
+	listener net.Listener
 }
 
 // WithConfig changes the configuration.
@@ -62,6 +64,20 @@ func WithConfig(f func(*config.Config)) Option { return func(s *settings) { f(&s
 
 // WithApp passes an option to app.Build.
 func WithApp(o app.Option) Option { return func(s *settings) { s.opts = append(s.opts, o) } }
+
+// AtPublicURL listens before the server is built and makes its own
+// address HEALTHMED_PUBLIC_URL: the links it hands out (receipts, record
+// files) then lead back to it, as a browser following them needs.
+func AtPublicURL(t testing.TB) Option {
+	return func(s *settings) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.listener = ln
+		s.cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+}
 
 // New starts a server for the test; it stops when the test ends.
 func New(t testing.TB, opts ...Option) *Env {
@@ -102,11 +118,18 @@ func New(t testing.TB, opts ...Option) *Env {
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	a.Start(ctx, log)
-	srv := httptest.NewServer(a.Handler)
+	srv := httptest.NewUnstartedServer(a.Handler)
+	if st.listener != nil {
+		srv.Listener.Close()
+		srv.Listener = st.listener
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		if t.Failed() {
+			logw.mu.Lock()
 			t.Logf("server log:\n%s", logs.String())
+			logw.mu.Unlock()
 		}
 	})
 	return &Env{T: t, DB: d, App: a, Server: srv, Config: cfg, Logs: logs, logw: logw, stmts: stmts}

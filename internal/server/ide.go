@@ -1,56 +1,19 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
-	"strings"
 
-	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/healthmed/healthmed/internal/server/ide"
 )
 
-// ideHandler serves the GraphQL IDE (development only) under a strict
-// Content-Security-Policy: its inline script and style are allowed by
-// their hashes, computed once from the page itself, and nothing else
-// inline runs; code comes only from the CDN the page names, and requests
-// go only back to this server.
-func ideHandler() http.Handler {
-	page := playground.Handler("healthmed GraphQL", "/graphql")
-	rec := httptest.NewRecorder()
-	page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	csp := idePolicy(rec.Body.String())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", csp)
-		page.ServeHTTP(w, r)
-	})
-}
-
-var (
-	inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
-	inlineStyle  = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
-)
-
-func idePolicy(html string) string {
-	hashes := func(re *regexp.Regexp) string {
-		var out []string
-		for _, m := range re.FindAllStringSubmatch(html, -1) {
-			sum := sha256.Sum256([]byte(m[1]))
-			out = append(out, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
-		}
-		return strings.Join(out, " ")
+// mountIDE serves the GraphQL IDE (development only) at / with its
+// scripts and styles under /ide/, all from the binary.
+func mountIDE(mux *http.ServeMux) {
+	h, err := ide.New()
+	if err != nil {
+		// The files are embedded at build time: a tree that builds has them.
+		panic(err)
 	}
-	const cdn = "https://cdn.jsdelivr.net"
-	return strings.Join([]string{
-		"default-src 'none'",
-		"script-src " + hashes(inlineScript) + " " + cdn,
-		"style-src " + hashes(inlineStyle) + " " + cdn,
-		"img-src 'self' data: " + cdn,
-		"font-src " + cdn,
-		"connect-src 'self'",
-		"frame-ancestors 'none'",
-		"base-uri 'none'",
-		"form-action 'none'",
-	}, "; ")
+	mux.Handle("GET /{$}", h)
+	mux.Handle("GET "+ide.Prefix, h)
 }

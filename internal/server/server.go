@@ -26,8 +26,9 @@ type Deps struct {
 	// request's body, a multipart upload's the latter.
 	BodyReadTimeout   time.Duration
 	UploadReadTimeout time.Duration
-	// AllowedOrigins are the browser origins CORS lets in.
-	AllowedOrigins []string
+	// Origins are the browser origins CORS and websockets let in (all
+	// refused when nil).
+	Origins *Origins
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies TrustedProxies
 	// Export serves the signed-in patient's data export.
@@ -58,21 +59,31 @@ func HTTPServer(addr string, h http.Handler, readHeader time.Duration) *http.Ser
 // Handler returns the server's root handler.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", noStore(withCORS(d.AllowedOrigins, admit(d.Admission, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
+	origins := d.Origins
+	if origins == nil {
+		origins = &Origins{}
+	}
+	mux.Handle("/graphql", noStore(withCORS(origins, d.Log, admit(d.Admission, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
 		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout})))))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
+	// What the API links to is fetched by the web apps too (a download, an
+	// in-app viewer), with the token, so across origins.
+	download := func(pattern string, h http.Handler) {
+		mux.Handle("GET "+pattern, withCORS(origins, d.Log, withAuth(d.Authn, d.Log, h)))
+		mux.Handle("OPTIONS "+pattern, withCORS(origins, d.Log, preflightOnly))
+	}
 	if d.Export != nil {
-		mux.Handle("GET /me/export", withAuth(d.Authn, d.Log, d.Export))
+		download("/me/export", d.Export)
 	}
 	if d.Calendar != nil {
-		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, documentHandler(calendarDoc, d.Calendar, d.Log)))
+		download("/appointments/{id}/calendar.ics", documentHandler(calendarDoc, d.Calendar, d.Log))
 	}
 	if d.Receipt != nil {
-		mux.Handle("GET /invoices/{id}/receipt.pdf", withAuth(d.Authn, d.Log, documentHandler(receiptDoc, d.Receipt, d.Log)))
+		download("/invoices/{id}/receipt.pdf", documentHandler(receiptDoc, d.Receipt, d.Log))
 	}
 	if d.Files != nil {
-		mux.Handle("GET /files/{token}", withAuth(d.Authn, d.Log, d.Files))
+		download("/files/{token}", d.Files)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -93,7 +104,7 @@ func Handler(d Deps) http.Handler {
 		mux.Handle("GET /metrics", d.Metrics)
 	}
 	if d.Dev {
-		mux.Handle("GET /{$}", ideHandler())
+		mountIDE(mux)
 	}
 	return withRequest(d.Log, d.Observer, d.TrustedProxies, mux, securityHeaders(d.TrustedProxies, mux))
 }

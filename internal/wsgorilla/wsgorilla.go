@@ -53,6 +53,9 @@ type Options struct {
 	// open an authenticated socket on behalf of a visitor. It takes
 	// precedence over AllowedOrigins.
 	AllowAnyOrigin bool
+	// CheckOrigin, when set, decides instead of AllowedOrigins and
+	// AllowAnyOrigin (the server shares one policy with its CORS).
+	CheckOrigin func(r *http.Request) bool
 	// WriteTimeout bounds each write (messages, close frames, pings and the
 	// handshake response). Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
@@ -69,6 +72,7 @@ type Options struct {
 type Implementation struct {
 	allowed      map[string]struct{}
 	allowAny     bool
+	check        func(r *http.Request) bool
 	writeTimeout time.Duration
 	pingInterval time.Duration
 }
@@ -86,6 +90,7 @@ func New(opts Options) (*Implementation, error) {
 	impl := &Implementation{
 		allowed:      make(map[string]struct{}, len(opts.AllowedOrigins)),
 		allowAny:     opts.AllowAnyOrigin,
+		check:        opts.CheckOrigin,
 		writeTimeout: opts.WriteTimeout,
 		pingInterval: opts.PingInterval,
 	}
@@ -129,6 +134,9 @@ func (i *Implementation) CheckOrigin(r *http.Request) bool {
 	}
 	if i.allowAny {
 		return true
+	}
+	if i.check != nil {
+		return i.check(r)
 	}
 	// Several Origin headers are never sent by a browser; refuse rather
 	// than guess which one counts.
