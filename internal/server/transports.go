@@ -84,25 +84,22 @@ func (t jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 }
 
 // checkJSONRequest decodes body as gqlgen will, and one JSON value only.
+// The variables and extensions are only checked here, not built: gqlgen
+// decodes them again, and a body near the limit would cost twice.
+// (json.Unmarshal scans the body once to check it, once to decode; a
+// Decoder would scan it twice more.)
 func checkJSONRequest(body []byte) (reason, msg string) {
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
 		return reasonBatch, "batched operations are not supported: send one operation per request"
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	// The variables and extensions are only checked here, not built:
-	// gqlgen decodes them again, and a body near the limit would cost
-	// twice.
 	var p struct {
 		Query         string          `json:"query"`
 		OperationName string          `json:"operationName"`
 		Variables     json.RawMessage `json:"variables"`
 		Extensions    json.RawMessage `json:"extensions"`
 	}
-	if err := dec.Decode(&p); err != nil || !objectOrNull(p.Variables) || !objectOrNull(p.Extensions) {
-		return reasonMalformed, "the body is not a JSON GraphQL request"
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return reasonMalformed, "the body holds more than one JSON value"
+	if err := json.Unmarshal(body, &p); err != nil || !objectOrNull(p.Variables) || !objectOrNull(p.Extensions) {
+		return reasonMalformed, "the body is not a single JSON GraphQL request"
 	}
 	return "", ""
 }
