@@ -54,6 +54,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	HasRole func(ctx context.Context, obj any, next graphql.Resolver, roles []model.Role, denied *model.Denial) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -2420,6 +2421,36 @@ var sources = []*ast.Source{
 
 scalar Upload
 
+# --- Who may call what --------------------------------------------------------
+# Every root field says who may call it, here in the schema: @hasRole is
+# checked before the resolver runs, @public marks a field anyone may call.
+# Which rows a caller then sees or changes is the Ent privacy policies'
+# business (ent/schema, internal/rule), never the resolver's.
+
+"""
+Only a signed-in caller of one of roles may call the field. Anonymous
+callers get UNAUTHENTICATED; signed-in callers of another role get denied,
+FORBIDDEN unless the field's objects must read as absent to them.
+"""
+directive @hasRole(roles: [Role!]!, denied: Denial = FORBIDDEN) on FIELD_DEFINITION
+
+"Anyone may call the field, signed in or not."
+directive @public on FIELD_DEFINITION
+
+"The kind of account a signed-in caller holds."
+enum Role {
+  PATIENT
+  DOCTOR
+  ADMIN
+}
+
+"How @hasRole refuses a signed-in caller of another role."
+enum Denial {
+  FORBIDDEN
+  "The field's objects read as absent, as a privacy denial does."
+  NOT_FOUND
+}
+
 "A point on Earth in WGS 84 degrees."
 type GeoPoint {
   lat: Float!
@@ -2478,7 +2509,7 @@ extend type Doctor {
 }
 
 extend type Query {
-  viewer: Viewer
+  viewer: Viewer @public
   doctors(
     near: GeoPointInput
     withinKm: Float
@@ -2486,24 +2517,24 @@ extend type Query {
     minRating: Float
     first: Int
     after: Cursor
-  ): DoctorConnection!
+  ): DoctorConnection! @public
 }
 
 type Mutation {
-  registerDoctor(input: RegisterDoctorInput!): AuthPayload!
-  registerPatient(input: RegisterPatientInput!): AuthPayload!
-  loginDoctor(crm: String!, password: String!): AuthPayload!
+  registerDoctor(input: RegisterDoctorInput!): AuthPayload! @public
+  registerPatient(input: RegisterPatientInput!): AuthPayload! @public
+  loginDoctor(crm: String!, password: String!): AuthPayload! @public
   "login is the e-mail or the CPF."
-  loginPatient(login: String!, password: String!): AuthPayload!
+  loginPatient(login: String!, password: String!): AuthPayload! @public
   "A new token pair for a refresh token, which is used up."
-  refreshSession(refreshToken: String!): AuthPayload!
+  refreshSession(refreshToken: String!): AuthPayload! @public
   "Ends the sign-in the refresh token belongs to. Always true."
-  logout(refreshToken: String!): Boolean!
+  logout(refreshToken: String!): Boolean! @public
   """
   Sets a new password for the signed-in account. Every sign-in of the
   account ends (other devices must sign in again); the answer is a new one.
   """
-  changePassword(currentPassword: String!, newPassword: String!): AuthPayload!
+  changePassword(currentPassword: String!, newPassword: String!): AuthPayload! @hasRole(roles: [PATIENT, DOCTOR, ADMIN])
   """
   Links the account of the external identity provider that token (one of
   its access tokens, for the same kind of account) proves to the signed-in
@@ -2511,7 +2542,7 @@ type Mutation {
   sign-ins open this account. CONFLICT/ALREADY_LINKED when the identity is
   another account's or this account has one of that provider already.
   """
-  linkExternalIdentity(token: String!, password: String!): Boolean!
+  linkExternalIdentity(token: String!, password: String!): Boolean! @hasRole(roles: [PATIENT, DOCTOR, ADMIN])
 }
 
 # --- Agenda and booking ------------------------------------------------------
@@ -2572,34 +2603,34 @@ extend type Query {
     to: Time
     first: Int
     after: Cursor
-  ): AppointmentConnection!
+  ): AppointmentConnection! @hasRole(roles: [DOCTOR, PATIENT])
 }
 
 extend type Mutation {
-  createSlots(input: [SlotInput!]!): [Slot!]!
-  updateSlot(id: ID!, input: SlotInput!): Slot!
-  deleteSlot(id: ID!): ID!
+  createSlots(input: [SlotInput!]!): [Slot!]! @hasRole(roles: [DOCTOR])
+  updateSlot(id: ID!, input: SlotInput!): Slot! @hasRole(roles: [DOCTOR])
+  deleteSlot(id: ID!): ID! @hasRole(roles: [DOCTOR])
   "Replaces the weekly hours and opens slots for the coming weeks (default 4)."
-  setWeeklyAvailability(input: [AvailabilityInput!]!, weeks: Int): [Slot!]!
+  setWeeklyAvailability(input: [AvailabilityInput!]!, weeks: Int): [Slot!]! @hasRole(roles: [DOCTOR])
   "Blocks a date (YYYY-MM-DD, doctor's time zone): its free slots are withdrawn."
-  addDayOff(date: String!): DayOff!
+  addDayOff(date: String!): DayOff! @hasRole(roles: [DOCTOR])
 
   "A retry with the same idempotencyKey returns the first booking."
-  bookAppointment(slotId: ID!, idempotencyKey: String): Appointment!
-  acceptAppointment(id: ID!): Appointment!
+  bookAppointment(slotId: ID!, idempotencyKey: String): Appointment! @hasRole(roles: [PATIENT])
+  acceptAppointment(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "A request at any time; an accepted appointment only before it starts."
-  rejectAppointment(id: ID!, reason: String): Appointment!
+  rejectAppointment(id: ID!, reason: String): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "By the patient, before the start time."
-  cancelAppointment(id: ID!, reason: String!): Appointment!
+  cancelAppointment(id: ID!, reason: String!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
   "Once the start time has passed, by the doctor: the consultation took place."
-  completeAppointment(id: ID!): Appointment!
+  completeAppointment(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   """
   Once the start time has passed, by the doctor: the patient did not attend.
   The appointment is COMPLETED with noShow true, and invoiced.
   """
-  markNoShow(id: ID!): Appointment!
+  markNoShow(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "One rating per completed appointment, by its patient."
-  rateAppointment(id: ID!, stars: Int!, comment: String): Feedback!
+  rateAppointment(id: ID!, stars: Int!, comment: String): Feedback! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../clinic.graphqls", Input: `# --- Billing, health insurance, consultation reports, clinic reports ---------
@@ -2701,39 +2732,39 @@ type NoShowReport {
 
 extend type Query {
   "The signed-in patient's or doctor's invoices, newest first."
-  invoices(first: Int, after: Cursor, status: InvoiceStatus): InvoiceConnection!
+  invoices(first: Int, after: Cursor, status: InvoiceStatus): InvoiceConnection! @hasRole(roles: [DOCTOR, PATIENT])
   "The signed-in patient's health-insurance plan."
-  insurancePlan: InsurancePlan
+  insurancePlan: InsurancePlan @hasRole(roles: [PATIENT])
 
   "Admins: appointments starting in [from, to) per doctor and status."
-  consultationsReport(from: Time!, to: Time!): [ConsultationCount!]!
+  consultationsReport(from: Time!, to: Time!): [ConsultationCount!]! @hasRole(roles: [ADMIN])
   "Admins: revenue per month from invoices paid in [from, to)."
-  revenueReport(from: Time!, to: Time!): [MonthlyRevenue!]!
+  revenueReport(from: Time!, to: Time!): [MonthlyRevenue!]! @hasRole(roles: [ADMIN])
   "Admins: average rating per doctor of the ratings given in [from, to) (all time without a range)."
-  ratingsReport(from: Time, to: Time): [DoctorRating!]!
+  ratingsReport(from: Time, to: Time): [DoctorRating!]! @hasRole(roles: [ADMIN])
   "Admins: no-show figures of the appointments starting in [from, to)."
-  noShowReport(from: Time!, to: Time!): NoShowReport!
+  noShowReport(from: Time!, to: Time!): NoShowReport! @hasRole(roles: [ADMIN])
 }
 
 extend type Mutation {
-  loginAdmin(email: String!, password: String!): AuthPayload!
+  loginAdmin(email: String!, password: String!): AuthPayload! @public
 
   "Doctors: an open invoice of theirs becomes PAID."
-  markInvoicePaid(id: ID!): Invoice!
+  markInvoicePaid(id: ID!): Invoice! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "Doctors: an open invoice of theirs becomes VOID; the reason is required."
-  voidInvoice(id: ID!, reason: String!): Invoice!
+  voidInvoice(id: ID!, reason: String!): Invoice! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
 
   "Patients: records or replaces their plan."
-  registerInsurancePlan(input: InsurancePlanInput!): InsurancePlan!
+  registerInsurancePlan(input: InsurancePlanInput!): InsurancePlan! @hasRole(roles: [PATIENT])
   "Patients: later bookings are private. False when there was no plan."
-  removeInsurancePlan: Boolean!
+  removeInsurancePlan: Boolean! @hasRole(roles: [PATIENT])
 
   """
   Doctors: adds a consultation report (input.text, or an uploaded PDF, image
   or text file) to the record of the patient of one of their completed
   appointments, as category REPORT.
   """
-  attachConsultationReport(appointmentId: ID!, input: ConsultationReportInput!, file: Upload): RecordFile!
+  attachConsultationReport(appointmentId: ID!, input: ConsultationReportInput!, file: Upload): RecordFile! @hasRole(roles: [DOCTOR])
 }
 `, BuiltIn: false},
 	{Name: "../lgpd.graphqls", Input: `# The patient's rights under the LGPD. The full export (data.json plus the
@@ -2747,7 +2778,7 @@ extend type Mutation {
   shares are revoked. The clinical record and its access log are kept, as
   the law requires. Refused while an upcoming appointment is active.
   """
-  deactivateAccount(password: String!): Boolean!
+  deactivateAccount(password: String!): Boolean! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../live.graphqls", Input: `# Live updates over websocket subscriptions.
@@ -2784,9 +2815,9 @@ type Subscription {
   For a patient: every change to their appointments, or to the one given.
   after resumes from an event id seen before (at most 24 hours back).
   """
-  appointmentUpdated(id: ID, after: ID): Appointment!
+  appointmentUpdated(id: ID, after: ID): Appointment! @hasRole(roles: [PATIENT])
   "For a doctor: bookings and slot changes on their own agenda."
-  agendaUpdated(after: ID): AgendaEvent!
+  agendaUpdated(after: ID): AgendaEvent! @hasRole(roles: [DOCTOR])
 }
 `, BuiltIn: false},
 	{Name: "../notify.graphqls", Input: `# --- Notifications -------------------------------------------------------------
@@ -2802,16 +2833,16 @@ extend type Notification {
 
 extend type Query {
   "The signed-in doctor's or patient's notifications, newest first."
-  notifications(first: Int, after: Cursor): NotificationConnection!
+  notifications(first: Int, after: Cursor): NotificationConnection! @hasRole(roles: [DOCTOR, PATIENT])
   "How many of the signed-in doctor's or patient's notifications are unread."
-  unreadNotificationCount: Int!
+  unreadNotificationCount: Int! @hasRole(roles: [DOCTOR, PATIENT])
 }
 
 extend type Mutation {
   "Marks one of the viewer's notifications read; marking it again keeps the first time."
-  markNotificationRead(id: ID!): Notification!
+  markNotificationRead(id: ID!): Notification! @hasRole(roles: [DOCTOR, PATIENT])
   "Marks every unread notification of the viewer read; returns how many changed."
-  markAllNotificationsRead: Int!
+  markAllNotificationsRead: Int! @hasRole(roles: [DOCTOR, PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
@@ -2851,7 +2882,7 @@ extend type RecordFile {
   A link to the file's bytes, valid for five minutes and only for the viewer
   who asked for it. The download checks the share again and is logged.
   """
-  downloadUrl: String!
+  downloadUrl: String! @hasRole(roles: [PATIENT, DOCTOR])
 }
 
 extend type AuditEvent {
@@ -2872,24 +2903,24 @@ extend type Query {
     after: Cursor
     category: RecordFileCategory
     tag: String
-  ): RecordFileConnection!
+  ): RecordFileConnection! @hasRole(roles: [PATIENT])
   "The shares the signed-in patient has made, newest first."
-  recordShares: [RecordShare!]!
+  recordShares: [RecordShare!]! @hasRole(roles: [PATIENT])
   "For a doctor: the patient's files a live share covers, newest first."
-  sharedRecords(patientId: ID!): [RecordFile!]!
+  sharedRecords(patientId: ID!): [RecordFile!]! @hasRole(roles: [DOCTOR])
   "For a patient: who accessed their record, and when, newest first."
-  recordAccessLog(first: Int, after: Cursor): AuditEventConnection!
+  recordAccessLog(first: Int, after: Cursor): AuditEventConnection! @hasRole(roles: [PATIENT])
 }
 
 extend type Mutation {
   "Multipart upload: PDF, PNG, JPEG, DICOM or UTF-8 text, up to the server's limit (25 MiB by default)."
-  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile!
-  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile!
+  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
+  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
   "The file leaves every view and share at once; its bytes are erased later."
-  deleteRecordFile(id: ID!): ID!
-  shareRecords(input: ShareInput!): RecordShare!
+  deleteRecordFile(id: ID!): ID! @hasRole(roles: [PATIENT])
+  shareRecords(input: ShareInput!): RecordShare! @hasRole(roles: [PATIENT])
   "Takes effect at once, including for links already handed out."
-  revokeShare(id: ID!): RecordShare!
+  revokeShare(id: ID!): RecordShare! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -3472,7 +3503,7 @@ type Query {
     ID of the object.
     """
     id: ID!
-  ): Node
+  ): Node @public
   """
   Lookup nodes by a list of IDs.
   """
@@ -3481,7 +3512,7 @@ type Query {
     The list of node IDs.
     """
     ids: [ID!]!
-  ): [Node]!
+  ): [Node]! @public
 }
 type RecordFile implements Node {
   id: ID!
@@ -4323,6 +4354,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roles",
+		func(ctx context.Context, v any) ([]model.Role, error) {
+			return ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roles"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "denied",
+		func(ctx context.Context, v any) (*model.Denial, error) {
+			return ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["denied"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Doctor_slots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -9016,7 +9069,30 @@ func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["currentPassword"].(string), fc.Args["newPassword"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT", "DOCTOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.AuthPayload
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *model.AuthPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuthPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
 		},
@@ -9060,7 +9136,30 @@ func (ec *executionContext) _Mutation_linkExternalIdentity(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().LinkExternalIdentity(ctx, fc.Args["token"].(string), fc.Args["password"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT", "DOCTOR", "ADMIN"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -9104,7 +9203,30 @@ func (ec *executionContext) _Mutation_createSlots(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateSlots(ctx, fc.Args["input"].([]*model.SlotInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Slot) graphql.Marshaler {
 			return ec.marshalNSlot2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlotᚄ(ctx, selections, v)
 		},
@@ -9148,7 +9270,30 @@ func (ec *executionContext) _Mutation_updateSlot(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateSlot(ctx, fc.Args["id"].(int), fc.Args["input"].(model.SlotInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Slot
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Slot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Slot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Slot) graphql.Marshaler {
 			return ec.marshalNSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlot(ctx, selections, v)
 		},
@@ -9192,7 +9337,30 @@ func (ec *executionContext) _Mutation_deleteSlot(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteSlot(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNID2int(ctx, selections, v)
 		},
@@ -9236,7 +9404,30 @@ func (ec *executionContext) _Mutation_setWeeklyAvailability(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetWeeklyAvailability(ctx, fc.Args["input"].([]*model.AvailabilityInput), fc.Args["weeks"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Slot) graphql.Marshaler {
 			return ec.marshalNSlot2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlotᚄ(ctx, selections, v)
 		},
@@ -9280,7 +9471,30 @@ func (ec *executionContext) _Mutation_addDayOff(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AddDayOff(ctx, fc.Args["date"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.DayOff
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.DayOff
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.DayOff
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DayOff) graphql.Marshaler {
 			return ec.marshalNDayOff2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDayOff(ctx, selections, v)
 		},
@@ -9324,7 +9538,30 @@ func (ec *executionContext) _Mutation_bookAppointment(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().BookAppointment(ctx, fc.Args["slotId"].(int), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9368,7 +9605,30 @@ func (ec *executionContext) _Mutation_acceptAppointment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AcceptAppointment(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9412,7 +9672,30 @@ func (ec *executionContext) _Mutation_rejectAppointment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RejectAppointment(ctx, fc.Args["id"].(int), fc.Args["reason"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9456,7 +9739,30 @@ func (ec *executionContext) _Mutation_cancelAppointment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CancelAppointment(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9500,7 +9806,30 @@ func (ec *executionContext) _Mutation_completeAppointment(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CompleteAppointment(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9544,7 +9873,30 @@ func (ec *executionContext) _Mutation_markNoShow(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MarkNoShow(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9588,7 +9940,30 @@ func (ec *executionContext) _Mutation_rateAppointment(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RateAppointment(ctx, fc.Args["id"].(int), fc.Args["stars"].(int), fc.Args["comment"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Feedback
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Feedback
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Feedback
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Feedback) graphql.Marshaler {
 			return ec.marshalNFeedback2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐFeedback(ctx, selections, v)
 		},
@@ -9676,7 +10051,30 @@ func (ec *executionContext) _Mutation_markInvoicePaid(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MarkInvoicePaid(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
 			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
 		},
@@ -9720,7 +10118,30 @@ func (ec *executionContext) _Mutation_voidInvoice(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().VoidInvoice(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
 			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
 		},
@@ -9764,7 +10185,30 @@ func (ec *executionContext) _Mutation_registerInsurancePlan(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RegisterInsurancePlan(ctx, fc.Args["input"].(model.InsurancePlanInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
 			return ec.marshalNInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx, selections, v)
 		},
@@ -9807,7 +10251,30 @@ func (ec *executionContext) _Mutation_removeInsurancePlan(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().RemoveInsurancePlan(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -9831,7 +10298,30 @@ func (ec *executionContext) _Mutation_attachConsultationReport(ctx context.Conte
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AttachConsultationReport(ctx, fc.Args["appointmentId"].(int), fc.Args["input"].(model.ConsultationReportInput), fc.Args["file"].(*graphql.Upload))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
 		},
@@ -9875,7 +10365,30 @@ func (ec *executionContext) _Mutation_deactivateAccount(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeactivateAccount(ctx, fc.Args["password"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -9919,7 +10432,30 @@ func (ec *executionContext) _Mutation_markNotificationRead(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MarkNotificationRead(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Notification
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Notification
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Notification
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Notification) graphql.Marshaler {
 			return ec.marshalNNotification2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐNotification(ctx, selections, v)
 		},
@@ -9962,7 +10498,30 @@ func (ec *executionContext) _Mutation_markAllNotificationsRead(ctx context.Conte
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().MarkAllNotificationsRead(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -9986,7 +10545,30 @@ func (ec *executionContext) _Mutation_uploadRecordFile(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UploadRecordFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["input"].(model.RecordFileInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
 		},
@@ -10030,7 +10612,30 @@ func (ec *executionContext) _Mutation_updateRecordFile(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateRecordFile(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateRecordFileInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
 		},
@@ -10074,7 +10679,30 @@ func (ec *executionContext) _Mutation_deleteRecordFile(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteRecordFile(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNID2int(ctx, selections, v)
 		},
@@ -10118,7 +10746,30 @@ func (ec *executionContext) _Mutation_shareRecords(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ShareRecords(ctx, fc.Args["input"].(model.ShareInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
 			return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, selections, v)
 		},
@@ -10162,7 +10813,30 @@ func (ec *executionContext) _Mutation_revokeShare(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RevokeShare(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
 			return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, selections, v)
 		},
@@ -11114,7 +11788,30 @@ func (ec *executionContext) _Query_appointments(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Appointments(ctx, fc.Args["status"].([]appointment.Status), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.AppointmentConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.AppointmentConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.AppointmentConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppointmentConnection) graphql.Marshaler {
 			return ec.marshalNAppointmentConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointmentConnection(ctx, selections, v)
 		},
@@ -11158,7 +11855,30 @@ func (ec *executionContext) _Query_invoices(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Invoices(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["status"].(*invoice.Status))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.InvoiceConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.InvoiceConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.InvoiceConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
 			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoiceConnection(ctx, selections, v)
 		},
@@ -11201,7 +11921,30 @@ func (ec *executionContext) _Query_insurancePlan(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().InsurancePlan(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
 			return ec.marshalOInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx, selections, v)
 		},
@@ -11234,7 +11977,30 @@ func (ec *executionContext) _Query_consultationsReport(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ConsultationsReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*model.ConsultationCount
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*model.ConsultationCount
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ConsultationCount
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConsultationCount) graphql.Marshaler {
 			return ec.marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCountᚄ(ctx, selections, v)
 		},
@@ -11278,7 +12044,30 @@ func (ec *executionContext) _Query_revenueReport(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RevenueReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*model.MonthlyRevenue
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*model.MonthlyRevenue
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.MonthlyRevenue
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.MonthlyRevenue) graphql.Marshaler {
 			return ec.marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenueᚄ(ctx, selections, v)
 		},
@@ -11322,7 +12111,30 @@ func (ec *executionContext) _Query_ratingsReport(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RatingsReport(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*model.DoctorRating
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*model.DoctorRating
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.DoctorRating
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.DoctorRating) graphql.Marshaler {
 			return ec.marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRatingᚄ(ctx, selections, v)
 		},
@@ -11366,7 +12178,30 @@ func (ec *executionContext) _Query_noShowReport(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().NoShowReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.NoShowReport
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *model.NoShowReport
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.NoShowReport
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowReport) graphql.Marshaler {
 			return ec.marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowReport(ctx, selections, v)
 		},
@@ -11410,7 +12245,30 @@ func (ec *executionContext) _Query_notifications(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Notifications(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.NotificationConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.NotificationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.NotificationConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.NotificationConnection) graphql.Marshaler {
 			return ec.marshalNNotificationConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐNotificationConnection(ctx, selections, v)
 		},
@@ -11453,7 +12311,30 @@ func (ec *executionContext) _Query_unreadNotificationCount(ctx context.Context, 
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().UnreadNotificationCount(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -11477,7 +12358,30 @@ func (ec *executionContext) _Query_recordFiles(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RecordFiles(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["category"].(*recordfile.Category), fc.Args["tag"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordFileConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFileConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFileConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFileConnection) graphql.Marshaler {
 			return ec.marshalNRecordFileConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileConnection(ctx, selections, v)
 		},
@@ -11520,7 +12424,30 @@ func (ec *executionContext) _Query_recordShares(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().RecordShares(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal []*ent.RecordShare
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.RecordShare
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.RecordShare
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RecordShare) graphql.Marshaler {
 			return ec.marshalNRecordShare2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShareᚄ(ctx, selections, v)
 		},
@@ -11553,7 +12480,30 @@ func (ec *executionContext) _Query_sharedRecords(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().SharedRecords(ctx, fc.Args["patientId"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal []*ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileᚄ(ctx, selections, v)
 		},
@@ -11597,7 +12547,30 @@ func (ec *executionContext) _Query_recordAccessLog(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RecordAccessLog(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAuditEventConnection(ctx, selections, v)
 		},
@@ -11932,7 +12905,30 @@ func (ec *executionContext) _RecordFile_downloadUrl(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.RecordFile().DownloadURL(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT", "DOCTOR"})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -12479,7 +13475,30 @@ func (ec *executionContext) _Subscription_appointmentUpdated(ctx context.Context
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().AppointmentUpdated(ctx, fc.Args["id"].(*int), fc.Args["after"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -12523,7 +13542,30 @@ func (ec *executionContext) _Subscription_agendaUpdated(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().AgendaUpdated(ctx, fc.Args["after"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *model.AgendaEvent
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *model.AgendaEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AgendaEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AgendaEvent) graphql.Marshaler {
 			return ec.marshalNAgendaEvent2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAgendaEvent(ctx, selections, v)
 		},
@@ -18671,6 +19713,46 @@ func (ec *executionContext) unmarshalNRegisterPatientInput2githubᚗcomᚋhealth
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
+	var res model.Role
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, v any) ([]model.Role, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Role, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐShareInput(ctx context.Context, v any) (model.ShareInput, error) {
 	res, err := ec.unmarshalInputShareInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19109,6 +20191,22 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	_ = ctx
 	res := scalar.MarshalCursor(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx context.Context, v any) (*model.Denial, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Denial)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx context.Context, sel ast.SelectionSet, v *model.Denial) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalODoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx context.Context, sel ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {

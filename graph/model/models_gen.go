@@ -179,6 +179,121 @@ type UpdateRecordFileInput struct {
 	Tags     []string             `json:"tags,omitempty"`
 }
 
+// How @hasRole refuses a signed-in caller of another role.
+type Denial string
+
+const (
+	DenialForbidden Denial = "FORBIDDEN"
+	// The field's objects read as absent, as a privacy denial does.
+	DenialNotFound Denial = "NOT_FOUND"
+)
+
+var AllDenial = []Denial{
+	DenialForbidden,
+	DenialNotFound,
+}
+
+func (e Denial) IsValid() bool {
+	switch e {
+	case DenialForbidden, DenialNotFound:
+		return true
+	}
+	return false
+}
+
+func (e Denial) String() string {
+	return string(e)
+}
+
+func (e *Denial) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Denial(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Denial", str)
+	}
+	return nil
+}
+
+func (e Denial) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Denial) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Denial) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The kind of account a signed-in caller holds.
+type Role string
+
+const (
+	RolePatient Role = "PATIENT"
+	RoleDoctor  Role = "DOCTOR"
+	RoleAdmin   Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RolePatient,
+	RoleDoctor,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RolePatient, RoleDoctor, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type Weekday string
 
 const (

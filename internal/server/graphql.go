@@ -122,7 +122,7 @@ type GraphQLOptions struct {
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
-	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()})
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Directives: graph.Directives(), Complexity: graph.Complexity()})
 	srv := handler.New(es)
 	srv.SetParserTokenLimit(o.MaxTokens)
 	// "Did you mean ..." hints would map the schema for a prober.
