@@ -11,7 +11,6 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -25,7 +24,7 @@ const (
 // SetWeeklyAvailability replaces the doctor's weekly hours and opens slots
 // for the coming weeks. Times are wall-clock times in the doctor's zone,
 // so 09:00 stays 09:00 across a change of UTC offset.
-func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*model.AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
+func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
 	v := viewer.FromContext(ctx)
 	w := DefaultWeeks
 	if weeks != nil {
@@ -110,7 +109,7 @@ type rule struct {
 	start, end, length int
 }
 
-func parseRule(field string, a *model.AvailabilityInput) (rule, error) {
+func parseRule(field string, a *AvailabilityInput) (rule, error) {
 	wd, ok := weekdays[string(a.Weekday)]
 	if !ok {
 		return rule{}, gqlerr.BadInput(field+".weekday", "unknown weekday %q", a.Weekday)

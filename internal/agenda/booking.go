@@ -10,7 +10,6 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -222,7 +221,7 @@ func (s *Service) complete(ctx context.Context, id int, noShow bool) (*ent.Appoi
 // Meeting is Appointment.meeting, present once the doctor accepted and
 // gone once the appointment is cancelled or rejected. The
 // link is the viewer's own: the doctor's makes them moderator.
-func (s *Service) Meeting(ctx context.Context, a *ent.Appointment) (*model.Meeting, error) {
+func (s *Service) Meeting(ctx context.Context, a *ent.Appointment) (*Meeting, error) {
 	if a.MeetingURL == nil || a.MeetingStartsAt == nil || a.MeetingEndsAt == nil {
 		return nil, nil
 	}
@@ -252,5 +251,5 @@ func (s *Service) Meeting(ctx context.Context, a *ent.Appointment) (*model.Meeti
 	if err != nil {
 		return nil, err
 	}
-	return &model.Meeting{URL: u, StartsAt: room.StartsAt, EndsAt: room.EndsAt}, nil
+	return &Meeting{URL: u, StartsAt: room.StartsAt, EndsAt: room.EndsAt}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -19,7 +18,6 @@ import (
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/config"
-	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
@@ -96,8 +94,6 @@ func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-var requestIDOnce sync.Once
-
 // Option changes how the app is built; tests use it.
 type Option func(*options)
 
@@ -128,9 +124,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
 		SessionTTL: cfg.SessionTTL, Now: o.now}
-	// A process-wide hook, set once: several apps in one process (tests,
-	// replicas) must not write it while another serves requests.
-	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
 	signouts := live.NewSignouts(sqlDB, log)
 	positions := live.NewPositions(sqlDB, log)

@@ -27,6 +27,7 @@ import (
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/record"
+	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) ExportHandler() http.Handler {
 		}
 		data, err := s.collect(ctx, v.ID)
 		if err != nil {
-			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", gqlerr.RequestIDFunc(ctx))
+			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", requestid.FromContext(ctx))
 			writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "internal error")
 			return
 		}
@@ -90,7 +91,7 @@ func (s *Service) ExportHandler() http.Handler {
 		if err != nil {
 			// The archive is already streaming: cut the connection so the
 			// client sees a broken download, never a truncated ZIP.
-			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", gqlerr.RequestIDFunc(ctx))
+			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", requestid.FromContext(ctx))
 			panic(http.ErrAbortHandler)
 		}
 	})
@@ -177,6 +178,6 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
-		"message": msg, "extensions": map[string]any{"code": code, "requestId": gqlerr.RequestIDFunc(r.Context())},
+		"message": msg, "extensions": map[string]any{"code": code, "requestId": requestid.FromContext(r.Context())},
 	}}})
 }

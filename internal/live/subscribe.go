@@ -15,7 +15,6 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -32,7 +31,7 @@ type Service struct {
 	Positions *Positions
 
 	once   sync.Once
-	agenda *memo[memoKey, *model.AgendaEvent]
+	agenda *memo[memoKey, *AgendaEvent]
 	appts  *memo[memoKey, *ent.Appointment]
 }
 
@@ -48,27 +47,27 @@ const memoTTL = 10 * time.Second
 
 func (s *Service) init() {
 	s.once.Do(func() {
-		s.agenda = newMemo[memoKey, *model.AgendaEvent](memoTTL)
+		s.agenda = newMemo[memoKey, *AgendaEvent](memoTTL)
 		s.appts = newMemo[memoKey, *ent.Appointment](memoTTL)
 	})
 }
 
 // AgendaUpdated streams the signed-in doctor's agenda changes.
-func (s *Service) AgendaUpdated(ctx context.Context, after *int) (<-chan *model.AgendaEvent, error) {
+func (s *Service) AgendaUpdated(ctx context.Context, after *int) (<-chan *AgendaEvent, error) {
 	v := viewer.FromContext(ctx)
 	s.init()
 	k := Key{Role: viewer.Doctor, ID: v.ID}
-	return stream(ctx, s, k, "agendaUpdated", after, func(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
+	return stream(ctx, s, k, "agendaUpdated", after, func(ctx context.Context, e *ent.Event) (*AgendaEvent, bool, error) {
 		// Shared with the viewer's other subscriptions: one leaving must
 		// not cancel the load for the rest.
-		return s.agenda.get(memoKey{e.ID, k}, func() (*model.AgendaEvent, bool, error) {
+		return s.agenda.get(memoKey{e.ID, k}, func() (*AgendaEvent, bool, error) {
 			return s.agendaEvent(context.WithoutCancel(ctx), e)
 		})
 	})
 }
 
-func (s *Service) agendaEvent(ctx context.Context, e *ent.Event) (*model.AgendaEvent, bool, error) {
-	out := &model.AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt}
+func (s *Service) agendaEvent(ctx context.Context, e *ent.Event) (*AgendaEvent, bool, error) {
+	out := &AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt}
 	if e.AppointmentID != nil {
 		// Loaded as the subscriber: the privacy policy has the last
 		// word on what reaches them.

@@ -18,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -127,7 +128,7 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFi
 	}
 	if err != nil {
 		s.Log.ErrorContext(ctx, "download aborted", "file_id", f.ID, "err", err.Error(),
-			"request_id", gqlerr.RequestIDFunc(ctx))
+			"request_id", requestid.FromContext(ctx))
 		// The status is sent: aborting the connection is the only way left
 		// to tell the client the body is not the file.
 		panic(http.ErrAbortHandler)
@@ -176,7 +177,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.Log.ErrorContext(r.Context(), "download failed", "err", err.Error(),
-		"request_id", gqlerr.RequestIDFunc(r.Context()))
+		"request_id", requestid.FromContext(r.Context()))
 	writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "the file cannot be read")
 }
 
@@ -184,7 +185,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 // the download endpoint's failures like every other.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	ext := map[string]any{"code": code}
-	if id := gqlerr.RequestIDFunc(r.Context()); id != "" {
+	if id := requestid.FromContext(r.Context()); id != "" {
 		ext["requestId"] = id
 	}
 	w.Header().Set("Content-Type", "application/json")

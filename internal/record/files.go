@@ -10,7 +10,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/recordfile"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -48,7 +47,7 @@ func (s *Service) Files(ctx context.Context, first *int, after *entgql.Cursor[in
 // Update renames, recategorises or retags one of the patient's files.
 // Moving a file into a shared category or tag shares it, as a new file
 // there would be.
-func (s *Service) Update(ctx context.Context, id int, in model.UpdateRecordFileInput) (*ent.RecordFile, error) {
+func (s *Service) Update(ctx context.Context, id int, in UpdateRecordFileInput) (*ent.RecordFile, error) {
 	// Ownership is the privacy rule's: the UPDATE carries patient_id = viewer.
 	u := s.db(ctx).RecordFile.UpdateOneID(id).Where(recordfile.DeletedAtIsNil())
 	if in.Title != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/rule"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -27,7 +26,7 @@ const (
 
 // Share lets one doctor read part of the signed-in patient's record until
 // it expires or is revoked.
-func (s *Service) Share(ctx context.Context, in model.ShareInput) (*ent.RecordShare, error) {
+func (s *Service) Share(ctx context.Context, in ShareInput) (*ent.RecordShare, error) {
 	v := viewer.FromContext(ctx)
 	now := s.now()
 	switch {

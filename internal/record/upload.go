@@ -12,7 +12,6 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/auditevent"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/blob"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -23,7 +22,7 @@ import (
 // stream from the upload through SHA-256 and the envelope into the store;
 // only then is the row written, in the mutation's transaction, and a
 // rollback of that transaction removes the stored bytes again.
-func (s *Service) Upload(ctx context.Context, file graphql.Upload, in model.RecordFileInput) (*ent.RecordFile, error) {
+func (s *Service) Upload(ctx context.Context, file graphql.Upload, in RecordFileInput) (*ent.RecordFile, error) {
 	v := viewer.FromContext(ctx)
 	title, err := cleanTitle("input.title", in.Title)
 	if err != nil {

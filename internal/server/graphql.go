@@ -183,7 +183,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.
 	srv.Use(transactions{entgql.Transactioner{TxOpener: client}})
-	srv.SetErrorPresenter(gqlerr.Presenter(log))
+	srv.SetErrorPresenter(Presenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()),
 			"request_id", RequestID(ctx))
