@@ -2,7 +2,7 @@ package graph
 
 import (
 	"context"
-	"strings"
+	"errors"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -23,35 +23,23 @@ var roles = map[model.Role]viewer.Role{
 	model.RoleAdmin:   viewer.Admin,
 }
 
-var roleNames = map[model.Role]string{
-	model.RolePatient: "patients",
-	model.RoleDoctor:  "doctors",
-	model.RoleAdmin:   "clinic administrators",
-}
-
 // HasRole is @hasRole: the field runs for a signed-in caller of one of
 // allowed. Anyone else is refused before the resolver, so no service
 // repeats the check: UNAUTHENTICATED when anonymous, and FORBIDDEN (or
 // NOT_FOUND, where the field's objects must read as absent to the other
 // party) when signed in as another kind of account.
 func HasRole(ctx context.Context, _ any, next graphql.Resolver, allowed []model.Role, denied *model.Denial) (any, error) {
-	v := viewer.FromContext(ctx)
-	if v.ID != 0 {
-		for _, r := range allowed {
-			if roles[r] == v.Role {
-				return next(ctx)
-			}
-		}
+	want := make([]viewer.Role, len(allowed))
+	for i, r := range allowed {
+		want[i] = roles[r]
 	}
+	err := gqlerr.CheckRole(ctx, want...)
+	var e *gqlerr.Error
 	switch {
-	case v.Role == viewer.Anonymous:
-		return nil, gqlerr.UnauthenticatedError()
-	case denied != nil && *denied == model.DenialNotFound:
+	case err == nil:
+		return next(ctx)
+	case errors.As(err, &e) && e.Code == gqlerr.Forbidden && denied != nil && *denied == model.DenialNotFound:
 		return nil, gqlerr.NotFoundError("object")
 	}
-	names := make([]string, len(allowed))
-	for i, r := range allowed {
-		names[i] = roleNames[r]
-	}
-	return nil, gqlerr.ForbiddenError("only " + strings.Join(names, " and ") + " can do this")
+	return nil, err
 }

@@ -7,7 +7,10 @@ import (
 	"database/sql"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // Deps are what the endpoints need.
@@ -31,11 +34,11 @@ type Deps struct {
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies TrustedProxies
 	// Export serves the signed-in patient's data export.
-	Export http.Handler
+	Export Endpoint
 	// Calendar renders an appointment as iCalendar for the viewer.
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
-	Files http.Handler
+	Files Endpoint
 	// Receipt renders an invoice as a PDF for the viewer.
 	Receipt func(ctx context.Context, id int) ([]byte, error)
 	// Metrics, when set, is served at GET /metrics: Prometheus's scrape,
@@ -59,17 +62,22 @@ func Handler(d Deps) http.Handler {
 		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout}))))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
+	// The routes beside /graphql, each with who may call it.
+	patients, parties := []viewer.Role{viewer.Patient}, []viewer.Role{viewer.Patient, viewer.Doctor}
 	if d.Export != nil {
-		mux.Handle("GET /me/export", withAuth(d.Authn, d.Log, d.Export))
+		mux.Handle("GET /me/export", withAuth(d.Authn, d.Log, serve(d.Log, patients, d.Export)))
 	}
 	if d.Calendar != nil {
-		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, documentHandler(calendarDoc, d.Calendar, d.Log)))
+		ics := document{"text/calendar; charset=utf-8", func(id int) string { return "consulta-" + strconv.Itoa(id) + ".ics" }, d.Calendar}
+		mux.Handle("GET /appointments/{id}/calendar.ics", withAuth(d.Authn, d.Log, serve(d.Log, parties, ics.serve)))
 	}
 	if d.Receipt != nil {
-		mux.Handle("GET /invoices/{id}/receipt.pdf", withAuth(d.Authn, d.Log, documentHandler(receiptDoc, d.Receipt, d.Log)))
+		pdf := document{"application/pdf", func(id int) string { return "recibo-" + strconv.Itoa(id) + ".pdf" }, d.Receipt}
+		mux.Handle("GET /invoices/{id}/receipt.pdf", withAuth(d.Authn, d.Log, serve(d.Log, parties, pdf.serve)))
 	}
 	if d.Files != nil {
-		mux.Handle("GET /files/{token}", withAuth(d.Authn, d.Log, d.Files))
+		// The signed link is the credential; the download checks it.
+		mux.Handle("GET /files/{token}", withAuth(d.Authn, d.Log, serve(d.Log, anyone, d.Files)))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
