@@ -1,10 +1,13 @@
 package graph_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/healthmed/healthmed/graph"
 	"github.com/healthmed/healthmed/graph/generated"
+	"github.com/healthmed/healthmed/internal/apptest"
 )
 
 // TestEveryRootFieldDeclaresItsCallers: each query, mutation and
@@ -31,5 +34,30 @@ func TestEveryRootFieldDeclaresItsCallers(t *testing.T) {
 				t.Errorf("%s.%s: @hasRole names no role", root, f.Name)
 			}
 		}
+	}
+}
+
+// TestSubscriptionsCheckTheirCallers: @hasRole runs before a subscription
+// starts, as before a query: each side's stream is refused to the other.
+func TestSubscriptionsCheckTheirCallers(t *testing.T) {
+	env := apptest.New(t)
+	doc, _ := env.Doctor("Dr. Stream", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Pat Stream")
+	for _, tc := range []struct{ name, token, query string }{
+		{"patient on agendaUpdated", pat, agendaSub},
+		{"doctor on appointmentUpdated", doc, apptUpdatedSub},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := env.Connect(t, apptest.TransportWS, tc.token)
+			defer w.Close()
+			w.Subscribe("s", tc.query, nil)
+			m, err := w.Next(5 * time.Second)
+			// A refusal at subscribe time is the stream's one result,
+			// like any resolver error, with no data.
+			if err != nil || m.ID != "s" || !strings.Contains(string(m.Payload), `"code":"FORBIDDEN"`) ||
+				!strings.Contains(string(m.Payload), `"data":null`) {
+				t.Fatalf("got %+v %s (err %v), want a FORBIDDEN error", m, m.Payload, err)
+			}
+		})
 	}
 }
