@@ -15,6 +15,8 @@ import (
 	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/coverage"
+	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/reports"
 )
 
 // Invoice is the resolver for the invoice field.
@@ -38,7 +40,7 @@ func (r *invoiceResolver) ReceiptURL(ctx context.Context, obj *ent.Invoice) (str
 }
 
 // LoginAdmin is the resolver for the loginAdmin field.
-func (r *mutationResolver) LoginAdmin(ctx context.Context, email string, password string) (*model.AuthPayload, error) {
+func (r *mutationResolver) LoginAdmin(ctx context.Context, email string, password string) (*identity.AuthPayload, error) {
 	return r.Identity.LoginAdmin(ctx, email, password)
 }
 
@@ -78,21 +80,21 @@ func (r *queryResolver) InsurancePlan(ctx context.Context) (*ent.InsurancePlan, 
 }
 
 // ConsultationsReport is the resolver for the consultationsReport field.
-func (r *queryResolver) ConsultationsReport(ctx context.Context, from time.Time, to time.Time) ([]*model.ConsultationCount, error) {
+func (r *queryResolver) ConsultationsReport(ctx context.Context, from time.Time, to time.Time) ([]*reports.ConsultationCount, error) {
 	return r.Reports.Consultations(ctx, from, to)
 }
 
 // RevenueReport is the resolver for the revenueReport field.
-func (r *queryResolver) RevenueReport(ctx context.Context, from time.Time, to time.Time) ([]*model.MonthlyRevenue, error) {
+func (r *queryResolver) RevenueReport(ctx context.Context, from time.Time, to time.Time) ([]*reports.MonthlyRevenue, error) {
 	return r.Reports.Revenue(ctx, from, to)
 }
 
 // RatingsReport is the resolver for the ratingsReport field.
-func (r *queryResolver) RatingsReport(ctx context.Context, from *time.Time, to *time.Time) ([]*model.DoctorRating, error) {
+func (r *queryResolver) RatingsReport(ctx context.Context, from *time.Time, to *time.Time) ([]*reports.DoctorRating, error) {
 	return r.Reports.Ratings(ctx, from, to)
 }
 
 // NoShowReport is the resolver for the noShowReport field.
-func (r *queryResolver) NoShowReport(ctx context.Context, from time.Time, to time.Time) (*model.NoShowReport, error) {
+func (r *queryResolver) NoShowReport(ctx context.Context, from time.Time, to time.Time) (*reports.NoShowReport, error) {
 	return r.Reports.NoShows(ctx, from, to)
 }

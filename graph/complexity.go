@@ -3,12 +3,13 @@ package graph
 import (
 	"entgo.io/contrib/entgql"
 
+	"time"
+
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/graph/generated"
-	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/geo"
-	"time"
 )
 
 // Default page sizes and list estimates the complexity limit assumes, so a
@@ -34,7 +35,7 @@ func Complexity() generated.ComplexityRoot {
 	c.Query.Nodes = func(child int, ids []int) int { return list(child, len(ids)) }
 	c.Query.Notifications = func(child int, first *int, _ *entgql.Cursor[int]) int { return list(child, page(first)) }
 	c.Doctor.Slots = func(child int, _, _ *time.Time, _ *bool) int { return list(child, slotsPerDoctor) }
-	c.Mutation.CreateSlots = func(child int, in []*model.SlotInput) int { return list(child, len(in)) }
+	c.Mutation.CreateSlots = func(child int, in []*agenda.SlotInput) int { return list(child, len(in)) }
 	return c
 }
 

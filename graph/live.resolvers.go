@@ -10,7 +10,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/graph/generated"
-	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/live"
 )
 
 // LastEventID is the resolver for the lastEventId field.
@@ -24,7 +24,7 @@ func (r *subscriptionResolver) AppointmentUpdated(ctx context.Context, id *int, 
 }
 
 // AgendaUpdated is the resolver for the agendaUpdated field.
-func (r *subscriptionResolver) AgendaUpdated(ctx context.Context, after *int) (<-chan *model.AgendaEvent, error) {
+func (r *subscriptionResolver) AgendaUpdated(ctx context.Context, after *int) (<-chan *live.AgendaEvent, error) {
 	return r.Live.AgendaUpdated(ctx, after)
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/recordfile"
-	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/record"
 )
 
 // RecordFile is the resolver for the recordFile field.
@@ -26,12 +26,12 @@ func (r *auditEventResolver) Actor(ctx context.Context, obj *ent.AuditEvent) (en
 }
 
 // UploadRecordFile is the resolver for the uploadRecordFile field.
-func (r *mutationResolver) UploadRecordFile(ctx context.Context, file graphql.Upload, input model.RecordFileInput) (*ent.RecordFile, error) {
+func (r *mutationResolver) UploadRecordFile(ctx context.Context, file graphql.Upload, input record.RecordFileInput) (*ent.RecordFile, error) {
 	return r.Records.Upload(ctx, file, input)
 }
 
 // UpdateRecordFile is the resolver for the updateRecordFile field.
-func (r *mutationResolver) UpdateRecordFile(ctx context.Context, id int, input model.UpdateRecordFileInput) (*ent.RecordFile, error) {
+func (r *mutationResolver) UpdateRecordFile(ctx context.Context, id int, input record.UpdateRecordFileInput) (*ent.RecordFile, error) {
 	return r.Records.Update(ctx, id, input)
 }
 
@@ -41,7 +41,7 @@ func (r *mutationResolver) DeleteRecordFile(ctx context.Context, id int) (int, e
 }
 
 // ShareRecords is the resolver for the shareRecords field.
-func (r *mutationResolver) ShareRecords(ctx context.Context, input model.ShareInput) (*ent.RecordShare, error) {
+func (r *mutationResolver) ShareRecords(ctx context.Context, input record.ShareInput) (*ent.RecordShare, error) {
 	return r.Records.Share(ctx, input)
 }
 

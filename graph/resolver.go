@@ -1,5 +1,7 @@
 // Package graph holds the GraphQL resolvers. Each resolver is one call into
-// Ent or a service; authorization is left to the Ent privacy policies.
+// Ent or a service. Who may call a root field is declared on it in the
+// schema (@hasRole, @public; see directives.go); which rows they reach is
+// left to the Ent privacy policies.
 package graph
 
 import (

@@ -13,15 +13,15 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/graph/generated"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/search"
 	"github.com/healthmed/healthmed/internal/validate"
 )
 
 // Meeting is the resolver for the meeting field.
-func (r *appointmentResolver) Meeting(ctx context.Context, obj *ent.Appointment) (*model.Meeting, error) {
+func (r *appointmentResolver) Meeting(ctx context.Context, obj *ent.Appointment) (*agenda.Meeting, error) {
 	return r.Agenda.Meeting(ctx, obj)
 }
 
@@ -50,27 +50,27 @@ func (r *doctorResolver) NextFreeSlot(ctx context.Context, obj *ent.Doctor) (*en
 }
 
 // RegisterDoctor is the resolver for the registerDoctor field.
-func (r *mutationResolver) RegisterDoctor(ctx context.Context, input model.RegisterDoctorInput) (*model.AuthPayload, error) {
+func (r *mutationResolver) RegisterDoctor(ctx context.Context, input identity.RegisterDoctorInput) (*identity.AuthPayload, error) {
 	return r.Identity.RegisterDoctor(ctx, input)
 }
 
 // RegisterPatient is the resolver for the registerPatient field.
-func (r *mutationResolver) RegisterPatient(ctx context.Context, input model.RegisterPatientInput) (*model.AuthPayload, error) {
+func (r *mutationResolver) RegisterPatient(ctx context.Context, input identity.RegisterPatientInput) (*identity.AuthPayload, error) {
 	return r.Identity.RegisterPatient(ctx, input)
 }
 
 // LoginDoctor is the resolver for the loginDoctor field.
-func (r *mutationResolver) LoginDoctor(ctx context.Context, crm string, password string) (*model.AuthPayload, error) {
+func (r *mutationResolver) LoginDoctor(ctx context.Context, crm string, password string) (*identity.AuthPayload, error) {
 	return r.Identity.LoginDoctor(ctx, crm, password)
 }
 
 // LoginPatient is the resolver for the loginPatient field.
-func (r *mutationResolver) LoginPatient(ctx context.Context, login string, password string) (*model.AuthPayload, error) {
+func (r *mutationResolver) LoginPatient(ctx context.Context, login string, password string) (*identity.AuthPayload, error) {
 	return r.Identity.LoginPatient(ctx, login, password)
 }
 
 // RefreshSession is the resolver for the refreshSession field.
-func (r *mutationResolver) RefreshSession(ctx context.Context, refreshToken string) (*model.AuthPayload, error) {
+func (r *mutationResolver) RefreshSession(ctx context.Context, refreshToken string) (*identity.AuthPayload, error) {
 	return r.Identity.Refresh(ctx, refreshToken)
 }
 
@@ -80,7 +80,7 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 }
 
 // ChangePassword is the resolver for the changePassword field.
-func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error) {
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*identity.AuthPayload, error) {
 	return r.Identity.ChangePassword(ctx, currentPassword, newPassword)
 }
 
@@ -90,12 +90,12 @@ func (r *mutationResolver) LinkExternalIdentity(ctx context.Context, token strin
 }
 
 // CreateSlots is the resolver for the createSlots field.
-func (r *mutationResolver) CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error) {
+func (r *mutationResolver) CreateSlots(ctx context.Context, input []*agenda.SlotInput) ([]*ent.Slot, error) {
 	return r.Agenda.CreateSlots(ctx, input)
 }
 
 // UpdateSlot is the resolver for the updateSlot field.
-func (r *mutationResolver) UpdateSlot(ctx context.Context, id int, input model.SlotInput) (*ent.Slot, error) {
+func (r *mutationResolver) UpdateSlot(ctx context.Context, id int, input agenda.SlotInput) (*ent.Slot, error) {
 	return r.Agenda.UpdateSlot(ctx, id, input)
 }
 
@@ -105,7 +105,7 @@ func (r *mutationResolver) DeleteSlot(ctx context.Context, id int) (int, error) 
 }
 
 // SetWeeklyAvailability is the resolver for the setWeeklyAvailability field.
-func (r *mutationResolver) SetWeeklyAvailability(ctx context.Context, input []*model.AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
+func (r *mutationResolver) SetWeeklyAvailability(ctx context.Context, input []*agenda.AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
 	return r.Agenda.SetWeeklyAvailability(ctx, input, weeks)
 }
 

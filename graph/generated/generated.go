@@ -24,7 +24,12 @@ import (
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/live"
+	"github.com/healthmed/healthmed/internal/record"
+	"github.com/healthmed/healthmed/internal/reports"
 	"github.com/healthmed/healthmed/internal/scalar"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -54,6 +59,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	HasRole func(ctx context.Context, obj any, next graphql.Resolver, roles []model.Role, denied *model.Denial) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -272,7 +278,7 @@ type ComplexityRoot struct {
 		CancelAppointment        func(childComplexity int, id int, reason string) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
 		CompleteAppointment      func(childComplexity int, id int) int
-		CreateSlots              func(childComplexity int, input []*model.SlotInput) int
+		CreateSlots              func(childComplexity int, input []*agenda.SlotInput) int
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
 		DeleteSlot               func(childComplexity int, id int) int
@@ -287,17 +293,17 @@ type ComplexityRoot struct {
 		MarkNotificationRead     func(childComplexity int, id int) int
 		RateAppointment          func(childComplexity int, id int, stars int, comment *string) int
 		RefreshSession           func(childComplexity int, refreshToken string) int
-		RegisterDoctor           func(childComplexity int, input model.RegisterDoctorInput) int
+		RegisterDoctor           func(childComplexity int, input identity.RegisterDoctorInput) int
 		RegisterInsurancePlan    func(childComplexity int, input model.InsurancePlanInput) int
-		RegisterPatient          func(childComplexity int, input model.RegisterPatientInput) int
+		RegisterPatient          func(childComplexity int, input identity.RegisterPatientInput) int
 		RejectAppointment        func(childComplexity int, id int, reason *string) int
 		RemoveInsurancePlan      func(childComplexity int) int
 		RevokeShare              func(childComplexity int, id int) int
-		SetWeeklyAvailability    func(childComplexity int, input []*model.AvailabilityInput, weeks *int) int
-		ShareRecords             func(childComplexity int, input model.ShareInput) int
-		UpdateRecordFile         func(childComplexity int, id int, input model.UpdateRecordFileInput) int
-		UpdateSlot               func(childComplexity int, id int, input model.SlotInput) int
-		UploadRecordFile         func(childComplexity int, file graphql.Upload, input model.RecordFileInput) int
+		SetWeeklyAvailability    func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
+		ShareRecords             func(childComplexity int, input record.ShareInput) int
+		UpdateRecordFile         func(childComplexity int, id int, input record.UpdateRecordFileInput) int
+		UpdateSlot               func(childComplexity int, id int, input agenda.SlotInput) int
+		UploadRecordFile         func(childComplexity int, file graphql.Upload, input record.RecordFileInput) int
 		VoidInvoice              func(childComplexity int, id int, reason string) int
 	}
 
@@ -428,7 +434,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AppointmentResolver interface {
-	Meeting(ctx context.Context, obj *ent.Appointment) (*model.Meeting, error)
+	Meeting(ctx context.Context, obj *ent.Appointment) (*agenda.Meeting, error)
 	Invoice(ctx context.Context, obj *ent.Appointment) (*ent.Invoice, error)
 	Coverage(ctx context.Context, obj *ent.Appointment) (*ent.CoverageCheck, error)
 	LastEventID(ctx context.Context, obj *ent.Appointment) (*int, error)
@@ -452,18 +458,18 @@ type InvoiceResolver interface {
 	ReceiptURL(ctx context.Context, obj *ent.Invoice) (string, error)
 }
 type MutationResolver interface {
-	RegisterDoctor(ctx context.Context, input model.RegisterDoctorInput) (*model.AuthPayload, error)
-	RegisterPatient(ctx context.Context, input model.RegisterPatientInput) (*model.AuthPayload, error)
-	LoginDoctor(ctx context.Context, crm string, password string) (*model.AuthPayload, error)
-	LoginPatient(ctx context.Context, login string, password string) (*model.AuthPayload, error)
-	RefreshSession(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
+	RegisterDoctor(ctx context.Context, input identity.RegisterDoctorInput) (*identity.AuthPayload, error)
+	RegisterPatient(ctx context.Context, input identity.RegisterPatientInput) (*identity.AuthPayload, error)
+	LoginDoctor(ctx context.Context, crm string, password string) (*identity.AuthPayload, error)
+	LoginPatient(ctx context.Context, login string, password string) (*identity.AuthPayload, error)
+	RefreshSession(ctx context.Context, refreshToken string) (*identity.AuthPayload, error)
 	Logout(ctx context.Context, refreshToken string) (bool, error)
-	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error)
+	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*identity.AuthPayload, error)
 	LinkExternalIdentity(ctx context.Context, token string, password string) (bool, error)
-	CreateSlots(ctx context.Context, input []*model.SlotInput) ([]*ent.Slot, error)
-	UpdateSlot(ctx context.Context, id int, input model.SlotInput) (*ent.Slot, error)
+	CreateSlots(ctx context.Context, input []*agenda.SlotInput) ([]*ent.Slot, error)
+	UpdateSlot(ctx context.Context, id int, input agenda.SlotInput) (*ent.Slot, error)
 	DeleteSlot(ctx context.Context, id int) (int, error)
-	SetWeeklyAvailability(ctx context.Context, input []*model.AvailabilityInput, weeks *int) ([]*ent.Slot, error)
+	SetWeeklyAvailability(ctx context.Context, input []*agenda.AvailabilityInput, weeks *int) ([]*ent.Slot, error)
 	AddDayOff(ctx context.Context, date string) (*ent.DayOff, error)
 	BookAppointment(ctx context.Context, slotID int, idempotencyKey *string) (*ent.Appointment, error)
 	AcceptAppointment(ctx context.Context, id int) (*ent.Appointment, error)
@@ -472,7 +478,7 @@ type MutationResolver interface {
 	CompleteAppointment(ctx context.Context, id int) (*ent.Appointment, error)
 	MarkNoShow(ctx context.Context, id int) (*ent.Appointment, error)
 	RateAppointment(ctx context.Context, id int, stars int, comment *string) (*ent.Feedback, error)
-	LoginAdmin(ctx context.Context, email string, password string) (*model.AuthPayload, error)
+	LoginAdmin(ctx context.Context, email string, password string) (*identity.AuthPayload, error)
 	MarkInvoicePaid(ctx context.Context, id int) (*ent.Invoice, error)
 	VoidInvoice(ctx context.Context, id int, reason string) (*ent.Invoice, error)
 	RegisterInsurancePlan(ctx context.Context, input model.InsurancePlanInput) (*ent.InsurancePlan, error)
@@ -481,10 +487,10 @@ type MutationResolver interface {
 	DeactivateAccount(ctx context.Context, password string) (bool, error)
 	MarkNotificationRead(ctx context.Context, id int) (*ent.Notification, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
-	UploadRecordFile(ctx context.Context, file graphql.Upload, input model.RecordFileInput) (*ent.RecordFile, error)
-	UpdateRecordFile(ctx context.Context, id int, input model.UpdateRecordFileInput) (*ent.RecordFile, error)
+	UploadRecordFile(ctx context.Context, file graphql.Upload, input record.RecordFileInput) (*ent.RecordFile, error)
+	UpdateRecordFile(ctx context.Context, id int, input record.UpdateRecordFileInput) (*ent.RecordFile, error)
 	DeleteRecordFile(ctx context.Context, id int) (int, error)
-	ShareRecords(ctx context.Context, input model.ShareInput) (*ent.RecordShare, error)
+	ShareRecords(ctx context.Context, input record.ShareInput) (*ent.RecordShare, error)
 	RevokeShare(ctx context.Context, id int) (*ent.RecordShare, error)
 }
 type NotificationResolver interface {
@@ -498,10 +504,10 @@ type QueryResolver interface {
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
 	Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error)
 	InsurancePlan(ctx context.Context) (*ent.InsurancePlan, error)
-	ConsultationsReport(ctx context.Context, from time.Time, to time.Time) ([]*model.ConsultationCount, error)
-	RevenueReport(ctx context.Context, from time.Time, to time.Time) ([]*model.MonthlyRevenue, error)
-	RatingsReport(ctx context.Context, from *time.Time, to *time.Time) ([]*model.DoctorRating, error)
-	NoShowReport(ctx context.Context, from time.Time, to time.Time) (*model.NoShowReport, error)
+	ConsultationsReport(ctx context.Context, from time.Time, to time.Time) ([]*reports.ConsultationCount, error)
+	RevenueReport(ctx context.Context, from time.Time, to time.Time) ([]*reports.MonthlyRevenue, error)
+	RatingsReport(ctx context.Context, from *time.Time, to *time.Time) ([]*reports.DoctorRating, error)
+	NoShowReport(ctx context.Context, from time.Time, to time.Time) (*reports.NoShowReport, error)
 	Notifications(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	RecordFiles(ctx context.Context, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) (*ent.RecordFileConnection, error)
@@ -517,7 +523,7 @@ type SlotResolver interface {
 }
 type SubscriptionResolver interface {
 	AppointmentUpdated(ctx context.Context, id *int, after *int) (<-chan *ent.Appointment, error)
-	AgendaUpdated(ctx context.Context, after *int) (<-chan *model.AgendaEvent, error)
+	AgendaUpdated(ctx context.Context, after *int) (<-chan *live.AgendaEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1447,7 +1453,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateSlots(childComplexity, args["input"].([]*model.SlotInput)), true
+		return e.ComplexityRoot.Mutation.CreateSlots(childComplexity, args["input"].([]*agenda.SlotInput)), true
 	case "Mutation.deactivateAccount":
 		if e.ComplexityRoot.Mutation.DeactivateAccount == nil {
 			break
@@ -1607,7 +1613,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterDoctor(childComplexity, args["input"].(model.RegisterDoctorInput)), true
+		return e.ComplexityRoot.Mutation.RegisterDoctor(childComplexity, args["input"].(identity.RegisterDoctorInput)), true
 	case "Mutation.registerInsurancePlan":
 		if e.ComplexityRoot.Mutation.RegisterInsurancePlan == nil {
 			break
@@ -1629,7 +1635,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterPatient(childComplexity, args["input"].(model.RegisterPatientInput)), true
+		return e.ComplexityRoot.Mutation.RegisterPatient(childComplexity, args["input"].(identity.RegisterPatientInput)), true
 	case "Mutation.rejectAppointment":
 		if e.ComplexityRoot.Mutation.RejectAppointment == nil {
 			break
@@ -1668,7 +1674,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetWeeklyAvailability(childComplexity, args["input"].([]*model.AvailabilityInput), args["weeks"].(*int)), true
+		return e.ComplexityRoot.Mutation.SetWeeklyAvailability(childComplexity, args["input"].([]*agenda.AvailabilityInput), args["weeks"].(*int)), true
 	case "Mutation.shareRecords":
 		if e.ComplexityRoot.Mutation.ShareRecords == nil {
 			break
@@ -1679,7 +1685,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ShareRecords(childComplexity, args["input"].(model.ShareInput)), true
+		return e.ComplexityRoot.Mutation.ShareRecords(childComplexity, args["input"].(record.ShareInput)), true
 	case "Mutation.updateRecordFile":
 		if e.ComplexityRoot.Mutation.UpdateRecordFile == nil {
 			break
@@ -1690,7 +1696,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateRecordFile(childComplexity, args["id"].(int), args["input"].(model.UpdateRecordFileInput)), true
+		return e.ComplexityRoot.Mutation.UpdateRecordFile(childComplexity, args["id"].(int), args["input"].(record.UpdateRecordFileInput)), true
 	case "Mutation.updateSlot":
 		if e.ComplexityRoot.Mutation.UpdateSlot == nil {
 			break
@@ -1701,7 +1707,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateSlot(childComplexity, args["id"].(int), args["input"].(model.SlotInput)), true
+		return e.ComplexityRoot.Mutation.UpdateSlot(childComplexity, args["id"].(int), args["input"].(agenda.SlotInput)), true
 	case "Mutation.uploadRecordFile":
 		if e.ComplexityRoot.Mutation.UploadRecordFile == nil {
 			break
@@ -1712,7 +1718,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UploadRecordFile(childComplexity, args["file"].(graphql.Upload), args["input"].(model.RecordFileInput)), true
+		return e.ComplexityRoot.Mutation.UploadRecordFile(childComplexity, args["file"].(graphql.Upload), args["input"].(record.RecordFileInput)), true
 	case "Mutation.voidInvoice":
 		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
 			break
@@ -2420,6 +2426,36 @@ var sources = []*ast.Source{
 
 scalar Upload
 
+# --- Who may call what --------------------------------------------------------
+# Every root field says who may call it, here in the schema: @hasRole is
+# checked before the resolver runs, @public marks a field anyone may call.
+# Which rows a caller then sees or changes is the Ent privacy policies'
+# business (ent/schema, internal/rule), never the resolver's.
+
+"""
+Only a signed-in caller of one of roles may call the field. Anonymous
+callers get UNAUTHENTICATED; signed-in callers of another role get denied,
+FORBIDDEN unless the field's objects must read as absent to them.
+"""
+directive @hasRole(roles: [Role!]!, denied: Denial = FORBIDDEN) on FIELD_DEFINITION
+
+"Anyone may call the field, signed in or not."
+directive @public on FIELD_DEFINITION
+
+"The kind of account a signed-in caller holds."
+enum Role {
+  PATIENT
+  DOCTOR
+  ADMIN
+}
+
+"How @hasRole refuses a signed-in caller of another role."
+enum Denial {
+  FORBIDDEN
+  "The field's objects read as absent, as a privacy denial does."
+  NOT_FOUND
+}
+
 "A point on Earth in WGS 84 degrees."
 type GeoPoint {
   lat: Float!
@@ -2478,7 +2514,7 @@ extend type Doctor {
 }
 
 extend type Query {
-  viewer: Viewer
+  viewer: Viewer @public
   doctors(
     near: GeoPointInput
     withinKm: Float
@@ -2486,24 +2522,24 @@ extend type Query {
     minRating: Float
     first: Int
     after: Cursor
-  ): DoctorConnection!
+  ): DoctorConnection! @public
 }
 
 type Mutation {
-  registerDoctor(input: RegisterDoctorInput!): AuthPayload!
-  registerPatient(input: RegisterPatientInput!): AuthPayload!
-  loginDoctor(crm: String!, password: String!): AuthPayload!
+  registerDoctor(input: RegisterDoctorInput!): AuthPayload! @public
+  registerPatient(input: RegisterPatientInput!): AuthPayload! @public
+  loginDoctor(crm: String!, password: String!): AuthPayload! @public
   "login is the e-mail or the CPF."
-  loginPatient(login: String!, password: String!): AuthPayload!
+  loginPatient(login: String!, password: String!): AuthPayload! @public
   "A new token pair for a refresh token, which is used up."
-  refreshSession(refreshToken: String!): AuthPayload!
+  refreshSession(refreshToken: String!): AuthPayload! @public
   "Ends the sign-in the refresh token belongs to. Always true."
-  logout(refreshToken: String!): Boolean!
+  logout(refreshToken: String!): Boolean! @public
   """
   Sets a new password for the signed-in account. Every sign-in of the
   account ends (other devices must sign in again); the answer is a new one.
   """
-  changePassword(currentPassword: String!, newPassword: String!): AuthPayload!
+  changePassword(currentPassword: String!, newPassword: String!): AuthPayload! @hasRole(roles: [PATIENT, DOCTOR, ADMIN])
   """
   Links the account of the external identity provider that token (one of
   its access tokens, for the same kind of account) proves to the signed-in
@@ -2511,7 +2547,7 @@ type Mutation {
   sign-ins open this account. CONFLICT/ALREADY_LINKED when the identity is
   another account's or this account has one of that provider already.
   """
-  linkExternalIdentity(token: String!, password: String!): Boolean!
+  linkExternalIdentity(token: String!, password: String!): Boolean! @hasRole(roles: [PATIENT, DOCTOR, ADMIN])
 }
 
 # --- Agenda and booking ------------------------------------------------------
@@ -2572,34 +2608,34 @@ extend type Query {
     to: Time
     first: Int
     after: Cursor
-  ): AppointmentConnection!
+  ): AppointmentConnection! @hasRole(roles: [DOCTOR, PATIENT])
 }
 
 extend type Mutation {
-  createSlots(input: [SlotInput!]!): [Slot!]!
-  updateSlot(id: ID!, input: SlotInput!): Slot!
-  deleteSlot(id: ID!): ID!
+  createSlots(input: [SlotInput!]!): [Slot!]! @hasRole(roles: [DOCTOR])
+  updateSlot(id: ID!, input: SlotInput!): Slot! @hasRole(roles: [DOCTOR])
+  deleteSlot(id: ID!): ID! @hasRole(roles: [DOCTOR])
   "Replaces the weekly hours and opens slots for the coming weeks (default 4)."
-  setWeeklyAvailability(input: [AvailabilityInput!]!, weeks: Int): [Slot!]!
+  setWeeklyAvailability(input: [AvailabilityInput!]!, weeks: Int): [Slot!]! @hasRole(roles: [DOCTOR])
   "Blocks a date (YYYY-MM-DD, doctor's time zone): its free slots are withdrawn."
-  addDayOff(date: String!): DayOff!
+  addDayOff(date: String!): DayOff! @hasRole(roles: [DOCTOR])
 
   "A retry with the same idempotencyKey returns the first booking."
-  bookAppointment(slotId: ID!, idempotencyKey: String): Appointment!
-  acceptAppointment(id: ID!): Appointment!
+  bookAppointment(slotId: ID!, idempotencyKey: String): Appointment! @hasRole(roles: [PATIENT])
+  acceptAppointment(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "A request at any time; an accepted appointment only before it starts."
-  rejectAppointment(id: ID!, reason: String): Appointment!
+  rejectAppointment(id: ID!, reason: String): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "By the patient, before the start time."
-  cancelAppointment(id: ID!, reason: String!): Appointment!
+  cancelAppointment(id: ID!, reason: String!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
   "Once the start time has passed, by the doctor: the consultation took place."
-  completeAppointment(id: ID!): Appointment!
+  completeAppointment(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   """
   Once the start time has passed, by the doctor: the patient did not attend.
   The appointment is COMPLETED with noShow true, and invoiced.
   """
-  markNoShow(id: ID!): Appointment!
+  markNoShow(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "One rating per completed appointment, by its patient."
-  rateAppointment(id: ID!, stars: Int!, comment: String): Feedback!
+  rateAppointment(id: ID!, stars: Int!, comment: String): Feedback! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../clinic.graphqls", Input: `# --- Billing, health insurance, consultation reports, clinic reports ---------
@@ -2701,39 +2737,39 @@ type NoShowReport {
 
 extend type Query {
   "The signed-in patient's or doctor's invoices, newest first."
-  invoices(first: Int, after: Cursor, status: InvoiceStatus): InvoiceConnection!
+  invoices(first: Int, after: Cursor, status: InvoiceStatus): InvoiceConnection! @hasRole(roles: [DOCTOR, PATIENT])
   "The signed-in patient's health-insurance plan."
-  insurancePlan: InsurancePlan
+  insurancePlan: InsurancePlan @hasRole(roles: [PATIENT])
 
   "Admins: appointments starting in [from, to) per doctor and status."
-  consultationsReport(from: Time!, to: Time!): [ConsultationCount!]!
+  consultationsReport(from: Time!, to: Time!): [ConsultationCount!]! @hasRole(roles: [ADMIN])
   "Admins: revenue per month from invoices paid in [from, to)."
-  revenueReport(from: Time!, to: Time!): [MonthlyRevenue!]!
+  revenueReport(from: Time!, to: Time!): [MonthlyRevenue!]! @hasRole(roles: [ADMIN])
   "Admins: average rating per doctor of the ratings given in [from, to) (all time without a range)."
-  ratingsReport(from: Time, to: Time): [DoctorRating!]!
+  ratingsReport(from: Time, to: Time): [DoctorRating!]! @hasRole(roles: [ADMIN])
   "Admins: no-show figures of the appointments starting in [from, to)."
-  noShowReport(from: Time!, to: Time!): NoShowReport!
+  noShowReport(from: Time!, to: Time!): NoShowReport! @hasRole(roles: [ADMIN])
 }
 
 extend type Mutation {
-  loginAdmin(email: String!, password: String!): AuthPayload!
+  loginAdmin(email: String!, password: String!): AuthPayload! @public
 
   "Doctors: an open invoice of theirs becomes PAID."
-  markInvoicePaid(id: ID!): Invoice!
+  markInvoicePaid(id: ID!): Invoice! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "Doctors: an open invoice of theirs becomes VOID; the reason is required."
-  voidInvoice(id: ID!, reason: String!): Invoice!
+  voidInvoice(id: ID!, reason: String!): Invoice! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
 
   "Patients: records or replaces their plan."
-  registerInsurancePlan(input: InsurancePlanInput!): InsurancePlan!
+  registerInsurancePlan(input: InsurancePlanInput!): InsurancePlan! @hasRole(roles: [PATIENT])
   "Patients: later bookings are private. False when there was no plan."
-  removeInsurancePlan: Boolean!
+  removeInsurancePlan: Boolean! @hasRole(roles: [PATIENT])
 
   """
   Doctors: adds a consultation report (input.text, or an uploaded PDF, image
   or text file) to the record of the patient of one of their completed
   appointments, as category REPORT.
   """
-  attachConsultationReport(appointmentId: ID!, input: ConsultationReportInput!, file: Upload): RecordFile!
+  attachConsultationReport(appointmentId: ID!, input: ConsultationReportInput!, file: Upload): RecordFile! @hasRole(roles: [DOCTOR])
 }
 `, BuiltIn: false},
 	{Name: "../lgpd.graphqls", Input: `# The patient's rights under the LGPD. The full export (data.json plus the
@@ -2747,7 +2783,7 @@ extend type Mutation {
   shares are revoked. The clinical record and its access log are kept, as
   the law requires. Refused while an upcoming appointment is active.
   """
-  deactivateAccount(password: String!): Boolean!
+  deactivateAccount(password: String!): Boolean! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../live.graphqls", Input: `# Live updates over websocket subscriptions.
@@ -2784,9 +2820,9 @@ type Subscription {
   For a patient: every change to their appointments, or to the one given.
   after resumes from an event id seen before (at most 24 hours back).
   """
-  appointmentUpdated(id: ID, after: ID): Appointment!
+  appointmentUpdated(id: ID, after: ID): Appointment! @hasRole(roles: [PATIENT])
   "For a doctor: bookings and slot changes on their own agenda."
-  agendaUpdated(after: ID): AgendaEvent!
+  agendaUpdated(after: ID): AgendaEvent! @hasRole(roles: [DOCTOR])
 }
 `, BuiltIn: false},
 	{Name: "../notify.graphqls", Input: `# --- Notifications -------------------------------------------------------------
@@ -2802,16 +2838,16 @@ extend type Notification {
 
 extend type Query {
   "The signed-in doctor's or patient's notifications, newest first."
-  notifications(first: Int, after: Cursor): NotificationConnection!
+  notifications(first: Int, after: Cursor): NotificationConnection! @hasRole(roles: [DOCTOR, PATIENT])
   "How many of the signed-in doctor's or patient's notifications are unread."
-  unreadNotificationCount: Int!
+  unreadNotificationCount: Int! @hasRole(roles: [DOCTOR, PATIENT])
 }
 
 extend type Mutation {
   "Marks one of the viewer's notifications read; marking it again keeps the first time."
-  markNotificationRead(id: ID!): Notification!
+  markNotificationRead(id: ID!): Notification! @hasRole(roles: [DOCTOR, PATIENT])
   "Marks every unread notification of the viewer read; returns how many changed."
-  markAllNotificationsRead: Int!
+  markAllNotificationsRead: Int! @hasRole(roles: [DOCTOR, PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
@@ -2851,7 +2887,7 @@ extend type RecordFile {
   A link to the file's bytes, valid for five minutes and only for the viewer
   who asked for it. The download checks the share again and is logged.
   """
-  downloadUrl: String!
+  downloadUrl: String! @hasRole(roles: [PATIENT, DOCTOR])
 }
 
 extend type AuditEvent {
@@ -2872,24 +2908,24 @@ extend type Query {
     after: Cursor
     category: RecordFileCategory
     tag: String
-  ): RecordFileConnection!
+  ): RecordFileConnection! @hasRole(roles: [PATIENT])
   "The shares the signed-in patient has made, newest first."
-  recordShares: [RecordShare!]!
+  recordShares: [RecordShare!]! @hasRole(roles: [PATIENT])
   "For a doctor: the patient's files a live share covers, newest first."
-  sharedRecords(patientId: ID!): [RecordFile!]!
+  sharedRecords(patientId: ID!): [RecordFile!]! @hasRole(roles: [DOCTOR])
   "For a patient: who accessed their record, and when, newest first."
-  recordAccessLog(first: Int, after: Cursor): AuditEventConnection!
+  recordAccessLog(first: Int, after: Cursor): AuditEventConnection! @hasRole(roles: [PATIENT])
 }
 
 extend type Mutation {
   "Multipart upload: PDF, PNG, JPEG, DICOM or UTF-8 text, up to the server's limit (25 MiB by default)."
-  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile!
-  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile!
+  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
+  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
   "The file leaves every view and share at once; its bytes are erased later."
-  deleteRecordFile(id: ID!): ID!
-  shareRecords(input: ShareInput!): RecordShare!
+  deleteRecordFile(id: ID!): ID! @hasRole(roles: [PATIENT])
+  shareRecords(input: ShareInput!): RecordShare! @hasRole(roles: [PATIENT])
   "Takes effect at once, including for links already handed out."
-  revokeShare(id: ID!): RecordShare!
+  revokeShare(id: ID!): RecordShare! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -3472,7 +3508,7 @@ type Query {
     ID of the object.
     """
     id: ID!
-  ): Node
+  ): Node @public
   """
   Lookup nodes by a list of IDs.
   """
@@ -3481,7 +3517,7 @@ type Query {
     The list of node IDs.
     """
     ids: [ID!]!
-  ): [Node]!
+  ): [Node]! @public
 }
 type RecordFile implements Node {
   id: ID!
@@ -4324,6 +4360,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roles",
+		func(ctx context.Context, v any) ([]model.Role, error) {
+			return ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roles"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "denied",
+		func(ctx context.Context, v any) (*model.Denial, error) {
+			return ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["denied"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Doctor_slots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4496,8 +4554,8 @@ func (ec *executionContext) field_Mutation_createSlots_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]*model.SlotInput, error) {
-			return ec.unmarshalNSlotInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInputᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]*agenda.SlotInput, error) {
+			return ec.unmarshalNSlotInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐSlotInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4740,8 +4798,8 @@ func (ec *executionContext) field_Mutation_registerDoctor_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RegisterDoctorInput, error) {
-			return ec.unmarshalNRegisterDoctorInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRegisterDoctorInput(ctx, v)
+		func(ctx context.Context, v any) (identity.RegisterDoctorInput, error) {
+			return ec.unmarshalNRegisterDoctorInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐRegisterDoctorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4768,8 +4826,8 @@ func (ec *executionContext) field_Mutation_registerPatient_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RegisterPatientInput, error) {
-			return ec.unmarshalNRegisterPatientInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRegisterPatientInput(ctx, v)
+		func(ctx context.Context, v any) (identity.RegisterPatientInput, error) {
+			return ec.unmarshalNRegisterPatientInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐRegisterPatientInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4818,8 +4876,8 @@ func (ec *executionContext) field_Mutation_setWeeklyAvailability_args(ctx contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]*model.AvailabilityInput, error) {
-			return ec.unmarshalNAvailabilityInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAvailabilityInputᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]*agenda.AvailabilityInput, error) {
+			return ec.unmarshalNAvailabilityInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐAvailabilityInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4840,8 +4898,8 @@ func (ec *executionContext) field_Mutation_shareRecords_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ShareInput, error) {
-			return ec.unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐShareInput(ctx, v)
+		func(ctx context.Context, v any) (record.ShareInput, error) {
+			return ec.unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐShareInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4862,8 +4920,8 @@ func (ec *executionContext) field_Mutation_updateRecordFile_args(ctx context.Con
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateRecordFileInput, error) {
-			return ec.unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐUpdateRecordFileInput(ctx, v)
+		func(ctx context.Context, v any) (record.UpdateRecordFileInput, error) {
+			return ec.unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐUpdateRecordFileInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4884,8 +4942,8 @@ func (ec *executionContext) field_Mutation_updateSlot_args(ctx context.Context, 
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.SlotInput, error) {
-			return ec.unmarshalNSlotInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInput(ctx, v)
+		func(ctx context.Context, v any) (agenda.SlotInput, error) {
+			return ec.unmarshalNSlotInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐSlotInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4906,8 +4964,8 @@ func (ec *executionContext) field_Mutation_uploadRecordFile_args(ctx context.Con
 	}
 	args["file"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RecordFileInput, error) {
-			return ec.unmarshalNRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRecordFileInput(ctx, v)
+		func(ctx context.Context, v any) (record.RecordFileInput, error) {
+			return ec.unmarshalNRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐRecordFileInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5404,7 +5462,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _AgendaEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.AgendaEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgendaEvent_id(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5427,7 +5485,7 @@ func (ec *executionContext) fieldContext_AgendaEvent_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("AgendaEvent", field, false, false, "ID")
 }
 
-func (ec *executionContext) _AgendaEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.AgendaEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgendaEvent_kind(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5450,7 +5508,7 @@ func (ec *executionContext) fieldContext_AgendaEvent_kind(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AgendaEvent", field, false, false, "AgendaEventKind")
 }
 
-func (ec *executionContext) _AgendaEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.AgendaEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgendaEvent_at(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5473,7 +5531,7 @@ func (ec *executionContext) fieldContext_AgendaEvent_at(_ context.Context, field
 	return graphql.NewScalarFieldContext("AgendaEvent", field, false, false, "Time")
 }
 
-func (ec *executionContext) _AgendaEvent_appointment(ctx context.Context, field graphql.CollectedField, obj *model.AgendaEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgendaEvent_appointment(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5505,7 +5563,7 @@ func (ec *executionContext) fieldContext_AgendaEvent_appointment(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _AgendaEvent_slot(ctx context.Context, field graphql.CollectedField, obj *model.AgendaEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgendaEvent_slot(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5852,8 +5910,8 @@ func (ec *executionContext) _Appointment_meeting(ctx context.Context, field grap
 			return ec.Resolvers.Appointment().Meeting(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Meeting) graphql.Marshaler {
-			return ec.marshalOMeeting2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMeeting(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *agenda.Meeting) graphql.Marshaler {
+			return ec.marshalOMeeting2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐMeeting(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6482,7 +6540,7 @@ func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("AuditEventEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _AuthPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_token(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6505,7 +6563,7 @@ func (ec *executionContext) fieldContext_AuthPayload_token(_ context.Context, fi
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuthPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6528,7 +6586,7 @@ func (ec *executionContext) fieldContext_AuthPayload_expiresAt(_ context.Context
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "Time")
 }
 
-func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6551,7 +6609,7 @@ func (ec *executionContext) fieldContext_AuthPayload_refreshToken(_ context.Cont
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuthPayload_refreshExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_refreshExpiresAt(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6744,7 +6802,7 @@ func (ec *executionContext) fieldContext_Availability_doctor(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _ConsultationCount_doctorId(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsultationCount_doctorId(ctx context.Context, field graphql.CollectedField, obj *reports.ConsultationCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6767,7 +6825,7 @@ func (ec *executionContext) fieldContext_ConsultationCount_doctorId(_ context.Co
 	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ConsultationCount_doctorName(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsultationCount_doctorName(ctx context.Context, field graphql.CollectedField, obj *reports.ConsultationCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6790,7 +6848,7 @@ func (ec *executionContext) fieldContext_ConsultationCount_doctorName(_ context.
 	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "String")
 }
 
-func (ec *executionContext) _ConsultationCount_crm(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsultationCount_crm(ctx context.Context, field graphql.CollectedField, obj *reports.ConsultationCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6813,7 +6871,7 @@ func (ec *executionContext) fieldContext_ConsultationCount_crm(_ context.Context
 	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "String")
 }
 
-func (ec *executionContext) _ConsultationCount_status(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsultationCount_status(ctx context.Context, field graphql.CollectedField, obj *reports.ConsultationCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6836,7 +6894,7 @@ func (ec *executionContext) fieldContext_ConsultationCount_status(_ context.Cont
 	return graphql.NewScalarFieldContext("ConsultationCount", field, false, false, "AppointmentStatus")
 }
 
-func (ec *executionContext) _ConsultationCount_count(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ConsultationCount_count(ctx context.Context, field graphql.CollectedField, obj *reports.ConsultationCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7633,7 +7691,7 @@ func (ec *executionContext) fieldContext_DoctorEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DoctorEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _DoctorNoShow_doctorId(ctx context.Context, field graphql.CollectedField, obj *model.DoctorNoShow) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorNoShow_doctorId(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorNoShow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7656,7 +7714,7 @@ func (ec *executionContext) fieldContext_DoctorNoShow_doctorId(_ context.Context
 	return graphql.NewScalarFieldContext("DoctorNoShow", field, false, false, "ID")
 }
 
-func (ec *executionContext) _DoctorNoShow_doctorName(ctx context.Context, field graphql.CollectedField, obj *model.DoctorNoShow) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorNoShow_doctorName(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorNoShow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7679,7 +7737,7 @@ func (ec *executionContext) fieldContext_DoctorNoShow_doctorName(_ context.Conte
 	return graphql.NewScalarFieldContext("DoctorNoShow", field, false, false, "String")
 }
 
-func (ec *executionContext) _DoctorNoShow_figures(ctx context.Context, field graphql.CollectedField, obj *model.DoctorNoShow) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorNoShow_figures(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorNoShow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7691,8 +7749,8 @@ func (ec *executionContext) _DoctorNoShow_figures(ctx context.Context, field gra
 			return obj.Figures, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowFigures) graphql.Marshaler {
-			return ec.marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowFigures(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reports.NoShowFigures) graphql.Marshaler {
+			return ec.marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐNoShowFigures(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7711,7 +7769,7 @@ func (ec *executionContext) fieldContext_DoctorNoShow_figures(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _DoctorRating_doctorId(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorRating_doctorId(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorRating) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7734,7 +7792,7 @@ func (ec *executionContext) fieldContext_DoctorRating_doctorId(_ context.Context
 	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "ID")
 }
 
-func (ec *executionContext) _DoctorRating_doctorName(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorRating_doctorName(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorRating) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7757,7 +7815,7 @@ func (ec *executionContext) fieldContext_DoctorRating_doctorName(_ context.Conte
 	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "String")
 }
 
-func (ec *executionContext) _DoctorRating_average(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorRating_average(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorRating) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7780,7 +7838,7 @@ func (ec *executionContext) fieldContext_DoctorRating_average(_ context.Context,
 	return graphql.NewScalarFieldContext("DoctorRating", field, false, false, "Float")
 }
 
-func (ec *executionContext) _DoctorRating_ratings(ctx context.Context, field graphql.CollectedField, obj *model.DoctorRating) (ret graphql.Marshaler) {
+func (ec *executionContext) _DoctorRating_ratings(ctx context.Context, field graphql.CollectedField, obj *reports.DoctorRating) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8602,7 +8660,7 @@ func (ec *executionContext) fieldContext_InvoiceEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("InvoiceEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _Meeting_url(ctx context.Context, field graphql.CollectedField, obj *model.Meeting) (ret graphql.Marshaler) {
+func (ec *executionContext) _Meeting_url(ctx context.Context, field graphql.CollectedField, obj *agenda.Meeting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8625,7 +8683,7 @@ func (ec *executionContext) fieldContext_Meeting_url(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Meeting", field, false, false, "String")
 }
 
-func (ec *executionContext) _Meeting_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.Meeting) (ret graphql.Marshaler) {
+func (ec *executionContext) _Meeting_startsAt(ctx context.Context, field graphql.CollectedField, obj *agenda.Meeting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8648,7 +8706,7 @@ func (ec *executionContext) fieldContext_Meeting_startsAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Meeting", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Meeting_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.Meeting) (ret graphql.Marshaler) {
+func (ec *executionContext) _Meeting_endsAt(ctx context.Context, field graphql.CollectedField, obj *agenda.Meeting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8671,7 +8729,7 @@ func (ec *executionContext) fieldContext_Meeting_endsAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Meeting", field, false, false, "Time")
 }
 
-func (ec *executionContext) _MonthlyRevenue_month(ctx context.Context, field graphql.CollectedField, obj *model.MonthlyRevenue) (ret graphql.Marshaler) {
+func (ec *executionContext) _MonthlyRevenue_month(ctx context.Context, field graphql.CollectedField, obj *reports.MonthlyRevenue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8694,7 +8752,7 @@ func (ec *executionContext) fieldContext_MonthlyRevenue_month(_ context.Context,
 	return graphql.NewScalarFieldContext("MonthlyRevenue", field, false, false, "String")
 }
 
-func (ec *executionContext) _MonthlyRevenue_revenueCents(ctx context.Context, field graphql.CollectedField, obj *model.MonthlyRevenue) (ret graphql.Marshaler) {
+func (ec *executionContext) _MonthlyRevenue_revenueCents(ctx context.Context, field graphql.CollectedField, obj *reports.MonthlyRevenue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8717,7 +8775,7 @@ func (ec *executionContext) fieldContext_MonthlyRevenue_revenueCents(_ context.C
 	return graphql.NewScalarFieldContext("MonthlyRevenue", field, false, false, "Int")
 }
 
-func (ec *executionContext) _MonthlyRevenue_invoices(ctx context.Context, field graphql.CollectedField, obj *model.MonthlyRevenue) (ret graphql.Marshaler) {
+func (ec *executionContext) _MonthlyRevenue_invoices(ctx context.Context, field graphql.CollectedField, obj *reports.MonthlyRevenue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8750,11 +8808,11 @@ func (ec *executionContext) _Mutation_registerDoctor(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterDoctor(ctx, fc.Args["input"].(model.RegisterDoctorInput))
+			return ec.Resolvers.Mutation().RegisterDoctor(ctx, fc.Args["input"].(identity.RegisterDoctorInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8794,11 +8852,11 @@ func (ec *executionContext) _Mutation_registerPatient(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterPatient(ctx, fc.Args["input"].(model.RegisterPatientInput))
+			return ec.Resolvers.Mutation().RegisterPatient(ctx, fc.Args["input"].(identity.RegisterPatientInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8841,8 +8899,8 @@ func (ec *executionContext) _Mutation_loginDoctor(ctx context.Context, field gra
 			return ec.Resolvers.Mutation().LoginDoctor(ctx, fc.Args["crm"].(string), fc.Args["password"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8885,8 +8943,8 @@ func (ec *executionContext) _Mutation_loginPatient(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().LoginPatient(ctx, fc.Args["login"].(string), fc.Args["password"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8929,8 +8987,8 @@ func (ec *executionContext) _Mutation_refreshSession(ctx context.Context, field 
 			return ec.Resolvers.Mutation().RefreshSession(ctx, fc.Args["refreshToken"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9016,9 +9074,32 @@ func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["currentPassword"].(string), fc.Args["newPassword"].(string))
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT", "DOCTOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *identity.AuthPayload
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *identity.AuthPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *identity.AuthPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9060,7 +9141,30 @@ func (ec *executionContext) _Mutation_linkExternalIdentity(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().LinkExternalIdentity(ctx, fc.Args["token"].(string), fc.Args["password"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT", "DOCTOR", "ADMIN"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -9102,9 +9206,32 @@ func (ec *executionContext) _Mutation_createSlots(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateSlots(ctx, fc.Args["input"].([]*model.SlotInput))
+			return ec.Resolvers.Mutation().CreateSlots(ctx, fc.Args["input"].([]*agenda.SlotInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Slot) graphql.Marshaler {
 			return ec.marshalNSlot2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlotᚄ(ctx, selections, v)
 		},
@@ -9146,9 +9273,32 @@ func (ec *executionContext) _Mutation_updateSlot(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateSlot(ctx, fc.Args["id"].(int), fc.Args["input"].(model.SlotInput))
+			return ec.Resolvers.Mutation().UpdateSlot(ctx, fc.Args["id"].(int), fc.Args["input"].(agenda.SlotInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Slot
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Slot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Slot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Slot) graphql.Marshaler {
 			return ec.marshalNSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlot(ctx, selections, v)
 		},
@@ -9192,7 +9342,30 @@ func (ec *executionContext) _Mutation_deleteSlot(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteSlot(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNID2int(ctx, selections, v)
 		},
@@ -9234,9 +9407,32 @@ func (ec *executionContext) _Mutation_setWeeklyAvailability(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetWeeklyAvailability(ctx, fc.Args["input"].([]*model.AvailabilityInput), fc.Args["weeks"].(*int))
+			return ec.Resolvers.Mutation().SetWeeklyAvailability(ctx, fc.Args["input"].([]*agenda.AvailabilityInput), fc.Args["weeks"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.Slot
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Slot) graphql.Marshaler {
 			return ec.marshalNSlot2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlotᚄ(ctx, selections, v)
 		},
@@ -9280,7 +9476,30 @@ func (ec *executionContext) _Mutation_addDayOff(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AddDayOff(ctx, fc.Args["date"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.DayOff
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.DayOff
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.DayOff
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DayOff) graphql.Marshaler {
 			return ec.marshalNDayOff2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDayOff(ctx, selections, v)
 		},
@@ -9324,7 +9543,30 @@ func (ec *executionContext) _Mutation_bookAppointment(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().BookAppointment(ctx, fc.Args["slotId"].(int), fc.Args["idempotencyKey"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9368,7 +9610,30 @@ func (ec *executionContext) _Mutation_acceptAppointment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AcceptAppointment(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9412,7 +9677,30 @@ func (ec *executionContext) _Mutation_rejectAppointment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RejectAppointment(ctx, fc.Args["id"].(int), fc.Args["reason"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9456,7 +9744,30 @@ func (ec *executionContext) _Mutation_cancelAppointment(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CancelAppointment(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9500,7 +9811,30 @@ func (ec *executionContext) _Mutation_completeAppointment(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CompleteAppointment(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9544,7 +9878,30 @@ func (ec *executionContext) _Mutation_markNoShow(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MarkNoShow(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -9588,7 +9945,30 @@ func (ec *executionContext) _Mutation_rateAppointment(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RateAppointment(ctx, fc.Args["id"].(int), fc.Args["stars"].(int), fc.Args["comment"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Feedback
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Feedback
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Feedback
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Feedback) graphql.Marshaler {
 			return ec.marshalNFeedback2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐFeedback(ctx, selections, v)
 		},
@@ -9633,8 +10013,8 @@ func (ec *executionContext) _Mutation_loginAdmin(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().LoginAdmin(ctx, fc.Args["email"].(string), fc.Args["password"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9676,7 +10056,30 @@ func (ec *executionContext) _Mutation_markInvoicePaid(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MarkInvoicePaid(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
 			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
 		},
@@ -9720,7 +10123,30 @@ func (ec *executionContext) _Mutation_voidInvoice(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().VoidInvoice(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Invoice
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
 			return ec.marshalNInvoice2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoice(ctx, selections, v)
 		},
@@ -9764,7 +10190,30 @@ func (ec *executionContext) _Mutation_registerInsurancePlan(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RegisterInsurancePlan(ctx, fc.Args["input"].(model.InsurancePlanInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
 			return ec.marshalNInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx, selections, v)
 		},
@@ -9807,7 +10256,30 @@ func (ec *executionContext) _Mutation_removeInsurancePlan(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().RemoveInsurancePlan(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -9831,7 +10303,30 @@ func (ec *executionContext) _Mutation_attachConsultationReport(ctx context.Conte
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AttachConsultationReport(ctx, fc.Args["appointmentId"].(int), fc.Args["input"].(model.ConsultationReportInput), fc.Args["file"].(*graphql.Upload))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
 		},
@@ -9875,7 +10370,30 @@ func (ec *executionContext) _Mutation_deactivateAccount(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeactivateAccount(ctx, fc.Args["password"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -9919,7 +10437,30 @@ func (ec *executionContext) _Mutation_markNotificationRead(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MarkNotificationRead(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Notification
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Notification
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Notification
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Notification) graphql.Marshaler {
 			return ec.marshalNNotification2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐNotification(ctx, selections, v)
 		},
@@ -9962,7 +10503,30 @@ func (ec *executionContext) _Mutation_markAllNotificationsRead(ctx context.Conte
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().MarkAllNotificationsRead(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -9984,9 +10548,32 @@ func (ec *executionContext) _Mutation_uploadRecordFile(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UploadRecordFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["input"].(model.RecordFileInput))
+			return ec.Resolvers.Mutation().UploadRecordFile(ctx, fc.Args["file"].(graphql.Upload), fc.Args["input"].(record.RecordFileInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
 		},
@@ -10028,9 +10615,32 @@ func (ec *executionContext) _Mutation_updateRecordFile(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateRecordFile(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateRecordFileInput))
+			return ec.Resolvers.Mutation().UpdateRecordFile(ctx, fc.Args["id"].(int), fc.Args["input"].(record.UpdateRecordFileInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFile(ctx, selections, v)
 		},
@@ -10074,7 +10684,30 @@ func (ec *executionContext) _Mutation_deleteRecordFile(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteRecordFile(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNID2int(ctx, selections, v)
 		},
@@ -10116,9 +10749,32 @@ func (ec *executionContext) _Mutation_shareRecords(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ShareRecords(ctx, fc.Args["input"].(model.ShareInput))
+			return ec.Resolvers.Mutation().ShareRecords(ctx, fc.Args["input"].(record.ShareInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
 			return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, selections, v)
 		},
@@ -10162,7 +10818,30 @@ func (ec *executionContext) _Mutation_revokeShare(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RevokeShare(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordShare
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordShare) graphql.Marshaler {
 			return ec.marshalNRecordShare2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShare(ctx, selections, v)
 		},
@@ -10194,7 +10873,7 @@ func (ec *executionContext) fieldContext_Mutation_revokeShare(ctx context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _NoShowFigures_eligible(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_eligible(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10217,7 +10896,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_eligible(_ context.Contex
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NoShowFigures_completed(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_completed(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10240,7 +10919,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_completed(_ context.Conte
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NoShowFigures_unconfirmed(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_unconfirmed(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10263,7 +10942,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_unconfirmed(_ context.Con
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NoShowFigures_autoCompleted(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_autoCompleted(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10286,7 +10965,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_autoCompleted(_ context.C
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NoShowFigures_marked(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_marked(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10309,7 +10988,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_marked(_ context.Context,
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NoShowFigures_noShows(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_noShows(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10332,7 +11011,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_noShows(_ context.Context
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NoShowFigures_rate(ctx context.Context, field graphql.CollectedField, obj *model.NoShowFigures) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowFigures_rate(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10355,7 +11034,7 @@ func (ec *executionContext) fieldContext_NoShowFigures_rate(_ context.Context, f
 	return graphql.NewScalarFieldContext("NoShowFigures", field, false, false, "Float")
 }
 
-func (ec *executionContext) _NoShowReport_total(ctx context.Context, field graphql.CollectedField, obj *model.NoShowReport) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowReport_total(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10367,8 +11046,8 @@ func (ec *executionContext) _NoShowReport_total(ctx context.Context, field graph
 			return obj.Total, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowFigures) graphql.Marshaler {
-			return ec.marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowFigures(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reports.NoShowFigures) graphql.Marshaler {
+			return ec.marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐNoShowFigures(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10387,7 +11066,7 @@ func (ec *executionContext) fieldContext_NoShowReport_total(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _NoShowReport_byDoctor(ctx context.Context, field graphql.CollectedField, obj *model.NoShowReport) (ret graphql.Marshaler) {
+func (ec *executionContext) _NoShowReport_byDoctor(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10399,8 +11078,8 @@ func (ec *executionContext) _NoShowReport_byDoctor(ctx context.Context, field gr
 			return obj.ByDoctor, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.DoctorNoShow) graphql.Marshaler {
-			return ec.marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShowᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*reports.DoctorNoShow) graphql.Marshaler {
+			return ec.marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorNoShowᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11114,7 +11793,30 @@ func (ec *executionContext) _Query_appointments(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Appointments(ctx, fc.Args["status"].([]appointment.Status), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.AppointmentConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.AppointmentConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.AppointmentConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppointmentConnection) graphql.Marshaler {
 			return ec.marshalNAppointmentConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointmentConnection(ctx, selections, v)
 		},
@@ -11158,7 +11860,30 @@ func (ec *executionContext) _Query_invoices(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Invoices(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["status"].(*invoice.Status))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.InvoiceConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.InvoiceConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.InvoiceConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
 			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInvoiceConnection(ctx, selections, v)
 		},
@@ -11201,7 +11926,30 @@ func (ec *executionContext) _Query_insurancePlan(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().InsurancePlan(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.InsurancePlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.InsurancePlan) graphql.Marshaler {
 			return ec.marshalOInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐInsurancePlan(ctx, selections, v)
 		},
@@ -11234,9 +11982,32 @@ func (ec *executionContext) _Query_consultationsReport(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ConsultationsReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConsultationCount) graphql.Marshaler {
-			return ec.marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCountᚄ(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*reports.ConsultationCount
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*reports.ConsultationCount
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*reports.ConsultationCount
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*reports.ConsultationCount) graphql.Marshaler {
+			return ec.marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐConsultationCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11278,9 +12049,32 @@ func (ec *executionContext) _Query_revenueReport(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RevenueReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.MonthlyRevenue) graphql.Marshaler {
-			return ec.marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenueᚄ(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*reports.MonthlyRevenue
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*reports.MonthlyRevenue
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*reports.MonthlyRevenue
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*reports.MonthlyRevenue) graphql.Marshaler {
+			return ec.marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐMonthlyRevenueᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11322,9 +12116,32 @@ func (ec *executionContext) _Query_ratingsReport(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RatingsReport(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.DoctorRating) graphql.Marshaler {
-			return ec.marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRatingᚄ(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*reports.DoctorRating
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*reports.DoctorRating
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*reports.DoctorRating
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*reports.DoctorRating) graphql.Marshaler {
+			return ec.marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorRatingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11366,9 +12183,32 @@ func (ec *executionContext) _Query_noShowReport(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().NoShowReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.NoShowReport) graphql.Marshaler {
-			return ec.marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowReport(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *reports.NoShowReport
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *reports.NoShowReport
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *reports.NoShowReport
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *reports.NoShowReport) graphql.Marshaler {
+			return ec.marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐNoShowReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11410,7 +12250,30 @@ func (ec *executionContext) _Query_notifications(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Notifications(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal *ent.NotificationConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.NotificationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.NotificationConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.NotificationConnection) graphql.Marshaler {
 			return ec.marshalNNotificationConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐNotificationConnection(ctx, selections, v)
 		},
@@ -11453,7 +12316,30 @@ func (ec *executionContext) _Query_unreadNotificationCount(ctx context.Context, 
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().UnreadNotificationCount(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR", "PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -11477,7 +12363,30 @@ func (ec *executionContext) _Query_recordFiles(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RecordFiles(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["category"].(*recordfile.Category), fc.Args["tag"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.RecordFileConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.RecordFileConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.RecordFileConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RecordFileConnection) graphql.Marshaler {
 			return ec.marshalNRecordFileConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileConnection(ctx, selections, v)
 		},
@@ -11520,7 +12429,30 @@ func (ec *executionContext) _Query_recordShares(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().RecordShares(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal []*ent.RecordShare
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.RecordShare
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.RecordShare
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RecordShare) graphql.Marshaler {
 			return ec.marshalNRecordShare2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordShareᚄ(ctx, selections, v)
 		},
@@ -11553,7 +12485,30 @@ func (ec *executionContext) _Query_sharedRecords(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().SharedRecords(ctx, fc.Args["patientId"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal []*ent.RecordFile
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.RecordFile
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.RecordFile
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RecordFile) graphql.Marshaler {
 			return ec.marshalNRecordFile2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileᚄ(ctx, selections, v)
 		},
@@ -11597,7 +12552,30 @@ func (ec *executionContext) _Query_recordAccessLog(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().RecordAccessLog(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAuditEventConnection(ctx, selections, v)
 		},
@@ -11932,7 +12910,30 @@ func (ec *executionContext) _RecordFile_downloadUrl(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.RecordFile().DownloadURL(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT", "DOCTOR"})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -12479,7 +13480,30 @@ func (ec *executionContext) _Subscription_appointmentUpdated(ctx context.Context
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().AppointmentUpdated(ctx, fc.Args["id"].(*int), fc.Args["after"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
 		},
@@ -12523,9 +13547,32 @@ func (ec *executionContext) _Subscription_agendaUpdated(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().AgendaUpdated(ctx, fc.Args["after"].(*int))
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AgendaEvent) graphql.Marshaler {
-			return ec.marshalNAgendaEvent2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAgendaEvent(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *live.AgendaEvent
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *live.AgendaEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *live.AgendaEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *live.AgendaEvent) graphql.Marshaler {
+			return ec.marshalNAgendaEvent2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋliveᚐAgendaEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13734,8 +14781,8 @@ func UnmarshalAuditEventOrder(ctx context.Context, raw any) (ent.AuditEventOrder
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context, obj any) (model.AvailabilityInput, error) {
-	var it model.AvailabilityInput
+func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context, obj any) (agenda.AvailabilityInput, error) {
+	var it agenda.AvailabilityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -13754,7 +14801,7 @@ func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context,
 		switch k {
 		case "weekday":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weekday"))
-			data, err := ec.unmarshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐWeekday(ctx, v)
+			data, err := ec.unmarshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐWeekday(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13791,8 +14838,8 @@ func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalAvailabilityInput(ctx context.Context, raw any) (model.AvailabilityInput, error) {
-	var out model.AvailabilityInput
+func UnmarshalAvailabilityInput(ctx context.Context, raw any) (agenda.AvailabilityInput, error) {
+	var out agenda.AvailabilityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AvailabilityInput", raw, &out)
 	return out, err
 }
@@ -14435,8 +15482,8 @@ func UnmarshalPatientOrder(ctx context.Context, raw any) (ent.PatientOrder, erro
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRecordFileInput(ctx context.Context, obj any) (model.RecordFileInput, error) {
-	var it model.RecordFileInput
+func (ec *executionContext) unmarshalInputRecordFileInput(ctx context.Context, obj any) (record.RecordFileInput, error) {
+	var it record.RecordFileInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14485,8 +15532,8 @@ func (ec *executionContext) unmarshalInputRecordFileInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRecordFileInput(ctx context.Context, raw any) (model.RecordFileInput, error) {
-	var out model.RecordFileInput
+func UnmarshalRecordFileInput(ctx context.Context, raw any) (record.RecordFileInput, error) {
+	var out record.RecordFileInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordFileInput", raw, &out)
 	return out, err
 }
@@ -14597,8 +15644,8 @@ func UnmarshalRecordShareOrder(ctx context.Context, raw any) (ent.RecordShareOrd
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRegisterDoctorInput(ctx context.Context, obj any) (model.RegisterDoctorInput, error) {
-	var it model.RegisterDoctorInput
+func (ec *executionContext) unmarshalInputRegisterDoctorInput(ctx context.Context, obj any) (identity.RegisterDoctorInput, error) {
+	var it identity.RegisterDoctorInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14682,14 +15729,14 @@ func (ec *executionContext) unmarshalInputRegisterDoctorInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRegisterDoctorInput(ctx context.Context, raw any) (model.RegisterDoctorInput, error) {
-	var out model.RegisterDoctorInput
+func UnmarshalRegisterDoctorInput(ctx context.Context, raw any) (identity.RegisterDoctorInput, error) {
+	var out identity.RegisterDoctorInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterDoctorInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRegisterPatientInput(ctx context.Context, obj any) (model.RegisterPatientInput, error) {
-	var it model.RegisterPatientInput
+func (ec *executionContext) unmarshalInputRegisterPatientInput(ctx context.Context, obj any) (identity.RegisterPatientInput, error) {
+	var it identity.RegisterPatientInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14745,14 +15792,14 @@ func (ec *executionContext) unmarshalInputRegisterPatientInput(ctx context.Conte
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRegisterPatientInput(ctx context.Context, raw any) (model.RegisterPatientInput, error) {
-	var out model.RegisterPatientInput
+func UnmarshalRegisterPatientInput(ctx context.Context, raw any) (identity.RegisterPatientInput, error) {
+	var out identity.RegisterPatientInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterPatientInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj any) (model.ShareInput, error) {
-	var it model.ShareInput
+func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj any) (record.ShareInput, error) {
+	var it record.ShareInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14815,14 +15862,14 @@ func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalShareInput(ctx context.Context, raw any) (model.ShareInput, error) {
-	var out model.ShareInput
+func UnmarshalShareInput(ctx context.Context, raw any) (record.ShareInput, error) {
+	var out record.ShareInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShareInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSlotInput(ctx context.Context, obj any) (model.SlotInput, error) {
-	var it model.SlotInput
+func (ec *executionContext) unmarshalInputSlotInput(ctx context.Context, obj any) (agenda.SlotInput, error) {
+	var it agenda.SlotInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14864,8 +15911,8 @@ func (ec *executionContext) unmarshalInputSlotInput(ctx context.Context, obj any
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSlotInput(ctx context.Context, raw any) (model.SlotInput, error) {
-	var out model.SlotInput
+func UnmarshalSlotInput(ctx context.Context, raw any) (agenda.SlotInput, error) {
+	var out agenda.SlotInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SlotInput", raw, &out)
 	return out, err
 }
@@ -14923,8 +15970,8 @@ func UnmarshalSlotOrder(ctx context.Context, raw any) (ent.SlotOrder, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateRecordFileInput(ctx context.Context, obj any) (model.UpdateRecordFileInput, error) {
-	var it model.UpdateRecordFileInput
+func (ec *executionContext) unmarshalInputUpdateRecordFileInput(ctx context.Context, obj any) (record.UpdateRecordFileInput, error) {
+	var it record.UpdateRecordFileInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14973,8 +16020,8 @@ func (ec *executionContext) unmarshalInputUpdateRecordFileInput(ctx context.Cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateRecordFileInput(ctx context.Context, raw any) (model.UpdateRecordFileInput, error) {
-	var out model.UpdateRecordFileInput
+func UnmarshalUpdateRecordFileInput(ctx context.Context, raw any) (record.UpdateRecordFileInput, error) {
+	var out record.UpdateRecordFileInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRecordFileInput", raw, &out)
 	return out, err
 }
@@ -15095,7 +16142,7 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 
 var agendaEventImplementors = []string{"AgendaEvent"}
 
-func (ec *executionContext) _AgendaEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AgendaEvent) graphql.Marshaler {
+func (ec *executionContext) _AgendaEvent(ctx context.Context, sel ast.SelectionSet, obj *live.AgendaEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agendaEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15505,7 +16552,7 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 
 var authPayloadImplementors = []string{"AuthPayload"}
 
-func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
+func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *identity.AuthPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, authPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15617,7 +16664,7 @@ func (ec *executionContext) _Availability(ctx context.Context, sel ast.Selection
 
 var consultationCountImplementors = []string{"ConsultationCount"}
 
-func (ec *executionContext) _ConsultationCount(ctx context.Context, sel ast.SelectionSet, obj *model.ConsultationCount) graphql.Marshaler {
+func (ec *executionContext) _ConsultationCount(ctx context.Context, sel ast.SelectionSet, obj *reports.ConsultationCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, consultationCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15966,7 +17013,7 @@ func (ec *executionContext) _DoctorEdge(ctx context.Context, sel ast.SelectionSe
 
 var doctorNoShowImplementors = []string{"DoctorNoShow"}
 
-func (ec *executionContext) _DoctorNoShow(ctx context.Context, sel ast.SelectionSet, obj *model.DoctorNoShow) graphql.Marshaler {
+func (ec *executionContext) _DoctorNoShow(ctx context.Context, sel ast.SelectionSet, obj *reports.DoctorNoShow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, doctorNoShowImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16009,7 +17056,7 @@ func (ec *executionContext) _DoctorNoShow(ctx context.Context, sel ast.Selection
 
 var doctorRatingImplementors = []string{"DoctorRating"}
 
-func (ec *executionContext) _DoctorRating(ctx context.Context, sel ast.SelectionSet, obj *model.DoctorRating) graphql.Marshaler {
+func (ec *executionContext) _DoctorRating(ctx context.Context, sel ast.SelectionSet, obj *reports.DoctorRating) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, doctorRatingImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16391,7 +17438,7 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 
 var meetingImplementors = []string{"Meeting"}
 
-func (ec *executionContext) _Meeting(ctx context.Context, sel ast.SelectionSet, obj *model.Meeting) graphql.Marshaler {
+func (ec *executionContext) _Meeting(ctx context.Context, sel ast.SelectionSet, obj *agenda.Meeting) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, meetingImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16434,7 +17481,7 @@ func (ec *executionContext) _Meeting(ctx context.Context, sel ast.SelectionSet, 
 
 var monthlyRevenueImplementors = []string{"MonthlyRevenue"}
 
-func (ec *executionContext) _MonthlyRevenue(ctx context.Context, sel ast.SelectionSet, obj *model.MonthlyRevenue) graphql.Marshaler {
+func (ec *executionContext) _MonthlyRevenue(ctx context.Context, sel ast.SelectionSet, obj *reports.MonthlyRevenue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, monthlyRevenueImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16751,7 +17798,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 var noShowFiguresImplementors = []string{"NoShowFigures"}
 
-func (ec *executionContext) _NoShowFigures(ctx context.Context, sel ast.SelectionSet, obj *model.NoShowFigures) graphql.Marshaler {
+func (ec *executionContext) _NoShowFigures(ctx context.Context, sel ast.SelectionSet, obj *reports.NoShowFigures) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, noShowFiguresImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16814,7 +17861,7 @@ func (ec *executionContext) _NoShowFigures(ctx context.Context, sel ast.Selectio
 
 var noShowReportImplementors = []string{"NoShowReport"}
 
-func (ec *executionContext) _NoShowReport(ctx context.Context, sel ast.SelectionSet, obj *model.NoShowReport) graphql.Marshaler {
+func (ec *executionContext) _NoShowReport(ctx context.Context, sel ast.SelectionSet, obj *reports.NoShowReport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, noShowReportImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17931,7 +18978,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNAgendaEvent2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAgendaEvent(ctx context.Context, sel ast.SelectionSet, v *model.AgendaEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNAgendaEvent2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋliveᚐAgendaEvent(ctx context.Context, sel ast.SelectionSet, v *live.AgendaEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AgendaEvent!")
 		return graphql.Null
@@ -18021,7 +19068,7 @@ func (ec *executionContext) marshalNAuditEventOrderField2ᚖgithubᚗcomᚋhealt
 	return v
 }
 
-func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
 		return graphql.Null
@@ -18029,13 +19076,13 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋhealthmedᚋhe
 	return ec._AuthPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNAvailabilityInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAvailabilityInputᚄ(ctx context.Context, v any) ([]*model.AvailabilityInput, error) {
+func (ec *executionContext) unmarshalNAvailabilityInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐAvailabilityInputᚄ(ctx context.Context, v any) ([]*agenda.AvailabilityInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*model.AvailabilityInput, len(vSlice))
+	res := make([]*agenda.AvailabilityInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNAvailabilityInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAvailabilityInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNAvailabilityInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐAvailabilityInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -18043,7 +19090,7 @@ func (ec *executionContext) unmarshalNAvailabilityInput2ᚕᚖgithubᚗcomᚋhea
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNAvailabilityInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐAvailabilityInput(ctx context.Context, v any) (*model.AvailabilityInput, error) {
+func (ec *executionContext) unmarshalNAvailabilityInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐAvailabilityInput(ctx context.Context, v any) (*agenda.AvailabilityInput, error) {
 	res, err := ec.unmarshalInputAvailabilityInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -18076,11 +19123,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConsultationCount) graphql.Marshaler {
+func (ec *executionContext) marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐConsultationCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*reports.ConsultationCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNConsultationCount2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCount(ctx, sel, v[i])
+		return ec.marshalNConsultationCount2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐConsultationCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18092,7 +19139,7 @@ func (ec *executionContext) marshalNConsultationCount2ᚕᚖgithubᚗcomᚋhealt
 	return ret
 }
 
-func (ec *executionContext) marshalNConsultationCount2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationCount(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationCount) graphql.Marshaler {
+func (ec *executionContext) marshalNConsultationCount2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐConsultationCount(ctx context.Context, sel ast.SelectionSet, v *reports.ConsultationCount) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ConsultationCount!")
 		return graphql.Null
@@ -18181,11 +19228,11 @@ func (ec *executionContext) marshalNDoctorConnection2ᚖgithubᚗcomᚋhealthmed
 	return ec._DoctorConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DoctorNoShow) graphql.Marshaler {
+func (ec *executionContext) marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorNoShowᚄ(ctx context.Context, sel ast.SelectionSet, v []*reports.DoctorNoShow) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShow(ctx, sel, v[i])
+		return ec.marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorNoShow(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18197,7 +19244,7 @@ func (ec *executionContext) marshalNDoctorNoShow2ᚕᚖgithubᚗcomᚋhealthmed�
 	return ret
 }
 
-func (ec *executionContext) marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorNoShow(ctx context.Context, sel ast.SelectionSet, v *model.DoctorNoShow) graphql.Marshaler {
+func (ec *executionContext) marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorNoShow(ctx context.Context, sel ast.SelectionSet, v *reports.DoctorNoShow) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DoctorNoShow!")
 		return graphql.Null
@@ -18219,11 +19266,11 @@ func (ec *executionContext) marshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmed
 	return v
 }
 
-func (ec *executionContext) marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRatingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DoctorRating) graphql.Marshaler {
+func (ec *executionContext) marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorRatingᚄ(ctx context.Context, sel ast.SelectionSet, v []*reports.DoctorRating) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRating(ctx, sel, v[i])
+		return ec.marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorRating(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18235,7 +19282,7 @@ func (ec *executionContext) marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmed�
 	return ret
 }
 
-func (ec *executionContext) marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDoctorRating(ctx context.Context, sel ast.SelectionSet, v *model.DoctorRating) graphql.Marshaler {
+func (ec *executionContext) marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorRating(ctx context.Context, sel ast.SelectionSet, v *reports.DoctorRating) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DoctorRating!")
 		return graphql.Null
@@ -18436,11 +19483,11 @@ func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋhealthmedᚋhea
 	return v
 }
 
-func (ec *executionContext) marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MonthlyRevenue) graphql.Marshaler {
+func (ec *executionContext) marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐMonthlyRevenueᚄ(ctx context.Context, sel ast.SelectionSet, v []*reports.MonthlyRevenue) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenue(ctx, sel, v[i])
+		return ec.marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐMonthlyRevenue(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18452,7 +19499,7 @@ func (ec *executionContext) marshalNMonthlyRevenue2ᚕᚖgithubᚗcomᚋhealthme
 	return ret
 }
 
-func (ec *executionContext) marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMonthlyRevenue(ctx context.Context, sel ast.SelectionSet, v *model.MonthlyRevenue) graphql.Marshaler {
+func (ec *executionContext) marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐMonthlyRevenue(ctx context.Context, sel ast.SelectionSet, v *reports.MonthlyRevenue) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MonthlyRevenue!")
 		return graphql.Null
@@ -18460,7 +19507,7 @@ func (ec *executionContext) marshalNMonthlyRevenue2ᚖgithubᚗcomᚋhealthmed�
 	return ec._MonthlyRevenue(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowFigures(ctx context.Context, sel ast.SelectionSet, v *model.NoShowFigures) graphql.Marshaler {
+func (ec *executionContext) marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐNoShowFigures(ctx context.Context, sel ast.SelectionSet, v *reports.NoShowFigures) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NoShowFigures!")
 		return graphql.Null
@@ -18468,7 +19515,7 @@ func (ec *executionContext) marshalNNoShowFigures2ᚖgithubᚗcomᚋhealthmedᚋ
 	return ec._NoShowFigures(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐNoShowReport(ctx context.Context, sel ast.SelectionSet, v *model.NoShowReport) graphql.Marshaler {
+func (ec *executionContext) marshalNNoShowReport2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐNoShowReport(ctx context.Context, sel ast.SelectionSet, v *reports.NoShowReport) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NoShowReport!")
 		return graphql.Null
@@ -18604,7 +19651,7 @@ func (ec *executionContext) marshalNRecordFileConnection2ᚖgithubᚗcomᚋhealt
 	return ec._RecordFileConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRecordFileInput(ctx context.Context, v any) (model.RecordFileInput, error) {
+func (ec *executionContext) unmarshalNRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐRecordFileInput(ctx context.Context, v any) (record.RecordFileInput, error) {
 	res, err := ec.unmarshalInputRecordFileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -18661,17 +19708,57 @@ func (ec *executionContext) marshalNRecordShareOrderField2ᚖgithubᚗcomᚋheal
 	return v
 }
 
-func (ec *executionContext) unmarshalNRegisterDoctorInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRegisterDoctorInput(ctx context.Context, v any) (model.RegisterDoctorInput, error) {
+func (ec *executionContext) unmarshalNRegisterDoctorInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐRegisterDoctorInput(ctx context.Context, v any) (identity.RegisterDoctorInput, error) {
 	res, err := ec.unmarshalInputRegisterDoctorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRegisterPatientInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRegisterPatientInput(ctx context.Context, v any) (model.RegisterPatientInput, error) {
+func (ec *executionContext) unmarshalNRegisterPatientInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋidentityᚐRegisterPatientInput(ctx context.Context, v any) (identity.RegisterPatientInput, error) {
 	res, err := ec.unmarshalInputRegisterPatientInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐShareInput(ctx context.Context, v any) (model.ShareInput, error) {
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
+	var res model.Role
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, v any) ([]model.Role, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Role, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNShareInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐShareInput(ctx context.Context, v any) (record.ShareInput, error) {
 	res, err := ec.unmarshalInputShareInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -18700,18 +19787,18 @@ func (ec *executionContext) marshalNSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmed
 	return ec._Slot(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSlotInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInput(ctx context.Context, v any) (model.SlotInput, error) {
+func (ec *executionContext) unmarshalNSlotInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐSlotInput(ctx context.Context, v any) (agenda.SlotInput, error) {
 	res, err := ec.unmarshalInputSlotInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSlotInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInputᚄ(ctx context.Context, v any) ([]*model.SlotInput, error) {
+func (ec *executionContext) unmarshalNSlotInput2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐSlotInputᚄ(ctx context.Context, v any) ([]*agenda.SlotInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*model.SlotInput, len(vSlice))
+	res := make([]*agenda.SlotInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNSlotInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNSlotInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐSlotInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -18719,7 +19806,7 @@ func (ec *executionContext) unmarshalNSlotInput2ᚕᚖgithubᚗcomᚋhealthmed�
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNSlotInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐSlotInput(ctx context.Context, v any) (*model.SlotInput, error) {
+func (ec *executionContext) unmarshalNSlotInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐSlotInput(ctx context.Context, v any) (*agenda.SlotInput, error) {
 	res, err := ec.unmarshalInputSlotInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -18795,7 +19882,7 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐUpdateRecordFileInput(ctx context.Context, v any) (model.UpdateRecordFileInput, error) {
+func (ec *executionContext) unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐUpdateRecordFileInput(ctx context.Context, v any) (record.UpdateRecordFileInput, error) {
 	res, err := ec.unmarshalInputUpdateRecordFileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -18814,13 +19901,13 @@ func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋg
 	return res
 }
 
-func (ec *executionContext) unmarshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐWeekday(ctx context.Context, v any) (model.Weekday, error) {
-	var res model.Weekday
+func (ec *executionContext) unmarshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐWeekday(ctx context.Context, v any) (agenda.Weekday, error) {
+	var res agenda.Weekday
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐWeekday(ctx context.Context, sel ast.SelectionSet, v model.Weekday) graphql.Marshaler {
+func (ec *executionContext) marshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐWeekday(ctx context.Context, sel ast.SelectionSet, v agenda.Weekday) graphql.Marshaler {
 	return v
 }
 
@@ -19111,6 +20198,22 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	return res
 }
 
+func (ec *executionContext) unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx context.Context, v any) (*model.Denial, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Denial)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx context.Context, sel ast.SelectionSet, v *model.Denial) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalODoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx context.Context, sel ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -19284,7 +20387,7 @@ func (ec *executionContext) marshalOInvoiceStatus2ᚖgithubᚗcomᚋhealthmedᚋ
 	return v
 }
 
-func (ec *executionContext) marshalOMeeting2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐMeeting(ctx context.Context, sel ast.SelectionSet, v *model.Meeting) graphql.Marshaler {
+func (ec *executionContext) marshalOMeeting2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐMeeting(ctx context.Context, sel ast.SelectionSet, v *agenda.Meeting) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

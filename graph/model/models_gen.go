@@ -7,56 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
-
-	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/appointment"
-	"github.com/healthmed/healthmed/ent/event"
-	"github.com/healthmed/healthmed/ent/recordfile"
-	"github.com/healthmed/healthmed/internal/geo"
 )
-
-// A change on a doctor's agenda.
-type AgendaEvent struct {
-	// Pass it as after to resume from here after a reconnect.
-	ID          int              `json:"id"`
-	Kind        event.Kind       `json:"kind"`
-	At          time.Time        `json:"at"`
-	Appointment *ent.Appointment `json:"appointment,omitempty"`
-	// Null once the slot was deleted.
-	Slot *ent.Slot `json:"slot,omitempty"`
-}
-
-type AuthPayload struct {
-	// Bearer token for requests and connection_init; valid until expiresAt.
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expiresAt"`
-	// Exchanged once, with refreshSession, for a new AuthPayload. Reusing one
-	// already exchanged signs every token of that sign-in out. Keep it out of
-	// anything a script on the page can read when you can.
-	RefreshToken string `json:"refreshToken"`
-	// When the sign-in ends, however often it is refreshed.
-	RefreshExpiresAt time.Time `json:"refreshExpiresAt"`
-}
-
-// Recurring weekly hours, as wall-clock times in the doctor's time zone.
-type AvailabilityInput struct {
-	Weekday Weekday `json:"weekday"`
-	// HH:MM
-	Start string `json:"start"`
-	// HH:MM; 24:00 is the end of the day.
-	End         string `json:"end"`
-	SlotMinutes int    `json:"slotMinutes"`
-}
-
-// Appointments of one doctor in one status over the report's range.
-type ConsultationCount struct {
-	DoctorID   int                `json:"doctorId"`
-	DoctorName string             `json:"doctorName"`
-	Crm        string             `json:"crm"`
-	Status     appointment.Status `json:"status"`
-	Count      int                `json:"count"`
-}
 
 type ConsultationReportInput struct {
 	// 1 to 100 characters; a dated default when omitted.
@@ -64,20 +15,6 @@ type ConsultationReportInput struct {
 	// The report as text, when no file is uploaded.
 	Text *string  `json:"text,omitempty"`
 	Tags []string `json:"tags,omitempty"`
-}
-
-type DoctorNoShow struct {
-	DoctorID   int            `json:"doctorId"`
-	DoctorName string         `json:"doctorName"`
-	Figures    *NoShowFigures `json:"figures"`
-}
-
-type DoctorRating struct {
-	DoctorID   int    `json:"doctorId"`
-	DoctorName string `json:"doctorName"`
-	// Mean of the ratings in the range, 1 to 5.
-	Average float64 `json:"average"`
-	Ratings int     `json:"ratings"`
 }
 
 type InsurancePlanInput struct {
@@ -88,149 +25,53 @@ type InsurancePlanInput struct {
 	PlanName   *string `json:"planName,omitempty"`
 }
 
-// The video consultation of an accepted appointment.
-type Meeting struct {
-	URL      string    `json:"url"`
-	StartsAt time.Time `json:"startsAt"`
-	EndsAt   time.Time `json:"endsAt"`
-}
-
-// Revenue of one month in the clinic's time zone: invoices paid that month.
-type MonthlyRevenue struct {
-	// YYYY-MM
-	Month        string `json:"month"`
-	RevenueCents int    `json:"revenueCents"`
-	Invoices     int    `json:"invoices"`
-}
-
-// No-shows among appointments starting in the range whose end has passed.
-// eligible = completed + unconfirmed (ACCEPTED, end passed, neither completed
-// nor cancelled). noShows = unconfirmed + autoCompleted (completed by the
-// server's job because the doctor never confirmed the consultation) +
-// marked (completed by the doctor with markNoShow).
-// rate = noShows / eligible, 0 when nothing is eligible.
-type NoShowFigures struct {
-	Eligible      int     `json:"eligible"`
-	Completed     int     `json:"completed"`
-	Unconfirmed   int     `json:"unconfirmed"`
-	AutoCompleted int     `json:"autoCompleted"`
-	Marked        int     `json:"marked"`
-	NoShows       int     `json:"noShows"`
-	Rate          float64 `json:"rate"`
-}
-
-type NoShowReport struct {
-	Total    *NoShowFigures  `json:"total"`
-	ByDoctor []*DoctorNoShow `json:"byDoctor"`
-}
-
-type RecordFileInput struct {
-	// 1 to 100 characters.
-	Title    string              `json:"title"`
-	Category recordfile.Category `json:"category"`
-	// Up to 20 tags of 1 to 40 characters; stored lower-cased.
-	Tags []string `json:"tags,omitempty"`
-}
-
-type RegisterDoctorInput struct {
-	Name     string `json:"name"`
-	Email    string `json:"email"`
-	Password string `json:"password"`
-	// CRM number and state, e.g. "123456/SP".
-	Crm        string     `json:"crm"`
-	Specialty  string     `json:"specialty"`
-	PriceCents int        `json:"priceCents"`
-	Location   *geo.Point `json:"location"`
-	// IANA time zone; America/Sao_Paulo when omitted.
-	Timezone *string `json:"timezone,omitempty"`
-}
-
-type RegisterPatientInput struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
-	// 11 digits; punctuation is accepted.
-	Cpf      string `json:"cpf"`
-	Password string `json:"password"`
-}
-
-// What one doctor may read, until expiresAt (at most 180 days away): the files
-// named, and every file, present or future, in one of the categories or with
-// one of the tags. At least one of fileIds, categories and tags is required.
-type ShareInput struct {
-	DoctorID   int                   `json:"doctorId"`
-	FileIds    []int                 `json:"fileIds,omitempty"`
-	Categories []recordfile.Category `json:"categories,omitempty"`
-	Tags       []string              `json:"tags,omitempty"`
-	ExpiresAt  time.Time             `json:"expiresAt"`
-}
-
-type SlotInput struct {
-	StartsAt time.Time `json:"startsAt"`
-	EndsAt   time.Time `json:"endsAt"`
-}
-
 type Subscription struct {
 }
 
-// Only the fields given change.
-type UpdateRecordFileInput struct {
-	Title    *string              `json:"title,omitempty"`
-	Category *recordfile.Category `json:"category,omitempty"`
-	Tags     []string             `json:"tags,omitempty"`
-}
-
-type Weekday string
+// How @hasRole refuses a signed-in caller of another role.
+type Denial string
 
 const (
-	WeekdaySunday    Weekday = "SUNDAY"
-	WeekdayMonday    Weekday = "MONDAY"
-	WeekdayTuesday   Weekday = "TUESDAY"
-	WeekdayWednesday Weekday = "WEDNESDAY"
-	WeekdayThursday  Weekday = "THURSDAY"
-	WeekdayFriday    Weekday = "FRIDAY"
-	WeekdaySaturday  Weekday = "SATURDAY"
+	DenialForbidden Denial = "FORBIDDEN"
+	// The field's objects read as absent, as a privacy denial does.
+	DenialNotFound Denial = "NOT_FOUND"
 )
 
-var AllWeekday = []Weekday{
-	WeekdaySunday,
-	WeekdayMonday,
-	WeekdayTuesday,
-	WeekdayWednesday,
-	WeekdayThursday,
-	WeekdayFriday,
-	WeekdaySaturday,
+var AllDenial = []Denial{
+	DenialForbidden,
+	DenialNotFound,
 }
 
-func (e Weekday) IsValid() bool {
+func (e Denial) IsValid() bool {
 	switch e {
-	case WeekdaySunday, WeekdayMonday, WeekdayTuesday, WeekdayWednesday, WeekdayThursday, WeekdayFriday, WeekdaySaturday:
+	case DenialForbidden, DenialNotFound:
 		return true
 	}
 	return false
 }
 
-func (e Weekday) String() string {
+func (e Denial) String() string {
 	return string(e)
 }
 
-func (e *Weekday) UnmarshalGQL(v any) error {
+func (e *Denial) UnmarshalGQL(v any) error {
 	str, ok := v.(string)
 	if !ok {
 		return fmt.Errorf("enums must be strings")
 	}
 
-	*e = Weekday(str)
+	*e = Denial(str)
 	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid Weekday", str)
+		return fmt.Errorf("%s is not a valid Denial", str)
 	}
 	return nil
 }
 
-func (e Weekday) MarshalGQL(w io.Writer) {
+func (e Denial) MarshalGQL(w io.Writer) {
 	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
-func (e *Weekday) UnmarshalJSON(b []byte) error {
+func (e *Denial) UnmarshalJSON(b []byte) error {
 	s, err := strconv.Unquote(string(b))
 	if err != nil {
 		return err
@@ -238,7 +79,65 @@ func (e *Weekday) UnmarshalJSON(b []byte) error {
 	return e.UnmarshalGQL(s)
 }
 
-func (e Weekday) MarshalJSON() ([]byte, error) {
+func (e Denial) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The kind of account a signed-in caller holds.
+type Role string
+
+const (
+	RolePatient Role = "PATIENT"
+	RoleDoctor  Role = "DOCTOR"
+	RoleAdmin   Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RolePatient,
+	RoleDoctor,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RolePatient, RoleDoctor, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

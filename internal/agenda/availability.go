@@ -11,8 +11,8 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 const (
@@ -24,11 +24,8 @@ const (
 // SetWeeklyAvailability replaces the doctor's weekly hours and opens slots
 // for the coming weeks. Times are wall-clock times in the doctor's zone,
 // so 09:00 stays 09:00 across a change of UTC offset.
-func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*model.AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
-	v, err := gqlerr.RequireDoctor(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*AvailabilityInput, weeks *int) ([]*ent.Slot, error) {
+	v := viewer.FromContext(ctx)
 	w := DefaultWeeks
 	if weeks != nil {
 		if *weeks < 1 || *weeks > MaxWeeks {
@@ -73,10 +70,7 @@ func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*model.Availab
 // AddDayOff blocks a local date: no slots are made for it, and its free
 // slots are withdrawn. Booked slots stay; the doctor rejects those.
 func (s *Service) AddDayOff(ctx context.Context, date string) (*ent.DayOff, error) {
-	v, err := gqlerr.RequireDoctor(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := viewer.FromContext(ctx)
 	db := s.db(ctx)
 	doc, err := db.Doctor.Get(ctx, v.ID)
 	if err != nil {
@@ -115,7 +109,7 @@ type rule struct {
 	start, end, length int
 }
 
-func parseRule(field string, a *model.AvailabilityInput) (rule, error) {
+func parseRule(field string, a *AvailabilityInput) (rule, error) {
 	wd, ok := weekdays[string(a.Weekday)]
 	if !ok {
 		return rule{}, gqlerr.BadInput(field+".weekday", "unknown weekday %q", a.Weekday)

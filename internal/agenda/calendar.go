@@ -9,15 +9,12 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/internal/gqlerr"
-	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // Calendar returns the appointment as an iCalendar file (RFC 5545) for
-// its patient or doctor, with the viewer's own meeting link.
+// its patient or doctor, with the viewer's own meeting link. Its route
+// admits doctors and patients; the privacy rule, the appointment's parties.
 func (s *Service) Calendar(ctx context.Context, id int) ([]byte, error) {
-	if v := viewer.FromContext(ctx); !v.IsDoctor() && !v.IsPatient() {
-		return nil, gqlerr.UnauthenticatedError()
-	}
 	a, err := s.Client.Appointment.Query().Where(appointment.ID(id)).WithDoctor().Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, gqlerr.NotFoundError("appointment")

@@ -18,10 +18,7 @@ const maxCommentLength = 2000
 // Rate records the patient's one rating of a completed appointment and
 // folds it into the doctor's average in the same transaction.
 func (s *Service) Rate(ctx context.Context, id, stars int, comment *string) (*ent.Feedback, error) {
-	v, err := gqlerr.RequirePatient(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := viewer.FromContext(ctx)
 	if stars < 1 || stars > 5 {
 		return nil, gqlerr.BadInput("stars", "stars is between 1 and 5")
 	}

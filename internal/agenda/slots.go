@@ -9,8 +9,8 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // ActiveStatuses hold a slot.
@@ -18,11 +18,8 @@ var ActiveStatuses = []appointment.Status{appointment.StatusREQUESTED, appointme
 
 // CreateSlots adds a batch of slots to the signed-in doctor's agenda: all
 // of them or, on any invalid or overlapping one, none.
-func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*ent.Slot, error) {
-	v, err := gqlerr.RequireDoctor(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) CreateSlots(ctx context.Context, in []*SlotInput) ([]*ent.Slot, error) {
+	v := viewer.FromContext(ctx)
 	if len(in) == 0 || len(in) > MaxSlotsPerCall {
 		return nil, gqlerr.BadInput("input", "give between 1 and %d slots", MaxSlotsPerCall)
 	}
@@ -62,7 +59,7 @@ func (s *Service) lockAgenda(ctx context.Context, doctorID int) error {
 	return err
 }
 
-func (s *Service) checkSlot(field string, si *model.SlotInput, now time.Time) error {
+func (s *Service) checkSlot(field string, si *SlotInput, now time.Time) error {
 	switch d := si.EndsAt.Sub(si.StartsAt); {
 	case d <= 0:
 		return gqlerr.BadInput(field+".endsAt", "a slot ends after it starts")
@@ -96,11 +93,8 @@ func (s *Service) hasActiveAppointment(ctx context.Context, slotID int) (bool, e
 
 // UpdateSlot moves one of the doctor's own free slots.
 // Ownership is the privacy rule's: the UPDATE carries doctor_id = viewer.
-func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*ent.Slot, error) {
-	v, err := gqlerr.RequireDoctor(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) UpdateSlot(ctx context.Context, id int, in SlotInput) (*ent.Slot, error) {
+	v := viewer.FromContext(ctx)
 	if err := s.checkSlot("input", &in, s.now()); err != nil {
 		return nil, err
 	}
@@ -126,10 +120,6 @@ func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*
 // DeleteSlot removes one of the doctor's own free slots. A slot with past
 // bookings is withdrawn instead, so those appointments keep their slot.
 func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
-	_, err := gqlerr.RequireDoctor(ctx)
-	if err != nil {
-		return 0, err
-	}
 	sl, err := s.lockSlot(ctx, id)
 	if err != nil {
 		return 0, err

@@ -19,7 +19,6 @@ import (
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/config"
-	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
@@ -98,8 +97,6 @@ func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-var requestIDOnce sync.Once
-
 // Option changes how the app is built; tests use it.
 type Option func(*options)
 
@@ -130,9 +127,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
 		SessionTTL: cfg.SessionTTL, Now: o.now}
-	// A process-wide hook, set once: several apps in one process (tests,
-	// replicas) must not write it while another serves requests.
-	requestIDOnce.Do(func() { gqlerr.RequestIDFunc = server.RequestID })
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
 	signouts := live.NewSignouts(sqlDB, log)
 	positions := live.NewPositions(sqlDB, log)
@@ -212,7 +206,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
-		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.DownloadHandler(), Export: rights.ExportHandler(),
+		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.ServeDownload, Export: rights.ServeExport,
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
 		BodyReadTimeout: cfg.BodyReadTimeout, UploadReadTimeout: cfg.UploadReadTimeout,
 		Origins: origins,

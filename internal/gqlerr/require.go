@@ -2,32 +2,38 @@ package gqlerr
 
 import (
 	"context"
+	"strings"
 
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// RequireRole returns the viewer when it has the role: otherwise
-// UNAUTHENTICATED for an anonymous caller and FORBIDDEN for the wrong
-// kind of account. what names who may ("patients").
-func RequireRole(ctx context.Context, role viewer.Role, what string) (viewer.Viewer, error) {
+var roleNames = map[viewer.Role]string{
+	viewer.Patient: "patients",
+	viewer.Doctor:  "doctors",
+	viewer.Admin:   "clinic administrators",
+}
+
+// CheckRole refuses a caller who is not signed in as one of roles:
+// UNAUTHENTICATED when anonymous, FORBIDDEN for another kind of account.
+// Only the places that declare who may call what use it: the schema's
+// @hasRole (graph) and the routes beside /graphql (internal/server).
+func CheckRole(ctx context.Context, roles ...viewer.Role) error {
 	v := viewer.FromContext(ctx)
-	switch {
-	case v.Role == role && v.ID != 0:
-		return v, nil
-	case v.Role == viewer.Anonymous:
-		return v, UnauthenticatedError()
+	if v.ID != 0 {
+		for _, r := range roles {
+			if v.Role == r {
+				return nil
+			}
+		}
 	}
-	return v, ForbiddenError("only " + what + " can do this")
-}
-
-// RequirePatient is RequireRole for patients.
-func RequirePatient(ctx context.Context) (viewer.Viewer, error) {
-	return RequireRole(ctx, viewer.Patient, "patients")
-}
-
-// RequireDoctor is RequireRole for doctors.
-func RequireDoctor(ctx context.Context) (viewer.Viewer, error) {
-	return RequireRole(ctx, viewer.Doctor, "doctors")
+	if v.Role == viewer.Anonymous {
+		return UnauthenticatedError()
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = roleNames[r]
+	}
+	return ForbiddenError("only " + strings.Join(names, " and ") + " can do this")
 }
 
 // Page bounds a connection's first argument: without it a connection

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/healthmed/healthmed/ent/admin"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/validate"
 )
 
@@ -14,7 +13,7 @@ const roleAdmin = "admin"
 
 // LoginAdmin signs a clinic administrator in by e-mail and password,
 // through the same throttled, constant-shape path as doctors and patients.
-func (s *Service) LoginAdmin(ctx context.Context, email, password string) (*model.AuthPayload, error) {
+func (s *Service) LoginAdmin(ctx context.Context, email, password string) (*AuthPayload, error) {
 	e, err := validate.Email(strings.TrimSpace(email))
 	if err != nil {
 		return nil, validate.Field("email", err)

@@ -7,7 +7,6 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/session"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -20,7 +19,7 @@ import (
 // one. Wrong current passwords count against the login throttle of the
 // account, so the form cannot be used to guess it. The earlier sign-ins'
 // access tokens stop with them (see signedOut).
-func (s *Service) ChangePassword(ctx context.Context, current, next string) (*model.AuthPayload, error) {
+func (s *Service) ChangePassword(ctx context.Context, current, next string) (*AuthPayload, error) {
 	v := viewer.FromContext(ctx)
 	role, ok := accountRole(v)
 	if !ok {

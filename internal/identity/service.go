@@ -15,7 +15,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/validate"
@@ -47,7 +46,7 @@ type Service struct {
 }
 
 // RegisterDoctor validates the input, creates the doctor and signs them in.
-func (s *Service) RegisterDoctor(ctx context.Context, in model.RegisterDoctorInput) (*model.AuthPayload, error) {
+func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*AuthPayload, error) {
 	name, err := requiredText("name", in.Name, 200)
 	if err != nil {
 		return nil, err
@@ -100,7 +99,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in model.RegisterDoctorInp
 }
 
 // RegisterPatient validates the input, creates the patient and signs them in.
-func (s *Service) RegisterPatient(ctx context.Context, in model.RegisterPatientInput) (*model.AuthPayload, error) {
+func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatientInput) (*AuthPayload, error) {
 	name, err := requiredText("name", in.Name, 200)
 	if err != nil {
 		return nil, err
@@ -130,7 +129,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in model.RegisterPatientI
 }
 
 // LoginDoctor signs a doctor in by CRM and password.
-func (s *Service) LoginDoctor(ctx context.Context, crm, password string) (*model.AuthPayload, error) {
+func (s *Service) LoginDoctor(ctx context.Context, crm, password string) (*AuthPayload, error) {
 	number, state, err := validate.CRM(crm)
 	if err != nil {
 		return nil, validate.Field("crm", err)
@@ -147,7 +146,7 @@ func (s *Service) LoginDoctor(ctx context.Context, crm, password string) (*model
 }
 
 // LoginPatient signs a patient in by e-mail or CPF and password.
-func (s *Service) LoginPatient(ctx context.Context, login, password string) (*model.AuthPayload, error) {
+func (s *Service) LoginPatient(ctx context.Context, login, password string) (*AuthPayload, error) {
 	var where func(*ent.PatientQuery)
 	var account string
 	if strings.Contains(login, "@") {
@@ -182,7 +181,7 @@ type lookupFunc func(ctx context.Context) (id int, hash string, active bool, err
 // account itself, whichever of its logins (a patient's e-mail or CPF) was
 // typed: otherwise each login would get its own allowance of guesses. A
 // login that names no account is counted under what was typed.
-func (s *Service) login(ctx context.Context, login, password string, lookup lookupFunc, role string) (*model.AuthPayload, error) {
+func (s *Service) login(ctx context.Context, login, password string, lookup lookupFunc, role string) (*AuthPayload, error) {
 	addr := viewer.FromContext(ctx).ClientAddr
 	id, hash, active, err := lookup(viewer.SystemContext(ctx))
 	if err != nil && !ent.IsNotFound(err) {

@@ -15,7 +15,6 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/session"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
@@ -42,7 +41,7 @@ func hashRefresh(token string) string {
 // issue signs an access token and opens a session for it: a new sign-in,
 // or, with from, the next token of from's sign-in, which keeps its
 // expiry.
-func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Session) (*model.AuthPayload, error) {
+func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Session) (*AuthPayload, error) {
 	// 128 random bits each.
 	refresh := refreshPrefix + rand.Text()
 	family, expires := rand.Text(), clock.UTC(s.Now).Add(cmp.Or(s.SessionTTL, DefaultSessionTTL))
@@ -61,7 +60,7 @@ func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Sess
 	if err != nil {
 		return nil, err
 	}
-	return &model.AuthPayload{Token: token, ExpiresAt: exp.UTC().Truncate(time.Second),
+	return &AuthPayload{Token: token, ExpiresAt: exp.UTC().Truncate(time.Second),
 		RefreshToken: refresh, RefreshExpiresAt: expires.UTC().Truncate(time.Second)}, nil
 }
 
@@ -78,7 +77,7 @@ func refreshRefused() error {
 // presenting it again revokes its whole sign-in, since one of the two
 // holders is not the account's owner (or a client raced itself: it must
 // refresh one request at a time).
-func (s *Service) Refresh(ctx context.Context, token string) (*model.AuthPayload, error) {
+func (s *Service) Refresh(ctx context.Context, token string) (*AuthPayload, error) {
 	if !wellFormed(token) {
 		return nil, refreshRefused()
 	}

@@ -25,8 +25,8 @@ import (
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/clock"
-	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/record"
+	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -45,55 +45,43 @@ type Service struct {
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }
 
-// ExportHandler serves GET /me/export: a ZIP with data.json and every
-// file of the record, decrypted. Each file's export is written to the
-// access log.
-func (s *Service) ExportHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		v := viewer.FromContext(ctx)
-		switch {
-		case v.Role == viewer.Anonymous:
-			writeError(w, r, http.StatusUnauthorized, gqlerr.Unauthenticated, "authentication required")
-			return
-		case !v.IsPatient():
-			writeError(w, r, http.StatusForbidden, gqlerr.Forbidden, "only patients have a record to export")
-			return
-		}
-		data, err := s.collect(ctx, v.ID)
-		if err != nil {
-			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", gqlerr.RequestIDFunc(ctx))
-			writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "internal error")
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "application/zip")
-		h.Set("Content-Disposition", `attachment; filename="healthmed-export-`+s.now().Format("20060102")+`.zip"`)
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		zw := zip.NewWriter(w)
-		files, err := s.Records.ExportOwnFiles(ctx, func(name string) (io.Writer, error) {
-			return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: s.now()})
-		})
-		if err == nil {
-			data.Files = files
-			var jw io.Writer
-			if jw, err = zw.Create("data.json"); err == nil {
-				enc := json.NewEncoder(jw)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(data)
-			}
-		}
-		if err == nil {
-			err = zw.Close()
-		}
-		if err != nil {
-			// The archive is already streaming: cut the connection so the
-			// client sees a broken download, never a truncated ZIP.
-			s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", gqlerr.RequestIDFunc(ctx))
-			panic(http.ErrAbortHandler)
-		}
+// ServeExport serves GET /me/export (for patients, as its route declares): a
+// ZIP with data.json and every file of the record, decrypted. Each file's
+// export is written to the access log.
+func (s *Service) ServeExport(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	data, err := s.collect(ctx, viewer.FromContext(ctx).ID)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", `attachment; filename="healthmed-export-`+s.now().Format("20060102")+`.zip"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	zw := zip.NewWriter(w)
+	files, err := s.Records.ExportOwnFiles(ctx, func(name string) (io.Writer, error) {
+		return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: s.now()})
 	})
+	if err == nil {
+		data.Files = files
+		var jw io.Writer
+		if jw, err = zw.Create("data.json"); err == nil {
+			enc := json.NewEncoder(jw)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(data)
+		}
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		// The archive is already streaming: cut the connection so the
+		// client sees a broken download, never a truncated ZIP.
+		s.Log.ErrorContext(ctx, "data export", "err", err.Error(), "request_id", requestid.FromContext(ctx))
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }
 
 // Export is data.json: everything the server holds about the patient.
@@ -171,12 +159,4 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
-		"message": msg, "extensions": map[string]any{"code": code, "requestId": gqlerr.RequestIDFunc(r.Context())},
-	}}})
 }

@@ -3,11 +3,9 @@ package record
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,97 +16,87 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// DownloadHandler serves GET /files/{token}: it checks the link, checks
+// ServeDownload serves GET /files/{token}: it checks the link, checks
 // again that the link's viewer may still see the file (a share revoked a
 // second ago counts), logs the download, and streams the decrypted bytes.
 //
 // The link is the credential, so a browser can follow it. A request that
 // also carries a bearer token must come from the viewer the link was made
 // for: a link passed to another signed-in person does not work for them.
-func (s *Service) DownloadHandler() http.Handler {
-	return http.HandlerFunc(s.serveDownload)
-}
-
-func (s *Service) serveDownload(w http.ResponseWriter, r *http.Request) {
+//
+// Errors are returned for the HTTP layer to answer, before anything is
+// written; a failure once the file is streaming aborts the response.
+func (s *Service) ServeDownload(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	caller := viewer.FromContext(ctx)
 	row := access{action: auditevent.ActionDOWNLOAD}
 	l, err := s.Links.parse(r.PathValue("token"), s.now())
 	if errors.Is(err, errLinkInvalid) {
 		row.detail = "invalid link"
-		s.refuse(ctx, w, r, row, http.StatusForbidden, gqlerr.Forbidden, "invalid or expired link")
-		return
+		return s.refuse(ctx, row, &gqlerr.Error{Code: gqlerr.Forbidden, Message: "invalid or expired link"})
 	}
 	// The signature holds, so the link's file and viewer are the server's
 	// own words from here on.
 	row.fileID = l.FileID
 	f, ferr := s.Client.RecordFile.Get(viewer.SystemContext(ctx), l.FileID)
 	if ferr != nil && !ent.IsNotFound(ferr) {
-		s.fail(w, r, ferr)
-		return
+		return ferr
 	}
 	if f != nil {
 		row.patientID = f.PatientID
 	}
 	as := viewer.NewContext(ctx, viewer.Viewer{Role: l.Viewer.Role, ID: l.Viewer.ID, ClientAddr: caller.ClientAddr})
 	switch {
-	case caller.Role != viewer.Anonymous && (caller.Role != l.Viewer.Role || caller.ID != l.Viewer.ID):
+	case caller.ID != 0 && !caller.Is(l.Viewer):
 		row.detail = "link made for someone else"
-		s.refuse(ctx, w, r, row, http.StatusForbidden, gqlerr.Forbidden, "this link was made for someone else")
-		return
+		return s.refuse(ctx, row, &gqlerr.Error{Code: gqlerr.Forbidden, Message: "this link was made for someone else"})
 	case errors.Is(err, errLinkExpired):
 		row.detail = "link expired"
-		s.refuse(as, w, r, row, http.StatusForbidden, gqlerr.Forbidden, "invalid or expired link")
-		return
+		return s.refuse(as, row, &gqlerr.Error{Code: gqlerr.Forbidden, Message: "invalid or expired link"})
 	}
 	// Exist, not All: this check is not a view of the metadata, and the
 	// download row below is this access's one row.
 	visible, err := s.Client.RecordFile.Query().Where(recordfile.ID(l.FileID)).Exist(as)
 	if err != nil && !errors.Is(err, privacy.Deny) {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if !visible || f == nil {
 		row.detail = "no access"
-		s.refuse(as, w, r, row, http.StatusNotFound, gqlerr.NotFound, "file not found")
-		return
+		return s.refuse(as, row, &gqlerr.Error{Code: gqlerr.NotFound, Message: "file not found"})
 	}
 	if l.Viewer.IsDoctor() {
 		shares, err := s.coveringShares(ctx, l.Viewer.ID, []*ent.RecordFile{f})
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		row.shareID = shares[f.ID]
 	}
 	row.allowed = true
 	if err := s.logAccess(as, row); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.stream(w, r, f)
+	return s.stream(w, r, f)
 }
 
 // stream decrypts f to w. The first segment is opened before the status
 // line goes out, so a file damaged there, or a file of one segment whose
 // digest does not match, fails with a clean error. Later damage aborts
 // the connection short of Content-Length (see the package comment).
-func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFile) {
+func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFile) error {
 	ctx := r.Context()
 	plain, closeBlob, err := s.open(ctx, f)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	defer closeBlob()
 	first := make([]byte, envelope.SegmentSize)
 	n, err := io.ReadFull(plain, first)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
@@ -127,11 +115,12 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, f *ent.RecordFi
 	}
 	if err != nil {
 		s.Log.ErrorContext(ctx, "download aborted", "file_id", f.ID, "err", err.Error(),
-			"request_id", gqlerr.RequestIDFunc(ctx))
+			"request_id", requestid.FromContext(ctx))
 		// The status is sent: aborting the connection is the only way left
 		// to tell the client the body is not the file.
 		panic(http.ErrAbortHandler)
 	}
+	return nil
 }
 
 // open returns a reader of f's plaintext that fails rather than release
@@ -157,42 +146,14 @@ func (s *Service) open(ctx context.Context, f *ent.RecordFile) (io.Reader, func(
 	return plain, func() { rc.Close() }, nil
 }
 
-// refuse logs a denied download as the viewer in ctx and answers with an
-// error; if the row cannot be written the answer is a 500 (a 429 past the
-// viewer's budget), never a silent refusal.
-func (s *Service) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, row access, status int, code, msg string) {
+// refuse logs a denied download as the viewer in ctx and returns the
+// refusal; if the row cannot be written the answer is that error (a 500,
+// or a 429 past the viewer's budget), never a silent refusal.
+func (s *Service) refuse(ctx context.Context, row access, e *gqlerr.Error) error {
 	if err := s.logAccess(ctx, row); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	writeError(w, r, status, code, msg)
-}
-
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var limited *gqlerr.Error
-	if errors.As(err, &limited) && limited.Code == gqlerr.RateLimited {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
-		writeError(w, r, http.StatusTooManyRequests, gqlerr.RateLimited, limited.Message)
-		return
-	}
-	s.Log.ErrorContext(r.Context(), "download failed", "err", err.Error(),
-		"request_id", gqlerr.RequestIDFunc(r.Context()))
-	writeError(w, r, http.StatusInternalServerError, gqlerr.Internal, "the file cannot be read")
-}
-
-// writeError answers in the shape of a GraphQL error, so clients handle
-// the download endpoint's failures like every other.
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	ext := map[string]any{"code": code}
-	if id := gqlerr.RequestIDFunc(r.Context()); id != "" {
-		ext["requestId"] = id
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": ext}},
-	})
+	return e
 }
 
 // contentDisposition makes the browser save the file under its name:

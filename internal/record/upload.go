@@ -12,21 +12,18 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/auditevent"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/blob"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // Upload stores a new file in the signed-in patient's record. The bytes
 // stream from the upload through SHA-256 and the envelope into the store;
 // only then is the row written, in the mutation's transaction, and a
 // rollback of that transaction removes the stored bytes again.
-func (s *Service) Upload(ctx context.Context, file graphql.Upload, in model.RecordFileInput) (*ent.RecordFile, error) {
-	v, err := gqlerr.RequirePatient(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) Upload(ctx context.Context, file graphql.Upload, in RecordFileInput) (*ent.RecordFile, error) {
+	v := viewer.FromContext(ctx)
 	title, err := cleanTitle("input.title", in.Title)
 	if err != nil {
 		return nil, err

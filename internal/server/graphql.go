@@ -124,7 +124,7 @@ type GraphQLOptions struct {
 // NewGraphQL builds the GraphQL handler with explicit transports; nothing
 // is on by default that the options do not name.
 func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, log *slog.Logger, o GraphQLOptions) *handler.Server {
-	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Complexity: graph.Complexity()})
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res, Directives: graph.Directives(), Complexity: graph.Complexity()})
 	srv := handler.New(es)
 	srv.SetParserTokenLimit(o.MaxTokens)
 	// "Did you mean ..." hints would map the schema for a prober.
@@ -188,7 +188,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.
 	srv.Use(transactions{entgql.Transactioner{TxOpener: client}})
-	srv.SetErrorPresenter(gqlerr.Presenter(log))
+	srv.SetErrorPresenter(Presenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()),
 			"request_id", RequestID(ctx))

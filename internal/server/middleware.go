@@ -17,16 +17,12 @@ import (
 
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-type requestIDKey struct{}
-
 // RequestID returns the id given to the request that ctx belongs to.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func RequestID(ctx context.Context) string { return requestid.FromContext(ctx) }
 
 func newRequestID() string {
 	b := make([]byte, 8)
@@ -50,7 +46,7 @@ func withRequest(log *slog.Logger, obs RequestObserver, proxies TrustedProxies, 
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx := requestid.NewContext(r.Context(), id)
 		host := proxies.ClientAddr(r)
 		ctx = viewer.NewContext(ctx, viewer.Viewer{ClientAddr: host})
 		_, route := mux.Handler(r)

@@ -7,7 +7,10 @@ import (
 	"database/sql"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // Deps are what the endpoints need.
@@ -32,11 +35,11 @@ type Deps struct {
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies TrustedProxies
 	// Export serves the signed-in patient's data export.
-	Export http.Handler
+	Export Endpoint
 	// Calendar renders an appointment as iCalendar for the viewer.
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
-	Files http.Handler
+	Files Endpoint
 	// Receipt renders an invoice as a PDF for the viewer.
 	Receipt func(ctx context.Context, id int) ([]byte, error)
 	// Metrics, when set, is served at GET /metrics: Prometheus's scrape,
@@ -68,22 +71,27 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)
 	// What the API links to is fetched by the web apps too (a download, an
-	// in-app viewer), with the token, so across origins.
+	// in-app viewer), with the token, so across origins; each route says
+	// who may call it.
 	download := func(pattern string, h http.Handler) {
 		mux.Handle("GET "+pattern, withCORS(origins, d.Log, withAuth(d.Authn, d.Log, h)))
 		mux.Handle("OPTIONS "+pattern, withCORS(origins, d.Log, preflightOnly))
 	}
+	patients, parties := []viewer.Role{viewer.Patient}, []viewer.Role{viewer.Patient, viewer.Doctor}
 	if d.Export != nil {
-		download("/me/export", d.Export)
+		download("/me/export", serve(d.Log, patients, d.Export))
 	}
 	if d.Calendar != nil {
-		download("/appointments/{id}/calendar.ics", documentHandler(calendarDoc, d.Calendar, d.Log))
+		ics := document{"text/calendar; charset=utf-8", func(id int) string { return "consulta-" + strconv.Itoa(id) + ".ics" }, d.Calendar}
+		download("/appointments/{id}/calendar.ics", serve(d.Log, parties, ics.serve))
 	}
 	if d.Receipt != nil {
-		download("/invoices/{id}/receipt.pdf", documentHandler(receiptDoc, d.Receipt, d.Log))
+		pdf := document{"application/pdf", func(id int) string { return "recibo-" + strconv.Itoa(id) + ".pdf" }, d.Receipt}
+		download("/invoices/{id}/receipt.pdf", serve(d.Log, parties, pdf.serve))
 	}
 	if d.Files != nil {
-		download("/files/{token}", d.Files)
+		// The signed link is the credential; the download checks it.
+		download("/files/{token}", serve(d.Log, anyone, d.Files))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

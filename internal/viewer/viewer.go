@@ -55,6 +55,9 @@ func (v Viewer) IsDoctor() bool  { return v.Role == Doctor && v.ID != 0 }
 func (v Viewer) IsSystem() bool  { return v.Role == System }
 func (v Viewer) IsAdmin() bool   { return v.Role == Admin && v.ID != 0 }
 
+// Is says whether v and o are the same account.
+func (v Viewer) Is(o Viewer) bool { return v.Role == o.Role && v.ID == o.ID }
+
 type ctxKey struct{}
 
 // NewContext returns ctx carrying v.

@@ -1,4 +1,4 @@
-package gqlerr
+package server
 
 import (
 	"context"
@@ -7,32 +7,17 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/lib/pq"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/privacy"
-	"github.com/healthmed/healthmed/internal/auth"
-	"github.com/healthmed/healthmed/internal/validate"
+	"github.com/healthmed/healthmed/internal/gqlerr"
 )
 
-// constraintReasons names the database constraints whose violation is an
-// expected conflict. Anything else stays an internal error.
-var constraintReasons = map[string]string{
-	"slots_no_overlap":                       ReasonSlotOverlap,
-	"appointments_one_active_per_slot":       ReasonSlotTaken,
-	"appointments_patient_no_overlap":        ReasonPatientBusy,
-	"doctors_email_key":                      ReasonAlreadyRegistered,
-	"doctor_crm_number_crm_state":            ReasonAlreadyRegistered,
-	"patients_email_key":                     ReasonAlreadyRegistered,
-	"patients_cpf_key":                       ReasonAlreadyRegistered,
-	"appointment_patient_id_idempotency_key": ReasonSlotTaken,
-	"feedback_appointment_id":                ReasonAlreadyRated,
-}
+// The GraphQL error presenter: every error a resolver, a directive or
+// gqlgen itself returns becomes what the client sees here, with the
+// request's id. Domain errors are classified by gqlerr.Classify.
 
 // requestRules are the codes gqlgen and the limits give a refused operation.
 var requestRules = map[string]bool{
@@ -48,15 +33,11 @@ var requestRules = map[string]bool{
 	"PASSWORD_FIELD_LIMIT":      true,
 }
 
-// RequestIDFunc returns the request id kept in ctx, for error extensions
-// and log lines; it is set by the HTTP layer.
-var RequestIDFunc = func(context.Context) string { return "" }
-
 // Presenter returns gqlgen's error presenter, logging unknown errors.
 func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := Present(ctx, err, log)
-		if id := RequestIDFunc(ctx); id != "" {
+		if id := RequestID(ctx); id != "" {
 			if gerr.Extensions == nil {
 				gerr.Extensions = map[string]any{}
 			}
@@ -69,7 +50,7 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 // Present maps err to the client-facing error.
 func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	var path = graphql.GetPath(ctx)
-	out := func(e *Error) *gqlerror.Error {
+	out := func(e *gqlerr.Error) *gqlerror.Error {
 		ext := map[string]any{"code": e.Code}
 		if e.Field != "" {
 			ext["field"] = e.Field
@@ -88,13 +69,13 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 		// entgql's node lookups name the id they could not find; answer
 		// them like every other absence, so probes learn nothing.
 		code, _ := gq.Extensions["code"].(string)
-		if code == NotFound {
-			return out(NotFoundError("object"))
+		if code == gqlerr.NotFound {
+			return out(gqlerr.NotFoundError("object"))
 		}
 		// A malformed or oversized operation is bad input in the
 		// contract's terms; gqlgen's own code says which rule it broke.
 		if requestRules[code] {
-			gq.Extensions["code"] = BadUserInput
+			gq.Extensions["code"] = gqlerr.BadUserInput
 			gq.Extensions["reason"] = code
 		}
 		// Without a code or a path, it is gqlgen refusing the request
@@ -105,7 +86,7 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 			if gq.Extensions == nil {
 				gq.Extensions = map[string]any{}
 			}
-			gq.Extensions["code"] = BadUserInput
+			gq.Extensions["code"] = gqlerr.BadUserInput
 		}
 		if gq.Path == nil {
 			gq.Path = path
@@ -117,32 +98,32 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	// field's own, which names the input field.
 	if gq != nil && gq.Err != nil {
 		if field, ok := inputField(path, gq.Path); ok {
-			e := Classify(gq.Err)
-			if e == nil || e.Code == BadUserInput {
+			e := gqlerr.Classify(gq.Err)
+			if e == nil || e.Code == gqlerr.BadUserInput {
 				msg := "invalid value for " + field
 				if e != nil && e.Message != "" {
 					msg = field + ": " + e.Message
 				}
-				e = &Error{Code: BadUserInput, Field: field, Message: msg}
+				e = &gqlerr.Error{Code: gqlerr.BadUserInput, Field: field, Message: msg}
 			}
 			return out(e)
 		}
 	}
-	if e := Classify(err); e != nil {
+	if e := gqlerr.Classify(err); e != nil {
 		return out(e)
 	}
 	if field := badArgument(ctx, err); field != "" {
-		return out(BadInput(field, "invalid value for %s", field))
+		return out(gqlerr.BadInput(field, "invalid value for %s", field))
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return out(&Error{Code: Internal, Message: "request timed out"})
+		return out(&gqlerr.Error{Code: gqlerr.Internal, Message: "request timed out"})
 	}
 	if field := argumentOf(err, path); field != "" {
-		return out(BadInput(field, "invalid value for %s", field))
+		return out(gqlerr.BadInput(field, "invalid value for %s", field))
 	}
 	log.ErrorContext(ctx, "unexpected error", "err", err.Error(), "path", path.String(),
-		"request_id", RequestIDFunc(ctx))
-	return out(&Error{Code: Internal, Message: "internal error"})
+		"request_id", RequestID(ctx))
+	return out(&gqlerr.Error{Code: gqlerr.Internal, Message: "internal error"})
 }
 
 // badArgument names the argument of an error raised while gqlgen coerced
@@ -169,40 +150,6 @@ func badArgument(ctx context.Context, err error) string {
 		}
 	}
 	return strings.Join(names, ".")
-}
-
-// Classify turns a known error into its contract form, or returns nil.
-func Classify(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	if errors.Is(err, auth.ErrBusy) {
-		return RateLimitedError(time.Second)
-	}
-	var fe *validate.FieldError
-	if errors.As(err, &fe) {
-		return &Error{Code: BadUserInput, Field: fe.Field, Message: fe.Error()}
-	}
-	// A privacy denial reads as absence, so a probe cannot tell a
-	// forbidden id from a missing one.
-	if errors.Is(err, privacy.Deny) || ent.IsNotFound(err) {
-		return NotFoundError("object")
-	}
-	var ve *ent.ValidationError
-	if errors.As(err, &ve) {
-		return &Error{Code: BadUserInput, Field: lowerCamel(ve.Name), Message: "invalid value for " + lowerCamel(ve.Name)}
-	}
-	var pqe *pq.Error
-	if errors.As(err, &pqe) {
-		if reason, ok := constraintReasons[pqe.Constraint]; ok {
-			return ConflictError(reason, conflictMessage(reason))
-		}
-		if pqe.Code == "40001" || pqe.Code == "40P01" {
-			return ConflictError("RETRY", "concurrent update, try again")
-		}
-	}
-	return nil
 }
 
 // inputField names the input value at errPath, relative to the field at
@@ -235,32 +182,6 @@ func inputField(fieldPath, errPath ast.Path) (string, bool) {
 		}
 	}
 	return b.String(), true
-}
-
-func conflictMessage(reason string) string {
-	switch reason {
-	case ReasonSlotOverlap:
-		return "slot overlaps another slot of this doctor"
-	case ReasonSlotTaken:
-		return "slot is already taken"
-	case ReasonPatientBusy:
-		return "you already have an appointment at that time"
-	case ReasonAlreadyRegistered:
-		return "already registered"
-	case ReasonAlreadyRated:
-		return "this appointment was already rated"
-	}
-	return "conflict"
-}
-
-func lowerCamel(snake string) string {
-	parts := strings.Split(snake, "_")
-	for i := 1; i < len(parts); i++ {
-		if parts[i] != "" {
-			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
-		}
-	}
-	return strings.Join(parts, "")
 }
 
 // argumentOf names the argument an error belongs to when gqlgen could not

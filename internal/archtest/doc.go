@@ -1,0 +1,4 @@
+// Package archtest holds tests of the code's shape that no single package
+// can check for itself: who may call what is declared in one place, and
+// the domain packages stand below the API.
+package archtest

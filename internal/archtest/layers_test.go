@@ -1,0 +1,185 @@
+package archtest
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/healthmed/healthmed"
+
+// root is the module's root, seen from this package's directory.
+const root = "../.."
+
+// goFiles returns the non-test, non-generated Go files under dir.
+func goFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == "generated" || d.Name() == "testdata"):
+			return filepath.SkipDir
+		case d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go"):
+			return nil
+		}
+		out = append(out, path)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func rel(path string) string {
+	r, _ := filepath.Rel(root, path)
+	return filepath.ToSlash(r)
+}
+
+// apiLayer are the packages above the domain: the GraphQL schema and
+// resolvers, the HTTP server, and the wiring of both.
+var apiLayer = []string{"graph", "internal/server", "internal/app", "internal/apptest"}
+
+func inAPILayer(path string) bool {
+	for _, p := range apiLayer {
+		if strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDomainStandsBelowTheAPI: no package below the API imports one of
+// it, so gqlgen's generated code and the HTTP server stay out of the
+// domain's dependencies (go list -deps of a domain package shows neither).
+func TestDomainStandsBelowTheAPI(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, path := range goFiles(t, "internal") {
+		if inAPILayer(rel(path)) {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			for _, api := range apiLayer {
+				if p == module+"/"+api || strings.HasPrefix(p, module+"/"+api+"/") {
+					t.Errorf("%s imports %s, which stands above it", rel(path), p)
+				}
+			}
+		}
+	}
+}
+
+// roleGates are the only files that decide who may call an operation:
+// the schema's @hasRole, the routes beside /graphql, and the check both
+// share. Row-level rules are the privacy policies' (internal/rule,
+// ent/schema).
+var roleGates = map[string]bool{
+	"graph/directives.go":          true,
+	"internal/server/endpoints.go": true,
+	"internal/server/server.go":    true,
+	"internal/gqlerr/require.go":   true,
+}
+
+// TestNoRoleGateOutsideTheDeclaredPlaces fails on a call of the shared
+// check, or on a hand-written gate (a branch on the caller's role that
+// answers UNAUTHENTICATED or FORBIDDEN), anywhere else.
+func TestNoRoleGateOutsideTheDeclaredPlaces(t *testing.T) {
+	fset := token.NewFileSet()
+	var files []string
+	files = append(files, goFiles(t, "internal")...)
+	files = append(files, goFiles(t, "graph")...)
+	for _, path := range files {
+		name := rel(path)
+		if roleGates[name] || strings.HasPrefix(name, "internal/rule/") || strings.HasPrefix(name, "internal/archtest/") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range roleGatesIn(f) {
+			t.Errorf("%s: %s", fset.Position(g.pos), g.what)
+		}
+	}
+}
+
+type gate struct {
+	pos  token.Pos
+	what string
+}
+
+func roleGatesIn(f *ast.File) []gate {
+	var out []gate
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			if isPkg(n.X, "gqlerr") && (n.Sel.Name == "CheckRole" || strings.HasPrefix(n.Sel.Name, "Require")) {
+				out = append(out, gate{n.Pos(), "gqlerr." + n.Sel.Name + " outside the declared places"})
+			}
+		case *ast.IfStmt:
+			if mentionsRole(n.Cond) && refuses(n.Body) {
+				out = append(out, gate{n.Pos(), "a role check that refuses the caller"})
+			}
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				if mentionsRole(e) && refuses(&ast.BlockStmt{List: n.Body}) {
+					out = append(out, gate{n.Pos(), "a role check that refuses the caller"})
+					break
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func isPkg(x ast.Expr, name string) bool {
+	id, ok := x.(*ast.Ident)
+	return ok && id.Name == name
+}
+
+// mentionsRole: the expression tests the caller's kind of account.
+func mentionsRole(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		switch sel.Sel.Name {
+		case "IsDoctor", "IsPatient", "IsAdmin", "Role":
+			found = true
+		case "Anonymous", "Doctor", "Patient", "Admin":
+			found = found || isPkg(sel.X, "viewer")
+		}
+		return !found
+	})
+	return found
+}
+
+// refuses: the block answers UNAUTHENTICATED or FORBIDDEN.
+func refuses(b *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(b, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if ok && isPkg(sel.X, "gqlerr") {
+			switch sel.Sel.Name {
+			case "UnauthenticatedError", "ForbiddenError", "Unauthenticated", "Forbidden":
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
