@@ -205,20 +205,7 @@ func (s *Service) Booked(ctx context.Context, a *ent.Appointment) error {
 	if err != nil || chk.CheckedAt != nil {
 		return err
 	}
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		s.start(chk.ID)
-		return nil
-	}
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil {
-				s.start(chk.ID)
-			}
-			return err
-		})
-	})
+	txn.AfterCommit(ctx, func() { s.start(chk.ID) })
 	return nil
 }
 

@@ -36,20 +36,8 @@ func (e *Emitter) emit(ctx context.Context, c *ent.EventCreate) error {
 	if err := c.Exec(viewer.SystemContext(ctx)); err != nil {
 		return err
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnCommit(func(next ent.Committer) ent.Committer {
-			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Commit(ctx, tx)
-				if err == nil && e.Hub != nil {
-					e.Hub.Wake()
-				}
-				return err
-			})
-		})
-		return nil
-	}
 	if e.Hub != nil {
-		e.Hub.Wake()
+		txn.AfterCommit(ctx, e.Hub.Wake)
 	}
 	return nil
 }

@@ -124,23 +124,9 @@ func (o *Outbox) ShareChanged(ctx context.Context, sh *ent.RecordShare, revoked 
 }
 
 func (o *Outbox) wakeAfterCommit(ctx context.Context) {
-	if o.Wake == nil {
-		return
+	if o.Wake != nil {
+		txn.AfterCommit(ctx, o.Wake)
 	}
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		o.Wake()
-		return
-	}
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil {
-				o.Wake()
-			}
-			return err
-		})
-	})
 }
 
 // db returns the transaction of the current mutation, or the client.

@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/internal/blob"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/txn"
 )
 
 // Upload stores a new file in the signed-in patient's record. The bytes
@@ -162,24 +163,5 @@ func (s *Service) discard(ctx context.Context, key string) {
 // rolls back after Upload returned (a later resolver failing) or fails to
 // commit, so a failed mutation leaves nothing behind.
 func (s *Service) discardOnRollback(ctx context.Context, key string) {
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		return
-	}
-	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-		return ent.RollbackFunc(func(rctx context.Context, tx *ent.Tx) error {
-			err := next.Rollback(rctx, tx)
-			s.discard(ctx, key)
-			return err
-		})
-	})
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(cctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(cctx, tx)
-			if err != nil {
-				s.discard(ctx, key)
-			}
-			return err
-		})
-	})
+	txn.OnAbort(ctx, func() { s.discard(ctx, key) })
 }
