@@ -10,6 +10,8 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
+
+	"github.com/healthmed/healthmed/internal/reaction"
 )
 
 func main() {
@@ -35,7 +37,11 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureExecQuery,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex),
+		// What the schema's reactions (Hooks) need from the running
+		// server reaches every mutation through its client.
+		entc.Dependency(entc.DependencyName("Reactions"), entc.DependencyType(&reaction.Deps{})),
+	)
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

@@ -105,6 +105,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	appointmentHooks := schema.Appointment{}.Hooks()
+
+	appointment.Hooks[1] = appointmentHooks[0]
 	appointmentMixinFields0 := appointmentMixin[0].Fields()
 	_ = appointmentMixinFields0
 	appointmentFields := schema.Appointment{}.Fields()
@@ -881,6 +884,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	slotHooks := schema.Slot{}.Hooks()
+
+	slot.Hooks[1] = slotHooks[0]
 	slotMixinFields0 := slotMixin[0].Fields()
 	_ = slotMixinFields0
 	slotFields := schema.Slot{}.Fields()

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
@@ -69,6 +70,18 @@ func (Appointment) Indexes() []ent.Index {
 
 func (Appointment) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Hooks are what else an appointment's move does, whoever makes it (a
+// resolver, the clinic job, a script), in the writer's transaction and in
+// this order; see onMoves for what counts as a move.
+func (Appointment) Hooks() []ent.Hook {
+	return []ent.Hook{
+		onMoves(
+			// Every move is a live event on both parties' subscriptions.
+			live.AppointmentChanged,
+		),
+	}
 }
 
 func (Appointment) Policy() ent.Policy {

@@ -41,26 +41,18 @@ type Service struct {
 	Now func() time.Time
 }
 
-// Events records changes in the caller's transaction for the live
-// updates.
+// Events records changes in the caller's transaction.
 type Events interface {
 	Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error
-	Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error
-}
-
-func (s *Service) slotEvents(ctx context.Context, kind event.Kind, slots ...*ent.Slot) error {
-	for _, sl := range slots {
-		if err := s.Events.Slot(ctx, kind, sl.DoctorID, sl.ID); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // changed records an appointment's new state and returns it.
 func (s *Service) changed(ctx context.Context, kind event.Kind, a *ent.Appointment, err error) (*ent.Appointment, error) {
 	if err != nil {
 		return nil, err
+	}
+	if s.Events == nil {
+		return a, nil
 	}
 	if err := s.Events.Appointment(ctx, kind, a); err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
-	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -35,11 +34,7 @@ func (s *Service) CreateSlots(ctx context.Context, in []*model.SlotInput) ([]*en
 		builders = append(builders, s.db(ctx).Slot.Create().SetDoctorID(v.ID).
 			SetStartsAt(si.StartsAt.UTC()).SetEndsAt(si.EndsAt.UTC()))
 	}
-	slots, err := s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
+	return s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
 }
 
 func (s *Service) checkSlot(field string, si *model.SlotInput, now time.Time) error {
@@ -93,11 +88,7 @@ func (s *Service) UpdateSlot(ctx context.Context, id int, in model.SlotInput) (*
 		}
 		return nil, err
 	}
-	sl, err := s.db(ctx).Slot.UpdateOneID(id).SetStartsAt(in.StartsAt.UTC()).SetEndsAt(in.EndsAt.UTC()).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sl, s.slotEvents(ctx, event.KindSLOT_UPDATED, sl)
+	return s.db(ctx).Slot.UpdateOneID(id).SetStartsAt(in.StartsAt.UTC()).SetEndsAt(in.EndsAt.UTC()).Save(ctx)
 }
 
 // DeleteSlot removes one of the doctor's own free slots. A slot with past
@@ -107,8 +98,7 @@ func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sl, err := s.lockSlot(ctx, id)
-	if err != nil {
+	if _, err := s.lockSlot(ctx, id); err != nil {
 		return 0, err
 	}
 	if busy, err := s.hasActiveAppointment(ctx, id); err != nil || busy {
@@ -129,7 +119,7 @@ func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return id, s.slotEvents(ctx, event.KindSLOT_DELETED, sl)
+	return id, nil
 }
 
 // SlotRange resolves the from/to arguments of an agenda read: from now

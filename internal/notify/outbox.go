@@ -23,7 +23,6 @@ type Outbox struct {
 // AgendaEvents is what the agenda reports its changes to (agenda.Events).
 type AgendaEvents interface {
 	Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error
-	Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error
 }
 
 // Events passes the agenda's changes on to Next (the live updates) and
@@ -35,15 +34,12 @@ type Events struct {
 
 // Appointment implements AgendaEvents.
 func (e Events) Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error {
-	if err := e.Next.Appointment(ctx, kind, a); err != nil {
-		return err
+	if e.Next != nil {
+		if err := e.Next.Appointment(ctx, kind, a); err != nil {
+			return err
+		}
 	}
 	return e.Outbox.Appointment(ctx, kind, a)
-}
-
-// Slot implements AgendaEvents: slot changes notify nobody.
-func (e Events) Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error {
-	return e.Next.Slot(ctx, kind, doctorID, slotID)
 }
 
 // Appointment enqueues what a change of an appointment calls for: a new
