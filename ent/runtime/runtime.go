@@ -829,6 +829,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	recordshareHooks := schema.RecordShare{}.Hooks()
+
+	recordshare.Hooks[1] = recordshareHooks[0]
 	recordshareMixinFields0 := recordshareMixin[0].Fields()
 	_ = recordshareMixinFields0
 	recordshareFields := schema.RecordShare{}.Fields()

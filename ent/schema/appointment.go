@@ -10,6 +10,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent/privacy"
 	"github.com/healthmed/healthmed/internal/live"
+	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
@@ -78,8 +79,10 @@ func (Appointment) Annotations() []schema.Annotation {
 func (Appointment) Hooks() []ent.Hook {
 	return []ent.Hook{
 		onMoves(
-			// Every move is a live event on both parties' subscriptions.
+			// Every move is a live event on both parties' subscriptions...
 			live.AppointmentChanged,
+			// ...and the notices it calls for, e-mailed after commit.
+			notify.AppointmentChanged,
 		),
 	}
 }

@@ -147,6 +147,42 @@ func onSlotChanges(reactions ...slotReaction) ent.Hook {
 	}
 }
 
+var errBulkRevoke = errors.New("shares are revoked one at a time (UpdateOne): each doctor is told")
+
+// onShareChanges runs the reactions after a share is made, or revoked
+// (revoked_at set on a share that had none).
+func onShareChanges(reactions ...func(ctx context.Context, c *gen.Client, sh *gen.RecordShare, revoked bool) error) ent.Hook {
+	return func(next ent.Mutator) ent.Mutator {
+		return hook.RecordShareFunc(func(ctx context.Context, m *gen.RecordShareMutation) (ent.Value, error) {
+			_, revoking := m.RevokedAt()
+			switch {
+			case m.Op().Is(ent.OpCreate):
+			case !revoking:
+				return next.Mutate(ctx, m)
+			case m.Op().Is(ent.OpUpdate):
+				return nil, errBulkRevoke
+			case m.Op().Is(ent.OpUpdateOne):
+				was, err := m.OldRevokedAt(viewer.SystemContext(ctx))
+				if err != nil || was != nil {
+					return next.Mutate(ctx, m)
+				}
+			}
+			v, err := next.Mutate(ctx, m)
+			sh, ok := v.(*gen.RecordShare)
+			if err != nil || !ok {
+				return v, err
+			}
+			ctx, c := written(ctx, m)
+			for _, react := range reactions {
+				if err := react(ctx, c, sh, revoking); err != nil {
+					return nil, err
+				}
+			}
+			return sh, nil
+		})
+	}
+}
+
 // mutation is what written needs of any entity's mutation.
 type mutation interface {
 	Client() *gen.Client

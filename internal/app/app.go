@@ -152,7 +152,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, err
 	}
-	nt.wire(ag, recs)
+	nt.worker.Meetings = ag.Meetings
+	deps.Outbox = nt.worker
 	clinic, err := newClinic(cfg, client, sqlDB, ag, recs, log, o.now)
 	if err != nil {
 		return nil, err

@@ -99,6 +99,9 @@ func (e clinicEvents) Appointment(ctx context.Context, kind event.Kind, a *ent.A
 	if err != nil {
 		return err
 	}
+	if e.Events == nil {
+		return nil
+	}
 	return e.Events.Appointment(ctx, kind, a)
 }
 
