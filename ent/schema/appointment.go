@@ -8,7 +8,9 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
@@ -79,6 +81,9 @@ func (Appointment) Annotations() []schema.Annotation {
 func (Appointment) Hooks() []ent.Hook {
 	return []ent.Hook{
 		onMoves(
+			// Booked: the coverage check of the patient's plan, asked of
+			// the operator once the booking commits.
+			on(event.KindBOOKING_REQUESTED, coverage.Booked),
 			// Every move is a live event on both parties' subscriptions...
 			live.AppointmentChanged,
 			// ...and the notices it calls for, e-mailed after commit.

@@ -154,7 +154,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	nt.worker.Meetings = ag.Meetings
 	deps.Outbox = nt.worker
-	clinic, err := newClinic(cfg, client, sqlDB, ag, recs, log, o.now)
+	clinic, err := newClinic(cfg, client, deps, sqlDB, ag, recs, log, o.now)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/coverage"
+	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
 )
@@ -39,7 +40,7 @@ type jobStep struct {
 	run  func(context.Context) (int, error)
 }
 
-func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.Service, recs *record.Service,
+func newClinic(cfg config.Config, client *ent.Client, deps *reaction.Deps, sqlDB *sql.DB, ag *agenda.Service, recs *record.Service,
 	log *slog.Logger, now func() time.Time) (*Clinic, error) {
 	c := cfg.Clinic
 	loc, err := time.LoadLocation(c.Timezone)
@@ -55,10 +56,11 @@ func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.
 			Client: &http.Client{}, Timeout: c.CoverageTimeout, Attempts: c.CoverageAttempts,
 			Backoff: c.CoverageBackoff, Breaker: b}
 	}
+	deps.Coverage = cov
 	bill := &billing.Service{Client: client, PublicURL: cfg.PublicURL, Location: loc, Log: log, Now: now}
 	// Bookings and completions reach billing and coverage through the
 	// agenda's change log, inside their transactions.
-	ag.Events = clinicEvents{Events: ag.Events, billing: bill, coverage: cov}
+	ag.Events = clinicEvents{Events: ag.Events, billing: bill}
 	auto := &billing.AutoCompleter{Client: client, Events: ag.Events, After: c.AutoCompleteAfter, Log: log}
 	return &Clinic{
 		Billing:      bill,
@@ -84,15 +86,12 @@ func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.
 // transaction, before passing the change on.
 type clinicEvents struct {
 	agenda.Events
-	billing  *billing.Service
-	coverage *coverage.Service
+	billing *billing.Service
 }
 
 func (e clinicEvents) Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error {
 	var err error
 	switch kind {
-	case event.KindBOOKING_REQUESTED:
-		err = e.coverage.Booked(ctx, a)
 	case event.KindBOOKING_COMPLETED:
 		err = e.billing.Completed(ctx, a)
 	}
