@@ -10,6 +10,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/billing"
 	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
@@ -84,6 +85,8 @@ func (Appointment) Hooks() []ent.Hook {
 			// Booked: the coverage check of the patient's plan, asked of
 			// the operator once the booking commits.
 			on(event.KindBOOKING_REQUESTED, coverage.Booked),
+			// Completed (a no-show too): the invoice.
+			on(event.KindBOOKING_COMPLETED, billing.Completed),
 			// Every move is a live event on both parties' subscriptions...
 			live.AppointmentChanged,
 			// ...and the notices it calls for, e-mailed after commit.
