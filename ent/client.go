@@ -2908,7 +2908,8 @@ func (c *RecordFileClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *RecordFileClient) Interceptors() []Interceptor {
-	return c.inters.RecordFile
+	inters := c.inters.RecordFile
+	return append(inters[:len(inters):len(inters)], recordfile.Interceptors[:]...)
 }
 
 func (c *RecordFileClient) mutate(ctx context.Context, m *RecordFileMutation) (Value, error) {

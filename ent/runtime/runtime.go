@@ -767,6 +767,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	recordfileInters := schema.RecordFile{}.Interceptors()
+	recordfile.Interceptors[0] = recordfileInters[0]
 	recordfileMixinFields0 := recordfileMixin[0].Fields()
 	_ = recordfileMixinFields0
 	recordfileFields := schema.RecordFile{}.Fields()

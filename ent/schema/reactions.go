@@ -183,6 +183,29 @@ func onShareChanges(reactions ...func(ctx context.Context, c *gen.Client, sh *ge
 	}
 }
 
+// onRecordFilesRead hands the ids of the record files a query returned
+// to the record's access log.
+func onRecordFilesRead() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			value, err := next.Query(ctx, q)
+			files, ok := value.([]*gen.RecordFile)
+			fq, isFiles := q.(*gen.RecordFileQuery)
+			if err != nil || !ok || !isFiles || len(files) == 0 {
+				return value, err
+			}
+			ids := make([]int, len(files))
+			for i, f := range files {
+				ids[i] = f.ID
+			}
+			if err := fq.Reactions.RecordsViewed(ctx, ids); err != nil {
+				return nil, err
+			}
+			return value, nil
+		})
+	})
+}
+
 // mutation is what written needs of any entity's mutation.
 type mutation interface {
 	Client() *gen.Client

@@ -148,6 +148,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, err
 	}
+	deps.Records = recs
 	nt, err := newNotifications(cfg, client, log)
 	if err != nil {
 		return nil, err

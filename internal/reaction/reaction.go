@@ -1,7 +1,7 @@
 // Package reaction is what the reactions declared on the Ent schema (the
 // Hooks of ent/schema) need from the running server beyond the
 // transaction they run in: whom to wake once it commits, who asks the
-// insurance operators, and the clock.
+// insurance operators, who keeps the record's access log, and the clock.
 //
 // It imports nothing of Ent, so the generated client can carry it (the
 // Reactions dependency in entc.go): every mutation of every client built
@@ -11,7 +11,10 @@
 // settled as if no operator were configured.
 package reaction
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Deps is filled in once, when the server is built, before any request.
 type Deps struct {
@@ -23,6 +26,8 @@ type Deps struct {
 	Outbox Waker
 	// Coverage asks the operators about the coverage of new bookings.
 	Coverage Coverage
+	// Records logs doctors' views of record files.
+	Records RecordViews
 	// Now is the clock of invoices and coverage checks; nil is the wall
 	// clock.
 	Now func() time.Time
@@ -40,6 +45,21 @@ type Coverage interface {
 	// Start asks the operator about an unsettled check, in the
 	// background: the check's booking has committed.
 	Start(checkID int)
+}
+
+// RecordViews keeps the record's access log.
+type RecordViews interface {
+	// Viewed logs, when the viewer in ctx is a doctor, their view of the
+	// files' metadata.
+	Viewed(ctx context.Context, fileIDs []int) error
+}
+
+// RecordsViewed is Records.Viewed, if there is one.
+func (d *Deps) RecordsViewed(ctx context.Context, fileIDs []int) error {
+	if d == nil || d.Records == nil {
+		return nil
+	}
+	return d.Records.Viewed(ctx, fileIDs)
 }
 
 // WakeLive wakes the live event reader, if there is one.
