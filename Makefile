@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db browser generate check-generated vet build bench bench-subs bench-hostile fuzz test-js
+.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-subs bench-hostile fuzz test-js
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE.
 ## The server runs as the terminal's foreground job (set -m; the command
@@ -23,10 +23,10 @@ run: db
 	DATABASE_URL=$${DATABASE_URL:-$(call LOCAL_DB_URL,$(DB_NAME))} \
 	bin/healthmed dev; exit $$?
 
-## test: stale-codegen check, go vet, every Go test against a real PostGIS
-## (and, in internal/browser, a real headless Chromium), the JavaScript
-## clients' live suite, and each fuzz target for a few seconds
-test: test-db browser check-generated vet
+## test: stale-codegen check, go vet, staticcheck, every Go test against a
+## real PostGIS (and, in internal/browser, a real headless Chromium), the
+## JavaScript clients' live suite, and each fuzz target for a few seconds
+test: test-db browser check-generated vet staticcheck
 	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
 	HEALTHMED_REQUIRE_DB=1 HEALTHMED_REQUIRE_BROWSER=1 \
 	$(GO) test -count=1 -race -timeout 30m ./...
@@ -76,6 +76,13 @@ check-generated: generate
 
 vet:
 	$(GO) vet ./...
+
+## staticcheck: pinned, fetched once through the module proxy into the
+## module cache (offline afterwards); the code Ent and gqlgen generate is
+## left out, the Ent schema is not
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck:
+	$(STATICCHECK) $$($(GO) list ./... | grep -v -E '/healthmed/(ent|graph/generated)(/|$$)') ./ent/schema
 
 build:
 	$(GO) build -o bin/healthmed ./cmd/healthmed

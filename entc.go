@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/healthmed/healthmed/internal/reaction"
 )
 
 func main() {
@@ -37,7 +39,11 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureExecQuery,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex),
+		// What the schema's reactions (Hooks) need from the running
+		// server reaches every mutation through its client.
+		entc.Dependency(entc.DependencyName("Reactions"), entc.DependencyType(&reaction.Deps{})),
+	)
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/reaction"
 )
 
 // planDoctors is the table size the search's targets are stated for: at
@@ -56,7 +57,7 @@ func TestSearchPlanUsesLocationIndex(t *testing.T) {
 
 	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
 	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
-		ent.NewClient(ent.Driver(rec)))
+		ent.NewClient(ent.Driver(rec), ent.Reactions(&reaction.Deps{})))
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}

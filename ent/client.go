@@ -34,6 +34,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/reaction"
 
 	stdsql "database/sql"
 )
@@ -125,7 +126,8 @@ type (
 		// hooks to execute on mutations.
 		hooks *hooks
 		// interceptors to execute on queries.
-		inters *inters
+		inters    *inters
+		Reactions *reaction.Deps
 	}
 	// Option function to configure the client.
 	Option func(*config)
@@ -166,6 +168,13 @@ func Log(fn func(...any)) Option {
 func Driver(driver dialect.Driver) Option {
 	return func(c *config) {
 		c.driver = driver
+	}
+}
+
+// Reactions configures the Reactions.
+func Reactions(v *reaction.Deps) Option {
+	return func(c *config) {
+		c.Reactions = v
 	}
 }
 
@@ -2899,7 +2908,8 @@ func (c *RecordFileClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *RecordFileClient) Interceptors() []Interceptor {
-	return c.inters.RecordFile
+	inters := c.inters.RecordFile
+	return append(inters[:len(inters):len(inters)], recordfile.Interceptors[:]...)
 }
 
 func (c *RecordFileClient) mutate(ctx context.Context, m *RecordFileMutation) (Value, error) {

@@ -201,7 +201,7 @@ func TestAutoCompleteJobCompletesOverdueAndInvoices(t *testing.T) {
 	requested := book(t, env, pat, requestedSlot)
 
 	ctx := context.Background()
-	job := env.App.Clinic.AutoComplete
+	job := env.App.Agenda
 	// The meeting ended, but less than a day ago: nothing yet.
 	if n, err := job.CompleteOverdue(ctx, clock.Now().Add(12*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("12 h later: %d %v", n, err)

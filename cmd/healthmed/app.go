@@ -19,6 +19,7 @@ import (
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/db"
+	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/seed"
 	httpserver "github.com/healthmed/healthmed/internal/server"
 )
@@ -55,7 +56,8 @@ func newApp(ctx context.Context, log *slog.Logger, dev bool) (*server, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("database %s: %w", cfg.DatabaseURL, err)
 	}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+	// app.Build fills in what the schema's reactions need.
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)), ent.Reactions(&reaction.Deps{}))
 	return &server{cfg: cfg, log: log, sql: sqlDB, client: client}, nil
 }
 

@@ -105,6 +105,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	appointmentHooks := schema.Appointment{}.Hooks()
+
+	appointment.Hooks[1] = appointmentHooks[0]
 	appointmentMixinFields0 := appointmentMixin[0].Fields()
 	_ = appointmentMixinFields0
 	appointmentFields := schema.Appointment{}.Fields()
@@ -764,6 +767,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	recordfileInters := schema.RecordFile{}.Interceptors()
+	recordfile.Interceptors[0] = recordfileInters[0]
 	recordfileMixinFields0 := recordfileMixin[0].Fields()
 	_ = recordfileMixinFields0
 	recordfileFields := schema.RecordFile{}.Fields()
@@ -826,6 +831,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	recordshareHooks := schema.RecordShare{}.Hooks()
+
+	recordshare.Hooks[1] = recordshareHooks[0]
 	recordshareMixinFields0 := recordshareMixin[0].Fields()
 	_ = recordshareMixinFields0
 	recordshareFields := schema.RecordShare{}.Fields()
@@ -881,6 +889,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	slotHooks := schema.Slot{}.Hooks()
+
+	slot.Hooks[1] = slotHooks[0]
 	slotMixinFields0 := slotMixin[0].Fields()
 	_ = slotMixinFields0
 	slotFields := schema.Slot{}.Fields()

@@ -8,7 +8,12 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/billing"
+	"github.com/healthmed/healthmed/internal/coverage"
+	"github.com/healthmed/healthmed/internal/live"
+	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
@@ -69,6 +74,25 @@ func (Appointment) Indexes() []ent.Index {
 
 func (Appointment) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Hooks are what else an appointment's move does, whoever makes it (a
+// resolver, the clinic job, a script), in the writer's transaction and in
+// this order; see onMoves for what counts as a move.
+func (Appointment) Hooks() []ent.Hook {
+	return []ent.Hook{
+		onMoves(
+			// Booked: the coverage check of the patient's plan, asked of
+			// the operator once the booking commits.
+			on(event.KindBOOKING_REQUESTED, coverage.Booked),
+			// Completed (a no-show too): the invoice.
+			on(event.KindBOOKING_COMPLETED, billing.Completed),
+			// Every move is a live event on both parties' subscriptions...
+			live.AppointmentChanged,
+			// ...and the notices it calls for, e-mailed after commit.
+			notify.AppointmentChanged,
+		),
+	}
 }
 
 func (Appointment) Policy() ent.Policy {

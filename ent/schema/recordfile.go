@@ -54,6 +54,13 @@ func (RecordFile) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
 }
 
+// Interceptors: every file a doctor's query returns, whichever path the
+// query took, is a view of its metadata in the access log (record.Viewed);
+// if the log cannot be written the query fails.
+func (RecordFile) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{onRecordFilesRead()}
+}
+
 func (RecordFile) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{

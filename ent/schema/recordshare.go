@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
@@ -42,6 +43,17 @@ func (RecordShare) Edges() []ent.Edge {
 func (RecordShare) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("doctor_id", "patient_id", "expires_at"),
+	}
+}
+
+// Hooks are what else making or revoking a share does, whoever does it, in
+// the writer's transaction.
+func (RecordShare) Hooks() []ent.Hook {
+	return []ent.Hook{
+		onShareChanges(
+			// The doctor is told.
+			notify.ShareChanged,
+		),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
@@ -40,6 +41,17 @@ func (Slot) Edges() []ent.Edge {
 
 func (Slot) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("doctor_id", "starts_at")}
+}
+
+// Hooks are what else opening, moving or withdrawing a slot does, whoever
+// does it, in the writer's transaction.
+func (Slot) Hooks() []ent.Hook {
+	return []ent.Hook{
+		onSlotChanges(
+			// The doctor's agenda subscriptions see it.
+			live.SlotChanged,
+		),
+	}
 }
 
 func (Slot) Policy() ent.Policy {

@@ -1,7 +1,11 @@
 // Package agenda is the doctors' calendar and the patients' bookings: slots,
 // weekly availability, and the appointment status machine. The database's
 // constraints make the invariants hold under any concurrency; this package
-// turns their violations into the contract's errors.
+// turns their violations into the contract's errors. What else a booking
+// or a move of the status machine does (the live event, the
+// notifications, the coverage check, the invoice) is declared on the
+// Appointment schema (ent/schema/appointment.go), so it happens whoever
+// writes the change.
 package agenda
 
 import (
@@ -10,7 +14,6 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/txn"
@@ -32,40 +35,15 @@ const (
 type Service struct {
 	Client   *ent.Client
 	Meetings meeting.Provider
-	Events   Events
 	Log      *slog.Logger
 	// HorizonMonths is how many months ahead a slot may start; 0 is
 	// DefaultHorizonMonths.
 	HorizonMonths int
+	// AutoCompleteAfter is how long after its meeting ended an accepted
+	// appointment is completed by CompleteOverdue.
+	AutoCompleteAfter time.Duration
 	// Now is the clock; tests move it.
 	Now func() time.Time
-}
-
-// Events records changes in the caller's transaction for the live
-// updates.
-type Events interface {
-	Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error
-	Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error
-}
-
-func (s *Service) slotEvents(ctx context.Context, kind event.Kind, slots ...*ent.Slot) error {
-	for _, sl := range slots {
-		if err := s.Events.Slot(ctx, kind, sl.DoctorID, sl.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// changed records an appointment's new state and returns it.
-func (s *Service) changed(ctx context.Context, kind event.Kind, a *ent.Appointment, err error) (*ent.Appointment, error) {
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Events.Appointment(ctx, kind, a); err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }

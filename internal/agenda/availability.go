@@ -9,7 +9,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/availability"
 	"github.com/healthmed/healthmed/ent/dayoff"
-	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -101,7 +100,7 @@ func (s *Service) AddDayOff(ctx context.Context, date string) (*ent.DayOff, erro
 	if _, err := db.Slot.Delete().Where(slot.IDIn(ids...)).Exec(ctx); err != nil {
 		return nil, err
 	}
-	return d, s.slotEvents(ctx, event.KindSLOT_DELETED, gone...)
+	return d, nil
 }
 
 type rule struct {
@@ -218,11 +217,7 @@ func (s *Service) materialise(ctx context.Context, doctorID int, loc *time.Locat
 	if len(creates) == 0 {
 		return []*ent.Slot{}, nil
 	}
-	slots, err := db.Slot.CreateBulk(creates...).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
+	return db.Slot.CreateBulk(creates...).Save(ctx)
 }
 
 func overlapsAny(slots []*ent.Slot, start, end time.Time) bool {

@@ -8,7 +8,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/doctor"
-	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/meeting"
@@ -62,8 +61,7 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 	if key != "" {
 		c.SetIdempotencyKey(key)
 	}
-	a, err := c.Save(ctx)
-	return s.changed(ctx, event.KindBOOKING_REQUESTED, a, err)
+	return c.Save(ctx)
 }
 
 // phase is when, against the appointment's start, a move may be made.
@@ -153,10 +151,9 @@ func (s *Service) Accept(ctx context.Context, id int) (*ent.Appointment, error) 
 	if err != nil {
 		return nil, err
 	}
-	a, err = a.Update().SetStatus(appointment.StatusACCEPTED).
+	return a.Update().SetStatus(appointment.StatusACCEPTED).
 		SetMeetingURL(room.URL).SetMeetingStartsAt(room.StartsAt).SetMeetingEndsAt(room.EndsAt).
 		Save(ctx)
-	return s.changed(ctx, event.KindBOOKING_ACCEPTED, a, err)
 }
 
 // Reject declines an appointment; the slot is free again.
@@ -176,8 +173,7 @@ func (s *Service) Reject(ctx context.Context, id int, reason *string) (*ent.Appo
 	if r != "" {
 		u.SetRejectReason(r)
 	}
-	a, err = u.Save(ctx)
-	return s.changed(ctx, event.KindBOOKING_REJECTED, a, err)
+	return u.Save(ctx)
 }
 
 // Cancel withdraws the patient's appointment; the reason is required.
@@ -193,8 +189,7 @@ func (s *Service) Cancel(ctx context.Context, id int, reason string) (*ent.Appoi
 	if err != nil {
 		return nil, err
 	}
-	a, err = a.Update().SetStatus(appointment.StatusCANCELLED).SetCancelReason(r).Save(ctx)
-	return s.changed(ctx, event.KindBOOKING_CANCELLED, a, err)
+	return a.Update().SetStatus(appointment.StatusCANCELLED).SetCancelReason(r).Save(ctx)
 }
 
 // Complete marks a consultation that has started as done.
@@ -214,8 +209,14 @@ func (s *Service) complete(ctx context.Context, id int, noShow bool) (*ent.Appoi
 	if err != nil {
 		return nil, err
 	}
-	a, err = a.Update().SetStatus(appointment.StatusCOMPLETED).SetNoShow(noShow).Save(ctx)
-	return s.changed(ctx, event.KindBOOKING_COMPLETED, a, err)
+	return settle(ctx, a, noShow)
+}
+
+// settle is the one write that completes a consultation, whoever makes
+// it: the doctor (complete, markNoShow) or the clinic job
+// (CompleteOverdue). The schema's reactions issue the invoice.
+func settle(ctx context.Context, a *ent.Appointment, noShow bool) (*ent.Appointment, error) {
+	return a.Update().SetStatus(appointment.StatusCOMPLETED).SetNoShow(noShow).Save(ctx)
 }
 
 // Meeting is Appointment.meeting, present once the doctor accepted and

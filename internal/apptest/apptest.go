@@ -27,6 +27,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/testdb"
 )
 
@@ -109,7 +110,8 @@ func New(t testing.TB, opts ...Option) *Env {
 	logw := &lockedWriter{w: logs}
 	log := slog.New(slog.NewJSONHandler(logw, nil))
 	stmts := &statements{}
-	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB("postgres", d.SQL), stmts.record)))
+	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB("postgres", d.SQL), stmts.record)),
+		ent.Reactions(&reaction.Deps{}))
 	t.Cleanup(func() { client.Close() })
 	a, err := app.Build(context.Background(), cfg, log, d.SQL, client, st.opts...)
 	if err != nil {
@@ -166,7 +168,7 @@ func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 		t.Fatal(err)
 	}
 	sqlDB.SetMaxOpenConns(20)
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)), ent.Reactions(&reaction.Deps{}))
 	t.Cleanup(func() { client.Close() })
 	logs := &bytes.Buffer{}
 	logw := &lockedWriter{w: logs}

@@ -49,9 +49,12 @@ func sec1PEM(t *testing.T, key *ecdsa.PrivateKey) string {
 // go-jose: SHA-256 over the required members in lexicographic order.
 func rfc7638(pub *ecdsa.PublicKey) string {
 	b64 := base64.RawURLEncoding.EncodeToString
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	// The uncompressed point: 0x04, then X and Y, 32 bytes each.
+	point, err := pub.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	x, y := point[1:33], point[33:65]
 	sum := sha256.Sum256(fmt.Appendf(nil, `{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`, b64(x), b64(y)))
 	return b64(sum[:])
 }

@@ -2,13 +2,17 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/healthmed/healthmed/internal/testdb"
 )
+
+// TestDatabase opens a migrated database of the test's own; database_test.go
+// sets it from outside the package, where testdb may be imported: testdb
+// loads the Ent runtime, whose schema's reactions import this package.
+var TestDatabase func(testing.TB) *sql.DB
 
 type fakeClock struct {
 	mu sync.Mutex
@@ -41,7 +45,7 @@ func limiters(t *testing.T, test func(t *testing.T, newLimiter func() (LoginLimi
 	t.Run("database", func(t *testing.T) {
 		test(t, func() (LoginLimiter, *fakeClock) {
 			c := &fakeClock{t: testNow}
-			return NewDBLimiter(testdb.New(t).SQL, c.Now), c
+			return NewDBLimiter(TestDatabase(t), c.Now), c
 		})
 	})
 }

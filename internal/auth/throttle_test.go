@@ -5,16 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/healthmed/healthmed/internal/testdb"
 )
 
 // Two replicas on one database count the same attempts: together they
 // allow what one would.
 func TestDBLimiterIsSharedByReplicas(t *testing.T) {
-	db := testdb.New(t)
+	db := TestDatabase(t)
 	clock := &fakeClock{t: testNow}
-	a, b := NewDBLimiter(db.SQL, clock.Now), NewDBLimiter(db.SQL, clock.Now)
+	a, b := NewDBLimiter(db, clock.Now), NewDBLimiter(db, clock.Now)
 	const acc = "patient:ana@example.com"
 	for i := range AccountFailureLimit {
 		l := a
@@ -40,13 +38,13 @@ func TestDBLimiterIsSharedByReplicas(t *testing.T) {
 }
 
 func TestDBLimiterKeepsNoIdentifiersAndSweeps(t *testing.T) {
-	db := testdb.New(t)
+	db := TestDatabase(t)
 	clock := &fakeClock{t: testNow}
-	l := NewDBLimiter(db.SQL, clock.Now)
+	l := NewDBLimiter(db, clock.Now)
 	attempt(t, l, "patient:ana@example.com", "203.0.113.7", false)
 	attempt(t, l, "doctor:123456-SP", "2001:db8:1:2::1", false)
 	ctx := context.Background()
-	rows, err := db.SQL.QueryContext(ctx, `SELECT key, addr FROM login_attempts`)
+	rows, err := db.QueryContext(ctx, `SELECT key, addr FROM login_attempts`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +71,7 @@ func TestDBLimiterKeepsNoIdentifiersAndSweeps(t *testing.T) {
 	clock.Advance(FailureWindow + sweepEvery)
 	allowed(t, l, "patient:bia@example.com", "")
 	var left int
-	if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM login_attempts`).Scan(&left); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM login_attempts`).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
 	if left != 0 {

@@ -1,6 +1,5 @@
 // Package billing issues an invoice for every completed appointment, lets
-// the doctor settle or void it, renders it as a PDF receipt, and completes
-// the accepted appointments whose meeting ended long ago.
+// the doctor settle or void it, and renders it as a PDF receipt.
 //
 // Invoices are rows of their own, written by the server (the system
 // viewer) in the transaction that completes the appointment: a completion
@@ -59,29 +58,20 @@ func (s *Service) loc() *time.Location {
 func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }
 
 // Completed issues the invoice of an appointment that has just become
-// COMPLETED, in the caller's transaction. The server's own completions
-// (the system viewer) are marked SYSTEM, the doctor's DOCTOR.
-func (s *Service) Completed(ctx context.Context, a *ent.Appointment) error {
+// COMPLETED: its price at booking time, to its patient, from its doctor,
+// numbered from the invoice sequence. The server's own completions (the
+// system viewer) are marked SYSTEM, the doctor's DOCTOR. It is a reaction
+// of the Appointment schema: c is the completion's transaction, so a
+// completion that rolls back leaves no invoice.
+func Completed(ctx context.Context, c *ent.Client, a *ent.Appointment) error {
 	by := invoice.IssuedByDOCTOR
 	if viewer.FromContext(ctx).IsSystem() {
 		by = invoice.IssuedBySYSTEM
 	}
-	_, err := s.Issue(ctx, a, by)
-	return err
-}
-
-// Issue writes the invoice of a completed appointment: its price at
-// booking time, to its patient, from its doctor, numbered from the
-// invoice sequence.
-func (s *Service) Issue(ctx context.Context, a *ent.Appointment, by invoice.IssuedBy) (*ent.Invoice, error) {
-	if a.Status != appointment.StatusCOMPLETED {
-		return nil, fmt.Errorf("billing: appointment %d is %s, not COMPLETED", a.ID, a.Status)
-	}
 	sys := viewer.SystemContext(ctx)
-	db := s.db(ctx)
-	rows, err := db.QueryContext(sys, `SELECT nextval('invoice_numbers')`)
+	rows, err := c.QueryContext(sys, `SELECT nextval('invoice_numbers')`)
 	if err != nil {
-		return nil, fmt.Errorf("invoice number: %w", err)
+		return fmt.Errorf("invoice number: %w", err)
 	}
 	var n int64
 	for rows.Next() {
@@ -94,12 +84,12 @@ func (s *Service) Issue(ctx context.Context, a *ent.Appointment, by invoice.Issu
 		err = rows.Err()
 	}
 	if err != nil || n == 0 {
-		return nil, fmt.Errorf("invoice number: %v", err)
+		return fmt.Errorf("invoice number: %v", err)
 	}
-	return db.Invoice.Create().
+	return c.Invoice.Create().
 		SetNumber(FormatNumber(n)).SetAppointmentID(a.ID).SetPatientID(a.PatientID).SetDoctorID(a.DoctorID).
-		SetAmountCents(a.PriceCents).SetIssuedBy(by).SetServiceAt(a.StartsAt).SetIssuedAt(s.now()).
-		Save(sys)
+		SetAmountCents(a.PriceCents).SetIssuedBy(by).SetServiceAt(a.StartsAt).SetIssuedAt(c.Reactions.NowUTC()).
+		Exec(sys)
 }
 
 // FormatNumber is an invoice number as printed: HM-00000042.

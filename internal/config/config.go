@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -279,9 +278,6 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	errs = append(errs, c.readNotify(get)...)
 	return c, errors.Join(errs...)
 }
-
-// FromOS reads the process environment.
-func FromOS() (Config, error) { return FromEnv(os.LookupEnv) }
 
 // LogValue renders the configuration for the start-up log line: durations
 // readable, secrets masked.

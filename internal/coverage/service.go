@@ -171,51 +171,47 @@ func cardAAD(patientID int) []byte {
 	return fmt.Appendf(nil, "healthmed insurance card of patient %d", patientID)
 }
 
-// Booked runs in the booking's transaction: when the patient has a plan
-// it writes the appointment's coverage check, UNKNOWN, and has it settled
-// once the transaction commits.
-func (s *Service) Booked(ctx context.Context, a *ent.Appointment) error {
+// Booked writes, when the patient has a plan, the appointment's
+// coverage check, UNKNOWN, and has it settled once the booking commits.
+// It is a reaction of the Appointment schema: c is the booking's
+// transaction.
+func Booked(ctx context.Context, c *ent.Client, a *ent.Appointment) error {
 	sys := viewer.SystemContext(ctx)
-	db := s.db(ctx)
-	plan, err := db.InsurancePlan.Query().Where(insuranceplan.PatientID(a.PatientID)).Only(sys)
+	plan, err := c.InsurancePlan.Query().Where(insuranceplan.PatientID(a.PatientID)).Only(sys)
 	if ent.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	c := db.CoverageCheck.Create().SetAppointmentID(a.ID).SetPatientID(a.PatientID).
+	create := c.CoverageCheck.Create().SetAppointmentID(a.ID).SetPatientID(a.PatientID).
 		SetDoctorID(a.DoctorID).SetOperator(plan.Operator)
-	switch {
-	case s.Checker == nil:
-		c.SetCheckedAt(s.now()).SetDetail("no coverage API is configured")
-	case s.Breaker != nil && s.Breaker.State() == "open":
-		c.SetCheckedAt(s.now()).SetDetail("operator unavailable: circuit open")
+	if why := c.Reactions.CoverageUnasked(); why != "" {
+		create.SetCheckedAt(c.Reactions.NowUTC()).SetDetail(why)
 	}
-	chk, err := c.Save(sys)
+	chk, err := create.Save(sys)
 	if err != nil || chk.CheckedAt != nil {
 		return err
 	}
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		s.start(chk.ID)
-		return nil
-	}
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil {
-				s.start(chk.ID)
-			}
-			return err
-		})
-	})
+	txn.AfterCommit(ctx, func() { c.Reactions.StartCoverage(chk.ID) })
 	return nil
 }
 
-// start settles a check in the background, unless too many are in
+// Unasked says why a new check is settled at once, without a request and
+// without a goroutine: no operator is configured, or the breaker is open.
+func (s *Service) Unasked() string {
+	switch {
+	case s.Checker == nil:
+		return "no coverage API is configured"
+	case s.Breaker != nil && s.Breaker.State() == "open":
+		return "operator unavailable: circuit open"
+	}
+	return ""
+}
+
+// Start settles a check in the background, unless too many are in
 // flight: then Reconcile takes it up later.
-func (s *Service) start(id int) {
+func (s *Service) Start(id int) {
 	s.once.Do(func() { s.sem = make(chan struct{}, max(1, cmp.Or(s.Concurrency, DefaultConcurrency))) })
 	select {
 	case s.sem <- struct{}{}:

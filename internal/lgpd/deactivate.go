@@ -46,13 +46,8 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 	for _, sh := range live {
 		// One by one, so each doctor hears the share ended, as with
 		// revokeShare.
-		if sh, err = sh.Update().SetRevokedAt(now).Save(ctx); err != nil {
+		if err := sh.Update().SetRevokedAt(now).Exec(ctx); err != nil {
 			return false, err
-		}
-		if s.Records != nil && s.Records.OnShare != nil {
-			if err := s.Records.OnShare.ShareChanged(ctx, sh, true); err != nil {
-				return false, err
-			}
 		}
 	}
 	// Every sign-in ends with the account.

@@ -14,44 +14,24 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// Emitter writes events inside the caller's transaction and wakes the
-// readers once it commits.
-type Emitter struct {
-	Client *ent.Client
-	Hub    *Hub
-}
-
-// Appointment records a change of an appointment.
-func (e *Emitter) Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error {
-	return e.emit(ctx, e.db(ctx).Event.Create().SetKind(kind).SetDoctorID(a.DoctorID).
+// AppointmentChanged writes the event of an appointment's move for both
+// parties' subscriptions. It is a reaction of the Appointment schema: c
+// is the writer's transaction, and the readers wake once it commits.
+func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *ent.Appointment) error {
+	return emit(ctx, c, c.Event.Create().SetKind(kind).SetDoctorID(a.DoctorID).
 		SetPatientID(a.PatientID).SetAppointmentID(a.ID).SetSlotID(a.SlotID))
 }
 
-// Slot records a change of a slot on the doctor's agenda.
-func (e *Emitter) Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error {
-	return e.emit(ctx, e.db(ctx).Event.Create().SetKind(kind).SetDoctorID(doctorID).SetSlotID(slotID))
+// SlotChanged writes the event of a slot opened, moved or withdrawn on
+// the doctor's agenda; a reaction of the Slot schema.
+func SlotChanged(ctx context.Context, c *ent.Client, kind event.Kind, doctorID, slotID int) error {
+	return emit(ctx, c, c.Event.Create().SetKind(kind).SetDoctorID(doctorID).SetSlotID(slotID))
 }
 
-func (e *Emitter) emit(ctx context.Context, c *ent.EventCreate) error {
-	if err := c.Exec(viewer.SystemContext(ctx)); err != nil {
+func emit(ctx context.Context, c *ent.Client, create *ent.EventCreate) error {
+	if err := create.Exec(viewer.SystemContext(ctx)); err != nil {
 		return err
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnCommit(func(next ent.Committer) ent.Committer {
-			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Commit(ctx, tx)
-				if err == nil && e.Hub != nil {
-					e.Hub.Wake()
-				}
-				return err
-			})
-		})
-		return nil
-	}
-	if e.Hub != nil {
-		e.Hub.Wake()
-	}
+	txn.AfterCommit(ctx, c.Reactions.WakeLive)
 	return nil
 }
-
-func (e *Emitter) db(ctx context.Context) *ent.Client { return txn.Client(ctx, e.Client) }

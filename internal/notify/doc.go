@@ -5,7 +5,8 @@
 // # The outbox
 //
 // A notification is a row of the notifications table written by the
-// change that calls for it, in that change's transaction (Outbox): a
+// change that calls for it, in that change's transaction (the reactions
+// AppointmentChanged and ShareChanged, declared on those schemas): a
 // rolled-back booking leaves no notification, a committed one always has
 // one. The same row is the recipient's in-app list entry and the e-mail's
 // outbox entry. Reminders 24 hours and 1 hour before an accepted

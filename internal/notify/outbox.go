@@ -11,62 +11,23 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// Outbox writes notifications in the caller's transaction.
-type Outbox struct {
-	Client *ent.Client
-	// Wake, when set, runs once a transaction that wrote a notification
-	// has committed: it nudges the local worker, which other replicas
-	// replace with their polling.
-	Wake func()
-}
-
-// AgendaEvents is what the agenda reports its changes to (agenda.Events).
-type AgendaEvents interface {
-	Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error
-	Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error
-}
-
-// Events passes the agenda's changes on to Next (the live updates) and
-// enqueues the notifications they call for, in the same transaction.
-type Events struct {
-	Next   AgendaEvents
-	Outbox *Outbox
-}
-
-// Appointment implements AgendaEvents.
-func (e Events) Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error {
-	if err := e.Next.Appointment(ctx, kind, a); err != nil {
-		return err
-	}
-	return e.Outbox.Appointment(ctx, kind, a)
-}
-
-// Slot implements AgendaEvents: slot changes notify nobody.
-func (e Events) Slot(ctx context.Context, kind event.Kind, doctorID, slotID int) error {
-	return e.Next.Slot(ctx, kind, doctorID, slotID)
-}
-
-// Appointment enqueues what a change of an appointment calls for: a new
-// request goes to the doctor; an acceptance (with the meeting link) and a
-// rejection go to the patient; a cancellation goes to the party who did
-// not cancel. A consultation that is no longer confirmed drops its
-// pending reminders.
-func (o *Outbox) Appointment(ctx context.Context, kind event.Kind, a *ent.Appointment) error {
-	db := o.db(ctx)
+// AppointmentChanged enqueues what an appointment's move calls for: a
+// new request goes to the doctor; an acceptance (with the meeting link)
+// and a rejection go to the patient; a cancellation goes to the party who
+// did not cancel. A consultation that is no longer confirmed drops its
+// pending reminders. It is a reaction of the Appointment schema: c is the
+// writer's transaction, and the worker wakes once it commits.
+func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *ent.Appointment) error {
 	sys := viewer.SystemContext(ctx)
 	create := func(k notification.Kind, toDoctor bool, sendBefore time.Time) error {
-		c := db.Notification.Create().SetKind(k).SetAppointmentID(a.ID).
+		n := c.Notification.Create().SetKind(k).SetAppointmentID(a.ID).
 			SetStartsAt(a.StartsAt).SetSendBefore(sendBefore)
 		if toDoctor {
-			c.SetDoctorID(a.DoctorID)
+			n.SetDoctorID(a.DoctorID)
 		} else {
-			c.SetPatientID(a.PatientID)
+			n.SetPatientID(a.PatientID)
 		}
-		if err := c.Exec(sys); err != nil {
-			return err
-		}
-		o.wakeAfterCommit(ctx)
-		return nil
+		return enqueue(ctx, c, n)
 	}
 	switch kind {
 	case event.KindBOOKING_REQUESTED:
@@ -75,12 +36,12 @@ func (o *Outbox) Appointment(ctx context.Context, kind event.Kind, a *ent.Appoin
 	case event.KindBOOKING_ACCEPTED:
 		return create(notification.KindBOOKING_ACCEPTED, false, a.EndsAt)
 	case event.KindBOOKING_REJECTED:
-		if err := o.dropReminders(sys, db, a.ID); err != nil {
+		if err := dropReminders(sys, c, a.ID); err != nil {
 			return err
 		}
 		return create(notification.KindBOOKING_REJECTED, false, a.EndsAt)
 	case event.KindBOOKING_CANCELLED:
-		if err := o.dropReminders(sys, db, a.ID); err != nil {
+		if err := dropReminders(sys, c, a.ID); err != nil {
 			return err
 		}
 		// Patients cancel today; should a doctor ever cancel, the patient
@@ -88,14 +49,14 @@ func (o *Outbox) Appointment(ctx context.Context, kind event.Kind, a *ent.Appoin
 		toDoctor := !viewer.FromContext(ctx).IsDoctor()
 		return create(notification.KindBOOKING_CANCELLED, toDoctor, a.EndsAt)
 	case event.KindBOOKING_COMPLETED:
-		return o.dropReminders(sys, db, a.ID)
+		return dropReminders(sys, c, a.ID)
 	}
 	return nil
 }
 
 // dropReminders skips the reminders not yet sent of an appointment.
-func (o *Outbox) dropReminders(ctx context.Context, db *ent.Client, appointmentID int) error {
-	return db.Notification.Update().
+func dropReminders(ctx context.Context, c *ent.Client, appointmentID int) error {
+	return c.Notification.Update().
 		Where(notification.AppointmentID(appointmentID),
 			notification.KindIn(notification.KindREMINDER_24H, notification.KindREMINDER_1H),
 			notification.EmailStatusEQ(notification.EmailStatusPENDING)).
@@ -105,43 +66,26 @@ func (o *Outbox) dropReminders(ctx context.Context, db *ent.Client, appointmentI
 }
 
 // ShareChanged enqueues the notice to the doctor of a record share made
-// (revoked false) or revoked. record.Service calls it in the change's
-// transaction.
-func (o *Outbox) ShareChanged(ctx context.Context, sh *ent.RecordShare, revoked bool) error {
+// (revoked false) or revoked; a reaction of the RecordShare schema.
+func ShareChanged(ctx context.Context, c *ent.Client, sh *ent.RecordShare, revoked bool) error {
 	// Past the share's expiry neither notice matters any more.
-	c := o.db(ctx).Notification.Create().SetDoctorID(sh.DoctorID).SetRecordShareID(sh.ID).
+	n := c.Notification.Create().SetDoctorID(sh.DoctorID).SetRecordShareID(sh.ID).
 		SetSendBefore(sh.ExpiresAt)
 	if revoked {
-		c.SetKind(notification.KindSHARE_REVOKED)
+		n.SetKind(notification.KindSHARE_REVOKED)
 	} else {
-		c.SetKind(notification.KindSHARE_CREATED)
+		n.SetKind(notification.KindSHARE_CREATED)
 	}
-	if err := c.Exec(viewer.SystemContext(ctx)); err != nil {
+	return enqueue(ctx, c, n)
+}
+
+// enqueue writes a notification, the in-app list's row and the e-mail
+// outbox's at once, and wakes this replica's worker once the writer's
+// transaction commits; other replicas' workers poll.
+func enqueue(ctx context.Context, c *ent.Client, n *ent.NotificationCreate) error {
+	if err := n.Exec(viewer.SystemContext(ctx)); err != nil {
 		return err
 	}
-	o.wakeAfterCommit(ctx)
+	txn.AfterCommit(ctx, c.Reactions.WakeOutbox)
 	return nil
 }
-
-func (o *Outbox) wakeAfterCommit(ctx context.Context) {
-	if o.Wake == nil {
-		return
-	}
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		o.Wake()
-		return
-	}
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil {
-				o.Wake()
-			}
-			return err
-		})
-	})
-}
-
-// db returns the transaction of the current mutation, or the client.
-func (o *Outbox) db(ctx context.Context) *ent.Client { return txn.Client(ctx, o.Client) }

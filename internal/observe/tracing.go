@@ -24,14 +24,6 @@ type Tracing struct {
 	propagator propagation.TextMapPropagator
 }
 
-// TracingOption adjusts the tracer provider; tests use it.
-type TracingOption func(*[]sdktrace.TracerProviderOption)
-
-// WithSpanProcessor adds a span processor besides the OTLP exporter's.
-func WithSpanProcessor(p sdktrace.SpanProcessor) TracingOption {
-	return func(o *[]sdktrace.TracerProviderOption) { *o = append(*o, sdktrace.WithSpanProcessor(p)) }
-}
-
 // NewTracing exports spans to tracesURL, the collector's full OTLP/HTTP
 // traces URL (http://collector:4318/v1/traces). It returns nil when
 // tracesURL is empty: tracing is off and costs nothing. The exporter's
@@ -39,7 +31,7 @@ func WithSpanProcessor(p sdktrace.SpanProcessor) TracingOption {
 // standard OTEL_EXPORTER_OTLP_* variables, the sampler from
 // OTEL_TRACES_SAMPLER, and the resource from OTEL_SERVICE_NAME and
 // OTEL_RESOURCE_ATTRIBUTES.
-func NewTracing(ctx context.Context, tracesURL string, opts ...TracingOption) (*Tracing, error) {
+func NewTracing(ctx context.Context, tracesURL string) (*Tracing, error) {
 	if tracesURL == "" {
 		return nil, nil
 	}
@@ -57,11 +49,7 @@ func NewTracing(ctx context.Context, tracesURL string, opts ...TracingOption) (*
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
-	po := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
-	for _, o := range opts {
-		o(&po)
-	}
-	return fromProvider(sdktrace.NewTracerProvider(po...)), nil
+	return fromProvider(sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))), nil
 }
 
 func fromProvider(tp *sdktrace.TracerProvider) *Tracing {

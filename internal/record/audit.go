@@ -77,35 +77,22 @@ func (s *Service) writeAudit(ctx context.Context, c *ent.Client, rows ...access)
 	return c.AuditEvent.CreateBulk(builders...).Exec(ctx)
 }
 
-// ViewAuditor is an Ent interceptor for record file queries: every file a
-// doctor's query returns is a view of its metadata, logged with the share
-// that let the doctor in. It sits on the Ent client because that is where
-// every path a doctor can take meets: sharedRecords, node(id:), nodes and
-// a share's files edge. If the row cannot be written the query fails, so
-// no view goes unrecorded.
-func (s *Service) ViewAuditor() ent.Interceptor {
-	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
-		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
-			value, err := next.Query(ctx, q)
-			files, ok := value.([]*ent.RecordFile)
-			v := viewer.FromContext(ctx)
-			if err != nil || !ok || len(files) == 0 || !v.IsDoctor() {
-				return value, err
-			}
-			ids := make([]int, len(files))
-			for i, f := range files {
-				ids[i] = f.ID
-			}
-			rows, err := s.doctorViews(ctx, v.ID, ids)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.logAccess(ctx, rows...); err != nil {
-				return nil, err
-			}
-			return value, nil
-		})
-	})
+// Viewed logs every file a doctor's query returned as a view of its
+// metadata, with the share that let the doctor in; others' reads log
+// nothing here. The RecordFile schema's interceptor calls it whichever
+// path the query took (sharedRecords, node(id:), nodes, a share's files
+// edge); if the rows cannot be written the query fails, so no view goes
+// unrecorded.
+func (s *Service) Viewed(ctx context.Context, fileIDs []int) error {
+	v := viewer.FromContext(ctx)
+	if !v.IsDoctor() || len(fileIDs) == 0 {
+		return nil
+	}
+	rows, err := s.doctorViews(ctx, v.ID, fileIDs)
+	if err != nil {
+		return err
+	}
+	return s.logAccess(ctx, rows...)
 }
 
 // doctorViews describes the doctor's views of the files: whose they are

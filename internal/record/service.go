@@ -43,9 +43,6 @@ type Service struct {
 	// MaxBytes is the largest file accepted.
 	MaxBytes int64
 	Log      *slog.Logger
-	// OnShare hears of shares made and revoked, in the change's
-	// transaction (the notifications); nil, nobody does.
-	OnShare ShareEvents
 	// Budget bounds what one doctor writes into the access logs; the
 	// zero value bounds nothing.
 	Budget AuditBudget

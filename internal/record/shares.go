@@ -74,9 +74,6 @@ func (s *Service) Share(ctx context.Context, in ShareInput) (*ent.RecordShare, e
 	if err != nil {
 		return nil, err
 	}
-	if err := s.shareChanged(ctx, sh, false); err != nil {
-		return nil, err
-	}
 	return sh, s.logChange(ctx, access{action: auditevent.ActionSHARE, patientID: v.ID, shareID: sh.ID})
 }
 
@@ -93,23 +90,7 @@ func (s *Service) Revoke(ctx context.Context, id int) (*ent.RecordShare, error) 
 	if sh, err = sh.Update().SetRevokedAt(s.now()).Save(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.shareChanged(ctx, sh, true); err != nil {
-		return nil, err
-	}
 	return sh, s.logChange(ctx, access{action: auditevent.ActionREVOKE, patientID: v.ID, shareID: sh.ID})
-}
-
-// ShareEvents is told of every share made or revoked, in the change's
-// transaction.
-type ShareEvents interface {
-	ShareChanged(ctx context.Context, sh *ent.RecordShare, revoked bool) error
-}
-
-func (s *Service) shareChanged(ctx context.Context, sh *ent.RecordShare, revoked bool) error {
-	if s.OnShare == nil {
-		return nil
-	}
-	return s.OnShare.ShareChanged(ctx, sh, revoked)
 }
 
 // Shares lists the shares the signed-in patient made, newest first.

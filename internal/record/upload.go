@@ -11,17 +11,18 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/internal/blob"
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// Upload stores a new file in the signed-in patient's record. The bytes
-// stream from the upload through SHA-256 and the envelope into the store;
-// only then is the row written, in the mutation's transaction, and a
-// rollback of that transaction removes the stored bytes again.
+// Upload stores a new file in the signed-in patient's record, as AddFile
+// does for anyone's: the bytes stream from the upload through SHA-256 and
+// the envelope into the store; only then is the row written, in the
+// mutation's transaction, and a rollback of that transaction removes the
+// stored bytes again.
 func (s *Service) Upload(ctx context.Context, file graphql.Upload, in RecordFileInput) (*ent.RecordFile, error) {
 	v := viewer.FromContext(ctx)
 	title, err := cleanTitle("input.title", in.Title)
@@ -32,43 +33,8 @@ func (s *Service) Upload(ctx context.Context, file graphql.Upload, in RecordFile
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case file.Size > s.MaxBytes:
-		return nil, gqlerr.TooLarge(fmt.Sprintf("a file has at most %d MiB", s.MaxBytes>>20))
-	case file.Size <= 0:
-		return nil, gqlerr.BadInput("file", "the file is empty")
-	}
-	head := make([]byte, sniffLen)
-	n, err := io.ReadFull(file.File, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
-	contentType := sniff(head[:n], int64(n) == file.Size)
-	if contentType == "" {
-		return nil, gqlerr.BadInput("file", "only PDF, PNG, JPEG, DICOM and plain UTF-8 text files are accepted")
-	}
-	if _, err := file.File.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	sealed, err := s.seal(ctx, file.File, file.Size, contentType == textPlain)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.db(ctx).RecordFile.Create().
-		SetPatientID(v.ID).SetTitle(title).SetCategory(in.Category).SetTags(tags).
-		SetFileName(fileNameFor(file.Filename, contentType)).SetContentType(contentType).
-		SetSizeBytes(file.Size).SetSha256(sealed.sha256).
-		SetStorageKey(sealed.key).SetWrappedKey(sealed.wrappedKey).
-		Save(ctx)
-	if err == nil {
-		err = s.logChange(ctx, access{action: auditevent.ActionUPLOAD, patientID: v.ID, fileID: f.ID})
-	}
-	if err != nil {
-		s.discard(ctx, sealed.key)
-		return nil, err
-	}
-	s.discardOnRollback(ctx, sealed.key)
-	return f, nil
+	return s.AddFile(ctx, v.ID, NewFile{Title: title, Category: in.Category, Tags: tags,
+		FileName: file.Filename, Body: file.File, Size: file.Size})
 }
 
 type sealedFile struct {
@@ -159,24 +125,5 @@ func (s *Service) discard(ctx context.Context, key string) {
 // rolls back after Upload returned (a later resolver failing) or fails to
 // commit, so a failed mutation leaves nothing behind.
 func (s *Service) discardOnRollback(ctx context.Context, key string) {
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		return
-	}
-	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-		return ent.RollbackFunc(func(rctx context.Context, tx *ent.Tx) error {
-			err := next.Rollback(rctx, tx)
-			s.discard(ctx, key)
-			return err
-		})
-	})
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(cctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(cctx, tx)
-			if err != nil {
-				s.discard(ctx, key)
-			}
-			return err
-		})
-	})
+	txn.OnAbort(ctx, func() { s.discard(ctx, key) })
 }

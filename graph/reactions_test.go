@@ -1,0 +1,102 @@
+package graph_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// A writer that never existed before, a direct Ent write as the system
+// as a future job would make, gets everything a change calls for without
+// asking for it: the doctor's agenda sees each move, the notices are
+// enqueued, and the completion issues the invoice.
+func TestADirectWriteGetsEveryConsequence(t *testing.T) {
+	env, clock := newClinicEnv(t)
+	doc, _ := env.Doctor("Dra. Direta", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Rui Direto")
+	slotID := atoi(t, createSlot(t, env, doc, clock.Now().Add(time.Hour), 50))
+	agenda := env.Connect(t, apptest.TransportWS, doc)
+	agenda.Subscribe("a", agendaSub, nil)
+	time.Sleep(100 * time.Millisecond) // let the subscription register
+
+	sys, c := sysCtx(), env.DB.Client
+	write := func(what string, f func(tx *ent.Tx) (*ent.Appointment, error)) *ent.Appointment {
+		t.Helper()
+		tx, err := c.Tx(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f(tx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("%s: commit: %v", what, err)
+		}
+		return a
+	}
+	sees := func(kind string, id int) {
+		t.Helper()
+		var ag agendaMsg
+		agenda.NextData("a", &ag)
+		if ag.AgendaUpdated.Kind != kind || ag.AgendaUpdated.Appointment == nil ||
+			ag.AgendaUpdated.Appointment.ID != strconv.Itoa(id) {
+			t.Fatalf("agenda got %+v, want %s of %d", ag.AgendaUpdated, kind, id)
+		}
+	}
+	told := func(token, kind string, id int) {
+		t.Helper()
+		for _, e := range notices(t, env, token, nil).Notifications.Edges {
+			if n := e.Node; n.Kind == kind && n.Appointment != nil && n.Appointment.ID == strconv.Itoa(id) {
+				return
+			}
+		}
+		t.Fatalf("no %s notice of %d", kind, id)
+	}
+
+	sl := c.Slot.GetX(sys, slotID)
+	patID := c.Patient.Query().Where(patient.Name("Rui Direto")).OnlyIDX(sys)
+	a := write("book", func(tx *ent.Tx) (*ent.Appointment, error) {
+		return tx.Appointment.Create().SetSlotID(sl.ID).SetDoctorID(sl.DoctorID).SetPatientID(patID).
+			SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).SetPriceCents(31000).Save(sys)
+	})
+	sees("BOOKING_REQUESTED", a.ID)
+	told(doc, "BOOKING_REQUESTED", a.ID)
+
+	write("accept", func(tx *ent.Tx) (*ent.Appointment, error) {
+		return tx.Appointment.UpdateOneID(a.ID).SetStatus(appointment.StatusACCEPTED).Save(sys)
+	})
+	sees("BOOKING_ACCEPTED", a.ID)
+	told(pat, "BOOKING_ACCEPTED", a.ID)
+
+	// A bulk status change would leave its rows without consequences:
+	// it is refused, and changes nothing.
+	if err := c.Appointment.Update().Where(appointment.ID(a.ID)).SetStatus(appointment.StatusCANCELLED).Exec(sys); err == nil {
+		t.Fatal("a bulk status change was accepted")
+	}
+
+	write("complete", func(tx *ent.Tx) (*ent.Appointment, error) {
+		return tx.Appointment.UpdateOneID(a.ID).SetStatus(appointment.StatusCOMPLETED).Save(sys)
+	})
+	sees("BOOKING_COMPLETED", a.ID)
+	var out struct {
+		Node struct {
+			Status  string
+			Invoice *struct {
+				AmountCents      int
+				IssuedBy, Status string
+			}
+		}
+	}
+	env.Do(doc, `query($id: ID!) { node(id: $id) { ... on Appointment { status invoice { amountCents issuedBy status } } } }`,
+		map[string]any{"id": strconv.Itoa(a.ID)}).Decode(t, &out)
+	if inv := out.Node.Invoice; out.Node.Status != "COMPLETED" || inv == nil ||
+		inv.AmountCents != 31000 || inv.IssuedBy != "SYSTEM" || inv.Status != "OPEN" {
+		t.Fatalf("after the direct completion: %+v %+v", out.Node, inv)
+	}
+}

@@ -1,0 +1,101 @@
+// Package reaction is what the reactions declared on the Ent schema (the
+// Hooks of ent/schema) need from the running server beyond the
+// transaction they run in: whom to wake once it commits, who asks the
+// insurance operators, who keeps the record's access log, and the clock.
+//
+// It imports nothing of Ent, so the generated client can carry it (the
+// Reactions dependency in entc.go): every mutation of every client built
+// with ent.Reactions reaches it, whoever the writer is. A client built
+// without it still writes every consequence of a change; only the
+// wake-ups are left to the readers' polling, and coverage checks are
+// settled as if no operator were configured.
+package reaction
+
+import (
+	"context"
+	"time"
+)
+
+// Deps is filled in once, when the server is built, before any request.
+type Deps struct {
+	// Live wakes this replica's reader of the events table; the other
+	// replicas hear the NOTIFY it then sends, or poll.
+	Live Waker
+	// Outbox wakes this replica's notification worker; the other
+	// replicas' workers poll.
+	Outbox Waker
+	// Coverage asks the operators about the coverage of new bookings.
+	Coverage Coverage
+	// Records logs doctors' views of record files.
+	Records RecordViews
+	// Now is the clock of invoices and coverage checks; nil is the wall
+	// clock.
+	Now func() time.Time
+}
+
+// Waker is told that rows it reads have been committed.
+type Waker interface{ Wake() }
+
+// Coverage asks insurance operators whether a booking is covered.
+type Coverage interface {
+	// Unasked says why a new check is to be settled at once, without
+	// asking (no operator configured, or known to be down), or "" when
+	// the operator is to be asked.
+	Unasked() string
+	// Start asks the operator about an unsettled check, in the
+	// background: the check's booking has committed.
+	Start(checkID int)
+}
+
+// RecordViews keeps the record's access log.
+type RecordViews interface {
+	// Viewed logs, when the viewer in ctx is a doctor, their view of the
+	// files' metadata.
+	Viewed(ctx context.Context, fileIDs []int) error
+}
+
+// RecordsViewed is Records.Viewed, if there is one.
+func (d *Deps) RecordsViewed(ctx context.Context, fileIDs []int) error {
+	if d == nil || d.Records == nil {
+		return nil
+	}
+	return d.Records.Viewed(ctx, fileIDs)
+}
+
+// WakeLive wakes the live event reader, if there is one.
+func (d *Deps) WakeLive() {
+	if d != nil && d.Live != nil {
+		d.Live.Wake()
+	}
+}
+
+// WakeOutbox wakes the notification worker, if there is one.
+func (d *Deps) WakeOutbox() {
+	if d != nil && d.Outbox != nil {
+		d.Outbox.Wake()
+	}
+}
+
+// CoverageUnasked is Coverage.Unasked, or why nothing is asked without
+// a Coverage.
+func (d *Deps) CoverageUnasked() string {
+	if d == nil || d.Coverage == nil {
+		return "no coverage API is configured"
+	}
+	return d.Coverage.Unasked()
+}
+
+// StartCoverage is Coverage.Start, if there is one.
+func (d *Deps) StartCoverage(checkID int) {
+	if d != nil && d.Coverage != nil {
+		d.Coverage.Start(checkID)
+	}
+}
+
+// NowUTC is the clock's time in UTC.
+func (d *Deps) NowUTC() time.Time {
+	if d == nil || d.Now == nil {
+		return time.Now().UTC()
+	}
+	return d.Now().UTC()
+}
