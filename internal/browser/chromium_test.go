@@ -44,10 +44,9 @@ type tab struct {
 	t   *testing.T
 	ctx context.Context
 
-	mu         sync.Mutex
-	requested  []string
-	problems   []string
-	violations []string
+	mu        sync.Mutex
+	requested []string
+	problems  []string
 }
 
 func newTab(t *testing.T) *tab {
