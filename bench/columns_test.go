@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/reaction"
 )
 
 // TestSearchNeverReadsCredentials records every statement the doctor
@@ -28,7 +29,7 @@ func TestSearchNeverReadsCredentials(t *testing.T) {
 	}
 	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
 	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
-		ent.NewClient(ent.Driver(rec)))
+		ent.NewClient(ent.Driver(rec), ent.Reactions(&reaction.Deps{})))
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
