@@ -484,7 +484,8 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	say("%d acked, %d failed in %s; waiting for every subscription to go live", res.Acked, res.Failed, res.ConnectTotal.Round(time.Millisecond))
 
-	slots := &slotMaker{base: time.Now().Add(400 * 24 * time.Hour).Truncate(time.Hour)}
+	// Past the demo agenda, within the slot horizon (12 months by default).
+	slots := &slotMaker{base: time.Now().Add(300 * 24 * time.Hour).Truncate(time.Hour)}
 	live, err := warmUp(ctx, o, gql, reps[0].Addr, token, clients, slots, res.Acked)
 	if err != nil {
 		return res, err
