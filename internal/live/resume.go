@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -125,12 +124,12 @@ func (p *Positions) Flush(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	families, names, ids := make([]string, 0, len(batch)), make([]string, 0, len(batch)), make([]string, 0, len(batch))
+	families, names, ids := make([]string, 0, len(batch)), make([]string, 0, len(batch)), make([]int64, 0, len(batch))
 	for k, id := range batch {
-		families, names, ids = append(families, k.family), append(names, k.name), append(ids, strconv.Itoa(id))
+		families, names, ids = append(families, k.family), append(names, k.name), append(ids, int64(id))
 	}
 	_, err := p.db.ExecContext(ctx, `INSERT INTO live_positions (family, name, event_id, updated_at)
-		SELECT f, n, e::bigint, now() FROM unnest($1::text[], $2::text[], $3::text[]) AS t(f, n, e)
+		SELECT f, n, e, now() FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(f, n, e)
 		ON CONFLICT (family, name) DO UPDATE SET event_id = EXCLUDED.event_id, updated_at = EXCLUDED.updated_at`,
 		pq.Array(families), pq.Array(names), pq.Array(ids))
 	if err != nil {
