@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/lib/pq"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -115,7 +116,7 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	if field := badArgument(ctx, err); field != "" {
 		return out(gqlerr.BadInput(field, "invalid value for %s", field))
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if cancelled(ctx, err) {
 		return out(&gqlerr.Error{Code: gqlerr.Internal, Message: "request timed out"})
 	}
 	if field := argumentOf(err, path); field != "" {
@@ -204,4 +205,15 @@ func argumentOf(err error, field ast.Path) string {
 		}
 	}
 	return ""
+}
+
+// cancelled tells a request its client left (or its time ran out) from a
+// failure: lib/pq reports a statement it cancelled for the context as
+// query_canceled, not as the context's error.
+func cancelled(ctx context.Context, err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var pqe *pq.Error
+	return ctx.Err() != nil && errors.As(err, &pqe) && pqe.Code == "57014"
 }
