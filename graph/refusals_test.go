@@ -114,6 +114,7 @@ func httpMalformed(maxBody int) []malformed {
 		multipartCase("no parts", nil, true),
 		multipartCase("operations not JSON", [][2]string{{"operations", "{"}, {"map", "{}"}}, true),
 		multipartCase("operations a batch", [][2]string{{"operations", "[" + upload + "]"}, {"map", `{"0":["0.variables.f"]}`}, {"0", "x"}}, true),
+		multipartCase("operations nested deeply", [][2]string{{"operations", `{"query":"{ viewer { __typename } }","variables":{"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`}, {"map", `{}`}}, true),
 		multipartCase("map not JSON", [][2]string{{"operations", upload}, {"map", "["}}, true),
 		multipartCase("map first", [][2]string{{"map", `{"0":["variables.f"]}`}, {"operations", upload}}, true),
 		multipartCase("file not in map", [][2]string{{"operations", upload}, {"map", `{}`}, {"0", "x"}}, true),

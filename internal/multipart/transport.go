@@ -13,7 +13,6 @@
 package multipart
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +27,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/jsonreq"
 )
 
 // Transport serves multipart/form-data GraphQL requests.
@@ -165,9 +165,10 @@ func (t Transport) readOperation(mr *mimemultipart.Reader) (*graphql.RawParams, 
 		return nil, nil, err
 	}
 	params := &graphql.RawParams{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(params); err != nil {
+	if err := jsonreq.Decode(raw, params); err != nil {
+		if errors.Is(err, jsonreq.ErrTooDeep) {
+			return nil, nil, badInput("operations", "operations nests too deeply")
+		}
 		return nil, nil, badInput("operations", "operations is not a JSON operation")
 	}
 	part, err = mr.NextPart()

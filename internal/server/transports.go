@@ -1,14 +1,16 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -17,6 +19,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/jsonreq"
 )
 
 // Reasons given with BAD_USER_INPUT when the HTTP request itself is wrong.
@@ -62,53 +65,96 @@ func refuseBody(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// jsonPOST is gqlgen's POST transport behind a reader that settles the
-// body first. gqlgen answers an unreadable or undecodable body through
-// the response middleware without an operation, with no code, and quotes
-// the whole body back in its message; here such a body is refused with
-// the contract's code and nothing of it repeated.
+// jsonPOST is gqlgen's POST transport (the GraphQL-over-HTTP POST with a
+// JSON body) reading the body once: gqlgen's own answers an unreadable or
+// undecodable body through the response middleware without an operation,
+// with no code, quoting the whole body back, and a body near the limit
+// checked first and then decoded again by gqlgen cost twice.
 type jsonPOST struct{ transport.POST }
 
 func (t jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		refuseBody(w, r, err)
 		return
 	}
-	if reason, msg := checkJSONRequest(body); reason != "" {
-		refuse(w, r, http.StatusBadRequest, gqlerr.BadUserInput, reason, msg)
+	params := &graphql.RawParams{}
+	if err := jsonreq.Decode(body, params); err != nil {
+		reason := reasonMalformed
+		if errors.Is(err, jsonreq.ErrBatch) {
+			reason = reasonBatch
+		}
+		refuse(w, r, http.StatusBadRequest, gqlerr.BadUserInput, reason, err.Error())
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	t.POST.Do(w, r, exec)
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	ctx := r.Context()
+	graphQLResponse := responseContentType(r) == graphQLResponseJSON
+	if graphQLResponse {
+		w.Header().Set("Content-Type", graphQLResponseJSON)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	rc, opErr := exec.CreateOperationContext(ctx, params)
+	if opErr != nil {
+		w.WriteHeader(statusForRefused(opErr, graphQLResponse))
+		writeJSON(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, rc)
+	writeJSON(w, responses(ctx))
 }
 
-// checkJSONRequest decodes body as gqlgen will, and one JSON value only.
-// The variables and extensions are only checked here, not built: gqlgen
-// decodes them again, and a body near the limit would cost twice.
-// (json.Unmarshal scans the body once to check it, once to decode; a
-// Decoder would scan it twice more.)
-func checkJSONRequest(body []byte) (reason, msg string) {
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
-		return reasonBatch, "batched operations are not supported: send one operation per request"
+const graphQLResponseJSON = "application/graphql-response+json"
+
+// responseContentType picks the answer's media type from Accept as the
+// GraphQL-over-HTTP spec (and gqlgen) does: the first of the two JSON
+// types named, application/json for none or a wildcard.
+func responseContentType(r *http.Request) string {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return "application/json"
 	}
-	var p struct {
-		Query         string          `json:"query"`
-		OperationName string          `json:"operationName"`
-		Variables     json.RawMessage `json:"variables"`
-		Extensions    json.RawMessage `json:"extensions"`
+	for part := range strings.SplitSeq(accept, ",") {
+		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mediaType {
+		case "*/*", "application/*", "application/json":
+			return "application/json"
+		case graphQLResponseJSON:
+			return graphQLResponseJSON
+		}
 	}
-	if err := json.Unmarshal(body, &p); err != nil || !objectOrNull(p.Variables) || !objectOrNull(p.Extensions) {
-		return reasonMalformed, "the body is not a single JSON GraphQL request"
-	}
-	return "", ""
+	return graphQLResponseJSON
 }
 
-// objectOrNull reports whether raw (well-formed JSON, or absent) is an
-// object or null, as gqlgen's map fields need.
-func objectOrNull(raw json.RawMessage) bool {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	return len(raw) == 0 || raw[0] == '{' || bytes.Equal(raw, []byte("null"))
+// statusForRefused is the HTTP status of an operation refused before it
+// ran: a request error (unparsable, invalid) is 422 to an
+// application/json client and 400 to a graphql-response+json one, as in
+// gqlgen; anything else keeps 200 with the errors in the body.
+func statusForRefused(errs gqlerror.List, graphQLResponse bool) int {
+	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
+		return http.StatusOK
+	}
+	if graphQLResponse {
+		return http.StatusBadRequest
+	}
+	return http.StatusUnprocessableEntity
+}
+
+func writeJSON(w io.Writer, resp *graphql.Response) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		// Only a value of ours can fail to marshal: the recovery handler
+		// logs it as the bug it is and answers INTERNAL.
+		panic(fmt.Errorf("marshal response: %w", err))
+	}
+	_, _ = w.Write(b)
 }
 
 type overGETKey struct{}
