@@ -14,7 +14,7 @@ func TestHashPasswordFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 16-byte salt and 32-byte key in unpadded standard base64.
-	re := regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
+	re := regexp.MustCompile(`^\$argon2id\$v=19\$m=7168,t=5,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 	if !re.MatchString(h) {
 		t.Fatalf("hash %q does not have the expected PHC form", h)
 	}
@@ -161,5 +161,23 @@ func TestDummyCheckUsesCurrentParameters(t *testing.T) {
 		if CheckPassword(dummyHash, pw) {
 			t.Errorf("dummy hash matched %q", pw)
 		}
+	}
+}
+
+// Hashes written with the parameters used before (19 MiB, 2 passes) carry
+// them and keep verifying after the defaults changed.
+func TestCheckPasswordKeepsOlderParameters(t *testing.T) {
+	salt := make([]byte, argonSaltLen)
+	for i := range salt {
+		salt[i] = byte(i)
+	}
+	old := argonParams{memory: 19456, time: 2, threads: 1}
+	key := deriveKey("correct horse battery staple", salt, old, argonKeyLen)
+	h := "$argon2id$v=19$m=19456,t=2,p=1$" + phcB64.EncodeToString(salt) + "$" + phcB64.EncodeToString(key)
+	if !CheckPassword(h, "correct horse battery staple") {
+		t.Fatal("a hash with the older parameters no longer verifies")
+	}
+	if CheckPassword(h, "correct horse battery stapler") {
+		t.Fatal("a wrong password matched an older hash")
 	}
 }
