@@ -279,7 +279,7 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 	case f.out == nil:
 		if len(f.pending) >= maxPending {
 			f.mu.Unlock()
-			f.end(gqlerr.Internal, "subscription dropped: too slow")
+			f.tooSlow()
 			return false
 		}
 		f.pending = append(f.pending, e)
@@ -309,9 +309,22 @@ func (f *feed[T]) Deliver(e *ent.Event) bool {
 		return true
 	default:
 		f.mu.Unlock()
-		f.end(gqlerr.Internal, "subscription dropped: too slow")
+		f.tooSlow()
 		return false
 	}
+}
+
+// tooSlow ends a subscription whose client does not take its events as
+// fast as they come. Its socket is what is slow, so the socket closes with
+// 1013 (try again later), on which standard clients reconnect; the
+// resubscription resumes after what was handed over, or asks for a
+// refetch when it missed too much. An error message would end it for good.
+func (f *feed[T]) tooSlow() {
+	if !wsgorilla.CloseSocket(f.ctx, wsgorilla.CloseTryAgainLater, "too slow: reconnect") {
+		f.end(gqlerr.Internal, "subscription dropped: too slow")
+		return
+	}
+	f.end("", "")
 }
 
 // Stop implements Subscriber: the server is stopping. The socket closes

@@ -24,6 +24,9 @@ const (
 	// CloseServiceRestart: this server is going away; reconnecting
 	// reaches another replica.
 	CloseServiceRestart = 1012
+	// CloseTryAgainLater: the client did not keep up with its events;
+	// reconnecting resumes where it stood.
+	CloseTryAgainLater = 1013
 )
 
 // CloseInvalidMessage is graphql-transport-ws's code for a message the
