@@ -25,6 +25,11 @@ func (r *appointmentResolver) Meeting(ctx context.Context, obj *ent.Appointment)
 	return r.Agenda.Meeting(ctx, obj)
 }
 
+// CalendarURL is the resolver for the calendarUrl field.
+func (r *appointmentResolver) CalendarURL(ctx context.Context, obj *ent.Appointment) (string, error) {
+	return r.Agenda.CalendarURL(obj), nil
+}
+
 // Crm is the resolver for the crm field.
 func (r *doctorResolver) Crm(ctx context.Context, obj *ent.Doctor) (string, error) {
 	return validate.FormatCRM(obj.CrmNumber, obj.CrmState), nil

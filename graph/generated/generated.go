@@ -72,6 +72,7 @@ type ComplexityRoot struct {
 	}
 
 	Appointment struct {
+		CalendarURL  func(childComplexity int) int
 		CancelReason func(childComplexity int) int
 		Coverage     func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -435,6 +436,7 @@ type ComplexityRoot struct {
 
 type AppointmentResolver interface {
 	Meeting(ctx context.Context, obj *ent.Appointment) (*agenda.Meeting, error)
+	CalendarURL(ctx context.Context, obj *ent.Appointment) (string, error)
 	Invoice(ctx context.Context, obj *ent.Appointment) (*ent.Invoice, error)
 	Coverage(ctx context.Context, obj *ent.Appointment) (*ent.CoverageCheck, error)
 	LastEventID(ctx context.Context, obj *ent.Appointment) (*int, error)
@@ -575,6 +577,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AgendaEvent.Slot(childComplexity), true
 
+	case "Appointment.calendarUrl":
+		if e.ComplexityRoot.Appointment.CalendarURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.CalendarURL(childComplexity), true
 	case "Appointment.cancelReason":
 		if e.ComplexityRoot.Appointment.CancelReason == nil {
 			break
@@ -2598,6 +2606,11 @@ extend type Slot {
 
 extend type Appointment {
   meeting: Meeting
+  """
+  The appointment as an iCalendar file (.ics) for the viewer's calendar app,
+  downloaded with the viewer's bearer token.
+  """
+  calendarUrl: String!
 }
 
 extend type Query {
@@ -3702,6 +3715,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_patient(ctx, field)
 	case "meeting":
 		return ec.fieldContext_Appointment_meeting(ctx, field)
+	case "calendarUrl":
+		return ec.fieldContext_Appointment_calendarUrl(ctx, field)
 	case "invoice":
 		return ec.fieldContext_Appointment_invoice(ctx, field)
 	case "coverage":
@@ -5928,6 +5943,29 @@ func (ec *executionContext) fieldContext_Appointment_meeting(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_calendarUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_calendarUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().CalendarURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_calendarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, true, true, "String")
 }
 
 func (ec *executionContext) _Appointment_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
@@ -16272,6 +16310,12 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_meeting(ctx, field, obj)
+				})
+		case "calendarUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_calendarUrl(ctx, field, obj)
 				})
 		case "invoice":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

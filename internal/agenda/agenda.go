@@ -44,6 +44,8 @@ type Service struct {
 	AutoCompleteAfter time.Duration
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// PublicURL is where clients reach this server (the calendar links).
+	PublicURL string
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }

@@ -11,6 +11,12 @@ import (
 	"github.com/healthmed/healthmed/internal/gqlerr"
 )
 
+// CalendarURL is where the appointment's iCalendar file is downloaded,
+// with the viewer's bearer token.
+func (s *Service) CalendarURL(a *ent.Appointment) string {
+	return fmt.Sprintf("%s/appointments/%d/calendar.ics", strings.TrimRight(s.PublicURL, "/"), a.ID)
+}
+
 // Calendar returns the appointment as an iCalendar file (RFC 5545) for
 // its patient or doctor, with the viewer's own meeting link. Its route
 // admits doctors and patients; the privacy rule, the appointment's parties.

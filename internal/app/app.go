@@ -139,7 +139,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	positions := live.NewPositions(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
-		Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now}
+		Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now, PublicURL: cfg.PublicURL}
 	recs, err := records(ctx, cfg, client, log, o.now)
 	if err != nil {
 		return nil, err

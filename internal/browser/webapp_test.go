@@ -34,9 +34,9 @@ type download struct {
 
 // A web app on another origin, against a production server that lists
 // it: it signs in, searches, uploads a record file, downloads it, the
-// receipt of a completed consultation and the LGPD export, and receives
-// a live event. The same page on an origin the server does not list can
-// read nothing.
+// receipt of a completed consultation, a booking's calendar file and the
+// LGPD export, and receives a live event. The same page on an origin the
+// server does not list can read nothing.
 func TestWebAppOnAnotherOrigin(t *testing.T) {
 	tb := newTab(t)
 	pages := httptest.NewServer(http.FileServer(http.Dir("testdata")))
