@@ -19,6 +19,8 @@ export interface HealthmedClientOptions {
   /** Where a new session reports each new pair, and null when the sign-in ends. */
   onTokens?: (tokens: Tokens | null) => void;
   fetch?: typeof fetch;
+  /** The device's clock, for a new session (see SessionOptions.now). */
+  now?: () => number;
   /** Where the platform has no WebSocket global (Node: the `ws` package). */
   webSocketImpl?: unknown;
   /** React Native's `{ uri, name, type }` files, say. */
@@ -45,7 +47,7 @@ export interface HealthmedClient {
  * over HTTP, both HTTP paths behind the auth link's single-flight refresh.
  */
 export function createHealthmedClient(opts: HealthmedClientOptions): HealthmedClient {
-  const session = opts.session ?? new Session({ url: opts.url, tokens: opts.tokens, onChange: opts.onTokens, fetch: opts.fetch });
+  const session = opts.session ?? new Session({ url: opts.url, tokens: opts.tokens, onChange: opts.onTokens, fetch: opts.fetch, now: opts.now });
   const live = liveClient({ url: opts.wsUrl ?? opts.url.replace(/^http/, 'ws'), session, webSocketImpl: opts.webSocketImpl });
   const isUploadable = opts.isUploadable ?? isBlob;
   const http = ApolloLink.split(

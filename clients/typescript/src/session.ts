@@ -16,7 +16,10 @@ export interface SessionOptions {
    */
   onChange?: (tokens: Tokens | null) => void;
   fetch?: typeof fetch;
-  /** How long before `expiresAt` the token is refreshed; 30 s by default. */
+  /**
+   * How long before `expiresAt` the token is refreshed: 30 s by default,
+   * and never more than a fifth of the token's lifetime.
+   */
   refreshAheadMs?: number;
   /** The device's clock, which may be wrong: the server's refusal corrects it. */
   now?: () => number;
@@ -44,6 +47,7 @@ export class Session {
   readonly #now: () => number;
   #tokens: Tokens | null;
   #refused: string | null = null;
+  #refreshAt = 0;
   #refreshing: Promise<string> | null = null;
 
   constructor(opts: SessionOptions) {
@@ -52,7 +56,15 @@ export class Session {
     this.#onChange = opts.onChange ?? (() => {});
     this.#ahead = opts.refreshAheadMs ?? 30_000;
     this.#now = opts.now ?? Date.now;
-    this.#tokens = opts.tokens ?? null;
+    this.#tokens = null;
+    if (opts.tokens) this.#keep(opts.tokens);
+  }
+
+  #keep(tokens: Tokens): void {
+    const expires = Date.parse(tokens.expiresAt);
+    this.#tokens = tokens;
+    this.#refused = null;
+    this.#refreshAt = expires - Math.min(this.#ahead, Math.max(0, expires - this.#now()) / 5);
   }
 
   get signedIn(): boolean {
@@ -65,8 +77,7 @@ export class Session {
 
   /** Starts a sign-in with the pair a login or registration returned. */
   signIn(tokens: Tokens): void {
-    this.#tokens = tokens;
-    this.#refused = null;
+    this.#keep(tokens);
     this.#onChange(tokens);
   }
 
@@ -92,7 +103,7 @@ export class Session {
     if (this.#refreshing) return this.#refreshing;
     const t = this.#tokens;
     if (!t) return null;
-    if (t.token !== this.#refused && this.#now() < Date.parse(t.expiresAt) - this.#ahead) return t.token;
+    if (t.token !== this.#refused && this.#now() < this.#refreshAt) return t.token;
     return this.refresh(t.token);
   }
 

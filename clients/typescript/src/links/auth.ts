@@ -45,6 +45,12 @@ export function authLink(session: Session): ApolloLink {
         }),
       );
 
-    return from(session.accessToken()).pipe(mergeMap((token) => attempt(token, false)));
+    // A sign-in found over before sending goes on signed out: public
+    // fields still answer, the rest say UNAUTHENTICATED.
+    const first = session.accessToken().catch((err: unknown) => {
+      if (err instanceof SessionEndedError) return null;
+      throw err;
+    });
+    return from(first).pipe(mergeMap((token) => attempt(token, false)));
   });
 }
