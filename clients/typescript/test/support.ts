@@ -122,6 +122,39 @@ export class Inbox<T> {
   }
 }
 
+type SlotEvent = { slot?: { id: string } | null };
+
+/**
+ * Opens slots until the doctor's agenda subscription delivers one: from
+ * then on it is listening (a subscription without a past starts at the
+ * moment the server takes it, which a busy machine may delay).
+ */
+export async function listening<T extends SlotEvent>(doctor: HealthmedClient, agenda: Inbox<T>): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const id = await createSlot(doctor);
+    try {
+      await agenda.waitFor((e) => e.slot?.id === id, 5000);
+      return;
+    } catch { /* not subscribed yet */ }
+  }
+  throw new Error(`the subscription never delivered: ${JSON.stringify(agenda.errors.map(String))}`);
+}
+
+/** The slot ids of the events about want's slots, in order of arrival. */
+export function slotsOf<T extends SlotEvent>(agenda: Inbox<T>, want: string[]): (string | undefined)[] {
+  return agenda.items.map((e) => e.slot?.id).filter((id) => id !== undefined && want.includes(id));
+}
+
+/** Resolves once the client's websocket is acknowledged. */
+export function connected(c: HealthmedClient): Promise<void> {
+  return new Promise((resolve) => {
+    const off = c.live.on('connected', () => {
+      off();
+      resolve();
+    });
+  });
+}
+
 /** Counts what fetch sends and what the server answers. */
 export class CountingFetch {
   refreshes = 0;
