@@ -10,8 +10,12 @@ import {
   BookAppointmentDocument,
   RecordFilesDocument,
   SearchDoctorsDocument,
+  Session,
+  SessionEndedError,
   UploadRecordFileDocument,
   createHealthmedClient,
+  isUnauthenticated,
+  type Tokens,
   type AgendaUpdatedSubscription,
   type AppointmentUpdatedSubscription,
 } from '../src/index.js';
@@ -135,5 +139,28 @@ test('a subscription resumes after its server restarts, missing nothing and repe
     sub.unsubscribe();
     await Promise.all([doctor.client.dispose(), other.dispose()]);
     if (!a.alive) await a.start();
+  }
+});
+
+test('signing out ends the sign-in on the server, here, and in the cache', async () => {
+  const url = cluster.servers[0]!.graphql;
+  const changes: (Tokens | null)[] = [];
+  const patient = await newPatient(url, { onTokens: (t) => changes.push(t) });
+  try {
+    const tokens = patient.client.session.tokens!;
+    await patient.client.apollo.query({ query: RecordFilesDocument, variables: { first: 1 } });
+    assert.notDeepEqual(patient.client.apollo.extract(), {});
+    await patient.client.signOut();
+    assert.equal(patient.client.session.signedIn, false);
+    assert.deepEqual(changes.slice(-1), [null]);
+    assert.deepEqual(patient.client.apollo.extract(), {});
+    // the refresh token is refused anywhere now
+    await assert.rejects(new Session({ url, tokens }).refresh(tokens.token), SessionEndedError);
+    await assert.rejects(
+      patient.client.apollo.query({ query: RecordFilesDocument, variables: { first: 1 }, fetchPolicy: 'network-only' }),
+      (e) => isUnauthenticated(e),
+    );
+  } finally {
+    await patient.client.dispose();
   }
 });

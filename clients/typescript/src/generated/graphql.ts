@@ -13,7 +13,6 @@ export type AgendaEventKind =
   | 'SLOT_DELETED'
   | 'SLOT_UPDATED';
 
-/** AppointmentStatus is enum for the field status */
 export type AppointmentStatus =
   | 'ACCEPTED'
   | 'CANCELLED'
@@ -26,7 +25,6 @@ export type GeoPointInput = {
   lng: number;
 };
 
-/** RecordFileCategory is enum for the field category */
 export type RecordFileCategory =
   | 'EXAM'
   | 'IMAGE'
@@ -37,14 +35,11 @@ export type RecordFileCategory =
 
 export type RecordFileInput = {
   category: RecordFileCategory;
-  /** Up to 20 tags of 1 to 40 characters; stored lower-cased. */
   tags?: Array<string> | null | undefined;
-  /** 1 to 100 characters. */
   title: string;
 };
 
 export type RegisterDoctorInput = {
-  /** CRM number and state, e.g. "123456/SP". */
   crm: string;
   email: string;
   location: GeoPointInput;
@@ -52,12 +47,10 @@ export type RegisterDoctorInput = {
   password: string;
   priceCents: number;
   specialty: string;
-  /** IANA time zone; America/Sao_Paulo when omitted. */
   timezone?: string | null | undefined;
 };
 
 export type RegisterPatientInput = {
-  /** 11 digits; punctuation is accepted. */
   cpf: string;
   email: string;
   name: string;
