@@ -3,6 +3,7 @@ import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
 /** An error of a GraphQL response, as the server writes it. */
 export interface GraphQLErrorLike {
   message: string;
+  path?: readonly (string | number)[] | null;
   extensions?: { code?: unknown; reason?: unknown; [key: string]: unknown } | null;
 }
 
@@ -34,6 +35,19 @@ export function graphQLErrors(err: unknown): readonly GraphQLErrorLike[] {
 export function isUnauthenticated(err: unknown): boolean {
   if (ServerError.is(err) && err.statusCode === 401) return true;
   return graphQLErrors(err).some((e) => errorCode(e) === 'UNAUTHENTICATED');
+}
+
+/**
+ * Whether the server refused the token the request carried, as opposed to
+ * credentials given to a field (a login's wrong password is
+ * UNAUTHENTICATED too, on that field's path): an HTTP 401, or an
+ * UNAUTHENTICATED error of the whole request (no path) or whose reason
+ * names the token (TOKEN_EXPIRED...). Only these are worth a refresh.
+ */
+export function isTokenRefused(err: unknown): boolean {
+  if (ServerError.is(err) && err.statusCode === 401) return true;
+  return graphQLErrors(err).some((e) =>
+    errorCode(e) === 'UNAUTHENTICATED' && (!e.path?.length || /TOKEN/.test(errorReason(e) ?? '')));
 }
 
 /**

@@ -4,4 +4,4 @@ export { Session, SessionEndedError, type SessionOptions, type Tokens } from './
 export { liveClient, type LiveClientOptions } from './live.js';
 export { authLink } from './links/auth.js';
 export { uploadLink, hasFiles, isBlob, type Uploadable, type IsUploadable, type UploadLinkOptions } from './links/upload.js';
-export { errorCode, errorReason, graphQLErrors, isUnauthenticated, isRefetchRequired, type GraphQLErrorLike } from './errors.js';
+export { errorCode, errorReason, graphQLErrors, isUnauthenticated, isTokenRefused, isRefetchRequired, type GraphQLErrorLike } from './errors.js';

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
-import { errorReason, isRefetchRequired, isUnauthenticated } from '../src/index.js';
+import { errorReason, isRefetchRequired, isTokenRefused, isUnauthenticated } from '../src/index.js';
 
-const body = (code: string, reason?: string) =>
-  JSON.stringify({ errors: [{ message: 'm', extensions: { code, ...(reason ? { reason } : {}) } }] });
+const body = (code: string, reason?: string, path?: string[]) =>
+  JSON.stringify({ errors: [{ message: 'm', ...(path ? { path } : {}), extensions: { code, ...(reason ? { reason } : {}) } }] });
 
 test('a refused token is recognised in each shape a server may answer', () => {
   const http401 = new ServerError('401', { response: new Response(body('UNAUTHENTICATED'), { status: 401 }), bodyText: body('UNAUTHENTICATED') });
@@ -26,4 +26,16 @@ test('a refused token is recognised in each shape a server may answer', () => {
 test('a resumption the server cannot serve asks for a refetch', () => {
   assert.ok(isRefetchRequired(new CombinedGraphQLErrors(JSON.parse(body('CONFLICT', 'REFETCH_REQUIRED')) as { errors: [] })));
   assert.ok(!isRefetchRequired(new CombinedGraphQLErrors(JSON.parse(body('CONFLICT', 'SLOT_TAKEN')) as { errors: [] })));
+});
+
+test('only a refusal of the token is worth a refresh, not a wrong password', () => {
+  const http401 = new ServerError('401', { response: new Response(body('UNAUTHENTICATED'), { status: 401 }), bodyText: body('UNAUTHENTICATED') });
+  const request = JSON.parse(body('UNAUTHENTICATED')) as { errors: [] };
+  const expiredOnField = JSON.parse(body('UNAUTHENTICATED', 'TOKEN_EXPIRED', ['appointments'])) as { errors: [] };
+  const wrongPassword = JSON.parse(body('UNAUTHENTICATED', undefined, ['loginPatient'])) as { errors: [] };
+  assert.ok(isTokenRefused(http401));
+  assert.ok(isTokenRefused(request));
+  assert.ok(isTokenRefused(expiredOnField));
+  assert.ok(!isTokenRefused(wrongPassword));
+  assert.ok(isUnauthenticated(wrongPassword));
 });

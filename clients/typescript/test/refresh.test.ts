@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import {
   AgendaUpdatedDocument,
   AppointmentsDocument,
+  LoginPatientDocument,
   RecordFilesDocument,
   Session,
   UploadRecordFileDocument,
@@ -141,6 +142,22 @@ test('a sign-in ended on another device ends here once; operations are refused, 
     assert.equal(patient.client.session.signedIn, false);
     assert.deepEqual(changes.slice(-1), [null]);
     assert.equal(changes.filter((t) => t === null).length, 1);
+  } finally {
+    await patient.client.dispose();
+  }
+});
+
+test('a wrong password while signed in is the answer, not a reason to refresh', async () => {
+  const counter = new CountingFetch();
+  const patient = await newPatient(url(), { fetch: counter.fetch });
+  try {
+    const before = counter.refreshes;
+    await assert.rejects(
+      patient.client.apollo.mutate({ mutation: LoginPatientDocument, variables: { login: 'nobody@example.com', password: 'not the password' } }),
+      (e) => isUnauthenticated(e),
+    );
+    assert.equal(counter.refreshes, before, 'no refresh');
+    assert.equal(patient.client.session.signedIn, true);
   } finally {
     await patient.client.dispose();
   }

@@ -1,6 +1,6 @@
 import { ApolloLink } from '@apollo/client';
 import { catchError, from, mergeMap, of, throwError, type Observable } from 'rxjs';
-import { isUnauthenticated } from '../errors.js';
+import { isTokenRefused } from '../errors.js';
 import { SessionEndedError, type Session } from '../session.js';
 
 type Result = ApolloLink.Result;
@@ -8,9 +8,10 @@ type Result = ApolloLink.Result;
 /**
  * authLink sends the session's access token with every HTTP operation.
  * When the server refuses it (HTTP 401 today, or a 200 with a GraphQL
- * error UNAUTHENTICATED), the operation waits for the session's single
- * refresh and is sent once more with the new token. A refused token is
- * refused before anything runs, so the retry never repeats a mutation.
+ * error UNAUTHENTICATED for the request; see isTokenRefused), the
+ * operation waits for the session's single refresh and is sent once more
+ * with the new token. The server refuses a token before the operation
+ * runs, so the retry repeats nothing.
  */
 export function authLink(session: Session): ApolloLink {
   return new ApolloLink((operation, forward) => {
@@ -27,8 +28,8 @@ export function authLink(session: Session): ApolloLink {
     const attempt = (token: string | null, retried: boolean): Observable<Result> => {
       const again = !!token && !retried;
       return send(token).pipe(
-        mergeMap((result) => (again && isUnauthenticated(result) ? retry(token, { result }) : of(result))),
-        catchError((error: unknown) => (again && isUnauthenticated(error) ? retry(token, { error }) : throwError(() => error))),
+        mergeMap((result) => (again && isTokenRefused(result) ? retry(token, { result }) : of(result))),
+        catchError((error: unknown) => (again && isTokenRefused(error) ? retry(token, { error }) : throwError(() => error))),
       );
     };
 
