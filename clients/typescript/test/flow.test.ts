@@ -8,12 +8,14 @@ import {
   AgendaUpdatedDocument,
   AppointmentUpdatedDocument,
   BookAppointmentDocument,
+  CreateSlotsDocument,
   RecordFilesDocument,
   SearchDoctorsDocument,
   Session,
   SessionEndedError,
   UploadRecordFileDocument,
   createHealthmedClient,
+  isRefetchRequired,
   isUnauthenticated,
   type Tokens,
   type AgendaUpdatedSubscription,
@@ -162,5 +164,41 @@ test('signing out ends the sign-in on the server, here, and in the cache', async
     );
   } finally {
     await patient.client.dispose();
+  }
+});
+
+test('a resumption from too far back asks the app to read the state again', async () => {
+  const url = cluster.servers[0]!.graphql;
+  const doctor = await newDoctor(url, somewhere());
+  const agenda = new Inbox<AgendaEvent>();
+  const sub = doctor.client.apollo.subscribe({ query: AgendaUpdatedDocument }).subscribe({ next: (r) => r.data && agenda.push(r.data.agendaUpdated) });
+  const late = new Inbox<AgendaEvent>();
+  try {
+    await listening(doctor.client, agenda);
+    const seen = agenda.items[agenda.items.length - 1]!.id;
+    // more events than a resumption replays (100)
+    const day = new Date(Date.now() + 20 * 86_400_000);
+    day.setUTCHours(0, 0, 0, 0);
+    const input = Array.from({ length: 101 }, (_, i) => ({
+      startsAt: new Date(day.getTime() + i * 1_800_000).toISOString(),
+      endsAt: new Date(day.getTime() + (i + 1) * 1_800_000).toISOString(),
+    }));
+    await doctor.client.apollo.mutate({ mutation: CreateSlotsDocument, variables: { input } });
+    const resumed = doctor.client.apollo.subscribe({ query: AgendaUpdatedDocument, variables: { after: seen } }).subscribe({
+      next: (r) => (r.error ? late.fail(r.error) : r.data && late.push(r.data.agendaUpdated)),
+      error: late.fail,
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (late.errors.length === 0 && Date.now() < deadline) await sleep(50);
+      assert.equal(late.errors.length, 1, `events ${late.items.length}`);
+      assert.ok(isRefetchRequired(late.errors[0]), String(late.errors[0]));
+      assert.deepEqual(late.items, []);
+    } finally {
+      resumed.unsubscribe();
+    }
+  } finally {
+    sub.unsubscribe();
+    await doctor.client.dispose();
   }
 });
