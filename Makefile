@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-subs bench-hostile fuzz test-js
+.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-subs bench-hostile fuzz test-js test-ts
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE.
 ## The server runs as the terminal's foreground job (set -m; the command
@@ -25,12 +25,14 @@ run: db
 
 ## test: stale-codegen check, go vet, staticcheck, every Go test against a
 ## real PostGIS (and, in internal/browser, a real headless Chromium), the
-## JavaScript clients' live suite, and each fuzz target for a few seconds
+## JavaScript clients' live suite, the TypeScript client package's tests,
+## and each fuzz target for a few seconds
 test: test-db browser check-generated vet staticcheck
 	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
 	HEALTHMED_REQUIRE_DB=1 HEALTHMED_REQUIRE_BROWSER=1 \
 	$(GO) test -count=1 -race -timeout 30m ./...
 	@$(MAKE) --no-print-directory test-js
+	@$(MAKE) --no-print-directory test-ts
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 ## test-js: the live updates driven by the JavaScript clients front ends use
@@ -38,6 +40,16 @@ test: test-db browser check-generated vet staticcheck
 test-js: test-db
 	@mkdir -p bin && $(GO) build -o bin/healthmed ./cmd/healthmed
 	cd clients/live-tests && npm ci --no-audit --no-fund --loglevel=error && \
+	HEALTHMED_BIN=$(CURDIR)/bin/healthmed \
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	npm test
+
+## test-ts: the TypeScript client package (clients/typescript): generated
+## operation types up to date with the schema files, tsc --strict, and its
+## tests against a real server
+test-ts: test-db
+	@mkdir -p bin && $(GO) build -o bin/healthmed ./cmd/healthmed
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && \
 	HEALTHMED_BIN=$(CURDIR)/bin/healthmed \
 	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
 	npm test
