@@ -89,6 +89,15 @@ func (s *Service) sendRegistrationLink(ctx context.Context, r *ent.Registration)
 		db.Notification.Create().SetRegistrationID(r.ID))
 }
 
+// unsentRegistrationLink stores a link of a registration whose address
+// is someone's account, and sends it nowhere: its secret exists nowhere,
+// so it opens nothing; it only makes the registration's work the same as
+// a new address's.
+func (s *Service) unsentRegistrationLink(ctx context.Context, r *ent.Registration) error {
+	return s.newLink(ctx, accounttoken.PurposeVERIFY_EMAIL, r.Email, VerifyTTL).SetRegistrationID(r.ID).
+		Exec(viewer.SystemContext(ctx))
+}
+
 // sendAccountLink e-mails an account a link for purpose, to email.
 func (s *Service) sendAccountLink(ctx context.Context, role string, id int, purpose accounttoken.Purpose, email string) error {
 	ttl := VerifyTTL

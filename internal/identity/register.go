@@ -142,9 +142,11 @@ func (s *Service) register(ctx context.Context, reg *ent.RegistrationCreate, rol
 	if err != nil {
 		return nil, err
 	}
+	// Both branches write a link and one notification, so that the two
+	// cost the same: a taken address's link is mailed to nobody.
 	if emailOwner == 0 {
 		err = s.sendRegistrationLink(ctx, r)
-	} else {
+	} else if err = s.unsentRegistrationLink(ctx, r); err == nil {
 		err = s.tellOwner(ctx, role, emailOwner)
 	}
 	if err != nil {

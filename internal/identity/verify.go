@@ -129,8 +129,11 @@ func (s *Service) ResendVerificationEmail(ctx context.Context) (bool, error) {
 		} else {
 			taken, err = db.Patient.Query().Where(patient.Email(r.Email)).Exist(sys)
 		}
-		if err != nil || taken {
-			return err == nil, err
+		if err != nil {
+			return false, err
+		}
+		if taken {
+			return true, s.unsentRegistrationLink(ctx, r)
 		}
 		return true, s.sendRegistrationLink(ctx, r)
 	}
