@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -32,6 +33,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/reaction"
@@ -44,6 +46,8 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// AccountToken is the client for interacting with the AccountToken builders.
+	AccountToken *AccountTokenClient
 	// Admin is the client for interacting with the Admin builders.
 	Admin *AdminClient
 	// Appointment is the client for interacting with the Appointment builders.
@@ -78,6 +82,8 @@ type Client struct {
 	RecordFile *RecordFileClient
 	// RecordShare is the client for interacting with the RecordShare builders.
 	RecordShare *RecordShareClient
+	// Registration is the client for interacting with the Registration builders.
+	Registration *RegistrationClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
@@ -93,6 +99,7 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.AccountToken = NewAccountTokenClient(c.config)
 	c.Admin = NewAdminClient(c.config)
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
@@ -110,6 +117,7 @@ func (c *Client) init() {
 	c.Patient = NewPatientClient(c.config)
 	c.RecordFile = NewRecordFileClient(c.config)
 	c.RecordShare = NewRecordShareClient(c.config)
+	c.Registration = NewRegistrationClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Slot = NewSlotClient(c.config)
 }
@@ -212,6 +220,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:              ctx,
 		config:           cfg,
+		AccountToken:     NewAccountTokenClient(cfg),
 		Admin:            NewAdminClient(cfg),
 		Appointment:      NewAppointmentClient(cfg),
 		AuditEvent:       NewAuditEventClient(cfg),
@@ -229,6 +238,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Patient:          NewPatientClient(cfg),
 		RecordFile:       NewRecordFileClient(cfg),
 		RecordShare:      NewRecordShareClient(cfg),
+		Registration:     NewRegistrationClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Slot:             NewSlotClient(cfg),
 	}, nil
@@ -250,6 +260,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:              ctx,
 		config:           cfg,
+		AccountToken:     NewAccountTokenClient(cfg),
 		Admin:            NewAdminClient(cfg),
 		Appointment:      NewAppointmentClient(cfg),
 		AuditEvent:       NewAuditEventClient(cfg),
@@ -267,6 +278,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Patient:          NewPatientClient(cfg),
 		RecordFile:       NewRecordFileClient(cfg),
 		RecordShare:      NewRecordShareClient(cfg),
+		Registration:     NewRegistrationClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Slot:             NewSlotClient(cfg),
 	}, nil
@@ -275,7 +287,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Admin.
+//		AccountToken.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -298,10 +310,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
-		c.Doctor, c.Event, c.ExternalIdentity, c.Feedback, c.InsurancePlan, c.Invoice,
-		c.LoginAttempt, c.Notification, c.Patient, c.RecordFile, c.RecordShare,
-		c.Session, c.Slot,
+		c.AccountToken, c.Admin, c.Appointment, c.AuditEvent, c.Availability,
+		c.CoverageCheck, c.DayOff, c.Doctor, c.Event, c.ExternalIdentity, c.Feedback,
+		c.InsurancePlan, c.Invoice, c.LoginAttempt, c.Notification, c.Patient,
+		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot,
 	} {
 		n.Use(hooks...)
 	}
@@ -311,10 +323,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Admin, c.Appointment, c.AuditEvent, c.Availability, c.CoverageCheck, c.DayOff,
-		c.Doctor, c.Event, c.ExternalIdentity, c.Feedback, c.InsurancePlan, c.Invoice,
-		c.LoginAttempt, c.Notification, c.Patient, c.RecordFile, c.RecordShare,
-		c.Session, c.Slot,
+		c.AccountToken, c.Admin, c.Appointment, c.AuditEvent, c.Availability,
+		c.CoverageCheck, c.DayOff, c.Doctor, c.Event, c.ExternalIdentity, c.Feedback,
+		c.InsurancePlan, c.Invoice, c.LoginAttempt, c.Notification, c.Patient,
+		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -323,6 +335,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AccountTokenMutation:
+		return c.AccountToken.mutate(ctx, m)
 	case *AdminMutation:
 		return c.Admin.mutate(ctx, m)
 	case *AppointmentMutation:
@@ -357,12 +371,148 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RecordFile.mutate(ctx, m)
 	case *RecordShareMutation:
 		return c.RecordShare.mutate(ctx, m)
+	case *RegistrationMutation:
+		return c.Registration.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SlotMutation:
 		return c.Slot.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AccountTokenClient is a client for the AccountToken schema.
+type AccountTokenClient struct {
+	config
+}
+
+// NewAccountTokenClient returns a client for the AccountToken from the given config.
+func NewAccountTokenClient(c config) *AccountTokenClient {
+	return &AccountTokenClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `accounttoken.Hooks(f(g(h())))`.
+func (c *AccountTokenClient) Use(hooks ...Hook) {
+	c.hooks.AccountToken = append(c.hooks.AccountToken, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `accounttoken.Intercept(f(g(h())))`.
+func (c *AccountTokenClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AccountToken = append(c.inters.AccountToken, interceptors...)
+}
+
+// Create returns a builder for creating a AccountToken entity.
+func (c *AccountTokenClient) Create() *AccountTokenCreate {
+	mutation := newAccountTokenMutation(c.config, OpCreate)
+	return &AccountTokenCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AccountToken entities.
+func (c *AccountTokenClient) CreateBulk(builders ...*AccountTokenCreate) *AccountTokenCreateBulk {
+	return &AccountTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AccountTokenClient) MapCreateBulk(slice any, setFunc func(*AccountTokenCreate, int)) *AccountTokenCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AccountTokenCreateBulk{err: fmt.Errorf("calling to AccountTokenClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AccountTokenCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AccountTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AccountToken.
+func (c *AccountTokenClient) Update() *AccountTokenUpdate {
+	mutation := newAccountTokenMutation(c.config, OpUpdate)
+	return &AccountTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AccountTokenClient) UpdateOne(_m *AccountToken) *AccountTokenUpdateOne {
+	mutation := newAccountTokenMutation(c.config, OpUpdateOne, withAccountToken(_m))
+	return &AccountTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AccountTokenClient) UpdateOneID(id int) *AccountTokenUpdateOne {
+	mutation := newAccountTokenMutation(c.config, OpUpdateOne, withAccountTokenID(id))
+	return &AccountTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AccountToken.
+func (c *AccountTokenClient) Delete() *AccountTokenDelete {
+	mutation := newAccountTokenMutation(c.config, OpDelete)
+	return &AccountTokenDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AccountTokenClient) DeleteOne(_m *AccountToken) *AccountTokenDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AccountTokenClient) DeleteOneID(id int) *AccountTokenDeleteOne {
+	builder := c.Delete().Where(accounttoken.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AccountTokenDeleteOne{builder}
+}
+
+// Query returns a query builder for AccountToken.
+func (c *AccountTokenClient) Query() *AccountTokenQuery {
+	return &AccountTokenQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAccountToken},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AccountToken entity by its id.
+func (c *AccountTokenClient) Get(ctx context.Context, id int) (*AccountToken, error) {
+	return c.Query().Where(accounttoken.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AccountTokenClient) GetX(ctx context.Context, id int) *AccountToken {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AccountTokenClient) Hooks() []Hook {
+	hooks := c.hooks.AccountToken
+	return append(hooks[:len(hooks):len(hooks)], accounttoken.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AccountTokenClient) Interceptors() []Interceptor {
+	return c.inters.AccountToken
+}
+
+func (c *AccountTokenClient) mutate(ctx context.Context, m *AccountTokenMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AccountTokenCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AccountTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AccountTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AccountTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AccountToken mutation op: %q", m.Op())
 	}
 }
 
@@ -3109,6 +3259,140 @@ func (c *RecordShareClient) mutate(ctx context.Context, m *RecordShareMutation) 
 	}
 }
 
+// RegistrationClient is a client for the Registration schema.
+type RegistrationClient struct {
+	config
+}
+
+// NewRegistrationClient returns a client for the Registration from the given config.
+func NewRegistrationClient(c config) *RegistrationClient {
+	return &RegistrationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `registration.Hooks(f(g(h())))`.
+func (c *RegistrationClient) Use(hooks ...Hook) {
+	c.hooks.Registration = append(c.hooks.Registration, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `registration.Intercept(f(g(h())))`.
+func (c *RegistrationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Registration = append(c.inters.Registration, interceptors...)
+}
+
+// Create returns a builder for creating a Registration entity.
+func (c *RegistrationClient) Create() *RegistrationCreate {
+	mutation := newRegistrationMutation(c.config, OpCreate)
+	return &RegistrationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Registration entities.
+func (c *RegistrationClient) CreateBulk(builders ...*RegistrationCreate) *RegistrationCreateBulk {
+	return &RegistrationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RegistrationClient) MapCreateBulk(slice any, setFunc func(*RegistrationCreate, int)) *RegistrationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RegistrationCreateBulk{err: fmt.Errorf("calling to RegistrationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RegistrationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RegistrationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Registration.
+func (c *RegistrationClient) Update() *RegistrationUpdate {
+	mutation := newRegistrationMutation(c.config, OpUpdate)
+	return &RegistrationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RegistrationClient) UpdateOne(_m *Registration) *RegistrationUpdateOne {
+	mutation := newRegistrationMutation(c.config, OpUpdateOne, withRegistration(_m))
+	return &RegistrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RegistrationClient) UpdateOneID(id int) *RegistrationUpdateOne {
+	mutation := newRegistrationMutation(c.config, OpUpdateOne, withRegistrationID(id))
+	return &RegistrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Registration.
+func (c *RegistrationClient) Delete() *RegistrationDelete {
+	mutation := newRegistrationMutation(c.config, OpDelete)
+	return &RegistrationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RegistrationClient) DeleteOne(_m *Registration) *RegistrationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RegistrationClient) DeleteOneID(id int) *RegistrationDeleteOne {
+	builder := c.Delete().Where(registration.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RegistrationDeleteOne{builder}
+}
+
+// Query returns a query builder for Registration.
+func (c *RegistrationClient) Query() *RegistrationQuery {
+	return &RegistrationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRegistration},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Registration entity by its id.
+func (c *RegistrationClient) Get(ctx context.Context, id int) (*Registration, error) {
+	return c.Query().Where(registration.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RegistrationClient) GetX(ctx context.Context, id int) *Registration {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RegistrationClient) Hooks() []Hook {
+	hooks := c.hooks.Registration
+	return append(hooks[:len(hooks):len(hooks)], registration.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RegistrationClient) Interceptors() []Interceptor {
+	return c.inters.Registration
+}
+
+func (c *RegistrationClient) mutate(ctx context.Context, m *RegistrationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RegistrationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RegistrationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RegistrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RegistrationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Registration mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -3412,14 +3696,16 @@ func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
-		Event, ExternalIdentity, Feedback, InsurancePlan, Invoice, LoginAttempt,
-		Notification, Patient, RecordFile, RecordShare, Session, Slot []ent.Hook
+		AccountToken, Admin, Appointment, AuditEvent, Availability, CoverageCheck,
+		DayOff, Doctor, Event, ExternalIdentity, Feedback, InsurancePlan, Invoice,
+		LoginAttempt, Notification, Patient, RecordFile, RecordShare, Registration,
+		Session, Slot []ent.Hook
 	}
 	inters struct {
-		Admin, Appointment, AuditEvent, Availability, CoverageCheck, DayOff, Doctor,
-		Event, ExternalIdentity, Feedback, InsurancePlan, Invoice, LoginAttempt,
-		Notification, Patient, RecordFile, RecordShare, Session, Slot []ent.Interceptor
+		AccountToken, Admin, Appointment, AuditEvent, Availability, CoverageCheck,
+		DayOff, Doctor, Event, ExternalIdentity, Feedback, InsurancePlan, Invoice,
+		LoginAttempt, Notification, Patient, RecordFile, RecordShare, Registration,
+		Session, Slot []ent.Interceptor
 	}
 )
 

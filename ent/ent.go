@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -29,6 +30,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 )
@@ -91,6 +93,7 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			accounttoken.Table:     accounttoken.ValidColumn,
 			admin.Table:            admin.ValidColumn,
 			appointment.Table:      appointment.ValidColumn,
 			auditevent.Table:       auditevent.ValidColumn,
@@ -108,6 +111,7 @@ func checkColumn(t, c string) error {
 			patient.Table:          patient.ValidColumn,
 			recordfile.Table:       recordfile.ValidColumn,
 			recordshare.Table:      recordshare.ValidColumn,
+			registration.Table:     registration.ValidColumn,
 			session.Table:          session.ValidColumn,
 			slot.Table:             slot.ValidColumn,
 		})

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -21,6 +22,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 
@@ -32,8 +34,31 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 19)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   accounttoken.Table,
+			Columns: accounttoken.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: accounttoken.FieldID,
+			},
+		},
+		Type: "AccountToken",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			accounttoken.FieldPurpose:        {Type: field.TypeEnum, Column: accounttoken.FieldPurpose},
+			accounttoken.FieldRole:           {Type: field.TypeEnum, Column: accounttoken.FieldRole},
+			accounttoken.FieldAccountID:      {Type: field.TypeInt, Column: accounttoken.FieldAccountID},
+			accounttoken.FieldRegistrationID: {Type: field.TypeInt, Column: accounttoken.FieldRegistrationID},
+			accounttoken.FieldEmail:          {Type: field.TypeString, Column: accounttoken.FieldEmail},
+			accounttoken.FieldNonce:          {Type: field.TypeString, Column: accounttoken.FieldNonce},
+			accounttoken.FieldTokenHash:      {Type: field.TypeString, Column: accounttoken.FieldTokenHash},
+			accounttoken.FieldCreatedAt:      {Type: field.TypeTime, Column: accounttoken.FieldCreatedAt},
+			accounttoken.FieldExpiresAt:      {Type: field.TypeTime, Column: accounttoken.FieldExpiresAt},
+			accounttoken.FieldUsedAt:         {Type: field.TypeTime, Column: accounttoken.FieldUsedAt},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   admin.Table,
 			Columns: admin.Columns,
@@ -53,7 +78,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			admin.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: admin.FieldEmailVerifiedAt},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   appointment.Table,
 			Columns: appointment.Columns,
@@ -82,7 +107,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldIdempotencyKey:  {Type: field.TypeString, Column: appointment.FieldIdempotencyKey},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
@@ -105,7 +130,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldDetail:       {Type: field.TypeString, Column: auditevent.FieldDetail},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   availability.Table,
 			Columns: availability.Columns,
@@ -125,7 +150,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			availability.FieldSlotMinutes: {Type: field.TypeInt, Column: availability.FieldSlotMinutes},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   coveragecheck.Table,
 			Columns: coveragecheck.Columns,
@@ -149,7 +174,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			coveragecheck.FieldCheckedAt:     {Type: field.TypeTime, Column: coveragecheck.FieldCheckedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   dayoff.Table,
 			Columns: dayoff.Columns,
@@ -166,7 +191,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			dayoff.FieldDate:      {Type: field.TypeString, Column: dayoff.FieldDate},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   doctor.Table,
 			Columns: doctor.Columns,
@@ -193,7 +218,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			doctor.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: doctor.FieldEmailVerifiedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   event.Table,
 			Columns: event.Columns,
@@ -213,7 +238,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			event.FieldSlotID:        {Type: field.TypeInt, Column: event.FieldSlotID},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   externalidentity.Table,
 			Columns: externalidentity.Columns,
@@ -231,7 +256,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			externalidentity.FieldCreatedAt: {Type: field.TypeTime, Column: externalidentity.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   feedback.Table,
 			Columns: feedback.Columns,
@@ -251,7 +276,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			feedback.FieldComment:       {Type: field.TypeString, Column: feedback.FieldComment},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   insuranceplan.Table,
 			Columns: insuranceplan.Columns,
@@ -271,7 +296,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			insuranceplan.FieldCardLast4:  {Type: field.TypeString, Column: insuranceplan.FieldCardLast4},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invoice.Table,
 			Columns: invoice.Columns,
@@ -298,7 +323,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invoice.FieldVoidReason:    {Type: field.TypeString, Column: invoice.FieldVoidReason},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginattempt.Table,
 			Columns: loginattempt.Columns,
@@ -316,7 +341,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginattempt.FieldAddr:    {Type: field.TypeString, Column: loginattempt.FieldAddr},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -327,26 +352,28 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Notification",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			notification.FieldCreatedAt:     {Type: field.TypeTime, Column: notification.FieldCreatedAt},
-			notification.FieldUpdatedAt:     {Type: field.TypeTime, Column: notification.FieldUpdatedAt},
-			notification.FieldKind:          {Type: field.TypeEnum, Column: notification.FieldKind},
-			notification.FieldDoctorID:      {Type: field.TypeInt, Column: notification.FieldDoctorID},
-			notification.FieldPatientID:     {Type: field.TypeInt, Column: notification.FieldPatientID},
-			notification.FieldAppointmentID: {Type: field.TypeInt, Column: notification.FieldAppointmentID},
-			notification.FieldRecordShareID: {Type: field.TypeInt, Column: notification.FieldRecordShareID},
-			notification.FieldStartsAt:      {Type: field.TypeTime, Column: notification.FieldStartsAt},
-			notification.FieldReadAt:        {Type: field.TypeTime, Column: notification.FieldReadAt},
-			notification.FieldDedupeKey:     {Type: field.TypeString, Column: notification.FieldDedupeKey},
-			notification.FieldEmailStatus:   {Type: field.TypeEnum, Column: notification.FieldEmailStatus},
-			notification.FieldAttempts:      {Type: field.TypeInt, Column: notification.FieldAttempts},
-			notification.FieldNextAttemptAt: {Type: field.TypeTime, Column: notification.FieldNextAttemptAt},
-			notification.FieldClaimedUntil:  {Type: field.TypeTime, Column: notification.FieldClaimedUntil},
-			notification.FieldSendBefore:    {Type: field.TypeTime, Column: notification.FieldSendBefore},
-			notification.FieldSentAt:        {Type: field.TypeTime, Column: notification.FieldSentAt},
-			notification.FieldLastError:     {Type: field.TypeString, Column: notification.FieldLastError},
+			notification.FieldCreatedAt:      {Type: field.TypeTime, Column: notification.FieldCreatedAt},
+			notification.FieldUpdatedAt:      {Type: field.TypeTime, Column: notification.FieldUpdatedAt},
+			notification.FieldKind:           {Type: field.TypeEnum, Column: notification.FieldKind},
+			notification.FieldDoctorID:       {Type: field.TypeInt, Column: notification.FieldDoctorID},
+			notification.FieldPatientID:      {Type: field.TypeInt, Column: notification.FieldPatientID},
+			notification.FieldAppointmentID:  {Type: field.TypeInt, Column: notification.FieldAppointmentID},
+			notification.FieldRecordShareID:  {Type: field.TypeInt, Column: notification.FieldRecordShareID},
+			notification.FieldRegistrationID: {Type: field.TypeInt, Column: notification.FieldRegistrationID},
+			notification.FieldAccountTokenID: {Type: field.TypeInt, Column: notification.FieldAccountTokenID},
+			notification.FieldStartsAt:       {Type: field.TypeTime, Column: notification.FieldStartsAt},
+			notification.FieldReadAt:         {Type: field.TypeTime, Column: notification.FieldReadAt},
+			notification.FieldDedupeKey:      {Type: field.TypeString, Column: notification.FieldDedupeKey},
+			notification.FieldEmailStatus:    {Type: field.TypeEnum, Column: notification.FieldEmailStatus},
+			notification.FieldAttempts:       {Type: field.TypeInt, Column: notification.FieldAttempts},
+			notification.FieldNextAttemptAt:  {Type: field.TypeTime, Column: notification.FieldNextAttemptAt},
+			notification.FieldClaimedUntil:   {Type: field.TypeTime, Column: notification.FieldClaimedUntil},
+			notification.FieldSendBefore:     {Type: field.TypeTime, Column: notification.FieldSendBefore},
+			notification.FieldSentAt:         {Type: field.TypeTime, Column: notification.FieldSentAt},
+			notification.FieldLastError:      {Type: field.TypeString, Column: notification.FieldLastError},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -367,7 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: patient.FieldEmailVerifiedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordfile.Table,
 			Columns: recordfile.Columns,
@@ -393,7 +420,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordfile.FieldDeletedAt:   {Type: field.TypeTime, Column: recordfile.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   recordshare.Table,
 			Columns: recordshare.Columns,
@@ -414,7 +441,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 			recordshare.FieldRevokedAt:  {Type: field.TypeTime, Column: recordshare.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   registration.Table,
+			Columns: registration.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: registration.FieldID,
+			},
+		},
+		Type: "Registration",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			registration.FieldKind:         {Type: field.TypeEnum, Column: registration.FieldKind},
+			registration.FieldName:         {Type: field.TypeString, Column: registration.FieldName},
+			registration.FieldEmail:        {Type: field.TypeString, Column: registration.FieldEmail},
+			registration.FieldPasswordHash: {Type: field.TypeString, Column: registration.FieldPasswordHash},
+			registration.FieldCpf:          {Type: field.TypeString, Column: registration.FieldCpf},
+			registration.FieldCrmNumber:    {Type: field.TypeString, Column: registration.FieldCrmNumber},
+			registration.FieldCrmState:     {Type: field.TypeString, Column: registration.FieldCrmState},
+			registration.FieldSpecialty:    {Type: field.TypeString, Column: registration.FieldSpecialty},
+			registration.FieldPriceCents:   {Type: field.TypeInt, Column: registration.FieldPriceCents},
+			registration.FieldLat:          {Type: field.TypeFloat64, Column: registration.FieldLat},
+			registration.FieldLng:          {Type: field.TypeFloat64, Column: registration.FieldLng},
+			registration.FieldTimezone:     {Type: field.TypeString, Column: registration.FieldTimezone},
+			registration.FieldCreatedAt:    {Type: field.TypeTime, Column: registration.FieldCreatedAt},
+			registration.FieldExpiresAt:    {Type: field.TypeTime, Column: registration.FieldExpiresAt},
+			registration.FieldAccountID:    {Type: field.TypeInt, Column: registration.FieldAccountID},
+			registration.FieldCompletedAt:  {Type: field.TypeTime, Column: registration.FieldCompletedAt},
+		},
+	}
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -435,7 +491,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldRevokedAt: {Type: field.TypeTime, Column: session.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   slot.Table,
 			Columns: slot.Columns,
@@ -836,6 +892,96 @@ type predicateAdder interface {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AccountTokenQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AccountTokenQuery builder.
+func (_q *AccountTokenQuery) Filter() *AccountTokenFilter {
+	return &AccountTokenFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AccountTokenMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AccountTokenMutation builder.
+func (m *AccountTokenMutation) Filter() *AccountTokenFilter {
+	return &AccountTokenFilter{config: m.config, predicateAdder: m}
+}
+
+// AccountTokenFilter provides a generic filtering capability at runtime for AccountTokenQuery.
+type AccountTokenFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AccountTokenFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AccountTokenFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(accounttoken.FieldID))
+}
+
+// WherePurpose applies the entql string predicate on the purpose field.
+func (f *AccountTokenFilter) WherePurpose(p entql.StringP) {
+	f.Where(p.Field(accounttoken.FieldPurpose))
+}
+
+// WhereRole applies the entql string predicate on the role field.
+func (f *AccountTokenFilter) WhereRole(p entql.StringP) {
+	f.Where(p.Field(accounttoken.FieldRole))
+}
+
+// WhereAccountID applies the entql int predicate on the account_id field.
+func (f *AccountTokenFilter) WhereAccountID(p entql.IntP) {
+	f.Where(p.Field(accounttoken.FieldAccountID))
+}
+
+// WhereRegistrationID applies the entql int predicate on the registration_id field.
+func (f *AccountTokenFilter) WhereRegistrationID(p entql.IntP) {
+	f.Where(p.Field(accounttoken.FieldRegistrationID))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *AccountTokenFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(accounttoken.FieldEmail))
+}
+
+// WhereNonce applies the entql string predicate on the nonce field.
+func (f *AccountTokenFilter) WhereNonce(p entql.StringP) {
+	f.Where(p.Field(accounttoken.FieldNonce))
+}
+
+// WhereTokenHash applies the entql string predicate on the token_hash field.
+func (f *AccountTokenFilter) WhereTokenHash(p entql.StringP) {
+	f.Where(p.Field(accounttoken.FieldTokenHash))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AccountTokenFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(accounttoken.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *AccountTokenFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(accounttoken.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *AccountTokenFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(accounttoken.FieldUsedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AdminQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -864,7 +1010,7 @@ type AdminFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AdminFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -939,7 +1085,7 @@ type AppointmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AppointmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1101,7 +1247,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1191,7 +1337,7 @@ type AvailabilityFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AvailabilityFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1280,7 +1426,7 @@ type CoverageCheckFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CoverageCheckFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1389,7 +1535,7 @@ type DayOffFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DayOffFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1463,7 +1609,7 @@ type DoctorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DoctorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1629,7 +1775,7 @@ type EventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1704,7 +1850,7 @@ type ExternalIdentityFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExternalIdentityFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1769,7 +1915,7 @@ type FeedbackFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FeedbackFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1886,7 +2032,7 @@ type InsurancePlanFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InsurancePlanFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1975,7 +2121,7 @@ type InvoiceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvoiceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2127,7 +2273,7 @@ type LoginAttemptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginAttemptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2192,7 +2338,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2236,6 +2382,16 @@ func (f *NotificationFilter) WhereAppointmentID(p entql.IntP) {
 // WhereRecordShareID applies the entql int predicate on the record_share_id field.
 func (f *NotificationFilter) WhereRecordShareID(p entql.IntP) {
 	f.Where(p.Field(notification.FieldRecordShareID))
+}
+
+// WhereRegistrationID applies the entql int predicate on the registration_id field.
+func (f *NotificationFilter) WhereRegistrationID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldRegistrationID))
+}
+
+// WhereAccountTokenID applies the entql int predicate on the account_token_id field.
+func (f *NotificationFilter) WhereAccountTokenID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldAccountTokenID))
 }
 
 // WhereStartsAt applies the entql time.Time predicate on the starts_at field.
@@ -2373,7 +2529,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2495,7 +2651,7 @@ type RecordFileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordFileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2628,7 +2784,7 @@ type RecordShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RecordShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2722,6 +2878,126 @@ func (f *RecordShareFilter) WhereHasFilesWith(preds ...predicate.RecordFile) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RegistrationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RegistrationQuery builder.
+func (_q *RegistrationQuery) Filter() *RegistrationFilter {
+	return &RegistrationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RegistrationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RegistrationMutation builder.
+func (m *RegistrationMutation) Filter() *RegistrationFilter {
+	return &RegistrationFilter{config: m.config, predicateAdder: m}
+}
+
+// RegistrationFilter provides a generic filtering capability at runtime for RegistrationQuery.
+type RegistrationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RegistrationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *RegistrationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(registration.FieldID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *RegistrationFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(registration.FieldKind))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *RegistrationFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(registration.FieldName))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *RegistrationFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(registration.FieldEmail))
+}
+
+// WherePasswordHash applies the entql string predicate on the password_hash field.
+func (f *RegistrationFilter) WherePasswordHash(p entql.StringP) {
+	f.Where(p.Field(registration.FieldPasswordHash))
+}
+
+// WhereCpf applies the entql string predicate on the cpf field.
+func (f *RegistrationFilter) WhereCpf(p entql.StringP) {
+	f.Where(p.Field(registration.FieldCpf))
+}
+
+// WhereCrmNumber applies the entql string predicate on the crm_number field.
+func (f *RegistrationFilter) WhereCrmNumber(p entql.StringP) {
+	f.Where(p.Field(registration.FieldCrmNumber))
+}
+
+// WhereCrmState applies the entql string predicate on the crm_state field.
+func (f *RegistrationFilter) WhereCrmState(p entql.StringP) {
+	f.Where(p.Field(registration.FieldCrmState))
+}
+
+// WhereSpecialty applies the entql string predicate on the specialty field.
+func (f *RegistrationFilter) WhereSpecialty(p entql.StringP) {
+	f.Where(p.Field(registration.FieldSpecialty))
+}
+
+// WherePriceCents applies the entql int predicate on the price_cents field.
+func (f *RegistrationFilter) WherePriceCents(p entql.IntP) {
+	f.Where(p.Field(registration.FieldPriceCents))
+}
+
+// WhereLat applies the entql float64 predicate on the lat field.
+func (f *RegistrationFilter) WhereLat(p entql.Float64P) {
+	f.Where(p.Field(registration.FieldLat))
+}
+
+// WhereLng applies the entql float64 predicate on the lng field.
+func (f *RegistrationFilter) WhereLng(p entql.Float64P) {
+	f.Where(p.Field(registration.FieldLng))
+}
+
+// WhereTimezone applies the entql string predicate on the timezone field.
+func (f *RegistrationFilter) WhereTimezone(p entql.StringP) {
+	f.Where(p.Field(registration.FieldTimezone))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RegistrationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(registration.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *RegistrationFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(registration.FieldExpiresAt))
+}
+
+// WhereAccountID applies the entql int predicate on the account_id field.
+func (f *RegistrationFilter) WhereAccountID(p entql.IntP) {
+	f.Where(p.Field(registration.FieldAccountID))
+}
+
+// WhereCompletedAt applies the entql time.Time predicate on the completed_at field.
+func (f *RegistrationFilter) WhereCompletedAt(p entql.TimeP) {
+	f.Where(p.Field(registration.FieldCompletedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2750,7 +3026,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2830,7 +3106,7 @@ type SlotFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SlotFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

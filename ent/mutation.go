@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -29,6 +30,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/geo"
@@ -43,6 +45,7 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
+	TypeAccountToken     = "AccountToken"
 	TypeAdmin            = "Admin"
 	TypeAppointment      = "Appointment"
 	TypeAuditEvent       = "AuditEvent"
@@ -60,9 +63,972 @@ const (
 	TypePatient          = "Patient"
 	TypeRecordFile       = "RecordFile"
 	TypeRecordShare      = "RecordShare"
+	TypeRegistration     = "Registration"
 	TypeSession          = "Session"
 	TypeSlot             = "Slot"
 )
+
+// AccountTokenMutation represents an operation that mutates the AccountToken nodes in the graph.
+type AccountTokenMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	purpose            *accounttoken.Purpose
+	role               *accounttoken.Role
+	account_id         *int
+	addaccount_id      *int
+	registration_id    *int
+	addregistration_id *int
+	email              *string
+	nonce              *string
+	token_hash         *string
+	created_at         *time.Time
+	expires_at         *time.Time
+	used_at            *time.Time
+	clearedFields      map[string]struct{}
+	done               bool
+	oldValue           func(context.Context) (*AccountToken, error)
+	predicates         []predicate.AccountToken
+}
+
+var _ ent.Mutation = (*AccountTokenMutation)(nil)
+
+// accounttokenOption allows management of the mutation configuration using functional options.
+type accounttokenOption func(*AccountTokenMutation)
+
+// newAccountTokenMutation creates new mutation for the AccountToken entity.
+func newAccountTokenMutation(c config, op Op, opts ...accounttokenOption) *AccountTokenMutation {
+	m := &AccountTokenMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAccountToken,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAccountTokenID sets the ID field of the mutation.
+func withAccountTokenID(id int) accounttokenOption {
+	return func(m *AccountTokenMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AccountToken
+		)
+		m.oldValue = func(ctx context.Context) (*AccountToken, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AccountToken.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAccountToken sets the old AccountToken of the mutation.
+func withAccountToken(node *AccountToken) accounttokenOption {
+	return func(m *AccountTokenMutation) {
+		m.oldValue = func(context.Context) (*AccountToken, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AccountTokenMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AccountTokenMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AccountTokenMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AccountTokenMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AccountToken.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPurpose sets the "purpose" field.
+func (m *AccountTokenMutation) SetPurpose(a accounttoken.Purpose) {
+	m.purpose = &a
+}
+
+// Purpose returns the value of the "purpose" field in the mutation.
+func (m *AccountTokenMutation) Purpose() (r accounttoken.Purpose, exists bool) {
+	v := m.purpose
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurpose returns the old "purpose" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldPurpose(ctx context.Context) (v accounttoken.Purpose, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurpose is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurpose requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurpose: %w", err)
+	}
+	return oldValue.Purpose, nil
+}
+
+// ResetPurpose resets all changes to the "purpose" field.
+func (m *AccountTokenMutation) ResetPurpose() {
+	m.purpose = nil
+}
+
+// SetRole sets the "role" field.
+func (m *AccountTokenMutation) SetRole(a accounttoken.Role) {
+	m.role = &a
+}
+
+// Role returns the value of the "role" field in the mutation.
+func (m *AccountTokenMutation) Role() (r accounttoken.Role, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRole returns the old "role" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldRole(ctx context.Context) (v *accounttoken.Role, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRole is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRole requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRole: %w", err)
+	}
+	return oldValue.Role, nil
+}
+
+// ClearRole clears the value of the "role" field.
+func (m *AccountTokenMutation) ClearRole() {
+	m.role = nil
+	m.clearedFields[accounttoken.FieldRole] = struct{}{}
+}
+
+// RoleCleared returns if the "role" field was cleared in this mutation.
+func (m *AccountTokenMutation) RoleCleared() bool {
+	_, ok := m.clearedFields[accounttoken.FieldRole]
+	return ok
+}
+
+// ResetRole resets all changes to the "role" field.
+func (m *AccountTokenMutation) ResetRole() {
+	m.role = nil
+	delete(m.clearedFields, accounttoken.FieldRole)
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *AccountTokenMutation) SetAccountID(i int) {
+	m.account_id = &i
+	m.addaccount_id = nil
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *AccountTokenMutation) AccountID() (r int, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldAccountID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// AddAccountID adds i to the "account_id" field.
+func (m *AccountTokenMutation) AddAccountID(i int) {
+	if m.addaccount_id != nil {
+		*m.addaccount_id += i
+	} else {
+		m.addaccount_id = &i
+	}
+}
+
+// AddedAccountID returns the value that was added to the "account_id" field in this mutation.
+func (m *AccountTokenMutation) AddedAccountID() (r int, exists bool) {
+	v := m.addaccount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (m *AccountTokenMutation) ClearAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+	m.clearedFields[accounttoken.FieldAccountID] = struct{}{}
+}
+
+// AccountIDCleared returns if the "account_id" field was cleared in this mutation.
+func (m *AccountTokenMutation) AccountIDCleared() bool {
+	_, ok := m.clearedFields[accounttoken.FieldAccountID]
+	return ok
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *AccountTokenMutation) ResetAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+	delete(m.clearedFields, accounttoken.FieldAccountID)
+}
+
+// SetRegistrationID sets the "registration_id" field.
+func (m *AccountTokenMutation) SetRegistrationID(i int) {
+	m.registration_id = &i
+	m.addregistration_id = nil
+}
+
+// RegistrationID returns the value of the "registration_id" field in the mutation.
+func (m *AccountTokenMutation) RegistrationID() (r int, exists bool) {
+	v := m.registration_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegistrationID returns the old "registration_id" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldRegistrationID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegistrationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegistrationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegistrationID: %w", err)
+	}
+	return oldValue.RegistrationID, nil
+}
+
+// AddRegistrationID adds i to the "registration_id" field.
+func (m *AccountTokenMutation) AddRegistrationID(i int) {
+	if m.addregistration_id != nil {
+		*m.addregistration_id += i
+	} else {
+		m.addregistration_id = &i
+	}
+}
+
+// AddedRegistrationID returns the value that was added to the "registration_id" field in this mutation.
+func (m *AccountTokenMutation) AddedRegistrationID() (r int, exists bool) {
+	v := m.addregistration_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRegistrationID clears the value of the "registration_id" field.
+func (m *AccountTokenMutation) ClearRegistrationID() {
+	m.registration_id = nil
+	m.addregistration_id = nil
+	m.clearedFields[accounttoken.FieldRegistrationID] = struct{}{}
+}
+
+// RegistrationIDCleared returns if the "registration_id" field was cleared in this mutation.
+func (m *AccountTokenMutation) RegistrationIDCleared() bool {
+	_, ok := m.clearedFields[accounttoken.FieldRegistrationID]
+	return ok
+}
+
+// ResetRegistrationID resets all changes to the "registration_id" field.
+func (m *AccountTokenMutation) ResetRegistrationID() {
+	m.registration_id = nil
+	m.addregistration_id = nil
+	delete(m.clearedFields, accounttoken.FieldRegistrationID)
+}
+
+// SetEmail sets the "email" field.
+func (m *AccountTokenMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *AccountTokenMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *AccountTokenMutation) ResetEmail() {
+	m.email = nil
+}
+
+// SetNonce sets the "nonce" field.
+func (m *AccountTokenMutation) SetNonce(s string) {
+	m.nonce = &s
+}
+
+// Nonce returns the value of the "nonce" field in the mutation.
+func (m *AccountTokenMutation) Nonce() (r string, exists bool) {
+	v := m.nonce
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNonce returns the old "nonce" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldNonce(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNonce is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNonce requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNonce: %w", err)
+	}
+	return oldValue.Nonce, nil
+}
+
+// ResetNonce resets all changes to the "nonce" field.
+func (m *AccountTokenMutation) ResetNonce() {
+	m.nonce = nil
+}
+
+// SetTokenHash sets the "token_hash" field.
+func (m *AccountTokenMutation) SetTokenHash(s string) {
+	m.token_hash = &s
+}
+
+// TokenHash returns the value of the "token_hash" field in the mutation.
+func (m *AccountTokenMutation) TokenHash() (r string, exists bool) {
+	v := m.token_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTokenHash returns the old "token_hash" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldTokenHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTokenHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTokenHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTokenHash: %w", err)
+	}
+	return oldValue.TokenHash, nil
+}
+
+// ResetTokenHash resets all changes to the "token_hash" field.
+func (m *AccountTokenMutation) ResetTokenHash() {
+	m.token_hash = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AccountTokenMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AccountTokenMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AccountTokenMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *AccountTokenMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *AccountTokenMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *AccountTokenMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetUsedAt sets the "used_at" field.
+func (m *AccountTokenMutation) SetUsedAt(t time.Time) {
+	m.used_at = &t
+}
+
+// UsedAt returns the value of the "used_at" field in the mutation.
+func (m *AccountTokenMutation) UsedAt() (r time.Time, exists bool) {
+	v := m.used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsedAt returns the old "used_at" field's value of the AccountToken entity.
+// If the AccountToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountTokenMutation) OldUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsedAt: %w", err)
+	}
+	return oldValue.UsedAt, nil
+}
+
+// ClearUsedAt clears the value of the "used_at" field.
+func (m *AccountTokenMutation) ClearUsedAt() {
+	m.used_at = nil
+	m.clearedFields[accounttoken.FieldUsedAt] = struct{}{}
+}
+
+// UsedAtCleared returns if the "used_at" field was cleared in this mutation.
+func (m *AccountTokenMutation) UsedAtCleared() bool {
+	_, ok := m.clearedFields[accounttoken.FieldUsedAt]
+	return ok
+}
+
+// ResetUsedAt resets all changes to the "used_at" field.
+func (m *AccountTokenMutation) ResetUsedAt() {
+	m.used_at = nil
+	delete(m.clearedFields, accounttoken.FieldUsedAt)
+}
+
+// Where appends a list predicates to the AccountTokenMutation builder.
+func (m *AccountTokenMutation) Where(ps ...predicate.AccountToken) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AccountTokenMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AccountTokenMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AccountToken, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AccountTokenMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AccountTokenMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AccountToken).
+func (m *AccountTokenMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AccountTokenMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.purpose != nil {
+		fields = append(fields, accounttoken.FieldPurpose)
+	}
+	if m.role != nil {
+		fields = append(fields, accounttoken.FieldRole)
+	}
+	if m.account_id != nil {
+		fields = append(fields, accounttoken.FieldAccountID)
+	}
+	if m.registration_id != nil {
+		fields = append(fields, accounttoken.FieldRegistrationID)
+	}
+	if m.email != nil {
+		fields = append(fields, accounttoken.FieldEmail)
+	}
+	if m.nonce != nil {
+		fields = append(fields, accounttoken.FieldNonce)
+	}
+	if m.token_hash != nil {
+		fields = append(fields, accounttoken.FieldTokenHash)
+	}
+	if m.created_at != nil {
+		fields = append(fields, accounttoken.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, accounttoken.FieldExpiresAt)
+	}
+	if m.used_at != nil {
+		fields = append(fields, accounttoken.FieldUsedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AccountTokenMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case accounttoken.FieldPurpose:
+		return m.Purpose()
+	case accounttoken.FieldRole:
+		return m.Role()
+	case accounttoken.FieldAccountID:
+		return m.AccountID()
+	case accounttoken.FieldRegistrationID:
+		return m.RegistrationID()
+	case accounttoken.FieldEmail:
+		return m.Email()
+	case accounttoken.FieldNonce:
+		return m.Nonce()
+	case accounttoken.FieldTokenHash:
+		return m.TokenHash()
+	case accounttoken.FieldCreatedAt:
+		return m.CreatedAt()
+	case accounttoken.FieldExpiresAt:
+		return m.ExpiresAt()
+	case accounttoken.FieldUsedAt:
+		return m.UsedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AccountTokenMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case accounttoken.FieldPurpose:
+		return m.OldPurpose(ctx)
+	case accounttoken.FieldRole:
+		return m.OldRole(ctx)
+	case accounttoken.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case accounttoken.FieldRegistrationID:
+		return m.OldRegistrationID(ctx)
+	case accounttoken.FieldEmail:
+		return m.OldEmail(ctx)
+	case accounttoken.FieldNonce:
+		return m.OldNonce(ctx)
+	case accounttoken.FieldTokenHash:
+		return m.OldTokenHash(ctx)
+	case accounttoken.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case accounttoken.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case accounttoken.FieldUsedAt:
+		return m.OldUsedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AccountToken field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AccountTokenMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case accounttoken.FieldPurpose:
+		v, ok := value.(accounttoken.Purpose)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurpose(v)
+		return nil
+	case accounttoken.FieldRole:
+		v, ok := value.(accounttoken.Role)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRole(v)
+		return nil
+	case accounttoken.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case accounttoken.FieldRegistrationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegistrationID(v)
+		return nil
+	case accounttoken.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case accounttoken.FieldNonce:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNonce(v)
+		return nil
+	case accounttoken.FieldTokenHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTokenHash(v)
+		return nil
+	case accounttoken.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case accounttoken.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case accounttoken.FieldUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AccountToken field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AccountTokenMutation) AddedFields() []string {
+	var fields []string
+	if m.addaccount_id != nil {
+		fields = append(fields, accounttoken.FieldAccountID)
+	}
+	if m.addregistration_id != nil {
+		fields = append(fields, accounttoken.FieldRegistrationID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AccountTokenMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case accounttoken.FieldAccountID:
+		return m.AddedAccountID()
+	case accounttoken.FieldRegistrationID:
+		return m.AddedRegistrationID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AccountTokenMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case accounttoken.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountID(v)
+		return nil
+	case accounttoken.FieldRegistrationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRegistrationID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AccountToken numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AccountTokenMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(accounttoken.FieldRole) {
+		fields = append(fields, accounttoken.FieldRole)
+	}
+	if m.FieldCleared(accounttoken.FieldAccountID) {
+		fields = append(fields, accounttoken.FieldAccountID)
+	}
+	if m.FieldCleared(accounttoken.FieldRegistrationID) {
+		fields = append(fields, accounttoken.FieldRegistrationID)
+	}
+	if m.FieldCleared(accounttoken.FieldUsedAt) {
+		fields = append(fields, accounttoken.FieldUsedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AccountTokenMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AccountTokenMutation) ClearField(name string) error {
+	switch name {
+	case accounttoken.FieldRole:
+		m.ClearRole()
+		return nil
+	case accounttoken.FieldAccountID:
+		m.ClearAccountID()
+		return nil
+	case accounttoken.FieldRegistrationID:
+		m.ClearRegistrationID()
+		return nil
+	case accounttoken.FieldUsedAt:
+		m.ClearUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AccountToken nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AccountTokenMutation) ResetField(name string) error {
+	switch name {
+	case accounttoken.FieldPurpose:
+		m.ResetPurpose()
+		return nil
+	case accounttoken.FieldRole:
+		m.ResetRole()
+		return nil
+	case accounttoken.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case accounttoken.FieldRegistrationID:
+		m.ResetRegistrationID()
+		return nil
+	case accounttoken.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case accounttoken.FieldNonce:
+		m.ResetNonce()
+		return nil
+	case accounttoken.FieldTokenHash:
+		m.ResetTokenHash()
+		return nil
+	case accounttoken.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case accounttoken.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case accounttoken.FieldUsedAt:
+		m.ResetUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AccountToken field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AccountTokenMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AccountTokenMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AccountTokenMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AccountTokenMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AccountTokenMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AccountTokenMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AccountTokenMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AccountToken unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AccountTokenMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AccountToken edge %s", name)
+}
 
 // AdminMutation represents an operation that mutates the Admin nodes in the graph.
 type AdminMutation struct {
@@ -12079,6 +13045,10 @@ type NotificationMutation struct {
 	created_at          *time.Time
 	updated_at          *time.Time
 	kind                *notification.Kind
+	registration_id     *int
+	addregistration_id  *int
+	account_token_id    *int
+	addaccount_token_id *int
 	starts_at           *time.Time
 	read_at             *time.Time
 	dedupe_key          *string
@@ -12504,6 +13474,146 @@ func (m *NotificationMutation) RecordShareIDCleared() bool {
 func (m *NotificationMutation) ResetRecordShareID() {
 	m.record_share = nil
 	delete(m.clearedFields, notification.FieldRecordShareID)
+}
+
+// SetRegistrationID sets the "registration_id" field.
+func (m *NotificationMutation) SetRegistrationID(i int) {
+	m.registration_id = &i
+	m.addregistration_id = nil
+}
+
+// RegistrationID returns the value of the "registration_id" field in the mutation.
+func (m *NotificationMutation) RegistrationID() (r int, exists bool) {
+	v := m.registration_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegistrationID returns the old "registration_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldRegistrationID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegistrationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegistrationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegistrationID: %w", err)
+	}
+	return oldValue.RegistrationID, nil
+}
+
+// AddRegistrationID adds i to the "registration_id" field.
+func (m *NotificationMutation) AddRegistrationID(i int) {
+	if m.addregistration_id != nil {
+		*m.addregistration_id += i
+	} else {
+		m.addregistration_id = &i
+	}
+}
+
+// AddedRegistrationID returns the value that was added to the "registration_id" field in this mutation.
+func (m *NotificationMutation) AddedRegistrationID() (r int, exists bool) {
+	v := m.addregistration_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRegistrationID clears the value of the "registration_id" field.
+func (m *NotificationMutation) ClearRegistrationID() {
+	m.registration_id = nil
+	m.addregistration_id = nil
+	m.clearedFields[notification.FieldRegistrationID] = struct{}{}
+}
+
+// RegistrationIDCleared returns if the "registration_id" field was cleared in this mutation.
+func (m *NotificationMutation) RegistrationIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldRegistrationID]
+	return ok
+}
+
+// ResetRegistrationID resets all changes to the "registration_id" field.
+func (m *NotificationMutation) ResetRegistrationID() {
+	m.registration_id = nil
+	m.addregistration_id = nil
+	delete(m.clearedFields, notification.FieldRegistrationID)
+}
+
+// SetAccountTokenID sets the "account_token_id" field.
+func (m *NotificationMutation) SetAccountTokenID(i int) {
+	m.account_token_id = &i
+	m.addaccount_token_id = nil
+}
+
+// AccountTokenID returns the value of the "account_token_id" field in the mutation.
+func (m *NotificationMutation) AccountTokenID() (r int, exists bool) {
+	v := m.account_token_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountTokenID returns the old "account_token_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldAccountTokenID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountTokenID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountTokenID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountTokenID: %w", err)
+	}
+	return oldValue.AccountTokenID, nil
+}
+
+// AddAccountTokenID adds i to the "account_token_id" field.
+func (m *NotificationMutation) AddAccountTokenID(i int) {
+	if m.addaccount_token_id != nil {
+		*m.addaccount_token_id += i
+	} else {
+		m.addaccount_token_id = &i
+	}
+}
+
+// AddedAccountTokenID returns the value that was added to the "account_token_id" field in this mutation.
+func (m *NotificationMutation) AddedAccountTokenID() (r int, exists bool) {
+	v := m.addaccount_token_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAccountTokenID clears the value of the "account_token_id" field.
+func (m *NotificationMutation) ClearAccountTokenID() {
+	m.account_token_id = nil
+	m.addaccount_token_id = nil
+	m.clearedFields[notification.FieldAccountTokenID] = struct{}{}
+}
+
+// AccountTokenIDCleared returns if the "account_token_id" field was cleared in this mutation.
+func (m *NotificationMutation) AccountTokenIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldAccountTokenID]
+	return ok
+}
+
+// ResetAccountTokenID resets all changes to the "account_token_id" field.
+func (m *NotificationMutation) ResetAccountTokenID() {
+	m.account_token_id = nil
+	m.addaccount_token_id = nil
+	delete(m.clearedFields, notification.FieldAccountTokenID)
 }
 
 // SetStartsAt sets the "starts_at" field.
@@ -13119,7 +14229,7 @@ func (m *NotificationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NotificationMutation) Fields() []string {
-	fields := make([]string, 0, 17)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, notification.FieldCreatedAt)
 	}
@@ -13140,6 +14250,12 @@ func (m *NotificationMutation) Fields() []string {
 	}
 	if m.record_share != nil {
 		fields = append(fields, notification.FieldRecordShareID)
+	}
+	if m.registration_id != nil {
+		fields = append(fields, notification.FieldRegistrationID)
+	}
+	if m.account_token_id != nil {
+		fields = append(fields, notification.FieldAccountTokenID)
 	}
 	if m.starts_at != nil {
 		fields = append(fields, notification.FieldStartsAt)
@@ -13193,6 +14309,10 @@ func (m *NotificationMutation) Field(name string) (ent.Value, bool) {
 		return m.AppointmentID()
 	case notification.FieldRecordShareID:
 		return m.RecordShareID()
+	case notification.FieldRegistrationID:
+		return m.RegistrationID()
+	case notification.FieldAccountTokenID:
+		return m.AccountTokenID()
 	case notification.FieldStartsAt:
 		return m.StartsAt()
 	case notification.FieldReadAt:
@@ -13236,6 +14356,10 @@ func (m *NotificationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldAppointmentID(ctx)
 	case notification.FieldRecordShareID:
 		return m.OldRecordShareID(ctx)
+	case notification.FieldRegistrationID:
+		return m.OldRegistrationID(ctx)
+	case notification.FieldAccountTokenID:
+		return m.OldAccountTokenID(ctx)
 	case notification.FieldStartsAt:
 		return m.OldStartsAt(ctx)
 	case notification.FieldReadAt:
@@ -13313,6 +14437,20 @@ func (m *NotificationMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRecordShareID(v)
+		return nil
+	case notification.FieldRegistrationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegistrationID(v)
+		return nil
+	case notification.FieldAccountTokenID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountTokenID(v)
 		return nil
 	case notification.FieldStartsAt:
 		v, ok := value.(time.Time)
@@ -13392,6 +14530,12 @@ func (m *NotificationMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *NotificationMutation) AddedFields() []string {
 	var fields []string
+	if m.addregistration_id != nil {
+		fields = append(fields, notification.FieldRegistrationID)
+	}
+	if m.addaccount_token_id != nil {
+		fields = append(fields, notification.FieldAccountTokenID)
+	}
 	if m.addattempts != nil {
 		fields = append(fields, notification.FieldAttempts)
 	}
@@ -13403,6 +14547,10 @@ func (m *NotificationMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *NotificationMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case notification.FieldRegistrationID:
+		return m.AddedRegistrationID()
+	case notification.FieldAccountTokenID:
+		return m.AddedAccountTokenID()
 	case notification.FieldAttempts:
 		return m.AddedAttempts()
 	}
@@ -13414,6 +14562,20 @@ func (m *NotificationMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *NotificationMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case notification.FieldRegistrationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRegistrationID(v)
+		return nil
+	case notification.FieldAccountTokenID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountTokenID(v)
+		return nil
 	case notification.FieldAttempts:
 		v, ok := value.(int)
 		if !ok {
@@ -13440,6 +14602,12 @@ func (m *NotificationMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(notification.FieldRecordShareID) {
 		fields = append(fields, notification.FieldRecordShareID)
+	}
+	if m.FieldCleared(notification.FieldRegistrationID) {
+		fields = append(fields, notification.FieldRegistrationID)
+	}
+	if m.FieldCleared(notification.FieldAccountTokenID) {
+		fields = append(fields, notification.FieldAccountTokenID)
 	}
 	if m.FieldCleared(notification.FieldStartsAt) {
 		fields = append(fields, notification.FieldStartsAt)
@@ -13487,6 +14655,12 @@ func (m *NotificationMutation) ClearField(name string) error {
 		return nil
 	case notification.FieldRecordShareID:
 		m.ClearRecordShareID()
+		return nil
+	case notification.FieldRegistrationID:
+		m.ClearRegistrationID()
+		return nil
+	case notification.FieldAccountTokenID:
+		m.ClearAccountTokenID()
 		return nil
 	case notification.FieldStartsAt:
 		m.ClearStartsAt()
@@ -13537,6 +14711,12 @@ func (m *NotificationMutation) ResetField(name string) error {
 		return nil
 	case notification.FieldRecordShareID:
 		m.ResetRecordShareID()
+		return nil
+	case notification.FieldRegistrationID:
+		m.ResetRegistrationID()
+		return nil
+	case notification.FieldAccountTokenID:
+		m.ResetAccountTokenID()
 		return nil
 	case notification.FieldStartsAt:
 		m.ResetStartsAt()
@@ -16835,6 +18015,1474 @@ func (m *RecordShareMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown RecordShare edge %s", name)
+}
+
+// RegistrationMutation represents an operation that mutates the Registration nodes in the graph.
+type RegistrationMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	kind           *registration.Kind
+	name           *string
+	email          *string
+	password_hash  *string
+	cpf            *string
+	crm_number     *string
+	crm_state      *string
+	specialty      *string
+	price_cents    *int
+	addprice_cents *int
+	lat            *float64
+	addlat         *float64
+	lng            *float64
+	addlng         *float64
+	timezone       *string
+	created_at     *time.Time
+	expires_at     *time.Time
+	account_id     *int
+	addaccount_id  *int
+	completed_at   *time.Time
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*Registration, error)
+	predicates     []predicate.Registration
+}
+
+var _ ent.Mutation = (*RegistrationMutation)(nil)
+
+// registrationOption allows management of the mutation configuration using functional options.
+type registrationOption func(*RegistrationMutation)
+
+// newRegistrationMutation creates new mutation for the Registration entity.
+func newRegistrationMutation(c config, op Op, opts ...registrationOption) *RegistrationMutation {
+	m := &RegistrationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRegistration,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRegistrationID sets the ID field of the mutation.
+func withRegistrationID(id int) registrationOption {
+	return func(m *RegistrationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Registration
+		)
+		m.oldValue = func(ctx context.Context) (*Registration, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Registration.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRegistration sets the old Registration of the mutation.
+func withRegistration(node *Registration) registrationOption {
+	return func(m *RegistrationMutation) {
+		m.oldValue = func(context.Context) (*Registration, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RegistrationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RegistrationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RegistrationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RegistrationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Registration.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKind sets the "kind" field.
+func (m *RegistrationMutation) SetKind(r registration.Kind) {
+	m.kind = &r
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *RegistrationMutation) Kind() (r registration.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldKind(ctx context.Context) (v registration.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *RegistrationMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetName sets the "name" field.
+func (m *RegistrationMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *RegistrationMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *RegistrationMutation) ResetName() {
+	m.name = nil
+}
+
+// SetEmail sets the "email" field.
+func (m *RegistrationMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *RegistrationMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *RegistrationMutation) ResetEmail() {
+	m.email = nil
+}
+
+// SetPasswordHash sets the "password_hash" field.
+func (m *RegistrationMutation) SetPasswordHash(s string) {
+	m.password_hash = &s
+}
+
+// PasswordHash returns the value of the "password_hash" field in the mutation.
+func (m *RegistrationMutation) PasswordHash() (r string, exists bool) {
+	v := m.password_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPasswordHash returns the old "password_hash" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldPasswordHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPasswordHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPasswordHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPasswordHash: %w", err)
+	}
+	return oldValue.PasswordHash, nil
+}
+
+// ResetPasswordHash resets all changes to the "password_hash" field.
+func (m *RegistrationMutation) ResetPasswordHash() {
+	m.password_hash = nil
+}
+
+// SetCpf sets the "cpf" field.
+func (m *RegistrationMutation) SetCpf(s string) {
+	m.cpf = &s
+}
+
+// Cpf returns the value of the "cpf" field in the mutation.
+func (m *RegistrationMutation) Cpf() (r string, exists bool) {
+	v := m.cpf
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCpf returns the old "cpf" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldCpf(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCpf is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCpf requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCpf: %w", err)
+	}
+	return oldValue.Cpf, nil
+}
+
+// ClearCpf clears the value of the "cpf" field.
+func (m *RegistrationMutation) ClearCpf() {
+	m.cpf = nil
+	m.clearedFields[registration.FieldCpf] = struct{}{}
+}
+
+// CpfCleared returns if the "cpf" field was cleared in this mutation.
+func (m *RegistrationMutation) CpfCleared() bool {
+	_, ok := m.clearedFields[registration.FieldCpf]
+	return ok
+}
+
+// ResetCpf resets all changes to the "cpf" field.
+func (m *RegistrationMutation) ResetCpf() {
+	m.cpf = nil
+	delete(m.clearedFields, registration.FieldCpf)
+}
+
+// SetCrmNumber sets the "crm_number" field.
+func (m *RegistrationMutation) SetCrmNumber(s string) {
+	m.crm_number = &s
+}
+
+// CrmNumber returns the value of the "crm_number" field in the mutation.
+func (m *RegistrationMutation) CrmNumber() (r string, exists bool) {
+	v := m.crm_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCrmNumber returns the old "crm_number" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldCrmNumber(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCrmNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCrmNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCrmNumber: %w", err)
+	}
+	return oldValue.CrmNumber, nil
+}
+
+// ClearCrmNumber clears the value of the "crm_number" field.
+func (m *RegistrationMutation) ClearCrmNumber() {
+	m.crm_number = nil
+	m.clearedFields[registration.FieldCrmNumber] = struct{}{}
+}
+
+// CrmNumberCleared returns if the "crm_number" field was cleared in this mutation.
+func (m *RegistrationMutation) CrmNumberCleared() bool {
+	_, ok := m.clearedFields[registration.FieldCrmNumber]
+	return ok
+}
+
+// ResetCrmNumber resets all changes to the "crm_number" field.
+func (m *RegistrationMutation) ResetCrmNumber() {
+	m.crm_number = nil
+	delete(m.clearedFields, registration.FieldCrmNumber)
+}
+
+// SetCrmState sets the "crm_state" field.
+func (m *RegistrationMutation) SetCrmState(s string) {
+	m.crm_state = &s
+}
+
+// CrmState returns the value of the "crm_state" field in the mutation.
+func (m *RegistrationMutation) CrmState() (r string, exists bool) {
+	v := m.crm_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCrmState returns the old "crm_state" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldCrmState(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCrmState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCrmState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCrmState: %w", err)
+	}
+	return oldValue.CrmState, nil
+}
+
+// ClearCrmState clears the value of the "crm_state" field.
+func (m *RegistrationMutation) ClearCrmState() {
+	m.crm_state = nil
+	m.clearedFields[registration.FieldCrmState] = struct{}{}
+}
+
+// CrmStateCleared returns if the "crm_state" field was cleared in this mutation.
+func (m *RegistrationMutation) CrmStateCleared() bool {
+	_, ok := m.clearedFields[registration.FieldCrmState]
+	return ok
+}
+
+// ResetCrmState resets all changes to the "crm_state" field.
+func (m *RegistrationMutation) ResetCrmState() {
+	m.crm_state = nil
+	delete(m.clearedFields, registration.FieldCrmState)
+}
+
+// SetSpecialty sets the "specialty" field.
+func (m *RegistrationMutation) SetSpecialty(s string) {
+	m.specialty = &s
+}
+
+// Specialty returns the value of the "specialty" field in the mutation.
+func (m *RegistrationMutation) Specialty() (r string, exists bool) {
+	v := m.specialty
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpecialty returns the old "specialty" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldSpecialty(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpecialty is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpecialty requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpecialty: %w", err)
+	}
+	return oldValue.Specialty, nil
+}
+
+// ClearSpecialty clears the value of the "specialty" field.
+func (m *RegistrationMutation) ClearSpecialty() {
+	m.specialty = nil
+	m.clearedFields[registration.FieldSpecialty] = struct{}{}
+}
+
+// SpecialtyCleared returns if the "specialty" field was cleared in this mutation.
+func (m *RegistrationMutation) SpecialtyCleared() bool {
+	_, ok := m.clearedFields[registration.FieldSpecialty]
+	return ok
+}
+
+// ResetSpecialty resets all changes to the "specialty" field.
+func (m *RegistrationMutation) ResetSpecialty() {
+	m.specialty = nil
+	delete(m.clearedFields, registration.FieldSpecialty)
+}
+
+// SetPriceCents sets the "price_cents" field.
+func (m *RegistrationMutation) SetPriceCents(i int) {
+	m.price_cents = &i
+	m.addprice_cents = nil
+}
+
+// PriceCents returns the value of the "price_cents" field in the mutation.
+func (m *RegistrationMutation) PriceCents() (r int, exists bool) {
+	v := m.price_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceCents returns the old "price_cents" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldPriceCents(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceCents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceCents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceCents: %w", err)
+	}
+	return oldValue.PriceCents, nil
+}
+
+// AddPriceCents adds i to the "price_cents" field.
+func (m *RegistrationMutation) AddPriceCents(i int) {
+	if m.addprice_cents != nil {
+		*m.addprice_cents += i
+	} else {
+		m.addprice_cents = &i
+	}
+}
+
+// AddedPriceCents returns the value that was added to the "price_cents" field in this mutation.
+func (m *RegistrationMutation) AddedPriceCents() (r int, exists bool) {
+	v := m.addprice_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPriceCents clears the value of the "price_cents" field.
+func (m *RegistrationMutation) ClearPriceCents() {
+	m.price_cents = nil
+	m.addprice_cents = nil
+	m.clearedFields[registration.FieldPriceCents] = struct{}{}
+}
+
+// PriceCentsCleared returns if the "price_cents" field was cleared in this mutation.
+func (m *RegistrationMutation) PriceCentsCleared() bool {
+	_, ok := m.clearedFields[registration.FieldPriceCents]
+	return ok
+}
+
+// ResetPriceCents resets all changes to the "price_cents" field.
+func (m *RegistrationMutation) ResetPriceCents() {
+	m.price_cents = nil
+	m.addprice_cents = nil
+	delete(m.clearedFields, registration.FieldPriceCents)
+}
+
+// SetLat sets the "lat" field.
+func (m *RegistrationMutation) SetLat(f float64) {
+	m.lat = &f
+	m.addlat = nil
+}
+
+// Lat returns the value of the "lat" field in the mutation.
+func (m *RegistrationMutation) Lat() (r float64, exists bool) {
+	v := m.lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLat returns the old "lat" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldLat(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLat: %w", err)
+	}
+	return oldValue.Lat, nil
+}
+
+// AddLat adds f to the "lat" field.
+func (m *RegistrationMutation) AddLat(f float64) {
+	if m.addlat != nil {
+		*m.addlat += f
+	} else {
+		m.addlat = &f
+	}
+}
+
+// AddedLat returns the value that was added to the "lat" field in this mutation.
+func (m *RegistrationMutation) AddedLat() (r float64, exists bool) {
+	v := m.addlat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLat clears the value of the "lat" field.
+func (m *RegistrationMutation) ClearLat() {
+	m.lat = nil
+	m.addlat = nil
+	m.clearedFields[registration.FieldLat] = struct{}{}
+}
+
+// LatCleared returns if the "lat" field was cleared in this mutation.
+func (m *RegistrationMutation) LatCleared() bool {
+	_, ok := m.clearedFields[registration.FieldLat]
+	return ok
+}
+
+// ResetLat resets all changes to the "lat" field.
+func (m *RegistrationMutation) ResetLat() {
+	m.lat = nil
+	m.addlat = nil
+	delete(m.clearedFields, registration.FieldLat)
+}
+
+// SetLng sets the "lng" field.
+func (m *RegistrationMutation) SetLng(f float64) {
+	m.lng = &f
+	m.addlng = nil
+}
+
+// Lng returns the value of the "lng" field in the mutation.
+func (m *RegistrationMutation) Lng() (r float64, exists bool) {
+	v := m.lng
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLng returns the old "lng" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldLng(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLng is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLng requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLng: %w", err)
+	}
+	return oldValue.Lng, nil
+}
+
+// AddLng adds f to the "lng" field.
+func (m *RegistrationMutation) AddLng(f float64) {
+	if m.addlng != nil {
+		*m.addlng += f
+	} else {
+		m.addlng = &f
+	}
+}
+
+// AddedLng returns the value that was added to the "lng" field in this mutation.
+func (m *RegistrationMutation) AddedLng() (r float64, exists bool) {
+	v := m.addlng
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLng clears the value of the "lng" field.
+func (m *RegistrationMutation) ClearLng() {
+	m.lng = nil
+	m.addlng = nil
+	m.clearedFields[registration.FieldLng] = struct{}{}
+}
+
+// LngCleared returns if the "lng" field was cleared in this mutation.
+func (m *RegistrationMutation) LngCleared() bool {
+	_, ok := m.clearedFields[registration.FieldLng]
+	return ok
+}
+
+// ResetLng resets all changes to the "lng" field.
+func (m *RegistrationMutation) ResetLng() {
+	m.lng = nil
+	m.addlng = nil
+	delete(m.clearedFields, registration.FieldLng)
+}
+
+// SetTimezone sets the "timezone" field.
+func (m *RegistrationMutation) SetTimezone(s string) {
+	m.timezone = &s
+}
+
+// Timezone returns the value of the "timezone" field in the mutation.
+func (m *RegistrationMutation) Timezone() (r string, exists bool) {
+	v := m.timezone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimezone returns the old "timezone" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldTimezone(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimezone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimezone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimezone: %w", err)
+	}
+	return oldValue.Timezone, nil
+}
+
+// ClearTimezone clears the value of the "timezone" field.
+func (m *RegistrationMutation) ClearTimezone() {
+	m.timezone = nil
+	m.clearedFields[registration.FieldTimezone] = struct{}{}
+}
+
+// TimezoneCleared returns if the "timezone" field was cleared in this mutation.
+func (m *RegistrationMutation) TimezoneCleared() bool {
+	_, ok := m.clearedFields[registration.FieldTimezone]
+	return ok
+}
+
+// ResetTimezone resets all changes to the "timezone" field.
+func (m *RegistrationMutation) ResetTimezone() {
+	m.timezone = nil
+	delete(m.clearedFields, registration.FieldTimezone)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RegistrationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RegistrationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RegistrationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *RegistrationMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *RegistrationMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *RegistrationMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *RegistrationMutation) SetAccountID(i int) {
+	m.account_id = &i
+	m.addaccount_id = nil
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *RegistrationMutation) AccountID() (r int, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldAccountID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// AddAccountID adds i to the "account_id" field.
+func (m *RegistrationMutation) AddAccountID(i int) {
+	if m.addaccount_id != nil {
+		*m.addaccount_id += i
+	} else {
+		m.addaccount_id = &i
+	}
+}
+
+// AddedAccountID returns the value that was added to the "account_id" field in this mutation.
+func (m *RegistrationMutation) AddedAccountID() (r int, exists bool) {
+	v := m.addaccount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (m *RegistrationMutation) ClearAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+	m.clearedFields[registration.FieldAccountID] = struct{}{}
+}
+
+// AccountIDCleared returns if the "account_id" field was cleared in this mutation.
+func (m *RegistrationMutation) AccountIDCleared() bool {
+	_, ok := m.clearedFields[registration.FieldAccountID]
+	return ok
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *RegistrationMutation) ResetAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+	delete(m.clearedFields, registration.FieldAccountID)
+}
+
+// SetCompletedAt sets the "completed_at" field.
+func (m *RegistrationMutation) SetCompletedAt(t time.Time) {
+	m.completed_at = &t
+}
+
+// CompletedAt returns the value of the "completed_at" field in the mutation.
+func (m *RegistrationMutation) CompletedAt() (r time.Time, exists bool) {
+	v := m.completed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletedAt returns the old "completed_at" field's value of the Registration entity.
+// If the Registration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegistrationMutation) OldCompletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletedAt: %w", err)
+	}
+	return oldValue.CompletedAt, nil
+}
+
+// ClearCompletedAt clears the value of the "completed_at" field.
+func (m *RegistrationMutation) ClearCompletedAt() {
+	m.completed_at = nil
+	m.clearedFields[registration.FieldCompletedAt] = struct{}{}
+}
+
+// CompletedAtCleared returns if the "completed_at" field was cleared in this mutation.
+func (m *RegistrationMutation) CompletedAtCleared() bool {
+	_, ok := m.clearedFields[registration.FieldCompletedAt]
+	return ok
+}
+
+// ResetCompletedAt resets all changes to the "completed_at" field.
+func (m *RegistrationMutation) ResetCompletedAt() {
+	m.completed_at = nil
+	delete(m.clearedFields, registration.FieldCompletedAt)
+}
+
+// Where appends a list predicates to the RegistrationMutation builder.
+func (m *RegistrationMutation) Where(ps ...predicate.Registration) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RegistrationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RegistrationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Registration, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RegistrationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RegistrationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Registration).
+func (m *RegistrationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RegistrationMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.kind != nil {
+		fields = append(fields, registration.FieldKind)
+	}
+	if m.name != nil {
+		fields = append(fields, registration.FieldName)
+	}
+	if m.email != nil {
+		fields = append(fields, registration.FieldEmail)
+	}
+	if m.password_hash != nil {
+		fields = append(fields, registration.FieldPasswordHash)
+	}
+	if m.cpf != nil {
+		fields = append(fields, registration.FieldCpf)
+	}
+	if m.crm_number != nil {
+		fields = append(fields, registration.FieldCrmNumber)
+	}
+	if m.crm_state != nil {
+		fields = append(fields, registration.FieldCrmState)
+	}
+	if m.specialty != nil {
+		fields = append(fields, registration.FieldSpecialty)
+	}
+	if m.price_cents != nil {
+		fields = append(fields, registration.FieldPriceCents)
+	}
+	if m.lat != nil {
+		fields = append(fields, registration.FieldLat)
+	}
+	if m.lng != nil {
+		fields = append(fields, registration.FieldLng)
+	}
+	if m.timezone != nil {
+		fields = append(fields, registration.FieldTimezone)
+	}
+	if m.created_at != nil {
+		fields = append(fields, registration.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, registration.FieldExpiresAt)
+	}
+	if m.account_id != nil {
+		fields = append(fields, registration.FieldAccountID)
+	}
+	if m.completed_at != nil {
+		fields = append(fields, registration.FieldCompletedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RegistrationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case registration.FieldKind:
+		return m.Kind()
+	case registration.FieldName:
+		return m.Name()
+	case registration.FieldEmail:
+		return m.Email()
+	case registration.FieldPasswordHash:
+		return m.PasswordHash()
+	case registration.FieldCpf:
+		return m.Cpf()
+	case registration.FieldCrmNumber:
+		return m.CrmNumber()
+	case registration.FieldCrmState:
+		return m.CrmState()
+	case registration.FieldSpecialty:
+		return m.Specialty()
+	case registration.FieldPriceCents:
+		return m.PriceCents()
+	case registration.FieldLat:
+		return m.Lat()
+	case registration.FieldLng:
+		return m.Lng()
+	case registration.FieldTimezone:
+		return m.Timezone()
+	case registration.FieldCreatedAt:
+		return m.CreatedAt()
+	case registration.FieldExpiresAt:
+		return m.ExpiresAt()
+	case registration.FieldAccountID:
+		return m.AccountID()
+	case registration.FieldCompletedAt:
+		return m.CompletedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RegistrationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case registration.FieldKind:
+		return m.OldKind(ctx)
+	case registration.FieldName:
+		return m.OldName(ctx)
+	case registration.FieldEmail:
+		return m.OldEmail(ctx)
+	case registration.FieldPasswordHash:
+		return m.OldPasswordHash(ctx)
+	case registration.FieldCpf:
+		return m.OldCpf(ctx)
+	case registration.FieldCrmNumber:
+		return m.OldCrmNumber(ctx)
+	case registration.FieldCrmState:
+		return m.OldCrmState(ctx)
+	case registration.FieldSpecialty:
+		return m.OldSpecialty(ctx)
+	case registration.FieldPriceCents:
+		return m.OldPriceCents(ctx)
+	case registration.FieldLat:
+		return m.OldLat(ctx)
+	case registration.FieldLng:
+		return m.OldLng(ctx)
+	case registration.FieldTimezone:
+		return m.OldTimezone(ctx)
+	case registration.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case registration.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case registration.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case registration.FieldCompletedAt:
+		return m.OldCompletedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Registration field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RegistrationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case registration.FieldKind:
+		v, ok := value.(registration.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case registration.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case registration.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case registration.FieldPasswordHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPasswordHash(v)
+		return nil
+	case registration.FieldCpf:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCpf(v)
+		return nil
+	case registration.FieldCrmNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCrmNumber(v)
+		return nil
+	case registration.FieldCrmState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCrmState(v)
+		return nil
+	case registration.FieldSpecialty:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpecialty(v)
+		return nil
+	case registration.FieldPriceCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceCents(v)
+		return nil
+	case registration.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLat(v)
+		return nil
+	case registration.FieldLng:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLng(v)
+		return nil
+	case registration.FieldTimezone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimezone(v)
+		return nil
+	case registration.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case registration.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case registration.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case registration.FieldCompletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Registration field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RegistrationMutation) AddedFields() []string {
+	var fields []string
+	if m.addprice_cents != nil {
+		fields = append(fields, registration.FieldPriceCents)
+	}
+	if m.addlat != nil {
+		fields = append(fields, registration.FieldLat)
+	}
+	if m.addlng != nil {
+		fields = append(fields, registration.FieldLng)
+	}
+	if m.addaccount_id != nil {
+		fields = append(fields, registration.FieldAccountID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RegistrationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case registration.FieldPriceCents:
+		return m.AddedPriceCents()
+	case registration.FieldLat:
+		return m.AddedLat()
+	case registration.FieldLng:
+		return m.AddedLng()
+	case registration.FieldAccountID:
+		return m.AddedAccountID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RegistrationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case registration.FieldPriceCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriceCents(v)
+		return nil
+	case registration.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLat(v)
+		return nil
+	case registration.FieldLng:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLng(v)
+		return nil
+	case registration.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Registration numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RegistrationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(registration.FieldCpf) {
+		fields = append(fields, registration.FieldCpf)
+	}
+	if m.FieldCleared(registration.FieldCrmNumber) {
+		fields = append(fields, registration.FieldCrmNumber)
+	}
+	if m.FieldCleared(registration.FieldCrmState) {
+		fields = append(fields, registration.FieldCrmState)
+	}
+	if m.FieldCleared(registration.FieldSpecialty) {
+		fields = append(fields, registration.FieldSpecialty)
+	}
+	if m.FieldCleared(registration.FieldPriceCents) {
+		fields = append(fields, registration.FieldPriceCents)
+	}
+	if m.FieldCleared(registration.FieldLat) {
+		fields = append(fields, registration.FieldLat)
+	}
+	if m.FieldCleared(registration.FieldLng) {
+		fields = append(fields, registration.FieldLng)
+	}
+	if m.FieldCleared(registration.FieldTimezone) {
+		fields = append(fields, registration.FieldTimezone)
+	}
+	if m.FieldCleared(registration.FieldAccountID) {
+		fields = append(fields, registration.FieldAccountID)
+	}
+	if m.FieldCleared(registration.FieldCompletedAt) {
+		fields = append(fields, registration.FieldCompletedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RegistrationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RegistrationMutation) ClearField(name string) error {
+	switch name {
+	case registration.FieldCpf:
+		m.ClearCpf()
+		return nil
+	case registration.FieldCrmNumber:
+		m.ClearCrmNumber()
+		return nil
+	case registration.FieldCrmState:
+		m.ClearCrmState()
+		return nil
+	case registration.FieldSpecialty:
+		m.ClearSpecialty()
+		return nil
+	case registration.FieldPriceCents:
+		m.ClearPriceCents()
+		return nil
+	case registration.FieldLat:
+		m.ClearLat()
+		return nil
+	case registration.FieldLng:
+		m.ClearLng()
+		return nil
+	case registration.FieldTimezone:
+		m.ClearTimezone()
+		return nil
+	case registration.FieldAccountID:
+		m.ClearAccountID()
+		return nil
+	case registration.FieldCompletedAt:
+		m.ClearCompletedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Registration nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RegistrationMutation) ResetField(name string) error {
+	switch name {
+	case registration.FieldKind:
+		m.ResetKind()
+		return nil
+	case registration.FieldName:
+		m.ResetName()
+		return nil
+	case registration.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case registration.FieldPasswordHash:
+		m.ResetPasswordHash()
+		return nil
+	case registration.FieldCpf:
+		m.ResetCpf()
+		return nil
+	case registration.FieldCrmNumber:
+		m.ResetCrmNumber()
+		return nil
+	case registration.FieldCrmState:
+		m.ResetCrmState()
+		return nil
+	case registration.FieldSpecialty:
+		m.ResetSpecialty()
+		return nil
+	case registration.FieldPriceCents:
+		m.ResetPriceCents()
+		return nil
+	case registration.FieldLat:
+		m.ResetLat()
+		return nil
+	case registration.FieldLng:
+		m.ResetLng()
+		return nil
+	case registration.FieldTimezone:
+		m.ResetTimezone()
+		return nil
+	case registration.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case registration.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case registration.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case registration.FieldCompletedAt:
+		m.ResetCompletedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Registration field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RegistrationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RegistrationMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RegistrationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RegistrationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RegistrationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RegistrationMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RegistrationMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Registration unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RegistrationMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Registration edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

@@ -35,6 +35,10 @@ type Notification struct {
 	AppointmentID *int `json:"appointment_id,omitempty"`
 	// RecordShareID holds the value of the "record_share_id" field.
 	RecordShareID *int `json:"record_share_id,omitempty"`
+	// RegistrationID holds the value of the "registration_id" field.
+	RegistrationID *int `json:"registration_id,omitempty"`
+	// AccountTokenID holds the value of the "account_token_id" field.
+	AccountTokenID *int `json:"account_token_id,omitempty"`
 	// StartsAt holds the value of the "starts_at" field.
 	StartsAt *time.Time `json:"starts_at,omitempty"`
 	// ReadAt holds the value of the "read_at" field.
@@ -127,7 +131,7 @@ func (*Notification) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case notification.FieldID, notification.FieldDoctorID, notification.FieldPatientID, notification.FieldAppointmentID, notification.FieldRecordShareID, notification.FieldAttempts:
+		case notification.FieldID, notification.FieldDoctorID, notification.FieldPatientID, notification.FieldAppointmentID, notification.FieldRecordShareID, notification.FieldRegistrationID, notification.FieldAccountTokenID, notification.FieldAttempts:
 			values[i] = new(sql.NullInt64)
 		case notification.FieldKind, notification.FieldDedupeKey, notification.FieldEmailStatus, notification.FieldLastError:
 			values[i] = new(sql.NullString)
@@ -199,6 +203,20 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RecordShareID = new(int)
 				*_m.RecordShareID = int(value.Int64)
+			}
+		case notification.FieldRegistrationID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field registration_id", values[i])
+			} else if value.Valid {
+				_m.RegistrationID = new(int)
+				*_m.RegistrationID = int(value.Int64)
+			}
+		case notification.FieldAccountTokenID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field account_token_id", values[i])
+			} else if value.Valid {
+				_m.AccountTokenID = new(int)
+				*_m.AccountTokenID = int(value.Int64)
 			}
 		case notification.FieldStartsAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -349,6 +367,16 @@ func (_m *Notification) String() string {
 	builder.WriteString(", ")
 	if v := _m.RecordShareID; v != nil {
 		builder.WriteString("record_share_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.RegistrationID; v != nil {
+		builder.WriteString("registration_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.AccountTokenID; v != nil {
+		builder.WriteString("account_token_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

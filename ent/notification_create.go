@@ -114,6 +114,34 @@ func (_c *NotificationCreate) SetNillableRecordShareID(v *int) *NotificationCrea
 	return _c
 }
 
+// SetRegistrationID sets the "registration_id" field.
+func (_c *NotificationCreate) SetRegistrationID(v int) *NotificationCreate {
+	_c.mutation.SetRegistrationID(v)
+	return _c
+}
+
+// SetNillableRegistrationID sets the "registration_id" field if the given value is not nil.
+func (_c *NotificationCreate) SetNillableRegistrationID(v *int) *NotificationCreate {
+	if v != nil {
+		_c.SetRegistrationID(*v)
+	}
+	return _c
+}
+
+// SetAccountTokenID sets the "account_token_id" field.
+func (_c *NotificationCreate) SetAccountTokenID(v int) *NotificationCreate {
+	_c.mutation.SetAccountTokenID(v)
+	return _c
+}
+
+// SetNillableAccountTokenID sets the "account_token_id" field if the given value is not nil.
+func (_c *NotificationCreate) SetNillableAccountTokenID(v *int) *NotificationCreate {
+	if v != nil {
+		_c.SetAccountTokenID(*v)
+	}
+	return _c
+}
+
 // SetStartsAt sets the "starts_at" field.
 func (_c *NotificationCreate) SetStartsAt(v time.Time) *NotificationCreate {
 	_c.mutation.SetStartsAt(v)
@@ -425,6 +453,14 @@ func (_c *NotificationCreate) createSpec() (*Notification, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(notification.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
+	}
+	if value, ok := _c.mutation.RegistrationID(); ok {
+		_spec.SetField(notification.FieldRegistrationID, field.TypeInt, value)
+		_node.RegistrationID = &value
+	}
+	if value, ok := _c.mutation.AccountTokenID(); ok {
+		_spec.SetField(notification.FieldAccountTokenID, field.TypeInt, value)
+		_node.AccountTokenID = &value
 	}
 	if value, ok := _c.mutation.StartsAt(); ok {
 		_spec.SetField(notification.FieldStartsAt, field.TypeTime, value)

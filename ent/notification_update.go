@@ -252,6 +252,12 @@ func (_u *NotificationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(notification.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.RegistrationIDCleared() {
+		_spec.ClearField(notification.FieldRegistrationID, field.TypeInt)
+	}
+	if _u.mutation.AccountTokenIDCleared() {
+		_spec.ClearField(notification.FieldAccountTokenID, field.TypeInt)
+	}
 	if _u.mutation.StartsAtCleared() {
 		_spec.ClearField(notification.FieldStartsAt, field.TypeTime)
 	}
@@ -571,6 +577,12 @@ func (_u *NotificationUpdateOne) sqlSave(ctx context.Context) (_node *Notificati
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(notification.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.RegistrationIDCleared() {
+		_spec.ClearField(notification.FieldRegistrationID, field.TypeInt)
+	}
+	if _u.mutation.AccountTokenIDCleared() {
+		_spec.ClearField(notification.FieldAccountTokenID, field.TypeInt)
 	}
 	if _u.mutation.StartsAtCleared() {
 		_spec.ClearField(notification.FieldStartsAt, field.TypeTime)

@@ -14,6 +14,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// AccountToken is the client for interacting with the AccountToken builders.
+	AccountToken *AccountTokenClient
 	// Admin is the client for interacting with the Admin builders.
 	Admin *AdminClient
 	// Appointment is the client for interacting with the Appointment builders.
@@ -48,6 +50,8 @@ type Tx struct {
 	RecordFile *RecordFileClient
 	// RecordShare is the client for interacting with the RecordShare builders.
 	RecordShare *RecordShareClient
+	// Registration is the client for interacting with the Registration builders.
+	Registration *RegistrationClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
@@ -183,6 +187,7 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.AccountToken = NewAccountTokenClient(tx.config)
 	tx.Admin = NewAdminClient(tx.config)
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
@@ -200,6 +205,7 @@ func (tx *Tx) init() {
 	tx.Patient = NewPatientClient(tx.config)
 	tx.RecordFile = NewRecordFileClient(tx.config)
 	tx.RecordShare = NewRecordShareClient(tx.config)
+	tx.Registration = NewRegistrationClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Slot = NewSlotClient(tx.config)
 }
@@ -211,7 +217,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Admin.QueryXXX(), the query will be executed
+// applies a query, for example: AccountToken.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

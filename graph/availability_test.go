@@ -11,7 +11,7 @@ import (
 const (
 	setAvailabilityOp = `mutation($in: [AvailabilityInput!]!, $weeks: Int) { setWeeklyAvailability(input: $in, weeks: $weeks) { id startsAt endsAt } }`
 	dayOffOp          = `mutation($d: String!) { addDayOff(date: $d) { date } }`
-	registerInZoneOp  = `mutation($in: RegisterDoctorInput!) { registerDoctor(input: $in) { token } }`
+	registerInZoneOp  = `mutation($in: RegisterDoctorInput!) { registerDoctor(input: $in) { refreshToken } }`
 )
 
 // New York leaves standard time on 14 March 2027: 09:00 local is 14:00 UTC
@@ -19,13 +19,13 @@ const (
 func TestWeeklyAvailabilityKeepsLocalTimeAcrossDST(t *testing.T) {
 	now := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 	env := apptest.New(t, apptest.WithApp(app.WithClock(func() time.Time { return now })))
-	var reg struct{ RegisterDoctor struct{ Token string } }
+	var reg struct{ RegisterDoctor struct{ RefreshToken string } }
 	env.Do("", registerInZoneOp, map[string]any{"in": map[string]any{
 		"name": "Dr. Zone", "email": "zone@example.com", "password": "long enough pw", "crm": "777/SP",
 		"specialty": "Neurology", "priceCents": 1000, "location": map[string]any{"lat": -23.5, "lng": -46.6},
 		"timezone": "America/New_York",
 	}}).Decode(t, &reg)
-	doc := reg.RegisterDoctor.Token
+	doc := env.Complete(t, "zone@example.com", reg.RegisterDoctor.RefreshToken)
 
 	var out struct {
 		SetWeeklyAvailability []struct{ StartsAt, EndsAt time.Time }

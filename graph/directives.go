@@ -18,9 +18,10 @@ func Directives() generated.DirectiveRoot {
 }
 
 var roles = map[model.Role]viewer.Role{
-	model.RolePatient: viewer.Patient,
-	model.RoleDoctor:  viewer.Doctor,
-	model.RoleAdmin:   viewer.Admin,
+	model.RolePatient:    viewer.Patient,
+	model.RoleDoctor:     viewer.Doctor,
+	model.RoleAdmin:      viewer.Admin,
+	model.RoleRegistrant: viewer.Registrant,
 }
 
 // HasRole is @hasRole: the field runs for a signed-in caller of one of

@@ -1,11 +1,13 @@
 package graph_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/auth"
 )
 
 const (
@@ -109,5 +111,29 @@ func TestExternalSignInNeedsBothVerifiedOrAnExplicitLink(t *testing.T) {
 	}
 	if id, code := signedInAs(t, env, victimTok); code != "UNAUTHENTICATED" {
 		t.Fatalf("after all that the victim's token opens %q", id)
+	}
+
+	// An account whose e-mail this server never verified (made before
+	// registrations waited for their link) links nothing, even with its
+	// password.
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := env.DB.Client.Patient.Create().SetName("Lia").SetEmail("lia@example.com").SetCpf(apptest.CPF()).
+		SetPasswordHash(hash).Save(sysCtx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyTok, _, err := env.App.Issuer.IssueSession(strconv.Itoa(legacy.ID), "patient", "legacy-sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	liaTok := idp.Token(t, "lia-sub", "patient", "lia@example.com", true)
+	if r := env.Do(legacyTok, linkOp, map[string]any{"t": liaTok, "p": password}); r.Code() != "FORBIDDEN" || r.Ext("reason") != "EMAIL_NOT_VERIFIED" {
+		t.Fatalf("unverified account linked: %+v", r.Errors)
+	}
+	if _, code := signedInAs(t, env, liaTok); code != "UNAUTHENTICATED" {
+		t.Fatalf("an unverified account's e-mail let a provider in: %q", code)
 	}
 }

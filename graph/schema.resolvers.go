@@ -94,6 +94,31 @@ func (r *mutationResolver) LinkExternalIdentity(ctx context.Context, token strin
 	return r.Identity.LinkExternalIdentity(ctx, token, password)
 }
 
+// VerifyEmail is the resolver for the verifyEmail field.
+func (r *mutationResolver) VerifyEmail(ctx context.Context, token string) (bool, error) {
+	return r.Identity.VerifyEmail(ctx, token)
+}
+
+// ResendVerificationEmail is the resolver for the resendVerificationEmail field.
+func (r *mutationResolver) ResendVerificationEmail(ctx context.Context) (bool, error) {
+	return r.Identity.ResendVerificationEmail(ctx)
+}
+
+// ChangeEmail is the resolver for the changeEmail field.
+func (r *mutationResolver) ChangeEmail(ctx context.Context, newEmail string, password string) (bool, error) {
+	return r.Identity.ChangeEmail(ctx, newEmail, password)
+}
+
+// RequestPasswordReset is the resolver for the requestPasswordReset field.
+func (r *mutationResolver) RequestPasswordReset(ctx context.Context, login string) (bool, error) {
+	return r.Identity.RequestPasswordReset(ctx, login)
+}
+
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, token string, newPassword string) (*identity.AuthPayload, error) {
+	return r.Identity.ResetPassword(ctx, token, newPassword)
+}
+
 // CreateSlots is the resolver for the createSlots field.
 func (r *mutationResolver) CreateSlots(ctx context.Context, input []*agenda.SlotInput) ([]*ent.Slot, error) {
 	return r.Agenda.CreateSlots(ctx, input)

@@ -9,6 +9,18 @@ import (
 	"github.com/healthmed/healthmed/ent"
 )
 
+// The AccountTokenFunc type is an adapter to allow the use of ordinary
+// function as AccountToken mutator.
+type AccountTokenFunc func(context.Context, *ent.AccountTokenMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AccountTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AccountTokenMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AccountTokenMutation", m)
+}
+
 // The AdminFunc type is an adapter to allow the use of ordinary
 // function as Admin mutator.
 type AdminFunc func(context.Context, *ent.AdminMutation) (ent.Value, error)
@@ -211,6 +223,18 @@ func (f RecordShareFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RecordShareMutation", m)
+}
+
+// The RegistrationFunc type is an adapter to allow the use of ordinary
+// function as Registration mutator.
+type RegistrationFunc func(context.Context, *ent.RegistrationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RegistrationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RegistrationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RegistrationMutation", m)
 }
 
 // The SessionFunc type is an adapter to allow the use of ordinary

@@ -9,6 +9,43 @@ import (
 )
 
 var (
+	// AccountTokensColumns holds the columns for the "account_tokens" table.
+	AccountTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"VERIFY_EMAIL", "RESET_PASSWORD"}},
+		{Name: "role", Type: field.TypeEnum, Nullable: true, Enums: []string{"DOCTOR", "PATIENT"}},
+		{Name: "account_id", Type: field.TypeInt, Nullable: true},
+		{Name: "registration_id", Type: field.TypeInt, Nullable: true},
+		{Name: "email", Type: field.TypeString, Size: 254},
+		{Name: "nonce", Type: field.TypeString, Size: 64},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// AccountTokensTable holds the schema information for the "account_tokens" table.
+	AccountTokensTable = &schema.Table{
+		Name:       "account_tokens",
+		Columns:    AccountTokensColumns,
+		PrimaryKey: []*schema.Column{AccountTokensColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "accounttoken_role_account_id_purpose",
+				Unique:  false,
+				Columns: []*schema.Column{AccountTokensColumns[2], AccountTokensColumns[3], AccountTokensColumns[1]},
+			},
+			{
+				Name:    "accounttoken_registration_id",
+				Unique:  false,
+				Columns: []*schema.Column{AccountTokensColumns[4]},
+			},
+			{
+				Name:    "accounttoken_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{AccountTokensColumns[9]},
+			},
+		},
+	}
 	// AdminsColumns holds the columns for the "admins" table.
 	AdminsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -500,7 +537,9 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED", "EMAIL_VERIFICATION", "PASSWORD_RESET", "REGISTRATION_ATTEMPT"}},
+		{Name: "registration_id", Type: field.TypeInt, Nullable: true},
+		{Name: "account_token_id", Type: field.TypeInt, Nullable: true},
 		{Name: "starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true},
 		{Name: "dedupe_key", Type: field.TypeString, Unique: true, Nullable: true, Size: 200},
@@ -524,25 +563,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "notifications_doctors_doctor",
-				Columns:    []*schema.Column{NotificationsColumns[14]},
+				Columns:    []*schema.Column{NotificationsColumns[16]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "notifications_patients_patient",
-				Columns:    []*schema.Column{NotificationsColumns[15]},
+				Columns:    []*schema.Column{NotificationsColumns[17]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "notifications_appointments_appointment",
-				Columns:    []*schema.Column{NotificationsColumns[16]},
+				Columns:    []*schema.Column{NotificationsColumns[18]},
 				RefColumns: []*schema.Column{AppointmentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "notifications_record_shares_record_share",
-				Columns:    []*schema.Column{NotificationsColumns[17]},
+				Columns:    []*schema.Column{NotificationsColumns[19]},
 				RefColumns: []*schema.Column{RecordSharesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -551,17 +590,17 @@ var (
 			{
 				Name:    "notification_doctor_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[14], NotificationsColumns[1]},
+				Columns: []*schema.Column{NotificationsColumns[16], NotificationsColumns[1]},
 			},
 			{
 				Name:    "notification_patient_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[15], NotificationsColumns[1]},
+				Columns: []*schema.Column{NotificationsColumns[17], NotificationsColumns[1]},
 			},
 			{
 				Name:    "notification_appointment_id",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[16]},
+				Columns: []*schema.Column{NotificationsColumns[18]},
 			},
 		},
 	}
@@ -660,10 +699,43 @@ var (
 			},
 		},
 	}
+	// RegistrationsColumns holds the columns for the "registrations" table.
+	RegistrationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"PATIENT", "DOCTOR"}},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "email", Type: field.TypeString, Size: 254},
+		{Name: "password_hash", Type: field.TypeString},
+		{Name: "cpf", Type: field.TypeString, Nullable: true, Size: 11},
+		{Name: "crm_number", Type: field.TypeString, Nullable: true, Size: 8},
+		{Name: "crm_state", Type: field.TypeString, Nullable: true, Size: 2},
+		{Name: "specialty", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "price_cents", Type: field.TypeInt, Nullable: true},
+		{Name: "lat", Type: field.TypeFloat64, Nullable: true},
+		{Name: "lng", Type: field.TypeFloat64, Nullable: true},
+		{Name: "timezone", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeInt, Nullable: true},
+		{Name: "completed_at", Type: field.TypeTime, Nullable: true},
+	}
+	// RegistrationsTable holds the schema information for the "registrations" table.
+	RegistrationsTable = &schema.Table{
+		Name:       "registrations",
+		Columns:    RegistrationsColumns,
+		PrimaryKey: []*schema.Column{RegistrationsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "registration_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{RegistrationsColumns[14]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "role", Type: field.TypeEnum, Enums: []string{"DOCTOR", "PATIENT", "ADMIN"}},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"DOCTOR", "PATIENT", "ADMIN", "REGISTRATION"}},
 		{Name: "account_id", Type: field.TypeInt},
 		{Name: "family", Type: field.TypeString, Size: 64},
 		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
@@ -753,6 +825,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AccountTokensTable,
 		AdminsTable,
 		AppointmentsTable,
 		AuditEventsTable,
@@ -770,6 +843,7 @@ var (
 		PatientsTable,
 		RecordFilesTable,
 		RecordSharesTable,
+		RegistrationsTable,
 		SessionsTable,
 		SlotsTable,
 		RecordShareFilesTable,
@@ -777,6 +851,9 @@ var (
 )
 
 func init() {
+	AccountTokensTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
+	}
 	AdminsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
 	}
@@ -847,6 +924,9 @@ func init() {
 	RecordSharesTable.ForeignKeys[1].RefTable = DoctorsTable
 	RecordSharesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
+	}
+	RegistrationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(85899345920),
 	}
 	SessionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(73014444032),

@@ -32,6 +32,10 @@ const (
 	FieldAppointmentID = "appointment_id"
 	// FieldRecordShareID holds the string denoting the record_share_id field in the database.
 	FieldRecordShareID = "record_share_id"
+	// FieldRegistrationID holds the string denoting the registration_id field in the database.
+	FieldRegistrationID = "registration_id"
+	// FieldAccountTokenID holds the string denoting the account_token_id field in the database.
+	FieldAccountTokenID = "account_token_id"
 	// FieldStartsAt holds the string denoting the starts_at field in the database.
 	FieldStartsAt = "starts_at"
 	// FieldReadAt holds the string denoting the read_at field in the database.
@@ -102,6 +106,8 @@ var Columns = []string{
 	FieldPatientID,
 	FieldAppointmentID,
 	FieldRecordShareID,
+	FieldRegistrationID,
+	FieldAccountTokenID,
 	FieldStartsAt,
 	FieldReadAt,
 	FieldDedupeKey,
@@ -155,14 +161,17 @@ type Kind string
 
 // Kind values.
 const (
-	KindBOOKING_REQUESTED Kind = "BOOKING_REQUESTED"
-	KindBOOKING_ACCEPTED  Kind = "BOOKING_ACCEPTED"
-	KindBOOKING_REJECTED  Kind = "BOOKING_REJECTED"
-	KindBOOKING_CANCELLED Kind = "BOOKING_CANCELLED"
-	KindREMINDER_24H      Kind = "REMINDER_24H"
-	KindREMINDER_1H       Kind = "REMINDER_1H"
-	KindSHARE_CREATED     Kind = "SHARE_CREATED"
-	KindSHARE_REVOKED     Kind = "SHARE_REVOKED"
+	KindBOOKING_REQUESTED    Kind = "BOOKING_REQUESTED"
+	KindBOOKING_ACCEPTED     Kind = "BOOKING_ACCEPTED"
+	KindBOOKING_REJECTED     Kind = "BOOKING_REJECTED"
+	KindBOOKING_CANCELLED    Kind = "BOOKING_CANCELLED"
+	KindREMINDER_24H         Kind = "REMINDER_24H"
+	KindREMINDER_1H          Kind = "REMINDER_1H"
+	KindSHARE_CREATED        Kind = "SHARE_CREATED"
+	KindSHARE_REVOKED        Kind = "SHARE_REVOKED"
+	KindEMAIL_VERIFICATION   Kind = "EMAIL_VERIFICATION"
+	KindPASSWORD_RESET       Kind = "PASSWORD_RESET"
+	KindREGISTRATION_ATTEMPT Kind = "REGISTRATION_ATTEMPT"
 )
 
 func (k Kind) String() string {
@@ -172,7 +181,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED:
+	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED, KindEMAIL_VERIFICATION, KindPASSWORD_RESET, KindREGISTRATION_ATTEMPT:
 		return nil
 	default:
 		return fmt.Errorf("notification: invalid enum value for kind field: %q", k)
@@ -249,6 +258,16 @@ func ByAppointmentID(opts ...sql.OrderTermOption) OrderOption {
 // ByRecordShareID orders the results by the record_share_id field.
 func ByRecordShareID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRecordShareID, opts...).ToFunc()
+}
+
+// ByRegistrationID orders the results by the registration_id field.
+func ByRegistrationID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRegistrationID, opts...).ToFunc()
+}
+
+// ByAccountTokenID orders the results by the account_token_id field.
+func ByAccountTokenID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccountTokenID, opts...).ToFunc()
 }
 
 // ByStartsAt orders the results by the starts_at field.

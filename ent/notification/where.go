@@ -85,6 +85,16 @@ func RecordShareID(v int) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldRecordShareID, v))
 }
 
+// RegistrationID applies equality check predicate on the "registration_id" field. It's identical to RegistrationIDEQ.
+func RegistrationID(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldRegistrationID, v))
+}
+
+// AccountTokenID applies equality check predicate on the "account_token_id" field. It's identical to AccountTokenIDEQ.
+func AccountTokenID(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldAccountTokenID, v))
+}
+
 // StartsAt applies equality check predicate on the "starts_at" field. It's identical to StartsAtEQ.
 func StartsAt(v time.Time) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldStartsAt, v))
@@ -348,6 +358,106 @@ func RecordShareIDIsNil() predicate.Notification {
 // RecordShareIDNotNil applies the NotNil predicate on the "record_share_id" field.
 func RecordShareIDNotNil() predicate.Notification {
 	return predicate.Notification(sql.FieldNotNull(FieldRecordShareID))
+}
+
+// RegistrationIDEQ applies the EQ predicate on the "registration_id" field.
+func RegistrationIDEQ(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldRegistrationID, v))
+}
+
+// RegistrationIDNEQ applies the NEQ predicate on the "registration_id" field.
+func RegistrationIDNEQ(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldNEQ(FieldRegistrationID, v))
+}
+
+// RegistrationIDIn applies the In predicate on the "registration_id" field.
+func RegistrationIDIn(vs ...int) predicate.Notification {
+	return predicate.Notification(sql.FieldIn(FieldRegistrationID, vs...))
+}
+
+// RegistrationIDNotIn applies the NotIn predicate on the "registration_id" field.
+func RegistrationIDNotIn(vs ...int) predicate.Notification {
+	return predicate.Notification(sql.FieldNotIn(FieldRegistrationID, vs...))
+}
+
+// RegistrationIDGT applies the GT predicate on the "registration_id" field.
+func RegistrationIDGT(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldGT(FieldRegistrationID, v))
+}
+
+// RegistrationIDGTE applies the GTE predicate on the "registration_id" field.
+func RegistrationIDGTE(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldGTE(FieldRegistrationID, v))
+}
+
+// RegistrationIDLT applies the LT predicate on the "registration_id" field.
+func RegistrationIDLT(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldLT(FieldRegistrationID, v))
+}
+
+// RegistrationIDLTE applies the LTE predicate on the "registration_id" field.
+func RegistrationIDLTE(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldLTE(FieldRegistrationID, v))
+}
+
+// RegistrationIDIsNil applies the IsNil predicate on the "registration_id" field.
+func RegistrationIDIsNil() predicate.Notification {
+	return predicate.Notification(sql.FieldIsNull(FieldRegistrationID))
+}
+
+// RegistrationIDNotNil applies the NotNil predicate on the "registration_id" field.
+func RegistrationIDNotNil() predicate.Notification {
+	return predicate.Notification(sql.FieldNotNull(FieldRegistrationID))
+}
+
+// AccountTokenIDEQ applies the EQ predicate on the "account_token_id" field.
+func AccountTokenIDEQ(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldAccountTokenID, v))
+}
+
+// AccountTokenIDNEQ applies the NEQ predicate on the "account_token_id" field.
+func AccountTokenIDNEQ(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldNEQ(FieldAccountTokenID, v))
+}
+
+// AccountTokenIDIn applies the In predicate on the "account_token_id" field.
+func AccountTokenIDIn(vs ...int) predicate.Notification {
+	return predicate.Notification(sql.FieldIn(FieldAccountTokenID, vs...))
+}
+
+// AccountTokenIDNotIn applies the NotIn predicate on the "account_token_id" field.
+func AccountTokenIDNotIn(vs ...int) predicate.Notification {
+	return predicate.Notification(sql.FieldNotIn(FieldAccountTokenID, vs...))
+}
+
+// AccountTokenIDGT applies the GT predicate on the "account_token_id" field.
+func AccountTokenIDGT(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldGT(FieldAccountTokenID, v))
+}
+
+// AccountTokenIDGTE applies the GTE predicate on the "account_token_id" field.
+func AccountTokenIDGTE(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldGTE(FieldAccountTokenID, v))
+}
+
+// AccountTokenIDLT applies the LT predicate on the "account_token_id" field.
+func AccountTokenIDLT(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldLT(FieldAccountTokenID, v))
+}
+
+// AccountTokenIDLTE applies the LTE predicate on the "account_token_id" field.
+func AccountTokenIDLTE(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldLTE(FieldAccountTokenID, v))
+}
+
+// AccountTokenIDIsNil applies the IsNil predicate on the "account_token_id" field.
+func AccountTokenIDIsNil() predicate.Notification {
+	return predicate.Notification(sql.FieldIsNull(FieldAccountTokenID))
+}
+
+// AccountTokenIDNotNil applies the NotNil predicate on the "account_token_id" field.
+func AccountTokenIDNotNil() predicate.Notification {
+	return predicate.Notification(sql.FieldNotNull(FieldAccountTokenID))
 }
 
 // StartsAtEQ applies the EQ predicate on the "starts_at" field.

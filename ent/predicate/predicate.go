@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// AccountToken is the predicate function for accounttoken builders.
+type AccountToken func(*sql.Selector)
+
 // Admin is the predicate function for admin builders.
 type Admin func(*sql.Selector)
 
@@ -56,6 +59,9 @@ type RecordFile func(*sql.Selector)
 
 // RecordShare is the predicate function for recordshare builders.
 type RecordShare func(*sql.Selector)
+
+// Registration is the predicate function for registration builders.
+type Registration func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)

@@ -111,6 +111,30 @@ func DenyMutationOperationRule(op ent.Op) MutationRule {
 	return OnMutationOperation(rule, op)
 }
 
+// The AccountTokenQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AccountTokenQueryRuleFunc func(context.Context, *ent.AccountTokenQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AccountTokenQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AccountTokenQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AccountTokenQuery", q)
+}
+
+// The AccountTokenMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AccountTokenMutationRuleFunc func(context.Context, *ent.AccountTokenMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AccountTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AccountTokenMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AccountTokenMutation", m)
+}
+
 // The AdminQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AdminQueryRuleFunc func(context.Context, *ent.AdminQuery) error
@@ -519,6 +543,30 @@ func (f RecordShareMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RecordShareMutation", m)
 }
 
+// The RegistrationQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RegistrationQueryRuleFunc func(context.Context, *ent.RegistrationQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RegistrationQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RegistrationQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RegistrationQuery", q)
+}
+
+// The RegistrationMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RegistrationMutationRuleFunc func(context.Context, *ent.RegistrationMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RegistrationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RegistrationMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RegistrationMutation", m)
+}
+
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error
@@ -602,6 +650,8 @@ var _ QueryMutationRule = FilterFunc(nil)
 
 func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
+	case *ent.AccountTokenQuery:
+		return q.Filter(), nil
 	case *ent.AdminQuery:
 		return q.Filter(), nil
 	case *ent.AppointmentQuery:
@@ -636,6 +686,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RecordShareQuery:
 		return q.Filter(), nil
+	case *ent.RegistrationQuery:
+		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
 	case *ent.SlotQuery:
@@ -647,6 +699,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
+	case *ent.AccountTokenMutation:
+		return m.Filter(), nil
 	case *ent.AdminMutation:
 		return m.Filter(), nil
 	case *ent.AppointmentMutation:
@@ -680,6 +734,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.RecordFileMutation:
 		return m.Filter(), nil
 	case *ent.RecordShareMutation:
+		return m.Filter(), nil
+	case *ent.RegistrationMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
@@ -23,6 +24,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
+	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/schema"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
@@ -35,6 +37,47 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	accounttoken.Policy = privacy.NewPolicies(schema.AccountToken{})
+	accounttoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := accounttoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	accounttokenFields := schema.AccountToken{}.Fields()
+	_ = accounttokenFields
+	// accounttokenDescEmail is the schema descriptor for email field.
+	accounttokenDescEmail := accounttokenFields[4].Descriptor()
+	// accounttoken.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	accounttoken.EmailValidator = func() func(string) error {
+		validators := accounttokenDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// accounttokenDescNonce is the schema descriptor for nonce field.
+	accounttokenDescNonce := accounttokenFields[5].Descriptor()
+	// accounttoken.NonceValidator is a validator for the "nonce" field. It is called by the builders before save.
+	accounttoken.NonceValidator = accounttokenDescNonce.Validators[0].(func(string) error)
+	// accounttokenDescTokenHash is the schema descriptor for token_hash field.
+	accounttokenDescTokenHash := accounttokenFields[6].Descriptor()
+	// accounttoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	accounttoken.TokenHashValidator = accounttokenDescTokenHash.Validators[0].(func(string) error)
+	// accounttokenDescCreatedAt is the schema descriptor for created_at field.
+	accounttokenDescCreatedAt := accounttokenFields[7].Descriptor()
+	// accounttoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	accounttoken.DefaultCreatedAt = accounttokenDescCreatedAt.Default.(func() time.Time)
 	adminMixin := schema.Admin{}.Mixin()
 	admin.Policy = privacy.NewPolicies(schema.Admin{})
 	admin.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -661,21 +704,21 @@ func init() {
 	// notification.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	notification.UpdateDefaultUpdatedAt = notificationDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// notificationDescDedupeKey is the schema descriptor for dedupe_key field.
-	notificationDescDedupeKey := notificationFields[7].Descriptor()
+	notificationDescDedupeKey := notificationFields[9].Descriptor()
 	// notification.DedupeKeyValidator is a validator for the "dedupe_key" field. It is called by the builders before save.
 	notification.DedupeKeyValidator = notificationDescDedupeKey.Validators[0].(func(string) error)
 	// notificationDescAttempts is the schema descriptor for attempts field.
-	notificationDescAttempts := notificationFields[9].Descriptor()
+	notificationDescAttempts := notificationFields[11].Descriptor()
 	// notification.DefaultAttempts holds the default value on creation for the attempts field.
 	notification.DefaultAttempts = notificationDescAttempts.Default.(int)
 	// notification.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	notification.AttemptsValidator = notificationDescAttempts.Validators[0].(func(int) error)
 	// notificationDescNextAttemptAt is the schema descriptor for next_attempt_at field.
-	notificationDescNextAttemptAt := notificationFields[10].Descriptor()
+	notificationDescNextAttemptAt := notificationFields[12].Descriptor()
 	// notification.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
 	notification.DefaultNextAttemptAt = notificationDescNextAttemptAt.Default.(func() time.Time)
 	// notificationDescLastError is the schema descriptor for last_error field.
-	notificationDescLastError := notificationFields[14].Descriptor()
+	notificationDescLastError := notificationFields[16].Descriptor()
 	// notification.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
 	notification.LastErrorValidator = notificationDescLastError.Validators[0].(func(string) error)
 	patientMixin := schema.Patient{}.Mixin()
@@ -856,6 +899,77 @@ func init() {
 	recordshareDescTags := recordshareFields[3].Descriptor()
 	// recordshare.DefaultTags holds the default value on creation for the tags field.
 	recordshare.DefaultTags = recordshareDescTags.Default.([]string)
+	registration.Policy = privacy.NewPolicies(schema.Registration{})
+	registration.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := registration.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	registrationFields := schema.Registration{}.Fields()
+	_ = registrationFields
+	// registrationDescName is the schema descriptor for name field.
+	registrationDescName := registrationFields[1].Descriptor()
+	// registration.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	registration.NameValidator = func() func(string) error {
+		validators := registrationDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// registrationDescEmail is the schema descriptor for email field.
+	registrationDescEmail := registrationFields[2].Descriptor()
+	// registration.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	registration.EmailValidator = func() func(string) error {
+		validators := registrationDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// registrationDescCpf is the schema descriptor for cpf field.
+	registrationDescCpf := registrationFields[4].Descriptor()
+	// registration.CpfValidator is a validator for the "cpf" field. It is called by the builders before save.
+	registration.CpfValidator = registrationDescCpf.Validators[0].(func(string) error)
+	// registrationDescCrmNumber is the schema descriptor for crm_number field.
+	registrationDescCrmNumber := registrationFields[5].Descriptor()
+	// registration.CrmNumberValidator is a validator for the "crm_number" field. It is called by the builders before save.
+	registration.CrmNumberValidator = registrationDescCrmNumber.Validators[0].(func(string) error)
+	// registrationDescCrmState is the schema descriptor for crm_state field.
+	registrationDescCrmState := registrationFields[6].Descriptor()
+	// registration.CrmStateValidator is a validator for the "crm_state" field. It is called by the builders before save.
+	registration.CrmStateValidator = registrationDescCrmState.Validators[0].(func(string) error)
+	// registrationDescSpecialty is the schema descriptor for specialty field.
+	registrationDescSpecialty := registrationFields[7].Descriptor()
+	// registration.SpecialtyValidator is a validator for the "specialty" field. It is called by the builders before save.
+	registration.SpecialtyValidator = registrationDescSpecialty.Validators[0].(func(string) error)
+	// registrationDescTimezone is the schema descriptor for timezone field.
+	registrationDescTimezone := registrationFields[11].Descriptor()
+	// registration.TimezoneValidator is a validator for the "timezone" field. It is called by the builders before save.
+	registration.TimezoneValidator = registrationDescTimezone.Validators[0].(func(string) error)
+	// registrationDescCreatedAt is the schema descriptor for created_at field.
+	registrationDescCreatedAt := registrationFields[12].Descriptor()
+	// registration.DefaultCreatedAt holds the default value on creation for the created_at field.
+	registration.DefaultCreatedAt = registrationDescCreatedAt.Default.(func() time.Time)
 	session.Policy = privacy.NewPolicies(schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

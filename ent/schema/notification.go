@@ -13,14 +13,15 @@ import (
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
-// Notification is one message to one doctor or one patient. It is a row
+// Notification is one message to one doctor, one patient or one
+// registration waiting for its link. It is a row
 // of the recipient's in-app list and, at the same time, the outbox entry
 // the e-mail worker delivers (internal/notify). It is written in the same
 // transaction as the change it announces, so an e-mail can never announce
 // something that did not happen, nor be missing for something that did.
 //
-// Exactly one of doctor_id and patient_id names the recipient (a check
-// constraint in the hand-written migration holds it).
+// Exactly one of doctor_id, patient_id and registration_id names the
+// recipient (a check constraint in the hand-written migrations holds it).
 type Notification struct{ ent.Schema }
 
 func (Notification) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
@@ -30,11 +31,21 @@ func (Notification) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("kind").Immutable().Values(
 			"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED",
-			"REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED"),
+			"REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED",
+			// Account e-mails: a link to verify an address or reset the
+			// password (account_token_id), and the notice to an account's
+			// owner that someone tried to register its e-mail, CPF or CRM.
+			"EMAIL_VERIFICATION", "PASSWORD_RESET", "REGISTRATION_ATTEMPT"),
 		field.Int("doctor_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("patient_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("appointment_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("record_share_id").Optional().Nillable().Immutable().Annotations(skip),
+		// registration_id is the recipient when it is a registration
+		// waiting for its link (no account yet).
+		field.Int("registration_id").Optional().Nillable().Immutable().Annotations(skip),
+		// account_token_id is the link an account e-mail carries; the
+		// e-mail goes to the token's address.
+		field.Int("account_token_id").Optional().Nillable().Immutable().Annotations(skip),
 		// starts_at is when the consultation begins, for the notifications
 		// about an appointment, as it was when the notification was made.
 		field.Time("starts_at").Optional().Nillable().Immutable(),

@@ -21,7 +21,9 @@ type Session struct{ ent.Schema }
 
 func (Session) Fields() []ent.Field {
 	return []ent.Field{
-		field.Enum("role").Values("DOCTOR", "PATIENT", "ADMIN").Immutable(),
+		// REGISTRATION: a registration waiting for its e-mail link, whose
+		// id is account_id (see identity.Registrant).
+		field.Enum("role").Values("DOCTOR", "PATIENT", "ADMIN", "REGISTRATION").Immutable(),
 		field.Int("account_id").Immutable(),
 		// family is shared by every token a login's refreshes produced.
 		field.String("family").MaxLen(64).Immutable(),

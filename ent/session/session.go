@@ -81,9 +81,10 @@ type Role string
 
 // Role values.
 const (
-	RoleDOCTOR  Role = "DOCTOR"
-	RolePATIENT Role = "PATIENT"
-	RoleADMIN   Role = "ADMIN"
+	RoleDOCTOR       Role = "DOCTOR"
+	RolePATIENT      Role = "PATIENT"
+	RoleADMIN        Role = "ADMIN"
+	RoleREGISTRATION Role = "REGISTRATION"
 )
 
 func (r Role) String() string {
@@ -93,7 +94,7 @@ func (r Role) String() string {
 // RoleValidator is a validator for the "role" field enum values. It is called by the builders before save.
 func RoleValidator(r Role) error {
 	switch r {
-	case RoleDOCTOR, RolePATIENT, RoleADMIN:
+	case RoleDOCTOR, RolePATIENT, RoleADMIN, RoleREGISTRATION:
 		return nil
 	default:
 		return fmt.Errorf("session: invalid enum value for role field: %q", r)

@@ -92,17 +92,22 @@ const (
 	RolePatient Role = "PATIENT"
 	RoleDoctor  Role = "DOCTOR"
 	RoleAdmin   Role = "ADMIN"
+	// Someone whose registration waits for its e-mail link: no account yet.
+	// Every field of another role refuses them with FORBIDDEN, reason
+	// EMAIL_NOT_VERIFIED.
+	RoleRegistrant Role = "REGISTRANT"
 )
 
 var AllRole = []Role{
 	RolePatient,
 	RoleDoctor,
 	RoleAdmin,
+	RoleRegistrant,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RolePatient, RoleDoctor, RoleAdmin:
+	case RolePatient, RoleDoctor, RoleAdmin, RoleRegistrant:
 		return true
 	}
 	return false

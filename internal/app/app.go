@@ -126,8 +126,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
+	links, err := linkKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
-		SessionTTL: cfg.SessionTTL, Now: o.now}
+		SessionTTL: cfg.SessionTTL, Now: o.now,
+		LinkKey: links, Throttles: identity.NewThrottles(cfg.AccountLinksPerMinute, o.now)}
 	// The schema's reactions reach the server's parts through the client.
 	deps := client.Reactions
 	if deps == nil {
@@ -150,6 +155,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	nt.worker.Meetings = ag.Meetings
+	nt.worker.LinkKey, nt.worker.AppURL = links, cfg.AppURL
 	deps.Outbox = nt.worker
 	clinic, err := newClinic(cfg, client, deps, sqlDB, ag, recs, log, o.now)
 	if err != nil {
@@ -197,7 +203,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		},
 		Outer: outer,
 		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,
-			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "deactivateAccount": true},
+			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "changeEmail": true, "deactivateAccount": true},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},

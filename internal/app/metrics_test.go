@@ -55,7 +55,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	// Operations by name and type; apptest's own are unnamed.
 	m.want(t, 2, "healthmed_graphql_operations_total", "operation", "Book", "type", "mutation")
 	m.want(t, 2, "healthmed_graphql_operation_duration_seconds", "operation", "Book", "type", "mutation")
-	m.want(t, 4, "healthmed_graphql_operations_total", "operation", "anonymous", "type", "mutation")
+	// Each registration is three: register, follow the link, refresh.
+	m.want(t, 10, "healthmed_graphql_operations_total", "operation", "anonymous", "type", "mutation")
 	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "WhoAmI", "type", "query")
 	m.want(t, 1, "healthmed_graphql_operation_duration_seconds", "operation", "WhoAmI", "type", "query")
 	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "other", "type", "query")
@@ -77,16 +78,16 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		t.Errorf("%d error series, want 2", n)
 	}
 
-	// HTTP by route and status: 8 GraphQL answers, the parse error, the
+	// HTTP by route and status: 14 GraphQL answers, the parse error, the
 	// refused token, health and a miss, and the websocket, counted once
 	// its upgrade is done (the socket then lives on without the request).
-	m.want(t, 8, "healthmed_http_requests_total", "route", "/graphql", "status", "200")
+	m.want(t, 14, "healthmed_http_requests_total", "route", "/graphql", "status", "200")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "/graphql", "status", "422")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "/graphql", "status", "401")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "GET /healthz", "status", "200")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "unmatched", "status", "404")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "/graphql", "status", "101")
-	m.want(t, 10, "healthmed_http_request_duration_seconds", "route", "/graphql") // not the upgrade
+	m.want(t, 16, "healthmed_http_request_duration_seconds", "route", "/graphql") // not the upgrade
 
 	// Live events: the subscription is open, and the booking reached it.
 	m.want(t, 1, "healthmed_live_subscriptions_active")

@@ -96,6 +96,9 @@ func New(t testing.TB, opts ...Option) *Env {
 		// Tests register many accounts from one address; the test of
 		// the registration limit sets it.
 		"HEALTHMED_REGISTER_PER_MINUTE": "0",
+		// Every registration follows its e-mail link from this address
+		// too; the test of that limit sets it.
+		"HEALTHMED_ACCOUNT_LINKS_PER_MINUTE": "0",
 	}
 	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {

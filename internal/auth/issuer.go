@@ -19,10 +19,13 @@ const (
 	RoleDoctor  = "doctor"
 	RolePatient = "patient"
 	RoleAdmin   = "admin"
+	// RoleRegistrant: a registration waiting for its e-mail link. Only
+	// our own tokens carry it (an external provider's never sign one in).
+	RoleRegistrant = "registrant"
 )
 
 func validRole(r string) bool {
-	return r == RoleDoctor || r == RolePatient || r == RoleAdmin
+	return r == RoleDoctor || r == RolePatient || r == RoleAdmin || r == RoleRegistrant
 }
 
 // DefaultTokenTTL keeps a stolen token useful for minutes, not days; the

@@ -115,6 +115,13 @@ type Config struct {
 	// RegisterPerMinute bounds registrations per client address and
 	// replica; 0 turns the limit off.
 	RegisterPerMinute int
+	// AccountLinksPerMinute bounds, per client address and replica, the
+	// e-mail links tried (verifyEmail, resetPassword) and the password
+	// resets asked for; 0 turns the limit off.
+	AccountLinksPerMinute int
+	// AppURL is where the links in account e-mails lead (the front end's
+	// /verify-email and /reset-password pages); PublicURL by default.
+	AppURL string
 	// JitsiAppID and JitsiAppSecret turn on signed meeting links for a
 	// deployment with token authentication.
 	JitsiAppID     string
@@ -191,41 +198,42 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, errors.New("HEALTHMED_S3_INSECURE: want true or false"))
 	}
 	c := Config{
-		Dev:               dev,
-		ListenAddr:        get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:       DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
-		DBMaxConns:        num("HEALTHMED_DB_MAX_CONNS", "20"),
-		TokenAudience:     get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
-		TokenTTL:          dur("HEALTHMED_TOKEN_TTL", "15m"),
-		SessionTTL:        dur("HEALTHMED_SESSION_TTL", "168h"),
-		SigningKey:        Secret(get("HEALTHMED_SIGNING_KEY", "")),
-		DataDir:           get("HEALTHMED_DATA_DIR", "data"),
-		ShutdownTimeout:   dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
-		JitsiURL:          get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
-		MeetingDuration:   dur("HEALTHMED_MEETING_DURATION", "50m"),
-		SlotHorizonMonths: num("HEALTHMED_SLOT_HORIZON_MONTHS", "12"),
-		MaxDepth:          num("HEALTHMED_MAX_DEPTH", "10"),
-		MaxAliases:        num("HEALTHMED_MAX_ALIASES", "15"),
-		MaxTokens:         num("HEALTHMED_MAX_TOKENS", "1000"),
-		MaxComplexity:     num("HEALTHMED_MAX_COMPLEXITY", "5000"),
-		MaxFields:         num("HEALTHMED_MAX_FIELDS", "2000"),
-		ReadHeaderTimeout: dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
-		BodyReadTimeout:   dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
-		UploadReadTimeout: dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
-		MaxBodyBytes:      num("HEALTHMED_MAX_BODY_BYTES", "262144"),
-		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
-		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
-		BookingPerMinute:  nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
-		RegisterPerMinute: nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
-		Subscriptions:     SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
-		JitsiAppID:        get("HEALTHMED_JITSI_APP_ID", ""),
-		JitsiAppSecret:    Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
-		MaxUploadBytes:    int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
-		RecordRetention:   dur("HEALTHMED_RECORD_RETENTION", "720h"),
-		RecordKEK:         Secret(get("HEALTHMED_RECORD_KEK", "")),
-		RecordKEKPrevious: Secret(get("HEALTHMED_RECORD_KEK_PREVIOUS", "")),
-		LinkSecret:        Secret(get("HEALTHMED_LINK_SECRET", "")),
-		BlobStore:         get("HEALTHMED_BLOB_STORE", "fs"),
+		Dev:                   dev,
+		ListenAddr:            get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:           DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
+		DBMaxConns:            num("HEALTHMED_DB_MAX_CONNS", "20"),
+		TokenAudience:         get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
+		TokenTTL:              dur("HEALTHMED_TOKEN_TTL", "15m"),
+		SessionTTL:            dur("HEALTHMED_SESSION_TTL", "168h"),
+		SigningKey:            Secret(get("HEALTHMED_SIGNING_KEY", "")),
+		DataDir:               get("HEALTHMED_DATA_DIR", "data"),
+		ShutdownTimeout:       dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
+		JitsiURL:              get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
+		MeetingDuration:       dur("HEALTHMED_MEETING_DURATION", "50m"),
+		SlotHorizonMonths:     num("HEALTHMED_SLOT_HORIZON_MONTHS", "12"),
+		MaxDepth:              num("HEALTHMED_MAX_DEPTH", "10"),
+		MaxAliases:            num("HEALTHMED_MAX_ALIASES", "15"),
+		MaxTokens:             num("HEALTHMED_MAX_TOKENS", "1000"),
+		MaxComplexity:         num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxFields:             num("HEALTHMED_MAX_FIELDS", "2000"),
+		ReadHeaderTimeout:     dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
+		BodyReadTimeout:       dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
+		UploadReadTimeout:     dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
+		MaxBodyBytes:          num("HEALTHMED_MAX_BODY_BYTES", "262144"),
+		RequestTimeout:        dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
+		SearchPerMinute:       nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
+		BookingPerMinute:      nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		RegisterPerMinute:     nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
+		AccountLinksPerMinute: nonNegative("HEALTHMED_ACCOUNT_LINKS_PER_MINUTE", "10"),
+		Subscriptions:         SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
+		JitsiAppID:            get("HEALTHMED_JITSI_APP_ID", ""),
+		JitsiAppSecret:        Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
+		MaxUploadBytes:        int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
+		RecordRetention:       dur("HEALTHMED_RECORD_RETENTION", "720h"),
+		RecordKEK:             Secret(get("HEALTHMED_RECORD_KEK", "")),
+		RecordKEKPrevious:     Secret(get("HEALTHMED_RECORD_KEK_PREVIOUS", "")),
+		LinkSecret:            Secret(get("HEALTHMED_LINK_SECRET", "")),
+		BlobStore:             get("HEALTHMED_BLOB_STORE", "fs"),
 		S3: S3{
 			Endpoint:  get("HEALTHMED_S3_ENDPOINT", ""),
 			Bucket:    get("HEALTHMED_S3_BUCKET", ""),
@@ -243,6 +251,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.Metrics, c.OTLPTracesURL = get("HEALTHMED_METRICS", "on"), otlpTracesURL(get)
 	c.PublicURL = strings.TrimRight(get("HEALTHMED_PUBLIC_URL", "http://"+c.ListenAddr), "/")
+	c.AppURL = strings.TrimRight(get("HEALTHMED_APP_URL", c.PublicURL), "/")
 	for _, p := range strings.Split(get("HEALTHMED_TRUSTED_PROXIES", ""), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			c.TrustedProxies = append(c.TrustedProxies, p)
@@ -314,6 +323,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("booking_per_minute", c.BookingPerMinute),
 		slog.Any("subscriptions", c.Subscriptions),
 		slog.Int("register_per_minute", c.RegisterPerMinute),
+		slog.Int("account_links_per_minute", c.AccountLinksPerMinute),
+		slog.String("app_url", c.AppURL),
 		slog.String("jitsi_app_id", c.JitsiAppID),
 		slog.String("jitsi_app_secret", c.JitsiAppSecret.String()),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),

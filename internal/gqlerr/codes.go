@@ -29,6 +29,12 @@ const (
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
 	ReasonAlreadyRated      = "ALREADY_RATED"
 	ReasonAlreadyLinked     = "ALREADY_LINKED"
+	ReasonAlreadyVerified   = "ALREADY_VERIFIED"
+	// ReasonEmailNotVerified comes with FORBIDDEN: what waits for the
+	// account's e-mail to be verified (sharing records, linking an
+	// external identity; anything at all for a registration still
+	// waiting for its link).
+	ReasonEmailNotVerified = "EMAIL_NOT_VERIFIED"
 	// ReasonRefetch: a subscription cannot resume from where the client
 	// left off (it missed too much); read the state again, then subscribe.
 	ReasonRefetch = "REFETCH_REQUIRED"
@@ -38,10 +44,15 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	Field   string
-	Reason  string
+	// Field is the first bad input field; Fields lists every one when
+	// there were several (see Fields).
+	Field  string
+	Fields []string
+	Reason string
 	// RetryAfter tells a rate-limited client when to come back.
 	RetryAfter time.Duration
+
+	cause error // an error that was not about a field, in Fields
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -63,6 +74,12 @@ func UnauthenticatedError() *Error {
 }
 
 func ForbiddenError(msg string) *Error { return &Error{Code: Forbidden, Message: msg} }
+
+// EmailNotVerifiedError refuses what waits for a verified e-mail.
+func EmailNotVerifiedError() *Error {
+	return &Error{Code: Forbidden, Reason: ReasonEmailNotVerified,
+		Message: "confirm your e-mail address first: follow the link we sent (resendVerificationEmail sends another)"}
+}
 
 func RateLimitedError(retryAfter time.Duration) *Error {
 	return &Error{Code: RateLimited, Message: "too many attempts, try again later", RetryAfter: retryAfter}

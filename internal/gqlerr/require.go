@@ -8,9 +8,10 @@ import (
 )
 
 var roleNames = map[viewer.Role]string{
-	viewer.Patient: "patients",
-	viewer.Doctor:  "doctors",
-	viewer.Admin:   "clinic administrators",
+	viewer.Patient:    "patients",
+	viewer.Doctor:     "doctors",
+	viewer.Admin:      "clinic administrators",
+	viewer.Registrant: "registrations waiting for their e-mail link",
 }
 
 // CheckRole refuses a caller who is not signed in as one of roles:
@@ -28,6 +29,9 @@ func CheckRole(ctx context.Context, roles ...viewer.Role) error {
 	}
 	if v.Role == viewer.Anonymous {
 		return UnauthenticatedError()
+	}
+	if v.Role == viewer.Registrant {
+		return EmailNotVerifiedError()
 	}
 	names := make([]string, len(roles))
 	for i, r := range roles {

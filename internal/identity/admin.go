@@ -9,7 +9,11 @@ import (
 	"github.com/healthmed/healthmed/internal/validate"
 )
 
-const roleAdmin = "admin"
+const (
+	roleAdmin = "admin"
+	// roleRegistrant signs in a registration waiting for its link.
+	roleRegistrant = "registrant"
+)
 
 // LoginAdmin signs a clinic administrator in by e-mail and password,
 // through the same throttled, constant-shape path as doctors and patients.

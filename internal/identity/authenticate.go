@@ -31,6 +31,11 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (viewer.Viewer, 
 		v.Role = viewer.Patient
 	case roleAdmin:
 		v.Role = viewer.Admin
+	case roleRegistrant:
+		if id.External {
+			return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("unknown role"))
+		}
+		v.Role = viewer.Registrant
 	default:
 		return viewer.Viewer{}, errors.Join(ErrUnauthenticated, errors.New("unknown role"))
 	}

@@ -121,6 +121,12 @@ func (s *Service) LinkExternalIdentity(ctx context.Context, token, password stri
 	if err := s.confirmPassword(ctx, v, role, "password", password); err != nil {
 		return false, err
 	}
+	// A provider's identity is a lasting way in: it waits, like a first
+	// sign-in by e-mail (mapExternal), for this server to have verified
+	// the account's address.
+	if err := s.requireVerified(ctx, role, v.ID); err != nil {
+		return false, err
+	}
 	db := txn.Client(ctx, s.Client)
 	existing, err := db.ExternalIdentity.Query().
 		Where(externalidentity.Issuer(id.Issuer), externalidentity.Subject(id.Subject)).Only(viewer.SystemContext(ctx))

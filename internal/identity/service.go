@@ -15,6 +15,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/internal/acctoken"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/validate"
@@ -40,92 +41,13 @@ type Service struct {
 	// (DefaultSessionTTL when zero); Now is the clock.
 	SessionTTL time.Duration
 	Now        func() time.Time
+	// LinkKey derives the secrets of e-mailed links (internal/acctoken);
+	// Throttles bounds how often they are sent and tried.
+	LinkKey   acctoken.Key
+	Throttles Throttles
 
 	liveMu sync.Mutex
 	live   map[string]time.Time // sign-ins recently found live
-}
-
-// RegisterDoctor validates the input, creates the doctor and signs them in.
-func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*AuthPayload, error) {
-	name, err := requiredText("name", in.Name, 200)
-	if err != nil {
-		return nil, err
-	}
-	email, err := validate.Email(in.Email)
-	if err != nil {
-		return nil, validate.Field("email", err)
-	}
-	if err := checkPassword("password", in.Password); err != nil {
-		return nil, err
-	}
-	number, state, err := validate.CRM(in.Crm)
-	if err != nil {
-		return nil, validate.Field("crm", err)
-	}
-	specialty, err := requiredText("specialty", in.Specialty, 100)
-	if err != nil {
-		return nil, err
-	}
-	if in.PriceCents < 0 || in.PriceCents > maxPriceCents {
-		return nil, gqlerr.BadInput("priceCents", "priceCents must be between 0 and %d", maxPriceCents)
-	}
-	if in.Location == nil {
-		return nil, gqlerr.BadInput("location", "location is required")
-	}
-	if err := in.Location.Validate(); err != nil {
-		return nil, gqlerr.BadInput("location", "%s", err.Error())
-	}
-	tz := ""
-	if in.Timezone != nil {
-		tz = *in.Timezone
-	}
-	if tz, err = validate.Timezone(tz); err != nil {
-		return nil, validate.Field("timezone", err)
-	}
-	hash, err := auth.HashPassword(in.Password)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.Client.Doctor.Create().
-		SetName(name).SetEmail(email).SetPasswordHash(hash).
-		SetCrmNumber(number).SetCrmState(state).
-		SetSpecialty(specialty).SetPriceCents(in.PriceCents).
-		SetLocation(*in.Location).SetTimezone(tz).
-		Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.issue(ctx, d.ID, roleDoctor, nil)
-}
-
-// RegisterPatient validates the input, creates the patient and signs them in.
-func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatientInput) (*AuthPayload, error) {
-	name, err := requiredText("name", in.Name, 200)
-	if err != nil {
-		return nil, err
-	}
-	email, err := validate.Email(in.Email)
-	if err != nil {
-		return nil, validate.Field("email", err)
-	}
-	cpf, err := validate.CPF(in.Cpf)
-	if err != nil {
-		return nil, validate.Field("cpf", err)
-	}
-	if err := checkPassword("password", in.Password); err != nil {
-		return nil, err
-	}
-	hash, err := auth.HashPassword(in.Password)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.Client.Patient.Create().
-		SetName(name).SetEmail(email).SetCpf(cpf).SetPasswordHash(hash).
-		Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.issue(ctx, p.ID, rolePatient, nil)
 }
 
 // LoginDoctor signs a doctor in by CRM and password.

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -31,6 +33,7 @@ const refreshPrefix = "hmr_"
 
 var sessionRoles = map[string]session.Role{
 	roleDoctor: session.RoleDOCTOR, rolePatient: session.RolePATIENT, roleAdmin: session.RoleADMIN,
+	roleRegistrant: session.RoleREGISTRATION,
 }
 
 func hashRefresh(token string) string {
@@ -103,7 +106,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*AuthPayload, erro
 	}
 	// Before the claim below, which locks the row that revoke would then
 	// wait for.
-	role, err := s.sessionAccount(sys, sess)
+	role, account, err := s.sessionAccount(sys, sess)
 	if errors.Is(err, ErrUnauthenticated) {
 		if err := s.revoke(ctx, sess.Family, now); err != nil {
 			return nil, err
@@ -129,32 +132,60 @@ func (s *Service) Refresh(ctx context.Context, token string) (*AuthPayload, erro
 		s.Log.WarnContext(ctx, "refresh token used twice: sign-in revoked", "role", sess.Role, "account_id", sess.AccountID)
 		return nil, refreshRefused()
 	}
-	return s.issue(ctx, sess.AccountID, role, sess)
+	return s.issue(ctx, account, role, sess)
 }
 
-// sessionAccount returns the role of a session whose account may still
-// sign in.
-func (s *Service) sessionAccount(sys context.Context, sess *ent.Session) (string, error) {
+// sessionAccount returns the role and the account of a session whose
+// account may still sign in. A registration's sign-in becomes the
+// sign-in of the account its link made, once it is made.
+func (s *Service) sessionAccount(sys context.Context, sess *ent.Session) (string, int, error) {
 	var ok bool
 	var err error
 	switch sess.Role {
 	case session.RoleADMIN:
-		return roleAdmin, s.checkAdmin(sys, sess.AccountID)
+		return roleAdmin, sess.AccountID, s.checkAdmin(sys, sess.AccountID)
+	case session.RoleREGISTRATION:
+		return s.registrationAccount(sys, sess.AccountID)
 	case session.RoleDOCTOR:
 		ok, err = s.Client.Doctor.Query().Where(doctor.ID(sess.AccountID)).Exist(sys)
 	default:
 		ok, err = s.Client.Patient.Query().Where(patient.ID(sess.AccountID), patient.DeactivatedAtIsNil()).Exist(sys)
 	}
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if !ok {
-		return "", errors.Join(ErrUnauthenticated, errors.New("account not active"))
+		return "", 0, errors.Join(ErrUnauthenticated, errors.New("account not active"))
 	}
 	if sess.Role == session.RoleDOCTOR {
-		return roleDoctor, nil
+		return roleDoctor, sess.AccountID, nil
 	}
-	return rolePatient, nil
+	return rolePatient, sess.AccountID, nil
+}
+
+// registrationAccount is what a registration's sign-in refreshes to: the
+// account once its link made it, the registration while it waits.
+func (s *Service) registrationAccount(sys context.Context, id int) (string, int, error) {
+	r, err := s.Client.Registration.Query().Where(registration.ID(id)).Only(sys)
+	if ent.IsNotFound(err) {
+		return "", 0, errors.Join(ErrUnauthenticated, errors.New("registration gone"))
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	switch {
+	case r.AccountID != nil && r.Kind == registration.KindDOCTOR:
+		return roleDoctor, *r.AccountID, nil
+	case r.AccountID != nil:
+		ok, err := s.Client.Patient.Query().Where(patient.ID(*r.AccountID), patient.DeactivatedAtIsNil()).Exist(sys)
+		if err == nil && !ok {
+			err = errors.Join(ErrUnauthenticated, errors.New("account not active"))
+		}
+		return rolePatient, *r.AccountID, err
+	case !clock.UTC(s.Now).Before(r.ExpiresAt):
+		return "", 0, errors.Join(ErrUnauthenticated, errors.New("registration expired"))
+	}
+	return roleRegistrant, id, nil
 }
 
 // Logout revokes the sign-in the refresh token belongs to. It answers the
@@ -197,8 +228,20 @@ func (s *Service) forgetLive(family string) {
 
 // PurgeEnded deletes the sessions of sign-ins that have ended; their
 // tokens are refused by their expiry already. It returns how many.
+// Registrations whose link expired unfollowed, and links past their
+// expiry, go with them.
 func (s *Service) PurgeEnded(ctx context.Context) (int, error) {
-	return s.Client.Session.Delete().Where(session.ExpiresAtLTE(clock.UTC(s.Now))).Exec(viewer.SystemContext(ctx))
+	sys, now := viewer.SystemContext(ctx), clock.UTC(s.Now)
+	n, err := s.Client.Session.Delete().Where(session.ExpiresAtLTE(now)).Exec(sys)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.Client.AccountToken.Delete().Where(accounttoken.ExpiresAtLTE(now)).Exec(sys)
+	if err != nil {
+		return n + m, err
+	}
+	k, err := s.Client.Registration.Delete().Where(registration.ExpiresAtLTE(now), registration.CompletedAtIsNil()).Exec(sys)
+	return n + m + k, err
 }
 
 // signedOut reports whether the sign-in family was ended (logout, a

@@ -39,6 +39,7 @@ func (t Transport) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	ext := map[string]any{"code": rf.code}
 	if rf.field != "" {
 		ext["field"] = rf.field
+		ext["fields"] = []string{rf.field}
 	}
 	if t.RequestID != nil {
 		ext["requestId"] = t.RequestID(r)

@@ -36,6 +36,7 @@ func TestEmailsCarryNoClinicalDetails(t *testing.T) {
 	)
 	doctor, _ := env.Doctor(doctorName, specialty, -23.55, -46.63)
 	patient, cpf, patientEmail := env.Patient(patientName)
+	dropRegistrationMail(t, env)
 	start := day(3, 13) // 10:00 in São Paulo
 	ids := slots(t, env, doctor, start, start.Add(time.Hour), start.Add(2*time.Hour))
 	accepted := book(t, env, patient, ids[0])

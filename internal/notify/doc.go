@@ -56,4 +56,13 @@
 // detail: at most the date and time, the doctor's name and the meeting
 // link. Specialties, reasons, file names, categories, tags and the
 // patient's identity stay in the app, behind the sign-in.
+//
+// Account e-mails (internal/identity) go through the same outbox: a link
+// that verifies an address or resets a password, and the notice to an
+// account's owner that someone tried to register its e-mail, CPF or CRM.
+// A link goes to the address its token names (a registration's, or an
+// account's new one), and its secret is derived again from the token's
+// nonce when the message is written (internal/acctoken): the row, the
+// in-app list and the log never hold it. A link used or expired before
+// its turn is SKIPPED.
 package notify

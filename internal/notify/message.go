@@ -82,6 +82,10 @@ type content struct {
 	MeetingURL string
 	// ShareUntil is when a record share expires.
 	ShareUntil time.Time
+	// Link is an account link (verification, reset), valid until
+	// LinkUntil.
+	Link      string
+	LinkUntil time.Time
 }
 
 // compose writes a message's subject and text, in Brazilian Portuguese
@@ -130,6 +134,23 @@ func compose(c content) (subject, body string) {
 		subject = "Compartilhamento de prontuário encerrado"
 		text = "Um paciente encerrou um compartilhamento de prontuário com você.\n\n" +
 			"Veja os detalhes no healthmed."
+	case notification.KindEMAIL_VERIFICATION:
+		subject = "Confirme seu e-mail no healthmed"
+		text = "Para confirmar este endereço de e-mail no healthmed, abra o link abaixo até " +
+			formatWhen(c.LinkUntil, c.Zone) + ":\n\n" + c.Link + "\n\n" +
+			"Se não foi você que pediu, ignore esta mensagem: nada será feito."
+	case notification.KindPASSWORD_RESET:
+		subject = "Redefinição de senha do healthmed"
+		text = "Recebemos um pedido para redefinir a senha da sua conta no healthmed. " +
+			"Para escolher uma nova senha, abra o link abaixo até " + formatWhen(c.LinkUntil, c.Zone) +
+			"; ele vale uma vez só:\n\n" + c.Link + "\n\n" +
+			"Ao redefinir, todas as sessões abertas da conta são encerradas. " +
+			"Se não foi você que pediu, ignore esta mensagem: sua senha continua a mesma."
+	case notification.KindREGISTRATION_ATTEMPT:
+		subject = "Tentativa de cadastro com os seus dados"
+		text = "Alguém tentou criar uma conta no healthmed com o seu e-mail ou o seu documento (CPF ou CRM). " +
+			"Nenhuma conta nova foi criada e a sua não mudou.\n\n" +
+			"Se foi você, entre com a sua senha ou peça a redefinição dela no healthmed."
 	default:
 		subject, text = "Aviso do healthmed", "Há um novo aviso para você no healthmed."
 	}

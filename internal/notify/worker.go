@@ -15,8 +15,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/notification"
+	"github.com/healthmed/healthmed/internal/acctoken"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -32,7 +34,11 @@ type Worker struct {
 	Meetings meeting.Provider
 	// From is the sender; its domain names the Message-IDs.
 	From mail.Address
-	Log  *slog.Logger
+	// LinkKey derives the secrets of account links (internal/acctoken);
+	// AppURL is the front end they lead to.
+	LinkKey acctoken.Key
+	AppURL  string
+	Log     *slog.Logger
 
 	// Batch is how many rows one claim takes (20).
 	Batch int
@@ -370,11 +376,45 @@ func (w *Worker) render(ctx context.Context, n *ent.Notification, now time.Time)
 			return nil, "the recipient's account is deactivated", nil
 		}
 		to, who = p.Email, meeting.Participant{Name: p.Name}
+	case n.RegistrationID != nil:
+		r, err := w.Client.Registration.Get(ctx, *n.RegistrationID)
+		if ent.IsNotFound(err) {
+			return nil, "the registration no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		to = r.Email
 	default:
 		return nil, "no recipient", nil
 	}
+	if n.AccountTokenID != nil {
+		t, err := w.Client.AccountToken.Get(ctx, *n.AccountTokenID)
+		if ent.IsNotFound(err) {
+			return nil, "the link no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if t.UsedAt != nil || !t.ExpiresAt.After(now) {
+			return nil, "the link was used or has expired", nil
+		}
+		// The link goes to the address it verifies (a new one, for a
+		// change), derived again from the nonce: it is stored nowhere.
+		to, c.LinkUntil = t.Email, t.ExpiresAt
+		path := "/verify-email"
+		if t.Purpose == accounttoken.PurposeRESET_PASSWORD {
+			path = "/reset-password"
+		}
+		c.Link = acctoken.Link(w.AppURL, path, w.LinkKey.Secret(t.Nonce))
+	}
 	reminder := n.Kind == notification.KindREMINDER_24H || n.Kind == notification.KindREMINDER_1H
 	switch n.Kind {
+	case notification.KindEMAIL_VERIFICATION, notification.KindPASSWORD_RESET:
+		if c.Link == "" {
+			return nil, "no link", nil
+		}
+	case notification.KindREGISTRATION_ATTEMPT:
 	case notification.KindSHARE_CREATED, notification.KindSHARE_REVOKED:
 		if n.RecordShareID == nil {
 			return nil, "the share no longer exists", nil

@@ -8,6 +8,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -28,6 +29,14 @@ const (
 // it expires or is revoked.
 func (s *Service) Share(ctx context.Context, in ShareInput) (*ent.RecordShare, error) {
 	v := viewer.FromContext(ctx)
+	// Opening the record to someone else waits for a verified e-mail:
+	// the account's owner must be reachable about who reads it.
+	if ok, err := s.db(ctx).Patient.Query().Where(patient.ID(v.ID), patient.EmailVerifiedAtNotNil()).
+		Exist(viewer.SystemContext(ctx)); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, gqlerr.EmailNotVerifiedError()
+	}
 	now := s.now()
 	switch {
 	case !in.ExpiresAt.After(now):

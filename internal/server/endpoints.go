@@ -68,6 +68,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	ext := map[string]any{"code": e.Code, "requestId": RequestID(r.Context())}
 	if e.Field != "" {
 		ext["field"] = e.Field
+		ext["fields"] = e.AllFields()
 	}
 	if e.Reason != "" {
 		ext["reason"] = e.Reason

@@ -55,6 +55,7 @@ func Present(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 		ext := map[string]any{"code": e.Code}
 		if e.Field != "" {
 			ext["field"] = e.Field
+			ext["fields"] = e.AllFields()
 		}
 		if e.Reason != "" {
 			ext["reason"] = e.Reason

@@ -19,6 +19,10 @@ const (
 	System
 	// Admin is a clinic administrator: reports only, no patient data.
 	Admin
+	// Registrant is someone whose registration waits for its e-mail
+	// link; ID is the registration's. They have no account yet: they may
+	// ask for the link again and sign out, nothing else.
+	Registrant
 )
 
 func (r Role) String() string {
@@ -31,6 +35,8 @@ func (r Role) String() string {
 		return "system"
 	case Admin:
 		return "admin"
+	case Registrant:
+		return "registrant"
 	default:
 		return "anonymous"
 	}

@@ -3,7 +3,7 @@
 // connections to a live replica (a rolling restart), as a load balancer
 // would.
 import { spawn, execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, readFileSync, openSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -138,6 +138,9 @@ export async function startCluster(env = {}) {
   execFileSync('psql', [adminURL(), '-qc', `CREATE DATABASE ${db}`]);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ports = [await freePort(), await freePort()];
+  // The link key is given so that newDoctor can follow the e-mail link
+  // of a registration, as its reader would.
+  current = { dbURL: withDB(adminURL(), db), linkSecret: randomBytes(32).toString('base64') };
   const common = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -147,6 +150,7 @@ export async function startCluster(env = {}) {
     HEALTHMED_DEV: 'true',
     HEALTHMED_SIGNING_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }),
     HEALTHMED_DATA_DIR: dir,
+    HEALTHMED_LINK_SECRET: current.linkSecret,
     HEALTHMED_METRICS: 'off',
     HEALTHMED_NOTIFY_WORKER: 'false',
     HEALTHMED_SHUTDOWN_TIMEOUT: '5s',
@@ -189,18 +193,35 @@ export async function gql(url, token, query, variables = {}) {
 
 let seq = 0;
 
-// newDoctor registers a doctor and returns an Auth for it.
+// The cluster started last: its database and link key.
+let current = null;
+
+// linkFor is the secret of the newest e-mail verification link to email:
+// the database keeps only its nonce, the secret is HMAC-SHA256 of it
+// under the link key (internal/acctoken), as the e-mail worker writes it.
+function linkFor(email) {
+  const nonce = execFileSync('psql', [current.dbURL, '-tAc',
+    `SELECT nonce FROM account_tokens WHERE email = '${email}' AND purpose = 'VERIFY_EMAIL' ORDER BY id DESC LIMIT 1`]).toString().trim();
+  return createHmac('sha256', current.linkSecret).update('healthmed account link v1\0' + nonce).digest('base64url');
+}
+
+// newDoctor registers a doctor, follows the e-mail link that makes the
+// account and returns an Auth for it.
 export async function newDoctor(url) {
   seq++;
   const n = `${Date.now() % 1e6}${seq}`;
   const crm = `${(100000 + Number(n) % 899999)}/SP`;
+  const email = `live${n}@example.com`;
   const data = await gql(url, '', `mutation($in: RegisterDoctorInput!) { registerDoctor(input: $in) { token refreshToken expiresAt } }`, {
     in: {
-      name: `Dra. Live ${n}`, email: `live${n}@example.com`, password: 'correct horse battery',
+      name: `Dra. Live ${n}`, email, password: 'correct horse battery',
       crm, specialty: 'Cardiology', priceCents: 20000, location: { lat: -23.55, lng: -46.63 },
     },
   });
-  return new Auth(url, data.registerDoctor);
+  await gql(url, '', `mutation($t: String!) { verifyEmail(token: $t) }`, { t: linkFor(email) });
+  const signedIn = await gql(url, '', `mutation($r: String!) { refreshSession(refreshToken: $r) { token refreshToken expiresAt } }`,
+    { r: data.registerDoctor.refreshToken });
+  return new Auth(url, signedIn.refreshSession);
 }
 
 // Auth holds a sign-in the way the README tells a front end to: the
