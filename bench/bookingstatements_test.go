@@ -52,9 +52,20 @@ func TestBookingStatements(t *testing.T) {
 	for _, s := range stmts {
 		total += len(s)
 	}
+	// A guard, not a timing: each statement is a round trip and a parse
+	// and plan in PostgreSQL, in the transaction that decides the slot.
+	if avg := float64(total) / bookings; avg > maxBookingStatements {
+		t.Errorf("%.1f statements per booking, more than %.0f", avg, maxBookingStatements)
+	}
 	t.Logf("%.1f statements per booking (transaction control included); the last booking's:\n%s",
 		float64(total)/bookings, strings.Join(stmts[len(stmts)-1], "\n"))
 }
+
+// maxBookingStatements is what a booking of a patient with a plan
+// needs: BEGIN, the slot with its doctor's price, the appointment, the
+// coverage check, the event, the doctor's notification, COMMIT; the
+// patient's sign-in is checked once a second at most.
+const maxBookingStatements = 7.5
 
 // isEventPoll tells the event reader's reads apart from the booking's.
 func isEventPoll(s string) bool {
