@@ -99,13 +99,15 @@ staticcheck:
 build:
 	$(GO) build -o bin/healthmed ./cmd/healthmed
 
-## bench: the search's query-plan guard (its plans printed), its load at fixed
-## rates against a serve process (CPU per search, latency, goodput), then the
-## load benchmarks
+## bench: the search's query-plan guard (its plans printed), the statements
+## of one booking, the search's load at fixed rates against a serve process
+## (CPU per search, latency, goodput), the booking load against one (200
+## patients on distinct slots: bookings/s, latency, CPU per booking; 20 races
+## of 1,000 patients for one slot), then the load benchmarks
 bench: test-db
 	export HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))}; \
-	$(GO) test -count=1 -run '^(TestSearchPlanUsesLocationIndex|TestSearchNeverReadsCredentials)$$' -v ./bench/... && \
-	HEALTHMED_BENCH_LOAD=1 $(GO) test -count=1 -timeout 20m -run '^TestSearchLoad$$' -v ./bench/ && \
+	$(GO) test -count=1 -run '^(TestSearchPlanUsesLocationIndex|TestSearchNeverReadsCredentials|TestBookingStatements)$$' -v ./bench/... && \
+	HEALTHMED_BENCH_LOAD=1 $(GO) test -count=1 -timeout 30m -run '^(TestSearchLoad|TestBookingLoad)$$' -v ./bench/ && \
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
 	$(MAKE) --no-print-directory bench-hostile
 

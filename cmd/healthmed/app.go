@@ -43,7 +43,7 @@ func newApp(ctx context.Context, log *slog.Logger, dev bool) (*server, error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	log.Info("configuration", "config", cfg)
-	sqlDB, err := sql.Open("postgres", string(cfg.DatabaseURL))
+	sqlDB, err := db.Open(string(cfg.DatabaseURL))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
@@ -38,30 +41,54 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 			return nil, err
 		}
 	}
-	// FOR SHARE: bookers do not block one another, but a concurrent move
-	// or withdrawal of the slot (FOR UPDATE) waits, so the times copied
-	// below are the slot's times at commit.
-	sl, err := s.db(ctx).Slot.Query().Where(slot.ID(slotID), slot.DeletedAtIsNil()).ForShare().Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, gqlerr.NotFoundError("slot")
-	}
+	sl, err := s.bookable(ctx, slotID)
 	if err != nil {
 		return nil, err
 	}
 	if !sl.StartsAt.After(s.now()) {
 		return nil, gqlerr.BadInput("slotId", "the slot has already started")
 	}
-	price, err := s.db(ctx).Doctor.Query().Where(doctor.ID(sl.DoctorID)).Select(doctor.FieldPriceCents).Int(ctx)
-	if err != nil {
-		return nil, err
-	}
 	c := s.db(ctx).Appointment.Create().
 		SetSlotID(sl.ID).SetDoctorID(sl.DoctorID).SetPatientID(v.ID).
-		SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).SetPriceCents(price)
+		SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).SetPriceCents(sl.PriceCents)
 	if key != "" {
 		c.SetIdempotencyKey(key)
 	}
 	return c.Save(ctx)
+}
+
+// bookableSlot is what a booking copies from its slot and the slot's
+// doctor.
+type bookableSlot struct {
+	ID         int       `sql:"id"`
+	DoctorID   int       `sql:"doctor_id"`
+	StartsAt   time.Time `sql:"starts_at"`
+	EndsAt     time.Time `sql:"ends_at"`
+	PriceCents int       `sql:"price_cents"`
+}
+
+// bookable reads the slot, not withdrawn, with its doctor's price, in one
+// statement. FOR SHARE: bookers do not block one another, but a
+// concurrent move or withdrawal of the slot (FOR UPDATE) waits, so the
+// times copied are the slot's times at commit. The price comes from a
+// subquery, which locks nothing: a join would share-lock the doctor's row
+// too, for every booking of their agenda.
+func (s *Service) bookable(ctx context.Context, slotID int) (bookableSlot, error) {
+	var found []bookableSlot
+	err := s.db(ctx).Slot.Query().Where(slot.ID(slotID), slot.DeletedAtIsNil()).ForShare().
+		Modify(func(q *sql.Selector) {
+			d := sql.Table(doctor.Table)
+			q.Select(q.C(slot.FieldID), q.C(slot.FieldDoctorID), q.C(slot.FieldStartsAt), q.C(slot.FieldEndsAt)).
+				AppendSelectExprAs(sql.Select(d.C(doctor.FieldPriceCents)).From(d).
+					Where(sql.ColumnsEQ(d.C(doctor.FieldID), q.C(slot.FieldDoctorID))), "price_cents")
+		}).Scan(ctx, &found)
+	switch {
+	case err != nil:
+		return bookableSlot{}, err
+	case len(found) == 0:
+		return bookableSlot{}, gqlerr.NotFoundError("slot")
+	}
+	return found[0], nil
 }
 
 // phase is when, against the appointment's start, a move may be made.

@@ -10,7 +10,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -27,6 +26,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/config"
+	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/testdb"
 )
@@ -166,7 +166,7 @@ func (e *Env) ReplicaWith(t testing.TB, change func(*config.Config)) *Env {
 }
 
 func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
-	sqlDB, err := sql.Open("postgres", string(cfg.DatabaseURL))
+	sqlDB, err := db.Open(string(cfg.DatabaseURL))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func (s *statements) record(_ context.Context, v ...any) {
 
 // StatementsDuring runs f and returns the statements sent meanwhile that
 // mention table; the event reader's background polling is left out by
-// naming a table it does not read.
+// naming a table it does not read. An empty table keeps every statement.
 func (e *Env) StatementsDuring(table string, f func()) []string {
 	e.stmts.mu.Lock()
 	start := len(e.stmts.log)
@@ -32,7 +32,7 @@ func (e *Env) StatementsDuring(table string, f func()) []string {
 	defer e.stmts.mu.Unlock()
 	var out []string
 	for _, s := range e.stmts.log[start:] {
-		if strings.Contains(s, `"`+table+`"`) {
+		if table == "" || strings.Contains(s, `"`+table+`"`) {
 			out = append(out, s)
 		}
 	}

@@ -105,7 +105,20 @@ type Verifier struct {
 	keys   *KeySet
 	own    *oidc.IDTokenVerifier
 	ext    *externalVerifier
+	now    func() time.Time
+
+	// verified remembers the server's own tokens already verified, by
+	// their whole text (signature included), until they expire: a client
+	// sends the same token with every request for its lifetime, and
+	// checking an ES256 signature costs more CPU than the rest of a
+	// small request's authentication.
+	mu       sync.Mutex
+	verified map[string]Identity
 }
+
+// maxVerified bounds the tokens remembered; past it the memory starts
+// afresh.
+const maxVerified = 4096
 
 // NewVerifier builds the verifier. It makes no network call: the external
 // provider is discovered on its first token, so the server starts (and
@@ -123,6 +136,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	v := &Verifier{
 		issuer: cfg.Issuer,
 		keys:   cfg.Keys,
+		now:    cfg.Now,
 		// A static key set: our own tokens are checked without an HTTP
 		// round trip to ourselves.
 		own: oidc.NewVerifier(cfg.Issuer, &oidc.StaticKeySet{PublicKeys: cfg.Keys.publicKeys()}, &oidc.Config{
@@ -189,6 +203,12 @@ func (v *Verifier) verifyOwn(ctx context.Context, raw string, hdr joseHeader) (I
 	if !isAccessTokenType(hdr.Typ) {
 		return Identity{}, unauthenticated("not an access token", nil)
 	}
+	v.mu.Lock()
+	id, ok := v.verified[raw]
+	v.mu.Unlock()
+	if ok && v.now().Before(id.ExpiresAt) {
+		return id, nil
+	}
 	tok, err := v.own.Verify(ctx, raw)
 	if err != nil {
 		return Identity{}, unauthenticated("invalid token", err)
@@ -203,7 +223,14 @@ func (v *Verifier) verifyOwn(ctx context.Context, raw string, hdr joseHeader) (I
 	if tok.Subject == "" {
 		return Identity{}, unauthenticated("missing subject", nil)
 	}
-	return Identity{Issuer: tok.Issuer, Subject: tok.Subject, Role: c.Role, ExpiresAt: tok.Expiry, SessionID: c.SessionID}, nil
+	id = Identity{Issuer: tok.Issuer, Subject: tok.Subject, Role: c.Role, ExpiresAt: tok.Expiry, SessionID: c.SessionID}
+	v.mu.Lock()
+	if v.verified == nil || len(v.verified) >= maxVerified {
+		v.verified = map[string]Identity{}
+	}
+	v.verified[raw] = id
+	v.mu.Unlock()
+	return id, nil
 }
 
 type externalVerifier struct {

@@ -174,28 +174,48 @@ func cardAAD(patientID int) []byte {
 // Booked writes, when the patient has a plan, the appointment's
 // coverage check, UNKNOWN, and has it settled once the booking commits.
 // It is a reaction of the Appointment schema: c is the booking's
-// transaction.
+// transaction. One statement finds the plan and writes the check (none
+// without a plan): a booking is a handful of statements, and this one
+// runs in each.
 func Booked(ctx context.Context, c *ent.Client, a *ent.Appointment) error {
-	sys := viewer.SystemContext(ctx)
-	plan, err := c.InsurancePlan.Query().Where(insuranceplan.PatientID(a.PatientID)).Only(sys)
-	if ent.IsNotFound(err) {
-		return nil
+	now := c.Reactions.NowUTC()
+	var checkedAt *time.Time
+	var detail *string
+	if why := c.Reactions.CoverageUnasked(); why != "" {
+		checkedAt, detail = &now, &why
 	}
+	rows, err := c.QueryContext(ctx, bookedCheck, now, a.DoctorID, coveragecheck.DefaultStatus.String(),
+		coveragecheck.DefaultAttempts, checkedAt, detail, a.ID, a.PatientID)
 	if err != nil {
 		return err
 	}
-	create := c.CoverageCheck.Create().SetAppointmentID(a.ID).SetPatientID(a.PatientID).
-		SetDoctorID(a.DoctorID).SetOperator(plan.Operator)
-	if why := c.Reactions.CoverageUnasked(); why != "" {
-		create.SetCheckedAt(c.Reactions.NowUTC()).SetDetail(why)
+	defer rows.Close()
+	if !rows.Next() {
+		return rows.Err()
 	}
-	chk, err := create.Save(sys)
-	if err != nil || chk.CheckedAt != nil {
+	var id int
+	var settled bool
+	if err := rows.Scan(&id, &settled); err != nil {
 		return err
 	}
-	txn.AfterCommit(ctx, func() { c.Reactions.StartCoverage(chk.ID) })
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if !settled {
+		txn.AfterCommit(ctx, func() { c.Reactions.StartCoverage(id) })
+	}
 	return nil
 }
+
+// bookedCheck writes the check of a booking from the patient's plan; its
+// names come from the generated schema.
+var bookedCheck = fmt.Sprintf(`INSERT INTO %[1]s (%[2]s, %[3]s, %[4]s, %[5]s, %[6]s, %[7]s, %[8]s, %[9]s, %[10]s, %[11]s)
+SELECT $1, $1, p.%[12]s, $2, p.%[13]s, $3, $4, $5, $6, $7 FROM %[14]s p WHERE p.%[12]s = $8
+RETURNING %[15]s, %[9]s IS NOT NULL`,
+	coveragecheck.Table, coveragecheck.FieldCreatedAt, coveragecheck.FieldUpdatedAt, coveragecheck.FieldPatientID,
+	coveragecheck.FieldDoctorID, coveragecheck.FieldOperator, coveragecheck.FieldStatus, coveragecheck.FieldAttempts,
+	coveragecheck.FieldCheckedAt, coveragecheck.FieldDetail, coveragecheck.FieldAppointmentID,
+	insuranceplan.FieldPatientID, insuranceplan.FieldOperator, insuranceplan.Table, coveragecheck.FieldID)
 
 // Unasked says why a new check is settled at once, without a request and
 // without a goroutine: no operator is configured, or the breaker is open.

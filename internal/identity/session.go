@@ -252,17 +252,29 @@ func (s *Service) PurgeEnded(ctx context.Context) (int, error) {
 // that second (at once on the replica that ended it), as open
 // subscriptions see it (live.Signouts).
 func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
-	now := time.Now()
-	s.liveMu.Lock()
-	at, ok := s.live[family]
-	s.liveMu.Unlock()
-	if ok && now.Sub(at) < liveFor {
+	if s.recentlyLive(family) {
 		return false, nil
 	}
 	out, err := familyEnded(sys, s.Client, family)
 	if err != nil || out {
 		return out, err
 	}
+	s.rememberLive(family)
+	return false, nil
+}
+
+// recentlyLive reports whether the sign-in family was found live (its
+// account active) less than liveFor ago.
+func (s *Service) recentlyLive(family string) bool {
+	s.liveMu.Lock()
+	at, ok := s.live[family]
+	s.liveMu.Unlock()
+	return ok && time.Since(at) < liveFor
+}
+
+// rememberLive notes that the sign-in family was just found live.
+func (s *Service) rememberLive(family string) {
+	now := time.Now()
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
 	if s.live == nil || len(s.live) >= maxLiveCached {
@@ -271,8 +283,12 @@ func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
 		s.live = map[string]time.Time{}
 	}
 	s.live[family] = now
-	return false, nil
 }
+
+// ForgetLiveSignIns makes this replica check every sign-in again on its
+// next request, as after an account was deactivated; other replicas see
+// the change within liveFor.
+func (s *Service) ForgetLiveSignIns() { s.forgetLive("") }
 
 // familyEnded asks db whether the sign-in family was revoked.
 func familyEnded(sys context.Context, db *ent.Client, family string) (bool, error) {

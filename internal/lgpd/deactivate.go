@@ -66,6 +66,9 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		SetPasswordHash("!deactivated").
 		SetDeactivatedAt(now).
 		Exec(ctx)
+	if err == nil && s.SignIns != nil {
+		txn.AfterCommit(ctx, s.SignIns.ForgetLiveSignIns)
+	}
 	return err == nil, err
 }
 

@@ -41,6 +41,10 @@ type Service struct {
 	Passwords interface {
 		ConfirmPassword(ctx context.Context, field, password string) error
 	}
+	// SignIns, when set, forgets the sign-ins this replica remembers as
+	// live once a deactivation commits, so that the patient's tokens
+	// stop working here at once.
+	SignIns interface{ ForgetLiveSignIns() }
 }
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }

@@ -34,6 +34,15 @@ const (
 	retryMax = 100 * time.Millisecond
 	// subBuffer events wait for a slow subscriber before it is dropped.
 	subBuffer = 32
+	// pollGap is the least time between two reads of the events, and
+	// between two NOTIFYs of one replica. Under a stream of commits the
+	// wake-ups come faster than a read takes, and a read (the horizon
+	// scans pg_locks, which holds every lock partition while it copies
+	// them) started at once after each would keep the hub reading back
+	// to back, slowing down the very commits it reads. Waiting a few
+	// milliseconds gathers the commits of that time into one read and
+	// one NOTIFY, at the price of that much delivery latency.
+	pollGap = 5 * time.Millisecond
 )
 
 // DefaultMaxHold bounds how long a transaction that is committing events
@@ -185,6 +194,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	retry := time.NewTimer(retryMax)
 	retry.Stop()
 	backoff := time.Duration(0)
+	var polled time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,6 +210,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-tick.C:
 		case <-retry.C:
 		}
+		// Wake-ups arriving meanwhile wait in their channels (one each)
+		// and lead to one more read after this one.
+		if !sleep(ctx, pollGap-time.Since(polled)) {
+			continue
+		}
+		polled = time.Now()
 		held, err := h.poll(ctx)
 		if err != nil && ctx.Err() == nil {
 			h.log.Error("reading events", "err", err.Error())
@@ -228,8 +244,24 @@ func (h *Hub) notifier(ctx context.Context) {
 			if _, err := h.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil && ctx.Err() == nil {
 				h.log.Warn("notify", "err", err.Error())
 			}
+			// Commits meanwhile share the next NOTIFY.
+			sleep(ctx, pollGap)
 		}
 	}
+}
+
+// sleep waits d (nothing when d <= 0) and reports whether ctx is still
+// live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // after keeps the events after c.

@@ -62,7 +62,7 @@ func New(t testing.TB) *DB {
 		t.Fatalf("create test database: %v", err)
 	}
 	u := withDB(base, name)
-	sqlDB, err := sql.Open("postgres", u)
+	sqlDB, err := db.Open(u)
 	if err != nil {
 		t.Fatal(err)
 	}
