@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -126,8 +128,16 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
+	secret, err := serverSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The refresh tokens an exchange hands out are derived under a key of
+	// their own, taken from the server secret.
+	successorKey := hmac.New(sha256.New, secret)
+	successorKey.Write([]byte("healthmed refresh tokens"))
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
-		SessionTTL: cfg.SessionTTL, Now: o.now}
+		SessionTTL: cfg.SessionTTL, Now: o.now, RefreshReuse: cfg.RefreshReuseWindow, SuccessorKey: successorKey.Sum(nil)}
 	// The schema's reactions reach the server's parts through the client.
 	deps := client.Reactions
 	if deps == nil {

@@ -28,11 +28,9 @@ func records(ctx context.Context, cfg config.Config, client *ent.Client, log *sl
 	if err != nil {
 		return nil, err
 	}
-	linkSecret := []byte(cfg.LinkSecret)
-	if cfg.LinkSecret == "" {
-		if linkSecret, err = envelope.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "dev-link-secret")); err != nil {
-			return nil, fmt.Errorf("link secret: %w", err)
-		}
+	linkSecret, err := serverSecret(cfg)
+	if err != nil {
+		return nil, err
 	}
 	var store blob.Store
 	if cfg.BlobStore == "s3" {
@@ -56,6 +54,19 @@ func records(ctx context.Context, cfg config.Config, client *ent.Client, log *sl
 		MaxBytes: maxBytes, Log: log, Now: now, Budget: record.DefaultAuditBudget(),
 	}
 	return svc, nil
+}
+
+// serverSecret is HEALTHMED_LINK_SECRET, or in dev mode one kept in the
+// data directory. It signs download links and derives refresh tokens.
+func serverSecret(cfg config.Config) ([]byte, error) {
+	if cfg.LinkSecret != "" {
+		return []byte(cfg.LinkSecret), nil
+	}
+	secret, err := envelope.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "dev-link-secret"))
+	if err != nil {
+		return nil, fmt.Errorf("link secret: %w", err)
+	}
+	return secret, nil
 }
 
 // devOrConfiguredKey decodes the configured key or, in dev mode only

@@ -57,6 +57,9 @@ type OIDC struct {
 // MaxSlotHorizonMonths bounds HEALTHMED_SLOT_HORIZON_MONTHS.
 const MaxSlotHorizonMonths = 60
 
+// MaxRefreshReuseWindow bounds HEALTHMED_REFRESH_REUSE_WINDOW.
+const MaxRefreshReuseWindow = 5 * time.Minute
+
 // Config is everything the server reads from its environment.
 type Config struct {
 	// Dev turns on the GraphQL IDE, introspection, generated keys and any
@@ -71,6 +74,10 @@ type Config struct {
 	// SessionTTL is how long a sign-in lasts, however often its refresh
 	// token is exchanged.
 	SessionTTL time.Duration
+	// RefreshReuseWindow is how long after its exchange a refresh token
+	// may be presented again and get the same new one (two tabs, a lost
+	// answer); any later reuse ends the sign-in.
+	RefreshReuseWindow time.Duration
 	// SigningKey is a PEM ECDSA P-256 key; in dev mode a key is generated
 	// once and kept in DataDir when it is empty.
 	SigningKey     Secret
@@ -191,41 +198,42 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, errors.New("HEALTHMED_S3_INSECURE: want true or false"))
 	}
 	c := Config{
-		Dev:               dev,
-		ListenAddr:        get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:       DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
-		DBMaxConns:        num("HEALTHMED_DB_MAX_CONNS", "20"),
-		TokenAudience:     get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
-		TokenTTL:          dur("HEALTHMED_TOKEN_TTL", "15m"),
-		SessionTTL:        dur("HEALTHMED_SESSION_TTL", "168h"),
-		SigningKey:        Secret(get("HEALTHMED_SIGNING_KEY", "")),
-		DataDir:           get("HEALTHMED_DATA_DIR", "data"),
-		ShutdownTimeout:   dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
-		JitsiURL:          get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
-		MeetingDuration:   dur("HEALTHMED_MEETING_DURATION", "50m"),
-		SlotHorizonMonths: num("HEALTHMED_SLOT_HORIZON_MONTHS", "12"),
-		MaxDepth:          num("HEALTHMED_MAX_DEPTH", "10"),
-		MaxAliases:        num("HEALTHMED_MAX_ALIASES", "15"),
-		MaxTokens:         num("HEALTHMED_MAX_TOKENS", "1000"),
-		MaxComplexity:     num("HEALTHMED_MAX_COMPLEXITY", "5000"),
-		MaxFields:         num("HEALTHMED_MAX_FIELDS", "2000"),
-		ReadHeaderTimeout: dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
-		BodyReadTimeout:   dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
-		UploadReadTimeout: dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
-		MaxBodyBytes:      num("HEALTHMED_MAX_BODY_BYTES", "262144"),
-		RequestTimeout:    dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
-		SearchPerMinute:   nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
-		BookingPerMinute:  nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
-		RegisterPerMinute: nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
-		Subscriptions:     SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
-		JitsiAppID:        get("HEALTHMED_JITSI_APP_ID", ""),
-		JitsiAppSecret:    Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
-		MaxUploadBytes:    int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
-		RecordRetention:   dur("HEALTHMED_RECORD_RETENTION", "720h"),
-		RecordKEK:         Secret(get("HEALTHMED_RECORD_KEK", "")),
-		RecordKEKPrevious: Secret(get("HEALTHMED_RECORD_KEK_PREVIOUS", "")),
-		LinkSecret:        Secret(get("HEALTHMED_LINK_SECRET", "")),
-		BlobStore:         get("HEALTHMED_BLOB_STORE", "fs"),
+		Dev:                dev,
+		ListenAddr:         get("HEALTHMED_LISTEN_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:        DatabaseURL(get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthmed?sslmode=disable")),
+		DBMaxConns:         num("HEALTHMED_DB_MAX_CONNS", "20"),
+		TokenAudience:      get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
+		TokenTTL:           dur("HEALTHMED_TOKEN_TTL", "15m"),
+		SessionTTL:         dur("HEALTHMED_SESSION_TTL", "168h"),
+		RefreshReuseWindow: dur("HEALTHMED_REFRESH_REUSE_WINDOW", "30s"),
+		SigningKey:         Secret(get("HEALTHMED_SIGNING_KEY", "")),
+		DataDir:            get("HEALTHMED_DATA_DIR", "data"),
+		ShutdownTimeout:    dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
+		JitsiURL:           get("HEALTHMED_JITSI_URL", "https://meet.jit.si"),
+		MeetingDuration:    dur("HEALTHMED_MEETING_DURATION", "50m"),
+		SlotHorizonMonths:  num("HEALTHMED_SLOT_HORIZON_MONTHS", "12"),
+		MaxDepth:           num("HEALTHMED_MAX_DEPTH", "10"),
+		MaxAliases:         num("HEALTHMED_MAX_ALIASES", "15"),
+		MaxTokens:          num("HEALTHMED_MAX_TOKENS", "1000"),
+		MaxComplexity:      num("HEALTHMED_MAX_COMPLEXITY", "5000"),
+		MaxFields:          num("HEALTHMED_MAX_FIELDS", "2000"),
+		ReadHeaderTimeout:  dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
+		BodyReadTimeout:    dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
+		UploadReadTimeout:  dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
+		MaxBodyBytes:       num("HEALTHMED_MAX_BODY_BYTES", "262144"),
+		RequestTimeout:     dur("HEALTHMED_REQUEST_TIMEOUT", "15s"),
+		SearchPerMinute:    nonNegative("HEALTHMED_SEARCH_PER_MINUTE", "600"),
+		BookingPerMinute:   nonNegative("HEALTHMED_BOOKING_PER_MINUTE", "30"),
+		RegisterPerMinute:  nonNegative("HEALTHMED_REGISTER_PER_MINUTE", "5"),
+		Subscriptions:      SubscriptionLimits{nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_SOCKET", "25"), nonNegative("HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT", "100")},
+		JitsiAppID:         get("HEALTHMED_JITSI_APP_ID", ""),
+		JitsiAppSecret:     Secret(get("HEALTHMED_JITSI_APP_SECRET", "")),
+		MaxUploadBytes:     int64(num("HEALTHMED_MAX_UPLOAD_BYTES", strconv.Itoa(25<<20))),
+		RecordRetention:    dur("HEALTHMED_RECORD_RETENTION", "720h"),
+		RecordKEK:          Secret(get("HEALTHMED_RECORD_KEK", "")),
+		RecordKEKPrevious:  Secret(get("HEALTHMED_RECORD_KEK_PREVIOUS", "")),
+		LinkSecret:         Secret(get("HEALTHMED_LINK_SECRET", "")),
+		BlobStore:          get("HEALTHMED_BLOB_STORE", "fs"),
 		S3: S3{
 			Endpoint:  get("HEALTHMED_S3_ENDPOINT", ""),
 			Bucket:    get("HEALTHMED_S3_BUCKET", ""),
@@ -261,6 +269,11 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if (c.JitsiAppID == "") != (c.JitsiAppSecret == "") {
 		errs = append(errs, errors.New("HEALTHMED_JITSI_APP_ID and HEALTHMED_JITSI_APP_SECRET go together"))
 	}
+	if c.RefreshReuseWindow < 0 || c.RefreshReuseWindow > MaxRefreshReuseWindow {
+		// A long window would let a stolen refresh token be used beside
+		// its owner's unnoticed.
+		errs = append(errs, fmt.Errorf("HEALTHMED_REFRESH_REUSE_WINDOW: between 0 and %s", MaxRefreshReuseWindow))
+	}
 	if c.SlotHorizonMonths > MaxSlotHorizonMonths {
 		errs = append(errs, fmt.Errorf("HEALTHMED_SLOT_HORIZON_MONTHS: at most %d", MaxSlotHorizonMonths))
 	}
@@ -291,6 +304,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("token_audience", c.TokenAudience),
 		slog.String("token_ttl", c.TokenTTL.String()),
 		slog.String("session_ttl", c.SessionTTL.String()),
+		slog.String("refresh_reuse_window", c.RefreshReuseWindow.String()),
 		slog.String("signing_key", c.SigningKey.String()),
 		slog.String("data_dir", c.DataDir),
 		slog.String("oidc_issuer", c.ExternalOIDC.Issuer),

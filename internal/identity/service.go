@@ -40,6 +40,14 @@ type Service struct {
 	// (DefaultSessionTTL when zero); Now is the clock.
 	SessionTTL time.Duration
 	Now        func() time.Time
+	// RefreshReuse is how long after its exchange a refresh token may be
+	// presented again and get the same new one; 0 makes any reuse end the
+	// sign-in.
+	RefreshReuse time.Duration
+	// SuccessorKey derives the refresh token an exchange hands out (32
+	// random bytes or more, the same on every replica); without it no
+	// refresh token is exchanged.
+	SuccessorKey []byte
 
 	liveMu sync.Mutex
 	live   map[string]time.Time // sign-ins recently found live
@@ -95,7 +103,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, d.ID, roleDoctor, nil)
+	return s.issue(ctx, d.ID, roleDoctor)
 }
 
 // RegisterPatient validates the input, creates the patient and signs them in.
@@ -125,7 +133,7 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatientInput) 
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, p.ID, rolePatient, nil)
+	return s.issue(ctx, p.ID, rolePatient)
 }
 
 // LoginDoctor signs a doctor in by CRM and password.
@@ -214,7 +222,7 @@ func (s *Service) login(ctx context.Context, login, password string, lookup look
 	if err := s.Limiter.Succeed(ctx, account); err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, id, role, nil)
+	return s.issue(ctx, id, role)
 }
 
 // checkPassword checks a new password given in field.

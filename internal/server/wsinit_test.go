@@ -19,6 +19,9 @@ func (f fakeAuthn) Authenticate(_ context.Context, raw string) (viewer.Viewer, e
 	return viewer.Viewer{}, errors.New("bad token")
 }
 
+// TestWebsocketInitForgetsTheToken: connection_init takes the token in
+// every shape clients send (README, "For front-end developers"), and
+// none of them stays in the payload gqlgen keeps.
 func TestWebsocketInitForgetsTheToken(t *testing.T) {
 	authn := fakeAuthn{"good": {Role: viewer.Doctor, ID: 7}}
 	for _, tc := range []struct {
@@ -26,9 +29,20 @@ func TestWebsocketInitForgetsTheToken(t *testing.T) {
 		payload transport.InitPayload
 		ok      bool
 	}{
-		{"accepted", transport.InitPayload{"authorization": "Bearer good", "client": "web"}, true},
-		{"accepted, capitalised key", transport.InitPayload{"Authorization": "Bearer good", "client": "web"}, true},
+		{"authorization", transport.InitPayload{"authorization": "Bearer good", "client": "web"}, true},
+		{"Authorization", transport.InitPayload{"Authorization": "Bearer good", "client": "web"}, true},
+		{"lower-case scheme", transport.InitPayload{"authorization": "bearer good", "client": "web"}, true},
+		{"authToken", transport.InitPayload{"authToken": "good", "client": "web"}, true},
+		{"authToken with the scheme", transport.InitPayload{"authToken": "Bearer good", "client": "web"}, true},
+		{"token", transport.InitPayload{"token": "good", "client": "web"}, true},
+		{"headers.Authorization", transport.InitPayload{"headers": map[string]any{"Authorization": "Bearer good"}, "client": "web"}, true},
+		{"headers.authorization", transport.InitPayload{"headers": map[string]any{"authorization": "Bearer good"}, "client": "web"}, true},
 		{"refused", transport.InitPayload{"authorization": "Bearer bad", "client": "web"}, false},
+		{"another scheme", transport.InitPayload{"authorization": "Basic good", "client": "web"}, false},
+		{"not a string", transport.InitPayload{"token": 42, "client": "web"}, false},
+		{"no token", transport.InitPayload{"client": "web"}, false},
+		{"every shape at once", transport.InitPayload{"authorization": "Bearer good", "Authorization": "Bearer good",
+			"authToken": "good", "token": "good", "headers": map[string]any{"Authorization": "Bearer good"}, "client": "web"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, _, err := sockets{authn: authn, drainer: NewDrainer()}.init(context.Background(), tc.payload)
@@ -42,5 +56,13 @@ func TestWebsocketInitForgetsTheToken(t *testing.T) {
 				t.Fatalf("payload after init: %v (want only the token gone)", tc.payload)
 			}
 		})
+	}
+	// Headers other than the token stay where the client put them.
+	p := transport.InitPayload{"headers": map[string]any{"Authorization": "Bearer good", "X-Client": "web"}}
+	if _, _, err := (sockets{authn: authn, drainer: NewDrainer()}).init(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := p["headers"].(map[string]any); len(h) != 1 || h["X-Client"] != "web" {
+		t.Fatalf("headers after init: %v", p["headers"])
 	}
 }
