@@ -113,3 +113,31 @@ func TestStaleTokensAreGraphQLErrors(t *testing.T) {
 		t.Fatalf("export with an expired token: %d %s", status, body)
 	}
 }
+
+// TestSocketInitShapes: a socket signs in with the token in any of the
+// connection_init shapes clients use, and the headers of its upgrade
+// request (an expired token a native client left there) do not count.
+func TestSocketInitShapes(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	doc, _ := env.Doctor("Dr. Shapes", "Cardiology", -23.5, -46.6)
+	stale := http.Header{"Authorization": {"Bearer " + expired(t, env, doc)}}
+	for i, payload := range []map[string]any{
+		{"token": doc},
+		{"authToken": "Bearer " + doc},
+		{"headers": map[string]any{"Authorization": "Bearer " + doc}},
+	} {
+		w, _, err := env.DialWSWith(t, apptest.TransportWS, stale, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := w.Next(5 * time.Second); err != nil || m.Type != "connection_ack" {
+			t.Fatalf("init %v: %+v %v", payload, m, err)
+		}
+		w.Subscribe("1", agendaSmallSub, nil)
+		time.Sleep(100 * time.Millisecond) // let the subscription register
+		slot := createSlot(t, env, doc, tomorrowAt(8+i), 30)
+		if got := nextPayload(t, w, "1"); !strings.Contains(got, slot) {
+			t.Fatalf("init %v: event %s, want slot %s", payload, got, slot)
+		}
+	}
+}

@@ -2480,9 +2480,11 @@ type AuthPayload {
   token: String!
   expiresAt: Time!
   """
-  Exchanged once, with refreshSession, for a new AuthPayload. Reusing one
-  already exchanged signs every token of that sign-in out. Keep it out of
-  anything a script on the page can read when you can.
+  Exchanged once, with refreshSession, for a new AuthPayload. Presented
+  again within a short window of its exchange (30 s by default) it gets the
+  same new refresh token; reused later, it signs every token of that
+  sign-in out. Keep it out of anything a script on the page can read when
+  you can.
   """
   refreshToken: String!
   "When the sign-in ends, however often it is refreshed."
@@ -2544,7 +2546,10 @@ type Mutation {
   loginDoctor(crm: String!, password: String!): AuthPayload! @public
   "login is the e-mail or the CPF."
   loginPatient(login: String!, password: String!): AuthPayload! @public
-  "A new token pair for a refresh token, which is used up."
+  """
+  A new token pair for a refresh token, which is used up. Runs with an
+  expired or invalid Authorization header, which it ignores.
+  """
   refreshSession(refreshToken: String!): AuthPayload! @public
   "Ends the sign-in the refresh token belongs to. Always true."
   logout(refreshToken: String!): Boolean! @public
@@ -3522,7 +3527,7 @@ enum ErrorCode {
   UNAUTHENTICATED
   "Code: signed in as a kind of account that may not do this."
   FORBIDDEN
-  "Code: the request or an input is wrong; extensions.field (and fields) name the inputs, a reason names a broken rule."
+  "Code: the request or an input is wrong; extensions.field names the input, a reason the broken rule."
   BAD_USER_INPUT
   "Code: the object does not exist, or is not the caller's to see."
   NOT_FOUND

@@ -94,7 +94,7 @@ const (
 	ErrorCodeUnauthenticated ErrorCode = "UNAUTHENTICATED"
 	// Code: signed in as a kind of account that may not do this.
 	ErrorCodeForbidden ErrorCode = "FORBIDDEN"
-	// Code: the request or an input is wrong; extensions.field (and fields) name the inputs, a reason names a broken rule.
+	// Code: the request or an input is wrong; extensions.field names the input, a reason the broken rule.
 	ErrorCodeBadUserInput ErrorCode = "BAD_USER_INPUT"
 	// Code: the object does not exist, or is not the caller's to see.
 	ErrorCodeNotFound ErrorCode = "NOT_FOUND"

@@ -29,7 +29,9 @@ func (staleTokens) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (staleTokens) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	reason := staleToken(ctx)
-	if reason == "" {
+	// A socket is signed in by its connection_init, not by the headers
+	// of its upgrade request.
+	if on, _ := ctx.Value(onSocketKey{}).(bool); reason == "" || on {
 		return next(ctx)
 	}
 	rc := graphql.GetOperationContext(ctx)
