@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -65,4 +67,38 @@ func TestWebsocketInitForgetsTheToken(t *testing.T) {
 	if h, _ := p["headers"].(map[string]any); len(h) != 1 || h["X-Client"] != "web" {
 		t.Fatalf("headers after init: %v", p["headers"])
 	}
+}
+
+// FuzzWebsocketInitToken: whatever a stranger puts in connection_init,
+// reading the token neither fails nor leaves a token key behind, and
+// yields a token only when there is one.
+func FuzzWebsocketInitToken(f *testing.F) {
+	for _, s := range []string{`{"authorization":"Bearer a"}`, `{"Authorization":"bearer  a "}`, `{"authToken":"a b"}`,
+		`{"headers":{"Authorization":"Bearer a","X-Client":"web"}}`, `{"headers":{"authorization":7}}`,
+		`{"token":5,"authorization":"Basic a"}`, `{"headers":"Bearer a"}`, `{}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var p transport.InitPayload
+		if json.Unmarshal([]byte(s), &p) != nil || p == nil {
+			return
+		}
+		raw, ok := initToken(p)
+		if ok && (raw == "" || strings.ContainsAny(raw, " \t\r\n")) {
+			t.Fatalf("token %q from %s", raw, s)
+		}
+		for _, k := range initTokenKeys {
+			if _, left := p[k]; left {
+				t.Fatalf("%s left in the payload of %s", k, s)
+			}
+		}
+		if h, isMap := p["headers"].(map[string]any); isMap {
+			if _, left := h["Authorization"]; left {
+				t.Fatalf("headers.Authorization left in the payload of %s", s)
+			}
+			if _, left := h["authorization"]; left {
+				t.Fatalf("headers.authorization left in the payload of %s", s)
+			}
+		}
+	})
 }
