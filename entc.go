@@ -19,7 +19,7 @@ func main() {
 	ex, err := entgql.NewExtension(
 		entgql.WithConfigPath("./gqlgen.yml"),
 		entgql.WithSchemaGenerator(),
-		entgql.WithSchemaPath("./graph/ent.graphql"),
+		entgql.WithSchemaPath("./graph/ent.graphqls"),
 		entgql.WithWhereInputs(false),
 		entgql.WithNodeDescriptor(false),
 		entgql.WithSchemaHook(publicNodeLookups),

@@ -694,11 +694,6 @@ func (_q *DoctorQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, doctor.FieldTimezone)
 				fieldSeen[doctor.FieldTimezone] = struct{}{}
 			}
-		case "rating":
-			if _, ok := fieldSeen[doctor.FieldRating]; !ok {
-				selectedFields = append(selectedFields, doctor.FieldRating)
-				fieldSeen[doctor.FieldRating] = struct{}{}
-			}
 		case "ratingCount":
 			if _, ok := fieldSeen[doctor.FieldRatingCount]; !ok {
 				selectedFields = append(selectedFields, doctor.FieldRatingCount)

@@ -60,7 +60,7 @@ func (r *mutationResolver) RegisterInsurancePlan(ctx context.Context, input mode
 }
 
 // RemoveInsurancePlan is the resolver for the removeInsurancePlan field.
-func (r *mutationResolver) RemoveInsurancePlan(ctx context.Context) (bool, error) {
+func (r *mutationResolver) RemoveInsurancePlan(ctx context.Context) (*int, error) {
 	return r.Resolver.Coverage.RemovePlan(ctx)
 }
 

@@ -43,6 +43,12 @@ func TestRatingsFeedTheAverageOncePerAppointment(t *testing.T) {
 		appts[i] = book(t, env, pats[i], createSlot(t, env, doc, tomorrowAt(8+i), 30))
 		env.Do(doc, acceptOp, map[string]any{"id": appts[i]}).Decode(t, &struct{}{})
 	}
+	// Nobody has rated the doctor yet: rating is null, not a 0.
+	var before searchPage
+	env.Do("", searchOp, map[string]any{"sp": "Dermatology"}).Decode(t, &before)
+	if len(before.Doctors.Edges) != 1 || before.Doctors.Edges[0].Node.Rating != nil {
+		t.Fatalf("rating before any rating: %+v", before.Doctors.Edges)
+	}
 	// Not completed yet: no rating.
 	if r := env.Do(pats[0], rateOp, map[string]any{"id": appts[0], "s": 5}); r.Code() != "CONFLICT" || r.Ext("reason") != "INVALID_TRANSITION" {
 		t.Fatalf("rating before completion: %q %q", r.Code(), r.Ext("reason"))
@@ -84,7 +90,7 @@ func TestRatingsFeedTheAverageOncePerAppointment(t *testing.T) {
 	}
 	var p searchPage
 	env.Do("", searchOp, map[string]any{"sp": "Dermatology", "min": 4.0}).Decode(t, &p)
-	if len(p.Doctors.Edges) != 1 || p.Doctors.Edges[0].Node.Rating != 4.0 {
+	if len(p.Doctors.Edges) != 1 || p.Doctors.Edges[0].Node.Rating == nil || *p.Doctors.Edges[0].Node.Rating != 4.0 {
 		t.Fatalf("after ratings: %+v", p.Doctors.Edges)
 	}
 	env.Do("", searchOp, map[string]any{"sp": "Dermatology", "min": 4.1}).Decode(t, &p)

@@ -44,6 +44,11 @@ func (r *doctorResolver) DistanceKm(ctx context.Context, obj *ent.Doctor) (*floa
 	return &km, nil
 }
 
+// Rating is the resolver for the rating field.
+func (r *doctorResolver) Rating(ctx context.Context, obj *ent.Doctor) (*float64, error) {
+	return search.Rating(obj), nil
+}
+
 // Slots is the resolver for the slots field.
 func (r *doctorResolver) Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error) {
 	return r.Agenda.DoctorSlots(ctx, obj.ID, from, to, onlyFree)

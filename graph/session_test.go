@@ -71,9 +71,11 @@ func TestRefreshTokensRotateAndReuseSignsOut(t *testing.T) {
 		t.Fatalf("second refresh: %q", code)
 	}
 
-	// The first token again: stolen, or replayed. The whole sign-in ends,
-	// the current token included; another sign-in is untouched.
+	// The first token again, past the reuse window: stolen, or replayed.
+	// The whole sign-in ends, the current token included; another sign-in
+	// is untouched.
 	other := signIn(t, env, email)
+	clock.Advance(env.Config.RefreshReuseWindow + time.Second)
 	if _, code := refresh(env, first.RefreshToken); code != "UNAUTHENTICATED" {
 		t.Fatalf("reused refresh token: %q", code)
 	}
@@ -154,10 +156,11 @@ func TestLogoutAndDeactivationEndSignIns(t *testing.T) {
 	}
 }
 
-// Uses of one refresh token at once: exactly one gets a new pair, every
-// other one is refused as a reuse (not failed by a lock it waits on).
+// Uses of one refresh token at once, with no reuse window: exactly one
+// gets a new pair, every other one is refused as a reuse (not failed by a
+// lock it waits on).
 func TestConcurrentRefreshOfOneTokenSucceedsOnce(t *testing.T) {
-	env := apptest.New(t, apptest.Unthrottled())
+	env := apptest.New(t, apptest.Unthrottled(), apptest.WithConfig(func(c *config.Config) { c.RefreshReuseWindow = 0 }))
 	_, _, email := env.Patient("Caio")
 	p := signIn(t, env, email)
 	var wg sync.WaitGroup

@@ -38,7 +38,10 @@ func (Doctor) Fields() []ent.Field {
 			SchemaType(map[string]string{dialect.Postgres: "geography(Point,4326)"}).
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("timezone").Default("America/Sao_Paulo"),
-		field.Float("rating").Default(0).Min(0).Max(5),
+		// Doctor.rating is declared in schema.graphqls: null while
+		// rating_count is 0.
+		field.Float("rating").Default(0).Min(0).Max(5).
+			Annotations(entgql.Skip(entgql.SkipType)),
 		field.Int("rating_count").Default(0).NonNegative(),
 		// email_verified_at says this server has verified the e-mail; only
 		// then may an external identity with the same verified e-mail be

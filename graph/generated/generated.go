@@ -69,6 +69,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
 		Slot        func(childComplexity int) int
+		SlotID      func(childComplexity int) int
 	}
 
 	Appointment struct {
@@ -455,6 +456,7 @@ type DoctorResolver interface {
 	Crm(ctx context.Context, obj *ent.Doctor) (string, error)
 
 	DistanceKm(ctx context.Context, obj *ent.Doctor) (*float64, error)
+	Rating(ctx context.Context, obj *ent.Doctor) (*float64, error)
 	Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error)
 	NextFreeSlot(ctx context.Context, obj *ent.Doctor) (*ent.Slot, error)
 }
@@ -494,7 +496,7 @@ type MutationResolver interface {
 	MarkInvoicePaid(ctx context.Context, id int) (*ent.Invoice, error)
 	VoidInvoice(ctx context.Context, id int, reason string) (*ent.Invoice, error)
 	RegisterInsurancePlan(ctx context.Context, input model.InsurancePlanInput) (*ent.InsurancePlan, error)
-	RemoveInsurancePlan(ctx context.Context) (bool, error)
+	RemoveInsurancePlan(ctx context.Context) (*int, error)
 	AttachConsultationReport(ctx context.Context, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error)
 	DeactivateAccount(ctx context.Context, password string) (bool, error)
 	MarkNotificationRead(ctx context.Context, id int) (*ent.Notification, error)
@@ -586,6 +588,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgendaEvent.Slot(childComplexity), true
+	case "AgendaEvent.slotId":
+		if e.ComplexityRoot.AgendaEvent.SlotID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgendaEvent.SlotID(childComplexity), true
 
 	case "Appointment.calendarUrl":
 		if e.ComplexityRoot.Appointment.CalendarURL == nil {
@@ -2490,7 +2498,7 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../schema.graphqls", Input: `# healthmed public API. Names and semantics follow the frontends' contract;
-# the Ent models (graph/ent.graphql) are generated from ent/schema.
+# the Ent models (graph/ent.graphqls) are generated from ent/schema.
 
 scalar Upload
 
@@ -2546,9 +2554,11 @@ type AuthPayload {
   token: String!
   expiresAt: Time!
   """
-  Exchanged once, with refreshSession, for a new AuthPayload. Reusing one
-  already exchanged signs every token of that sign-in out. Keep it out of
-  anything a script on the page can read when you can.
+  Exchanged once, with refreshSession, for a new AuthPayload. Presented
+  again within a short window of its exchange (30 s by default) it gets the
+  same new refresh token; reused later, it signs every token of that
+  sign-in out. Keep it out of anything a script on the page can read when
+  you can.
   """
   refreshToken: String!
   "When the sign-in ends, however often it is refreshed."
@@ -2583,8 +2593,13 @@ extend type Doctor {
   "CRM as number/state, e.g. 123456/SP."
   crm: String!
   location: GeoPoint!
-  "Distance from the search point, when the search gave one."
+  """
+  Distance in km from the search point, when the search gave one, rounded
+  to 0.1 km (results are ordered by the exact distance).
+  """
   distanceKm: Float
+  "Average of the doctor's ratings (1-5); null while there are none."
+  rating: Float
 }
 
 extend type Query {
@@ -2615,7 +2630,10 @@ type Mutation {
   loginDoctor(crm: String!, password: String!): AuthPayload! @public
   "login is the e-mail or the CPF."
   loginPatient(login: String!, password: String!): AuthPayload! @public
-  "A new token pair for a refresh token, which is used up."
+  """
+  A new token pair for a refresh token, which is used up. Runs with an
+  expired or invalid Authorization header, which it ignores.
+  """
   refreshSession(refreshToken: String!): AuthPayload! @public
   "Ends the sign-in the refresh token belongs to. Always true."
   logout(refreshToken: String!): Boolean! @public
@@ -2884,8 +2902,8 @@ extend type Mutation {
 
   "Patients: records or replaces their plan."
   registerInsurancePlan(input: InsurancePlanInput!): InsurancePlan! @hasRole(roles: [PATIENT])
-  "Patients: later bookings are private. False when there was no plan."
-  removeInsurancePlan: Boolean! @hasRole(roles: [PATIENT])
+  "Patients: later bookings are private. The removed plan's id; null when there was none."
+  removeInsurancePlan: ID @hasRole(roles: [PATIENT])
 
   """
   Doctors: adds a consultation report (input.text, or an uploaded PDF, image
@@ -2895,163 +2913,7 @@ extend type Mutation {
   attachConsultationReport(appointmentId: ID!, input: ConsultationReportInput!, file: Upload): RecordFile! @hasRole(roles: [DOCTOR])
 }
 `, BuiltIn: false},
-	{Name: "../lgpd.graphqls", Input: `# The patient's rights under the LGPD. The full export (data.json plus the
-# record's files, decrypted) is a download: GET /me/export with the bearer
-# token.
-
-extend type Mutation {
-  """
-  Closes the signed-in patient's account after confirming the password:
-  name, e-mail and password are erased, login and tokens stop working,
-  shares are revoked. The clinical record and its access log are kept, as
-  the law requires. Refused while an upcoming appointment is active.
-  """
-  deactivateAccount(password: String!): Boolean! @hasRole(roles: [PATIENT])
-}
-`, BuiltIn: false},
-	{Name: "../live.graphqls", Input: `# Live updates over websocket subscriptions.
-
-enum AgendaEventKind @goModel(model: "github.com/healthmed/healthmed/ent/event.Kind") {
-  BOOKING_REQUESTED
-  BOOKING_ACCEPTED
-  BOOKING_REJECTED
-  BOOKING_CANCELLED
-  BOOKING_COMPLETED
-  SLOT_CREATED
-  SLOT_UPDATED
-  SLOT_DELETED
-}
-
-"A change on a doctor's agenda."
-type AgendaEvent {
-  "Pass it as after to resume from here after a reconnect."
-  id: ID!
-  kind: AgendaEventKind!
-  at: Time!
-  appointment: Appointment
-  "Null once the slot was deleted."
-  slot: Slot
-}
-
-extend type Appointment {
-  "The newest change of this appointment; pass it as after to resume."
-  lastEventId: ID
-}
-
-type Subscription {
-  """
-  For a patient: every change to their appointments, or to the one given.
-  after resumes from an event id seen before (at most 24 hours back).
-  """
-  appointmentUpdated(id: ID, after: ID): Appointment! @hasRole(roles: [PATIENT])
-  "For a doctor: bookings and slot changes on their own agenda."
-  agendaUpdated(after: ID): AgendaEvent! @hasRole(roles: [DOCTOR])
-}
-`, BuiltIn: false},
-	{Name: "../notify.graphqls", Input: `# --- Notifications -------------------------------------------------------------
-# What happened to a doctor's or a patient's bookings and shares: listed in
-# the app and sent by e-mail. E-mails carry no clinical detail (date and
-# time, the doctor's name and the meeting link at most); the app shows the
-# rest behind the sign-in.
-
-extend type Notification {
-  "Whether the recipient has marked it read."
-  read: Boolean!
-}
-
-extend type Query {
-  "The signed-in doctor's or patient's notifications, newest first."
-  notifications(first: Int, after: Cursor): NotificationConnection! @hasRole(roles: [DOCTOR, PATIENT])
-  "How many of the signed-in doctor's or patient's notifications are unread."
-  unreadNotificationCount: Int! @hasRole(roles: [DOCTOR, PATIENT])
-}
-
-extend type Mutation {
-  "Marks one of the viewer's notifications read; marking it again keeps the first time."
-  markNotificationRead(id: ID!): Notification! @hasRole(roles: [DOCTOR, PATIENT])
-  "Marks every unread notification of the viewer read; returns how many changed."
-  markAllNotificationsRead: Int! @hasRole(roles: [DOCTOR, PATIENT])
-}
-`, BuiltIn: false},
-	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
-# A patient's files, encrypted at rest; shares that let one doctor read part
-# of the record until they expire or are revoked; and the access log.
-
-input RecordFileInput {
-  "1 to 100 characters."
-  title: String!
-  category: RecordFileCategory!
-  "Up to 20 tags of 1 to 40 characters; stored lower-cased."
-  tags: [String!]
-}
-
-"Only the fields given change."
-input UpdateRecordFileInput {
-  title: String
-  category: RecordFileCategory
-  tags: [String!]
-}
-
-"""
-What one doctor may read, until expiresAt (at most 180 days away): the files
-named, and every file, present or future, in one of the categories or with
-one of the tags. At least one of fileIds, categories and tags is required.
-"""
-input ShareInput {
-  doctorId: ID!
-  fileIds: [ID!]
-  categories: [RecordFileCategory!]
-  tags: [String!]
-  expiresAt: Time!
-}
-
-extend type RecordFile {
-  """
-  A link to the file's bytes, valid for five minutes and only for the viewer
-  who asked for it. The download checks the share again and is logged.
-  """
-  downloadUrl: String! @hasRole(roles: [PATIENT, DOCTOR])
-}
-
-extend type AuditEvent {
-  "The file accessed; kept after the file itself is deleted."
-  recordFileId: ID
-  "The file accessed, while it still exists."
-  recordFile: RecordFile
-  "The share through which a doctor was allowed in."
-  shareId: ID
-  "The doctor or patient who acted, when known."
-  actor: Viewer
-}
-
-extend type Query {
-  "The signed-in patient's own files, newest first."
-  recordFiles(
-    first: Int
-    after: Cursor
-    category: RecordFileCategory
-    tag: String
-  ): RecordFileConnection! @hasRole(roles: [PATIENT])
-  "The shares the signed-in patient has made, newest first."
-  recordShares: [RecordShare!]! @hasRole(roles: [PATIENT])
-  "For a doctor: the patient's files a live share covers, newest first."
-  sharedRecords(patientId: ID!): [RecordFile!]! @hasRole(roles: [DOCTOR])
-  "For a patient: who accessed their record, and when, newest first."
-  recordAccessLog(first: Int, after: Cursor): AuditEventConnection! @hasRole(roles: [PATIENT])
-}
-
-extend type Mutation {
-  "Multipart upload: PDF, PNG, JPEG, DICOM or UTF-8 text, up to the server's limit (25 MiB by default)."
-  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
-  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
-  "The file leaves every view and share at once; its bytes are erased later."
-  deleteRecordFile(id: ID!): ID! @hasRole(roles: [PATIENT])
-  shareRecords(input: ShareInput!): RecordShare! @hasRole(roles: [PATIENT])
-  "Takes effect at once, including for links already handed out."
-  revokeShare(id: ID!): RecordShare! @hasRole(roles: [PATIENT])
-}
-`, BuiltIn: false},
-	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
 type Appointment implements Node {
   id: ID!
@@ -3297,7 +3159,6 @@ type Doctor implements Node {
   specialty: String!
   priceCents: Int!
   timezone: String!
-  rating: Float!
   ratingCount: Int!
 }
 """
@@ -3777,6 +3638,265 @@ The builtin Time type
 """
 scalar Time
 `, BuiltIn: false},
+	{Name: "../errors.graphqls", Input: `# The error catalogue. Every error carries extensions.code, one of the codes
+# below; some also carry extensions.reason, one of the reasons below. No field
+# returns this enum: it is published so that clients generate a type from it
+# (graph/errorcodes_test.go fails when the server can emit a value that is
+# missing here, and when README's catalogue differs).
+
+"""
+The values of extensions.code (the first eight) and of extensions.reason
+(the rest) in GraphQL errors, including those of the routes beside /graphql.
+"""
+enum ErrorCode {
+  "Code: no valid token where one is needed. See the reasons TOKEN_EXPIRED and TOKEN_INVALID."
+  UNAUTHENTICATED
+  "Code: signed in as a kind of account that may not do this."
+  FORBIDDEN
+  "Code: the request or an input is wrong; extensions.field names the input, a reason the broken rule."
+  BAD_USER_INPUT
+  "Code: the object does not exist, or is not the caller's to see."
+  NOT_FOUND
+  "Code: the change conflicts with the current state; extensions.reason says how."
+  CONFLICT
+  "Code: too many requests; extensions.retryAfterSeconds says when to come back."
+  RATE_LIMITED
+  "Code: the body or a file is over its limit."
+  PAYLOAD_TOO_LARGE
+  "Code: a failure of the server's; extensions.requestId finds it in the logs."
+  INTERNAL
+
+  "Reason (UNAUTHENTICATED): the access token has expired; refresh it (refreshSession) and retry."
+  TOKEN_EXPIRED
+  "Reason (UNAUTHENTICATED): the token is not one of ours, is malformed, or its sign-in has ended; sign in again."
+  TOKEN_INVALID
+
+  "Reason (CONFLICT): the slot already holds an active appointment."
+  SLOT_TAKEN
+  "Reason (CONFLICT): the slot would overlap another of the doctor's."
+  SLOT_OVERLAP
+  "Reason (CONFLICT): an account with this e-mail, CPF or CRM exists."
+  ALREADY_REGISTERED
+  "Reason (CONFLICT): the appointment cannot move to that status from the one it is in."
+  INVALID_TRANSITION
+  "Reason (CONFLICT): an active appointment holds the slot, or the account has an upcoming one."
+  APPOINTMENT_ACTIVE
+  "Reason (CONFLICT): the patient has another active appointment at that time."
+  PATIENT_OVERLAP
+  "Reason (CONFLICT): the appointment was rated already."
+  ALREADY_RATED
+  "Reason (CONFLICT): the external identity is another account's, or the account has one of that provider."
+  ALREADY_LINKED
+  "Reason (CONFLICT): the e-mail address is verified already."
+  ALREADY_VERIFIED
+  "Reason (CONFLICT): a concurrent change won a race; send the same mutation again."
+  RETRY
+  "Reason (CONFLICT): a subscription cannot resume from where the client stood; read the state again and subscribe without after."
+  REFETCH_REQUIRED
+
+  "Reason (FORBIDDEN): the account's e-mail address must be verified first (verifyEmail)."
+  EMAIL_NOT_VERIFIED
+
+  "Reason (RATE_LIMITED): over the open subscriptions allowed per socket or per account."
+  TOO_MANY_SUBSCRIPTIONS
+
+  "Reason (BAD_USER_INPUT): an e-mailed link's token is unknown, used, expired or another account's."
+  INVALID_LINK
+  "Reason (BAD_USER_INPUT): the document does not parse."
+  GRAPHQL_PARSE_FAILED
+  "Reason (BAD_USER_INPUT): the document does not validate against the schema."
+  GRAPHQL_VALIDATION_FAILED
+  "Reason (BAD_USER_INPUT): the operation's complexity is over the limit."
+  COMPLEXITY_LIMIT_EXCEEDED
+  "Reason (BAD_USER_INPUT): the operation is nested too deeply."
+  DEPTH_LIMIT_EXCEEDED
+  "Reason (BAD_USER_INPUT): the operation uses too many aliases."
+  ALIAS_LIMIT_EXCEEDED
+  "Reason (BAD_USER_INPUT): the operation expands, through its fragments, to too many fields."
+  FIELD_LIMIT_EXCEEDED
+  "Reason (BAD_USER_INPUT): more than one field of the operation hashes or checks a password."
+  PASSWORD_FIELD_LIMIT
+  "Reason (BAD_USER_INPUT): a mutation or subscription sent with GET."
+  QUERY_ONLY_OVER_GET
+  "Reason (BAD_USER_INPUT): an automatic persisted query's hash is unknown; send the document with it."
+  PERSISTED_QUERY_NOT_FOUND
+  "Reason (BAD_USER_INPUT): an automatic persisted query's hash does not match its document."
+  PERSISTED_QUERY_INVALID
+  "Reason (BAD_USER_INPUT): the body is not one JSON GraphQL request."
+  MALFORMED_REQUEST
+  "Reason (BAD_USER_INPUT): a JSON array of operations; send one per request."
+  BATCH_NOT_SUPPORTED
+  "Reason (BAD_USER_INPUT): the body did not arrive in time."
+  BODY_TIMEOUT
+  "Reason (BAD_USER_INPUT): a Content-Type other than JSON or multipart/form-data."
+  UNSUPPORTED_MEDIA_TYPE
+  "Reason (BAD_USER_INPUT): an HTTP method /graphql does not take."
+  METHOD_NOT_ALLOWED
+  "Reason (BAD_USER_INPUT): a query or mutation sent over the websocket, which carries subscriptions only."
+  SUBSCRIPTIONS_ONLY
+}
+`, BuiltIn: false},
+	{Name: "../lgpd.graphqls", Input: `# The patient's rights under the LGPD. The full export (data.json plus the
+# record's files, decrypted) is a download: GET /me/export with the bearer
+# token.
+
+extend type Mutation {
+  """
+  Closes the signed-in patient's account after confirming the password:
+  name, e-mail and password are erased, login and tokens stop working,
+  shares are revoked. The clinical record and its access log are kept, as
+  the law requires. Refused while an upcoming appointment is active.
+  """
+  deactivateAccount(password: String!): Boolean! @hasRole(roles: [PATIENT])
+}
+`, BuiltIn: false},
+	{Name: "../live.graphqls", Input: `# Live updates over websocket subscriptions.
+
+enum AgendaEventKind @goModel(model: "github.com/healthmed/healthmed/ent/event.Kind") {
+  BOOKING_REQUESTED
+  BOOKING_ACCEPTED
+  BOOKING_REJECTED
+  BOOKING_CANCELLED
+  BOOKING_COMPLETED
+  SLOT_CREATED
+  SLOT_UPDATED
+  SLOT_DELETED
+}
+
+"A change on a doctor's agenda."
+type AgendaEvent {
+  "Pass it as after to resume from here after a reconnect."
+  id: ID!
+  kind: AgendaEventKind!
+  at: Time!
+  appointment: Appointment
+  "Null once the slot was deleted."
+  slot: Slot
+  """
+  The slot the event is about, kept after the slot is deleted: with
+  SLOT_DELETED, the id to evict from a cache.
+  """
+  slotId: ID
+}
+
+extend type Appointment {
+  "The newest change of this appointment; pass it as after to resume."
+  lastEventId: ID
+}
+
+type Subscription {
+  """
+  For a patient: every change to their appointments, or to the one given.
+  after resumes from an event id seen before (at most 24 hours back).
+  """
+  appointmentUpdated(id: ID, after: ID): Appointment! @hasRole(roles: [PATIENT])
+  "For a doctor: bookings and slot changes on their own agenda."
+  agendaUpdated(after: ID): AgendaEvent! @hasRole(roles: [DOCTOR])
+}
+`, BuiltIn: false},
+	{Name: "../notify.graphqls", Input: `# --- Notifications -------------------------------------------------------------
+# What happened to a doctor's or a patient's bookings and shares: listed in
+# the app and sent by e-mail. E-mails carry no clinical detail (date and
+# time, the doctor's name and the meeting link at most); the app shows the
+# rest behind the sign-in.
+
+extend type Notification {
+  "Whether the recipient has marked it read."
+  read: Boolean!
+}
+
+extend type Query {
+  "The signed-in doctor's or patient's notifications, newest first."
+  notifications(first: Int, after: Cursor): NotificationConnection! @hasRole(roles: [DOCTOR, PATIENT])
+  "How many of the signed-in doctor's or patient's notifications are unread."
+  unreadNotificationCount: Int! @hasRole(roles: [DOCTOR, PATIENT])
+}
+
+extend type Mutation {
+  "Marks one of the viewer's notifications read; marking it again keeps the first time."
+  markNotificationRead(id: ID!): Notification! @hasRole(roles: [DOCTOR, PATIENT])
+  "Marks every unread notification of the viewer read; returns how many changed."
+  markAllNotificationsRead: Int! @hasRole(roles: [DOCTOR, PATIENT])
+}
+`, BuiltIn: false},
+	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
+# A patient's files, encrypted at rest; shares that let one doctor read part
+# of the record until they expire or are revoked; and the access log.
+
+input RecordFileInput {
+  "1 to 100 characters."
+  title: String!
+  category: RecordFileCategory!
+  "Up to 20 tags of 1 to 40 characters; stored lower-cased."
+  tags: [String!]
+}
+
+"Only the fields given change."
+input UpdateRecordFileInput {
+  title: String
+  category: RecordFileCategory
+  tags: [String!]
+}
+
+"""
+What one doctor may read, until expiresAt (at most 180 days away): the files
+named, and every file, present or future, in one of the categories or with
+one of the tags. At least one of fileIds, categories and tags is required.
+"""
+input ShareInput {
+  doctorId: ID!
+  fileIds: [ID!]
+  categories: [RecordFileCategory!]
+  tags: [String!]
+  expiresAt: Time!
+}
+
+extend type RecordFile {
+  """
+  A link to the file's bytes, valid for five minutes and only for the viewer
+  who asked for it. The download checks the share again and is logged.
+  """
+  downloadUrl: String! @hasRole(roles: [PATIENT, DOCTOR])
+}
+
+extend type AuditEvent {
+  "The file accessed; kept after the file itself is deleted."
+  recordFileId: ID
+  "The file accessed, while it still exists."
+  recordFile: RecordFile
+  "The share through which a doctor was allowed in."
+  shareId: ID
+  "The doctor or patient who acted, when known."
+  actor: Viewer
+}
+
+extend type Query {
+  "The signed-in patient's own files, newest first."
+  recordFiles(
+    first: Int
+    after: Cursor
+    category: RecordFileCategory
+    tag: String
+  ): RecordFileConnection! @hasRole(roles: [PATIENT])
+  "The shares the signed-in patient has made, newest first."
+  recordShares: [RecordShare!]! @hasRole(roles: [PATIENT])
+  "For a doctor: the patient's files a live share covers, newest first."
+  sharedRecords(patientId: ID!): [RecordFile!]! @hasRole(roles: [DOCTOR])
+  "For a patient: who accessed their record, and when, newest first."
+  recordAccessLog(first: Int, after: Cursor): AuditEventConnection! @hasRole(roles: [PATIENT])
+}
+
+extend type Mutation {
+  "Multipart upload: PDF, PNG, JPEG, DICOM or UTF-8 text, up to the server's limit (25 MiB by default)."
+  uploadRecordFile(file: Upload!, input: RecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
+  updateRecordFile(id: ID!, input: UpdateRecordFileInput!): RecordFile! @hasRole(roles: [PATIENT])
+  "The file leaves every view and share at once; its bytes are erased later."
+  deleteRecordFile(id: ID!): ID! @hasRole(roles: [PATIENT])
+  shareRecords(input: ShareInput!): RecordShare! @hasRole(roles: [PATIENT])
+  "Takes effect at once, including for links already handed out."
+  revokeShare(id: ID!): RecordShare! @hasRole(roles: [PATIENT])
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3796,6 +3916,8 @@ func (ec *executionContext) childFields_AgendaEvent(ctx context.Context, field g
 		return ec.fieldContext_AgendaEvent_appointment(ctx, field)
 	case "slot":
 		return ec.fieldContext_AgendaEvent_slot(ctx, field)
+	case "slotId":
+		return ec.fieldContext_AgendaEvent_slotId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgendaEvent", field.Name)
 }
@@ -3990,8 +4112,6 @@ func (ec *executionContext) childFields_Doctor(ctx context.Context, field graphq
 		return ec.fieldContext_Doctor_priceCents(ctx, field)
 	case "timezone":
 		return ec.fieldContext_Doctor_timezone(ctx, field)
-	case "rating":
-		return ec.fieldContext_Doctor_rating(ctx, field)
 	case "ratingCount":
 		return ec.fieldContext_Doctor_ratingCount(ctx, field)
 	case "crm":
@@ -4000,6 +4120,8 @@ func (ec *executionContext) childFields_Doctor(ctx context.Context, field graphq
 		return ec.fieldContext_Doctor_location(ctx, field)
 	case "distanceKm":
 		return ec.fieldContext_Doctor_distanceKm(ctx, field)
+	case "rating":
+		return ec.fieldContext_Doctor_rating(ctx, field)
 	case "slots":
 		return ec.fieldContext_Doctor_slots(ctx, field)
 	case "nextFreeSlot":
@@ -5795,6 +5917,29 @@ func (ec *executionContext) fieldContext_AgendaEvent_slot(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _AgendaEvent_slotId(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgendaEvent_slotId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlotID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgendaEvent_slotId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgendaEvent", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7572,29 +7717,6 @@ func (ec *executionContext) fieldContext_Doctor_timezone(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Doctor", field, false, false, "String")
 }
 
-func (ec *executionContext) _Doctor_rating(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Doctor_rating(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rating, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Doctor_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Doctor", field, false, false, "Float")
-}
-
 func (ec *executionContext) _Doctor_ratingCount(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7693,6 +7815,29 @@ func (ec *executionContext) _Doctor_distanceKm(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Doctor_distanceKm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Doctor_rating(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().Rating(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
 }
 
@@ -10730,16 +10875,16 @@ func (ec *executionContext) _Mutation_removeInsurancePlan(ctx context.Context, f
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
 				if err != nil {
-					var zeroVal bool
+					var zeroVal *int
 					return zeroVal, err
 				}
 				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
 				if err != nil {
-					var zeroVal bool
+					var zeroVal *int
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal bool
+					var zeroVal *int
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
@@ -10748,15 +10893,15 @@ func (ec *executionContext) _Mutation_removeInsurancePlan(ctx context.Context, f
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_removeInsurancePlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Mutation_attachConsultationReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -16644,6 +16789,11 @@ func (ec *executionContext) _AgendaEvent(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "slotId":
+			out.Values[i] = ec._AgendaEvent_slotId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17348,11 +17498,6 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "rating":
-			out.Values[i] = ec._Doctor_rating(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "ratingCount":
 			out.Values[i] = ec._Doctor_ratingCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17374,6 +17519,12 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Doctor_distanceKm(ctx, field, obj)
+				})
+		case "rating":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_rating(ctx, field, obj)
 				})
 		case "slots":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -18222,7 +18373,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeInsurancePlan(ctx, field)
 			})
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "attachConsultationReport":

@@ -85,6 +85,179 @@ func (e Denial) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The values of extensions.code (the first eight) and of extensions.reason
+// (the rest) in GraphQL errors, including those of the routes beside /graphql.
+type ErrorCode string
+
+const (
+	// Code: no valid token where one is needed. See the reasons TOKEN_EXPIRED and TOKEN_INVALID.
+	ErrorCodeUnauthenticated ErrorCode = "UNAUTHENTICATED"
+	// Code: signed in as a kind of account that may not do this.
+	ErrorCodeForbidden ErrorCode = "FORBIDDEN"
+	// Code: the request or an input is wrong; extensions.field names the input, a reason the broken rule.
+	ErrorCodeBadUserInput ErrorCode = "BAD_USER_INPUT"
+	// Code: the object does not exist, or is not the caller's to see.
+	ErrorCodeNotFound ErrorCode = "NOT_FOUND"
+	// Code: the change conflicts with the current state; extensions.reason says how.
+	ErrorCodeConflict ErrorCode = "CONFLICT"
+	// Code: too many requests; extensions.retryAfterSeconds says when to come back.
+	ErrorCodeRateLimited ErrorCode = "RATE_LIMITED"
+	// Code: the body or a file is over its limit.
+	ErrorCodePayloadTooLarge ErrorCode = "PAYLOAD_TOO_LARGE"
+	// Code: a failure of the server's; extensions.requestId finds it in the logs.
+	ErrorCodeInternal ErrorCode = "INTERNAL"
+	// Reason (UNAUTHENTICATED): the access token has expired; refresh it (refreshSession) and retry.
+	ErrorCodeTokenExpired ErrorCode = "TOKEN_EXPIRED"
+	// Reason (UNAUTHENTICATED): the token is not one of ours, is malformed, or its sign-in has ended; sign in again.
+	ErrorCodeTokenInvalid ErrorCode = "TOKEN_INVALID"
+	// Reason (CONFLICT): the slot already holds an active appointment.
+	ErrorCodeSlotTaken ErrorCode = "SLOT_TAKEN"
+	// Reason (CONFLICT): the slot would overlap another of the doctor's.
+	ErrorCodeSlotOverlap ErrorCode = "SLOT_OVERLAP"
+	// Reason (CONFLICT): an account with this e-mail, CPF or CRM exists.
+	ErrorCodeAlreadyRegistered ErrorCode = "ALREADY_REGISTERED"
+	// Reason (CONFLICT): the appointment cannot move to that status from the one it is in.
+	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
+	// Reason (CONFLICT): an active appointment holds the slot, or the account has an upcoming one.
+	ErrorCodeAppointmentActive ErrorCode = "APPOINTMENT_ACTIVE"
+	// Reason (CONFLICT): the patient has another active appointment at that time.
+	ErrorCodePatientOverlap ErrorCode = "PATIENT_OVERLAP"
+	// Reason (CONFLICT): the appointment was rated already.
+	ErrorCodeAlreadyRated ErrorCode = "ALREADY_RATED"
+	// Reason (CONFLICT): the external identity is another account's, or the account has one of that provider.
+	ErrorCodeAlreadyLinked ErrorCode = "ALREADY_LINKED"
+	// Reason (CONFLICT): the e-mail address is verified already.
+	ErrorCodeAlreadyVerified ErrorCode = "ALREADY_VERIFIED"
+	// Reason (CONFLICT): a concurrent change won a race; send the same mutation again.
+	ErrorCodeRetry ErrorCode = "RETRY"
+	// Reason (CONFLICT): a subscription cannot resume from where the client stood; read the state again and subscribe without after.
+	ErrorCodeRefetchRequired ErrorCode = "REFETCH_REQUIRED"
+	// Reason (FORBIDDEN): the account's e-mail address must be verified first (verifyEmail).
+	ErrorCodeEmailNotVerified ErrorCode = "EMAIL_NOT_VERIFIED"
+	// Reason (RATE_LIMITED): over the open subscriptions allowed per socket or per account.
+	ErrorCodeTooManySubscriptions ErrorCode = "TOO_MANY_SUBSCRIPTIONS"
+	// Reason (BAD_USER_INPUT): an e-mailed link's token is unknown, used, expired or another account's.
+	ErrorCodeInvalidLink ErrorCode = "INVALID_LINK"
+	// Reason (BAD_USER_INPUT): the document does not parse.
+	ErrorCodeGraphqlParseFailed ErrorCode = "GRAPHQL_PARSE_FAILED"
+	// Reason (BAD_USER_INPUT): the document does not validate against the schema.
+	ErrorCodeGraphqlValidationFailed ErrorCode = "GRAPHQL_VALIDATION_FAILED"
+	// Reason (BAD_USER_INPUT): the operation's complexity is over the limit.
+	ErrorCodeComplexityLimitExceeded ErrorCode = "COMPLEXITY_LIMIT_EXCEEDED"
+	// Reason (BAD_USER_INPUT): the operation is nested too deeply.
+	ErrorCodeDepthLimitExceeded ErrorCode = "DEPTH_LIMIT_EXCEEDED"
+	// Reason (BAD_USER_INPUT): the operation uses too many aliases.
+	ErrorCodeAliasLimitExceeded ErrorCode = "ALIAS_LIMIT_EXCEEDED"
+	// Reason (BAD_USER_INPUT): the operation expands, through its fragments, to too many fields.
+	ErrorCodeFieldLimitExceeded ErrorCode = "FIELD_LIMIT_EXCEEDED"
+	// Reason (BAD_USER_INPUT): more than one field of the operation hashes or checks a password.
+	ErrorCodePasswordFieldLimit ErrorCode = "PASSWORD_FIELD_LIMIT"
+	// Reason (BAD_USER_INPUT): a mutation or subscription sent with GET.
+	ErrorCodeQueryOnlyOverGet ErrorCode = "QUERY_ONLY_OVER_GET"
+	// Reason (BAD_USER_INPUT): an automatic persisted query's hash is unknown; send the document with it.
+	ErrorCodePersistedQueryNotFound ErrorCode = "PERSISTED_QUERY_NOT_FOUND"
+	// Reason (BAD_USER_INPUT): an automatic persisted query's hash does not match its document.
+	ErrorCodePersistedQueryInvalid ErrorCode = "PERSISTED_QUERY_INVALID"
+	// Reason (BAD_USER_INPUT): the body is not one JSON GraphQL request.
+	ErrorCodeMalformedRequest ErrorCode = "MALFORMED_REQUEST"
+	// Reason (BAD_USER_INPUT): a JSON array of operations; send one per request.
+	ErrorCodeBatchNotSupported ErrorCode = "BATCH_NOT_SUPPORTED"
+	// Reason (BAD_USER_INPUT): the body did not arrive in time.
+	ErrorCodeBodyTimeout ErrorCode = "BODY_TIMEOUT"
+	// Reason (BAD_USER_INPUT): a Content-Type other than JSON or multipart/form-data.
+	ErrorCodeUnsupportedMediaType ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
+	// Reason (BAD_USER_INPUT): an HTTP method /graphql does not take.
+	ErrorCodeMethodNotAllowed ErrorCode = "METHOD_NOT_ALLOWED"
+	// Reason (BAD_USER_INPUT): a query or mutation sent over the websocket, which carries subscriptions only.
+	ErrorCodeSubscriptionsOnly ErrorCode = "SUBSCRIPTIONS_ONLY"
+)
+
+var AllErrorCode = []ErrorCode{
+	ErrorCodeUnauthenticated,
+	ErrorCodeForbidden,
+	ErrorCodeBadUserInput,
+	ErrorCodeNotFound,
+	ErrorCodeConflict,
+	ErrorCodeRateLimited,
+	ErrorCodePayloadTooLarge,
+	ErrorCodeInternal,
+	ErrorCodeTokenExpired,
+	ErrorCodeTokenInvalid,
+	ErrorCodeSlotTaken,
+	ErrorCodeSlotOverlap,
+	ErrorCodeAlreadyRegistered,
+	ErrorCodeInvalidTransition,
+	ErrorCodeAppointmentActive,
+	ErrorCodePatientOverlap,
+	ErrorCodeAlreadyRated,
+	ErrorCodeAlreadyLinked,
+	ErrorCodeAlreadyVerified,
+	ErrorCodeRetry,
+	ErrorCodeRefetchRequired,
+	ErrorCodeEmailNotVerified,
+	ErrorCodeTooManySubscriptions,
+	ErrorCodeInvalidLink,
+	ErrorCodeGraphqlParseFailed,
+	ErrorCodeGraphqlValidationFailed,
+	ErrorCodeComplexityLimitExceeded,
+	ErrorCodeDepthLimitExceeded,
+	ErrorCodeAliasLimitExceeded,
+	ErrorCodeFieldLimitExceeded,
+	ErrorCodePasswordFieldLimit,
+	ErrorCodeQueryOnlyOverGet,
+	ErrorCodePersistedQueryNotFound,
+	ErrorCodePersistedQueryInvalid,
+	ErrorCodeMalformedRequest,
+	ErrorCodeBatchNotSupported,
+	ErrorCodeBodyTimeout,
+	ErrorCodeUnsupportedMediaType,
+	ErrorCodeMethodNotAllowed,
+	ErrorCodeSubscriptionsOnly,
+}
+
+func (e ErrorCode) IsValid() bool {
+	switch e {
+	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
+		return true
+	}
+	return false
+}
+
+func (e ErrorCode) String() string {
+	return string(e)
+}
+
+func (e *ErrorCode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ErrorCode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ErrorCode", str)
+	}
+	return nil
+}
+
+func (e ErrorCode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ErrorCode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ErrorCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // The kind of account a signed-in caller holds.
 type Role string
 

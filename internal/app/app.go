@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -126,13 +128,17 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
-	links, err := linkKey(cfg)
+	secret, err := linkKey(cfg)
 	if err != nil {
 		return nil, err
 	}
+	// The refresh tokens an exchange hands out are derived under a key of
+	// their own, taken from the server secret.
+	successorKey := hmac.New(sha256.New, secret)
+	successorKey.Write([]byte("healthmed refresh tokens"))
 	ident := &identity.Service{Client: client, Issuer: issuer, Verifier: verifier, Limiter: auth.NewDBLimiter(sqlDB, nil), Log: log,
-		SessionTTL: cfg.SessionTTL, Now: o.now,
-		LinkKey: links, Throttles: identity.NewThrottles(cfg.AccountLinksPerMinute, o.now)}
+		SessionTTL: cfg.SessionTTL, Now: o.now, RefreshReuse: cfg.RefreshReuseWindow, SuccessorKey: successorKey.Sum(nil),
+		LinkKey: secret, Throttles: identity.NewThrottles(cfg.AccountLinksPerMinute, o.now)}
 	// The schema's reactions reach the server's parts through the client.
 	deps := client.Reactions
 	if deps == nil {
@@ -155,7 +161,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	nt.worker.Meetings = ag.Meetings
-	nt.worker.LinkKey, nt.worker.AppURL = links, cfg.AppURL
+	nt.worker.LinkKey, nt.worker.AppURL = secret, cfg.AppURL
 	deps.Outbox = nt.worker
 	clinic, err := newClinic(cfg, client, deps, sqlDB, ag, recs, log, o.now)
 	if err != nil {

@@ -35,7 +35,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	if r := env.Do("", "query Broken {", nil); r.Code() != "BAD_USER_INPUT" || r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("parse error: %d %+v", r.Status, r.Errors)
 	}
-	if r := env.Do("not-a-token", whoAmIOp, nil); r.Status != http.StatusUnauthorized {
+	if r := env.Do("not-a-token", whoAmIOp, nil); r.Code() != "UNAUTHENTICATED" {
 		t.Fatalf("bad token: %d", r.Status)
 	}
 	for path, status := range map[string]int{"/healthz": 200, "/nowhere": 404} {
@@ -57,8 +57,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	m.want(t, 2, "healthmed_graphql_operation_duration_seconds", "operation", "Book", "type", "mutation")
 	// Each registration is three: register, follow the link, refresh.
 	m.want(t, 10, "healthmed_graphql_operations_total", "operation", "anonymous", "type", "mutation")
-	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "WhoAmI", "type", "query")
-	m.want(t, 1, "healthmed_graphql_operation_duration_seconds", "operation", "WhoAmI", "type", "query")
+	m.want(t, 2, "healthmed_graphql_operations_total", "operation", "WhoAmI", "type", "query") // one refused token
+	m.want(t, 2, "healthmed_graphql_operation_duration_seconds", "operation", "WhoAmI", "type", "query")
 	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "other", "type", "query")
 	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "anonymous", "type", "invalid")
 	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "Agenda", "type", "subscription")
@@ -71,19 +71,22 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		}
 	}
 
-	// Errors by code: the conflict and the unparsable document, nothing else.
+	// Errors by code: the conflict, the unparsable document and the
+	// refused token, nothing else.
 	m.want(t, 1, "healthmed_graphql_errors_total", "operation", "Book", "code", "CONFLICT")
 	m.want(t, 1, "healthmed_graphql_errors_total", "operation", "anonymous", "code", "BAD_USER_INPUT")
-	if n := len(m["healthmed_graphql_errors_total"].GetMetric()); n != 2 {
-		t.Errorf("%d error series, want 2", n)
+	m.want(t, 1, "healthmed_graphql_errors_total", "operation", "WhoAmI", "code", "UNAUTHENTICATED")
+	if n := len(m["healthmed_graphql_errors_total"].GetMetric()); n != 3 {
+		t.Errorf("%d error series, want 3", n)
 	}
 
-	// HTTP by route and status: 14 GraphQL answers, the parse error, the
-	// refused token, health and a miss, and the websocket, counted once
-	// its upgrade is done (the socket then lives on without the request).
-	m.want(t, 14, "healthmed_http_requests_total", "route", "/graphql", "status", "200")
+	// HTTP by route and status: 15 GraphQL answers (the refused token's
+	// among them), the parse error, health and a miss, and the websocket,
+	// counted once its upgrade is done (the socket then lives on without
+	// the request).
+	m.want(t, 15, "healthmed_http_requests_total", "route", "/graphql", "status", "200")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "/graphql", "status", "422")
-	m.want(t, 1, "healthmed_http_requests_total", "route", "/graphql", "status", "401")
+	m.wantAbsent(t, "healthmed_http_requests_total", "route", "/graphql", "status", "401")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "GET /healthz", "status", "200")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "unmatched", "status", "404")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "/graphql", "status", "101")

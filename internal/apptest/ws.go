@@ -36,11 +36,22 @@ type Message struct {
 // to the init; with a refused init the socket is closed by the server.
 func (e *Env) DialWS(t testing.TB, proto, token, origin string) (*WS, *http.Response, error) {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
 	h := http.Header{}
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
+	payload := map[string]any{}
+	if token != "" {
+		payload["authorization"] = "Bearer " + token
+	}
+	return e.DialWSWith(t, proto, h, payload)
+}
+
+// DialWSWith opens a socket with the upgrade request's headers h and
+// sends connection_init with payload, as given.
+func (e *Env) DialWSWith(t testing.TB, proto string, h http.Header, payload map[string]any) (*WS, *http.Response, error) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
 	url := "ws" + strings.TrimPrefix(e.Server.URL, "http") + "/graphql"
 	c, res, err := d.Dial(url, h)
 	if err != nil {
@@ -48,10 +59,6 @@ func (e *Env) DialWS(t testing.TB, proto, token, origin string) (*WS, *http.Resp
 	}
 	t.Cleanup(func() { c.Close() })
 	w := &WS{t: t, conn: c, proto: proto}
-	payload := map[string]any{}
-	if token != "" {
-		payload["authorization"] = "Bearer " + token
-	}
 	w.send(map[string]any{"type": "connection_init", "payload": payload})
 	return w, res, nil
 }

@@ -351,6 +351,14 @@ func isAccessTokenType(typ string) bool {
 	return typ == accessTokenType || typ == "application/"+accessTokenType
 }
 
+// Expired tells a token refused for its expiry alone from any other
+// refusal: go-oidc checks the signature, issuer and audience first, so
+// the token was good until then and a refreshed one will do.
+func Expired(err error) bool {
+	var exp *oidc.TokenExpiredError
+	return errors.As(err, &exp)
+}
+
 func unauthenticated(reason string, cause error) error {
 	if cause == nil {
 		return fmt.Errorf("%w: %s", ErrUnauthenticated, reason)

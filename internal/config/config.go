@@ -57,6 +57,9 @@ type OIDC struct {
 // MaxSlotHorizonMonths bounds HEALTHMED_SLOT_HORIZON_MONTHS.
 const MaxSlotHorizonMonths = 60
 
+// MaxRefreshReuseWindow bounds HEALTHMED_REFRESH_REUSE_WINDOW.
+const MaxRefreshReuseWindow = 5 * time.Minute
+
 // Config is everything the server reads from its environment.
 type Config struct {
 	// Dev turns on the GraphQL IDE, introspection, generated keys and any
@@ -71,6 +74,10 @@ type Config struct {
 	// SessionTTL is how long a sign-in lasts, however often its refresh
 	// token is exchanged.
 	SessionTTL time.Duration
+	// RefreshReuseWindow is how long after its exchange a refresh token
+	// may be presented again and get the same new one (two tabs, a lost
+	// answer); any later reuse ends the sign-in.
+	RefreshReuseWindow time.Duration
 	// SigningKey is a PEM ECDSA P-256 key; in dev mode a key is generated
 	// once and kept in DataDir when it is empty.
 	SigningKey     Secret
@@ -205,6 +212,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		TokenAudience:         get("HEALTHMED_TOKEN_AUDIENCE", "healthmed"),
 		TokenTTL:              dur("HEALTHMED_TOKEN_TTL", "15m"),
 		SessionTTL:            dur("HEALTHMED_SESSION_TTL", "168h"),
+		RefreshReuseWindow:    dur("HEALTHMED_REFRESH_REUSE_WINDOW", "30s"),
 		SigningKey:            Secret(get("HEALTHMED_SIGNING_KEY", "")),
 		DataDir:               get("HEALTHMED_DATA_DIR", "data"),
 		ShutdownTimeout:       dur("HEALTHMED_SHUTDOWN_TIMEOUT", "20s"),
@@ -270,6 +278,11 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if (c.JitsiAppID == "") != (c.JitsiAppSecret == "") {
 		errs = append(errs, errors.New("HEALTHMED_JITSI_APP_ID and HEALTHMED_JITSI_APP_SECRET go together"))
 	}
+	if c.RefreshReuseWindow < 0 || c.RefreshReuseWindow > MaxRefreshReuseWindow {
+		// A long window would let a stolen refresh token be used beside
+		// its owner's unnoticed.
+		errs = append(errs, fmt.Errorf("HEALTHMED_REFRESH_REUSE_WINDOW: between 0 and %s", MaxRefreshReuseWindow))
+	}
 	if c.SlotHorizonMonths > MaxSlotHorizonMonths {
 		errs = append(errs, fmt.Errorf("HEALTHMED_SLOT_HORIZON_MONTHS: at most %d", MaxSlotHorizonMonths))
 	}
@@ -300,6 +313,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("token_audience", c.TokenAudience),
 		slog.String("token_ttl", c.TokenTTL.String()),
 		slog.String("session_ttl", c.SessionTTL.String()),
+		slog.String("refresh_reuse_window", c.RefreshReuseWindow.String()),
 		slog.String("signing_key", c.SigningKey.String()),
 		slog.String("data_dir", c.DataDir),
 		slog.String("oidc_issuer", c.ExternalOIDC.Issuer),

@@ -43,6 +43,8 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		"oidc without audience":      {"HEALTHMED_DEV": "true", "HEALTHMED_OIDC_ISSUER": "https://idp.example.com"},
 		"slot horizon of 0 months":   {"HEALTHMED_DEV": "true", "HEALTHMED_SLOT_HORIZON_MONTHS": "0"},
 		"slot horizon of 61 months":  {"HEALTHMED_DEV": "true", "HEALTHMED_SLOT_HORIZON_MONTHS": "61"},
+		"refresh reuse of an hour":   {"HEALTHMED_DEV": "true", "HEALTHMED_REFRESH_REUSE_WINDOW": "1h"},
+		"negative refresh reuse":     {"HEALTHMED_DEV": "true", "HEALTHMED_REFRESH_REUSE_WINDOW": "-1s"},
 	}
 	for name, m := range cases {
 		if _, err := FromEnv(env(m)); err == nil {
@@ -50,7 +52,8 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		}
 	}
 	c, err := FromEnv(env(map[string]string{"HEALTHMED_DEV": "true", "HEALTHMED_ALLOWED_ORIGINS": "https://a.example, https://b.example"}))
-	if err != nil || len(c.AllowedOrigins) != 2 || c.TokenTTL != 15*time.Minute || c.SlotHorizonMonths != 12 {
+	if err != nil || len(c.AllowedOrigins) != 2 || c.TokenTTL != 15*time.Minute || c.SlotHorizonMonths != 12 ||
+		c.RefreshReuseWindow != 30*time.Second {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 }

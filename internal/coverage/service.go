@@ -115,11 +115,22 @@ func (s *Service) RegisterPlan(ctx context.Context, operator, cardNumber string,
 }
 
 // RemovePlan deletes the signed-in patient's plan; later bookings are
-// private. It reports whether there was one.
-func (s *Service) RemovePlan(ctx context.Context) (bool, error) {
+// private. It returns the removed plan's id, for clients to evict it from
+// their caches, or nil when there was none.
+func (s *Service) RemovePlan(ctx context.Context) (*int, error) {
 	v := viewer.FromContext(ctx)
-	n, err := s.db(ctx).InsurancePlan.Delete().Where(insuranceplan.PatientID(v.ID)).Exec(ctx)
-	return n > 0, err
+	db := s.db(ctx)
+	id, err := db.InsurancePlan.Query().Where(insuranceplan.PatientID(v.ID)).OnlyID(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.InsurancePlan.DeleteOneID(id).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return &id, nil
 }
 
 // Plan is the signed-in patient's plan, or nil: the privacy rule shows a

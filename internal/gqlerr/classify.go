@@ -55,7 +55,7 @@ func Classify(err error) *Error {
 			return ConflictError(reason, conflictMessage(reason))
 		}
 		if pqe.Code == "40001" || pqe.Code == "40P01" {
-			return ConflictError("RETRY", "concurrent update, try again")
+			return ConflictError(ReasonRetry, "concurrent update, try again")
 		}
 	}
 	return nil

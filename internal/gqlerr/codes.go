@@ -38,6 +38,16 @@ const (
 	// ReasonRefetch: a subscription cannot resume from where the client
 	// left off (it missed too much); read the state again, then subscribe.
 	ReasonRefetch = "REFETCH_REQUIRED"
+	// ReasonRetry: a concurrent change won a race (a serialization
+	// failure, a deadlock); the same mutation may simply be sent again.
+	ReasonRetry = "RETRY"
+)
+
+// Reasons that come with UNAUTHENTICATED for a bearer token that was
+// sent but is not good: whether refreshing it can help.
+const (
+	ReasonTokenExpired = "TOKEN_EXPIRED"
+	ReasonTokenInvalid = "TOKEN_INVALID"
 )
 
 // Error is an expected failure with its contract code.

@@ -58,7 +58,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*Au
 	}
 	s.forgetLive("")
 	s.Log.InfoContext(ctx, "password changed", "role", role, "account_id", v.ID)
-	return s.issue(ctx, v.ID, role, nil)
+	return s.issue(ctx, v.ID, role)
 }
 
 // accountRole names the kind of account a signed-in viewer holds.

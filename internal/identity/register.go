@@ -158,7 +158,7 @@ func (s *Service) register(ctx context.Context, reg *ent.RegistrationCreate, rol
 		}
 	}
 	s.Log.InfoContext(ctx, "registration received", "kind", string(r.Kind), "registration_id", r.ID)
-	return s.issue(ctx, r.ID, roleRegistrant, nil)
+	return s.issue(ctx, r.ID, roleRegistrant)
 }
 
 // tellOwner tells the owner of an account that someone tried to register

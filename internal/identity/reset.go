@@ -155,5 +155,5 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	}
 	s.forgetLive("")
 	s.Log.InfoContext(ctx, "password reset", "role", role, "account_id", id)
-	return s.issue(ctx, id, role, nil)
+	return s.issue(ctx, id, role)
 }

@@ -45,6 +45,14 @@ type Service struct {
 	// Throttles bounds how often they are sent and tried.
 	LinkKey   acctoken.Key
 	Throttles Throttles
+	// RefreshReuse is how long after its exchange a refresh token may be
+	// presented again and get the same new one; 0 makes any reuse end the
+	// sign-in.
+	RefreshReuse time.Duration
+	// SuccessorKey derives the refresh token an exchange hands out (32
+	// random bytes or more, the same on every replica); without it no
+	// refresh token is exchanged.
+	SuccessorKey []byte
 
 	liveMu sync.Mutex
 	live   map[string]time.Time // sign-ins recently found live
@@ -136,7 +144,7 @@ func (s *Service) login(ctx context.Context, login, password string, lookup look
 	if err := s.Limiter.Succeed(ctx, account); err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, id, role, nil)
+	return s.issue(ctx, id, role)
 }
 
 // checkPassword checks a new password given in field.

@@ -3,8 +3,10 @@ package identity
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -41,30 +43,41 @@ func hashRefresh(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// issue signs an access token and opens a session for it: a new sign-in,
-// or, with from, the next token of from's sign-in, which keeps its
-// expiry.
-func (s *Service) issue(ctx context.Context, id int, role string, from *ent.Session) (*AuthPayload, error) {
+// issue signs an access token and opens a new sign-in for it.
+func (s *Service) issue(ctx context.Context, id int, role string) (*AuthPayload, error) {
 	// 128 random bits each.
 	refresh := refreshPrefix + rand.Text()
 	family, expires := rand.Text(), clock.UTC(s.Now).Add(cmp.Or(s.SessionTTL, DefaultSessionTTL))
-	if from != nil {
-		family, expires = from.Family, from.ExpiresAt
-	}
-	token, exp, err := s.Issuer.IssueSession(strconv.Itoa(id), role, family)
-	if err != nil {
-		return nil, err
-	}
 	// In the mutation's transaction: a registration that fails opens no
 	// session.
-	err = txn.Client(ctx, s.Client).Session.Create().SetRole(sessionRoles[role]).SetAccountID(id).
+	err := txn.Client(ctx, s.Client).Session.Create().SetRole(sessionRoles[role]).SetAccountID(id).
 		SetFamily(family).SetTokenHash(hashRefresh(refresh)).SetExpiresAt(expires).
 		Exec(viewer.SystemContext(ctx))
 	if err != nil {
 		return nil, err
 	}
+	return s.pair(id, role, family, refresh, expires)
+}
+
+// pair signs an access token of the sign-in family to go with refresh.
+func (s *Service) pair(id int, role, family, refresh string, expires time.Time) (*AuthPayload, error) {
+	token, exp, err := s.Issuer.IssueSession(strconv.Itoa(id), role, family)
+	if err != nil {
+		return nil, err
+	}
 	return &AuthPayload{Token: token, ExpiresAt: exp.UTC().Truncate(time.Second),
 		RefreshToken: refresh, RefreshExpiresAt: expires.UTC().Truncate(time.Second)}, nil
+}
+
+// successor is the refresh token that the exchange of token hands out:
+// derived from it under a server secret, so that a repeat of the exchange
+// finds the same one again while the database keeps only digests, and
+// nobody holding token alone can work it out.
+func (s *Service) successor(token string) string {
+	mac := hmac.New(sha256.New, s.SuccessorKey)
+	mac.Write([]byte("healthmed refresh successor\x00"))
+	mac.Write([]byte(token))
+	return refreshPrefix + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(mac.Sum(nil)[:16])
 }
 
 // wellFormed tells a refresh token from anything else without a lookup.
@@ -76,12 +89,14 @@ func refreshRefused() error {
 	return &gqlerr.Error{Code: gqlerr.Unauthenticated, Message: "invalid or expired refresh token"}
 }
 
-// Refresh exchanges a refresh token for a new pair. The token is used up;
-// presenting it again revokes its whole sign-in, since one of the two
-// holders is not the account's owner (or a client raced itself: it must
-// refresh one request at a time).
+// Refresh exchanges a refresh token for a new pair. The token is used up,
+// but for RefreshReuse after its exchange: presenting it again then (a
+// second tab, a retry after an answer lost on the network) gets the same
+// new refresh token and an access token of the same sign-in. Presenting
+// it later revokes the whole sign-in, since one of the two holders is
+// not the account's owner.
 func (s *Service) Refresh(ctx context.Context, token string) (*AuthPayload, error) {
-	if !wellFormed(token) {
+	if !wellFormed(token) || len(s.SuccessorKey) == 0 {
 		return nil, refreshRefused()
 	}
 	sys := viewer.SystemContext(ctx)
@@ -116,23 +131,71 @@ func (s *Service) Refresh(ctx context.Context, token string) (*AuthPayload, erro
 	if err != nil {
 		return nil, err
 	}
-	// One statement claims it: of two uses of the same token, one wins
-	// and the other, waiting on the row, finds it used. It commits on its
-	// own, outside the request's transaction: a statement that waited and
-	// found the row used keeps its lock until its transaction ends, and
-	// revoke, below, must be able to write that row meanwhile.
-	n, err := s.Client.Session.Update().Where(session.ID(sess.ID), session.UsedAtIsNil()).SetUsedAt(now).Save(sys)
+	next := s.successor(token)
+	claimed, err := s.exchange(sys, sess, sessionRoles[role], account, next, now)
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		if err := s.revoke(ctx, sess.Family, now); err != nil {
+	if !claimed {
+		again, err := s.repeated(sys, sess, next, now)
+		if err != nil {
 			return nil, err
 		}
-		s.Log.WarnContext(ctx, "refresh token used twice: sign-in revoked", "role", sess.Role, "account_id", sess.AccountID)
-		return nil, refreshRefused()
+		if !again {
+			if err := s.revoke(ctx, sess.Family, now); err != nil {
+				return nil, err
+			}
+			s.Log.WarnContext(ctx, "refresh token used twice: sign-in revoked", "role", sess.Role, "account_id", sess.AccountID)
+			return nil, refreshRefused()
+		}
 	}
-	return s.issue(ctx, account, role, sess)
+	return s.pair(account, role, sess.Family, next, sess.ExpiresAt)
+}
+
+// exchange claims sess's token and opens the session of next (of the
+// account sess now stands for: a registration's becomes its account's), in one
+// transaction of its own: of two uses of the same token, one wins and
+// the other, waiting on the row, finds it used and next in place. It
+// commits outside the request's transaction, before the answer is
+// written: a statement that waited and found the row used would keep its
+// lock until the request's end, and revoke must be able to write the row
+// meanwhile; and an answer lost on the way leaves the exchange made, for
+// a repeat to find. claimed is false when the token was used already.
+func (s *Service) exchange(sys context.Context, sess *ent.Session, role session.Role, account int, next string, now time.Time) (claimed bool, err error) {
+	tx, err := s.Client.Tx(sys)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil || !claimed {
+			_ = tx.Rollback()
+		}
+	}()
+	n, err := tx.Session.Update().Where(session.ID(sess.ID), session.UsedAtIsNil()).SetUsedAt(now).Save(sys)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	err = tx.Session.Create().SetRole(role).SetAccountID(account).SetFamily(sess.Family).
+		SetTokenHash(hashRefresh(next)).SetExpiresAt(sess.ExpiresAt).Exec(sys)
+	if err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// repeated reports whether a used token is being presented again within
+// RefreshReuse of its exchange, with the session of next in place.
+func (s *Service) repeated(sys context.Context, sess *ent.Session, next string, now time.Time) (bool, error) {
+	used, err := s.Client.Session.Query().Where(session.ID(sess.ID)).Only(sys)
+	if err != nil {
+		return false, err
+	}
+	// A concurrent exchange may have stamped a moment after this
+	// request's now: the difference is then negative, and within.
+	if s.RefreshReuse <= 0 || used.UsedAt == nil || now.Sub(*used.UsedAt) > s.RefreshReuse {
+		return false, nil
+	}
+	return s.Client.Session.Query().Where(session.TokenHash(hashRefresh(next)), session.Family(sess.Family)).Exist(sys)
 }
 
 // sessionAccount returns the role and the account of a session whose

@@ -66,7 +66,7 @@ func (s *Service) AgendaUpdated(ctx context.Context, after *int) (<-chan *Agenda
 }
 
 func (s *Service) agendaEvent(ctx context.Context, e *ent.Event) (*AgendaEvent, bool, error) {
-	out := &AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt}
+	out := &AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt, SlotID: e.SlotID}
 	if e.AppointmentID != nil {
 		// Loaded as the subscriber: the privacy policy has the last
 		// word on what reaches them.

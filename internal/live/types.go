@@ -19,4 +19,6 @@ type AgendaEvent struct {
 	Appointment *ent.Appointment `json:"appointment,omitempty"`
 	// Null once the slot was deleted.
 	Slot *ent.Slot `json:"slot,omitempty"`
+	// SlotID outlives the slot, so that a client can evict a deleted one.
+	SlotID *int `json:"slotId,omitempty"`
 }

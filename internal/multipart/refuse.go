@@ -18,7 +18,10 @@ type refusal struct {
 	status int
 	code   string
 	field  string
+	reason string
 	msg    string
+	// unread: the body is left unread, so the connection closes after.
+	unread bool
 }
 
 func (e *refusal) Error() string { return e.msg }
@@ -41,14 +44,13 @@ func (t Transport) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		ext["field"] = rf.field
 		ext["fields"] = []string{rf.field}
 	}
+	if rf.reason != "" {
+		ext["reason"] = rf.reason
+	}
 	if t.RequestID != nil {
 		ext["requestId"] = t.RequestID(r)
 	}
-	switch rf.status {
-	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		fallthrough
-	case http.StatusRequestEntityTooLarge:
+	if rf.unread || rf.status == http.StatusRequestEntityTooLarge {
 		// The rest of the body is not worth reading.
 		w.Header().Set("Connection", "close")
 	}

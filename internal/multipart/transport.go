@@ -50,6 +50,9 @@ type Transport struct {
 	// else may upload: an anonymous request is refused before its body
 	// is read. Nil refuses everyone.
 	SignedIn func(context.Context) bool
+	// TokenRefused, when set, gives the reason the request's bearer token
+	// was refused ("" when none was), for the refusal to carry it.
+	TokenRefused func(context.Context) string
 	// RequestID, when set, names the request in refusals' extensions.
 	RequestID func(*http.Request) string
 
@@ -88,8 +91,14 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	w.Header().Set("Content-Type", "application/json")
 	start := graphql.Now()
 	if t.SignedIn == nil || !t.SignedIn(r.Context()) {
-		t.refuse(w, r, &refusal{status: http.StatusUnauthorized, code: gqlerr.Unauthenticated,
-			msg: "sign in to upload files"})
+		// HTTP 200, as every other GraphQL error of /graphql, so that a
+		// client's auth link sees the code (and refreshes on
+		// TOKEN_EXPIRED) rather than a network error.
+		rf := &refusal{status: http.StatusOK, code: gqlerr.Unauthenticated, msg: "sign in to upload files", unread: true}
+		if t.TokenRefused != nil {
+			rf.reason = t.TokenRefused(r.Context())
+		}
+		t.refuse(w, r, rf)
 		return
 	}
 	if r.ContentLength > t.MaxBodyBytes {

@@ -10,9 +10,10 @@ import (
 // spare; anything longer is refused unread.
 const maxTimeLength = 40
 
-// MarshalTime writes RFC 3339 with the value's offset, as gqlgen's own
-// Time scalar did, so answers do not change.
-func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t) }
+// MarshalTime writes RFC 3339 in UTC ("Z"), whatever zone the value
+// carries (the database session's, the process's): one form for clients
+// to compare and cache; they display it in the doctor's timezone.
+func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t.UTC()) }
 
 // UnmarshalTime reads RFC 3339 with an offset. Unlike gqlgen's scalar, an
 // empty string is refused rather than read as the zero time.

@@ -50,3 +50,17 @@ func FuzzTime(f *testing.F) {
 		}
 	})
 }
+
+// TestTimesAreWrittenInUTC: an instant read with an offset, or carrying a
+// zone, is written back in UTC.
+func TestTimesAreWrittenInUTC(t *testing.T) {
+	in, err := UnmarshalTime("2025-01-31T14:30:00-03:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	MarshalTime(in).MarshalGQL(&b)
+	if b.String() != `"2025-01-31T17:30:00Z"` {
+		t.Fatalf("written as %s", b.String())
+	}
+}

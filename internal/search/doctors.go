@@ -76,10 +76,22 @@ var publicColumns = func() []string {
 	return cols
 }()
 
-// DistanceKm returns the distance a distance search selected for d.
+// DistanceKm returns the distance a distance search selected for d, in km
+// rounded to 0.1: what a patient reads. Order and cursors keep the exact
+// distance.
 func DistanceKm(d *ent.Doctor) (float64, bool) {
 	m, ok := distanceM(d)
-	return m / 1000, ok
+	return math.Round(m/100) / 10, ok
+}
+
+// Rating is the doctor's average rating, nil while nobody has rated them:
+// a 0 would read as the worst of ratings.
+func Rating(d *ent.Doctor) *float64 {
+	if d.RatingCount == 0 {
+		return nil
+	}
+	r := d.Rating
+	return &r
 }
 
 func distanceM(d *ent.Doctor) (float64, bool) {

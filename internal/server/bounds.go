@@ -38,7 +38,7 @@ func bounded(next http.Handler, b requestBounds) http.Handler {
 		upload := mt == "multipart/form-data"
 		if !upload && b.maxBody > 0 {
 			if r.ContentLength > b.maxBody {
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, gqlerr.PayloadTooLarge,
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, gqlerr.PayloadTooLarge, "",
 					"request body too large", RequestID(r.Context()))
 				return
 			}

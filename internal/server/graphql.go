@@ -146,8 +146,9 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AddTransport(jsonPOST{})
 	srv.AddTransport(multipart.Transport{MaxBodyBytes: o.MaxUploadBytes, MaxOperationBytes: o.MaxOperationBytes,
 		MaxFiles: o.MaxUploadFiles, MaxMemory: 1 << 20, Schema: es.Schema(),
-		SignedIn:  func(ctx context.Context) bool { return viewer.FromContext(ctx).ID != 0 },
-		RequestID: func(r *http.Request) string { return RequestID(r.Context()) }})
+		SignedIn:     func(ctx context.Context) bool { return viewer.FromContext(ctx).ID != 0 },
+		TokenRefused: staleToken,
+		RequestID:    func(r *http.Request) string { return RequestID(r.Context()) }})
 	srv.AddTransport(unsupported{})
 
 	for _, e := range o.Outer {
@@ -155,6 +156,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	}
 	// Before anything else runs for an operation on a socket.
 	srv.Use(socks)
+	srv.Use(staleTokens{})
 	if o.SubscriptionsPerSocket > 0 || o.SubscriptionsPerAccount > 0 {
 		srv.AroundFields(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount).around)
 	}

@@ -86,8 +86,48 @@ type Authenticator interface {
 
 // withAuth puts the viewer named by the Authorization header in the
 // context. A request without the header stays anonymous; one with a bad
-// token is refused outright rather than silently treated as anonymous.
+// token is refused outright (401) rather than silently treated as
+// anonymous. It guards the routes beside /graphql.
 func withAuth(a Authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return authenticated(a, log, next, func(w http.ResponseWriter, r *http.Request, reason string) {
+		writeGraphQLError(w, http.StatusUnauthorized, gqlerr.Unauthenticated, reason, tokenMessage(reason), RequestID(r.Context()))
+	})
+}
+
+// withGraphQLAuth is withAuth for /graphql, where a bad token is refused
+// in GraphQL's terms, as every other GraphQL error: HTTP 200 and
+// UNAUTHENTICATED with the reason, which an auth link of Apollo Client or
+// urql reads (a 401 would reach it as a network error). The request goes
+// on anonymous, marked with the reason, and staleTokens refuses the
+// operation once it is known: all of them but the mutations made only of
+// @public fields (sign-in, registration, refreshSession, logout), which
+// take their credentials as arguments, so that a client may refresh with
+// the expired token still in its headers.
+func withGraphQLAuth(a Authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return authenticated(a, log, next, func(w http.ResponseWriter, r *http.Request, reason string) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), staleTokenKey{}, reason)))
+	})
+}
+
+type staleTokenKey struct{}
+
+// staleToken is the reason the request's bearer token was refused, "" when
+// it was good or none was sent.
+func staleToken(ctx context.Context) string {
+	reason, _ := ctx.Value(staleTokenKey{}).(string)
+	return reason
+}
+
+func tokenMessage(reason string) string {
+	if reason == gqlerr.ReasonTokenExpired {
+		return "the access token has expired: refresh it"
+	}
+	return "invalid token: sign in again"
+}
+
+// authenticated runs next as the viewer the Authorization header names,
+// or refused with the reason the token is not good.
+func authenticated(a Authenticator, log *slog.Logger, next http.Handler, refused func(http.ResponseWriter, *http.Request, string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		if h == "" {
@@ -104,11 +144,15 @@ func withAuth(a Authenticator, log *slog.Logger, next http.Handler) http.Handler
 		}
 		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
 			log.ErrorContext(r.Context(), "authentication failed", "err", err.Error(), "request_id", RequestID(r.Context()))
-			writeGraphQLError(w, http.StatusServiceUnavailable, gqlerr.Internal, "internal error", RequestID(r.Context()))
+			writeGraphQLError(w, http.StatusServiceUnavailable, gqlerr.Internal, "", "internal error", RequestID(r.Context()))
 			return
 		}
 		if err != nil {
-			writeGraphQLError(w, http.StatusUnauthorized, gqlerr.Unauthenticated, "invalid or expired token", RequestID(r.Context()))
+			reason := gqlerr.ReasonTokenInvalid
+			if auth.Expired(err) {
+				reason = gqlerr.ReasonTokenExpired
+			}
+			refused(w, r, reason)
 			return
 		}
 		v.ClientAddr = viewer.FromContext(r.Context()).ClientAddr
@@ -116,17 +160,18 @@ func withAuth(a Authenticator, log *slog.Logger, next http.Handler) http.Handler
 	})
 }
 
-func writeGraphQLError(w http.ResponseWriter, status int, code, msg, requestID string) {
+func writeGraphQLError(w http.ResponseWriter, status int, code, reason, msg, requestID string) {
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
+	ext := map[string]any{"code": code, "requestId": requestID}
+	if reason != "" {
+		ext["reason"] = reason
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{
-			"message":    msg,
-			"extensions": map[string]any{"code": code, "requestId": requestID},
-		}},
+		"errors": []map[string]any{{"message": msg, "extensions": ext}},
 	})
 }
 

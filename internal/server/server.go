@@ -66,7 +66,7 @@ func Handler(d Deps) http.Handler {
 	if origins == nil {
 		origins = &Origins{}
 	}
-	mux.Handle("/graphql", noStore(withCORS(origins, d.Log, admit(d.Admission, bounded(withAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
+	mux.Handle("/graphql", noStore(withCORS(origins, d.Log, admit(d.Admission, bounded(withGraphQLAuth(d.Authn, d.Log, d.GraphQL), requestBounds{
 		maxBody: d.MaxBodyBytes, timeout: d.RequestTimeout, body: d.BodyReadTimeout, upload: d.UploadReadTimeout})))))
 	mux.Handle("GET /.well-known/openid-configuration", d.Discovery)
 	mux.Handle("GET /.well-known/jwks.json", d.JWKS)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -64,12 +65,7 @@ func (s sockets) init(ctx context.Context, p transport.InitPayload) (context.Con
 		ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), code)
 		return ctx, nil, errors.New(reason)
 	}
-	raw, ok := auth.BearerToken(p.Authorization())
-	// gqlgen keeps the payload for the life of the socket and offers it
-	// to every resolver; once read, the bearer token has no business
-	// staying in memory that long.
-	delete(p, "Authorization")
-	delete(p, "authorization")
+	raw, ok := initToken(p)
 	if !ok {
 		return refuse(wsgorilla.CloseReauthenticate, "missing token")
 	}
@@ -87,6 +83,50 @@ func (s sockets) init(ctx context.Context, p transport.InitPayload) (context.Con
 	}
 	s.endWithSignIn(ctx, v)
 	return ctx, nil, nil
+}
+
+// initTokenKeys are where clients put the token in connection_init, in
+// the order they are read: {"authorization": "Bearer <token>"} (the
+// contract's), "Authorization", "authToken" and "token" (Hasura's, AWS's
+// and many tutorials' shapes, with or without "Bearer "), and
+// {"headers": {"Authorization": "Bearer <token>"}} (what an HTTP link's
+// headers look like, reused).
+var initTokenKeys = []string{"authorization", "Authorization", "authToken", "token"}
+
+// initToken finds the bearer token in a connection_init payload and takes
+// every shape of it out: gqlgen keeps the payload for the life of the
+// socket and offers it to every resolver, and once read the token has no
+// business staying in memory that long.
+func initToken(p transport.InitPayload) (string, bool) {
+	var value string
+	take := func(m map[string]any, key string) {
+		v, ok := m[key]
+		if !ok {
+			return
+		}
+		delete(m, key)
+		if s, ok := v.(string); ok && value == "" {
+			value = s
+		}
+	}
+	for _, k := range initTokenKeys {
+		take(p, k)
+	}
+	if h, ok := p["headers"].(map[string]any); ok {
+		take(h, "Authorization")
+		take(h, "authorization")
+		if len(h) == 0 {
+			delete(p, "headers")
+		}
+	}
+	if raw, ok := auth.BearerToken(value); ok {
+		return raw, true
+	}
+	// A bare token: any other scheme ("Basic ...") has a space.
+	if value != "" && !strings.ContainsAny(value, " \t\r\n") {
+		return value, true
+	}
+	return "", false
 }
 
 // endWithSignIn closes the socket when v's token expires or its sign-in
