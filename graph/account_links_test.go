@@ -372,3 +372,24 @@ func TestValidationErrorNamesEveryField(t *testing.T) {
 		t.Fatalf("doctor: %v", got)
 	}
 }
+
+// A registration's link works for 48 hours; past them the link opens
+// nothing and the registration's sign-in ends.
+func TestRegistrationLinkExpires(t *testing.T) {
+	clk := &movableClock{}
+	env, srv := mailEnv(t, apptest.WithApp(app.WithClock(clk.now)))
+	email := uniqueEmail("late")
+	var reg struct{ RegisterPatient pair }
+	env.Do("", regPairOp, map[string]any{"in": newPatientInput(email, apptest.CPF())}).Decode(t, &reg)
+	secret := linkIn(t, mailTo(t, srv, email, "Confirme seu e-mail", 1), "verify-email")
+	clk.add(49 * time.Hour)
+	if r := env.Do("", verifyEmailOp, map[string]any{"t": secret}); r.Code() != "BAD_USER_INPUT" || r.Ext("reason") != "INVALID_LINK" {
+		t.Fatalf("expired link: %q %q", r.Code(), r.Ext("reason"))
+	}
+	if _, code := refresh(env, reg.RegisterPatient.RefreshToken); code != "UNAUTHENTICATED" {
+		t.Fatalf("an expired registration's sign-in refreshed: %q", code)
+	}
+	if r := env.Do("", loginPairOp, map[string]any{"login": email, "pw": "correct horse battery"}); r.Code() != "UNAUTHENTICATED" {
+		t.Fatalf("login: %q", r.Code())
+	}
+}

@@ -88,11 +88,11 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	}
 
 	// Registration and logins: by CRM, by CPF in both forms, and a failure.
-	docToken := complete("doctor", env.Do("", registerDoctorOp, map[string]any{"in": map[string]any{
+	complete("doctor", env.Do("", registerDoctorOp, map[string]any{"in": map[string]any{
 		"name": "Dr. Quiet", "email": docEmail, "password": docPW, "crm": crm, "specialty": "Cardiology",
 		"priceCents": 25000, "location": map[string]any{"lat": -23.5, "lng": -46.6},
 	}}), "registerDoctor", docEmail)
-	patToken := complete("patient", env.Do("", registerPatientOp, map[string]any{"in": map[string]any{
+	complete("patient", env.Do("", registerPatientOp, map[string]any{"in": map[string]any{
 		"name": "Patient Quiet", "email": patEmail, "cpf": punctuated(cpf), "password": patPW,
 	}}), "registerPatient", patEmail)
 	otherEmail := "other-" + tag + "@example.com"
@@ -112,10 +112,10 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	}}); r.Code() != "BAD_USER_INPUT" {
 		t.Fatalf("invalid CPF accepted: %+v", r.Errors)
 	}
-	docToken = tokenOf(t, env.Do("", loginDoctorOp, map[string]any{"crm": crm, "pw": docPW}), "loginDoctor")
+	docToken := tokenOf(t, env.Do("", loginDoctorOp, map[string]any{"crm": crm, "pw": docPW}), "loginDoctor")
 	addToken("doctor login token", docToken)
 	addToken("patient login token (punctuated CPF)", tokenOf(t, env.Do("", loginPatientOp, map[string]any{"login": punctuated(cpf), "pw": patPW}), "loginPatient"))
-	patToken = tokenOf(t, env.Do("", loginPatientOp, map[string]any{"login": cpf, "pw": patPW}), "loginPatient")
+	patToken := tokenOf(t, env.Do("", loginPatientOp, map[string]any{"login": cpf, "pw": patPW}), "loginPatient")
 	addToken("patient login token (bare CPF)", patToken)
 	if r := env.Do("", loginPatientOp, map[string]any{"login": cpf, "pw": wrongPW}); r.Code() != "UNAUTHENTICATED" {
 		t.Fatalf("wrong password: %+v", r.Errors)
