@@ -5,6 +5,7 @@ package search
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/healthmed/healthmed/ent"
@@ -36,6 +37,14 @@ type DoctorArgs struct {
 	// CountTotal asks for totalCount, which costs a second pass over
 	// every match: only when the client selected it.
 	CountTotal bool
+	// Fields are the Doctor fields the client selected on the page's
+	// nodes: only the columns they need are read. Nil reads every public
+	// column.
+	Fields []string
+	// NextFreeSlots, when Fields hold nextFreeSlot, reads the next free
+	// slot of every doctor of the page in one go, as soon as the page is
+	// known.
+	NextFreeSlots func(ctx context.Context, doctorIDs []int) error
 }
 
 // Doctors runs the search. With a point it orders by distance then id;
@@ -52,16 +61,63 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if a.MinRating != nil {
 		q.Where(doctor.RatingGTE(*a.MinRating))
 	}
+	var conn *ent.DoctorConnection
 	if a.Near == nil {
-		if err := scalar.Expect(a.After, scalar.KindID); err != nil {
+		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err
 		}
-		return q.Select(publicColumns...).Paginate(ctx, a.After, &first, nil, nil)
+		conn, err = q.Select(columnsFor(a.Fields)...).Paginate(ctx, a.After, &first, nil, nil)
+	} else {
+		if err = scalar.Expect(a.After, scalar.KindFloat); err != nil {
+			return nil, err
+		}
+		conn, err = nearest(ctx, q, a, first)
 	}
-	if err := scalar.Expect(a.After, scalar.KindFloat); err != nil {
-		return nil, err
+	if err != nil || a.NextFreeSlots == nil || !slices.Contains(a.Fields, "nextFreeSlot") || len(conn.Edges) == 0 {
+		return conn, err
 	}
-	return nearest(ctx, q, a, first)
+	ids := make([]int, len(conn.Edges))
+	for i, e := range conn.Edges {
+		ids[i] = e.Node.ID
+	}
+	return conn, a.NextFreeSlots(ctx, ids)
+}
+
+// fieldColumns are the columns each Doctor field reads. The fields
+// listed with none read the id, or what the search selects itself (the
+// distance); a field missing here reads every public column, so a new
+// field never finds its column empty.
+var fieldColumns = map[string][]string{
+	"id": nil, "__typename": nil, "distanceKm": nil, "slots": nil, "nextFreeSlot": nil,
+	"createdAt":   {doctor.FieldCreatedAt},
+	"name":        {doctor.FieldName},
+	"crm":         {doctor.FieldCrmNumber, doctor.FieldCrmState},
+	"specialty":   {doctor.FieldSpecialty},
+	"priceCents":  {doctor.FieldPriceCents},
+	"location":    {doctor.FieldLocation},
+	"timezone":    {doctor.FieldTimezone},
+	"rating":      {doctor.FieldRating},
+	"ratingCount": {doctor.FieldRatingCount},
+}
+
+// columnsFor are the columns the fields read, the id always first.
+func columnsFor(fields []string) []string {
+	if fields == nil {
+		return publicColumns
+	}
+	cols := []string{doctor.FieldID}
+	for _, f := range fields {
+		cs, ok := fieldColumns[f]
+		if !ok {
+			return publicColumns
+		}
+		for _, c := range cs {
+			if !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
+	}
+	return cols
 }
 
 // publicColumns are the doctors' columns a search reads: every one but

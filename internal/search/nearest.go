@@ -86,7 +86,7 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 			))
 		})
 	}
-	q.Select(publicColumns...)
+	q.Select(columnsFor(a.Fields)...)
 	q.Modify(func(s *sql.Selector) {
 		s.AppendSelectExprAs(sql.Expr(dist(s)), DistanceColumn)
 		s.OrderExpr(sql.Expr(dist(s)))
