@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"strconv"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -41,28 +40,34 @@ const maxTieRows = 4096
 // Equal distances are ordered by id here, after the index order (a second
 // ORDER BY key would make PostgreSQL sort every row again).
 func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
-	// The point and radius are validated floats formatted by strconv, so
-	// writing them as literals is safe; the cursor's values are arguments.
-	pt := "ST_GeogFromText('" + a.Near.EWKT() + "')"
-	dist := func(s *sql.Selector) string { return "(" + s.C(doctor.FieldLocation) + " <-> " + pt + ")" }
+	// The point and the radius are arguments, so the statement's text is
+	// the same for every search and stays prepared.
+	pt := a.Near.EWKT()
+	dist := func(s *sql.Selector) func(*sql.Builder) {
+		return func(b *sql.Builder) {
+			b.WriteString("(" + s.C(doctor.FieldLocation) + " <-> ST_GeogFromText(").Arg(pt).WriteString("))")
+		}
+	}
+	within := func(radius float64) func(*sql.Selector) {
+		return func(s *sql.Selector) {
+			s.Where(sql.P(func(b *sql.Builder) {
+				b.WriteString("ST_DWithin(" + s.C(doctor.FieldLocation) + ", ST_GeogFromText(").Arg(pt).
+					WriteString("), ").Arg(radius).WriteString(", false)")
+			}))
+		}
+	}
 	radius := -1.0
 	if a.WithinKm != nil {
 		radius = *a.WithinKm * 1000
 		if a.MinRating != nil {
-			r := strconv.FormatFloat(radius, 'g', -1, 64)
-			q.Where(func(s *sql.Selector) {
-				s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + r + ", false)"))
-			})
+			q.Where(within(radius))
 		}
 	}
 	total := 0
 	if a.CountTotal {
 		cq := q.Clone()
 		if radius >= 0 && a.MinRating == nil {
-			r := strconv.FormatFloat(radius, 'g', -1, 64)
-			cq.Where(func(s *sql.Selector) {
-				s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + r + ", false)"))
-			})
+			cq.Where(within(radius))
 		}
 		var err error
 		if total, err = cq.Count(ctx); err != nil {
@@ -78,9 +83,9 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 		id := a.After.ID
 		q.Where(func(s *sql.Selector) {
 			s.Where(sql.Or(
-				sql.P(func(b *sql.Builder) { b.WriteString(dist(s) + " > ").Arg(d) }),
+				sql.P(func(b *sql.Builder) { dist(s)(b); b.WriteString(" > ").Arg(d) }),
 				sql.And(
-					sql.P(func(b *sql.Builder) { b.WriteString(dist(s) + " = ").Arg(d) }),
+					sql.P(func(b *sql.Builder) { dist(s)(b); b.WriteString(" = ").Arg(d) }),
 					sql.GT(s.C(doctor.FieldID), id),
 				),
 			))
@@ -88,8 +93,8 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 	}
 	q.Select(columnsFor(a.Fields)...)
 	q.Modify(func(s *sql.Selector) {
-		s.AppendSelectExprAs(sql.Expr(dist(s)), DistanceColumn)
-		s.OrderExpr(sql.Expr(dist(s)))
+		s.AppendSelectExprAs(sql.ExprFunc(dist(s)), DistanceColumn)
+		s.OrderExpr(sql.ExprFunc(dist(s)))
 	})
 	// Read first+1 rows; when the row after the page is at the same
 	// distance as the page's last, the rows at that distance may go on

@@ -1,0 +1,142 @@
+package db
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+)
+
+// Prepared is the Ent driver of the server: the queries it sends outside
+// transactions run as prepared statements, kept per query text in a
+// bounded cache (database/sql prepares each on a connection the first
+// time it runs there). PostgreSQL then parses a statement once per
+// connection and, after a few runs, plans it once: for the doctor search
+// and its next free slots, parsing and planning cost as much as running
+// them. Transactions and writes go to the plain driver.
+//
+// Query texts must not carry values (they are arguments), or every value
+// would take a place in the cache; the cache's bound keeps a text that
+// does from growing it without end. A statement pooler in transaction
+// mode (PgBouncer before 1.21) does not keep prepared statements: run
+// without one, or in session mode.
+type Prepared struct {
+	*entsql.Driver
+	db  *sql.DB
+	max int
+
+	mu    sync.Mutex
+	lru   *list.List // of *prepared, most recently used first
+	bySQL map[string]*list.Element
+}
+
+type prepared struct {
+	query   string
+	stmt    *sql.Stmt
+	users   int  // queries whose rows are still open
+	evicted bool // closed when its last user is done
+}
+
+// NewPrepared wraps db; it keeps at most max statements prepared.
+func NewPrepared(db *sql.DB, max int) *Prepared {
+	return &Prepared{Driver: entsql.OpenDB(dialect.Postgres, db), db: db, max: max,
+		lru: list.New(), bySQL: map[string]*list.Element{}}
+}
+
+// Query runs query as a prepared statement.
+func (p *Prepared) Query(ctx context.Context, query string, args, v any) error {
+	vr, ok := v.(*entsql.Rows)
+	if !ok {
+		return fmt.Errorf("db: invalid type %T, want *sql.Rows", v)
+	}
+	argv, ok := args.([]any)
+	if !ok {
+		return fmt.Errorf("db: invalid type %T, want []any for args", args)
+	}
+	ps, err := p.acquire(ctx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := ps.stmt.QueryContext(ctx, argv...)
+	if err != nil {
+		p.release(ps)
+		return err
+	}
+	*vr = entsql.Rows{ColumnScanner: &releasingRows{Rows: rows, done: func() { p.release(ps) }}}
+	return nil
+}
+
+// acquire returns the prepared statement of query, preparing it when it
+// is not cached, and counts the caller as one of its users.
+func (p *Prepared) acquire(ctx context.Context, query string) (*prepared, error) {
+	p.mu.Lock()
+	if e, ok := p.bySQL[query]; ok {
+		p.lru.MoveToFront(e)
+		ps := e.Value.(*prepared)
+		ps.users++
+		p.mu.Unlock()
+		return ps, nil
+	}
+	p.mu.Unlock()
+	stmt, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.bySQL[query]; ok {
+		// Another caller prepared it meanwhile: keep theirs.
+		_ = stmt.Close()
+		p.lru.MoveToFront(e)
+		ps := e.Value.(*prepared)
+		ps.users++
+		return ps, nil
+	}
+	ps := &prepared{query: query, stmt: stmt, users: 1}
+	p.bySQL[query] = p.lru.PushFront(ps)
+	for p.lru.Len() > p.max {
+		old := p.lru.Back()
+		p.lru.Remove(old)
+		o := old.Value.(*prepared)
+		delete(p.bySQL, o.query)
+		o.evicted = true
+		if o.users == 0 {
+			go o.stmt.Close()
+		}
+	}
+	return ps, nil
+}
+
+func (p *Prepared) release(ps *prepared) {
+	p.mu.Lock()
+	ps.users--
+	closeIt := ps.evicted && ps.users == 0
+	p.mu.Unlock()
+	if closeIt {
+		_ = ps.stmt.Close()
+	}
+}
+
+// Len is how many statements are kept prepared.
+func (p *Prepared) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lru.Len()
+}
+
+// releasingRows gives its statement back when the rows are closed.
+type releasingRows struct {
+	*sql.Rows
+	once sync.Once
+	done func()
+}
+
+func (r *releasingRows) Close() error {
+	err := r.Rows.Close()
+	r.once.Do(r.done)
+	return err
+}
