@@ -21,6 +21,7 @@ import (
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/apptest"
 	"github.com/healthmed/healthmed/internal/reaction"
+	"github.com/healthmed/healthmed/internal/search"
 )
 
 // planDoctors is the table size the search's targets are stated for: at
@@ -73,7 +74,7 @@ func TestSearchPlanUsesLocationIndex(t *testing.T) {
 	if err := json.Unmarshal(first, &page); err != nil || page.Doctors.PageInfo.EndCursor == "" {
 		t.Fatalf("first page: %v %s", err, first)
 	}
-	t.Logf("%d cardiologists within 10 km of the centre", page.Doctors.TotalCount)
+	t.Logf("totalCount %d cardiologists within 10 km of the centre (counted up to %d)", page.Doctors.TotalCount, search.MaxTotalCount)
 	next := map[string]any{"after": page.Doctors.PageInfo.EndCursor}
 	for k, v := range target {
 		next[k] = v

@@ -37,7 +37,7 @@ type Prepared struct {
 type prepared struct {
 	query   string
 	stmt    *sql.Stmt
-	users   int  // queries whose rows are still open
+	users   int  // callers between acquire and their query's start
 	evicted bool // closed when its last user is done
 }
 
@@ -57,17 +57,25 @@ func (p *Prepared) Query(ctx context.Context, query string, args, v any) error {
 	if !ok {
 		return fmt.Errorf("db: invalid type %T, want []any for args", args)
 	}
+	rows, err := p.QueryContext(ctx, query, argv...)
+	if err != nil {
+		return err
+	}
+	*vr = entsql.Rows{ColumnScanner: rows}
+	return nil
+}
+
+// QueryContext runs query as a prepared statement (Ent's client calls it
+// for hand-built statements). database/sql closes an evicted statement
+// only once the rows read from it are closed, so the rows outlive the
+// statement's place in the cache.
+func (p *Prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ps, err := p.acquire(ctx, query)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rows, err := ps.stmt.QueryContext(ctx, argv...)
-	if err != nil {
-		p.release(ps)
-		return err
-	}
-	*vr = entsql.Rows{ColumnScanner: &releasingRows{Rows: rows, done: func() { p.release(ps) }}}
-	return nil
+	defer p.release(ps)
+	return ps.stmt.QueryContext(ctx, args...)
 }
 
 // acquire returns the prepared statement of query, preparing it when it
@@ -126,17 +134,4 @@ func (p *Prepared) Len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.lru.Len()
-}
-
-// releasingRows gives its statement back when the rows are closed.
-type releasingRows struct {
-	*sql.Rows
-	once sync.Once
-	done func()
-}
-
-func (r *releasingRows) Close() error {
-	err := r.Rows.Close()
-	r.once.Do(r.done)
-	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
@@ -34,8 +35,8 @@ type DoctorArgs struct {
 	MinRating *float64
 	First     *int
 	After     *scalar.Cursor
-	// CountTotal asks for totalCount, which costs a second pass over
-	// every match: only when the client selected it.
+	// CountTotal asks for totalCount, a second statement counting the
+	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
 	// Fields are the Doctor fields the client selected on the page's
 	// nodes: only the columns they need are read. Nil reads every public
@@ -54,24 +55,25 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if err != nil {
 		return nil, err
 	}
-	q := client.Doctor.Query()
+	var preds []predicate.Doctor
 	if a.Specialty != nil {
-		q.Where(doctor.Specialty(*a.Specialty))
+		preds = append(preds, doctor.Specialty(*a.Specialty))
 	}
 	if a.MinRating != nil {
-		q.Where(doctor.RatingGTE(*a.MinRating))
+		preds = append(preds, doctor.RatingGTE(*a.MinRating))
 	}
+	q := client.Doctor.Query().Where(preds...)
 	var conn *ent.DoctorConnection
 	if a.Near == nil {
 		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err
 		}
-		conn, err = q.Select(columnsFor(a.Fields)...).Paginate(ctx, a.After, &first, nil, nil)
+		conn, err = byID(ctx, client, q, preds, a, first)
 	} else {
 		if err = scalar.Expect(a.After, scalar.KindFloat); err != nil {
 			return nil, err
 		}
-		conn, err = nearest(ctx, q, a, first)
+		conn, err = nearest(ctx, client, q, preds, a, first)
 	}
 	if err != nil || a.NextFreeSlots == nil || !slices.Contains(a.Fields, "nextFreeSlot") || len(conn.Edges) == 0 {
 		return conn, err
@@ -81,6 +83,38 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		ids[i] = e.Node.ID
 	}
 	return conn, a.NextFreeSlots(ctx, ids)
+}
+
+// byID pages through the doctors by id.
+func byID(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
+	conn := &ent.DoctorConnection{}
+	if a.CountTotal {
+		var err error
+		if conn.TotalCount, err = boundedCount(ctx, client, preds); err != nil {
+			return nil, err
+		}
+	}
+	if a.After != nil {
+		q.Where(doctor.IDGT(a.After.ID))
+	}
+	nodes, err := q.Select(columnsFor(a.Fields)...).Order(doctor.ByID()).Limit(first + 1).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.PageInfo.HasPreviousPage = a.After != nil
+	if len(nodes) > first {
+		conn.PageInfo.HasNextPage = true
+		nodes = nodes[:first]
+	}
+	conn.Edges = make([]*ent.DoctorEdge, len(nodes))
+	for i, n := range nodes {
+		conn.Edges[i] = &ent.DoctorEdge{Node: n, Cursor: scalar.Cursor{ID: n.ID}}
+	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
+	}
+	return conn, nil
 }
 
 // fieldColumns are the columns each Doctor field reads. The fields

@@ -7,6 +7,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
 )
@@ -39,7 +40,7 @@ const maxTieRows = 4096
 // distanceKm and is kept in the cursor, so pages never repeat or skip.
 // Equal distances are ordered by id here, after the index order (a second
 // ORDER BY key would make PostgreSQL sort every row again).
-func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
+func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
 	// The point and the radius are arguments, so the statement's text is
 	// the same for every search and stays prepared.
 	pt := a.Near.EWKT()
@@ -50,8 +51,10 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 	}
 	within := func(radius float64) func(*sql.Selector) {
 		return func(s *sql.Selector) {
+			// Qualified now: the count reads the selector under an alias.
+			loc := s.C(doctor.FieldLocation)
 			s.Where(sql.P(func(b *sql.Builder) {
-				b.WriteString("ST_DWithin(" + s.C(doctor.FieldLocation) + ", ST_GeogFromText(").Arg(pt).
+				b.WriteString("ST_DWithin(" + loc + ", ST_GeogFromText(").Arg(pt).
 					WriteString("), ").Arg(radius).WriteString(", false)")
 			}))
 		}
@@ -59,18 +62,15 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 	radius := -1.0
 	if a.WithinKm != nil {
 		radius = *a.WithinKm * 1000
+		preds = append(preds, within(radius))
 		if a.MinRating != nil {
 			q.Where(within(radius))
 		}
 	}
 	total := 0
 	if a.CountTotal {
-		cq := q.Clone()
-		if radius >= 0 && a.MinRating == nil {
-			cq.Where(within(radius))
-		}
 		var err error
-		if total, err = cq.Count(ctx); err != nil {
+		if total, err = boundedCount(ctx, client, preds); err != nil {
 			return nil, err
 		}
 	}
