@@ -2,8 +2,10 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -68,5 +70,65 @@ func TestPreparedKeepsStatementsWithinItsBound(t *testing.T) {
 	}
 	if n := drv.Len(); n > 2 {
 		t.Fatalf("%d statements prepared, want at most 2", n)
+	}
+}
+
+// TestPreparedLetsShortStatementsFinish: a statement running when its
+// request ends finishes on its connection (lib/pq would close the
+// connection to cancel it), one that runs past db.CancelGrace is
+// cancelled, and none starts once the request has ended.
+func TestPreparedLetsShortStatementsFinish(t *testing.T) {
+	d := testdb.New(t)
+	d.SQL.SetMaxOpenConns(1)
+	drv := db.NewPrepared(d.SQL, 8)
+	pid := func() int {
+		rows, err := drv.QueryContext(context.Background(), "SELECT pg_backend_pid()")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var p int
+		for rows.Next() {
+			if err := rows.Scan(&p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+	before := pid()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	rows, err := drv.QueryContext(ctx, "SELECT pg_sleep(0.04)")
+	if err != nil {
+		t.Fatalf("a short statement was cancelled: %v", err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := pid(); after != before {
+		t.Fatalf("the connection was replaced (backend %d, then %d)", before, after)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	start := time.Now()
+	rows, err = drv.QueryContext(ctx, "SELECT pg_sleep(5)")
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if took := time.Since(start); err == nil || took > 3*time.Second {
+		t.Fatalf("a long statement ran on for %s after its request ended (err %v)", took, err)
+	}
+
+	if _, err := drv.QueryContext(ctx, "SELECT 1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a statement started for a request that had ended: %v", err)
 	}
 }
