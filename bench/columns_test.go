@@ -99,6 +99,10 @@ func TestSearchReadsOnlySelectedColumns(t *testing.T) {
 		if len(pages) != 1 {
 			t.Fatalf("%s: %d statements on doctors, want 1", c.node, len(pages))
 		}
+		// The next free slots come with the page, in the same statement.
+		if more := rec.matching(`FROM "slots"`); len(more) > 0 {
+			t.Errorf("%s: the slots were read apart from the page: %+v", c.node, more)
+		}
 		for _, col := range c.read {
 			if !strings.Contains(pages[0].SQL, `"doctors"."`+col+`"`) {
 				t.Errorf("%s: the page does not read %s:\n%s", c.node, col, pages[0].SQL)

@@ -2,6 +2,7 @@ package agenda
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/loader"
 )
@@ -93,18 +95,56 @@ func (s *Service) NextFreeSlot(ctx context.Context, doctorID int) (*ent.Slot, er
 	return s.loaders(ctx).next.Load(ctx, doctorID)
 }
 
-// PrefetchNextFreeSlots reads the next free slot of every doctor of a
-// page in one statement, now, on the caller's goroutine; each doctor's
-// nextFreeSlot then answers from the response's cache without waiting
-// for a loader's window (which also split a page's batch under load).
-func (s *Service) PrefetchNextFreeSlots(ctx context.Context, doctorIDs []int) error {
-	if len(doctorIDs) == 0 {
-		return nil
+// nextFreeSlotColumn is the column WithNextFreeSlot adds to a select on
+// doctors.
+const nextFreeSlotColumn = "next_free_slot"
+
+// WithNextFreeSlot adds each doctor's next free slot to a select on
+// doctors, as one JSON column: the page and its slots in one statement,
+// one trip to the pool. The subquery probes (doctor_id, starts_at) and
+// stops at the first free slot; PostgreSQL evaluates it only for the
+// rows the select returns (an index-ordered page reads no more).
+func (s *Service) WithNextFreeSlot(sel *sql.Selector) {
+	now := s.now()
+	id := sel.C(doctor.FieldID)
+	sel.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("(SELECT row_to_json(n) FROM (SELECT s.id, s.created_at, s.updated_at, s.doctor_id, s.starts_at, s.ends_at" +
+			" FROM slots s WHERE s.doctor_id = " + id + " AND s.deleted_at IS NULL AND s.starts_at > ").Arg(now).
+			WriteString(" AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id" +
+				" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY s.starts_at LIMIT 1) n)")
+	}), nextFreeSlotColumn)
+}
+
+// PrimeNextFreeSlots gives the response's nextFreeSlot loader what
+// WithNextFreeSlot read for doctors, so their nextFreeSlot fields answer
+// without another statement.
+func (s *Service) PrimeNextFreeSlots(ctx context.Context, doctors []*ent.Doctor) error {
+	ids := make([]int, 0, len(doctors))
+	vals := make(map[int]*ent.Slot, len(doctors))
+	for _, d := range doctors {
+		v, err := d.Value(nextFreeSlotColumn)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, d.ID)
+		var raw []byte
+		switch x := v.(type) {
+		case []byte:
+			raw = x
+		case string:
+			raw = []byte(x)
+		}
+		if len(raw) == 0 {
+			continue // no free slot
+		}
+		sl := &ent.Slot{}
+		if err := json.Unmarshal(raw, sl); err != nil {
+			return err
+		}
+		vals[d.ID] = s.Client.Slot.Attach(sl)
 	}
-	l := s.loaders(ctx)
-	vals, err := l.fetchNextFree(ctx, doctorIDs)
-	l.next.Prime(doctorIDs, vals, err)
-	return err
+	s.loaders(ctx).next.Prime(ids, vals, nil)
+	return nil
 }
 
 // SlotFree is Slot.free. It asks the slots table, not the appointments,

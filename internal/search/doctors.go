@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
@@ -42,10 +44,17 @@ type DoctorArgs struct {
 	// nodes: only the columns they need are read. Nil reads every public
 	// column.
 	Fields []string
-	// NextFreeSlots, when Fields hold nextFreeSlot, reads the next free
-	// slot of every doctor of the page in one go, as soon as the page is
-	// known.
-	NextFreeSlots func(ctx context.Context, doctorIDs []int) error
+	// NextFreeSlots, when Fields hold nextFreeSlot, reads each doctor's
+	// next free slot in the page's statement.
+	NextFreeSlots NextFreeSlots
+}
+
+// NextFreeSlots adds the doctors' next free slots to the page's
+// statement and hands them to the response's nextFreeSlot fields
+// (agenda.Service).
+type NextFreeSlots interface {
+	WithNextFreeSlot(*sql.Selector)
+	PrimeNextFreeSlots(context.Context, []*ent.Doctor) error
 }
 
 // Doctors runs the search. With a point it orders by distance then id;
@@ -63,6 +72,10 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		preds = append(preds, doctor.RatingGTE(*a.MinRating))
 	}
 	q := client.Doctor.Query().Where(preds...)
+	withSlots := a.NextFreeSlots != nil && slices.Contains(a.Fields, "nextFreeSlot")
+	if withSlots {
+		q.Modify(a.NextFreeSlots.WithNextFreeSlot)
+	}
 	var conn *ent.DoctorConnection
 	if a.Near == nil {
 		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
@@ -75,14 +88,14 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		}
 		conn, err = nearest(ctx, client, q, preds, a, first)
 	}
-	if err != nil || a.NextFreeSlots == nil || !slices.Contains(a.Fields, "nextFreeSlot") || len(conn.Edges) == 0 {
+	if err != nil || !withSlots {
 		return conn, err
 	}
-	ids := make([]int, len(conn.Edges))
+	nodes := make([]*ent.Doctor, len(conn.Edges))
 	for i, e := range conn.Edges {
-		ids[i] = e.Node.ID
+		nodes[i] = e.Node
 	}
-	return conn, a.NextFreeSlots(ctx, ids)
+	return conn, a.NextFreeSlots.PrimeNextFreeSlots(ctx, nodes)
 }
 
 // byID pages through the doctors by id.
