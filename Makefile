@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-subs bench-hostile fuzz test-js test-ts
+.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-compare bench-subs bench-hostile fuzz test-js test-ts
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE.
 ## The server runs as the terminal's foreground job (set -m; the command
@@ -103,13 +103,24 @@ build:
 ## of one booking, the search's load at fixed rates against a serve process
 ## (CPU per search, latency, goodput), the booking load against one (200
 ## patients on distinct slots: bookings/s, latency, CPU per booking; 20 races
-## of 1,000 patients for one slot), then the load benchmarks
+## of 1,000 patients for one slot), the load benchmarks, then the same search
+## side by side with raw SQL and PostGraphile
 bench: test-db
 	export HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))}; \
 	$(GO) test -count=1 -run '^(TestSearchPlanUsesLocationIndex|TestSearchNeverReadsCredentials|TestBookingStatements)$$' -v ./bench/... && \
 	HEALTHMED_BENCH_LOAD=1 $(GO) test -count=1 -timeout 30m -run '^(TestSearchLoad|TestBookingLoad)$$' -v ./bench/ && \
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
+	$(MAKE) --no-print-directory bench-compare
 	$(MAKE) --no-print-directory bench-hostile
+
+## bench-compare: the doctor search through healthmed, as raw SQL (pgbench
+## with healthmed's statements, prepared) and through PostGraphile v4 (the
+## search as a SQL function, installed from bench/compare's package lock), on
+## one database in one run: throughput, p50/p95/p99, CPU per request
+bench-compare: test-db
+	cd bench/compare && npm ci --no-audit --no-fund --loglevel=error
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	HEALTHMED_BENCH_COMPARE=1 $(GO) test -count=1 -timeout 30m -run '^TestSearchCompare$$' -v ./bench/
 
 ## bench-hostile: every attack of a hostile client at one server in production
 ## mode: server CPU per request, memory growth, answer, survival (bench/hostile)

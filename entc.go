@@ -40,6 +40,8 @@ func main() {
 			gen.FeatureExecQuery,
 		},
 	}, entc.Extensions(ex),
+		// Client.Slot.Attach, for the slot the doctor search joins.
+		entc.TemplateFiles("./ent/schema/template/attach.tmpl"),
 		// What the schema's reactions (Hooks) need from the running
 		// server reaches every mutation through its client.
 		entc.Dependency(entc.DependencyName("Reactions"), entc.DependencyType(&reaction.Deps{})),

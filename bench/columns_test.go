@@ -65,3 +65,53 @@ func TestSearchNeverReadsCredentials(t *testing.T) {
 		t.Fatalf("recorded %d statements on doctors, want at least one per search: %+v", read, rec.all())
 	}
 }
+
+// TestSearchReadsOnlySelectedColumns checks that a page reads the columns
+// of the fields the client asked for, and the rest only when a field the
+// search does not know is selected.
+func TestSearchReadsOnlySelectedColumns(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	ctx := context.Background()
+	if _, _, err := seedDoctors(ctx, env.DB.SQL, 200, 3); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
+	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
+		ent.NewClient(ent.Driver(rec), ent.Reactions(&reaction.Deps{})))
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	for _, c := range []struct {
+		node       string
+		read, skip []string
+	}{
+		{"id name distanceKm nextFreeSlot { id }", []string{doctor.FieldName}, []string{doctor.FieldTimezone, doctor.FieldCrmNumber, doctor.FieldPriceCents}},
+		{"... on Doctor { crm priceCents }", []string{doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldPriceCents}, []string{doctor.FieldName, doctor.FieldRating}},
+		{"createdAt timezone ratingCount", []string{doctor.FieldCreatedAt, doctor.FieldTimezone, doctor.FieldRatingCount}, []string{doctor.FieldName}},
+	} {
+		rec.mu.Lock()
+		rec.queries = nil
+		rec.mu.Unlock()
+		graphql(t, a.Handler, `query($near: GeoPointInput) { doctors(near: $near, withinKm: 50, first: 3) { edges { node { `+c.node+` } } } }`,
+			map[string]any{"near": near})
+		pages := rec.matching(`FROM "doctors"`)
+		if len(pages) != 1 {
+			t.Fatalf("%s: %d statements on doctors, want 1", c.node, len(pages))
+		}
+		// The next free slots come with the page, in the same statement.
+		if more := rec.matching(`FROM "slots"`); len(more) > 0 {
+			t.Errorf("%s: the slots were read apart from the page: %+v", c.node, more)
+		}
+		for _, col := range c.read {
+			if !strings.Contains(pages[0].SQL, `"doctors"."`+col+`"`) {
+				t.Errorf("%s: the page does not read %s:\n%s", c.node, col, pages[0].SQL)
+			}
+		}
+		for _, col := range c.skip {
+			if strings.Contains(pages[0].SQL, `"doctors"."`+col+`"`) {
+				t.Errorf("%s: the page reads %s, which nothing asked for:\n%s", c.node, col, pages[0].SQL)
+			}
+		}
+	}
+}

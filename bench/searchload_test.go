@@ -65,68 +65,9 @@ func TestSearchLoad(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	admin, err := serverproc.ReplaceDB(base, "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbURL, drop, err := serverproc.FreshDatabase(ctx, admin, "hmsearchload")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drop()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "healthmed")
-	if err := serverproc.Build(ctx, bin); err != nil {
-		t.Fatal(err)
-	}
-	migrate := exec.CommandContext(ctx, bin, "migrate")
-	migrate.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HEALTHMED_DEV=true", "HEALTHMED_DATA_DIR="+dir)
-	if out, err := migrate.CombinedOutput(); err != nil {
-		t.Fatalf("migrate: %v\n%s", err, serverproc.TailLines(out, 20))
-	}
-	db, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	copyTime, analyzeTime, err := seedDoctors(ctx, db, loadDoctors, 1)
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
-	slots, err := seedSlots(ctx, db)
-	if err != nil {
-		t.Fatalf("seed slots: %v", err)
-	}
-	t.Logf("%s; %d free slots for the doctors around São Paulo", describeSeed(loadDoctors, copyTime, analyzeTime), slots)
-
-	key, err := serverproc.SigningKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:18282"
-	env := append(os.Environ(),
-		"DATABASE_URL="+dbURL,
-		"HEALTHMED_DEV=false",
-		"HEALTHMED_SIGNING_KEY="+key,
-		"HEALTHMED_RECORD_KEK="+base64.StdEncoding.EncodeToString(randomKey(32)),
-		"HEALTHMED_LINK_SECRET="+base64.StdEncoding.EncodeToString(randomKey(33)),
-		"HEALTHMED_PUBLIC_URL=http://"+addr,
-		"HEALTHMED_DATA_DIR="+dir,
-		"HEALTHMED_METRICS=off",
-		"HEALTHMED_NOTIFY_WORKER=false",
-		// One address sends everything here: the per-address limit
-		// would measure itself.
-		"HEALTHMED_SEARCH_PER_MINUTE=0",
-	)
-	r, err := serverproc.Start(ctx, bin, env, "search", addr, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Stop("")
-	if err := r.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	m := &meter{server: r.Cmd.Process.Pid, db: db, dbName: "hmsearchload"}
+	rig := startSearchRig(ctx, t, base, "hmsearchload", "127.0.0.1:18282")
+	db, addr := rig.db, rig.addr
+	m := &meter{server: rig.server.Cmd.Process.Pid, db: db, dbName: "hmsearchload"}
 	lc := newLoadClient("http://"+addr+"/graphql", 2*time.Second)
 	plain, withSlot := body(loadSearchOp, loadSearchVars), body(loadSearchSlotOp, loadSearchVars)
 	for _, p := range [][]byte{plain, withSlot} {
@@ -184,6 +125,14 @@ func TestSearchLoad(t *testing.T) {
 	t.Logf("goodput %.0f/s = %.0f%% of the peak; CPU per answered search: server %d µs + PostgreSQL %d µs",
 		res.goodput, 100*res.goodput/peak, perOp(after.server-before.server, res.ok),
 		perOp(after.pgTotal(before), res.ok))
+	started := 0
+	for pid := range after.backends {
+		if _, ok := before.backends[pid]; !ok {
+			started++
+		}
+	}
+	t.Logf("PostgreSQL backends: %d before the overload, %d after, %d started during it",
+		len(before.backends), len(after.backends), started)
 }
 
 func randomKey(n int) []byte {
@@ -382,4 +331,79 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 		goodput: float64(len(lat)) / d.Seconds(),
 		p50:     percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
 	}
+}
+
+// searchRig is a database of its own seeded with loadDoctors doctors and
+// their slots, and a `healthmed serve` process on it.
+type searchRig struct {
+	url, dir, addr string
+	db             *sql.DB
+	server         *serverproc.Replica
+}
+
+// startSearchRig creates, migrates and seeds the database name and
+// starts the server on addr; everything is removed when the test ends.
+func startSearchRig(ctx context.Context, t *testing.T, base, name, addr string) *searchRig {
+	t.Helper()
+	admin, err := serverproc.ReplaceDB(base, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL, drop, err := serverproc.FreshDatabase(ctx, admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "healthmed")
+	if err := serverproc.Build(ctx, bin); err != nil {
+		t.Fatal(err)
+	}
+	migrate := exec.CommandContext(ctx, bin, "migrate")
+	migrate.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HEALTHMED_DEV=true", "HEALTHMED_DATA_DIR="+dir)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, serverproc.TailLines(out, 20))
+	}
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	copyTime, analyzeTime, err := seedDoctors(ctx, db, loadDoctors, 1)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	slots, err := seedSlots(ctx, db)
+	if err != nil {
+		t.Fatalf("seed slots: %v", err)
+	}
+	t.Logf("%s; %d free slots for the doctors around São Paulo", describeSeed(loadDoctors, copyTime, analyzeTime), slots)
+
+	key, err := serverproc.SigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"HEALTHMED_DEV=false",
+		"HEALTHMED_SIGNING_KEY="+key,
+		"HEALTHMED_RECORD_KEK="+base64.StdEncoding.EncodeToString(randomKey(32)),
+		"HEALTHMED_LINK_SECRET="+base64.StdEncoding.EncodeToString(randomKey(33)),
+		"HEALTHMED_PUBLIC_URL=http://"+addr,
+		"HEALTHMED_DATA_DIR="+dir,
+		"HEALTHMED_METRICS=off",
+		"HEALTHMED_NOTIFY_WORKER=false",
+		// One address sends everything here: the per-address limit
+		// would measure itself.
+		"HEALTHMED_SEARCH_PER_MINUTE=0",
+	)
+	r, err := serverproc.Start(ctx, bin, env, "search", addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop("") })
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &searchRig{url: dbURL, dir: dir, addr: addr, db: db, server: r}
 }

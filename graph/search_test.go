@@ -245,6 +245,71 @@ func TestDoctorAgendaFieldsInSearch(t *testing.T) {
 	}
 }
 
+// TestNextFreeSlotReadWithThePage checks the next free slot a search
+// reads in its page's statement against the one the loader reads for a
+// doctor reached another way (node), field by field and through the
+// slot's own edge, by distance and by id.
+func TestNextFreeSlotReadWithThePage(t *testing.T) {
+	env := apptest.New(t)
+	doc, _ := env.Doctor("Dr. Slots", "Urology", -23.55, -46.63)
+	env.Doctor("Dr. Empty", "Urology", -23.56, -46.64)
+	first := createSlot(t, env, doc, tomorrowAt(8), 30)
+	createSlot(t, env, doc, tomorrowAt(9), 45)
+	pat, _, _ := env.Patient("Booker")
+	book(t, env, pat, first)
+
+	const slot = `nextFreeSlot { id createdAt startsAt endsAt free doctor { id name } }`
+	type next struct {
+		ID, CreatedAt string
+		StartsAt      time.Time
+		EndsAt        time.Time
+		Free          bool
+		Doctor        struct{ ID, Name string }
+	}
+	var byNode struct {
+		Node struct{ NextFreeSlot *next }
+	}
+	var docID string
+	for _, vars := range []map[string]any{{}, {"near": map[string]any{"lat": -23.55, "lng": -46.63}, "km": 5.0}} {
+		var p struct {
+			Doctors struct {
+				Edges []struct {
+					Node struct {
+						ID, Name     string
+						NextFreeSlot *next
+					}
+				}
+			}
+		}
+		env.Do("", `query($near: GeoPointInput, $km: Float) { doctors(specialty: "Urology", near: $near, withinKm: $km) {
+			edges { node { id name `+slot+` } } } }`, vars).Decode(t, &p)
+		if len(p.Doctors.Edges) != 2 {
+			t.Fatalf("%v: %d doctors", vars, len(p.Doctors.Edges))
+		}
+		for _, e := range p.Doctors.Edges {
+			if e.Node.Name == "Dr. Empty" {
+				if e.Node.NextFreeSlot != nil {
+					t.Fatalf("%v: an empty agenda has a next free slot: %+v", vars, e.Node.NextFreeSlot)
+				}
+				continue
+			}
+			if docID == "" {
+				docID = e.Node.ID
+				env.Do("", `query($id: ID!) { node(id: $id) { ... on Doctor { `+slot+` } } }`,
+					map[string]any{"id": docID}).Decode(t, &byNode)
+				if byNode.Node.NextFreeSlot == nil || !byNode.Node.NextFreeSlot.StartsAt.Equal(tomorrowAt(9)) {
+					t.Fatalf("through node: %+v, want the 09:00 slot", byNode.Node.NextFreeSlot)
+				}
+			}
+			got := e.Node.NextFreeSlot
+			if got == nil || *got != *byNode.Node.NextFreeSlot || got.Doctor.Name != "Dr. Slots" || !got.Free ||
+				!got.EndsAt.Equal(tomorrowAt(9).Add(45*time.Minute)) {
+				t.Fatalf("%v: the page's next free slot %+v, through node %+v", vars, got, byNode.Node.NextFreeSlot)
+			}
+		}
+	}
+}
+
 // TestSearchPagesAcrossTiesAtOneAddress pages through doctors of one
 // clinic (one point, so exactly equal distances) with pages that end
 // inside the clinic: every doctor once, in (distance, id) order.

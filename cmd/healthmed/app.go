@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/ent"
@@ -23,6 +22,10 @@ import (
 	"github.com/healthmed/healthmed/internal/seed"
 	httpserver "github.com/healthmed/healthmed/internal/server"
 )
+
+// preparedStatements bounds the statements each connection keeps
+// prepared: the queries the server sends are a few hundred texts at most.
+const preparedStatements = 256
 
 // server is the running command: built once, used by every sub-command.
 type server struct {
@@ -57,7 +60,7 @@ func newApp(ctx context.Context, log *slog.Logger, dev bool) (*server, error) {
 		return nil, fmt.Errorf("database %s: %w", cfg.DatabaseURL, err)
 	}
 	// app.Build fills in what the schema's reactions need.
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)), ent.Reactions(&reaction.Deps{}))
+	client := ent.NewClient(ent.Driver(db.NewPrepared(sqlDB, preparedStatements)), ent.Reactions(&reaction.Deps{}))
 	return &server{cfg: cfg, log: log, sql: sqlDB, client: client}, nil
 }
 

@@ -2604,6 +2604,12 @@ extend type Doctor {
 
 extend type Query {
   viewer: Viewer @public
+  """
+  Doctors nearest first when near is given (within withinKm of it), else
+  by id. totalCount is bounded: it counts the matches up to 200, so 200
+  means 200 or more (counting every doctor around a city centre would cost
+  many times the page).
+  """
   doctors(
     near: GeoPointInput
     withinKm: Float

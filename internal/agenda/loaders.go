@@ -2,6 +2,7 @@ package agenda
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/loader"
 )
@@ -93,6 +95,58 @@ func (s *Service) NextFreeSlot(ctx context.Context, doctorID int) (*ent.Slot, er
 	return s.loaders(ctx).next.Load(ctx, doctorID)
 }
 
+// nextFreeSlotColumn is the column WithNextFreeSlot adds to a select on
+// doctors.
+const nextFreeSlotColumn = "next_free_slot"
+
+// WithNextFreeSlot adds each doctor's next free slot to a select on
+// doctors, as one JSON column: the page and its slots in one statement,
+// one trip to the pool. The subquery probes (doctor_id, starts_at) and
+// stops at the first free slot; PostgreSQL evaluates it only for the
+// rows the select returns (an index-ordered page reads no more).
+func (s *Service) WithNextFreeSlot(sel *sql.Selector) {
+	now := s.now()
+	id := sel.C(doctor.FieldID)
+	sel.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("(SELECT row_to_json(n) FROM (SELECT s.id, s.created_at, s.updated_at, s.doctor_id, s.starts_at, s.ends_at" +
+			" FROM slots s WHERE s.doctor_id = " + id + " AND s.deleted_at IS NULL AND s.starts_at > ").Arg(now).
+			WriteString(" AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id" +
+				" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY s.starts_at LIMIT 1) n)")
+	}), nextFreeSlotColumn)
+}
+
+// PrimeNextFreeSlots gives the response's nextFreeSlot loader what
+// WithNextFreeSlot read for doctors, so their nextFreeSlot fields answer
+// without another statement.
+func (s *Service) PrimeNextFreeSlots(ctx context.Context, doctors []*ent.Doctor) error {
+	ids := make([]int, 0, len(doctors))
+	vals := make(map[int]*ent.Slot, len(doctors))
+	for _, d := range doctors {
+		v, err := d.Value(nextFreeSlotColumn)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, d.ID)
+		var raw []byte
+		switch x := v.(type) {
+		case []byte:
+			raw = x
+		case string:
+			raw = []byte(x)
+		}
+		if len(raw) == 0 {
+			continue // no free slot
+		}
+		sl := &ent.Slot{}
+		if err := json.Unmarshal(raw, sl); err != nil {
+			return err
+		}
+		vals[d.ID] = s.Client.Slot.Attach(sl)
+	}
+	s.loaders(ctx).next.Prime(ids, vals, nil)
+	return nil
+}
+
 // SlotFree is Slot.free. It asks the slots table, not the appointments,
 // so the answer does not depend on whose appointments the viewer may see.
 func (s *Service) SlotFree(ctx context.Context, slotID int) (bool, error) {
@@ -102,8 +156,10 @@ func (s *Service) SlotFree(ctx context.Context, slotID int) (bool, error) {
 
 func (l *Loaders) fetchNextFree(ctx context.Context, ids []int) (map[int]*ent.Slot, error) {
 	now := l.s.now()
-	// DISTINCT ON picks each doctor's earliest free slot in one pass over
-	// the (doctor_id, starts_at) index.
+	// One index probe per doctor on (doctor_id, starts_at), stopping at
+	// the first free slot: the cost does not grow with how many slots a
+	// doctor has opened, unlike DISTINCT ON over all of them (which the
+	// planner also read through the overlap constraint's GiST index).
 	ids64 := make([]int64, len(ids))
 	for i, id := range ids {
 		ids64[i] = int64(id)
@@ -111,11 +167,11 @@ func (l *Loaders) fetchNextFree(ctx context.Context, ids []int) (map[int]*ent.Sl
 	all, err := l.s.Client.Slot.Query().Where(func(s *sql.Selector) {
 		s.Where(sql.P(func(b *sql.Builder) {
 			b.WriteString(s.C(slot.FieldID)).
-				WriteString(" IN (SELECT DISTINCT ON (n.doctor_id) n.id FROM slots n WHERE n.doctor_id = ANY(").
-				Arg(pq.Array(ids64)).
-				WriteString(") AND n.deleted_at IS NULL AND n.starts_at > ").Arg(now).
+				WriteString(" IN (SELECT x.id FROM unnest(").Arg(pq.Array(ids64)).
+				WriteString("::bigint[]) AS d(id) CROSS JOIN LATERAL (SELECT n.id FROM slots n" +
+					" WHERE n.doctor_id = d.id AND n.deleted_at IS NULL AND n.starts_at > ").Arg(now).
 				WriteString(" AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = n.id" +
-					" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY n.doctor_id, n.starts_at)")
+					" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY n.starts_at LIMIT 1) x)")
 		}))
 	}).All(ctx)
 	out := make(map[int]*ent.Slot, len(all))

@@ -21,7 +21,6 @@ import (
 	"testing"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
@@ -113,7 +112,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	logw := &lockedWriter{w: logs}
 	log := slog.New(slog.NewJSONHandler(logw, nil))
 	stmts := &statements{}
-	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(entsql.OpenDB("postgres", d.SQL), stmts.record)),
+	client := ent.NewClient(ent.Driver(dialect.DebugWithContext(db.NewPrepared(d.SQL, 256), stmts.record)),
 		ent.Reactions(&reaction.Deps{}))
 	t.Cleanup(func() { client.Close() })
 	a, err := app.Build(context.Background(), cfg, log, d.SQL, client, st.opts...)
@@ -171,7 +170,7 @@ func (e *Env) replica(t testing.TB, cfg config.Config) *Env {
 		t.Fatal(err)
 	}
 	sqlDB.SetMaxOpenConns(20)
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)), ent.Reactions(&reaction.Deps{}))
+	client := ent.NewClient(ent.Driver(db.NewPrepared(sqlDB, 256)), ent.Reactions(&reaction.Deps{}))
 	t.Cleanup(func() { client.Close() })
 	logs := &bytes.Buffer{}
 	logw := &lockedWriter{w: logs}

@@ -68,6 +68,24 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	return r.wait(ctx)
 }
 
+// Prime stores what one fetch returned for keys, as a batch would, so
+// later Loads of those keys answer at once. A caller that already knows
+// every key a response will ask for fetches them in one statement on its
+// own goroutine, instead of waiting for the loader's window to gather
+// them. Keys already requested keep their own answer.
+func (l *Loader[K, V]) Prime(keys []K, vals map[K]V, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if _, ok := l.cache[k]; ok {
+			continue
+		}
+		r := &result[V]{done: make(chan struct{}), val: vals[k], err: err}
+		close(r.done)
+		l.cache[k] = r
+	}
+}
+
 func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	t := time.NewTimer(l.wait)
 	select {

@@ -80,3 +80,30 @@ func TestLoaderPropagatesErrorsAndCancellation(t *testing.T) {
 		t.Fatalf("cancelled load err = %v", err)
 	}
 }
+
+func TestPrimeAnswersWithoutFetching(t *testing.T) {
+	var calls atomic.Int32
+	l := New(func(_ context.Context, keys []int) (map[int]string, error) {
+		calls.Add(1)
+		return map[int]string{keys[0]: "fetched"}, nil
+	}, time.Hour, 10)
+	l.Prime([]int{1, 2}, map[int]string{1: "one"}, nil)
+	for k, want := range map[int]string{1: "one", 2: ""} {
+		// A wait of an hour would time the test out: primed keys answer at once.
+		if v, err := l.Load(context.Background(), k); err != nil || v != want {
+			t.Fatalf("key %d = %q, %v; want %q", k, v, err, want)
+		}
+	}
+	l.Prime([]int{1}, map[int]string{1: "again"}, nil)
+	if v, _ := l.Load(context.Background(), 1); v != "one" {
+		t.Fatalf("a second prime replaced the first answer: %q", v)
+	}
+	failed := errors.New("down")
+	l.Prime([]int{3}, nil, failed)
+	if _, err := l.Load(context.Background(), 3); !errors.Is(err, failed) {
+		t.Fatalf("primed error = %v", err)
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("primed keys were fetched %d times", calls.Load())
+	}
+}

@@ -5,10 +5,14 @@ package search
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
+
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
@@ -33,9 +37,24 @@ type DoctorArgs struct {
 	MinRating *float64
 	First     *int
 	After     *scalar.Cursor
-	// CountTotal asks for totalCount, which costs a second pass over
-	// every match: only when the client selected it.
+	// CountTotal asks for totalCount, a second statement counting the
+	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
+	// Fields are the Doctor fields the client selected on the page's
+	// nodes: only the columns they need are read. Nil reads every public
+	// column.
+	Fields []string
+	// NextFreeSlots, when Fields hold nextFreeSlot, reads each doctor's
+	// next free slot in the page's statement.
+	NextFreeSlots NextFreeSlots
+}
+
+// NextFreeSlots adds the doctors' next free slots to the page's
+// statement and hands them to the response's nextFreeSlot fields
+// (agenda.Service).
+type NextFreeSlots interface {
+	WithNextFreeSlot(*sql.Selector)
+	PrimeNextFreeSlots(context.Context, []*ent.Doctor) error
 }
 
 // Doctors runs the search. With a point it orders by distance then id;
@@ -45,23 +64,107 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if err != nil {
 		return nil, err
 	}
-	q := client.Doctor.Query()
+	var preds []predicate.Doctor
 	if a.Specialty != nil {
-		q.Where(doctor.Specialty(*a.Specialty))
+		preds = append(preds, doctor.Specialty(*a.Specialty))
 	}
 	if a.MinRating != nil {
-		q.Where(doctor.RatingGTE(*a.MinRating))
+		preds = append(preds, doctor.RatingGTE(*a.MinRating))
 	}
+	q := client.Doctor.Query().Where(preds...)
+	withSlots := a.NextFreeSlots != nil && slices.Contains(a.Fields, "nextFreeSlot")
+	if withSlots {
+		q.Modify(a.NextFreeSlots.WithNextFreeSlot)
+	}
+	var conn *ent.DoctorConnection
 	if a.Near == nil {
-		if err := scalar.Expect(a.After, scalar.KindID); err != nil {
+		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err
 		}
-		return q.Select(publicColumns...).Paginate(ctx, a.After, &first, nil, nil)
+		conn, err = byID(ctx, client, q, preds, a, first)
+	} else {
+		if err = scalar.Expect(a.After, scalar.KindFloat); err != nil {
+			return nil, err
+		}
+		conn, err = nearest(ctx, client, q, preds, a, first)
 	}
-	if err := scalar.Expect(a.After, scalar.KindFloat); err != nil {
+	if err != nil || !withSlots {
+		return conn, err
+	}
+	nodes := make([]*ent.Doctor, len(conn.Edges))
+	for i, e := range conn.Edges {
+		nodes[i] = e.Node
+	}
+	return conn, a.NextFreeSlots.PrimeNextFreeSlots(ctx, nodes)
+}
+
+// byID pages through the doctors by id.
+func byID(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
+	conn := &ent.DoctorConnection{}
+	if a.CountTotal {
+		var err error
+		if conn.TotalCount, err = boundedCount(ctx, client, preds); err != nil {
+			return nil, err
+		}
+	}
+	if a.After != nil {
+		q.Where(doctor.IDGT(a.After.ID))
+	}
+	nodes, err := q.Select(columnsFor(a.Fields)...).Order(doctor.ByID()).Limit(first + 1).All(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return nearest(ctx, q, a, first)
+	conn.PageInfo.HasPreviousPage = a.After != nil
+	if len(nodes) > first {
+		conn.PageInfo.HasNextPage = true
+		nodes = nodes[:first]
+	}
+	conn.Edges = make([]*ent.DoctorEdge, len(nodes))
+	for i, n := range nodes {
+		conn.Edges[i] = &ent.DoctorEdge{Node: n, Cursor: scalar.Cursor{ID: n.ID}}
+	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
+	}
+	return conn, nil
+}
+
+// fieldColumns are the columns each Doctor field reads. The fields
+// listed with none read the id, or what the search selects itself (the
+// distance); a field missing here reads every public column, so a new
+// field never finds its column empty.
+var fieldColumns = map[string][]string{
+	"id": nil, "__typename": nil, "distanceKm": nil, "slots": nil, "nextFreeSlot": nil,
+	"createdAt":   {doctor.FieldCreatedAt},
+	"name":        {doctor.FieldName},
+	"crm":         {doctor.FieldCrmNumber, doctor.FieldCrmState},
+	"specialty":   {doctor.FieldSpecialty},
+	"priceCents":  {doctor.FieldPriceCents},
+	"location":    {doctor.FieldLocation},
+	"timezone":    {doctor.FieldTimezone},
+	"rating":      {doctor.FieldRating},
+	"ratingCount": {doctor.FieldRatingCount},
+}
+
+// columnsFor are the columns the fields read, the id always first.
+func columnsFor(fields []string) []string {
+	if fields == nil {
+		return publicColumns
+	}
+	cols := []string{doctor.FieldID}
+	for _, f := range fields {
+		cs, ok := fieldColumns[f]
+		if !ok {
+			return publicColumns
+		}
+		for _, c := range cs {
+			if !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
+	}
+	return cols
 }
 
 // publicColumns are the doctors' columns a search reads: every one but

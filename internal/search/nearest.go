@@ -2,12 +2,12 @@ package search
 
 import (
 	"context"
-	"strconv"
 
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
 )
@@ -40,32 +40,37 @@ const maxTieRows = 4096
 // distanceKm and is kept in the cursor, so pages never repeat or skip.
 // Equal distances are ordered by id here, after the index order (a second
 // ORDER BY key would make PostgreSQL sort every row again).
-func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
-	// The point and radius are validated floats formatted by strconv, so
-	// writing them as literals is safe; the cursor's values are arguments.
-	pt := "ST_GeogFromText('" + a.Near.EWKT() + "')"
-	dist := func(s *sql.Selector) string { return "(" + s.C(doctor.FieldLocation) + " <-> " + pt + ")" }
+func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
+	// The point and the radius are arguments, so the statement's text is
+	// the same for every search and stays prepared.
+	pt := a.Near.EWKT()
+	dist := func(s *sql.Selector) func(*sql.Builder) {
+		return func(b *sql.Builder) {
+			b.WriteString("(" + s.C(doctor.FieldLocation) + " <-> ST_GeogFromText(").Arg(pt).WriteString("))")
+		}
+	}
+	within := func(radius float64) func(*sql.Selector) {
+		return func(s *sql.Selector) {
+			// Qualified now: the count reads the selector under an alias.
+			loc := s.C(doctor.FieldLocation)
+			s.Where(sql.P(func(b *sql.Builder) {
+				b.WriteString("ST_DWithin(" + loc + ", ST_GeogFromText(").Arg(pt).
+					WriteString("), ").Arg(radius).WriteString(", false)")
+			}))
+		}
+	}
 	radius := -1.0
 	if a.WithinKm != nil {
 		radius = *a.WithinKm * 1000
+		preds = append(preds, within(radius))
 		if a.MinRating != nil {
-			r := strconv.FormatFloat(radius, 'g', -1, 64)
-			q.Where(func(s *sql.Selector) {
-				s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + r + ", false)"))
-			})
+			q.Where(within(radius))
 		}
 	}
 	total := 0
 	if a.CountTotal {
-		cq := q.Clone()
-		if radius >= 0 && a.MinRating == nil {
-			r := strconv.FormatFloat(radius, 'g', -1, 64)
-			cq.Where(func(s *sql.Selector) {
-				s.Where(sql.ExprP("ST_DWithin(" + s.C(doctor.FieldLocation) + ", " + pt + ", " + r + ", false)"))
-			})
-		}
 		var err error
-		if total, err = cq.Count(ctx); err != nil {
+		if total, err = boundedCount(ctx, client, preds); err != nil {
 			return nil, err
 		}
 	}
@@ -78,18 +83,18 @@ func nearest(ctx context.Context, q *ent.DoctorQuery, a DoctorArgs, first int) (
 		id := a.After.ID
 		q.Where(func(s *sql.Selector) {
 			s.Where(sql.Or(
-				sql.P(func(b *sql.Builder) { b.WriteString(dist(s) + " > ").Arg(d) }),
+				sql.P(func(b *sql.Builder) { dist(s)(b); b.WriteString(" > ").Arg(d) }),
 				sql.And(
-					sql.P(func(b *sql.Builder) { b.WriteString(dist(s) + " = ").Arg(d) }),
+					sql.P(func(b *sql.Builder) { dist(s)(b); b.WriteString(" = ").Arg(d) }),
 					sql.GT(s.C(doctor.FieldID), id),
 				),
 			))
 		})
 	}
-	q.Select(publicColumns...)
+	q.Select(columnsFor(a.Fields)...)
 	q.Modify(func(s *sql.Selector) {
-		s.AppendSelectExprAs(sql.Expr(dist(s)), DistanceColumn)
-		s.OrderExpr(sql.Expr(dist(s)))
+		s.AppendSelectExprAs(sql.ExprFunc(dist(s)), DistanceColumn)
+		s.OrderExpr(sql.ExprFunc(dist(s)))
 	})
 	// Read first+1 rows; when the row after the page is at the same
 	// distance as the page's last, the rows at that distance may go on
