@@ -112,7 +112,9 @@ func (c *preparedConn) QueryContext(ctx context.Context, query string, args []dr
 	if st == nil {
 		return c.pqConn.QueryContext(ctx, query, args)
 	}
-	return st.QueryContext(ctx, args)
+	rows, err := st.QueryContext(ctx, args)
+	c.check(query, err)
+	return rows, err
 }
 
 func (c *preparedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -123,5 +125,21 @@ func (c *preparedConn) ExecContext(ctx context.Context, query string, args []dri
 	if st == nil {
 		return c.pqConn.ExecContext(ctx, query, args)
 	}
-	return st.ExecContext(ctx, args)
+	res, err := st.ExecContext(ctx, args)
+	c.check(query, err)
+	return res, err
+}
+
+// check forgets the statement of query when err says it can no longer
+// run as prepared: its result changed shape under it (a column added to
+// a table it reads with *, during a rolling deployment), or it is gone
+// from the session. The statement fails this once and is prepared again
+// the next time. It is left for the session's end to free: closing it
+// would be another round trip, on a connection that may be in a failed
+// transaction.
+func (c *preparedConn) check(query string, err error) {
+	var pe *pq.Error
+	if errors.As(err, &pe) && (pe.Code == "0A000" || pe.Code == "26000") {
+		delete(c.stmts, query)
+	}
 }

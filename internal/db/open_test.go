@@ -71,4 +71,32 @@ func TestStatementsArePreparedOncePerConnection(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, insert, nil, nil, 2); err != nil {
 		t.Fatalf("the statement after a failed transaction: %v", err)
 	}
+
+	// A statement whose result changes shape fails once, then is
+	// prepared again.
+	star := `SELECT * FROM kept WHERE n = $1`
+	count := func() (int, error) {
+		rows, err := conn.QueryContext(ctx, star, 2)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		return len(cols), err
+	}
+	if n, err := count(); err != nil || n != 3 {
+		t.Fatalf("%d columns, %v", n, err)
+	}
+	if _, err := conn.ExecContext(ctx, `ALTER TABLE kept ADD COLUMN extra int`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for range 2 {
+		if n, err = count(); err == nil {
+			break
+		}
+	}
+	if err != nil || n != 4 {
+		t.Fatalf("after the table changed: %d columns, %v", n, err)
+	}
 }
