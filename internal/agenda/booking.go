@@ -51,13 +51,24 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 	if !sl.StartsAt.After(s.now()) {
 		return nil, gqlerr.BadInput("slotId", "the slot has already started")
 	}
-	price, err := s.db(ctx).Doctor.Query().Where(doctor.ID(sl.DoctorID)).Select(doctor.FieldPriceCents).Int(ctx)
+	// Only a verified doctor is booked; FOR SHARE makes an administrator's
+	// concurrent rejection wait for this booking, or this booking see it.
+	doc, err := s.db(ctx).Doctor.Query().Where(doctor.ID(sl.DoctorID)).
+		Select(doctor.FieldPriceCents, doctor.FieldVerification, doctor.FieldAddress).ForShare().Only(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if doc.Verification != doctor.VerificationVERIFIED {
+		return nil, gqlerr.NotFoundError("slot")
+	}
+	// The appointment keeps the address it was booked at: a doctor who
+	// moves later does not move the patient's appointment.
 	c := s.db(ctx).Appointment.Create().
 		SetSlotID(sl.ID).SetDoctorID(sl.DoctorID).SetPatientID(v.ID).
-		SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).SetPriceCents(price)
+		SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).SetPriceCents(doc.PriceCents)
+	if doc.Address != nil {
+		c.SetAddress(doc.Address)
+	}
 	if key != "" {
 		c.SetIdempotencyKey(key)
 	}

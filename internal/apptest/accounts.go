@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -34,8 +36,23 @@ func (e *Env) Patient(name string) (token string, cpf string, email string) {
 	return out.RegisterPatient.Token, cpf, email
 }
 
-// Doctor registers a doctor at lat/lng and returns the token and CRM.
+// Doctor registers a doctor at lat/lng, has the clinic verify their CRM
+// (patients find and book verified doctors only) and returns the token
+// and CRM.
 func (e *Env) Doctor(name, specialty string, lat, lng float64) (token string, crm string) {
+	e.T.Helper()
+	token, crm = e.PendingDoctor(name, specialty, lat, lng)
+	number, state, _ := strings.Cut(crm, "/")
+	if err := e.DB.Client.Doctor.Update().Where(doctor.CrmNumber(number), doctor.CrmState(state)).
+		SetVerification(doctor.VerificationVERIFIED).Exec(viewer.SystemContext(context.Background())); err != nil {
+		e.T.Fatal(err)
+	}
+	return token, crm
+}
+
+// PendingDoctor registers a doctor at lat/lng whose CRM the clinic has
+// not checked yet, and returns the token and CRM.
+func (e *Env) PendingDoctor(name, specialty string, lat, lng float64) (token string, crm string) {
 	e.T.Helper()
 	n := seq.Add(1)
 	crm = fmt.Sprintf("%d/SP", 500000+n)
