@@ -64,6 +64,11 @@ func (r *mutationResolver) RejectDoctor(ctx context.Context, id int, reason stri
 	return r.Profiles.Reject(ctx, id, reason)
 }
 
+// CorrectDoctorCrm is the resolver for the correctDoctorCrm field.
+func (r *mutationResolver) CorrectDoctorCrm(ctx context.Context, id int, crm string) (*ent.Doctor, error) {
+	return r.Profiles.CorrectCRM(ctx, id, crm)
+}
+
 // BirthDate is the resolver for the birthDate field.
 func (r *patientResolver) BirthDate(ctx context.Context, obj *ent.Patient) (*string, error) {
 	return profile.BirthDate(obj), nil

@@ -204,3 +204,45 @@ func TestDoctorsAwaitingVerificationPages(t *testing.T) {
 		t.Fatalf("first 1000: %q", r.Code())
 	}
 }
+
+func TestAdministratorCorrectsACRM(t *testing.T) {
+	env := apptest.New(t)
+	admin := env.AdminToken(t, "Clinic admin")
+	doc, _ := env.PendingDoctor("Dr. Typo", "Cardiology", -23.55, -46.63)
+	id := viewerID(t, env, doc)
+	_, taken := env.Doctor("Dr. Other", "Cardiology", -23.55, -46.63)
+	const correctOp = `mutation($id: ID!, $crm: String!) { correctDoctorCrm(id: $id, crm: $crm) { crm verification } }`
+
+	for name, tc := range map[string]struct {
+		token, crm, code, detail string
+	}{
+		"the doctor themself":  {doc, "765432/RJ", "FORBIDDEN", ""},
+		"a malformed CRM":      {admin, "765432/XX", "BAD_USER_INPUT", "crm"},
+		"another doctor's CRM": {admin, taken, "CONFLICT", "ALREADY_REGISTERED"},
+	} {
+		r := env.Do(tc.token, correctOp, map[string]any{"id": id, "crm": tc.crm})
+		got := r.Ext("field")
+		if tc.code == "CONFLICT" {
+			got = r.Ext("reason")
+		}
+		if r.Code() != tc.code || got != tc.detail {
+			t.Fatalf("%s: %q %q, want %q %q", name, r.Code(), got, tc.code, tc.detail)
+		}
+	}
+	var out struct {
+		CorrectDoctorCrm struct{ Crm, Verification string }
+	}
+	env.Do(admin, correctOp, map[string]any{"id": id, "crm": "crm-rj 0765432"}).Decode(t, &out)
+	if out.CorrectDoctorCrm.Crm != "765432/RJ" || out.CorrectDoctorCrm.Verification != "PENDING" {
+		t.Fatalf("corrected: %+v", out.CorrectDoctorCrm)
+	}
+	// The doctor signs in with the CRM as corrected.
+	if r := env.Do("", `mutation { loginDoctor(crm: "765432/RJ", password: "correct horse battery") { token } }`, nil); r.Code() != "" {
+		t.Fatalf("login with the corrected CRM: %+v", r.Errors)
+	}
+	n, _ := strconv.Atoi(id)
+	ev, err := env.DB.Client.AuditEvent.Query().Where(auditevent.DoctorID(n), auditevent.ActionEQ(auditevent.ActionCORRECT_CRM)).Only(sysCtx())
+	if err != nil || ev.Detail == "" || ev.ActorRole != "admin" {
+		t.Fatalf("audit of the correction: %v %+v", err, ev)
+	}
+}

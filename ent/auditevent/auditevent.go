@@ -94,6 +94,7 @@ const (
 	ActionDELETE        Action = "DELETE"
 	ActionVERIFY_DOCTOR Action = "VERIFY_DOCTOR"
 	ActionREJECT_DOCTOR Action = "REJECT_DOCTOR"
+	ActionCORRECT_CRM   Action = "CORRECT_CRM"
 )
 
 func (a Action) String() string {
@@ -103,7 +104,7 @@ func (a Action) String() string {
 // ActionValidator is a validator for the "action" field enum values. It is called by the builders before save.
 func ActionValidator(a Action) error {
 	switch a {
-	case ActionVIEW_METADATA, ActionDOWNLOAD, ActionSHARE, ActionREVOKE, ActionUPLOAD, ActionDELETE, ActionVERIFY_DOCTOR, ActionREJECT_DOCTOR:
+	case ActionVIEW_METADATA, ActionDOWNLOAD, ActionSHARE, ActionREVOKE, ActionUPLOAD, ActionDELETE, ActionVERIFY_DOCTOR, ActionREJECT_DOCTOR, ActionCORRECT_CRM:
 		return nil
 	default:
 		return fmt.Errorf("auditevent: invalid enum value for action field: %q", a)

@@ -94,7 +94,7 @@ var (
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
-		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE", "VERIFY_DOCTOR", "REJECT_DOCTOR"}},
+		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE", "VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM"}},
 		{Name: "allowed", Type: field.TypeBool},
 		{Name: "actor_role", Type: field.TypeString},
 		{Name: "actor_id", Type: field.TypeInt, Nullable: true},

@@ -21,8 +21,8 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Time("created_at").Immutable().Default(now).
 			Annotations(entgql.OrderField("CREATED_AT")),
 		field.Enum("action").Values("VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE",
-			// An administrator's decision on a doctor's CRM.
-			"VERIFY_DOCTOR", "REJECT_DOCTOR").
+			// An administrator's decision on a doctor's CRM, or correction of it.
+			"VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM").
 			Immutable(),
 		field.Bool("allowed").Immutable(),
 		field.String("actor_role").Immutable(),

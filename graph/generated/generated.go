@@ -299,6 +299,7 @@ type ComplexityRoot struct {
 		CancelAppointment        func(childComplexity int, id int, reason string) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
 		CompleteAppointment      func(childComplexity int, id int) int
+		CorrectDoctorCrm         func(childComplexity int, id int, crm string) int
 		CreateSlots              func(childComplexity int, input []*agenda.SlotInput) int
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
@@ -529,6 +530,7 @@ type MutationResolver interface {
 	UploadDoctorPhoto(ctx context.Context, file graphql.Upload) (*ent.Doctor, error)
 	VerifyDoctor(ctx context.Context, id int) (*ent.Doctor, error)
 	RejectDoctor(ctx context.Context, id int, reason string) (*ent.Doctor, error)
+	CorrectDoctorCrm(ctx context.Context, id int, crm string) (*ent.Doctor, error)
 	UploadRecordFile(ctx context.Context, file graphql.Upload, input record.RecordFileInput) (*ent.RecordFile, error)
 	UpdateRecordFile(ctx context.Context, id int, input record.UpdateRecordFileInput) (*ent.RecordFile, error)
 	DeleteRecordFile(ctx context.Context, id int) (int, error)
@@ -1580,6 +1582,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteAppointment(childComplexity, args["id"].(int)), true
+	case "Mutation.correctDoctorCrm":
+		if e.ComplexityRoot.Mutation.CorrectDoctorCrm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctDoctorCrm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectDoctorCrm(childComplexity, args["id"].(int), args["crm"].(string)), true
 	case "Mutation.createSlots":
 		if e.ComplexityRoot.Mutation.CreateSlots == nil {
 			break
@@ -3181,6 +3194,12 @@ extend type Mutation {
   verifyDoctor(id: ID!): Doctor! @hasRole(roles: [ADMIN])
   "The CRM did not check out; the doctor sees reason. A verified doctor leaves the search."
   rejectDoctor(id: ID!, reason: String!): Doctor! @hasRole(roles: [ADMIN])
+  """
+  Corrects a doctor's CRM (a typo found while checking the registry); the
+  verification stays as it is. CONFLICT/ALREADY_REGISTERED when another
+  doctor has that CRM.
+  """
+  correctDoctorCrm(id: ID!, crm: String!): Doctor! @hasRole(roles: [ADMIN])
 }
 `, BuiltIn: false},
 	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
@@ -3357,6 +3376,7 @@ enum AuditEventAction @goModel(model: "github.com/healthmed/healthmed/ent/audite
   DELETE
   VERIFY_DOCTOR
   REJECT_DOCTOR
+  CORRECT_CRM
 }
 """
 A connection to a list of items.
@@ -4924,6 +4944,28 @@ func (ec *executionContext) field_Mutation_completeAppointment_args(ctx context.
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_correctDoctorCrm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "crm",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["crm"] = arg1
 	return args, nil
 }
 
@@ -11707,6 +11749,73 @@ func (ec *executionContext) fieldContext_Mutation_rejectDoctor(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rejectDoctor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_correctDoctorCrm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctDoctorCrm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectDoctorCrm(ctx, fc.Args["id"].(int), fc.Args["crm"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctDoctorCrm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctDoctorCrm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19418,6 +19527,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rejectDoctor":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rejectDoctor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctDoctorCrm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctDoctorCrm(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -30,7 +30,9 @@ const (
 	maxPhotoSide = 2048
 )
 
-var errNotPhoto = errors.New("not a photo")
+// photoDecodes bounds the photos a replica decodes at once: decoding one
+// may allocate 32 MiB (2048² pixels of 16-bit RGBA).
+var photoDecodes = make(chan struct{}, 2)
 
 // photo is an accepted upload, re-encoded.
 type photo struct {
@@ -98,7 +100,13 @@ func (s *Service) UploadPhoto(ctx context.Context, file graphql.Upload) (*ent.Do
 	if len(data) > MaxPhotoBytes {
 		return nil, gqlerr.TooLarge("a photo has at most 5 MiB")
 	}
+	select {
+	case photoDecodes <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	p, err := decodePhoto(data)
+	<-photoDecodes
 	if err != nil {
 		return nil, err
 	}

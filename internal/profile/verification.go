@@ -9,6 +9,7 @@ import (
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/rule"
 	"github.com/healthmed/healthmed/internal/scalar"
+	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -105,4 +106,33 @@ func (s *Service) RejectionReason(ctx context.Context, d *ent.Doctor) *string {
 		return nil
 	}
 	return d.VerificationNote
+}
+
+// CorrectCRM sets the doctor's CRM number and state, as an administrator
+// found them in the registry. The CRM is otherwise immutable: the doctor
+// cannot change it (internal/rule).
+func (s *Service) CorrectCRM(ctx context.Context, id int, crm string) (*ent.Doctor, error) {
+	number, state, err := validate.CRM(crm)
+	if err != nil {
+		return nil, fieldError("crm", err)
+	}
+	db := s.db(ctx)
+	d, err := db.Doctor.Query().Where(doctor.ID(id)).ForUpdate().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, gqlerr.NotFoundError("doctor")
+	}
+	if err != nil {
+		return nil, err
+	}
+	was := validate.FormatCRM(d.CrmNumber, d.CrmState)
+	if d, err = db.Doctor.UpdateOne(d).SetCrmNumber(number).SetCrmState(state).Save(ctx); err != nil {
+		return nil, err
+	}
+	v := viewer.FromContext(ctx)
+	if err := db.AuditEvent.Create().SetAction(auditevent.ActionCORRECT_CRM).SetAllowed(true).
+		SetActorRole(v.Role.String()).SetActorID(v.ID).SetDoctorID(id).SetClientAddr(v.ClientAddr).
+		SetDetail(was + " -> " + validate.FormatCRM(number, state)).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
