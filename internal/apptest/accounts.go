@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -42,12 +41,22 @@ func (e *Env) Patient(name string) (token string, cpf string, email string) {
 func (e *Env) Doctor(name, specialty string, lat, lng float64) (token string, crm string) {
 	e.T.Helper()
 	token, crm = e.PendingDoctor(name, specialty, lat, lng)
-	number, state, _ := strings.Cut(crm, "/")
+	e.VerifyDoctor(crm)
+	return token, crm
+}
+
+// VerifyDoctor marks the doctor with the CRM (number/state) verified, as
+// an administrator would after checking the registry.
+func (e *Env) VerifyDoctor(crm string) {
+	e.T.Helper()
+	number, state, err := validate.CRM(crm)
+	if err != nil {
+		e.T.Fatal(err)
+	}
 	if err := e.DB.Client.Doctor.Update().Where(doctor.CrmNumber(number), doctor.CrmState(state)).
 		SetVerification(doctor.VerificationVERIFIED).Exec(viewer.SystemContext(context.Background())); err != nil {
 		e.T.Fatal(err)
 	}
-	return token, crm
 }
 
 // PendingDoctor registers a doctor at lat/lng whose CRM the clinic has
