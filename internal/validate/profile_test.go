@@ -74,3 +74,25 @@ func TestBirthDate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzProfileFields: every profile validator either refuses its input or
+// returns a canonical form it accepts again unchanged.
+func FuzzProfileFields(f *testing.F) {
+	for _, s := range []string{"+55 (11) 91234-5678", "01310-100", "01310100", "sp", "pt-br", "zh-hant", "", "+", "-", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for name, check := range map[string]func(string) (string, error){
+			"Phone": Phone, "PostalCode": PostalCode, "State": State, "Language": Language,
+		} {
+			out, err := check(s)
+			if err != nil {
+				continue
+			}
+			again, err := check(out)
+			if err != nil || again != out {
+				t.Fatalf("%s(%q) = %q, which gives %q, %v", name, s, out, again, err)
+			}
+		}
+	})
+}
