@@ -3,8 +3,10 @@ package profile
 import (
 	"context"
 	"slices"
+	"strconv"
 
 	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/validate"
@@ -25,7 +27,7 @@ const (
 // appointments already booked keep the address they were booked at.
 func (s *Service) UpdateDoctor(ctx context.Context, in DoctorProfileInput) (*ent.Doctor, error) {
 	v := viewer.FromContext(ctx)
-	d, err := s.db(ctx).Doctor.Query().Where(doctorID(v.ID)).ForUpdate().Only(ctx)
+	d, err := s.db(ctx).Doctor.Query().Where(doctor.ID(v.ID)).ForUpdate().Only(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +93,7 @@ func languages(path string, in []string) ([]string, error) {
 	for i, l := range in {
 		tag, err := validate.Language(l)
 		if err != nil {
-			return nil, fieldError(path+"["+itoa(i)+"]", err)
+			return nil, fieldError(path+"["+strconv.Itoa(i)+"]", err)
 		}
 		if !slices.Contains(out, tag) {
 			out = append(out, tag)
@@ -107,7 +109,7 @@ func consultationModes(path string, in []ConsultationMode) ([]string, error) {
 	var out []string
 	for i, m := range in {
 		if !m.valid() {
-			return nil, gqlerr.BadInput(path+"["+itoa(i)+"]", "unknown consultation mode")
+			return nil, gqlerr.BadInput(path+"["+strconv.Itoa(i)+"]", "unknown consultation mode")
 		}
 		if !slices.Contains(out, string(m)) {
 			out = append(out, string(m))

@@ -2,19 +2,12 @@ package profile
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/doctor"
-	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
-
-func doctorID(id int) predicate.Doctor { return doctor.ID(id) }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // UpdatePatient changes the signed-in patient's details. They stay as
 // private as the rest of the patient: the patient and the doctors the
