@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/address"
 )
 
 // Appointment is the model entity for the Appointment schema.
@@ -50,6 +52,8 @@ type Appointment struct {
 	MeetingStartsAt *time.Time `json:"meeting_starts_at,omitempty"`
 	// MeetingEndsAt holds the value of the "meeting_ends_at" field.
 	MeetingEndsAt *time.Time `json:"meeting_ends_at,omitempty"`
+	// Address holds the value of the "address" field.
+	Address *address.Address `json:"address,omitempty"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey *string `json:"idempotency_key,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -111,6 +115,8 @@ func (*Appointment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case appointment.FieldAddress:
+			values[i] = new([]byte)
 		case appointment.FieldNoShow:
 			values[i] = new(sql.NullBool)
 		case appointment.FieldID, appointment.FieldSlotID, appointment.FieldDoctorID, appointment.FieldPatientID, appointment.FieldPriceCents:
@@ -235,6 +241,14 @@ func (_m *Appointment) assignValues(columns []string, values []any) error {
 				_m.MeetingEndsAt = new(time.Time)
 				*_m.MeetingEndsAt = value.Time
 			}
+		case appointment.FieldAddress:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field address", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Address); err != nil {
+					return fmt.Errorf("unmarshal field address: %w", err)
+				}
+			}
 		case appointment.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field idempotency_key", values[i])
@@ -347,6 +361,9 @@ func (_m *Appointment) String() string {
 		builder.WriteString("meeting_ends_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("address=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Address))
 	builder.WriteString(", ")
 	if v := _m.IdempotencyKey; v != nil {
 		builder.WriteString("idempotency_key=")

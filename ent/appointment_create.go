@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/address"
 )
 
 // AppointmentCreate is the builder for creating a Appointment entity.
@@ -182,6 +183,12 @@ func (_c *AppointmentCreate) SetNillableMeetingEndsAt(v *time.Time) *Appointment
 	if v != nil {
 		_c.SetMeetingEndsAt(*v)
 	}
+	return _c
+}
+
+// SetAddress sets the "address" field.
+func (_c *AppointmentCreate) SetAddress(v *address.Address) *AppointmentCreate {
+	_c.mutation.SetAddress(v)
 	return _c
 }
 
@@ -415,6 +422,10 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MeetingEndsAt(); ok {
 		_spec.SetField(appointment.FieldMeetingEndsAt, field.TypeTime, value)
 		_node.MeetingEndsAt = &value
+	}
+	if value, ok := _c.mutation.Address(); ok {
+		_spec.SetField(appointment.FieldAddress, field.TypeJSON, value)
+		_node.Address = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)

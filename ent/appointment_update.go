@@ -296,6 +296,9 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.MeetingEndsAtCleared() {
 		_spec.ClearField(appointment.FieldMeetingEndsAt, field.TypeTime)
 	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(appointment.FieldAddress, field.TypeJSON)
+	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(appointment.FieldIdempotencyKey, field.TypeString)
 	}
@@ -617,6 +620,9 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	}
 	if _u.mutation.MeetingEndsAtCleared() {
 		_spec.ClearField(appointment.FieldMeetingEndsAt, field.TypeTime)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(appointment.FieldAddress, field.TypeJSON)
 	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(appointment.FieldIdempotencyKey, field.TypeString)

@@ -31,6 +31,8 @@ type AuditEvent struct {
 	PatientID *int `json:"patient_id,omitempty"`
 	// RecordFileID holds the value of the "record_file_id" field.
 	RecordFileID *int `json:"record_file_id,omitempty"`
+	// DoctorID holds the value of the "doctor_id" field.
+	DoctorID *int `json:"doctor_id,omitempty"`
 	// ShareID holds the value of the "share_id" field.
 	ShareID *int `json:"share_id,omitempty"`
 	// ClientAddr holds the value of the "client_addr" field.
@@ -47,7 +49,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditevent.FieldAllowed:
 			values[i] = new(sql.NullBool)
-		case auditevent.FieldID, auditevent.FieldActorID, auditevent.FieldPatientID, auditevent.FieldRecordFileID, auditevent.FieldShareID:
+		case auditevent.FieldID, auditevent.FieldActorID, auditevent.FieldPatientID, auditevent.FieldRecordFileID, auditevent.FieldDoctorID, auditevent.FieldShareID:
 			values[i] = new(sql.NullInt64)
 		case auditevent.FieldAction, auditevent.FieldActorRole, auditevent.FieldClientAddr, auditevent.FieldDetail:
 			values[i] = new(sql.NullString)
@@ -118,6 +120,13 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RecordFileID = new(int)
 				*_m.RecordFileID = int(value.Int64)
+			}
+		case auditevent.FieldDoctorID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field doctor_id", values[i])
+			} else if value.Valid {
+				_m.DoctorID = new(int)
+				*_m.DoctorID = int(value.Int64)
 			}
 		case auditevent.FieldShareID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -198,6 +207,11 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	if v := _m.RecordFileID; v != nil {
 		builder.WriteString("record_file_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.DoctorID; v != nil {
+		builder.WriteString("doctor_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

@@ -94,6 +94,20 @@ func (_c *AuditEventCreate) SetNillableRecordFileID(v *int) *AuditEventCreate {
 	return _c
 }
 
+// SetDoctorID sets the "doctor_id" field.
+func (_c *AuditEventCreate) SetDoctorID(v int) *AuditEventCreate {
+	_c.mutation.SetDoctorID(v)
+	return _c
+}
+
+// SetNillableDoctorID sets the "doctor_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableDoctorID(v *int) *AuditEventCreate {
+	if v != nil {
+		_c.SetDoctorID(*v)
+	}
+	return _c
+}
+
 // SetShareID sets the "share_id" field.
 func (_c *AuditEventCreate) SetShareID(v int) *AuditEventCreate {
 	_c.mutation.SetShareID(v)
@@ -255,6 +269,10 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RecordFileID(); ok {
 		_spec.SetField(auditevent.FieldRecordFileID, field.TypeInt, value)
 		_node.RecordFileID = &value
+	}
+	if value, ok := _c.mutation.DoctorID(); ok {
+		_spec.SetField(auditevent.FieldDoctorID, field.TypeInt, value)
+		_node.DoctorID = &value
 	}
 	if value, ok := _c.mutation.ShareID(); ok {
 		_spec.SetField(auditevent.FieldShareID, field.TypeInt, value)

@@ -84,6 +84,9 @@ func (_u *AuditEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.RecordFileIDCleared() {
 		_spec.ClearField(auditevent.FieldRecordFileID, field.TypeInt)
 	}
+	if _u.mutation.DoctorIDCleared() {
+		_spec.ClearField(auditevent.FieldDoctorID, field.TypeInt)
+	}
 	if _u.mutation.ShareIDCleared() {
 		_spec.ClearField(auditevent.FieldShareID, field.TypeInt)
 	}
@@ -200,6 +203,9 @@ func (_u *AuditEventUpdateOne) sqlSave(ctx context.Context) (_node *AuditEvent, 
 	}
 	if _u.mutation.RecordFileIDCleared() {
 		_spec.ClearField(auditevent.FieldRecordFileID, field.TypeInt)
+	}
+	if _u.mutation.DoctorIDCleared() {
+		_spec.ClearField(auditevent.FieldDoctorID, field.TypeInt)
 	}
 	if _u.mutation.ShareIDCleared() {
 		_spec.ClearField(auditevent.FieldShareID, field.TypeInt)

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 )
 
@@ -46,6 +48,20 @@ type Doctor struct {
 	RatingCount int `json:"rating_count,omitempty"`
 	// EmailVerifiedAt holds the value of the "email_verified_at" field.
 	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
+	// Verification holds the value of the "verification" field.
+	Verification doctor.Verification `json:"verification,omitempty"`
+	// VerificationNote holds the value of the "verification_note" field.
+	VerificationNote *string `json:"verification_note,omitempty"`
+	// Bio holds the value of the "bio" field.
+	Bio string `json:"bio,omitempty"`
+	// Languages holds the value of the "languages" field.
+	Languages []string `json:"languages,omitempty"`
+	// ConsultationModes holds the value of the "consultation_modes" field.
+	ConsultationModes []string `json:"consultation_modes,omitempty"`
+	// Address holds the value of the "address" field.
+	Address *address.Address `json:"address,omitempty"`
+	// PhotoKey holds the value of the "photo_key" field.
+	PhotoKey *string `json:"photo_key,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the DoctorQuery when eager-loading is set.
 	Edges        DoctorEdges `json:"edges"`
@@ -113,13 +129,15 @@ func (*Doctor) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case doctor.FieldLanguages, doctor.FieldConsultationModes, doctor.FieldAddress:
+			values[i] = new([]byte)
 		case doctor.FieldLocation:
 			values[i] = new(geo.Point)
 		case doctor.FieldRating:
 			values[i] = new(sql.NullFloat64)
 		case doctor.FieldID, doctor.FieldPriceCents, doctor.FieldRatingCount:
 			values[i] = new(sql.NullInt64)
-		case doctor.FieldName, doctor.FieldEmail, doctor.FieldPasswordHash, doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldSpecialty, doctor.FieldTimezone:
+		case doctor.FieldName, doctor.FieldEmail, doctor.FieldPasswordHash, doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldSpecialty, doctor.FieldTimezone, doctor.FieldVerification, doctor.FieldVerificationNote, doctor.FieldBio, doctor.FieldPhotoKey:
 			values[i] = new(sql.NullString)
 		case doctor.FieldCreatedAt, doctor.FieldUpdatedAt, doctor.FieldEmailVerifiedAt:
 			values[i] = new(sql.NullTime)
@@ -229,6 +247,56 @@ func (_m *Doctor) assignValues(columns []string, values []any) error {
 				_m.EmailVerifiedAt = new(time.Time)
 				*_m.EmailVerifiedAt = value.Time
 			}
+		case doctor.FieldVerification:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field verification", values[i])
+			} else if value.Valid {
+				_m.Verification = doctor.Verification(value.String)
+			}
+		case doctor.FieldVerificationNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field verification_note", values[i])
+			} else if value.Valid {
+				_m.VerificationNote = new(string)
+				*_m.VerificationNote = value.String
+			}
+		case doctor.FieldBio:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field bio", values[i])
+			} else if value.Valid {
+				_m.Bio = value.String
+			}
+		case doctor.FieldLanguages:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field languages", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Languages); err != nil {
+					return fmt.Errorf("unmarshal field languages: %w", err)
+				}
+			}
+		case doctor.FieldConsultationModes:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field consultation_modes", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.ConsultationModes); err != nil {
+					return fmt.Errorf("unmarshal field consultation_modes: %w", err)
+				}
+			}
+		case doctor.FieldAddress:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field address", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Address); err != nil {
+					return fmt.Errorf("unmarshal field address: %w", err)
+				}
+			}
+		case doctor.FieldPhotoKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field photo_key", values[i])
+			} else if value.Valid {
+				_m.PhotoKey = new(string)
+				*_m.PhotoKey = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -326,6 +394,31 @@ func (_m *Doctor) String() string {
 	if v := _m.EmailVerifiedAt; v != nil {
 		builder.WriteString("email_verified_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("verification=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Verification))
+	builder.WriteString(", ")
+	if v := _m.VerificationNote; v != nil {
+		builder.WriteString("verification_note=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("bio=")
+	builder.WriteString(_m.Bio)
+	builder.WriteString(", ")
+	builder.WriteString("languages=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Languages))
+	builder.WriteString(", ")
+	builder.WriteString("consultation_modes=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ConsultationModes))
+	builder.WriteString(", ")
+	builder.WriteString("address=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Address))
+	builder.WriteString(", ")
+	if v := _m.PhotoKey; v != nil {
+		builder.WriteString("photo_key=")
+		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')
 	return builder.String()

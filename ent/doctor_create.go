@@ -15,6 +15,7 @@ import (
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 )
 
@@ -157,6 +158,80 @@ func (_c *DoctorCreate) SetNillableEmailVerifiedAt(v *time.Time) *DoctorCreate {
 	return _c
 }
 
+// SetVerification sets the "verification" field.
+func (_c *DoctorCreate) SetVerification(v doctor.Verification) *DoctorCreate {
+	_c.mutation.SetVerification(v)
+	return _c
+}
+
+// SetNillableVerification sets the "verification" field if the given value is not nil.
+func (_c *DoctorCreate) SetNillableVerification(v *doctor.Verification) *DoctorCreate {
+	if v != nil {
+		_c.SetVerification(*v)
+	}
+	return _c
+}
+
+// SetVerificationNote sets the "verification_note" field.
+func (_c *DoctorCreate) SetVerificationNote(v string) *DoctorCreate {
+	_c.mutation.SetVerificationNote(v)
+	return _c
+}
+
+// SetNillableVerificationNote sets the "verification_note" field if the given value is not nil.
+func (_c *DoctorCreate) SetNillableVerificationNote(v *string) *DoctorCreate {
+	if v != nil {
+		_c.SetVerificationNote(*v)
+	}
+	return _c
+}
+
+// SetBio sets the "bio" field.
+func (_c *DoctorCreate) SetBio(v string) *DoctorCreate {
+	_c.mutation.SetBio(v)
+	return _c
+}
+
+// SetNillableBio sets the "bio" field if the given value is not nil.
+func (_c *DoctorCreate) SetNillableBio(v *string) *DoctorCreate {
+	if v != nil {
+		_c.SetBio(*v)
+	}
+	return _c
+}
+
+// SetLanguages sets the "languages" field.
+func (_c *DoctorCreate) SetLanguages(v []string) *DoctorCreate {
+	_c.mutation.SetLanguages(v)
+	return _c
+}
+
+// SetConsultationModes sets the "consultation_modes" field.
+func (_c *DoctorCreate) SetConsultationModes(v []string) *DoctorCreate {
+	_c.mutation.SetConsultationModes(v)
+	return _c
+}
+
+// SetAddress sets the "address" field.
+func (_c *DoctorCreate) SetAddress(v *address.Address) *DoctorCreate {
+	_c.mutation.SetAddress(v)
+	return _c
+}
+
+// SetPhotoKey sets the "photo_key" field.
+func (_c *DoctorCreate) SetPhotoKey(v string) *DoctorCreate {
+	_c.mutation.SetPhotoKey(v)
+	return _c
+}
+
+// SetNillablePhotoKey sets the "photo_key" field if the given value is not nil.
+func (_c *DoctorCreate) SetNillablePhotoKey(v *string) *DoctorCreate {
+	if v != nil {
+		_c.SetPhotoKey(*v)
+	}
+	return _c
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by IDs.
 func (_c *DoctorCreate) AddSlotIDs(ids ...int) *DoctorCreate {
 	_c.mutation.AddSlotIDs(ids...)
@@ -280,6 +355,14 @@ func (_c *DoctorCreate) defaults() error {
 		v := doctor.DefaultRatingCount
 		_c.mutation.SetRatingCount(v)
 	}
+	if _, ok := _c.mutation.Verification(); !ok {
+		v := doctor.DefaultVerification
+		_c.mutation.SetVerification(v)
+	}
+	if _, ok := _c.mutation.Bio(); !ok {
+		v := doctor.DefaultBio
+		_c.mutation.SetBio(v)
+	}
 	return nil
 }
 
@@ -369,6 +452,32 @@ func (_c *DoctorCreate) check() error {
 			return &ValidationError{Name: "rating_count", err: fmt.Errorf(`ent: validator failed for field "Doctor.rating_count": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.Verification(); !ok {
+		return &ValidationError{Name: "verification", err: errors.New(`ent: missing required field "Doctor.verification"`)}
+	}
+	if v, ok := _c.mutation.Verification(); ok {
+		if err := doctor.VerificationValidator(v); err != nil {
+			return &ValidationError{Name: "verification", err: fmt.Errorf(`ent: validator failed for field "Doctor.verification": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.VerificationNote(); ok {
+		if err := doctor.VerificationNoteValidator(v); err != nil {
+			return &ValidationError{Name: "verification_note", err: fmt.Errorf(`ent: validator failed for field "Doctor.verification_note": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Bio(); !ok {
+		return &ValidationError{Name: "bio", err: errors.New(`ent: missing required field "Doctor.bio"`)}
+	}
+	if v, ok := _c.mutation.Bio(); ok {
+		if err := doctor.BioValidator(v); err != nil {
+			return &ValidationError{Name: "bio", err: fmt.Errorf(`ent: validator failed for field "Doctor.bio": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.PhotoKey(); ok {
+		if err := doctor.PhotoKeyValidator(v); err != nil {
+			return &ValidationError{Name: "photo_key", err: fmt.Errorf(`ent: validator failed for field "Doctor.photo_key": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -450,6 +559,34 @@ func (_c *DoctorCreate) createSpec() (*Doctor, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.EmailVerifiedAt(); ok {
 		_spec.SetField(doctor.FieldEmailVerifiedAt, field.TypeTime, value)
 		_node.EmailVerifiedAt = &value
+	}
+	if value, ok := _c.mutation.Verification(); ok {
+		_spec.SetField(doctor.FieldVerification, field.TypeEnum, value)
+		_node.Verification = value
+	}
+	if value, ok := _c.mutation.VerificationNote(); ok {
+		_spec.SetField(doctor.FieldVerificationNote, field.TypeString, value)
+		_node.VerificationNote = &value
+	}
+	if value, ok := _c.mutation.Bio(); ok {
+		_spec.SetField(doctor.FieldBio, field.TypeString, value)
+		_node.Bio = value
+	}
+	if value, ok := _c.mutation.Languages(); ok {
+		_spec.SetField(doctor.FieldLanguages, field.TypeJSON, value)
+		_node.Languages = value
+	}
+	if value, ok := _c.mutation.ConsultationModes(); ok {
+		_spec.SetField(doctor.FieldConsultationModes, field.TypeJSON, value)
+		_node.ConsultationModes = value
+	}
+	if value, ok := _c.mutation.Address(); ok {
+		_spec.SetField(doctor.FieldAddress, field.TypeJSON, value)
+		_node.Address = value
+	}
+	if value, ok := _c.mutation.PhotoKey(); ok {
+		_spec.SetField(doctor.FieldPhotoKey, field.TypeString, value)
+		_node.PhotoKey = &value
 	}
 	if nodes := _c.mutation.SlotsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/availability"
@@ -17,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 )
 
@@ -232,6 +234,122 @@ func (_u *DoctorUpdate) SetNillableEmailVerifiedAt(v *time.Time) *DoctorUpdate {
 // ClearEmailVerifiedAt clears the value of the "email_verified_at" field.
 func (_u *DoctorUpdate) ClearEmailVerifiedAt() *DoctorUpdate {
 	_u.mutation.ClearEmailVerifiedAt()
+	return _u
+}
+
+// SetVerification sets the "verification" field.
+func (_u *DoctorUpdate) SetVerification(v doctor.Verification) *DoctorUpdate {
+	_u.mutation.SetVerification(v)
+	return _u
+}
+
+// SetNillableVerification sets the "verification" field if the given value is not nil.
+func (_u *DoctorUpdate) SetNillableVerification(v *doctor.Verification) *DoctorUpdate {
+	if v != nil {
+		_u.SetVerification(*v)
+	}
+	return _u
+}
+
+// SetVerificationNote sets the "verification_note" field.
+func (_u *DoctorUpdate) SetVerificationNote(v string) *DoctorUpdate {
+	_u.mutation.SetVerificationNote(v)
+	return _u
+}
+
+// SetNillableVerificationNote sets the "verification_note" field if the given value is not nil.
+func (_u *DoctorUpdate) SetNillableVerificationNote(v *string) *DoctorUpdate {
+	if v != nil {
+		_u.SetVerificationNote(*v)
+	}
+	return _u
+}
+
+// ClearVerificationNote clears the value of the "verification_note" field.
+func (_u *DoctorUpdate) ClearVerificationNote() *DoctorUpdate {
+	_u.mutation.ClearVerificationNote()
+	return _u
+}
+
+// SetBio sets the "bio" field.
+func (_u *DoctorUpdate) SetBio(v string) *DoctorUpdate {
+	_u.mutation.SetBio(v)
+	return _u
+}
+
+// SetNillableBio sets the "bio" field if the given value is not nil.
+func (_u *DoctorUpdate) SetNillableBio(v *string) *DoctorUpdate {
+	if v != nil {
+		_u.SetBio(*v)
+	}
+	return _u
+}
+
+// SetLanguages sets the "languages" field.
+func (_u *DoctorUpdate) SetLanguages(v []string) *DoctorUpdate {
+	_u.mutation.SetLanguages(v)
+	return _u
+}
+
+// AppendLanguages appends value to the "languages" field.
+func (_u *DoctorUpdate) AppendLanguages(v []string) *DoctorUpdate {
+	_u.mutation.AppendLanguages(v)
+	return _u
+}
+
+// ClearLanguages clears the value of the "languages" field.
+func (_u *DoctorUpdate) ClearLanguages() *DoctorUpdate {
+	_u.mutation.ClearLanguages()
+	return _u
+}
+
+// SetConsultationModes sets the "consultation_modes" field.
+func (_u *DoctorUpdate) SetConsultationModes(v []string) *DoctorUpdate {
+	_u.mutation.SetConsultationModes(v)
+	return _u
+}
+
+// AppendConsultationModes appends value to the "consultation_modes" field.
+func (_u *DoctorUpdate) AppendConsultationModes(v []string) *DoctorUpdate {
+	_u.mutation.AppendConsultationModes(v)
+	return _u
+}
+
+// ClearConsultationModes clears the value of the "consultation_modes" field.
+func (_u *DoctorUpdate) ClearConsultationModes() *DoctorUpdate {
+	_u.mutation.ClearConsultationModes()
+	return _u
+}
+
+// SetAddress sets the "address" field.
+func (_u *DoctorUpdate) SetAddress(v *address.Address) *DoctorUpdate {
+	_u.mutation.SetAddress(v)
+	return _u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (_u *DoctorUpdate) ClearAddress() *DoctorUpdate {
+	_u.mutation.ClearAddress()
+	return _u
+}
+
+// SetPhotoKey sets the "photo_key" field.
+func (_u *DoctorUpdate) SetPhotoKey(v string) *DoctorUpdate {
+	_u.mutation.SetPhotoKey(v)
+	return _u
+}
+
+// SetNillablePhotoKey sets the "photo_key" field if the given value is not nil.
+func (_u *DoctorUpdate) SetNillablePhotoKey(v *string) *DoctorUpdate {
+	if v != nil {
+		_u.SetPhotoKey(*v)
+	}
+	return _u
+}
+
+// ClearPhotoKey clears the value of the "photo_key" field.
+func (_u *DoctorUpdate) ClearPhotoKey() *DoctorUpdate {
+	_u.mutation.ClearPhotoKey()
 	return _u
 }
 
@@ -473,6 +591,26 @@ func (_u *DoctorUpdate) check() error {
 			return &ValidationError{Name: "rating_count", err: fmt.Errorf(`ent: validator failed for field "Doctor.rating_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Verification(); ok {
+		if err := doctor.VerificationValidator(v); err != nil {
+			return &ValidationError{Name: "verification", err: fmt.Errorf(`ent: validator failed for field "Doctor.verification": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.VerificationNote(); ok {
+		if err := doctor.VerificationNoteValidator(v); err != nil {
+			return &ValidationError{Name: "verification_note", err: fmt.Errorf(`ent: validator failed for field "Doctor.verification_note": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Bio(); ok {
+		if err := doctor.BioValidator(v); err != nil {
+			return &ValidationError{Name: "bio", err: fmt.Errorf(`ent: validator failed for field "Doctor.bio": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PhotoKey(); ok {
+		if err := doctor.PhotoKeyValidator(v); err != nil {
+			return &ValidationError{Name: "photo_key", err: fmt.Errorf(`ent: validator failed for field "Doctor.photo_key": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -544,6 +682,52 @@ func (_u *DoctorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.EmailVerifiedAtCleared() {
 		_spec.ClearField(doctor.FieldEmailVerifiedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Verification(); ok {
+		_spec.SetField(doctor.FieldVerification, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.VerificationNote(); ok {
+		_spec.SetField(doctor.FieldVerificationNote, field.TypeString, value)
+	}
+	if _u.mutation.VerificationNoteCleared() {
+		_spec.ClearField(doctor.FieldVerificationNote, field.TypeString)
+	}
+	if value, ok := _u.mutation.Bio(); ok {
+		_spec.SetField(doctor.FieldBio, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Languages(); ok {
+		_spec.SetField(doctor.FieldLanguages, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedLanguages(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, doctor.FieldLanguages, value)
+		})
+	}
+	if _u.mutation.LanguagesCleared() {
+		_spec.ClearField(doctor.FieldLanguages, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ConsultationModes(); ok {
+		_spec.SetField(doctor.FieldConsultationModes, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedConsultationModes(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, doctor.FieldConsultationModes, value)
+		})
+	}
+	if _u.mutation.ConsultationModesCleared() {
+		_spec.ClearField(doctor.FieldConsultationModes, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Address(); ok {
+		_spec.SetField(doctor.FieldAddress, field.TypeJSON, value)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(doctor.FieldAddress, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.PhotoKey(); ok {
+		_spec.SetField(doctor.FieldPhotoKey, field.TypeString, value)
+	}
+	if _u.mutation.PhotoKeyCleared() {
+		_spec.ClearField(doctor.FieldPhotoKey, field.TypeString)
 	}
 	if _u.mutation.SlotsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -948,6 +1132,122 @@ func (_u *DoctorUpdateOne) ClearEmailVerifiedAt() *DoctorUpdateOne {
 	return _u
 }
 
+// SetVerification sets the "verification" field.
+func (_u *DoctorUpdateOne) SetVerification(v doctor.Verification) *DoctorUpdateOne {
+	_u.mutation.SetVerification(v)
+	return _u
+}
+
+// SetNillableVerification sets the "verification" field if the given value is not nil.
+func (_u *DoctorUpdateOne) SetNillableVerification(v *doctor.Verification) *DoctorUpdateOne {
+	if v != nil {
+		_u.SetVerification(*v)
+	}
+	return _u
+}
+
+// SetVerificationNote sets the "verification_note" field.
+func (_u *DoctorUpdateOne) SetVerificationNote(v string) *DoctorUpdateOne {
+	_u.mutation.SetVerificationNote(v)
+	return _u
+}
+
+// SetNillableVerificationNote sets the "verification_note" field if the given value is not nil.
+func (_u *DoctorUpdateOne) SetNillableVerificationNote(v *string) *DoctorUpdateOne {
+	if v != nil {
+		_u.SetVerificationNote(*v)
+	}
+	return _u
+}
+
+// ClearVerificationNote clears the value of the "verification_note" field.
+func (_u *DoctorUpdateOne) ClearVerificationNote() *DoctorUpdateOne {
+	_u.mutation.ClearVerificationNote()
+	return _u
+}
+
+// SetBio sets the "bio" field.
+func (_u *DoctorUpdateOne) SetBio(v string) *DoctorUpdateOne {
+	_u.mutation.SetBio(v)
+	return _u
+}
+
+// SetNillableBio sets the "bio" field if the given value is not nil.
+func (_u *DoctorUpdateOne) SetNillableBio(v *string) *DoctorUpdateOne {
+	if v != nil {
+		_u.SetBio(*v)
+	}
+	return _u
+}
+
+// SetLanguages sets the "languages" field.
+func (_u *DoctorUpdateOne) SetLanguages(v []string) *DoctorUpdateOne {
+	_u.mutation.SetLanguages(v)
+	return _u
+}
+
+// AppendLanguages appends value to the "languages" field.
+func (_u *DoctorUpdateOne) AppendLanguages(v []string) *DoctorUpdateOne {
+	_u.mutation.AppendLanguages(v)
+	return _u
+}
+
+// ClearLanguages clears the value of the "languages" field.
+func (_u *DoctorUpdateOne) ClearLanguages() *DoctorUpdateOne {
+	_u.mutation.ClearLanguages()
+	return _u
+}
+
+// SetConsultationModes sets the "consultation_modes" field.
+func (_u *DoctorUpdateOne) SetConsultationModes(v []string) *DoctorUpdateOne {
+	_u.mutation.SetConsultationModes(v)
+	return _u
+}
+
+// AppendConsultationModes appends value to the "consultation_modes" field.
+func (_u *DoctorUpdateOne) AppendConsultationModes(v []string) *DoctorUpdateOne {
+	_u.mutation.AppendConsultationModes(v)
+	return _u
+}
+
+// ClearConsultationModes clears the value of the "consultation_modes" field.
+func (_u *DoctorUpdateOne) ClearConsultationModes() *DoctorUpdateOne {
+	_u.mutation.ClearConsultationModes()
+	return _u
+}
+
+// SetAddress sets the "address" field.
+func (_u *DoctorUpdateOne) SetAddress(v *address.Address) *DoctorUpdateOne {
+	_u.mutation.SetAddress(v)
+	return _u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (_u *DoctorUpdateOne) ClearAddress() *DoctorUpdateOne {
+	_u.mutation.ClearAddress()
+	return _u
+}
+
+// SetPhotoKey sets the "photo_key" field.
+func (_u *DoctorUpdateOne) SetPhotoKey(v string) *DoctorUpdateOne {
+	_u.mutation.SetPhotoKey(v)
+	return _u
+}
+
+// SetNillablePhotoKey sets the "photo_key" field if the given value is not nil.
+func (_u *DoctorUpdateOne) SetNillablePhotoKey(v *string) *DoctorUpdateOne {
+	if v != nil {
+		_u.SetPhotoKey(*v)
+	}
+	return _u
+}
+
+// ClearPhotoKey clears the value of the "photo_key" field.
+func (_u *DoctorUpdateOne) ClearPhotoKey() *DoctorUpdateOne {
+	_u.mutation.ClearPhotoKey()
+	return _u
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by IDs.
 func (_u *DoctorUpdateOne) AddSlotIDs(ids ...int) *DoctorUpdateOne {
 	_u.mutation.AddSlotIDs(ids...)
@@ -1199,6 +1499,26 @@ func (_u *DoctorUpdateOne) check() error {
 			return &ValidationError{Name: "rating_count", err: fmt.Errorf(`ent: validator failed for field "Doctor.rating_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Verification(); ok {
+		if err := doctor.VerificationValidator(v); err != nil {
+			return &ValidationError{Name: "verification", err: fmt.Errorf(`ent: validator failed for field "Doctor.verification": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.VerificationNote(); ok {
+		if err := doctor.VerificationNoteValidator(v); err != nil {
+			return &ValidationError{Name: "verification_note", err: fmt.Errorf(`ent: validator failed for field "Doctor.verification_note": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Bio(); ok {
+		if err := doctor.BioValidator(v); err != nil {
+			return &ValidationError{Name: "bio", err: fmt.Errorf(`ent: validator failed for field "Doctor.bio": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PhotoKey(); ok {
+		if err := doctor.PhotoKeyValidator(v); err != nil {
+			return &ValidationError{Name: "photo_key", err: fmt.Errorf(`ent: validator failed for field "Doctor.photo_key": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -1287,6 +1607,52 @@ func (_u *DoctorUpdateOne) sqlSave(ctx context.Context) (_node *Doctor, err erro
 	}
 	if _u.mutation.EmailVerifiedAtCleared() {
 		_spec.ClearField(doctor.FieldEmailVerifiedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Verification(); ok {
+		_spec.SetField(doctor.FieldVerification, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.VerificationNote(); ok {
+		_spec.SetField(doctor.FieldVerificationNote, field.TypeString, value)
+	}
+	if _u.mutation.VerificationNoteCleared() {
+		_spec.ClearField(doctor.FieldVerificationNote, field.TypeString)
+	}
+	if value, ok := _u.mutation.Bio(); ok {
+		_spec.SetField(doctor.FieldBio, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Languages(); ok {
+		_spec.SetField(doctor.FieldLanguages, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedLanguages(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, doctor.FieldLanguages, value)
+		})
+	}
+	if _u.mutation.LanguagesCleared() {
+		_spec.ClearField(doctor.FieldLanguages, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ConsultationModes(); ok {
+		_spec.SetField(doctor.FieldConsultationModes, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedConsultationModes(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, doctor.FieldConsultationModes, value)
+		})
+	}
+	if _u.mutation.ConsultationModesCleared() {
+		_spec.ClearField(doctor.FieldConsultationModes, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Address(); ok {
+		_spec.SetField(doctor.FieldAddress, field.TypeJSON, value)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(doctor.FieldAddress, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.PhotoKey(); ok {
+		_spec.SetField(doctor.FieldPhotoKey, field.TypeString, value)
+	}
+	if _u.mutation.PhotoKeyCleared() {
+		_spec.ClearField(doctor.FieldPhotoKey, field.TypeString)
 	}
 	if _u.mutation.SlotsCleared() {
 		edge := &sqlgraph.EdgeSpec{

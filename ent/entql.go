@@ -104,6 +104,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldMeetingURL:      {Type: field.TypeString, Column: appointment.FieldMeetingURL},
 			appointment.FieldMeetingStartsAt: {Type: field.TypeTime, Column: appointment.FieldMeetingStartsAt},
 			appointment.FieldMeetingEndsAt:   {Type: field.TypeTime, Column: appointment.FieldMeetingEndsAt},
+			appointment.FieldAddress:         {Type: field.TypeJSON, Column: appointment.FieldAddress},
 			appointment.FieldIdempotencyKey:  {Type: field.TypeString, Column: appointment.FieldIdempotencyKey},
 		},
 	}
@@ -125,6 +126,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldActorID:      {Type: field.TypeInt, Column: auditevent.FieldActorID},
 			auditevent.FieldPatientID:    {Type: field.TypeInt, Column: auditevent.FieldPatientID},
 			auditevent.FieldRecordFileID: {Type: field.TypeInt, Column: auditevent.FieldRecordFileID},
+			auditevent.FieldDoctorID:     {Type: field.TypeInt, Column: auditevent.FieldDoctorID},
 			auditevent.FieldShareID:      {Type: field.TypeInt, Column: auditevent.FieldShareID},
 			auditevent.FieldClientAddr:   {Type: field.TypeString, Column: auditevent.FieldClientAddr},
 			auditevent.FieldDetail:       {Type: field.TypeString, Column: auditevent.FieldDetail},
@@ -202,20 +204,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Doctor",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			doctor.FieldCreatedAt:       {Type: field.TypeTime, Column: doctor.FieldCreatedAt},
-			doctor.FieldUpdatedAt:       {Type: field.TypeTime, Column: doctor.FieldUpdatedAt},
-			doctor.FieldName:            {Type: field.TypeString, Column: doctor.FieldName},
-			doctor.FieldEmail:           {Type: field.TypeString, Column: doctor.FieldEmail},
-			doctor.FieldPasswordHash:    {Type: field.TypeString, Column: doctor.FieldPasswordHash},
-			doctor.FieldCrmNumber:       {Type: field.TypeString, Column: doctor.FieldCrmNumber},
-			doctor.FieldCrmState:        {Type: field.TypeString, Column: doctor.FieldCrmState},
-			doctor.FieldSpecialty:       {Type: field.TypeString, Column: doctor.FieldSpecialty},
-			doctor.FieldPriceCents:      {Type: field.TypeInt, Column: doctor.FieldPriceCents},
-			doctor.FieldLocation:        {Type: field.TypeOther, Column: doctor.FieldLocation},
-			doctor.FieldTimezone:        {Type: field.TypeString, Column: doctor.FieldTimezone},
-			doctor.FieldRating:          {Type: field.TypeFloat64, Column: doctor.FieldRating},
-			doctor.FieldRatingCount:     {Type: field.TypeInt, Column: doctor.FieldRatingCount},
-			doctor.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: doctor.FieldEmailVerifiedAt},
+			doctor.FieldCreatedAt:         {Type: field.TypeTime, Column: doctor.FieldCreatedAt},
+			doctor.FieldUpdatedAt:         {Type: field.TypeTime, Column: doctor.FieldUpdatedAt},
+			doctor.FieldName:              {Type: field.TypeString, Column: doctor.FieldName},
+			doctor.FieldEmail:             {Type: field.TypeString, Column: doctor.FieldEmail},
+			doctor.FieldPasswordHash:      {Type: field.TypeString, Column: doctor.FieldPasswordHash},
+			doctor.FieldCrmNumber:         {Type: field.TypeString, Column: doctor.FieldCrmNumber},
+			doctor.FieldCrmState:          {Type: field.TypeString, Column: doctor.FieldCrmState},
+			doctor.FieldSpecialty:         {Type: field.TypeString, Column: doctor.FieldSpecialty},
+			doctor.FieldPriceCents:        {Type: field.TypeInt, Column: doctor.FieldPriceCents},
+			doctor.FieldLocation:          {Type: field.TypeOther, Column: doctor.FieldLocation},
+			doctor.FieldTimezone:          {Type: field.TypeString, Column: doctor.FieldTimezone},
+			doctor.FieldRating:            {Type: field.TypeFloat64, Column: doctor.FieldRating},
+			doctor.FieldRatingCount:       {Type: field.TypeInt, Column: doctor.FieldRatingCount},
+			doctor.FieldEmailVerifiedAt:   {Type: field.TypeTime, Column: doctor.FieldEmailVerifiedAt},
+			doctor.FieldVerification:      {Type: field.TypeEnum, Column: doctor.FieldVerification},
+			doctor.FieldVerificationNote:  {Type: field.TypeString, Column: doctor.FieldVerificationNote},
+			doctor.FieldBio:               {Type: field.TypeString, Column: doctor.FieldBio},
+			doctor.FieldLanguages:         {Type: field.TypeJSON, Column: doctor.FieldLanguages},
+			doctor.FieldConsultationModes: {Type: field.TypeJSON, Column: doctor.FieldConsultationModes},
+			doctor.FieldAddress:           {Type: field.TypeJSON, Column: doctor.FieldAddress},
+			doctor.FieldPhotoKey:          {Type: field.TypeString, Column: doctor.FieldPhotoKey},
 		},
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
@@ -384,14 +393,17 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Patient",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			patient.FieldCreatedAt:       {Type: field.TypeTime, Column: patient.FieldCreatedAt},
-			patient.FieldUpdatedAt:       {Type: field.TypeTime, Column: patient.FieldUpdatedAt},
-			patient.FieldName:            {Type: field.TypeString, Column: patient.FieldName},
-			patient.FieldEmail:           {Type: field.TypeString, Column: patient.FieldEmail},
-			patient.FieldCpf:             {Type: field.TypeString, Column: patient.FieldCpf},
-			patient.FieldPasswordHash:    {Type: field.TypeString, Column: patient.FieldPasswordHash},
-			patient.FieldDeactivatedAt:   {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
-			patient.FieldEmailVerifiedAt: {Type: field.TypeTime, Column: patient.FieldEmailVerifiedAt},
+			patient.FieldCreatedAt:         {Type: field.TypeTime, Column: patient.FieldCreatedAt},
+			patient.FieldUpdatedAt:         {Type: field.TypeTime, Column: patient.FieldUpdatedAt},
+			patient.FieldName:              {Type: field.TypeString, Column: patient.FieldName},
+			patient.FieldEmail:             {Type: field.TypeString, Column: patient.FieldEmail},
+			patient.FieldCpf:               {Type: field.TypeString, Column: patient.FieldCpf},
+			patient.FieldPasswordHash:      {Type: field.TypeString, Column: patient.FieldPasswordHash},
+			patient.FieldDeactivatedAt:     {Type: field.TypeTime, Column: patient.FieldDeactivatedAt},
+			patient.FieldEmailVerifiedAt:   {Type: field.TypeTime, Column: patient.FieldEmailVerifiedAt},
+			patient.FieldPhone:             {Type: field.TypeString, Column: patient.FieldPhone},
+			patient.FieldBirthDate:         {Type: field.TypeTime, Column: patient.FieldBirthDate},
+			patient.FieldPreferredLanguage: {Type: field.TypeString, Column: patient.FieldPreferredLanguage},
 		},
 	}
 	graph.Nodes[16] = &sqlgraph.Node{
@@ -1171,6 +1183,11 @@ func (f *AppointmentFilter) WhereMeetingEndsAt(p entql.TimeP) {
 	f.Where(p.Field(appointment.FieldMeetingEndsAt))
 }
 
+// WhereAddress applies the entql json.RawMessage predicate on the address field.
+func (f *AppointmentFilter) WhereAddress(p entql.BytesP) {
+	f.Where(p.Field(appointment.FieldAddress))
+}
+
 // WhereIdempotencyKey applies the entql string predicate on the idempotency_key field.
 func (f *AppointmentFilter) WhereIdempotencyKey(p entql.StringP) {
 	f.Where(p.Field(appointment.FieldIdempotencyKey))
@@ -1291,6 +1308,11 @@ func (f *AuditEventFilter) WherePatientID(p entql.IntP) {
 // WhereRecordFileID applies the entql int predicate on the record_file_id field.
 func (f *AuditEventFilter) WhereRecordFileID(p entql.IntP) {
 	f.Where(p.Field(auditevent.FieldRecordFileID))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *AuditEventFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(auditevent.FieldDoctorID))
 }
 
 // WhereShareID applies the entql int predicate on the share_id field.
@@ -1688,6 +1710,41 @@ func (f *DoctorFilter) WhereRatingCount(p entql.IntP) {
 // WhereEmailVerifiedAt applies the entql time.Time predicate on the email_verified_at field.
 func (f *DoctorFilter) WhereEmailVerifiedAt(p entql.TimeP) {
 	f.Where(p.Field(doctor.FieldEmailVerifiedAt))
+}
+
+// WhereVerification applies the entql string predicate on the verification field.
+func (f *DoctorFilter) WhereVerification(p entql.StringP) {
+	f.Where(p.Field(doctor.FieldVerification))
+}
+
+// WhereVerificationNote applies the entql string predicate on the verification_note field.
+func (f *DoctorFilter) WhereVerificationNote(p entql.StringP) {
+	f.Where(p.Field(doctor.FieldVerificationNote))
+}
+
+// WhereBio applies the entql string predicate on the bio field.
+func (f *DoctorFilter) WhereBio(p entql.StringP) {
+	f.Where(p.Field(doctor.FieldBio))
+}
+
+// WhereLanguages applies the entql json.RawMessage predicate on the languages field.
+func (f *DoctorFilter) WhereLanguages(p entql.BytesP) {
+	f.Where(p.Field(doctor.FieldLanguages))
+}
+
+// WhereConsultationModes applies the entql json.RawMessage predicate on the consultation_modes field.
+func (f *DoctorFilter) WhereConsultationModes(p entql.BytesP) {
+	f.Where(p.Field(doctor.FieldConsultationModes))
+}
+
+// WhereAddress applies the entql json.RawMessage predicate on the address field.
+func (f *DoctorFilter) WhereAddress(p entql.BytesP) {
+	f.Where(p.Field(doctor.FieldAddress))
+}
+
+// WherePhotoKey applies the entql string predicate on the photo_key field.
+func (f *DoctorFilter) WherePhotoKey(p entql.StringP) {
+	f.Where(p.Field(doctor.FieldPhotoKey))
 }
 
 // WhereHasSlots applies a predicate to check if query has an edge slots.
@@ -2578,6 +2635,21 @@ func (f *PatientFilter) WhereDeactivatedAt(p entql.TimeP) {
 // WhereEmailVerifiedAt applies the entql time.Time predicate on the email_verified_at field.
 func (f *PatientFilter) WhereEmailVerifiedAt(p entql.TimeP) {
 	f.Where(p.Field(patient.FieldEmailVerifiedAt))
+}
+
+// WherePhone applies the entql string predicate on the phone field.
+func (f *PatientFilter) WherePhone(p entql.StringP) {
+	f.Where(p.Field(patient.FieldPhone))
+}
+
+// WhereBirthDate applies the entql time.Time predicate on the birth_date field.
+func (f *PatientFilter) WhereBirthDate(p entql.TimeP) {
+	f.Where(p.Field(patient.FieldBirthDate))
+}
+
+// WherePreferredLanguage applies the entql string predicate on the preferred_language field.
+func (f *PatientFilter) WherePreferredLanguage(p entql.StringP) {
+	f.Where(p.Field(patient.FieldPreferredLanguage))
 }
 
 // WhereHasAppointments applies a predicate to check if query has an edge appointments.

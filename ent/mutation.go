@@ -33,6 +33,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 )
 
@@ -1740,6 +1741,7 @@ type AppointmentMutation struct {
 	meeting_url       *string
 	meeting_starts_at *time.Time
 	meeting_ends_at   *time.Time
+	address           **address.Address
 	idempotency_key   *string
 	clearedFields     map[string]struct{}
 	slot              *int
@@ -2476,6 +2478,55 @@ func (m *AppointmentMutation) ResetMeetingEndsAt() {
 	delete(m.clearedFields, appointment.FieldMeetingEndsAt)
 }
 
+// SetAddress sets the "address" field.
+func (m *AppointmentMutation) SetAddress(a *address.Address) {
+	m.address = &a
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *AppointmentMutation) Address() (r *address.Address, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldAddress(ctx context.Context) (v *address.Address, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *AppointmentMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[appointment.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *AppointmentMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *AppointmentMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, appointment.FieldAddress)
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *AppointmentMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -2640,7 +2691,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -2686,6 +2737,9 @@ func (m *AppointmentMutation) Fields() []string {
 	if m.meeting_ends_at != nil {
 		fields = append(fields, appointment.FieldMeetingEndsAt)
 	}
+	if m.address != nil {
+		fields = append(fields, appointment.FieldAddress)
+	}
 	if m.idempotency_key != nil {
 		fields = append(fields, appointment.FieldIdempotencyKey)
 	}
@@ -2727,6 +2781,8 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.MeetingStartsAt()
 	case appointment.FieldMeetingEndsAt:
 		return m.MeetingEndsAt()
+	case appointment.FieldAddress:
+		return m.Address()
 	case appointment.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	}
@@ -2768,6 +2824,8 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldMeetingStartsAt(ctx)
 	case appointment.FieldMeetingEndsAt:
 		return m.OldMeetingEndsAt(ctx)
+	case appointment.FieldAddress:
+		return m.OldAddress(ctx)
 	case appointment.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	}
@@ -2884,6 +2942,13 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMeetingEndsAt(v)
 		return nil
+	case appointment.FieldAddress:
+		v, ok := value.(*address.Address)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
 	case appointment.FieldIdempotencyKey:
 		v, ok := value.(string)
 		if !ok {
@@ -2951,6 +3016,9 @@ func (m *AppointmentMutation) ClearedFields() []string {
 	if m.FieldCleared(appointment.FieldMeetingEndsAt) {
 		fields = append(fields, appointment.FieldMeetingEndsAt)
 	}
+	if m.FieldCleared(appointment.FieldAddress) {
+		fields = append(fields, appointment.FieldAddress)
+	}
 	if m.FieldCleared(appointment.FieldIdempotencyKey) {
 		fields = append(fields, appointment.FieldIdempotencyKey)
 	}
@@ -2982,6 +3050,9 @@ func (m *AppointmentMutation) ClearField(name string) error {
 		return nil
 	case appointment.FieldMeetingEndsAt:
 		m.ClearMeetingEndsAt()
+		return nil
+	case appointment.FieldAddress:
+		m.ClearAddress()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ClearIdempotencyKey()
@@ -3038,6 +3109,9 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldMeetingEndsAt:
 		m.ResetMeetingEndsAt()
+		return nil
+	case appointment.FieldAddress:
+		m.ResetAddress()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()
@@ -3172,6 +3246,8 @@ type AuditEventMutation struct {
 	addpatient_id     *int
 	record_file_id    *int
 	addrecord_file_id *int
+	doctor_id         *int
+	adddoctor_id      *int
 	share_id          *int
 	addshare_id       *int
 	client_addr       *string
@@ -3634,6 +3710,76 @@ func (m *AuditEventMutation) ResetRecordFileID() {
 	delete(m.clearedFields, auditevent.FieldRecordFileID)
 }
 
+// SetDoctorID sets the "doctor_id" field.
+func (m *AuditEventMutation) SetDoctorID(i int) {
+	m.doctor_id = &i
+	m.adddoctor_id = nil
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *AuditEventMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldDoctorID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// AddDoctorID adds i to the "doctor_id" field.
+func (m *AuditEventMutation) AddDoctorID(i int) {
+	if m.adddoctor_id != nil {
+		*m.adddoctor_id += i
+	} else {
+		m.adddoctor_id = &i
+	}
+}
+
+// AddedDoctorID returns the value that was added to the "doctor_id" field in this mutation.
+func (m *AuditEventMutation) AddedDoctorID() (r int, exists bool) {
+	v := m.adddoctor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearDoctorID clears the value of the "doctor_id" field.
+func (m *AuditEventMutation) ClearDoctorID() {
+	m.doctor_id = nil
+	m.adddoctor_id = nil
+	m.clearedFields[auditevent.FieldDoctorID] = struct{}{}
+}
+
+// DoctorIDCleared returns if the "doctor_id" field was cleared in this mutation.
+func (m *AuditEventMutation) DoctorIDCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldDoctorID]
+	return ok
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *AuditEventMutation) ResetDoctorID() {
+	m.doctor_id = nil
+	m.adddoctor_id = nil
+	delete(m.clearedFields, auditevent.FieldDoctorID)
+}
+
 // SetShareID sets the "share_id" field.
 func (m *AuditEventMutation) SetShareID(i int) {
 	m.share_id = &i
@@ -3836,7 +3982,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, auditevent.FieldCreatedAt)
 	}
@@ -3857,6 +4003,9 @@ func (m *AuditEventMutation) Fields() []string {
 	}
 	if m.record_file_id != nil {
 		fields = append(fields, auditevent.FieldRecordFileID)
+	}
+	if m.doctor_id != nil {
+		fields = append(fields, auditevent.FieldDoctorID)
 	}
 	if m.share_id != nil {
 		fields = append(fields, auditevent.FieldShareID)
@@ -3889,6 +4038,8 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.PatientID()
 	case auditevent.FieldRecordFileID:
 		return m.RecordFileID()
+	case auditevent.FieldDoctorID:
+		return m.DoctorID()
 	case auditevent.FieldShareID:
 		return m.ShareID()
 	case auditevent.FieldClientAddr:
@@ -3918,6 +4069,8 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPatientID(ctx)
 	case auditevent.FieldRecordFileID:
 		return m.OldRecordFileID(ctx)
+	case auditevent.FieldDoctorID:
+		return m.OldDoctorID(ctx)
 	case auditevent.FieldShareID:
 		return m.OldShareID(ctx)
 	case auditevent.FieldClientAddr:
@@ -3982,6 +4135,13 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRecordFileID(v)
 		return nil
+	case auditevent.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
 	case auditevent.FieldShareID:
 		v, ok := value.(int)
 		if !ok {
@@ -4020,6 +4180,9 @@ func (m *AuditEventMutation) AddedFields() []string {
 	if m.addrecord_file_id != nil {
 		fields = append(fields, auditevent.FieldRecordFileID)
 	}
+	if m.adddoctor_id != nil {
+		fields = append(fields, auditevent.FieldDoctorID)
+	}
 	if m.addshare_id != nil {
 		fields = append(fields, auditevent.FieldShareID)
 	}
@@ -4037,6 +4200,8 @@ func (m *AuditEventMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedPatientID()
 	case auditevent.FieldRecordFileID:
 		return m.AddedRecordFileID()
+	case auditevent.FieldDoctorID:
+		return m.AddedDoctorID()
 	case auditevent.FieldShareID:
 		return m.AddedShareID()
 	}
@@ -4069,6 +4234,13 @@ func (m *AuditEventMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddRecordFileID(v)
 		return nil
+	case auditevent.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDoctorID(v)
+		return nil
 	case auditevent.FieldShareID:
 		v, ok := value.(int)
 		if !ok {
@@ -4092,6 +4264,9 @@ func (m *AuditEventMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(auditevent.FieldRecordFileID) {
 		fields = append(fields, auditevent.FieldRecordFileID)
+	}
+	if m.FieldCleared(auditevent.FieldDoctorID) {
+		fields = append(fields, auditevent.FieldDoctorID)
 	}
 	if m.FieldCleared(auditevent.FieldShareID) {
 		fields = append(fields, auditevent.FieldShareID)
@@ -4124,6 +4299,9 @@ func (m *AuditEventMutation) ClearField(name string) error {
 		return nil
 	case auditevent.FieldRecordFileID:
 		m.ClearRecordFileID()
+		return nil
+	case auditevent.FieldDoctorID:
+		m.ClearDoctorID()
 		return nil
 	case auditevent.FieldShareID:
 		m.ClearShareID()
@@ -4162,6 +4340,9 @@ func (m *AuditEventMutation) ResetField(name string) error {
 		return nil
 	case auditevent.FieldRecordFileID:
 		m.ResetRecordFileID()
+		return nil
+	case auditevent.FieldDoctorID:
+		m.ResetDoctorID()
 		return nil
 	case auditevent.FieldShareID:
 		m.ResetShareID()
@@ -6693,42 +6874,51 @@ func (m *DayOffMutation) ResetEdge(name string) error {
 // DoctorMutation represents an operation that mutates the Doctor nodes in the graph.
 type DoctorMutation struct {
 	config
-	op                    Op
-	typ                   string
-	id                    *int
-	created_at            *time.Time
-	updated_at            *time.Time
-	name                  *string
-	email                 *string
-	password_hash         *string
-	crm_number            *string
-	crm_state             *string
-	specialty             *string
-	price_cents           *int
-	addprice_cents        *int
-	location              *geo.Point
-	timezone              *string
-	rating                *float64
-	addrating             *float64
-	rating_count          *int
-	addrating_count       *int
-	email_verified_at     *time.Time
-	clearedFields         map[string]struct{}
-	slots                 map[int]struct{}
-	removedslots          map[int]struct{}
-	clearedslots          bool
-	appointments          map[int]struct{}
-	removedappointments   map[int]struct{}
-	clearedappointments   bool
-	availabilities        map[int]struct{}
-	removedavailabilities map[int]struct{}
-	clearedavailabilities bool
-	days_off              map[int]struct{}
-	removeddays_off       map[int]struct{}
-	cleareddays_off       bool
-	done                  bool
-	oldValue              func(context.Context) (*Doctor, error)
-	predicates            []predicate.Doctor
+	op                       Op
+	typ                      string
+	id                       *int
+	created_at               *time.Time
+	updated_at               *time.Time
+	name                     *string
+	email                    *string
+	password_hash            *string
+	crm_number               *string
+	crm_state                *string
+	specialty                *string
+	price_cents              *int
+	addprice_cents           *int
+	location                 *geo.Point
+	timezone                 *string
+	rating                   *float64
+	addrating                *float64
+	rating_count             *int
+	addrating_count          *int
+	email_verified_at        *time.Time
+	verification             *doctor.Verification
+	verification_note        *string
+	bio                      *string
+	languages                *[]string
+	appendlanguages          []string
+	consultation_modes       *[]string
+	appendconsultation_modes []string
+	address                  **address.Address
+	photo_key                *string
+	clearedFields            map[string]struct{}
+	slots                    map[int]struct{}
+	removedslots             map[int]struct{}
+	clearedslots             bool
+	appointments             map[int]struct{}
+	removedappointments      map[int]struct{}
+	clearedappointments      bool
+	availabilities           map[int]struct{}
+	removedavailabilities    map[int]struct{}
+	clearedavailabilities    bool
+	days_off                 map[int]struct{}
+	removeddays_off          map[int]struct{}
+	cleareddays_off          bool
+	done                     bool
+	oldValue                 func(context.Context) (*Doctor, error)
+	predicates               []predicate.Doctor
 }
 
 var _ ent.Mutation = (*DoctorMutation)(nil)
@@ -7406,6 +7596,355 @@ func (m *DoctorMutation) ResetEmailVerifiedAt() {
 	delete(m.clearedFields, doctor.FieldEmailVerifiedAt)
 }
 
+// SetVerification sets the "verification" field.
+func (m *DoctorMutation) SetVerification(d doctor.Verification) {
+	m.verification = &d
+}
+
+// Verification returns the value of the "verification" field in the mutation.
+func (m *DoctorMutation) Verification() (r doctor.Verification, exists bool) {
+	v := m.verification
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerification returns the old "verification" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldVerification(ctx context.Context) (v doctor.Verification, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerification is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerification requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerification: %w", err)
+	}
+	return oldValue.Verification, nil
+}
+
+// ResetVerification resets all changes to the "verification" field.
+func (m *DoctorMutation) ResetVerification() {
+	m.verification = nil
+}
+
+// SetVerificationNote sets the "verification_note" field.
+func (m *DoctorMutation) SetVerificationNote(s string) {
+	m.verification_note = &s
+}
+
+// VerificationNote returns the value of the "verification_note" field in the mutation.
+func (m *DoctorMutation) VerificationNote() (r string, exists bool) {
+	v := m.verification_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerificationNote returns the old "verification_note" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldVerificationNote(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerificationNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerificationNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerificationNote: %w", err)
+	}
+	return oldValue.VerificationNote, nil
+}
+
+// ClearVerificationNote clears the value of the "verification_note" field.
+func (m *DoctorMutation) ClearVerificationNote() {
+	m.verification_note = nil
+	m.clearedFields[doctor.FieldVerificationNote] = struct{}{}
+}
+
+// VerificationNoteCleared returns if the "verification_note" field was cleared in this mutation.
+func (m *DoctorMutation) VerificationNoteCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldVerificationNote]
+	return ok
+}
+
+// ResetVerificationNote resets all changes to the "verification_note" field.
+func (m *DoctorMutation) ResetVerificationNote() {
+	m.verification_note = nil
+	delete(m.clearedFields, doctor.FieldVerificationNote)
+}
+
+// SetBio sets the "bio" field.
+func (m *DoctorMutation) SetBio(s string) {
+	m.bio = &s
+}
+
+// Bio returns the value of the "bio" field in the mutation.
+func (m *DoctorMutation) Bio() (r string, exists bool) {
+	v := m.bio
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBio returns the old "bio" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldBio(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBio is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBio requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBio: %w", err)
+	}
+	return oldValue.Bio, nil
+}
+
+// ResetBio resets all changes to the "bio" field.
+func (m *DoctorMutation) ResetBio() {
+	m.bio = nil
+}
+
+// SetLanguages sets the "languages" field.
+func (m *DoctorMutation) SetLanguages(s []string) {
+	m.languages = &s
+	m.appendlanguages = nil
+}
+
+// Languages returns the value of the "languages" field in the mutation.
+func (m *DoctorMutation) Languages() (r []string, exists bool) {
+	v := m.languages
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLanguages returns the old "languages" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldLanguages(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLanguages is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLanguages requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLanguages: %w", err)
+	}
+	return oldValue.Languages, nil
+}
+
+// AppendLanguages adds s to the "languages" field.
+func (m *DoctorMutation) AppendLanguages(s []string) {
+	m.appendlanguages = append(m.appendlanguages, s...)
+}
+
+// AppendedLanguages returns the list of values that were appended to the "languages" field in this mutation.
+func (m *DoctorMutation) AppendedLanguages() ([]string, bool) {
+	if len(m.appendlanguages) == 0 {
+		return nil, false
+	}
+	return m.appendlanguages, true
+}
+
+// ClearLanguages clears the value of the "languages" field.
+func (m *DoctorMutation) ClearLanguages() {
+	m.languages = nil
+	m.appendlanguages = nil
+	m.clearedFields[doctor.FieldLanguages] = struct{}{}
+}
+
+// LanguagesCleared returns if the "languages" field was cleared in this mutation.
+func (m *DoctorMutation) LanguagesCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldLanguages]
+	return ok
+}
+
+// ResetLanguages resets all changes to the "languages" field.
+func (m *DoctorMutation) ResetLanguages() {
+	m.languages = nil
+	m.appendlanguages = nil
+	delete(m.clearedFields, doctor.FieldLanguages)
+}
+
+// SetConsultationModes sets the "consultation_modes" field.
+func (m *DoctorMutation) SetConsultationModes(s []string) {
+	m.consultation_modes = &s
+	m.appendconsultation_modes = nil
+}
+
+// ConsultationModes returns the value of the "consultation_modes" field in the mutation.
+func (m *DoctorMutation) ConsultationModes() (r []string, exists bool) {
+	v := m.consultation_modes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsultationModes returns the old "consultation_modes" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldConsultationModes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsultationModes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsultationModes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsultationModes: %w", err)
+	}
+	return oldValue.ConsultationModes, nil
+}
+
+// AppendConsultationModes adds s to the "consultation_modes" field.
+func (m *DoctorMutation) AppendConsultationModes(s []string) {
+	m.appendconsultation_modes = append(m.appendconsultation_modes, s...)
+}
+
+// AppendedConsultationModes returns the list of values that were appended to the "consultation_modes" field in this mutation.
+func (m *DoctorMutation) AppendedConsultationModes() ([]string, bool) {
+	if len(m.appendconsultation_modes) == 0 {
+		return nil, false
+	}
+	return m.appendconsultation_modes, true
+}
+
+// ClearConsultationModes clears the value of the "consultation_modes" field.
+func (m *DoctorMutation) ClearConsultationModes() {
+	m.consultation_modes = nil
+	m.appendconsultation_modes = nil
+	m.clearedFields[doctor.FieldConsultationModes] = struct{}{}
+}
+
+// ConsultationModesCleared returns if the "consultation_modes" field was cleared in this mutation.
+func (m *DoctorMutation) ConsultationModesCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldConsultationModes]
+	return ok
+}
+
+// ResetConsultationModes resets all changes to the "consultation_modes" field.
+func (m *DoctorMutation) ResetConsultationModes() {
+	m.consultation_modes = nil
+	m.appendconsultation_modes = nil
+	delete(m.clearedFields, doctor.FieldConsultationModes)
+}
+
+// SetAddress sets the "address" field.
+func (m *DoctorMutation) SetAddress(a *address.Address) {
+	m.address = &a
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *DoctorMutation) Address() (r *address.Address, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldAddress(ctx context.Context) (v *address.Address, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *DoctorMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[doctor.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *DoctorMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *DoctorMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, doctor.FieldAddress)
+}
+
+// SetPhotoKey sets the "photo_key" field.
+func (m *DoctorMutation) SetPhotoKey(s string) {
+	m.photo_key = &s
+}
+
+// PhotoKey returns the value of the "photo_key" field in the mutation.
+func (m *DoctorMutation) PhotoKey() (r string, exists bool) {
+	v := m.photo_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhotoKey returns the old "photo_key" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldPhotoKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhotoKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhotoKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhotoKey: %w", err)
+	}
+	return oldValue.PhotoKey, nil
+}
+
+// ClearPhotoKey clears the value of the "photo_key" field.
+func (m *DoctorMutation) ClearPhotoKey() {
+	m.photo_key = nil
+	m.clearedFields[doctor.FieldPhotoKey] = struct{}{}
+}
+
+// PhotoKeyCleared returns if the "photo_key" field was cleared in this mutation.
+func (m *DoctorMutation) PhotoKeyCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldPhotoKey]
+	return ok
+}
+
+// ResetPhotoKey resets all changes to the "photo_key" field.
+func (m *DoctorMutation) ResetPhotoKey() {
+	m.photo_key = nil
+	delete(m.clearedFields, doctor.FieldPhotoKey)
+}
+
 // AddSlotIDs adds the "slots" edge to the Slot entity by ids.
 func (m *DoctorMutation) AddSlotIDs(ids ...int) {
 	if m.slots == nil {
@@ -7656,7 +8195,7 @@ func (m *DoctorMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DoctorMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, doctor.FieldCreatedAt)
 	}
@@ -7699,6 +8238,27 @@ func (m *DoctorMutation) Fields() []string {
 	if m.email_verified_at != nil {
 		fields = append(fields, doctor.FieldEmailVerifiedAt)
 	}
+	if m.verification != nil {
+		fields = append(fields, doctor.FieldVerification)
+	}
+	if m.verification_note != nil {
+		fields = append(fields, doctor.FieldVerificationNote)
+	}
+	if m.bio != nil {
+		fields = append(fields, doctor.FieldBio)
+	}
+	if m.languages != nil {
+		fields = append(fields, doctor.FieldLanguages)
+	}
+	if m.consultation_modes != nil {
+		fields = append(fields, doctor.FieldConsultationModes)
+	}
+	if m.address != nil {
+		fields = append(fields, doctor.FieldAddress)
+	}
+	if m.photo_key != nil {
+		fields = append(fields, doctor.FieldPhotoKey)
+	}
 	return fields
 }
 
@@ -7735,6 +8295,20 @@ func (m *DoctorMutation) Field(name string) (ent.Value, bool) {
 		return m.RatingCount()
 	case doctor.FieldEmailVerifiedAt:
 		return m.EmailVerifiedAt()
+	case doctor.FieldVerification:
+		return m.Verification()
+	case doctor.FieldVerificationNote:
+		return m.VerificationNote()
+	case doctor.FieldBio:
+		return m.Bio()
+	case doctor.FieldLanguages:
+		return m.Languages()
+	case doctor.FieldConsultationModes:
+		return m.ConsultationModes()
+	case doctor.FieldAddress:
+		return m.Address()
+	case doctor.FieldPhotoKey:
+		return m.PhotoKey()
 	}
 	return nil, false
 }
@@ -7772,6 +8346,20 @@ func (m *DoctorMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldRatingCount(ctx)
 	case doctor.FieldEmailVerifiedAt:
 		return m.OldEmailVerifiedAt(ctx)
+	case doctor.FieldVerification:
+		return m.OldVerification(ctx)
+	case doctor.FieldVerificationNote:
+		return m.OldVerificationNote(ctx)
+	case doctor.FieldBio:
+		return m.OldBio(ctx)
+	case doctor.FieldLanguages:
+		return m.OldLanguages(ctx)
+	case doctor.FieldConsultationModes:
+		return m.OldConsultationModes(ctx)
+	case doctor.FieldAddress:
+		return m.OldAddress(ctx)
+	case doctor.FieldPhotoKey:
+		return m.OldPhotoKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown Doctor field %s", name)
 }
@@ -7879,6 +8467,55 @@ func (m *DoctorMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEmailVerifiedAt(v)
 		return nil
+	case doctor.FieldVerification:
+		v, ok := value.(doctor.Verification)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerification(v)
+		return nil
+	case doctor.FieldVerificationNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerificationNote(v)
+		return nil
+	case doctor.FieldBio:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBio(v)
+		return nil
+	case doctor.FieldLanguages:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLanguages(v)
+		return nil
+	case doctor.FieldConsultationModes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsultationModes(v)
+		return nil
+	case doctor.FieldAddress:
+		v, ok := value.(*address.Address)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case doctor.FieldPhotoKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhotoKey(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Doctor field %s", name)
 }
@@ -7951,6 +8588,21 @@ func (m *DoctorMutation) ClearedFields() []string {
 	if m.FieldCleared(doctor.FieldEmailVerifiedAt) {
 		fields = append(fields, doctor.FieldEmailVerifiedAt)
 	}
+	if m.FieldCleared(doctor.FieldVerificationNote) {
+		fields = append(fields, doctor.FieldVerificationNote)
+	}
+	if m.FieldCleared(doctor.FieldLanguages) {
+		fields = append(fields, doctor.FieldLanguages)
+	}
+	if m.FieldCleared(doctor.FieldConsultationModes) {
+		fields = append(fields, doctor.FieldConsultationModes)
+	}
+	if m.FieldCleared(doctor.FieldAddress) {
+		fields = append(fields, doctor.FieldAddress)
+	}
+	if m.FieldCleared(doctor.FieldPhotoKey) {
+		fields = append(fields, doctor.FieldPhotoKey)
+	}
 	return fields
 }
 
@@ -7967,6 +8619,21 @@ func (m *DoctorMutation) ClearField(name string) error {
 	switch name {
 	case doctor.FieldEmailVerifiedAt:
 		m.ClearEmailVerifiedAt()
+		return nil
+	case doctor.FieldVerificationNote:
+		m.ClearVerificationNote()
+		return nil
+	case doctor.FieldLanguages:
+		m.ClearLanguages()
+		return nil
+	case doctor.FieldConsultationModes:
+		m.ClearConsultationModes()
+		return nil
+	case doctor.FieldAddress:
+		m.ClearAddress()
+		return nil
+	case doctor.FieldPhotoKey:
+		m.ClearPhotoKey()
 		return nil
 	}
 	return fmt.Errorf("unknown Doctor nullable field %s", name)
@@ -8017,6 +8684,27 @@ func (m *DoctorMutation) ResetField(name string) error {
 		return nil
 	case doctor.FieldEmailVerifiedAt:
 		m.ResetEmailVerifiedAt()
+		return nil
+	case doctor.FieldVerification:
+		m.ResetVerification()
+		return nil
+	case doctor.FieldVerificationNote:
+		m.ResetVerificationNote()
+		return nil
+	case doctor.FieldBio:
+		m.ResetBio()
+		return nil
+	case doctor.FieldLanguages:
+		m.ResetLanguages()
+		return nil
+	case doctor.FieldConsultationModes:
+		m.ResetConsultationModes()
+		return nil
+	case doctor.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case doctor.FieldPhotoKey:
+		m.ResetPhotoKey()
 		return nil
 	}
 	return fmt.Errorf("unknown Doctor field %s", name)
@@ -14894,6 +15582,9 @@ type PatientMutation struct {
 	password_hash       *string
 	deactivated_at      *time.Time
 	email_verified_at   *time.Time
+	phone               *string
+	birth_date          *time.Time
+	preferred_language  *string
 	clearedFields       map[string]struct{}
 	appointments        map[int]struct{}
 	removedappointments map[int]struct{}
@@ -15321,6 +16012,153 @@ func (m *PatientMutation) ResetEmailVerifiedAt() {
 	delete(m.clearedFields, patient.FieldEmailVerifiedAt)
 }
 
+// SetPhone sets the "phone" field.
+func (m *PatientMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *PatientMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldPhone(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (m *PatientMutation) ClearPhone() {
+	m.phone = nil
+	m.clearedFields[patient.FieldPhone] = struct{}{}
+}
+
+// PhoneCleared returns if the "phone" field was cleared in this mutation.
+func (m *PatientMutation) PhoneCleared() bool {
+	_, ok := m.clearedFields[patient.FieldPhone]
+	return ok
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *PatientMutation) ResetPhone() {
+	m.phone = nil
+	delete(m.clearedFields, patient.FieldPhone)
+}
+
+// SetBirthDate sets the "birth_date" field.
+func (m *PatientMutation) SetBirthDate(t time.Time) {
+	m.birth_date = &t
+}
+
+// BirthDate returns the value of the "birth_date" field in the mutation.
+func (m *PatientMutation) BirthDate() (r time.Time, exists bool) {
+	v := m.birth_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBirthDate returns the old "birth_date" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldBirthDate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBirthDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBirthDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBirthDate: %w", err)
+	}
+	return oldValue.BirthDate, nil
+}
+
+// ClearBirthDate clears the value of the "birth_date" field.
+func (m *PatientMutation) ClearBirthDate() {
+	m.birth_date = nil
+	m.clearedFields[patient.FieldBirthDate] = struct{}{}
+}
+
+// BirthDateCleared returns if the "birth_date" field was cleared in this mutation.
+func (m *PatientMutation) BirthDateCleared() bool {
+	_, ok := m.clearedFields[patient.FieldBirthDate]
+	return ok
+}
+
+// ResetBirthDate resets all changes to the "birth_date" field.
+func (m *PatientMutation) ResetBirthDate() {
+	m.birth_date = nil
+	delete(m.clearedFields, patient.FieldBirthDate)
+}
+
+// SetPreferredLanguage sets the "preferred_language" field.
+func (m *PatientMutation) SetPreferredLanguage(s string) {
+	m.preferred_language = &s
+}
+
+// PreferredLanguage returns the value of the "preferred_language" field in the mutation.
+func (m *PatientMutation) PreferredLanguage() (r string, exists bool) {
+	v := m.preferred_language
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPreferredLanguage returns the old "preferred_language" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldPreferredLanguage(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPreferredLanguage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPreferredLanguage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPreferredLanguage: %w", err)
+	}
+	return oldValue.PreferredLanguage, nil
+}
+
+// ClearPreferredLanguage clears the value of the "preferred_language" field.
+func (m *PatientMutation) ClearPreferredLanguage() {
+	m.preferred_language = nil
+	m.clearedFields[patient.FieldPreferredLanguage] = struct{}{}
+}
+
+// PreferredLanguageCleared returns if the "preferred_language" field was cleared in this mutation.
+func (m *PatientMutation) PreferredLanguageCleared() bool {
+	_, ok := m.clearedFields[patient.FieldPreferredLanguage]
+	return ok
+}
+
+// ResetPreferredLanguage resets all changes to the "preferred_language" field.
+func (m *PatientMutation) ResetPreferredLanguage() {
+	m.preferred_language = nil
+	delete(m.clearedFields, patient.FieldPreferredLanguage)
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by ids.
 func (m *PatientMutation) AddAppointmentIDs(ids ...int) {
 	if m.appointments == nil {
@@ -15517,7 +16355,7 @@ func (m *PatientMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PatientMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, patient.FieldCreatedAt)
 	}
@@ -15541,6 +16379,15 @@ func (m *PatientMutation) Fields() []string {
 	}
 	if m.email_verified_at != nil {
 		fields = append(fields, patient.FieldEmailVerifiedAt)
+	}
+	if m.phone != nil {
+		fields = append(fields, patient.FieldPhone)
+	}
+	if m.birth_date != nil {
+		fields = append(fields, patient.FieldBirthDate)
+	}
+	if m.preferred_language != nil {
+		fields = append(fields, patient.FieldPreferredLanguage)
 	}
 	return fields
 }
@@ -15566,6 +16413,12 @@ func (m *PatientMutation) Field(name string) (ent.Value, bool) {
 		return m.DeactivatedAt()
 	case patient.FieldEmailVerifiedAt:
 		return m.EmailVerifiedAt()
+	case patient.FieldPhone:
+		return m.Phone()
+	case patient.FieldBirthDate:
+		return m.BirthDate()
+	case patient.FieldPreferredLanguage:
+		return m.PreferredLanguage()
 	}
 	return nil, false
 }
@@ -15591,6 +16444,12 @@ func (m *PatientMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDeactivatedAt(ctx)
 	case patient.FieldEmailVerifiedAt:
 		return m.OldEmailVerifiedAt(ctx)
+	case patient.FieldPhone:
+		return m.OldPhone(ctx)
+	case patient.FieldBirthDate:
+		return m.OldBirthDate(ctx)
+	case patient.FieldPreferredLanguage:
+		return m.OldPreferredLanguage(ctx)
 	}
 	return nil, fmt.Errorf("unknown Patient field %s", name)
 }
@@ -15656,6 +16515,27 @@ func (m *PatientMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEmailVerifiedAt(v)
 		return nil
+	case patient.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case patient.FieldBirthDate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBirthDate(v)
+		return nil
+	case patient.FieldPreferredLanguage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPreferredLanguage(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Patient field %s", name)
 }
@@ -15692,6 +16572,15 @@ func (m *PatientMutation) ClearedFields() []string {
 	if m.FieldCleared(patient.FieldEmailVerifiedAt) {
 		fields = append(fields, patient.FieldEmailVerifiedAt)
 	}
+	if m.FieldCleared(patient.FieldPhone) {
+		fields = append(fields, patient.FieldPhone)
+	}
+	if m.FieldCleared(patient.FieldBirthDate) {
+		fields = append(fields, patient.FieldBirthDate)
+	}
+	if m.FieldCleared(patient.FieldPreferredLanguage) {
+		fields = append(fields, patient.FieldPreferredLanguage)
+	}
 	return fields
 }
 
@@ -15711,6 +16600,15 @@ func (m *PatientMutation) ClearField(name string) error {
 		return nil
 	case patient.FieldEmailVerifiedAt:
 		m.ClearEmailVerifiedAt()
+		return nil
+	case patient.FieldPhone:
+		m.ClearPhone()
+		return nil
+	case patient.FieldBirthDate:
+		m.ClearBirthDate()
+		return nil
+	case patient.FieldPreferredLanguage:
+		m.ClearPreferredLanguage()
 		return nil
 	}
 	return fmt.Errorf("unknown Patient nullable field %s", name)
@@ -15743,6 +16641,15 @@ func (m *PatientMutation) ResetField(name string) error {
 		return nil
 	case patient.FieldEmailVerifiedAt:
 		m.ResetEmailVerifiedAt()
+		return nil
+	case patient.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case patient.FieldBirthDate:
+		m.ResetBirthDate()
+		return nil
+	case patient.FieldPreferredLanguage:
+		m.ResetPreferredLanguage()
 		return nil
 	}
 	return fmt.Errorf("unknown Patient field %s", name)

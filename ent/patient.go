@@ -33,6 +33,12 @@ type Patient struct {
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 	// EmailVerifiedAt holds the value of the "email_verified_at" field.
 	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
+	// Phone holds the value of the "phone" field.
+	Phone *string `json:"phone,omitempty"`
+	// BirthDate holds the value of the "birth_date" field.
+	BirthDate *time.Time `json:"birth_date,omitempty"`
+	// PreferredLanguage holds the value of the "preferred_language" field.
+	PreferredLanguage *string `json:"preferred_language,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PatientQuery when eager-loading is set.
 	Edges        PatientEdges `json:"edges"`
@@ -90,9 +96,9 @@ func (*Patient) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case patient.FieldID:
 			values[i] = new(sql.NullInt64)
-		case patient.FieldName, patient.FieldEmail, patient.FieldCpf, patient.FieldPasswordHash:
+		case patient.FieldName, patient.FieldEmail, patient.FieldCpf, patient.FieldPasswordHash, patient.FieldPhone, patient.FieldPreferredLanguage:
 			values[i] = new(sql.NullString)
-		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDeactivatedAt, patient.FieldEmailVerifiedAt:
+		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDeactivatedAt, patient.FieldEmailVerifiedAt, patient.FieldBirthDate:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -164,6 +170,27 @@ func (_m *Patient) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.EmailVerifiedAt = new(time.Time)
 				*_m.EmailVerifiedAt = value.Time
+			}
+		case patient.FieldPhone:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field phone", values[i])
+			} else if value.Valid {
+				_m.Phone = new(string)
+				*_m.Phone = value.String
+			}
+		case patient.FieldBirthDate:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field birth_date", values[i])
+			} else if value.Valid {
+				_m.BirthDate = new(time.Time)
+				*_m.BirthDate = value.Time
+			}
+		case patient.FieldPreferredLanguage:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field preferred_language", values[i])
+			} else if value.Valid {
+				_m.PreferredLanguage = new(string)
+				*_m.PreferredLanguage = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -241,6 +268,21 @@ func (_m *Patient) String() string {
 	if v := _m.EmailVerifiedAt; v != nil {
 		builder.WriteString("email_verified_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.Phone; v != nil {
+		builder.WriteString("phone=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.BirthDate; v != nil {
+		builder.WriteString("birth_date=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.PreferredLanguage; v != nil {
+		builder.WriteString("preferred_language=")
+		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')
 	return builder.String()

@@ -103,6 +103,48 @@ func (_c *PatientCreate) SetNillableEmailVerifiedAt(v *time.Time) *PatientCreate
 	return _c
 }
 
+// SetPhone sets the "phone" field.
+func (_c *PatientCreate) SetPhone(v string) *PatientCreate {
+	_c.mutation.SetPhone(v)
+	return _c
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_c *PatientCreate) SetNillablePhone(v *string) *PatientCreate {
+	if v != nil {
+		_c.SetPhone(*v)
+	}
+	return _c
+}
+
+// SetBirthDate sets the "birth_date" field.
+func (_c *PatientCreate) SetBirthDate(v time.Time) *PatientCreate {
+	_c.mutation.SetBirthDate(v)
+	return _c
+}
+
+// SetNillableBirthDate sets the "birth_date" field if the given value is not nil.
+func (_c *PatientCreate) SetNillableBirthDate(v *time.Time) *PatientCreate {
+	if v != nil {
+		_c.SetBirthDate(*v)
+	}
+	return _c
+}
+
+// SetPreferredLanguage sets the "preferred_language" field.
+func (_c *PatientCreate) SetPreferredLanguage(v string) *PatientCreate {
+	_c.mutation.SetPreferredLanguage(v)
+	return _c
+}
+
+// SetNillablePreferredLanguage sets the "preferred_language" field if the given value is not nil.
+func (_c *PatientCreate) SetNillablePreferredLanguage(v *string) *PatientCreate {
+	if v != nil {
+		_c.SetPreferredLanguage(*v)
+	}
+	return _c
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by IDs.
 func (_c *PatientCreate) AddAppointmentIDs(ids ...int) *PatientCreate {
 	_c.mutation.AddAppointmentIDs(ids...)
@@ -237,6 +279,16 @@ func (_c *PatientCreate) check() error {
 	if _, ok := _c.mutation.PasswordHash(); !ok {
 		return &ValidationError{Name: "password_hash", err: errors.New(`ent: missing required field "Patient.password_hash"`)}
 	}
+	if v, ok := _c.mutation.Phone(); ok {
+		if err := patient.PhoneValidator(v); err != nil {
+			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Patient.phone": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.PreferredLanguage(); ok {
+		if err := patient.PreferredLanguageValidator(v); err != nil {
+			return &ValidationError{Name: "preferred_language", err: fmt.Errorf(`ent: validator failed for field "Patient.preferred_language": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -294,6 +346,18 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.EmailVerifiedAt(); ok {
 		_spec.SetField(patient.FieldEmailVerifiedAt, field.TypeTime, value)
 		_node.EmailVerifiedAt = &value
+	}
+	if value, ok := _c.mutation.Phone(); ok {
+		_spec.SetField(patient.FieldPhone, field.TypeString, value)
+		_node.Phone = &value
+	}
+	if value, ok := _c.mutation.BirthDate(); ok {
+		_spec.SetField(patient.FieldBirthDate, field.TypeTime, value)
+		_node.BirthDate = &value
+	}
+	if value, ok := _c.mutation.PreferredLanguage(); ok {
+		_spec.SetField(patient.FieldPreferredLanguage, field.TypeString, value)
+		_node.PreferredLanguage = &value
 	}
 	if nodes := _c.mutation.AppointmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -134,6 +134,66 @@ func (_u *PatientUpdate) ClearEmailVerifiedAt() *PatientUpdate {
 	return _u
 }
 
+// SetPhone sets the "phone" field.
+func (_u *PatientUpdate) SetPhone(v string) *PatientUpdate {
+	_u.mutation.SetPhone(v)
+	return _u
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillablePhone(v *string) *PatientUpdate {
+	if v != nil {
+		_u.SetPhone(*v)
+	}
+	return _u
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (_u *PatientUpdate) ClearPhone() *PatientUpdate {
+	_u.mutation.ClearPhone()
+	return _u
+}
+
+// SetBirthDate sets the "birth_date" field.
+func (_u *PatientUpdate) SetBirthDate(v time.Time) *PatientUpdate {
+	_u.mutation.SetBirthDate(v)
+	return _u
+}
+
+// SetNillableBirthDate sets the "birth_date" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillableBirthDate(v *time.Time) *PatientUpdate {
+	if v != nil {
+		_u.SetBirthDate(*v)
+	}
+	return _u
+}
+
+// ClearBirthDate clears the value of the "birth_date" field.
+func (_u *PatientUpdate) ClearBirthDate() *PatientUpdate {
+	_u.mutation.ClearBirthDate()
+	return _u
+}
+
+// SetPreferredLanguage sets the "preferred_language" field.
+func (_u *PatientUpdate) SetPreferredLanguage(v string) *PatientUpdate {
+	_u.mutation.SetPreferredLanguage(v)
+	return _u
+}
+
+// SetNillablePreferredLanguage sets the "preferred_language" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillablePreferredLanguage(v *string) *PatientUpdate {
+	if v != nil {
+		_u.SetPreferredLanguage(*v)
+	}
+	return _u
+}
+
+// ClearPreferredLanguage clears the value of the "preferred_language" field.
+func (_u *PatientUpdate) ClearPreferredLanguage() *PatientUpdate {
+	_u.mutation.ClearPreferredLanguage()
+	return _u
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by IDs.
 func (_u *PatientUpdate) AddAppointmentIDs(ids ...int) *PatientUpdate {
 	_u.mutation.AddAppointmentIDs(ids...)
@@ -306,6 +366,16 @@ func (_u *PatientUpdate) check() error {
 			return &ValidationError{Name: "cpf", err: fmt.Errorf(`ent: validator failed for field "Patient.cpf": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Phone(); ok {
+		if err := patient.PhoneValidator(v); err != nil {
+			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Patient.phone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PreferredLanguage(); ok {
+		if err := patient.PreferredLanguageValidator(v); err != nil {
+			return &ValidationError{Name: "preferred_language", err: fmt.Errorf(`ent: validator failed for field "Patient.preferred_language": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -353,6 +423,24 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.EmailVerifiedAtCleared() {
 		_spec.ClearField(patient.FieldEmailVerifiedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Phone(); ok {
+		_spec.SetField(patient.FieldPhone, field.TypeString, value)
+	}
+	if _u.mutation.PhoneCleared() {
+		_spec.ClearField(patient.FieldPhone, field.TypeString)
+	}
+	if value, ok := _u.mutation.BirthDate(); ok {
+		_spec.SetField(patient.FieldBirthDate, field.TypeTime, value)
+	}
+	if _u.mutation.BirthDateCleared() {
+		_spec.ClearField(patient.FieldBirthDate, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PreferredLanguage(); ok {
+		_spec.SetField(patient.FieldPreferredLanguage, field.TypeString, value)
+	}
+	if _u.mutation.PreferredLanguageCleared() {
+		_spec.ClearField(patient.FieldPreferredLanguage, field.TypeString)
 	}
 	if _u.mutation.AppointmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -613,6 +701,66 @@ func (_u *PatientUpdateOne) ClearEmailVerifiedAt() *PatientUpdateOne {
 	return _u
 }
 
+// SetPhone sets the "phone" field.
+func (_u *PatientUpdateOne) SetPhone(v string) *PatientUpdateOne {
+	_u.mutation.SetPhone(v)
+	return _u
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillablePhone(v *string) *PatientUpdateOne {
+	if v != nil {
+		_u.SetPhone(*v)
+	}
+	return _u
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (_u *PatientUpdateOne) ClearPhone() *PatientUpdateOne {
+	_u.mutation.ClearPhone()
+	return _u
+}
+
+// SetBirthDate sets the "birth_date" field.
+func (_u *PatientUpdateOne) SetBirthDate(v time.Time) *PatientUpdateOne {
+	_u.mutation.SetBirthDate(v)
+	return _u
+}
+
+// SetNillableBirthDate sets the "birth_date" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillableBirthDate(v *time.Time) *PatientUpdateOne {
+	if v != nil {
+		_u.SetBirthDate(*v)
+	}
+	return _u
+}
+
+// ClearBirthDate clears the value of the "birth_date" field.
+func (_u *PatientUpdateOne) ClearBirthDate() *PatientUpdateOne {
+	_u.mutation.ClearBirthDate()
+	return _u
+}
+
+// SetPreferredLanguage sets the "preferred_language" field.
+func (_u *PatientUpdateOne) SetPreferredLanguage(v string) *PatientUpdateOne {
+	_u.mutation.SetPreferredLanguage(v)
+	return _u
+}
+
+// SetNillablePreferredLanguage sets the "preferred_language" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillablePreferredLanguage(v *string) *PatientUpdateOne {
+	if v != nil {
+		_u.SetPreferredLanguage(*v)
+	}
+	return _u
+}
+
+// ClearPreferredLanguage clears the value of the "preferred_language" field.
+func (_u *PatientUpdateOne) ClearPreferredLanguage() *PatientUpdateOne {
+	_u.mutation.ClearPreferredLanguage()
+	return _u
+}
+
 // AddAppointmentIDs adds the "appointments" edge to the Appointment entity by IDs.
 func (_u *PatientUpdateOne) AddAppointmentIDs(ids ...int) *PatientUpdateOne {
 	_u.mutation.AddAppointmentIDs(ids...)
@@ -798,6 +946,16 @@ func (_u *PatientUpdateOne) check() error {
 			return &ValidationError{Name: "cpf", err: fmt.Errorf(`ent: validator failed for field "Patient.cpf": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Phone(); ok {
+		if err := patient.PhoneValidator(v); err != nil {
+			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Patient.phone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PreferredLanguage(); ok {
+		if err := patient.PreferredLanguageValidator(v); err != nil {
+			return &ValidationError{Name: "preferred_language", err: fmt.Errorf(`ent: validator failed for field "Patient.preferred_language": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -862,6 +1020,24 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 	}
 	if _u.mutation.EmailVerifiedAtCleared() {
 		_spec.ClearField(patient.FieldEmailVerifiedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Phone(); ok {
+		_spec.SetField(patient.FieldPhone, field.TypeString, value)
+	}
+	if _u.mutation.PhoneCleared() {
+		_spec.ClearField(patient.FieldPhone, field.TypeString)
+	}
+	if value, ok := _u.mutation.BirthDate(); ok {
+		_spec.SetField(patient.FieldBirthDate, field.TypeTime, value)
+	}
+	if _u.mutation.BirthDateCleared() {
+		_spec.ClearField(patient.FieldBirthDate, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PreferredLanguage(); ok {
+		_spec.SetField(patient.FieldPreferredLanguage, field.TypeString, value)
+	}
+	if _u.mutation.PreferredLanguageCleared() {
+		_spec.ClearField(patient.FieldPreferredLanguage, field.TypeString)
 	}
 	if _u.mutation.AppointmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -40,6 +40,9 @@ func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver
 // Notification returns generated.NotificationResolver implementation.
 func (r *Resolver) Notification() generated.NotificationResolver { return &notificationResolver{r} }
 
+// Patient returns generated.PatientResolver implementation.
+func (r *Resolver) Patient() generated.PatientResolver { return &patientResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -56,6 +59,7 @@ type (
 	insurancePlanResolver struct{ *Resolver }
 	invoiceResolver       struct{ *Resolver }
 	notificationResolver  struct{ *Resolver }
+	patientResolver       struct{ *Resolver }
 	queryResolver         struct{ *Resolver }
 	recordFileResolver    struct{ *Resolver }
 	slotResolver          struct{ *Resolver }

@@ -45,6 +45,8 @@ func TestPatientExportsEverything(t *testing.T) {
 		t.Fatalf("upload: %+v", r.Errors)
 	}
 
+	env.Do(pat, updatePatientOp, map[string]any{"in": map[string]any{
+		"phone": "+5511912345678", "birthDate": "1970-01-31", "preferredLanguage": "pt-BR"}}).Decode(t, &struct{}{})
 	env.Do(pat, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
 		"operator": "unimed", "cardNumber": "1234 5678 9012 3456"}}).Decode(t, &struct{}{})
 	status, body := export(t, env, pat)
@@ -148,7 +150,8 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "Paciente desativado" || p.Email == email || p.Cpf != cpf || p.DeactivatedAt == nil {
+	if p.Name != "Paciente desativado" || p.Email == email || p.Cpf != cpf || p.DeactivatedAt == nil ||
+		p.Phone != nil || p.BirthDate != nil || p.PreferredLanguage != nil {
 		t.Fatalf("patient after deactivation: %+v", p)
 	}
 	if n, err := env.DB.Client.InsurancePlan.Query().Count(sysCtx()); err != nil || n != 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/internal/lgpd"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
+	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -27,6 +28,7 @@ type Resolver struct {
 	Identity *identity.Service
 	Agenda   *agenda.Service
 	Records  *record.Service
+	Profiles *profile.Service
 	Live     *live.Service
 	LGPD     *lgpd.Service
 	Notify   *notify.Service

@@ -48,6 +48,8 @@ const (
 	FieldMeetingStartsAt = "meeting_starts_at"
 	// FieldMeetingEndsAt holds the string denoting the meeting_ends_at field in the database.
 	FieldMeetingEndsAt = "meeting_ends_at"
+	// FieldAddress holds the string denoting the address field in the database.
+	FieldAddress = "address"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// EdgeSlot holds the string denoting the slot edge name in mutations.
@@ -99,6 +101,7 @@ var Columns = []string{
 	FieldMeetingURL,
 	FieldMeetingStartsAt,
 	FieldMeetingEndsAt,
+	FieldAddress,
 	FieldIdempotencyKey,
 }
 

@@ -745,6 +745,16 @@ func MeetingEndsAtNotNil() predicate.Appointment {
 	return predicate.Appointment(sql.FieldNotNull(FieldMeetingEndsAt))
 }
 
+// AddressIsNil applies the IsNil predicate on the "address" field.
+func AddressIsNil() predicate.Appointment {
+	return predicate.Appointment(sql.FieldIsNull(FieldAddress))
+}
+
+// AddressNotNil applies the NotNil predicate on the "address" field.
+func AddressNotNil() predicate.Appointment {
+	return predicate.Appointment(sql.FieldNotNull(FieldAddress))
+}
+
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.
 func IdempotencyKeyEQ(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldIdempotencyKey, v))

@@ -31,6 +31,8 @@ const (
 	FieldPatientID = "patient_id"
 	// FieldRecordFileID holds the string denoting the record_file_id field in the database.
 	FieldRecordFileID = "record_file_id"
+	// FieldDoctorID holds the string denoting the doctor_id field in the database.
+	FieldDoctorID = "doctor_id"
 	// FieldShareID holds the string denoting the share_id field in the database.
 	FieldShareID = "share_id"
 	// FieldClientAddr holds the string denoting the client_addr field in the database.
@@ -51,6 +53,7 @@ var Columns = []string{
 	FieldActorID,
 	FieldPatientID,
 	FieldRecordFileID,
+	FieldDoctorID,
 	FieldShareID,
 	FieldClientAddr,
 	FieldDetail,
@@ -89,6 +92,9 @@ const (
 	ActionREVOKE        Action = "REVOKE"
 	ActionUPLOAD        Action = "UPLOAD"
 	ActionDELETE        Action = "DELETE"
+	ActionVERIFY_DOCTOR Action = "VERIFY_DOCTOR"
+	ActionREJECT_DOCTOR Action = "REJECT_DOCTOR"
+	ActionCORRECT_CRM   Action = "CORRECT_CRM"
 )
 
 func (a Action) String() string {
@@ -98,7 +104,7 @@ func (a Action) String() string {
 // ActionValidator is a validator for the "action" field enum values. It is called by the builders before save.
 func ActionValidator(a Action) error {
 	switch a {
-	case ActionVIEW_METADATA, ActionDOWNLOAD, ActionSHARE, ActionREVOKE, ActionUPLOAD, ActionDELETE:
+	case ActionVIEW_METADATA, ActionDOWNLOAD, ActionSHARE, ActionREVOKE, ActionUPLOAD, ActionDELETE, ActionVERIFY_DOCTOR, ActionREJECT_DOCTOR, ActionCORRECT_CRM:
 		return nil
 	default:
 		return fmt.Errorf("auditevent: invalid enum value for action field: %q", a)
@@ -146,6 +152,11 @@ func ByPatientID(opts ...sql.OrderTermOption) OrderOption {
 // ByRecordFileID orders the results by the record_file_id field.
 func ByRecordFileID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRecordFileID, opts...).ToFunc()
+}
+
+// ByDoctorID orders the results by the doctor_id field.
+func ByDoctorID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDoctorID, opts...).ToFunc()
 }
 
 // ByShareID orders the results by the share_id field.

@@ -84,6 +84,11 @@ func RecordFileID(v int) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldRecordFileID, v))
 }
 
+// DoctorID applies equality check predicate on the "doctor_id" field. It's identical to DoctorIDEQ.
+func DoctorID(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldDoctorID, v))
+}
+
 // ShareID applies equality check predicate on the "share_id" field. It's identical to ShareIDEQ.
 func ShareID(v int) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldShareID, v))
@@ -382,6 +387,56 @@ func RecordFileIDIsNil() predicate.AuditEvent {
 // RecordFileIDNotNil applies the NotNil predicate on the "record_file_id" field.
 func RecordFileIDNotNil() predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldNotNull(FieldRecordFileID))
+}
+
+// DoctorIDEQ applies the EQ predicate on the "doctor_id" field.
+func DoctorIDEQ(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldDoctorID, v))
+}
+
+// DoctorIDNEQ applies the NEQ predicate on the "doctor_id" field.
+func DoctorIDNEQ(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNEQ(FieldDoctorID, v))
+}
+
+// DoctorIDIn applies the In predicate on the "doctor_id" field.
+func DoctorIDIn(vs ...int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIn(FieldDoctorID, vs...))
+}
+
+// DoctorIDNotIn applies the NotIn predicate on the "doctor_id" field.
+func DoctorIDNotIn(vs ...int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotIn(FieldDoctorID, vs...))
+}
+
+// DoctorIDGT applies the GT predicate on the "doctor_id" field.
+func DoctorIDGT(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGT(FieldDoctorID, v))
+}
+
+// DoctorIDGTE applies the GTE predicate on the "doctor_id" field.
+func DoctorIDGTE(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGTE(FieldDoctorID, v))
+}
+
+// DoctorIDLT applies the LT predicate on the "doctor_id" field.
+func DoctorIDLT(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLT(FieldDoctorID, v))
+}
+
+// DoctorIDLTE applies the LTE predicate on the "doctor_id" field.
+func DoctorIDLTE(v int) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLTE(FieldDoctorID, v))
+}
+
+// DoctorIDIsNil applies the IsNil predicate on the "doctor_id" field.
+func DoctorIDIsNil() predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIsNull(FieldDoctorID))
+}
+
+// DoctorIDNotNil applies the NotNil predicate on the "doctor_id" field.
+func DoctorIDNotNil() predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotNull(FieldDoctorID))
 }
 
 // ShareIDEQ applies the EQ predicate on the "share_id" field.

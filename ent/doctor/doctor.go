@@ -3,6 +3,9 @@
 package doctor
 
 import (
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"entgo.io/ent"
@@ -43,6 +46,20 @@ const (
 	FieldRatingCount = "rating_count"
 	// FieldEmailVerifiedAt holds the string denoting the email_verified_at field in the database.
 	FieldEmailVerifiedAt = "email_verified_at"
+	// FieldVerification holds the string denoting the verification field in the database.
+	FieldVerification = "verification"
+	// FieldVerificationNote holds the string denoting the verification_note field in the database.
+	FieldVerificationNote = "verification_note"
+	// FieldBio holds the string denoting the bio field in the database.
+	FieldBio = "bio"
+	// FieldLanguages holds the string denoting the languages field in the database.
+	FieldLanguages = "languages"
+	// FieldConsultationModes holds the string denoting the consultation_modes field in the database.
+	FieldConsultationModes = "consultation_modes"
+	// FieldAddress holds the string denoting the address field in the database.
+	FieldAddress = "address"
+	// FieldPhotoKey holds the string denoting the photo_key field in the database.
+	FieldPhotoKey = "photo_key"
 	// EdgeSlots holds the string denoting the slots edge name in mutations.
 	EdgeSlots = "slots"
 	// EdgeAppointments holds the string denoting the appointments edge name in mutations.
@@ -100,6 +117,13 @@ var Columns = []string{
 	FieldRating,
 	FieldRatingCount,
 	FieldEmailVerifiedAt,
+	FieldVerification,
+	FieldVerificationNote,
+	FieldBio,
+	FieldLanguages,
+	FieldConsultationModes,
+	FieldAddress,
+	FieldPhotoKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -148,7 +172,42 @@ var (
 	DefaultRatingCount int
 	// RatingCountValidator is a validator for the "rating_count" field. It is called by the builders before save.
 	RatingCountValidator func(int) error
+	// VerificationNoteValidator is a validator for the "verification_note" field. It is called by the builders before save.
+	VerificationNoteValidator func(string) error
+	// DefaultBio holds the default value on creation for the "bio" field.
+	DefaultBio string
+	// BioValidator is a validator for the "bio" field. It is called by the builders before save.
+	BioValidator func(string) error
+	// PhotoKeyValidator is a validator for the "photo_key" field. It is called by the builders before save.
+	PhotoKeyValidator func(string) error
 )
+
+// Verification defines the type for the "verification" enum field.
+type Verification string
+
+// VerificationPENDING is the default value of the Verification enum.
+const DefaultVerification = VerificationPENDING
+
+// Verification values.
+const (
+	VerificationPENDING  Verification = "PENDING"
+	VerificationVERIFIED Verification = "VERIFIED"
+	VerificationREJECTED Verification = "REJECTED"
+)
+
+func (v Verification) String() string {
+	return string(v)
+}
+
+// VerificationValidator is a validator for the "verification" field enum values. It is called by the builders before save.
+func VerificationValidator(v Verification) error {
+	switch v {
+	case VerificationPENDING, VerificationVERIFIED, VerificationREJECTED:
+		return nil
+	default:
+		return fmt.Errorf("doctor: invalid enum value for verification field: %q", v)
+	}
+}
 
 // OrderOption defines the ordering options for the Doctor queries.
 type OrderOption func(*sql.Selector)
@@ -226,6 +285,26 @@ func ByRatingCount(opts ...sql.OrderTermOption) OrderOption {
 // ByEmailVerifiedAt orders the results by the email_verified_at field.
 func ByEmailVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmailVerifiedAt, opts...).ToFunc()
+}
+
+// ByVerification orders the results by the verification field.
+func ByVerification(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVerification, opts...).ToFunc()
+}
+
+// ByVerificationNote orders the results by the verification_note field.
+func ByVerificationNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVerificationNote, opts...).ToFunc()
+}
+
+// ByBio orders the results by the bio field.
+func ByBio(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBio, opts...).ToFunc()
+}
+
+// ByPhotoKey orders the results by the photo_key field.
+func ByPhotoKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhotoKey, opts...).ToFunc()
 }
 
 // BySlotsCount orders the results by slots count.
@@ -310,4 +389,22 @@ func newDaysOffStep() *sqlgraph.Step {
 		sqlgraph.To(DaysOffInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, DaysOffTable, DaysOffColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Verification) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Verification) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Verification(str)
+	if err := VerificationValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Verification", str)
+	}
+	return nil
 }

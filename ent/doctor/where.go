@@ -126,6 +126,21 @@ func EmailVerifiedAt(v time.Time) predicate.Doctor {
 	return predicate.Doctor(sql.FieldEQ(FieldEmailVerifiedAt, v))
 }
 
+// VerificationNote applies equality check predicate on the "verification_note" field. It's identical to VerificationNoteEQ.
+func VerificationNote(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldVerificationNote, v))
+}
+
+// Bio applies equality check predicate on the "bio" field. It's identical to BioEQ.
+func Bio(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldBio, v))
+}
+
+// PhotoKey applies equality check predicate on the "photo_key" field. It's identical to PhotoKeyEQ.
+func PhotoKey(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldPhotoKey, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Doctor {
 	return predicate.Doctor(sql.FieldEQ(FieldCreatedAt, v))
@@ -869,6 +884,271 @@ func EmailVerifiedAtIsNil() predicate.Doctor {
 // EmailVerifiedAtNotNil applies the NotNil predicate on the "email_verified_at" field.
 func EmailVerifiedAtNotNil() predicate.Doctor {
 	return predicate.Doctor(sql.FieldNotNull(FieldEmailVerifiedAt))
+}
+
+// VerificationEQ applies the EQ predicate on the "verification" field.
+func VerificationEQ(v Verification) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldVerification, v))
+}
+
+// VerificationNEQ applies the NEQ predicate on the "verification" field.
+func VerificationNEQ(v Verification) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNEQ(FieldVerification, v))
+}
+
+// VerificationIn applies the In predicate on the "verification" field.
+func VerificationIn(vs ...Verification) predicate.Doctor {
+	return predicate.Doctor(sql.FieldIn(FieldVerification, vs...))
+}
+
+// VerificationNotIn applies the NotIn predicate on the "verification" field.
+func VerificationNotIn(vs ...Verification) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotIn(FieldVerification, vs...))
+}
+
+// VerificationNoteEQ applies the EQ predicate on the "verification_note" field.
+func VerificationNoteEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldVerificationNote, v))
+}
+
+// VerificationNoteNEQ applies the NEQ predicate on the "verification_note" field.
+func VerificationNoteNEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNEQ(FieldVerificationNote, v))
+}
+
+// VerificationNoteIn applies the In predicate on the "verification_note" field.
+func VerificationNoteIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldIn(FieldVerificationNote, vs...))
+}
+
+// VerificationNoteNotIn applies the NotIn predicate on the "verification_note" field.
+func VerificationNoteNotIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotIn(FieldVerificationNote, vs...))
+}
+
+// VerificationNoteGT applies the GT predicate on the "verification_note" field.
+func VerificationNoteGT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGT(FieldVerificationNote, v))
+}
+
+// VerificationNoteGTE applies the GTE predicate on the "verification_note" field.
+func VerificationNoteGTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGTE(FieldVerificationNote, v))
+}
+
+// VerificationNoteLT applies the LT predicate on the "verification_note" field.
+func VerificationNoteLT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLT(FieldVerificationNote, v))
+}
+
+// VerificationNoteLTE applies the LTE predicate on the "verification_note" field.
+func VerificationNoteLTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLTE(FieldVerificationNote, v))
+}
+
+// VerificationNoteContains applies the Contains predicate on the "verification_note" field.
+func VerificationNoteContains(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContains(FieldVerificationNote, v))
+}
+
+// VerificationNoteHasPrefix applies the HasPrefix predicate on the "verification_note" field.
+func VerificationNoteHasPrefix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasPrefix(FieldVerificationNote, v))
+}
+
+// VerificationNoteHasSuffix applies the HasSuffix predicate on the "verification_note" field.
+func VerificationNoteHasSuffix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasSuffix(FieldVerificationNote, v))
+}
+
+// VerificationNoteIsNil applies the IsNil predicate on the "verification_note" field.
+func VerificationNoteIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldVerificationNote))
+}
+
+// VerificationNoteNotNil applies the NotNil predicate on the "verification_note" field.
+func VerificationNoteNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldVerificationNote))
+}
+
+// VerificationNoteEqualFold applies the EqualFold predicate on the "verification_note" field.
+func VerificationNoteEqualFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEqualFold(FieldVerificationNote, v))
+}
+
+// VerificationNoteContainsFold applies the ContainsFold predicate on the "verification_note" field.
+func VerificationNoteContainsFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContainsFold(FieldVerificationNote, v))
+}
+
+// BioEQ applies the EQ predicate on the "bio" field.
+func BioEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldBio, v))
+}
+
+// BioNEQ applies the NEQ predicate on the "bio" field.
+func BioNEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNEQ(FieldBio, v))
+}
+
+// BioIn applies the In predicate on the "bio" field.
+func BioIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldIn(FieldBio, vs...))
+}
+
+// BioNotIn applies the NotIn predicate on the "bio" field.
+func BioNotIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotIn(FieldBio, vs...))
+}
+
+// BioGT applies the GT predicate on the "bio" field.
+func BioGT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGT(FieldBio, v))
+}
+
+// BioGTE applies the GTE predicate on the "bio" field.
+func BioGTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGTE(FieldBio, v))
+}
+
+// BioLT applies the LT predicate on the "bio" field.
+func BioLT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLT(FieldBio, v))
+}
+
+// BioLTE applies the LTE predicate on the "bio" field.
+func BioLTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLTE(FieldBio, v))
+}
+
+// BioContains applies the Contains predicate on the "bio" field.
+func BioContains(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContains(FieldBio, v))
+}
+
+// BioHasPrefix applies the HasPrefix predicate on the "bio" field.
+func BioHasPrefix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasPrefix(FieldBio, v))
+}
+
+// BioHasSuffix applies the HasSuffix predicate on the "bio" field.
+func BioHasSuffix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasSuffix(FieldBio, v))
+}
+
+// BioEqualFold applies the EqualFold predicate on the "bio" field.
+func BioEqualFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEqualFold(FieldBio, v))
+}
+
+// BioContainsFold applies the ContainsFold predicate on the "bio" field.
+func BioContainsFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContainsFold(FieldBio, v))
+}
+
+// LanguagesIsNil applies the IsNil predicate on the "languages" field.
+func LanguagesIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldLanguages))
+}
+
+// LanguagesNotNil applies the NotNil predicate on the "languages" field.
+func LanguagesNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldLanguages))
+}
+
+// ConsultationModesIsNil applies the IsNil predicate on the "consultation_modes" field.
+func ConsultationModesIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldConsultationModes))
+}
+
+// ConsultationModesNotNil applies the NotNil predicate on the "consultation_modes" field.
+func ConsultationModesNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldConsultationModes))
+}
+
+// AddressIsNil applies the IsNil predicate on the "address" field.
+func AddressIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldAddress))
+}
+
+// AddressNotNil applies the NotNil predicate on the "address" field.
+func AddressNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldAddress))
+}
+
+// PhotoKeyEQ applies the EQ predicate on the "photo_key" field.
+func PhotoKeyEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldPhotoKey, v))
+}
+
+// PhotoKeyNEQ applies the NEQ predicate on the "photo_key" field.
+func PhotoKeyNEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNEQ(FieldPhotoKey, v))
+}
+
+// PhotoKeyIn applies the In predicate on the "photo_key" field.
+func PhotoKeyIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldIn(FieldPhotoKey, vs...))
+}
+
+// PhotoKeyNotIn applies the NotIn predicate on the "photo_key" field.
+func PhotoKeyNotIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotIn(FieldPhotoKey, vs...))
+}
+
+// PhotoKeyGT applies the GT predicate on the "photo_key" field.
+func PhotoKeyGT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGT(FieldPhotoKey, v))
+}
+
+// PhotoKeyGTE applies the GTE predicate on the "photo_key" field.
+func PhotoKeyGTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGTE(FieldPhotoKey, v))
+}
+
+// PhotoKeyLT applies the LT predicate on the "photo_key" field.
+func PhotoKeyLT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLT(FieldPhotoKey, v))
+}
+
+// PhotoKeyLTE applies the LTE predicate on the "photo_key" field.
+func PhotoKeyLTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLTE(FieldPhotoKey, v))
+}
+
+// PhotoKeyContains applies the Contains predicate on the "photo_key" field.
+func PhotoKeyContains(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContains(FieldPhotoKey, v))
+}
+
+// PhotoKeyHasPrefix applies the HasPrefix predicate on the "photo_key" field.
+func PhotoKeyHasPrefix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasPrefix(FieldPhotoKey, v))
+}
+
+// PhotoKeyHasSuffix applies the HasSuffix predicate on the "photo_key" field.
+func PhotoKeyHasSuffix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasSuffix(FieldPhotoKey, v))
+}
+
+// PhotoKeyIsNil applies the IsNil predicate on the "photo_key" field.
+func PhotoKeyIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldPhotoKey))
+}
+
+// PhotoKeyNotNil applies the NotNil predicate on the "photo_key" field.
+func PhotoKeyNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldPhotoKey))
+}
+
+// PhotoKeyEqualFold applies the EqualFold predicate on the "photo_key" field.
+func PhotoKeyEqualFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEqualFold(FieldPhotoKey, v))
+}
+
+// PhotoKeyContainsFold applies the ContainsFold predicate on the "photo_key" field.
+func PhotoKeyContainsFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContainsFold(FieldPhotoKey, v))
 }
 
 // HasSlots applies the HasEdge predicate on the "slots" edge.

@@ -78,6 +78,7 @@ var (
 		{Name: "meeting_url", Type: field.TypeString, Nullable: true},
 		{Name: "meeting_starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "meeting_ends_at", Type: field.TypeTime, Nullable: true},
+		{Name: "address", Type: field.TypeJSON, Nullable: true},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 100},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt},
@@ -91,19 +92,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_doctors_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[14]},
+				Columns:    []*schema.Column{AppointmentsColumns[15]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_patients_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[15]},
+				Columns:    []*schema.Column{AppointmentsColumns[16]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_slots_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[16]},
+				Columns:    []*schema.Column{AppointmentsColumns[17]},
 				RefColumns: []*schema.Column{SlotsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -112,17 +113,17 @@ var (
 			{
 				Name:    "appointment_doctor_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[13]},
+				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[14]},
 			},
 		},
 	}
@@ -130,12 +131,13 @@ var (
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
-		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE"}},
+		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE", "VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM"}},
 		{Name: "allowed", Type: field.TypeBool},
 		{Name: "actor_role", Type: field.TypeString},
 		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
 		{Name: "patient_id", Type: field.TypeInt, Nullable: true},
 		{Name: "record_file_id", Type: field.TypeInt, Nullable: true},
+		{Name: "doctor_id", Type: field.TypeInt, Nullable: true},
 		{Name: "share_id", Type: field.TypeInt, Nullable: true},
 		{Name: "client_addr", Type: field.TypeString, Nullable: true},
 		{Name: "detail", Type: field.TypeString, Nullable: true},
@@ -267,6 +269,13 @@ var (
 		{Name: "rating", Type: field.TypeFloat64, Default: 0},
 		{Name: "rating_count", Type: field.TypeInt, Default: 0},
 		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
+		{Name: "verification", Type: field.TypeEnum, Enums: []string{"PENDING", "VERIFIED", "REJECTED"}, Default: "PENDING"},
+		{Name: "verification_note", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "bio", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "languages", Type: field.TypeJSON, Nullable: true},
+		{Name: "consultation_modes", Type: field.TypeJSON, Nullable: true},
+		{Name: "address", Type: field.TypeJSON, Nullable: true},
+		{Name: "photo_key", Type: field.TypeString, Nullable: true, Size: 64},
 	}
 	// DoctorsTable holds the schema information for the "doctors" table.
 	DoctorsTable = &schema.Table{
@@ -299,6 +308,16 @@ var (
 				Annotation: &entsql.IndexAnnotation{
 					Type: "GIST",
 				},
+			},
+			{
+				Name:    "doctor_verification_id",
+				Unique:  false,
+				Columns: []*schema.Column{DoctorsColumns[15], DoctorsColumns[0]},
+			},
+			{
+				Name:    "doctor_photo_key",
+				Unique:  true,
+				Columns: []*schema.Column{DoctorsColumns[21]},
 			},
 		},
 	}
@@ -615,6 +634,9 @@ var (
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "deactivated_at", Type: field.TypeTime, Nullable: true},
 		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
+		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "birth_date", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"postgres": "date"}},
+		{Name: "preferred_language", Type: field.TypeString, Nullable: true, Size: 35},
 	}
 	// PatientsTable holds the schema information for the "patients" table.
 	PatientsTable = &schema.Table{

@@ -31,6 +31,12 @@ const (
 	FieldDeactivatedAt = "deactivated_at"
 	// FieldEmailVerifiedAt holds the string denoting the email_verified_at field in the database.
 	FieldEmailVerifiedAt = "email_verified_at"
+	// FieldPhone holds the string denoting the phone field in the database.
+	FieldPhone = "phone"
+	// FieldBirthDate holds the string denoting the birth_date field in the database.
+	FieldBirthDate = "birth_date"
+	// FieldPreferredLanguage holds the string denoting the preferred_language field in the database.
+	FieldPreferredLanguage = "preferred_language"
 	// EdgeAppointments holds the string denoting the appointments edge name in mutations.
 	EdgeAppointments = "appointments"
 	// EdgeRecordFiles holds the string denoting the record_files edge name in mutations.
@@ -73,6 +79,9 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldDeactivatedAt,
 	FieldEmailVerifiedAt,
+	FieldPhone,
+	FieldBirthDate,
+	FieldPreferredLanguage,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -105,6 +114,10 @@ var (
 	EmailValidator func(string) error
 	// CpfValidator is a validator for the "cpf" field. It is called by the builders before save.
 	CpfValidator func(string) error
+	// PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	PhoneValidator func(string) error
+	// PreferredLanguageValidator is a validator for the "preferred_language" field. It is called by the builders before save.
+	PreferredLanguageValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Patient queries.
@@ -153,6 +166,21 @@ func ByDeactivatedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByEmailVerifiedAt orders the results by the email_verified_at field.
 func ByEmailVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmailVerifiedAt, opts...).ToFunc()
+}
+
+// ByPhone orders the results by the phone field.
+func ByPhone(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhone, opts...).ToFunc()
+}
+
+// ByBirthDate orders the results by the birth_date field.
+func ByBirthDate(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBirthDate, opts...).ToFunc()
+}
+
+// ByPreferredLanguage orders the results by the preferred_language field.
+func ByPreferredLanguage(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPreferredLanguage, opts...).ToFunc()
 }
 
 // ByAppointmentsCount orders the results by appointments count.

@@ -95,6 +95,21 @@ func EmailVerifiedAt(v time.Time) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldEmailVerifiedAt, v))
 }
 
+// Phone applies equality check predicate on the "phone" field. It's identical to PhoneEQ.
+func Phone(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldPhone, v))
+}
+
+// BirthDate applies equality check predicate on the "birth_date" field. It's identical to BirthDateEQ.
+func BirthDate(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldBirthDate, v))
+}
+
+// PreferredLanguage applies equality check predicate on the "preferred_language" field. It's identical to PreferredLanguageEQ.
+func PreferredLanguage(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldPreferredLanguage, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldCreatedAt, v))
@@ -533,6 +548,206 @@ func EmailVerifiedAtIsNil() predicate.Patient {
 // EmailVerifiedAtNotNil applies the NotNil predicate on the "email_verified_at" field.
 func EmailVerifiedAtNotNil() predicate.Patient {
 	return predicate.Patient(sql.FieldNotNull(FieldEmailVerifiedAt))
+}
+
+// PhoneEQ applies the EQ predicate on the "phone" field.
+func PhoneEQ(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldPhone, v))
+}
+
+// PhoneNEQ applies the NEQ predicate on the "phone" field.
+func PhoneNEQ(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldPhone, v))
+}
+
+// PhoneIn applies the In predicate on the "phone" field.
+func PhoneIn(vs ...string) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldPhone, vs...))
+}
+
+// PhoneNotIn applies the NotIn predicate on the "phone" field.
+func PhoneNotIn(vs ...string) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldPhone, vs...))
+}
+
+// PhoneGT applies the GT predicate on the "phone" field.
+func PhoneGT(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldPhone, v))
+}
+
+// PhoneGTE applies the GTE predicate on the "phone" field.
+func PhoneGTE(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldPhone, v))
+}
+
+// PhoneLT applies the LT predicate on the "phone" field.
+func PhoneLT(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldPhone, v))
+}
+
+// PhoneLTE applies the LTE predicate on the "phone" field.
+func PhoneLTE(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldPhone, v))
+}
+
+// PhoneContains applies the Contains predicate on the "phone" field.
+func PhoneContains(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldContains(FieldPhone, v))
+}
+
+// PhoneHasPrefix applies the HasPrefix predicate on the "phone" field.
+func PhoneHasPrefix(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldHasPrefix(FieldPhone, v))
+}
+
+// PhoneHasSuffix applies the HasSuffix predicate on the "phone" field.
+func PhoneHasSuffix(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldHasSuffix(FieldPhone, v))
+}
+
+// PhoneIsNil applies the IsNil predicate on the "phone" field.
+func PhoneIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldPhone))
+}
+
+// PhoneNotNil applies the NotNil predicate on the "phone" field.
+func PhoneNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldPhone))
+}
+
+// PhoneEqualFold applies the EqualFold predicate on the "phone" field.
+func PhoneEqualFold(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldEqualFold(FieldPhone, v))
+}
+
+// PhoneContainsFold applies the ContainsFold predicate on the "phone" field.
+func PhoneContainsFold(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldContainsFold(FieldPhone, v))
+}
+
+// BirthDateEQ applies the EQ predicate on the "birth_date" field.
+func BirthDateEQ(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldBirthDate, v))
+}
+
+// BirthDateNEQ applies the NEQ predicate on the "birth_date" field.
+func BirthDateNEQ(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldBirthDate, v))
+}
+
+// BirthDateIn applies the In predicate on the "birth_date" field.
+func BirthDateIn(vs ...time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldBirthDate, vs...))
+}
+
+// BirthDateNotIn applies the NotIn predicate on the "birth_date" field.
+func BirthDateNotIn(vs ...time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldBirthDate, vs...))
+}
+
+// BirthDateGT applies the GT predicate on the "birth_date" field.
+func BirthDateGT(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldBirthDate, v))
+}
+
+// BirthDateGTE applies the GTE predicate on the "birth_date" field.
+func BirthDateGTE(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldBirthDate, v))
+}
+
+// BirthDateLT applies the LT predicate on the "birth_date" field.
+func BirthDateLT(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldBirthDate, v))
+}
+
+// BirthDateLTE applies the LTE predicate on the "birth_date" field.
+func BirthDateLTE(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldBirthDate, v))
+}
+
+// BirthDateIsNil applies the IsNil predicate on the "birth_date" field.
+func BirthDateIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldBirthDate))
+}
+
+// BirthDateNotNil applies the NotNil predicate on the "birth_date" field.
+func BirthDateNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldBirthDate))
+}
+
+// PreferredLanguageEQ applies the EQ predicate on the "preferred_language" field.
+func PreferredLanguageEQ(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageNEQ applies the NEQ predicate on the "preferred_language" field.
+func PreferredLanguageNEQ(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageIn applies the In predicate on the "preferred_language" field.
+func PreferredLanguageIn(vs ...string) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldPreferredLanguage, vs...))
+}
+
+// PreferredLanguageNotIn applies the NotIn predicate on the "preferred_language" field.
+func PreferredLanguageNotIn(vs ...string) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldPreferredLanguage, vs...))
+}
+
+// PreferredLanguageGT applies the GT predicate on the "preferred_language" field.
+func PreferredLanguageGT(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageGTE applies the GTE predicate on the "preferred_language" field.
+func PreferredLanguageGTE(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageLT applies the LT predicate on the "preferred_language" field.
+func PreferredLanguageLT(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageLTE applies the LTE predicate on the "preferred_language" field.
+func PreferredLanguageLTE(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageContains applies the Contains predicate on the "preferred_language" field.
+func PreferredLanguageContains(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldContains(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageHasPrefix applies the HasPrefix predicate on the "preferred_language" field.
+func PreferredLanguageHasPrefix(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldHasPrefix(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageHasSuffix applies the HasSuffix predicate on the "preferred_language" field.
+func PreferredLanguageHasSuffix(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldHasSuffix(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageIsNil applies the IsNil predicate on the "preferred_language" field.
+func PreferredLanguageIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldPreferredLanguage))
+}
+
+// PreferredLanguageNotNil applies the NotNil predicate on the "preferred_language" field.
+func PreferredLanguageNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldPreferredLanguage))
+}
+
+// PreferredLanguageEqualFold applies the EqualFold predicate on the "preferred_language" field.
+func PreferredLanguageEqualFold(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldEqualFold(FieldPreferredLanguage, v))
+}
+
+// PreferredLanguageContainsFold applies the ContainsFold predicate on the "preferred_language" field.
+func PreferredLanguageContainsFold(v string) predicate.Patient {
+	return predicate.Patient(sql.FieldContainsFold(FieldPreferredLanguage, v))
 }
 
 // HasAppointments applies the HasEdge predicate on the "appointments" edge.

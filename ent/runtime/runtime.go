@@ -182,7 +182,7 @@ func init() {
 	// appointment.RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	appointment.RejectReasonValidator = appointmentDescRejectReason.Validators[0].(func(string) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[14].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
@@ -454,6 +454,20 @@ func init() {
 	doctor.DefaultRatingCount = doctorDescRatingCount.Default.(int)
 	// doctor.RatingCountValidator is a validator for the "rating_count" field. It is called by the builders before save.
 	doctor.RatingCountValidator = doctorDescRatingCount.Validators[0].(func(int) error)
+	// doctorDescVerificationNote is the schema descriptor for verification_note field.
+	doctorDescVerificationNote := doctorFields[13].Descriptor()
+	// doctor.VerificationNoteValidator is a validator for the "verification_note" field. It is called by the builders before save.
+	doctor.VerificationNoteValidator = doctorDescVerificationNote.Validators[0].(func(string) error)
+	// doctorDescBio is the schema descriptor for bio field.
+	doctorDescBio := doctorFields[14].Descriptor()
+	// doctor.DefaultBio holds the default value on creation for the bio field.
+	doctor.DefaultBio = doctorDescBio.Default.(string)
+	// doctor.BioValidator is a validator for the "bio" field. It is called by the builders before save.
+	doctor.BioValidator = doctorDescBio.Validators[0].(func(string) error)
+	// doctorDescPhotoKey is the schema descriptor for photo_key field.
+	doctorDescPhotoKey := doctorFields[18].Descriptor()
+	// doctor.PhotoKeyValidator is a validator for the "photo_key" field. It is called by the builders before save.
+	doctor.PhotoKeyValidator = doctorDescPhotoKey.Validators[0].(func(string) error)
 	event.Policy = privacy.NewPolicies(schema.Event{})
 	event.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -800,6 +814,14 @@ func init() {
 			return nil
 		}
 	}()
+	// patientDescPhone is the schema descriptor for phone field.
+	patientDescPhone := patientFields[6].Descriptor()
+	// patient.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	patient.PhoneValidator = patientDescPhone.Validators[0].(func(string) error)
+	// patientDescPreferredLanguage is the schema descriptor for preferred_language field.
+	patientDescPreferredLanguage := patientFields[8].Descriptor()
+	// patient.PreferredLanguageValidator is a validator for the "preferred_language" field. It is called by the builders before save.
+	patient.PreferredLanguageValidator = patientDescPreferredLanguage.Validators[0].(func(string) error)
 	recordfileMixin := schema.RecordFile{}.Mixin()
 	recordfile.Policy = privacy.NewPolicies(schema.RecordFile{})
 	recordfile.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/billing"
 	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/live"
@@ -47,6 +48,10 @@ func (Appointment) Fields() []ent.Field {
 		field.Time("meeting_starts_at").Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("meeting_ends_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// address is where the doctor received patients when the booking
+		// was made: a doctor who moves later does not move it.
+		field.JSON("address", &address.Address{}).Optional().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("idempotency_key").Optional().Nillable().MaxLen(100).Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),

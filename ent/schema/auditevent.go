@@ -20,7 +20,9 @@ func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("created_at").Immutable().Default(now).
 			Annotations(entgql.OrderField("CREATED_AT")),
-		field.Enum("action").Values("VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE").
+		field.Enum("action").Values("VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE",
+			// An administrator's decision on a doctor's CRM, or correction of it.
+			"VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM").
 			Immutable(),
 		field.Bool("allowed").Immutable(),
 		field.String("actor_role").Immutable(),
@@ -32,6 +34,9 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Int("patient_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("record_file_id").Optional().Nillable().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// doctor_id is the doctor an administrator's decision was about.
+		field.Int("doctor_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("share_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),

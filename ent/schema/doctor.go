@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/rule"
 )
@@ -48,6 +49,28 @@ func (Doctor) Fields() []ent.Field {
 		// linked to the account on its own.
 		field.Time("email_verified_at").Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		// verification is the clinic's check of the CRM against the
+		// council's public registry: only a VERIFIED doctor is listed and
+		// booked. Only an administrator moves it (internal/rule).
+		field.Enum("verification").Values("PENDING", "VERIFIED", "REJECTED").
+			Default("PENDING").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// verification_note is the administrator's reason for a rejection.
+		field.String("verification_note").Optional().Nillable().MaxLen(500).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// The public profile a doctor edits.
+		field.String("bio").Default("").MaxLen(2000).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Strings("languages").Optional().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Strings("consultation_modes").Optional().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.JSON("address", &address.Address{}).Optional().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// photo_key names the profile photo in the blob store: a new key per
+		// upload, so its URL can be cached for ever.
+		field.String("photo_key").Optional().Nillable().MaxLen(64).
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -68,6 +91,10 @@ func (Doctor) Indexes() []ent.Index {
 		// The search by specialty near a point reads this index in
 		// distance order (btree_gist gives GiST the equality on text).
 		index.Fields("specialty", "location").Annotations(entsqlGIST()),
+		// The administrators' queue of doctors awaiting verification.
+		index.Fields("verification", "id"),
+		// A photo is served by its key.
+		index.Fields("photo_key").Unique(),
 	}
 }
 
@@ -79,8 +106,10 @@ func (Doctor) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
+			rule.DenyDoctorCredentialChanges(),
 			rule.AllowRegistration(),
 			rule.AllowDoctorSelfMutation(),
+			rule.AllowDoctorReview(),
 			privacy.AlwaysDenyRule(),
 		},
 		Query: privacy.QueryPolicy{

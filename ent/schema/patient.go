@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
@@ -32,6 +33,14 @@ func (Patient) Fields() []ent.Field {
 		// linked to the account on its own.
 		field.Time("email_verified_at").Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		// The profile a patient edits; private like the rest of the row.
+		field.String("phone").Optional().Nillable().MaxLen(16).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("birth_date").Optional().Nillable().
+			SchemaType(map[string]string{dialect.Postgres: "date"}).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("preferred_language").Optional().Nillable().MaxLen(35).
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -47,6 +56,7 @@ func (Patient) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
+			rule.DenyPatientCPFChanges(),
 			rule.AllowRegistration(),
 			rule.AllowPatientSelfMutation(),
 			privacy.AlwaysDenyRule(),

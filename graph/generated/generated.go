@@ -24,10 +24,12 @@ import (
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/graph/model"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/live"
+	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
 	"github.com/healthmed/healthmed/internal/scalar"
@@ -52,6 +54,7 @@ type ResolverRoot interface {
 	Invoice() InvoiceResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	Patient() PatientResolver
 	Query() QueryResolver
 	RecordFile() RecordFileResolver
 	Slot() SlotResolver
@@ -63,6 +66,15 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Address struct {
+		City       func(childComplexity int) int
+		District   func(childComplexity int) int
+		Number     func(childComplexity int) int
+		PostalCode func(childComplexity int) int
+		State      func(childComplexity int) int
+		Street     func(childComplexity int) int
+	}
+
 	AgendaEvent struct {
 		Appointment func(childComplexity int) int
 		At          func(childComplexity int) int
@@ -73,6 +85,7 @@ type ComplexityRoot struct {
 	}
 
 	Appointment struct {
+		Address      func(childComplexity int) int
 		CalendarURL  func(childComplexity int) int
 		CancelReason func(childComplexity int) int
 		Coverage     func(childComplexity int) int
@@ -171,19 +184,27 @@ type ComplexityRoot struct {
 	}
 
 	Doctor struct {
-		CreatedAt    func(childComplexity int) int
-		Crm          func(childComplexity int) int
-		DistanceKm   func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Location     func(childComplexity int) int
-		Name         func(childComplexity int) int
-		NextFreeSlot func(childComplexity int) int
-		PriceCents   func(childComplexity int) int
-		Rating       func(childComplexity int) int
-		RatingCount  func(childComplexity int) int
-		Slots        func(childComplexity int, from *time.Time, to *time.Time, onlyFree *bool) int
-		Specialty    func(childComplexity int) int
-		Timezone     func(childComplexity int) int
+		Address           func(childComplexity int) int
+		Bio               func(childComplexity int) int
+		ConsultationModes func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Crm               func(childComplexity int) int
+		DistanceKm        func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Languages         func(childComplexity int) int
+		Location          func(childComplexity int) int
+		Name              func(childComplexity int) int
+		NextFreeSlot      func(childComplexity int) int
+		PhotoURL          func(childComplexity int) int
+		PriceCents        func(childComplexity int) int
+		Rating            func(childComplexity int) int
+		RatingCount       func(childComplexity int) int
+		RegistrySearchURL func(childComplexity int) int
+		RejectionReason   func(childComplexity int) int
+		Slots             func(childComplexity int, from *time.Time, to *time.Time, onlyFree *bool) int
+		Specialty         func(childComplexity int) int
+		Timezone          func(childComplexity int) int
+		Verification      func(childComplexity int) int
 	}
 
 	DoctorConnection struct {
@@ -281,6 +302,7 @@ type ComplexityRoot struct {
 		ChangeEmail              func(childComplexity int, newEmail string, password string) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
 		CompleteAppointment      func(childComplexity int, id int) int
+		CorrectDoctorCrm         func(childComplexity int, id int, crm string) int
 		CreateSlots              func(childComplexity int, input []*agenda.SlotInput) int
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
@@ -300,6 +322,7 @@ type ComplexityRoot struct {
 		RegisterInsurancePlan    func(childComplexity int, input model.InsurancePlanInput) int
 		RegisterPatient          func(childComplexity int, input identity.RegisterPatientInput) int
 		RejectAppointment        func(childComplexity int, id int, reason *string) int
+		RejectDoctor             func(childComplexity int, id int, reason string) int
 		RemoveInsurancePlan      func(childComplexity int) int
 		RequestPasswordReset     func(childComplexity int, login string) int
 		ResendVerificationEmail  func(childComplexity int) int
@@ -307,9 +330,13 @@ type ComplexityRoot struct {
 		RevokeShare              func(childComplexity int, id int) int
 		SetWeeklyAvailability    func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
 		ShareRecords             func(childComplexity int, input record.ShareInput) int
+		UpdateDoctorProfile      func(childComplexity int, input profile.DoctorProfileInput) int
+		UpdatePatientProfile     func(childComplexity int, input profile.PatientProfileInput) int
 		UpdateRecordFile         func(childComplexity int, id int, input record.UpdateRecordFileInput) int
 		UpdateSlot               func(childComplexity int, id int, input agenda.SlotInput) int
+		UploadDoctorPhoto        func(childComplexity int, file graphql.Upload) int
 		UploadRecordFile         func(childComplexity int, file graphql.Upload, input record.RecordFileInput) int
+		VerifyDoctor             func(childComplexity int, id int) int
 		VerifyEmail              func(childComplexity int, token string) int
 		VoidInvoice              func(childComplexity int, id int, reason string) int
 	}
@@ -359,30 +386,34 @@ type ComplexityRoot struct {
 	}
 
 	Patient struct {
-		CreatedAt func(childComplexity int) int
-		Email     func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
+		BirthDate         func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Email             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Phone             func(childComplexity int) int
+		PreferredLanguage func(childComplexity int) int
 	}
 
 	Query struct {
-		Appointments            func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
-		ConsultationsReport     func(childComplexity int, from time.Time, to time.Time) int
-		Doctors                 func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
-		InsurancePlan           func(childComplexity int) int
-		Invoices                func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
-		NoShowReport            func(childComplexity int, from time.Time, to time.Time) int
-		Node                    func(childComplexity int, id int) int
-		Nodes                   func(childComplexity int, ids []int) int
-		Notifications           func(childComplexity int, first *int, after *entgql.Cursor[int]) int
-		RatingsReport           func(childComplexity int, from *time.Time, to *time.Time) int
-		RecordAccessLog         func(childComplexity int, first *int, after *entgql.Cursor[int]) int
-		RecordFiles             func(childComplexity int, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) int
-		RecordShares            func(childComplexity int) int
-		RevenueReport           func(childComplexity int, from time.Time, to time.Time) int
-		SharedRecords           func(childComplexity int, patientID int) int
-		UnreadNotificationCount func(childComplexity int) int
-		Viewer                  func(childComplexity int) int
+		Appointments                func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
+		ConsultationsReport         func(childComplexity int, from time.Time, to time.Time) int
+		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
+		DoctorsAwaitingVerification func(childComplexity int, first *int, after *entgql.Cursor[int]) int
+		InsurancePlan               func(childComplexity int) int
+		Invoices                    func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
+		NoShowReport                func(childComplexity int, from time.Time, to time.Time) int
+		Node                        func(childComplexity int, id int) int
+		Nodes                       func(childComplexity int, ids []int) int
+		Notifications               func(childComplexity int, first *int, after *entgql.Cursor[int]) int
+		RatingsReport               func(childComplexity int, from *time.Time, to *time.Time) int
+		RecordAccessLog             func(childComplexity int, first *int, after *entgql.Cursor[int]) int
+		RecordFiles                 func(childComplexity int, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) int
+		RecordShares                func(childComplexity int) int
+		RevenueReport               func(childComplexity int, from time.Time, to time.Time) int
+		SharedRecords               func(childComplexity int, patientID int) int
+		UnreadNotificationCount     func(childComplexity int) int
+		Viewer                      func(childComplexity int) int
 	}
 
 	RecordFile struct {
@@ -459,6 +490,13 @@ type DoctorResolver interface {
 	Rating(ctx context.Context, obj *ent.Doctor) (*float64, error)
 	Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error)
 	NextFreeSlot(ctx context.Context, obj *ent.Doctor) (*ent.Slot, error)
+	Verification(ctx context.Context, obj *ent.Doctor) (profile.Verification, error)
+	RejectionReason(ctx context.Context, obj *ent.Doctor) (*string, error)
+	RegistrySearchURL(ctx context.Context, obj *ent.Doctor) (string, error)
+
+	ConsultationModes(ctx context.Context, obj *ent.Doctor) ([]profile.ConsultationMode, error)
+
+	PhotoURL(ctx context.Context, obj *ent.Doctor) (*string, error)
 }
 type InsurancePlanResolver interface {
 	CardNumberMasked(ctx context.Context, obj *ent.InsurancePlan) (string, error)
@@ -501,6 +539,12 @@ type MutationResolver interface {
 	DeactivateAccount(ctx context.Context, password string) (bool, error)
 	MarkNotificationRead(ctx context.Context, id int) (*ent.Notification, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
+	UpdateDoctorProfile(ctx context.Context, input profile.DoctorProfileInput) (*ent.Doctor, error)
+	UpdatePatientProfile(ctx context.Context, input profile.PatientProfileInput) (*ent.Patient, error)
+	UploadDoctorPhoto(ctx context.Context, file graphql.Upload) (*ent.Doctor, error)
+	VerifyDoctor(ctx context.Context, id int) (*ent.Doctor, error)
+	RejectDoctor(ctx context.Context, id int, reason string) (*ent.Doctor, error)
+	CorrectDoctorCrm(ctx context.Context, id int, crm string) (*ent.Doctor, error)
 	UploadRecordFile(ctx context.Context, file graphql.Upload, input record.RecordFileInput) (*ent.RecordFile, error)
 	UpdateRecordFile(ctx context.Context, id int, input record.UpdateRecordFileInput) (*ent.RecordFile, error)
 	DeleteRecordFile(ctx context.Context, id int) (int, error)
@@ -509,6 +553,9 @@ type MutationResolver interface {
 }
 type NotificationResolver interface {
 	Read(ctx context.Context, obj *ent.Notification) (bool, error)
+}
+type PatientResolver interface {
+	BirthDate(ctx context.Context, obj *ent.Patient) (*string, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -524,6 +571,7 @@ type QueryResolver interface {
 	NoShowReport(ctx context.Context, from time.Time, to time.Time) (*reports.NoShowReport, error)
 	Notifications(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
+	DoctorsAwaitingVerification(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	RecordFiles(ctx context.Context, first *int, after *entgql.Cursor[int], category *recordfile.Category, tag *string) (*ent.RecordFileConnection, error)
 	RecordShares(ctx context.Context) ([]*ent.RecordShare, error)
 	SharedRecords(ctx context.Context, patientID int) ([]*ent.RecordFile, error)
@@ -557,6 +605,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Address.city":
+		if e.ComplexityRoot.Address.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.City(childComplexity), true
+	case "Address.district":
+		if e.ComplexityRoot.Address.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.District(childComplexity), true
+	case "Address.number":
+		if e.ComplexityRoot.Address.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.Number(childComplexity), true
+	case "Address.postalCode":
+		if e.ComplexityRoot.Address.PostalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.PostalCode(childComplexity), true
+	case "Address.state":
+		if e.ComplexityRoot.Address.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.State(childComplexity), true
+	case "Address.street":
+		if e.ComplexityRoot.Address.Street == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.Street(childComplexity), true
 
 	case "AgendaEvent.appointment":
 		if e.ComplexityRoot.AgendaEvent.Appointment == nil {
@@ -595,6 +680,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AgendaEvent.SlotID(childComplexity), true
 
+	case "Appointment.address":
+		if e.ComplexityRoot.Appointment.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Address(childComplexity), true
 	case "Appointment.calendarUrl":
 		if e.ComplexityRoot.Appointment.CalendarURL == nil {
 			break
@@ -996,6 +1087,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DayOff.ID(childComplexity), true
 
+	case "Doctor.address":
+		if e.ComplexityRoot.Doctor.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.Address(childComplexity), true
+	case "Doctor.bio":
+		if e.ComplexityRoot.Doctor.Bio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.Bio(childComplexity), true
+	case "Doctor.consultationModes":
+		if e.ComplexityRoot.Doctor.ConsultationModes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.ConsultationModes(childComplexity), true
 	case "Doctor.createdAt":
 		if e.ComplexityRoot.Doctor.CreatedAt == nil {
 			break
@@ -1020,6 +1129,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.ID(childComplexity), true
+	case "Doctor.languages":
+		if e.ComplexityRoot.Doctor.Languages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.Languages(childComplexity), true
 	case "Doctor.location":
 		if e.ComplexityRoot.Doctor.Location == nil {
 			break
@@ -1038,6 +1153,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.NextFreeSlot(childComplexity), true
+	case "Doctor.photoUrl":
+		if e.ComplexityRoot.Doctor.PhotoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.PhotoURL(childComplexity), true
 	case "Doctor.priceCents":
 		if e.ComplexityRoot.Doctor.PriceCents == nil {
 			break
@@ -1056,6 +1177,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.RatingCount(childComplexity), true
+	case "Doctor.registrySearchUrl":
+		if e.ComplexityRoot.Doctor.RegistrySearchURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.RegistrySearchURL(childComplexity), true
+	case "Doctor.rejectionReason":
+		if e.ComplexityRoot.Doctor.RejectionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.RejectionReason(childComplexity), true
 	case "Doctor.slots":
 		if e.ComplexityRoot.Doctor.Slots == nil {
 			break
@@ -1079,6 +1212,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.Timezone(childComplexity), true
+	case "Doctor.verification":
+		if e.ComplexityRoot.Doctor.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.Verification(childComplexity), true
 
 	case "DoctorConnection.edges":
 		if e.ComplexityRoot.DoctorConnection.Edges == nil {
@@ -1480,6 +1619,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteAppointment(childComplexity, args["id"].(int)), true
+	case "Mutation.correctDoctorCrm":
+		if e.ComplexityRoot.Mutation.CorrectDoctorCrm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctDoctorCrm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectDoctorCrm(childComplexity, args["id"].(int), args["crm"].(string)), true
 	case "Mutation.createSlots":
 		if e.ComplexityRoot.Mutation.CreateSlots == nil {
 			break
@@ -1684,6 +1834,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectAppointment(childComplexity, args["id"].(int), args["reason"].(*string)), true
+	case "Mutation.rejectDoctor":
+		if e.ComplexityRoot.Mutation.RejectDoctor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectDoctor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectDoctor(childComplexity, args["id"].(int), args["reason"].(string)), true
 	case "Mutation.removeInsurancePlan":
 		if e.ComplexityRoot.Mutation.RemoveInsurancePlan == nil {
 			break
@@ -1751,6 +1912,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ShareRecords(childComplexity, args["input"].(record.ShareInput)), true
+	case "Mutation.updateDoctorProfile":
+		if e.ComplexityRoot.Mutation.UpdateDoctorProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateDoctorProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateDoctorProfile(childComplexity, args["input"].(profile.DoctorProfileInput)), true
+	case "Mutation.updatePatientProfile":
+		if e.ComplexityRoot.Mutation.UpdatePatientProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePatientProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePatientProfile(childComplexity, args["input"].(profile.PatientProfileInput)), true
 	case "Mutation.updateRecordFile":
 		if e.ComplexityRoot.Mutation.UpdateRecordFile == nil {
 			break
@@ -1773,6 +1956,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSlot(childComplexity, args["id"].(int), args["input"].(agenda.SlotInput)), true
+	case "Mutation.uploadDoctorPhoto":
+		if e.ComplexityRoot.Mutation.UploadDoctorPhoto == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadDoctorPhoto_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadDoctorPhoto(childComplexity, args["file"].(graphql.Upload)), true
 	case "Mutation.uploadRecordFile":
 		if e.ComplexityRoot.Mutation.UploadRecordFile == nil {
 			break
@@ -1784,6 +1978,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UploadRecordFile(childComplexity, args["file"].(graphql.Upload), args["input"].(record.RecordFileInput)), true
+	case "Mutation.verifyDoctor":
+		if e.ComplexityRoot.Mutation.VerifyDoctor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyDoctor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyDoctor(childComplexity, args["id"].(int)), true
 	case "Mutation.verifyEmail":
 		if e.ComplexityRoot.Mutation.VerifyEmail == nil {
 			break
@@ -1969,6 +2174,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Patient.birthDate":
+		if e.ComplexityRoot.Patient.BirthDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.BirthDate(childComplexity), true
 	case "Patient.createdAt":
 		if e.ComplexityRoot.Patient.CreatedAt == nil {
 			break
@@ -1993,6 +2204,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.Name(childComplexity), true
+	case "Patient.phone":
+		if e.ComplexityRoot.Patient.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.Phone(childComplexity), true
+	case "Patient.preferredLanguage":
+		if e.ComplexityRoot.Patient.PreferredLanguage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.PreferredLanguage(childComplexity), true
 
 	case "Query.appointments":
 		if e.ComplexityRoot.Query.Appointments == nil {
@@ -2027,6 +2250,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["minRating"].(*float64), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+	case "Query.doctorsAwaitingVerification":
+		if e.ComplexityRoot.Query.DoctorsAwaitingVerification == nil {
+			break
+		}
+
+		args, err := ec.field_Query_doctorsAwaitingVerification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DoctorsAwaitingVerification(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.insurancePlan":
 		if e.ComplexityRoot.Query.InsurancePlan == nil {
 			break
@@ -2380,6 +2614,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
 			graphql.NewInputUnmarshaler("AppointmentOrder", ec.unmarshalInputAppointmentOrder),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AvailabilityInput", ec.unmarshalInputAvailabilityInput),
@@ -2388,6 +2623,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CoverageCheckOrder", ec.unmarshalInputCoverageCheckOrder),
 			graphql.NewInputUnmarshaler("DayOffOrder", ec.unmarshalInputDayOffOrder),
 			graphql.NewInputUnmarshaler("DoctorOrder", ec.unmarshalInputDoctorOrder),
+			graphql.NewInputUnmarshaler("DoctorProfileInput", ec.unmarshalInputDoctorProfileInput),
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("InsurancePlanInput", ec.unmarshalInputInsurancePlanInput),
@@ -2395,6 +2631,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("InvoiceOrder", ec.unmarshalInputInvoiceOrder),
 			graphql.NewInputUnmarshaler("NotificationOrder", ec.unmarshalInputNotificationOrder),
 			graphql.NewInputUnmarshaler("PatientOrder", ec.unmarshalInputPatientOrder),
+			graphql.NewInputUnmarshaler("PatientProfileInput", ec.unmarshalInputPatientProfileInput),
 			graphql.NewInputUnmarshaler("RecordFileInput", ec.unmarshalInputRecordFileInput),
 			graphql.NewInputUnmarshaler("RecordFileOrder", ec.unmarshalInputRecordFileOrder),
 			graphql.NewInputUnmarshaler("RecordShareOrder", ec.unmarshalInputRecordShareOrder),
@@ -3013,6 +3250,9 @@ enum AuditEventAction @goModel(model: "github.com/healthmed/healthmed/ent/audite
   REVOKE
   UPLOAD
   DELETE
+  VERIFY_DOCTOR
+  REJECT_DOCTOR
+  CORRECT_CRM
 }
 """
 A connection to a list of items.
@@ -3825,6 +4065,121 @@ extend type Mutation {
   markAllNotificationsRead: Int! @hasRole(roles: [DOCTOR, PATIENT])
 }
 `, BuiltIn: false},
+	{Name: "../profile.graphqls", Input: `# --- Profiles and the verification of doctors ---------------------------------
+
+"Where the clinic's check of a doctor's CRM against the council's registry stands."
+enum DoctorVerification {
+  PENDING
+  VERIFIED
+  REJECTED
+}
+
+enum ConsultationMode {
+  VIDEO
+  IN_PERSON
+}
+
+type Address {
+  street: String!
+  number: String!
+  district: String!
+  city: String!
+  "Federative unit, e.g. SP."
+  state: String!
+  "CEP, written 00000-000."
+  postalCode: String!
+}
+
+input AddressInput {
+  street: String!
+  number: String!
+  district: String!
+  city: String!
+  state: String!
+  "CEP; 01310100 and 01310-100 are the same."
+  postalCode: String!
+}
+
+"""
+What a doctor changes of their public profile; a field left out stays as it
+is. The CRM is not here: an administrator corrects it.
+"""
+input DoctorProfileInput {
+  name: String
+  bio: String
+  "Language tags such as pt-BR or en."
+  languages: [String!]
+  consultationModes: [ConsultationMode!]
+  "Needed when consultationModes has IN_PERSON."
+  address: AddressInput
+  "Where patients search from; found there as soon as the change is saved."
+  location: GeoPointInput
+  priceCents: Int
+}
+
+"""
+What a patient changes of their details; a field left out stays as it is,
+an empty string clears it.
+"""
+input PatientProfileInput {
+  name: String
+  "E.164, e.g. +5511912345678."
+  phone: String
+  "YYYY-MM-DD"
+  birthDate: String
+  "A language tag such as pt-BR."
+  preferredLanguage: String
+}
+
+extend type Doctor {
+  "The signed-in doctor and the administrators only."
+  verification: DoctorVerification!
+  "Why the CRM was rejected; the doctor and the administrators only."
+  rejectionReason: String
+  "The council's public search, where an administrator checks the CRM."
+  registrySearchUrl: String!
+  bio: String!
+  languages: [String!]!
+  consultationModes: [ConsultationMode!]!
+  address: Address
+  "A cacheable URL of the doctor's photo; a new photo has a new URL."
+  photoUrl: String
+}
+
+extend type Patient {
+  "The patient, and the doctors they have an appointment or a live share with."
+  phone: String
+  birthDate: String
+  preferredLanguage: String
+}
+
+extend type Appointment {
+  "Where the doctor received patients when the appointment was booked."
+  address: Address
+}
+
+extend type Query {
+  "Doctors whose CRM is still to be checked, oldest registration first."
+  doctorsAwaitingVerification(first: Int, after: Cursor): DoctorConnection! @hasRole(roles: [ADMIN])
+}
+
+extend type Mutation {
+  updateDoctorProfile(input: DoctorProfileInput!): Doctor! @hasRole(roles: [DOCTOR])
+  updatePatientProfile(input: PatientProfileInput!): Patient! @hasRole(roles: [PATIENT])
+  "A JPEG or PNG of at most 5 MiB, 64 to 2048 pixels a side."
+  uploadDoctorPhoto(file: Upload!): Doctor! @hasRole(roles: [DOCTOR])
+  "The CRM was found in the council's registry: the doctor is listed and can be booked."
+  verifyDoctor(id: ID!): Doctor! @hasRole(roles: [ADMIN])
+  "The CRM did not check out; the doctor sees reason. A verified doctor leaves the search."
+  rejectDoctor(id: ID!, reason: String!): Doctor! @hasRole(roles: [ADMIN])
+  """
+  Corrects a doctor's CRM (a typo found while checking the registry); the
+  verification stays as it is. CONFLICT/ALREADY_REGISTERED when another
+  doctor has that CRM.
+  """
+  correctDoctorCrm(id: ID!, crm: String!): Doctor! @hasRole(roles: [ADMIN])
+}
+`, BuiltIn: false},
 	{Name: "../record.graphqls", Input: `# --- Electronic medical record ----------------------------------------------
 # A patient's files, encrypted at rest; shares that let one doctor read part
 # of the record until they expire or are revoked; and the access log.
@@ -3910,6 +4265,24 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Address(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "street":
+		return ec.fieldContext_Address_street(ctx, field)
+	case "number":
+		return ec.fieldContext_Address_number(ctx, field)
+	case "district":
+		return ec.fieldContext_Address_district(ctx, field)
+	case "city":
+		return ec.fieldContext_Address_city(ctx, field)
+	case "state":
+		return ec.fieldContext_Address_state(ctx, field)
+	case "postalCode":
+		return ec.fieldContext_Address_postalCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
+}
+
 func (ec *executionContext) childFields_AgendaEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3964,6 +4337,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_coverage(ctx, field)
 	case "lastEventId":
 		return ec.fieldContext_Appointment_lastEventId(ctx, field)
+	case "address":
+		return ec.fieldContext_Appointment_address(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
 }
@@ -4132,6 +4507,22 @@ func (ec *executionContext) childFields_Doctor(ctx context.Context, field graphq
 		return ec.fieldContext_Doctor_slots(ctx, field)
 	case "nextFreeSlot":
 		return ec.fieldContext_Doctor_nextFreeSlot(ctx, field)
+	case "verification":
+		return ec.fieldContext_Doctor_verification(ctx, field)
+	case "rejectionReason":
+		return ec.fieldContext_Doctor_rejectionReason(ctx, field)
+	case "registrySearchUrl":
+		return ec.fieldContext_Doctor_registrySearchUrl(ctx, field)
+	case "bio":
+		return ec.fieldContext_Doctor_bio(ctx, field)
+	case "languages":
+		return ec.fieldContext_Doctor_languages(ctx, field)
+	case "consultationModes":
+		return ec.fieldContext_Doctor_consultationModes(ctx, field)
+	case "address":
+		return ec.fieldContext_Doctor_address(ctx, field)
+	case "photoUrl":
+		return ec.fieldContext_Doctor_photoUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Doctor", field.Name)
 }
@@ -4406,6 +4797,12 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_name(ctx, field)
 	case "email":
 		return ec.fieldContext_Patient_email(ctx, field)
+	case "phone":
+		return ec.fieldContext_Patient_phone(ctx, field)
+	case "birthDate":
+		return ec.fieldContext_Patient_birthDate(ctx, field)
+	case "preferredLanguage":
+		return ec.fieldContext_Patient_preferredLanguage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Patient", field.Name)
 }
@@ -4828,6 +5225,28 @@ func (ec *executionContext) field_Mutation_completeAppointment_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_correctDoctorCrm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "crm",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["crm"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5136,6 +5555,28 @@ func (ec *executionContext) field_Mutation_rejectAppointment_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rejectDoctor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestPasswordReset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5222,6 +5663,34 @@ func (ec *executionContext) field_Mutation_shareRecords_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateDoctorProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (profile.DoctorProfileInput, error) {
+			return ec.unmarshalNDoctorProfileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐDoctorProfileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePatientProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (profile.PatientProfileInput, error) {
+			return ec.unmarshalNPatientProfileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐPatientProfileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateRecordFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5266,6 +5735,20 @@ func (ec *executionContext) field_Mutation_updateSlot_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_uploadDoctorPhoto_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_uploadRecordFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5285,6 +5768,20 @@ func (ec *executionContext) field_Mutation_uploadRecordFile_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_verifyDoctor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5403,6 +5900,28 @@ func (ec *executionContext) field_Query_consultationsReport_args(ctx context.Con
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_doctorsAwaitingVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -5789,6 +6308,144 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Address_street(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_street(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Street, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_street(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _Address_number(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _Address_district(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _Address_city(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _Address_state(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _Address_postalCode(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_postalCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostalCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_postalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
 
 func (ec *executionContext) _AgendaEvent_id(ctx context.Context, field graphql.CollectedField, obj *live.AgendaEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -6389,6 +7046,38 @@ func (ec *executionContext) _Appointment_lastEventId(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Appointment_lastEventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Appointment_address(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AppointmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentConnection) (ret graphql.Marshaler) {
@@ -7921,6 +8610,199 @@ func (ec *executionContext) fieldContext_Doctor_nextFreeSlot(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Doctor_verification(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().Verification(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v profile.Verification) graphql.Marshaler {
+			return ec.marshalNDoctorVerification2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "DoctorVerification")
+}
+
+func (ec *executionContext) _Doctor_rejectionReason(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_rejectionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().RejectionReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_rejectionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "String")
+}
+
+func (ec *executionContext) _Doctor_registrySearchUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_registrySearchUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().RegistrySearchURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_registrySearchUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "String")
+}
+
+func (ec *executionContext) _Doctor_bio(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_bio(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bio, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_bio(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, false, false, "String")
+}
+
+func (ec *executionContext) _Doctor_languages(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_languages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Languages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_languages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, false, false, "String")
+}
+
+func (ec *executionContext) _Doctor_consultationModes(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_consultationModes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().ConsultationModes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []profile.ConsultationMode) graphql.Marshaler {
+			return ec.marshalNConsultationMode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationModeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_consultationModes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "ConsultationMode")
+}
+
+func (ec *executionContext) _Doctor_address(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Doctor",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Doctor_photoUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_photoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().PhotoURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_photoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "String")
 }
 
 func (ec *executionContext) _DoctorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DoctorConnection) (ret graphql.Marshaler) {
@@ -11157,6 +12039,408 @@ func (ec *executionContext) fieldContext_Mutation_markAllNotificationsRead(_ con
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Int")
 }
 
+func (ec *executionContext) _Mutation_updateDoctorProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateDoctorProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateDoctorProfile(ctx, fc.Args["input"].(profile.DoctorProfileInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateDoctorProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateDoctorProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePatientProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePatientProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePatientProfile(ctx, fc.Args["input"].(profile.PatientProfileInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Patient
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Patient
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Patient
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐPatient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePatientProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePatientProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadDoctorPhoto(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadDoctorPhoto(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadDoctorPhoto(ctx, fc.Args["file"].(graphql.Upload))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadDoctorPhoto(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadDoctorPhoto_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_verifyDoctor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyDoctor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyDoctor(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyDoctor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyDoctor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectDoctor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectDoctor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectDoctor(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectDoctor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectDoctor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_correctDoctorCrm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctDoctorCrm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectDoctorCrm(ctx, fc.Args["id"].(int), fc.Args["crm"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctDoctorCrm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctDoctorCrm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_uploadRecordFile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12245,6 +13529,75 @@ func (ec *executionContext) fieldContext_Patient_email(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
+func (ec *executionContext) _Patient_phone(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
+}
+
+func (ec *executionContext) _Patient_birthDate(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_birthDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Patient().BirthDate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_birthDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "String")
+}
+
+func (ec *executionContext) _Patient_preferredLanguage(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_preferredLanguage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreferredLanguage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_preferredLanguage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12968,6 +14321,73 @@ func (ec *executionContext) _Query_unreadNotificationCount(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Query_unreadNotificationCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Query", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Query_doctorsAwaitingVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_doctorsAwaitingVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DoctorsAwaitingVerification(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.DoctorConnection
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.DoctorConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.DoctorConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.DoctorConnection) graphql.Marshaler {
+			return ec.marshalNDoctorConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctorConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_doctorsAwaitingVerification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DoctorConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_doctorsAwaitingVerification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_recordFiles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -15294,6 +16714,83 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddressInput(ctx context.Context, obj any) (address.Address, error) {
+	var it address.Address
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"street", "number", "district", "city", "state", "postalCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "street":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("street"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Street = data
+		case "number":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Number = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddressInput unmarshals raw into the AddressInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddressInput(ctx context.Context, raw any) (address.Address, error) {
+	var out address.Address
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddressInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAppointmentOrder(ctx context.Context, obj any) (ent.AppointmentOrder, error) {
 	var it ent.AppointmentOrder
 	if obj == nil {
@@ -15731,6 +17228,90 @@ func UnmarshalDoctorOrder(ctx context.Context, raw any) (ent.DoctorOrder, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDoctorProfileInput(ctx context.Context, obj any) (profile.DoctorProfileInput, error) {
+	var it profile.DoctorProfileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "bio", "languages", "consultationModes", "address", "location", "priceCents"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "bio":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bio"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bio = data
+		case "languages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("languages"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Languages = data
+		case "consultationModes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationModes"))
+			data, err := ec.unmarshalOConsultationMode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationModeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationModes = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOAddressInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋaddressᚐAddress(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "location":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("location"))
+			data, err := ec.unmarshalOGeoPointInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋgeoᚐPoint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Location = data
+		case "priceCents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceCents"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceCents = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDoctorProfileInput unmarshals raw into the DoctorProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDoctorProfileInput(ctx context.Context, raw any) (profile.DoctorProfileInput, error) {
+	var out profile.DoctorProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DoctorProfileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputFeedbackOrder(ctx context.Context, obj any) (ent.FeedbackOrder, error) {
 	var it ent.FeedbackOrder
 	if obj == nil {
@@ -16098,6 +17679,69 @@ func (ec *executionContext) unmarshalInputPatientOrder(ctx context.Context, obj 
 func UnmarshalPatientOrder(ctx context.Context, raw any) (ent.PatientOrder, error) {
 	var out ent.PatientOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PatientOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPatientProfileInput(ctx context.Context, obj any) (profile.PatientProfileInput, error) {
+	var it profile.PatientProfileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "phone", "birthDate", "preferredLanguage"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "birthDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthDate = data
+		case "preferredLanguage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preferredLanguage"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PreferredLanguage = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPatientProfileInput unmarshals raw into the PatientProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPatientProfileInput(ctx context.Context, raw any) (profile.PatientProfileInput, error) {
+	var out profile.PatientProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PatientProfileInput", raw, &out)
 	return out, err
 }
 
@@ -16759,6 +18403,64 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 
 // region    **************************** object.gotpl ****************************
 
+var addressImplementors = []string{"Address"}
+
+func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, obj *address.Address) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Address")
+		case "street":
+			out.Values[i] = ec._Address_street(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "number":
+			out.Values[i] = ec._Address_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._Address_district(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._Address_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Address_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postalCode":
+			out.Values[i] = ec._Address_postalCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var agendaEventImplementors = []string{"AgendaEvent"}
 
 func (ec *executionContext) _AgendaEvent(ctx context.Context, sel ast.SelectionSet, obj *live.AgendaEvent) graphql.Marshaler {
@@ -16921,6 +18623,11 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_lastEventId(ctx, field, obj)
 				})
+		case "address":
+			out.Values[i] = ec._Appointment_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17543,6 +19250,51 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Doctor_nextFreeSlot(ctx, field, obj)
+				})
+		case "verification":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_verification(ctx, field, obj)
+				})
+		case "rejectionReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_rejectionReason(ctx, field, obj)
+				})
+		case "registrySearchUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_registrySearchUrl(ctx, field, obj)
+				})
+		case "bio":
+			out.Values[i] = ec._Doctor_bio(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "languages":
+			out.Values[i] = ec._Doctor_languages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "consultationModes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_consultationModes(ctx, field, obj)
+				})
+		case "address":
+			out.Values[i] = ec._Doctor_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "photoUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_photoUrl(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18410,6 +20162,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateDoctorProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateDoctorProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePatientProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePatientProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploadDoctorPhoto":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadDoctorPhoto(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyDoctor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyDoctor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectDoctor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectDoctor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctDoctorCrm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctDoctorCrm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "uploadRecordFile":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_uploadRecordFile(ctx, field)
@@ -18777,22 +20571,38 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 		case "id":
 			out.Values[i] = ec._Patient_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Patient_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Patient_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._Patient_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phone":
+			out.Values[i] = ec._Patient_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "birthDate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_birthDate(ctx, field, obj)
+				})
+		case "preferredLanguage":
+			out.Values[i] = ec._Patient_preferredLanguage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18907,6 +20717,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_unreadNotificationCount(ctx, field)
+				})
+		case "doctorsAwaitingVerification":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_doctorsAwaitingVerification(ctx, field)
 				})
 		case "recordFiles":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -19813,6 +21629,46 @@ func (ec *executionContext) marshalNConsultationCount2ᚖgithubᚗcomᚋhealthme
 	return ec._ConsultationCount(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConsultationMode2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx context.Context, v any) (profile.ConsultationMode, error) {
+	var res profile.ConsultationMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsultationMode2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx context.Context, sel ast.SelectionSet, v profile.ConsultationMode) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNConsultationMode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationModeᚄ(ctx context.Context, v any) ([]profile.ConsultationMode, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]profile.ConsultationMode, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNConsultationMode2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNConsultationMode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationModeᚄ(ctx context.Context, sel ast.SelectionSet, v []profile.ConsultationMode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultationMode2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationReportInput(ctx context.Context, v any) (model.ConsultationReportInput, error) {
 	res, err := ec.unmarshalInputConsultationReportInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19932,6 +21788,11 @@ func (ec *executionContext) marshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmed
 	return v
 }
 
+func (ec *executionContext) unmarshalNDoctorProfileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐDoctorProfileInput(ctx context.Context, v any) (profile.DoctorProfileInput, error) {
+	res, err := ec.unmarshalInputDoctorProfileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNDoctorRating2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreportsᚐDoctorRatingᚄ(ctx context.Context, sel ast.SelectionSet, v []*reports.DoctorRating) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19954,6 +21815,16 @@ func (ec *executionContext) marshalNDoctorRating2ᚖgithubᚗcomᚋhealthmedᚋh
 		return graphql.Null
 	}
 	return ec._DoctorRating(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDoctorVerification2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐVerification(ctx context.Context, v any) (profile.Verification, error) {
+	var res profile.Verification
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDoctorVerification2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐVerification(ctx context.Context, sel ast.SelectionSet, v profile.Verification) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNFeedback2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐFeedback(ctx context.Context, sel ast.SelectionSet, v *ent.Feedback) graphql.Marshaler {
@@ -20273,6 +22144,11 @@ func (ec *executionContext) marshalNPatientOrderField2ᚖgithubᚗcomᚋhealthme
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalNPatientProfileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐPatientProfileInput(ctx context.Context, v any) (profile.PatientProfileInput, error) {
+	res, err := ec.unmarshalInputPatientProfileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRecordFile2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐRecordFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RecordFile) graphql.Marshaler {
@@ -20719,6 +22595,21 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAddress2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋaddressᚐAddress(ctx context.Context, sel ast.SelectionSet, v *address.Address) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Address(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAddressInput2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋaddressᚐAddress(ctx context.Context, v any) (*address.Address, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAddressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20837,6 +22728,42 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOConsultationMode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationModeᚄ(ctx context.Context, v any) ([]profile.ConsultationMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]profile.ConsultationMode, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNConsultationMode2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOConsultationMode2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationModeᚄ(ctx context.Context, sel ast.SelectionSet, v []profile.ConsultationMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultationMode2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOCoverageCheck2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐCoverageCheck(ctx context.Context, sel ast.SelectionSet, v *ent.CoverageCheck) graphql.Marshaler {

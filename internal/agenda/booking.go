@@ -2,6 +2,7 @@ package agenda
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -48,9 +50,18 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 	if !sl.StartsAt.After(s.now()) {
 		return nil, gqlerr.BadInput("slotId", "the slot has already started")
 	}
+	// The appointment keeps the address it was booked at: a doctor who
+	// moves later does not move the patient's appointment.
 	c := s.db(ctx).Appointment.Create().
 		SetSlotID(sl.ID).SetDoctorID(sl.DoctorID).SetPatientID(v.ID).
 		SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).SetPriceCents(sl.PriceCents)
+	if len(sl.Address) > 0 {
+		var at address.Address
+		if err := json.Unmarshal(sl.Address, &at); err != nil {
+			return nil, err
+		}
+		c.SetAddress(&at)
+	}
 	if key != "" {
 		c.SetIdempotencyKey(key)
 	}
@@ -65,6 +76,8 @@ type bookableSlot struct {
 	StartsAt   time.Time `sql:"starts_at"`
 	EndsAt     time.Time `sql:"ends_at"`
 	PriceCents int       `sql:"price_cents"`
+	// Address is the doctor's address as stored (JSON), nil when none.
+	Address []byte `sql:"address"`
 }
 
 // bookable reads the slot, not withdrawn, with its doctor's price, in one
@@ -75,12 +88,18 @@ type bookableSlot struct {
 // too, for every booking of their agenda.
 func (s *Service) bookable(ctx context.Context, slotID int) (bookableSlot, error) {
 	var found []bookableSlot
-	err := s.db(ctx).Slot.Query().Where(slot.ID(slotID), slot.DeletedAtIsNil()).ForShare().
+	// Only a verified doctor's slot is bookable; an administrator's
+	// rejection racing this booking may let this one booking through, which
+	// the doctor can still reject.
+	err := s.db(ctx).Slot.Query().Where(slot.ID(slotID), slot.DeletedAtIsNil(),
+		slot.HasDoctorWith(doctor.VerificationEQ(doctor.VerificationVERIFIED))).ForShare().
 		Modify(func(q *sql.Selector) {
 			d := sql.Table(doctor.Table)
 			q.Select(q.C(slot.FieldID), q.C(slot.FieldDoctorID), q.C(slot.FieldStartsAt), q.C(slot.FieldEndsAt)).
 				AppendSelectExprAs(sql.Select(d.C(doctor.FieldPriceCents)).From(d).
-					Where(sql.ColumnsEQ(d.C(doctor.FieldID), q.C(slot.FieldDoctorID))), "price_cents")
+					Where(sql.ColumnsEQ(d.C(doctor.FieldID), q.C(slot.FieldDoctorID))), "price_cents").
+				AppendSelectExprAs(sql.Select(d.C(doctor.FieldAddress)).From(d).
+					Where(sql.ColumnsEQ(d.C(doctor.FieldID), q.C(slot.FieldDoctorID))), "address")
 		}).Scan(ctx, &found)
 	switch {
 	case err != nil:

@@ -156,6 +156,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	deps.Records = recs
+	profiles, err := newProfiles(cfg, client, recs, log, o.now)
+	if err != nil {
+		return nil, err
+	}
 	nt, err := newNotifications(cfg, client, log)
 	if err != nil {
 		return nil, err
@@ -169,7 +173,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Passwords: ident, SignIns: ident}
-	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
+	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Profiles: profiles, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
 	origins, err := server.NewOrigins(cfg.AllowedOrigins, cfg.PublicURL, cfg.Dev)
 	if err != nil {
@@ -227,7 +231,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	h := server.Handler(server.Deps{
 		Log: log, DB: sqlDB, GraphQL: gql, Authn: ident,
 		Discovery: issuer.DiscoveryHandler(), JWKS: issuer.JWKSHandler(), Dev: cfg.Dev,
-		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.ServeDownload, Export: rights.ServeExport,
+		Calendar: ag.Calendar, Receipt: clinic.Billing.Receipt, Files: recs.ServeDownload, Photos: profiles.ServePhoto, Export: rights.ServeExport,
 		MaxBodyBytes: int64(cfg.MaxBodyBytes), RequestTimeout: cfg.RequestTimeout, TrustedProxies: proxies,
 		BodyReadTimeout: cfg.BodyReadTimeout, UploadReadTimeout: cfg.UploadReadTimeout,
 		Origins: origins,

@@ -92,6 +92,7 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 		"name": "Dr. Quiet", "email": docEmail, "password": docPW, "crm": crm, "specialty": "Cardiology",
 		"priceCents": 25000, "location": map[string]any{"lat": -23.5, "lng": -46.6},
 	}}), "registerDoctor", docEmail)
+	env.VerifyDoctor(crm)
 	complete("patient", env.Do("", registerPatientOp, map[string]any{"in": map[string]any{
 		"name": "Patient Quiet", "email": patEmail, "cpf": punctuated(cpf), "password": patPW,
 	}}), "registerPatient", patEmail)

@@ -12,6 +12,7 @@ import (
 	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/internal/acctoken"
 
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -41,8 +42,32 @@ func (e *Env) Patient(name string) (token string, cpf string, email string) {
 }
 
 // Doctor registers a doctor at lat/lng, follows the link e-mailed to
-// them and returns the account's token and CRM.
+// them, has the clinic verify their CRM (patients find and book verified
+// doctors only) and returns the account's token and CRM.
 func (e *Env) Doctor(name, specialty string, lat, lng float64) (token string, crm string) {
+	e.T.Helper()
+	token, crm = e.PendingDoctor(name, specialty, lat, lng)
+	e.VerifyDoctor(crm)
+	return token, crm
+}
+
+// VerifyDoctor marks the doctor with the CRM (number/state) verified, as
+// an administrator would after checking the registry.
+func (e *Env) VerifyDoctor(crm string) {
+	e.T.Helper()
+	number, state, err := validate.CRM(crm)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if err := e.DB.Client.Doctor.Update().Where(doctor.CrmNumber(number), doctor.CrmState(state)).
+		SetVerification(doctor.VerificationVERIFIED).Exec(viewer.SystemContext(context.Background())); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// PendingDoctor registers a doctor at lat/lng whose CRM the clinic has
+// not checked yet, and returns the token and CRM.
+func (e *Env) PendingDoctor(name, specialty string, lat, lng float64) (token string, crm string) {
 	e.T.Helper()
 	n := seq.Add(1)
 	crm = fmt.Sprintf("%d/SP", 500000+n)
@@ -97,6 +122,23 @@ func (e *Env) PatientToken(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	tok, _, err := e.App.Issuer.IssueSession(strconv.Itoa(p.ID), "patient", fmt.Sprintf("bulk-sign-in-%d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// AdminToken creates a clinic administrator straight in the database and
+// mints a token for it.
+func (e *Env) AdminToken(t testing.TB, name string) string {
+	t.Helper()
+	n := seq.Add(1)
+	a, err := e.DB.Client.Admin.Create().SetName(name).SetEmail(fmt.Sprintf("admin%d@example.com", n)).
+		SetPasswordHash("!unusable").Save(viewer.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := e.App.Issuer.IssueSession(strconv.Itoa(a.ID), "admin", fmt.Sprintf("admin-sign-in-%d", n))
 	if err != nil {
 		t.Fatal(err)
 	}

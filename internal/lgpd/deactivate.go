@@ -64,6 +64,8 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		SetName(DeactivatedName).
 		SetEmail(fmt.Sprintf("deactivated-%d@invalid.healthmed", v.ID)).
 		SetPasswordHash("!deactivated").
+		// The profile's contact and personal details go with the name.
+		ClearPhone().ClearBirthDate().ClearPreferredLanguage().
 		SetDeactivatedAt(now).
 		Exec(ctx)
 	if err == nil && s.SignIns != nil {

@@ -2,10 +2,12 @@ package rule
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/privacy"
@@ -87,4 +89,74 @@ func AllowOwnExternalLink() privacy.MutationRule {
 		}
 		return privacy.Skip
 	})
+}
+
+// DenyDoctorCredentialChanges keeps the CRM and the clinic's verification
+// of it out of a doctor's own hands: a registration starts PENDING, and
+// only an administrator (AllowDoctorReview) or the server itself moves the
+// verification or corrects a CRM afterwards.
+func DenyDoctorCredentialChanges() privacy.MutationRule {
+	return privacy.DoctorMutationRuleFunc(func(ctx context.Context, m *ent.DoctorMutation) error {
+		if v := viewer.FromContext(ctx); v.IsAdmin() || v.IsSystem() {
+			return privacy.Skip
+		}
+		if m.Op().Is(ent.OpCreate) {
+			if s, set := m.Verification(); set && s != doctor.VerificationPENDING {
+				return privacy.Denyf("a doctor registers unverified")
+			}
+			if _, set := m.VerificationNote(); set {
+				return privacy.Denyf("a doctor registers unverified")
+			}
+			return privacy.Skip
+		}
+		for _, f := range reviewedDoctorFields {
+			if _, set := m.Field(f); set || m.FieldCleared(f) {
+				return privacy.Denyf("only an administrator changes a doctor's %s", f)
+			}
+		}
+		return privacy.Skip
+	})
+}
+
+// reviewedDoctorFields are the columns an administrator's review owns.
+var reviewedDoctorFields = []string{
+	doctor.FieldVerification, doctor.FieldVerificationNote, doctor.FieldCrmNumber, doctor.FieldCrmState,
+}
+
+// AllowDoctorReview lets an administrator change one doctor's verification
+// or correct their CRM, and nothing else of the profile.
+func AllowDoctorReview() privacy.MutationRule {
+	return privacy.DoctorMutationRuleFunc(func(ctx context.Context, m *ent.DoctorMutation) error {
+		if !viewer.FromContext(ctx).IsAdmin() || !m.Op().Is(ent.OpUpdateOne) {
+			return privacy.Skip
+		}
+		allowed := append([]string{doctor.FieldUpdatedAt}, reviewedDoctorFields...)
+		for _, f := range append(m.Fields(), m.ClearedFields()...) {
+			if !slices.Contains(allowed, f) {
+				return privacy.Denyf("an administrator does not edit a doctor's %s", f)
+			}
+		}
+		return privacy.Allow
+	})
+}
+
+// DenyPatientCPFChanges keeps a CPF as registered: the patient cannot
+// change the identifier their records and invoices are kept under; only
+// the server itself may correct one.
+func DenyPatientCPFChanges() privacy.MutationRule {
+	return privacy.PatientMutationRuleFunc(func(ctx context.Context, m *ent.PatientMutation) error {
+		if m.Op().Is(ent.OpCreate) || viewer.FromContext(ctx).IsSystem() {
+			return privacy.Skip
+		}
+		if _, set := m.Cpf(); set {
+			return privacy.Denyf("a CPF is not changed")
+		}
+		return privacy.Skip
+	})
+}
+
+// SeesDoctorVerification says whether v may read where the clinic's check
+// of doctor id's CRM stands: the doctor themself and the administrators.
+func SeesDoctorVerification(v viewer.Viewer, id int) bool {
+	return v.IsAdmin() || v.IsSystem() || (v.IsDoctor() && v.ID == id)
 }

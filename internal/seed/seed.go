@@ -126,6 +126,7 @@ func seedDoctors(ctx context.Context, c *ent.Client, o Options, hash string) err
 				SetName(doctorName(n)).
 				SetEmail(fmt.Sprintf("doctor%03d%s", n, demoDomain)).
 				SetPasswordHash(hash).SetEmailVerifiedAt(verifiedAt).
+				SetVerification(doctor.VerificationVERIFIED).
 				SetCrmNumber(strconv.Itoa(100001+n)).SetCrmState(ct.state).
 				SetSpecialty(specialties[rng.IntN(len(specialties))]).
 				SetPriceCents(15000+500*rng.IntN(50)).

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/seed"
 	"github.com/healthmed/healthmed/internal/testdb"
@@ -26,6 +27,10 @@ func TestSeedRunsOnceWithWorkingDemoLogins(t *testing.T) {
 	// 3 cities x 5 doctors; 5 weekdays in the next 7 days x 3 morning slots.
 	if doctors != 15 || slots != 15*5*3 || len(patients) != 3 {
 		t.Fatalf("seeded %d doctors, %d slots, %d patients", doctors, slots, len(patients))
+	}
+	// The demo doctors are listed and bookable: their CRMs count as checked.
+	if n, _ := d.Client.Doctor.Query().Where(doctor.VerificationNEQ(doctor.VerificationVERIFIED)).Count(ctx); n != 0 {
+		t.Fatalf("%d demo doctors are not verified", n)
 	}
 	for _, p := range patients {
 		if _, err := validate.CPF(p.Cpf); err != nil {

@@ -40,6 +40,8 @@ type Deps struct {
 	Calendar func(ctx context.Context, id int) ([]byte, error)
 	// Files serves the medical record's signed download links.
 	Files Endpoint
+	// Photos serves doctors' public photos.
+	Photos Endpoint
 	// Receipt renders an invoice as a PDF for the viewer.
 	Receipt func(ctx context.Context, id int) ([]byte, error)
 	// Metrics, when set, is served at GET /metrics: Prometheus's scrape,
@@ -92,6 +94,10 @@ func Handler(d Deps) http.Handler {
 	if d.Files != nil {
 		// The signed link is the credential; the download checks it.
 		download("/files/{token}", serve(d.Log, anyone, d.Files))
+	}
+	if d.Photos != nil {
+		// A doctor's photo is part of the public profile.
+		download("/photos/{name}", serve(d.Log, anyone, d.Photos))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
