@@ -31,6 +31,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -110,6 +111,7 @@ func checkColumn(t, c string) error {
 			recordshare.Table:      recordshare.ValidColumn,
 			session.Table:          session.ValidColumn,
 			slot.Table:             slot.ValidColumn,
+			specialty.Table:        specialty.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

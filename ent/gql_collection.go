@@ -679,11 +679,6 @@ func (_q *DoctorQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, doctor.FieldName)
 				fieldSeen[doctor.FieldName] = struct{}{}
 			}
-		case "specialty":
-			if _, ok := fieldSeen[doctor.FieldSpecialty]; !ok {
-				selectedFields = append(selectedFields, doctor.FieldSpecialty)
-				fieldSeen[doctor.FieldSpecialty] = struct{}{}
-			}
 		case "priceCents":
 			if _, ok := fieldSeen[doctor.FieldPriceCents]; !ok {
 				selectedFields = append(selectedFields, doctor.FieldPriceCents)
@@ -693,11 +688,6 @@ func (_q *DoctorQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if _, ok := fieldSeen[doctor.FieldTimezone]; !ok {
 				selectedFields = append(selectedFields, doctor.FieldTimezone)
 				fieldSeen[doctor.FieldTimezone] = struct{}{}
-			}
-		case "rating":
-			if _, ok := fieldSeen[doctor.FieldRating]; !ok {
-				selectedFields = append(selectedFields, doctor.FieldRating)
-				fieldSeen[doctor.FieldRating] = struct{}{}
 			}
 		case "ratingCount":
 			if _, ok := fieldSeen[doctor.FieldRatingCount]; !ok {

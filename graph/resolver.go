@@ -18,6 +18,8 @@ import (
 	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
+	"github.com/healthmed/healthmed/internal/review"
+	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -33,6 +35,10 @@ type Resolver struct {
 	Billing  *billing.Service
 	Coverage *coverage.Service
 	Reports  *reports.Service
+	// Catalogue is the specialties doctors choose from.
+	Catalogue *specialty.Catalogue
+	// Feedback is the reviews of doctors.
+	Feedback *review.Service
 	Log      *slog.Logger
 }
 

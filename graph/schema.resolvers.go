@@ -155,8 +155,8 @@ func (r *queryResolver) Viewer(ctx context.Context) (ent.Noder, error) {
 }
 
 // Doctors is the resolver for the doctors field.
-func (r *queryResolver) Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error) {
-	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, MinRating: minRating, First: first, After: after, CountTotal: selected(ctx, "totalCount")})
+func (r *queryResolver) Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error) {
+	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, SpecialtyCode: specialtyCode, MinRating: minRating, First: first, After: after, CountTotal: selected(ctx, "totalCount")})
 }
 
 // Appointments is the resolver for the appointments field.

@@ -93,7 +93,7 @@ var (
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
-		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE"}},
+		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE", "REVIEW_HIDE", "SPECIALTY_CREATE"}},
 		{Name: "allowed", Type: field.TypeBool},
 		{Name: "actor_role", Type: field.TypeString},
 		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
@@ -224,6 +224,7 @@ var (
 		{Name: "crm_number", Type: field.TypeString, Size: 8},
 		{Name: "crm_state", Type: field.TypeString, Size: 2},
 		{Name: "specialty", Type: field.TypeString, Size: 100},
+		{Name: "specialty_code", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "price_cents", Type: field.TypeInt},
 		{Name: "location", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "geography(Point,4326)"}},
 		{Name: "timezone", Type: field.TypeString, Default: "America/Sao_Paulo"},
@@ -250,7 +251,7 @@ var (
 			{
 				Name:    "doctor_location",
 				Unique:  false,
-				Columns: []*schema.Column{DoctorsColumns[10]},
+				Columns: []*schema.Column{DoctorsColumns[11]},
 				Annotation: &entsql.IndexAnnotation{
 					Type: "GIST",
 				},
@@ -258,7 +259,15 @@ var (
 			{
 				Name:    "doctor_specialty_location",
 				Unique:  false,
-				Columns: []*schema.Column{DoctorsColumns[8], DoctorsColumns[10]},
+				Columns: []*schema.Column{DoctorsColumns[8], DoctorsColumns[11]},
+				Annotation: &entsql.IndexAnnotation{
+					Type: "GIST",
+				},
+			},
+			{
+				Name:    "doctor_specialty_code_location",
+				Unique:  false,
+				Columns: []*schema.Column{DoctorsColumns[9], DoctorsColumns[11]},
 				Annotation: &entsql.IndexAnnotation{
 					Type: "GIST",
 				},
@@ -338,6 +347,9 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "stars", Type: field.TypeInt},
 		{Name: "comment", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "reply", Type: field.TypeString, Nullable: true, Size: 2000},
+		{Name: "replied_at", Type: field.TypeTime, Nullable: true},
+		{Name: "hidden_at", Type: field.TypeTime, Nullable: true},
 		{Name: "appointment_id", Type: field.TypeInt},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt},
@@ -350,19 +362,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "feedbacks_appointments_appointment",
-				Columns:    []*schema.Column{FeedbacksColumns[5]},
+				Columns:    []*schema.Column{FeedbacksColumns[8]},
 				RefColumns: []*schema.Column{AppointmentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "feedbacks_doctors_doctor",
-				Columns:    []*schema.Column{FeedbacksColumns[6]},
+				Columns:    []*schema.Column{FeedbacksColumns[9]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "feedbacks_patients_patient",
-				Columns:    []*schema.Column{FeedbacksColumns[7]},
+				Columns:    []*schema.Column{FeedbacksColumns[10]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -371,7 +383,12 @@ var (
 			{
 				Name:    "feedback_appointment_id",
 				Unique:  true,
-				Columns: []*schema.Column{FeedbacksColumns[5]},
+				Columns: []*schema.Column{FeedbacksColumns[8]},
+			},
+			{
+				Name:    "feedback_doctor_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{FeedbacksColumns[9], FeedbacksColumns[1], FeedbacksColumns[0]},
 			},
 		},
 	}
@@ -726,6 +743,20 @@ var (
 			},
 		},
 	}
+	// SpecialtiesColumns holds the columns for the "specialties" table.
+	SpecialtiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 100},
+		{Name: "name_en", Type: field.TypeString, Unique: true, Size: 100},
+	}
+	// SpecialtiesTable holds the schema information for the "specialties" table.
+	SpecialtiesTable = &schema.Table{
+		Name:       "specialties",
+		Columns:    SpecialtiesColumns,
+		PrimaryKey: []*schema.Column{SpecialtiesColumns[0]},
+	}
 	// RecordShareFilesColumns holds the columns for the "record_share_files" table.
 	RecordShareFilesColumns = []*schema.Column{
 		{Name: "record_share_id", Type: field.TypeInt},
@@ -772,6 +803,7 @@ var (
 		RecordSharesTable,
 		SessionsTable,
 		SlotsTable,
+		SpecialtiesTable,
 		RecordShareFilesTable,
 	}
 )
@@ -854,6 +886,9 @@ func init() {
 	SlotsTable.ForeignKeys[0].RefTable = DoctorsTable
 	SlotsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	SpecialtiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	RecordShareFilesTable.ForeignKeys[0].RefTable = RecordSharesTable
 	RecordShareFilesTable.ForeignKeys[1].RefTable = RecordFilesTable

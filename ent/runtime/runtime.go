@@ -26,6 +26,7 @@ import (
 	"github.com/healthmed/healthmed/ent/schema"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -377,16 +378,20 @@ func init() {
 			return nil
 		}
 	}()
+	// doctorDescSpecialtyCode is the schema descriptor for specialty_code field.
+	doctorDescSpecialtyCode := doctorFields[6].Descriptor()
+	// doctor.SpecialtyCodeValidator is a validator for the "specialty_code" field. It is called by the builders before save.
+	doctor.SpecialtyCodeValidator = doctorDescSpecialtyCode.Validators[0].(func(string) error)
 	// doctorDescPriceCents is the schema descriptor for price_cents field.
-	doctorDescPriceCents := doctorFields[6].Descriptor()
+	doctorDescPriceCents := doctorFields[7].Descriptor()
 	// doctor.PriceCentsValidator is a validator for the "price_cents" field. It is called by the builders before save.
 	doctor.PriceCentsValidator = doctorDescPriceCents.Validators[0].(func(int) error)
 	// doctorDescTimezone is the schema descriptor for timezone field.
-	doctorDescTimezone := doctorFields[8].Descriptor()
+	doctorDescTimezone := doctorFields[9].Descriptor()
 	// doctor.DefaultTimezone holds the default value on creation for the timezone field.
 	doctor.DefaultTimezone = doctorDescTimezone.Default.(string)
 	// doctorDescRating is the schema descriptor for rating field.
-	doctorDescRating := doctorFields[9].Descriptor()
+	doctorDescRating := doctorFields[10].Descriptor()
 	// doctor.DefaultRating holds the default value on creation for the rating field.
 	doctor.DefaultRating = doctorDescRating.Default.(float64)
 	// doctor.RatingValidator is a validator for the "rating" field. It is called by the builders before save.
@@ -406,7 +411,7 @@ func init() {
 		}
 	}()
 	// doctorDescRatingCount is the schema descriptor for rating_count field.
-	doctorDescRatingCount := doctorFields[10].Descriptor()
+	doctorDescRatingCount := doctorFields[11].Descriptor()
 	// doctor.DefaultRatingCount holds the default value on creation for the rating_count field.
 	doctor.DefaultRatingCount = doctorDescRatingCount.Default.(int)
 	// doctor.RatingCountValidator is a validator for the "rating_count" field. It is called by the builders before save.
@@ -511,6 +516,10 @@ func init() {
 	feedback.DefaultComment = feedbackDescComment.Default.(string)
 	// feedback.CommentValidator is a validator for the "comment" field. It is called by the builders before save.
 	feedback.CommentValidator = feedbackDescComment.Validators[0].(func(string) error)
+	// feedbackDescReply is the schema descriptor for reply field.
+	feedbackDescReply := feedbackFields[5].Descriptor()
+	// feedback.ReplyValidator is a validator for the "reply" field. It is called by the builders before save.
+	feedback.ReplyValidator = feedbackDescReply.Validators[0].(func(string) error)
 	insuranceplanMixin := schema.InsurancePlan{}.Mixin()
 	insuranceplan.Policy = privacy.NewPolicies(schema.InsurancePlan{})
 	insuranceplan.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -906,6 +915,75 @@ func init() {
 	slot.DefaultUpdatedAt = slotDescUpdatedAt.Default.(func() time.Time)
 	// slot.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	slot.UpdateDefaultUpdatedAt = slotDescUpdatedAt.UpdateDefault.(func() time.Time)
+	specialty.Policy = privacy.NewPolicies(schema.Specialty{})
+	specialty.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := specialty.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	specialtyFields := schema.Specialty{}.Fields()
+	_ = specialtyFields
+	// specialtyDescCreatedAt is the schema descriptor for created_at field.
+	specialtyDescCreatedAt := specialtyFields[0].Descriptor()
+	// specialty.DefaultCreatedAt holds the default value on creation for the created_at field.
+	specialty.DefaultCreatedAt = specialtyDescCreatedAt.Default.(func() time.Time)
+	// specialtyDescCode is the schema descriptor for code field.
+	specialtyDescCode := specialtyFields[1].Descriptor()
+	// specialty.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	specialty.CodeValidator = func() func(string) error {
+		validators := specialtyDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// specialtyDescName is the schema descriptor for name field.
+	specialtyDescName := specialtyFields[2].Descriptor()
+	// specialty.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	specialty.NameValidator = func() func(string) error {
+		validators := specialtyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// specialtyDescNameEn is the schema descriptor for name_en field.
+	specialtyDescNameEn := specialtyFields[3].Descriptor()
+	// specialty.NameEnValidator is a validator for the "name_en" field. It is called by the builders before save.
+	specialty.NameEnValidator = func() func(string) error {
+		validators := specialtyDescNameEn.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_en string) error {
+			for _, fn := range fns {
+				if err := fn(name_en); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 }
 
 const (

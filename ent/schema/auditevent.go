@@ -20,7 +20,9 @@ func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("created_at").Immutable().Default(now).
 			Annotations(entgql.OrderField("CREATED_AT")),
-		field.Enum("action").Values("VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE").
+		field.Enum("action").Values("VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE",
+			// An admin's moderation and catalogue changes.
+			"REVIEW_HIDE", "SPECIALTY_CREATE").
 			Immutable(),
 		field.Bool("allowed").Immutable(),
 		field.String("actor_role").Immutable(),

@@ -29,6 +29,9 @@ const (
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
 	ReasonAlreadyRated      = "ALREADY_RATED"
 	ReasonAlreadyLinked     = "ALREADY_LINKED"
+	ReasonAlreadyExists     = "ALREADY_EXISTS"
+	ReasonAlreadyReplied    = "ALREADY_REPLIED"
+	ReasonAlreadyHidden     = "ALREADY_HIDDEN"
 	// ReasonRefetch: a subscription cannot resume from where the client
 	// left off (it missed too much); read the state again, then subscribe.
 	ReasonRefetch = "REFETCH_REQUIRED"

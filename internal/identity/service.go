@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -62,7 +63,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*
 	if err != nil {
 		return nil, validate.Field("crm", err)
 	}
-	specialty, err := requiredText("specialty", in.Specialty, 100)
+	sp, err := specialty.Choose(ctx, s.Client, in.SpecialtyCode, in.Specialty, "specialtyCode", "specialty")
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*
 	d, err := s.Client.Doctor.Create().
 		SetName(name).SetEmail(email).SetPasswordHash(hash).
 		SetCrmNumber(number).SetCrmState(state).
-		SetSpecialty(specialty).SetPriceCents(in.PriceCents).
+		SetSpecialty(sp.Name).SetSpecialtyCode(sp.Code).SetPriceCents(in.PriceCents).
 		SetLocation(*in.Location).SetTimezone(tz).
 		Save(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
+	"github.com/healthmed/healthmed/internal/specialty"
 )
 
 const (
@@ -27,12 +28,15 @@ const (
 
 // DoctorArgs are the arguments of Query.doctors.
 type DoctorArgs struct {
-	Near      *geo.Point
-	WithinKm  *float64
-	Specialty *string
-	MinRating *float64
-	First     *int
-	After     *scalar.Cursor
+	Near     *geo.Point
+	WithinKm *float64
+	// Specialty is a name of the catalogue in either language (case and
+	// accents aside), or the text of a doctor registered before it.
+	Specialty     *string
+	SpecialtyCode *string
+	MinRating     *float64
+	First         *int
+	After         *scalar.Cursor
 	// CountTotal asks for totalCount, which costs a second pass over
 	// every match: only when the client selected it.
 	CountTotal bool
@@ -46,8 +50,21 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		return nil, err
 	}
 	q := client.Doctor.Query()
+	if a.SpecialtyCode != nil {
+		q.Where(doctor.SpecialtyCode(*a.SpecialtyCode))
+	}
 	if a.Specialty != nil {
-		q.Where(doctor.Specialty(*a.Specialty))
+		s, err := specialty.ByName(ctx, client, *a.Specialty)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			q.Where(doctor.SpecialtyCode(s.Code))
+		} else {
+			// A text the catalogue does not know is matched exactly
+			// against the doctors whose own text it named nothing either.
+			q.Where(doctor.SpecialtyCodeIsNil(), doctor.Specialty(*a.Specialty))
+		}
 	}
 	if a.MinRating != nil {
 		q.Where(doctor.RatingGTE(*a.MinRating))
@@ -114,6 +131,9 @@ func (a DoctorArgs) validate() (int, error) {
 		if w := *a.WithinKm; math.IsNaN(w) || w <= 0 || w > MaxWithinKm {
 			return 0, gqlerr.BadInput("withinKm", "withinKm must be greater than 0 and at most %d", MaxWithinKm)
 		}
+	}
+	if a.SpecialtyCode != nil && len(*a.SpecialtyCode) > specialty.MaxCodeLength {
+		return 0, gqlerr.BadInput("specialtyCode", "not a code of the specialties catalogue")
 	}
 	if a.MinRating != nil {
 		if r := *a.MinRating; math.IsNaN(r) || r < 0 || r > 5 {
