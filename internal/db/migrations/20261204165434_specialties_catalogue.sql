@@ -96,13 +96,15 @@ WHERE d."specialty_code" IS NULL
 -- names, if any.
 CREATE FUNCTION doctors_specialty_code() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  folded text;
 BEGIN
   IF NEW."specialty_code" IS NULL
      OR (TG_OP = 'UPDATE' AND NEW."specialty" IS DISTINCT FROM OLD."specialty"
          AND NEW."specialty_code" IS NOT DISTINCT FROM OLD."specialty_code") THEN
+    folded := specialty_fold(NEW."specialty");
     NEW."specialty_code" := (SELECT s."code" FROM "specialties" s
-      WHERE specialty_fold(s."name") = specialty_fold(NEW."specialty")
-         OR specialty_fold(s."name_en") = specialty_fold(NEW."specialty")
+      WHERE specialty_fold(s."name") = folded OR specialty_fold(s."name_en") = folded
       ORDER BY s."id" LIMIT 1);
   END IF;
   RETURN NEW;
