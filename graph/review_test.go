@@ -370,6 +370,18 @@ func TestAdminHidesAReviewAuditedAndItLeavesTheAverage(t *testing.T) {
 	if len(s.Doctors.Edges) != 1 {
 		t.Fatalf("minRating 4.5 after hiding: %+v", s.Doctors.Edges)
 	}
+	// So does the admins' report.
+	var rep struct {
+		RatingsReport []struct {
+			DoctorName string
+			Average    float64
+			Ratings    int
+		}
+	}
+	env.Do(admin, ratingsOp, nil).Decode(t, &rep)
+	if len(rep.RatingsReport) != 1 || rep.RatingsReport[0].Average != 4.5 || rep.RatingsReport[0].Ratings != 2 {
+		t.Fatalf("ratings report after hiding: %+v", rep.RatingsReport)
+	}
 	// Audited: who, when, which review and why.
 	rows, err := env.DB.Client.AuditEvent.Query().Where(auditevent.ActionEQ(auditevent.ActionREVIEW_HIDE)).All(sysCtx())
 	if err != nil || len(rows) != 1 || rows[0].ActorRole != "admin" || rows[0].ActorID == nil || *rows[0].ActorID != adminID ||

@@ -2944,7 +2944,7 @@ type MonthlyRevenue {
 type DoctorRating {
   doctorId: ID!
   doctorName: String!
-  "Mean of the ratings in the range, 1 to 5."
+  "Mean of the ratings in the range, 1 to 5; hidden ones left out."
   average: Float!
   ratings: Int!
 }
