@@ -402,3 +402,52 @@ func TestAdminHidesAReviewAuditedAndItLeavesTheAverage(t *testing.T) {
 		t.Fatalf("a new rating after hiding: %v over %d", p.Node.Rating, p.Node.RatingCount)
 	}
 }
+
+// TestHidingWhileOthersRateKeepsTheAverageExact: ratings folded in while
+// an admin hides one are neither lost nor counted twice.
+func TestHidingWhileOthersRateKeepsTheAverageExact(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	admin, _ := adminToken(t, env)
+	f := newReviewFixture(t, env)
+	for i, s := range []int{5, 1, 4, 2} {
+		f.rated(t, fmt.Sprintf("Early%d Rater", i), s, "")
+	}
+	p := f.page(t, "", 10, nil)
+	var victims []string
+	for _, e := range p.Node.Reviews.Edges {
+		if e.Node.Stars <= 2 {
+			victims = append(victims, e.Node.ID)
+		}
+	}
+	type pending struct{ token, appt string }
+	var late []pending
+	for i := 0; i < 6; i++ {
+		tok, appt := f.completed(t, fmt.Sprintf("Late%d Rater", i))
+		late = append(late, pending{tok, appt})
+	}
+	var wg sync.WaitGroup
+	for i, l := range late {
+		wg.Add(1)
+		go func(i int, l pending) {
+			defer wg.Done()
+			if r := env.Do(l.token, rateOp, map[string]any{"id": l.appt, "s": 1 + i%5}); r.Code() != "" {
+				t.Errorf("late rating %d: %+v", i, r.Errors)
+			}
+		}(i, l)
+	}
+	for _, id := range victims {
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			if r := env.Do(admin, hideOp, map[string]any{"id": id, "r": "abuse"}); r.Code() != "" {
+				t.Errorf("hiding %s: %+v", id, r.Errors)
+			}
+		}(id)
+	}
+	wg.Wait()
+	// 5 + 4 visible early, and 1+2+3+4+5+1 late.
+	p = f.page(t, "", 50, nil)
+	if want := (9.0 + 16.0) / 8; p.Node.Rating == nil || math.Abs(*p.Node.Rating-want) > 1e-9 || p.Node.RatingCount != 8 {
+		t.Fatalf("rating %v over %d, want %v over 8", p.Node.Rating, p.Node.RatingCount, want)
+	}
+}
