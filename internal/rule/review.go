@@ -99,14 +99,3 @@ func onlyFields(m fieldsMutation, allowed ...string) bool {
 	}
 	return true
 }
-
-// AllowAdminCreate lets an admin add rows (a catalogue entry); changes
-// and deletions are not theirs.
-func AllowAdminCreate() privacy.MutationRule {
-	return privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
-		if viewer.FromContext(ctx).IsAdmin() && m.Op().Is(ent.OpCreate) {
-			return privacy.Allow
-		}
-		return privacy.Skip
-	})
-}
