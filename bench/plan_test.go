@@ -92,7 +92,7 @@ func TestSearchPlanUsesLocationIndex(t *testing.T) {
 	gist := func(n *planNode) bool {
 		switch n.NodeType {
 		case "Index Scan", "Index Only Scan", "Bitmap Index Scan":
-			return n.IndexName == "doctor_location" || n.IndexName == "doctor_specialty_location"
+			return n.IndexName == "doctor_location" || n.IndexName == "doctor_specialty_code_location"
 		}
 		return false
 	}

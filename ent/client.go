@@ -36,6 +36,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 	"github.com/healthmed/healthmed/internal/reaction"
 
 	stdsql "database/sql"
@@ -88,6 +89,8 @@ type Client struct {
 	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
 	Slot *SlotClient
+	// Specialty is the client for interacting with the Specialty builders.
+	Specialty *SpecialtyClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -120,6 +123,7 @@ func (c *Client) init() {
 	c.Registration = NewRegistrationClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Slot = NewSlotClient(c.config)
+	c.Specialty = NewSpecialtyClient(c.config)
 }
 
 type (
@@ -241,6 +245,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Registration:     NewRegistrationClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Slot:             NewSlotClient(cfg),
+		Specialty:        NewSpecialtyClient(cfg),
 	}, nil
 }
 
@@ -281,6 +286,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Registration:     NewRegistrationClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Slot:             NewSlotClient(cfg),
+		Specialty:        NewSpecialtyClient(cfg),
 	}, nil
 }
 
@@ -313,7 +319,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AccountToken, c.Admin, c.Appointment, c.AuditEvent, c.Availability,
 		c.CoverageCheck, c.DayOff, c.Doctor, c.Event, c.ExternalIdentity, c.Feedback,
 		c.InsurancePlan, c.Invoice, c.LoginAttempt, c.Notification, c.Patient,
-		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot,
+		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot, c.Specialty,
 	} {
 		n.Use(hooks...)
 	}
@@ -326,7 +332,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AccountToken, c.Admin, c.Appointment, c.AuditEvent, c.Availability,
 		c.CoverageCheck, c.DayOff, c.Doctor, c.Event, c.ExternalIdentity, c.Feedback,
 		c.InsurancePlan, c.Invoice, c.LoginAttempt, c.Notification, c.Patient,
-		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot,
+		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot, c.Specialty,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -377,6 +383,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Session.mutate(ctx, m)
 	case *SlotMutation:
 		return c.Slot.mutate(ctx, m)
+	case *SpecialtyMutation:
+		return c.Specialty.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -3693,19 +3701,153 @@ func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error)
 	}
 }
 
+// SpecialtyClient is a client for the Specialty schema.
+type SpecialtyClient struct {
+	config
+}
+
+// NewSpecialtyClient returns a client for the Specialty from the given config.
+func NewSpecialtyClient(c config) *SpecialtyClient {
+	return &SpecialtyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `specialty.Hooks(f(g(h())))`.
+func (c *SpecialtyClient) Use(hooks ...Hook) {
+	c.hooks.Specialty = append(c.hooks.Specialty, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `specialty.Intercept(f(g(h())))`.
+func (c *SpecialtyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Specialty = append(c.inters.Specialty, interceptors...)
+}
+
+// Create returns a builder for creating a Specialty entity.
+func (c *SpecialtyClient) Create() *SpecialtyCreate {
+	mutation := newSpecialtyMutation(c.config, OpCreate)
+	return &SpecialtyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Specialty entities.
+func (c *SpecialtyClient) CreateBulk(builders ...*SpecialtyCreate) *SpecialtyCreateBulk {
+	return &SpecialtyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SpecialtyClient) MapCreateBulk(slice any, setFunc func(*SpecialtyCreate, int)) *SpecialtyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SpecialtyCreateBulk{err: fmt.Errorf("calling to SpecialtyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SpecialtyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SpecialtyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Specialty.
+func (c *SpecialtyClient) Update() *SpecialtyUpdate {
+	mutation := newSpecialtyMutation(c.config, OpUpdate)
+	return &SpecialtyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SpecialtyClient) UpdateOne(_m *Specialty) *SpecialtyUpdateOne {
+	mutation := newSpecialtyMutation(c.config, OpUpdateOne, withSpecialty(_m))
+	return &SpecialtyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SpecialtyClient) UpdateOneID(id int) *SpecialtyUpdateOne {
+	mutation := newSpecialtyMutation(c.config, OpUpdateOne, withSpecialtyID(id))
+	return &SpecialtyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Specialty.
+func (c *SpecialtyClient) Delete() *SpecialtyDelete {
+	mutation := newSpecialtyMutation(c.config, OpDelete)
+	return &SpecialtyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SpecialtyClient) DeleteOne(_m *Specialty) *SpecialtyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SpecialtyClient) DeleteOneID(id int) *SpecialtyDeleteOne {
+	builder := c.Delete().Where(specialty.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SpecialtyDeleteOne{builder}
+}
+
+// Query returns a query builder for Specialty.
+func (c *SpecialtyClient) Query() *SpecialtyQuery {
+	return &SpecialtyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSpecialty},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Specialty entity by its id.
+func (c *SpecialtyClient) Get(ctx context.Context, id int) (*Specialty, error) {
+	return c.Query().Where(specialty.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SpecialtyClient) GetX(ctx context.Context, id int) *Specialty {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SpecialtyClient) Hooks() []Hook {
+	hooks := c.hooks.Specialty
+	return append(hooks[:len(hooks):len(hooks)], specialty.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SpecialtyClient) Interceptors() []Interceptor {
+	return c.inters.Specialty
+}
+
+func (c *SpecialtyClient) mutate(ctx context.Context, m *SpecialtyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SpecialtyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SpecialtyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SpecialtyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SpecialtyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Specialty mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		AccountToken, Admin, Appointment, AuditEvent, Availability, CoverageCheck,
 		DayOff, Doctor, Event, ExternalIdentity, Feedback, InsurancePlan, Invoice,
 		LoginAttempt, Notification, Patient, RecordFile, RecordShare, Registration,
-		Session, Slot []ent.Hook
+		Session, Slot, Specialty []ent.Hook
 	}
 	inters struct {
 		AccountToken, Admin, Appointment, AuditEvent, Availability, CoverageCheck,
 		DayOff, Doctor, Event, ExternalIdentity, Feedback, InsurancePlan, Invoice,
 		LoginAttempt, Notification, Patient, RecordFile, RecordShare, Registration,
-		Session, Slot []ent.Interceptor
+		Session, Slot, Specialty []ent.Interceptor
 	}
 )
 

@@ -36,6 +36,8 @@ type Doctor struct {
 	CrmState string `json:"crm_state,omitempty"`
 	// Specialty holds the value of the "specialty" field.
 	Specialty string `json:"specialty,omitempty"`
+	// SpecialtyCode holds the value of the "specialty_code" field.
+	SpecialtyCode *string `json:"specialty_code,omitempty"`
 	// PriceCents holds the value of the "price_cents" field.
 	PriceCents int `json:"price_cents,omitempty"`
 	// Location holds the value of the "location" field.
@@ -137,7 +139,7 @@ func (*Doctor) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case doctor.FieldID, doctor.FieldPriceCents, doctor.FieldRatingCount:
 			values[i] = new(sql.NullInt64)
-		case doctor.FieldName, doctor.FieldEmail, doctor.FieldPasswordHash, doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldSpecialty, doctor.FieldTimezone, doctor.FieldVerification, doctor.FieldVerificationNote, doctor.FieldBio, doctor.FieldPhotoKey:
+		case doctor.FieldName, doctor.FieldEmail, doctor.FieldPasswordHash, doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldSpecialty, doctor.FieldSpecialtyCode, doctor.FieldTimezone, doctor.FieldVerification, doctor.FieldVerificationNote, doctor.FieldBio, doctor.FieldPhotoKey:
 			values[i] = new(sql.NullString)
 		case doctor.FieldCreatedAt, doctor.FieldUpdatedAt, doctor.FieldEmailVerifiedAt:
 			values[i] = new(sql.NullTime)
@@ -209,6 +211,13 @@ func (_m *Doctor) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field specialty", values[i])
 			} else if value.Valid {
 				_m.Specialty = value.String
+			}
+		case doctor.FieldSpecialtyCode:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field specialty_code", values[i])
+			} else if value.Valid {
+				_m.SpecialtyCode = new(string)
+				*_m.SpecialtyCode = value.String
 			}
 		case doctor.FieldPriceCents:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -375,6 +384,11 @@ func (_m *Doctor) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("specialty=")
 	builder.WriteString(_m.Specialty)
+	builder.WriteString(", ")
+	if v := _m.SpecialtyCode; v != nil {
+		builder.WriteString("specialty_code=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("price_cents=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PriceCents))

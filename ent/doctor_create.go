@@ -90,6 +90,20 @@ func (_c *DoctorCreate) SetSpecialty(v string) *DoctorCreate {
 	return _c
 }
 
+// SetSpecialtyCode sets the "specialty_code" field.
+func (_c *DoctorCreate) SetSpecialtyCode(v string) *DoctorCreate {
+	_c.mutation.SetSpecialtyCode(v)
+	return _c
+}
+
+// SetNillableSpecialtyCode sets the "specialty_code" field if the given value is not nil.
+func (_c *DoctorCreate) SetNillableSpecialtyCode(v *string) *DoctorCreate {
+	if v != nil {
+		_c.SetSpecialtyCode(*v)
+	}
+	return _c
+}
+
 // SetPriceCents sets the "price_cents" field.
 func (_c *DoctorCreate) SetPriceCents(v int) *DoctorCreate {
 	_c.mutation.SetPriceCents(v)
@@ -417,6 +431,11 @@ func (_c *DoctorCreate) check() error {
 			return &ValidationError{Name: "specialty", err: fmt.Errorf(`ent: validator failed for field "Doctor.specialty": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.SpecialtyCode(); ok {
+		if err := doctor.SpecialtyCodeValidator(v); err != nil {
+			return &ValidationError{Name: "specialty_code", err: fmt.Errorf(`ent: validator failed for field "Doctor.specialty_code": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.PriceCents(); !ok {
 		return &ValidationError{Name: "price_cents", err: errors.New(`ent: missing required field "Doctor.price_cents"`)}
 	}
@@ -535,6 +554,10 @@ func (_c *DoctorCreate) createSpec() (*Doctor, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Specialty(); ok {
 		_spec.SetField(doctor.FieldSpecialty, field.TypeString, value)
 		_node.Specialty = value
+	}
+	if value, ok := _c.mutation.SpecialtyCode(); ok {
+		_spec.SetField(doctor.FieldSpecialtyCode, field.TypeString, value)
+		_node.SpecialtyCode = &value
 	}
 	if value, ok := _c.mutation.PriceCents(); ok {
 		_spec.SetField(doctor.FieldPriceCents, field.TypeInt, value)

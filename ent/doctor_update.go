@@ -126,6 +126,26 @@ func (_u *DoctorUpdate) SetNillableSpecialty(v *string) *DoctorUpdate {
 	return _u
 }
 
+// SetSpecialtyCode sets the "specialty_code" field.
+func (_u *DoctorUpdate) SetSpecialtyCode(v string) *DoctorUpdate {
+	_u.mutation.SetSpecialtyCode(v)
+	return _u
+}
+
+// SetNillableSpecialtyCode sets the "specialty_code" field if the given value is not nil.
+func (_u *DoctorUpdate) SetNillableSpecialtyCode(v *string) *DoctorUpdate {
+	if v != nil {
+		_u.SetSpecialtyCode(*v)
+	}
+	return _u
+}
+
+// ClearSpecialtyCode clears the value of the "specialty_code" field.
+func (_u *DoctorUpdate) ClearSpecialtyCode() *DoctorUpdate {
+	_u.mutation.ClearSpecialtyCode()
+	return _u
+}
+
 // SetPriceCents sets the "price_cents" field.
 func (_u *DoctorUpdate) SetPriceCents(v int) *DoctorUpdate {
 	_u.mutation.ResetPriceCents()
@@ -571,6 +591,11 @@ func (_u *DoctorUpdate) check() error {
 			return &ValidationError{Name: "specialty", err: fmt.Errorf(`ent: validator failed for field "Doctor.specialty": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.SpecialtyCode(); ok {
+		if err := doctor.SpecialtyCodeValidator(v); err != nil {
+			return &ValidationError{Name: "specialty_code", err: fmt.Errorf(`ent: validator failed for field "Doctor.specialty_code": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.PriceCents(); ok {
 		if err := doctor.PriceCentsValidator(v); err != nil {
 			return &ValidationError{Name: "price_cents", err: fmt.Errorf(`ent: validator failed for field "Doctor.price_cents": %w`, err)}
@@ -652,6 +677,12 @@ func (_u *DoctorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Specialty(); ok {
 		_spec.SetField(doctor.FieldSpecialty, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SpecialtyCode(); ok {
+		_spec.SetField(doctor.FieldSpecialtyCode, field.TypeString, value)
+	}
+	if _u.mutation.SpecialtyCodeCleared() {
+		_spec.ClearField(doctor.FieldSpecialtyCode, field.TypeString)
 	}
 	if value, ok := _u.mutation.PriceCents(); ok {
 		_spec.SetField(doctor.FieldPriceCents, field.TypeInt, value)
@@ -1018,6 +1049,26 @@ func (_u *DoctorUpdateOne) SetNillableSpecialty(v *string) *DoctorUpdateOne {
 	if v != nil {
 		_u.SetSpecialty(*v)
 	}
+	return _u
+}
+
+// SetSpecialtyCode sets the "specialty_code" field.
+func (_u *DoctorUpdateOne) SetSpecialtyCode(v string) *DoctorUpdateOne {
+	_u.mutation.SetSpecialtyCode(v)
+	return _u
+}
+
+// SetNillableSpecialtyCode sets the "specialty_code" field if the given value is not nil.
+func (_u *DoctorUpdateOne) SetNillableSpecialtyCode(v *string) *DoctorUpdateOne {
+	if v != nil {
+		_u.SetSpecialtyCode(*v)
+	}
+	return _u
+}
+
+// ClearSpecialtyCode clears the value of the "specialty_code" field.
+func (_u *DoctorUpdateOne) ClearSpecialtyCode() *DoctorUpdateOne {
+	_u.mutation.ClearSpecialtyCode()
 	return _u
 }
 
@@ -1479,6 +1530,11 @@ func (_u *DoctorUpdateOne) check() error {
 			return &ValidationError{Name: "specialty", err: fmt.Errorf(`ent: validator failed for field "Doctor.specialty": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.SpecialtyCode(); ok {
+		if err := doctor.SpecialtyCodeValidator(v); err != nil {
+			return &ValidationError{Name: "specialty_code", err: fmt.Errorf(`ent: validator failed for field "Doctor.specialty_code": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.PriceCents(); ok {
 		if err := doctor.PriceCentsValidator(v); err != nil {
 			return &ValidationError{Name: "price_cents", err: fmt.Errorf(`ent: validator failed for field "Doctor.price_cents": %w`, err)}
@@ -1577,6 +1633,12 @@ func (_u *DoctorUpdateOne) sqlSave(ctx context.Context) (_node *Doctor, err erro
 	}
 	if value, ok := _u.mutation.Specialty(); ok {
 		_spec.SetField(doctor.FieldSpecialty, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SpecialtyCode(); ok {
+		_spec.SetField(doctor.FieldSpecialtyCode, field.TypeString, value)
+	}
+	if _u.mutation.SpecialtyCodeCleared() {
+		_spec.ClearField(doctor.FieldSpecialtyCode, field.TypeString)
 	}
 	if value, ok := _u.mutation.PriceCents(); ok {
 		_spec.SetField(doctor.FieldPriceCents, field.TypeInt, value)

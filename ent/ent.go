@@ -33,6 +33,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -114,6 +115,7 @@ func checkColumn(t, c string) error {
 			registration.Table:     registration.ValidColumn,
 			session.Table:          session.ValidColumn,
 			slot.Table:             slot.ValidColumn,
+			specialty.Table:        specialty.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

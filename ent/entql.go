@@ -25,6 +25,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -34,7 +35,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 22)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   accounttoken.Table,
@@ -212,6 +213,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			doctor.FieldCrmNumber:         {Type: field.TypeString, Column: doctor.FieldCrmNumber},
 			doctor.FieldCrmState:          {Type: field.TypeString, Column: doctor.FieldCrmState},
 			doctor.FieldSpecialty:         {Type: field.TypeString, Column: doctor.FieldSpecialty},
+			doctor.FieldSpecialtyCode:     {Type: field.TypeString, Column: doctor.FieldSpecialtyCode},
 			doctor.FieldPriceCents:        {Type: field.TypeInt, Column: doctor.FieldPriceCents},
 			doctor.FieldLocation:          {Type: field.TypeOther, Column: doctor.FieldLocation},
 			doctor.FieldTimezone:          {Type: field.TypeString, Column: doctor.FieldTimezone},
@@ -283,6 +285,9 @@ var schemaGraph = func() *sqlgraph.Schema {
 			feedback.FieldPatientID:     {Type: field.TypeInt, Column: feedback.FieldPatientID},
 			feedback.FieldStars:         {Type: field.TypeInt, Column: feedback.FieldStars},
 			feedback.FieldComment:       {Type: field.TypeString, Column: feedback.FieldComment},
+			feedback.FieldReply:         {Type: field.TypeString, Column: feedback.FieldReply},
+			feedback.FieldRepliedAt:     {Type: field.TypeTime, Column: feedback.FieldRepliedAt},
+			feedback.FieldHiddenAt:      {Type: field.TypeTime, Column: feedback.FieldHiddenAt},
 		},
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
@@ -520,6 +525,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 			slot.FieldStartsAt:  {Type: field.TypeTime, Column: slot.FieldStartsAt},
 			slot.FieldEndsAt:    {Type: field.TypeTime, Column: slot.FieldEndsAt},
 			slot.FieldDeletedAt: {Type: field.TypeTime, Column: slot.FieldDeletedAt},
+		},
+	}
+	graph.Nodes[21] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   specialty.Table,
+			Columns: specialty.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: specialty.FieldID,
+			},
+		},
+		Type: "Specialty",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			specialty.FieldCreatedAt: {Type: field.TypeTime, Column: specialty.FieldCreatedAt},
+			specialty.FieldCode:      {Type: field.TypeString, Column: specialty.FieldCode},
+			specialty.FieldName:      {Type: field.TypeString, Column: specialty.FieldName},
+			specialty.FieldNameEn:    {Type: field.TypeString, Column: specialty.FieldNameEn},
 		},
 	}
 	graph.MustAddE(
@@ -1682,6 +1704,11 @@ func (f *DoctorFilter) WhereSpecialty(p entql.StringP) {
 	f.Where(p.Field(doctor.FieldSpecialty))
 }
 
+// WhereSpecialtyCode applies the entql string predicate on the specialty_code field.
+func (f *DoctorFilter) WhereSpecialtyCode(p entql.StringP) {
+	f.Where(p.Field(doctor.FieldSpecialtyCode))
+}
+
 // WherePriceCents applies the entql int predicate on the price_cents field.
 func (f *DoctorFilter) WherePriceCents(p entql.IntP) {
 	f.Where(p.Field(doctor.FieldPriceCents))
@@ -2016,6 +2043,21 @@ func (f *FeedbackFilter) WhereStars(p entql.IntP) {
 // WhereComment applies the entql string predicate on the comment field.
 func (f *FeedbackFilter) WhereComment(p entql.StringP) {
 	f.Where(p.Field(feedback.FieldComment))
+}
+
+// WhereReply applies the entql string predicate on the reply field.
+func (f *FeedbackFilter) WhereReply(p entql.StringP) {
+	f.Where(p.Field(feedback.FieldReply))
+}
+
+// WhereRepliedAt applies the entql time.Time predicate on the replied_at field.
+func (f *FeedbackFilter) WhereRepliedAt(p entql.TimeP) {
+	f.Where(p.Field(feedback.FieldRepliedAt))
+}
+
+// WhereHiddenAt applies the entql time.Time predicate on the hidden_at field.
+func (f *FeedbackFilter) WhereHiddenAt(p entql.TimeP) {
+	f.Where(p.Field(feedback.FieldHiddenAt))
 }
 
 // WhereHasAppointment applies a predicate to check if query has an edge appointment.
@@ -3245,4 +3287,64 @@ func (f *SlotFilter) WhereHasAppointmentsWith(preds ...predicate.Appointment) {
 			p(s)
 		}
 	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *SpecialtyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SpecialtyQuery builder.
+func (_q *SpecialtyQuery) Filter() *SpecialtyFilter {
+	return &SpecialtyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SpecialtyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SpecialtyMutation builder.
+func (m *SpecialtyMutation) Filter() *SpecialtyFilter {
+	return &SpecialtyFilter{config: m.config, predicateAdder: m}
+}
+
+// SpecialtyFilter provides a generic filtering capability at runtime for SpecialtyQuery.
+type SpecialtyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SpecialtyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SpecialtyFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(specialty.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SpecialtyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(specialty.FieldCreatedAt))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *SpecialtyFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(specialty.FieldCode))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *SpecialtyFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(specialty.FieldName))
+}
+
+// WhereNameEn applies the entql string predicate on the name_en field.
+func (f *SpecialtyFilter) WhereNameEn(p entql.StringP) {
+	f.Where(p.Field(specialty.FieldNameEn))
 }

@@ -34,6 +34,12 @@ type Feedback struct {
 	Stars int `json:"stars,omitempty"`
 	// Comment holds the value of the "comment" field.
 	Comment string `json:"comment,omitempty"`
+	// Reply holds the value of the "reply" field.
+	Reply *string `json:"reply,omitempty"`
+	// RepliedAt holds the value of the "replied_at" field.
+	RepliedAt *time.Time `json:"replied_at,omitempty"`
+	// HiddenAt holds the value of the "hidden_at" field.
+	HiddenAt *time.Time `json:"hidden_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the FeedbackQuery when eager-loading is set.
 	Edges        FeedbackEdges `json:"edges"`
@@ -95,9 +101,9 @@ func (*Feedback) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case feedback.FieldID, feedback.FieldAppointmentID, feedback.FieldDoctorID, feedback.FieldPatientID, feedback.FieldStars:
 			values[i] = new(sql.NullInt64)
-		case feedback.FieldComment:
+		case feedback.FieldComment, feedback.FieldReply:
 			values[i] = new(sql.NullString)
-		case feedback.FieldCreatedAt, feedback.FieldUpdatedAt:
+		case feedback.FieldCreatedAt, feedback.FieldUpdatedAt, feedback.FieldRepliedAt, feedback.FieldHiddenAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -161,6 +167,27 @@ func (_m *Feedback) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field comment", values[i])
 			} else if value.Valid {
 				_m.Comment = value.String
+			}
+		case feedback.FieldReply:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reply", values[i])
+			} else if value.Valid {
+				_m.Reply = new(string)
+				*_m.Reply = value.String
+			}
+		case feedback.FieldRepliedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field replied_at", values[i])
+			} else if value.Valid {
+				_m.RepliedAt = new(time.Time)
+				*_m.RepliedAt = value.Time
+			}
+		case feedback.FieldHiddenAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field hidden_at", values[i])
+			} else if value.Valid {
+				_m.HiddenAt = new(time.Time)
+				*_m.HiddenAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -233,6 +260,21 @@ func (_m *Feedback) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("comment=")
 	builder.WriteString(_m.Comment)
+	builder.WriteString(", ")
+	if v := _m.Reply; v != nil {
+		builder.WriteString("reply=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.RepliedAt; v != nil {
+		builder.WriteString("replied_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.HiddenAt; v != nil {
+		builder.WriteString("hidden_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

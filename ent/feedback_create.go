@@ -89,6 +89,48 @@ func (_c *FeedbackCreate) SetNillableComment(v *string) *FeedbackCreate {
 	return _c
 }
 
+// SetReply sets the "reply" field.
+func (_c *FeedbackCreate) SetReply(v string) *FeedbackCreate {
+	_c.mutation.SetReply(v)
+	return _c
+}
+
+// SetNillableReply sets the "reply" field if the given value is not nil.
+func (_c *FeedbackCreate) SetNillableReply(v *string) *FeedbackCreate {
+	if v != nil {
+		_c.SetReply(*v)
+	}
+	return _c
+}
+
+// SetRepliedAt sets the "replied_at" field.
+func (_c *FeedbackCreate) SetRepliedAt(v time.Time) *FeedbackCreate {
+	_c.mutation.SetRepliedAt(v)
+	return _c
+}
+
+// SetNillableRepliedAt sets the "replied_at" field if the given value is not nil.
+func (_c *FeedbackCreate) SetNillableRepliedAt(v *time.Time) *FeedbackCreate {
+	if v != nil {
+		_c.SetRepliedAt(*v)
+	}
+	return _c
+}
+
+// SetHiddenAt sets the "hidden_at" field.
+func (_c *FeedbackCreate) SetHiddenAt(v time.Time) *FeedbackCreate {
+	_c.mutation.SetHiddenAt(v)
+	return _c
+}
+
+// SetNillableHiddenAt sets the "hidden_at" field if the given value is not nil.
+func (_c *FeedbackCreate) SetNillableHiddenAt(v *time.Time) *FeedbackCreate {
+	if v != nil {
+		_c.SetHiddenAt(*v)
+	}
+	return _c
+}
+
 // SetAppointment sets the "appointment" edge to the Appointment entity.
 func (_c *FeedbackCreate) SetAppointment(v *Appointment) *FeedbackCreate {
 	return _c.SetAppointmentID(v.ID)
@@ -195,6 +237,11 @@ func (_c *FeedbackCreate) check() error {
 			return &ValidationError{Name: "comment", err: fmt.Errorf(`ent: validator failed for field "Feedback.comment": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Reply(); ok {
+		if err := feedback.ReplyValidator(v); err != nil {
+			return &ValidationError{Name: "reply", err: fmt.Errorf(`ent: validator failed for field "Feedback.reply": %w`, err)}
+		}
+	}
 	if len(_c.mutation.AppointmentIDs()) == 0 {
 		return &ValidationError{Name: "appointment", err: errors.New(`ent: missing required edge "Feedback.appointment"`)}
 	}
@@ -245,6 +292,18 @@ func (_c *FeedbackCreate) createSpec() (*Feedback, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Comment(); ok {
 		_spec.SetField(feedback.FieldComment, field.TypeString, value)
 		_node.Comment = value
+	}
+	if value, ok := _c.mutation.Reply(); ok {
+		_spec.SetField(feedback.FieldReply, field.TypeString, value)
+		_node.Reply = &value
+	}
+	if value, ok := _c.mutation.RepliedAt(); ok {
+		_spec.SetField(feedback.FieldRepliedAt, field.TypeTime, value)
+		_node.RepliedAt = &value
+	}
+	if value, ok := _c.mutation.HiddenAt(); ok {
+		_spec.SetField(feedback.FieldHiddenAt, field.TypeTime, value)
+		_node.HiddenAt = &value
 	}
 	if nodes := _c.mutation.AppointmentIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

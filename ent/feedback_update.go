@@ -35,6 +35,66 @@ func (_u *FeedbackUpdate) SetUpdatedAt(v time.Time) *FeedbackUpdate {
 	return _u
 }
 
+// SetReply sets the "reply" field.
+func (_u *FeedbackUpdate) SetReply(v string) *FeedbackUpdate {
+	_u.mutation.SetReply(v)
+	return _u
+}
+
+// SetNillableReply sets the "reply" field if the given value is not nil.
+func (_u *FeedbackUpdate) SetNillableReply(v *string) *FeedbackUpdate {
+	if v != nil {
+		_u.SetReply(*v)
+	}
+	return _u
+}
+
+// ClearReply clears the value of the "reply" field.
+func (_u *FeedbackUpdate) ClearReply() *FeedbackUpdate {
+	_u.mutation.ClearReply()
+	return _u
+}
+
+// SetRepliedAt sets the "replied_at" field.
+func (_u *FeedbackUpdate) SetRepliedAt(v time.Time) *FeedbackUpdate {
+	_u.mutation.SetRepliedAt(v)
+	return _u
+}
+
+// SetNillableRepliedAt sets the "replied_at" field if the given value is not nil.
+func (_u *FeedbackUpdate) SetNillableRepliedAt(v *time.Time) *FeedbackUpdate {
+	if v != nil {
+		_u.SetRepliedAt(*v)
+	}
+	return _u
+}
+
+// ClearRepliedAt clears the value of the "replied_at" field.
+func (_u *FeedbackUpdate) ClearRepliedAt() *FeedbackUpdate {
+	_u.mutation.ClearRepliedAt()
+	return _u
+}
+
+// SetHiddenAt sets the "hidden_at" field.
+func (_u *FeedbackUpdate) SetHiddenAt(v time.Time) *FeedbackUpdate {
+	_u.mutation.SetHiddenAt(v)
+	return _u
+}
+
+// SetNillableHiddenAt sets the "hidden_at" field if the given value is not nil.
+func (_u *FeedbackUpdate) SetNillableHiddenAt(v *time.Time) *FeedbackUpdate {
+	if v != nil {
+		_u.SetHiddenAt(*v)
+	}
+	return _u
+}
+
+// ClearHiddenAt clears the value of the "hidden_at" field.
+func (_u *FeedbackUpdate) ClearHiddenAt() *FeedbackUpdate {
+	_u.mutation.ClearHiddenAt()
+	return _u
+}
+
 // Mutation returns the FeedbackMutation object of the builder.
 func (_u *FeedbackUpdate) Mutation() *FeedbackMutation {
 	return _u.mutation
@@ -84,6 +144,11 @@ func (_u *FeedbackUpdate) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *FeedbackUpdate) check() error {
+	if v, ok := _u.mutation.Reply(); ok {
+		if err := feedback.ReplyValidator(v); err != nil {
+			return &ValidationError{Name: "reply", err: fmt.Errorf(`ent: validator failed for field "Feedback.reply": %w`, err)}
+		}
+	}
 	if _u.mutation.AppointmentCleared() && len(_u.mutation.AppointmentIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Feedback.appointment"`)
 	}
@@ -117,6 +182,24 @@ func (_u *FeedbackUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(feedback.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.Reply(); ok {
+		_spec.SetField(feedback.FieldReply, field.TypeString, value)
+	}
+	if _u.mutation.ReplyCleared() {
+		_spec.ClearField(feedback.FieldReply, field.TypeString)
+	}
+	if value, ok := _u.mutation.RepliedAt(); ok {
+		_spec.SetField(feedback.FieldRepliedAt, field.TypeTime, value)
+	}
+	if _u.mutation.RepliedAtCleared() {
+		_spec.ClearField(feedback.FieldRepliedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.HiddenAt(); ok {
+		_spec.SetField(feedback.FieldHiddenAt, field.TypeTime, value)
+	}
+	if _u.mutation.HiddenAtCleared() {
+		_spec.ClearField(feedback.FieldHiddenAt, field.TypeTime)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -142,6 +225,66 @@ type FeedbackUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *FeedbackUpdateOne) SetUpdatedAt(v time.Time) *FeedbackUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetReply sets the "reply" field.
+func (_u *FeedbackUpdateOne) SetReply(v string) *FeedbackUpdateOne {
+	_u.mutation.SetReply(v)
+	return _u
+}
+
+// SetNillableReply sets the "reply" field if the given value is not nil.
+func (_u *FeedbackUpdateOne) SetNillableReply(v *string) *FeedbackUpdateOne {
+	if v != nil {
+		_u.SetReply(*v)
+	}
+	return _u
+}
+
+// ClearReply clears the value of the "reply" field.
+func (_u *FeedbackUpdateOne) ClearReply() *FeedbackUpdateOne {
+	_u.mutation.ClearReply()
+	return _u
+}
+
+// SetRepliedAt sets the "replied_at" field.
+func (_u *FeedbackUpdateOne) SetRepliedAt(v time.Time) *FeedbackUpdateOne {
+	_u.mutation.SetRepliedAt(v)
+	return _u
+}
+
+// SetNillableRepliedAt sets the "replied_at" field if the given value is not nil.
+func (_u *FeedbackUpdateOne) SetNillableRepliedAt(v *time.Time) *FeedbackUpdateOne {
+	if v != nil {
+		_u.SetRepliedAt(*v)
+	}
+	return _u
+}
+
+// ClearRepliedAt clears the value of the "replied_at" field.
+func (_u *FeedbackUpdateOne) ClearRepliedAt() *FeedbackUpdateOne {
+	_u.mutation.ClearRepliedAt()
+	return _u
+}
+
+// SetHiddenAt sets the "hidden_at" field.
+func (_u *FeedbackUpdateOne) SetHiddenAt(v time.Time) *FeedbackUpdateOne {
+	_u.mutation.SetHiddenAt(v)
+	return _u
+}
+
+// SetNillableHiddenAt sets the "hidden_at" field if the given value is not nil.
+func (_u *FeedbackUpdateOne) SetNillableHiddenAt(v *time.Time) *FeedbackUpdateOne {
+	if v != nil {
+		_u.SetHiddenAt(*v)
+	}
+	return _u
+}
+
+// ClearHiddenAt clears the value of the "hidden_at" field.
+func (_u *FeedbackUpdateOne) ClearHiddenAt() *FeedbackUpdateOne {
+	_u.mutation.ClearHiddenAt()
 	return _u
 }
 
@@ -207,6 +350,11 @@ func (_u *FeedbackUpdateOne) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *FeedbackUpdateOne) check() error {
+	if v, ok := _u.mutation.Reply(); ok {
+		if err := feedback.ReplyValidator(v); err != nil {
+			return &ValidationError{Name: "reply", err: fmt.Errorf(`ent: validator failed for field "Feedback.reply": %w`, err)}
+		}
+	}
 	if _u.mutation.AppointmentCleared() && len(_u.mutation.AppointmentIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Feedback.appointment"`)
 	}
@@ -256,6 +404,24 @@ func (_u *FeedbackUpdateOne) sqlSave(ctx context.Context) (_node *Feedback, err 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(feedback.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Reply(); ok {
+		_spec.SetField(feedback.FieldReply, field.TypeString, value)
+	}
+	if _u.mutation.ReplyCleared() {
+		_spec.ClearField(feedback.FieldReply, field.TypeString)
+	}
+	if value, ok := _u.mutation.RepliedAt(); ok {
+		_spec.SetField(feedback.FieldRepliedAt, field.TypeTime, value)
+	}
+	if _u.mutation.RepliedAtCleared() {
+		_spec.ClearField(feedback.FieldRepliedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.HiddenAt(); ok {
+		_spec.SetField(feedback.FieldHiddenAt, field.TypeTime, value)
+	}
+	if _u.mutation.HiddenAtCleared() {
+		_spec.ClearField(feedback.FieldHiddenAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Feedback{config: _u.config}

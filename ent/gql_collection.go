@@ -679,11 +679,6 @@ func (_q *DoctorQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, doctor.FieldName)
 				fieldSeen[doctor.FieldName] = struct{}{}
 			}
-		case "specialty":
-			if _, ok := fieldSeen[doctor.FieldSpecialty]; !ok {
-				selectedFields = append(selectedFields, doctor.FieldSpecialty)
-				fieldSeen[doctor.FieldSpecialty] = struct{}{}
-			}
 		case "priceCents":
 			if _, ok := fieldSeen[doctor.FieldPriceCents]; !ok {
 				selectedFields = append(selectedFields, doctor.FieldPriceCents)

@@ -33,6 +33,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 )
@@ -67,6 +68,7 @@ const (
 	TypeRegistration     = "Registration"
 	TypeSession          = "Session"
 	TypeSlot             = "Slot"
+	TypeSpecialty        = "Specialty"
 )
 
 // AccountTokenMutation represents an operation that mutates the AccountToken nodes in the graph.
@@ -6885,6 +6887,7 @@ type DoctorMutation struct {
 	crm_number               *string
 	crm_state                *string
 	specialty                *string
+	specialty_code           *string
 	price_cents              *int
 	addprice_cents           *int
 	location                 *geo.Point
@@ -7305,6 +7308,55 @@ func (m *DoctorMutation) OldSpecialty(ctx context.Context) (v string, err error)
 // ResetSpecialty resets all changes to the "specialty" field.
 func (m *DoctorMutation) ResetSpecialty() {
 	m.specialty = nil
+}
+
+// SetSpecialtyCode sets the "specialty_code" field.
+func (m *DoctorMutation) SetSpecialtyCode(s string) {
+	m.specialty_code = &s
+}
+
+// SpecialtyCode returns the value of the "specialty_code" field in the mutation.
+func (m *DoctorMutation) SpecialtyCode() (r string, exists bool) {
+	v := m.specialty_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpecialtyCode returns the old "specialty_code" field's value of the Doctor entity.
+// If the Doctor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DoctorMutation) OldSpecialtyCode(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpecialtyCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpecialtyCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpecialtyCode: %w", err)
+	}
+	return oldValue.SpecialtyCode, nil
+}
+
+// ClearSpecialtyCode clears the value of the "specialty_code" field.
+func (m *DoctorMutation) ClearSpecialtyCode() {
+	m.specialty_code = nil
+	m.clearedFields[doctor.FieldSpecialtyCode] = struct{}{}
+}
+
+// SpecialtyCodeCleared returns if the "specialty_code" field was cleared in this mutation.
+func (m *DoctorMutation) SpecialtyCodeCleared() bool {
+	_, ok := m.clearedFields[doctor.FieldSpecialtyCode]
+	return ok
+}
+
+// ResetSpecialtyCode resets all changes to the "specialty_code" field.
+func (m *DoctorMutation) ResetSpecialtyCode() {
+	m.specialty_code = nil
+	delete(m.clearedFields, doctor.FieldSpecialtyCode)
 }
 
 // SetPriceCents sets the "price_cents" field.
@@ -8195,7 +8247,7 @@ func (m *DoctorMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DoctorMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, doctor.FieldCreatedAt)
 	}
@@ -8219,6 +8271,9 @@ func (m *DoctorMutation) Fields() []string {
 	}
 	if m.specialty != nil {
 		fields = append(fields, doctor.FieldSpecialty)
+	}
+	if m.specialty_code != nil {
+		fields = append(fields, doctor.FieldSpecialtyCode)
 	}
 	if m.price_cents != nil {
 		fields = append(fields, doctor.FieldPriceCents)
@@ -8283,6 +8338,8 @@ func (m *DoctorMutation) Field(name string) (ent.Value, bool) {
 		return m.CrmState()
 	case doctor.FieldSpecialty:
 		return m.Specialty()
+	case doctor.FieldSpecialtyCode:
+		return m.SpecialtyCode()
 	case doctor.FieldPriceCents:
 		return m.PriceCents()
 	case doctor.FieldLocation:
@@ -8334,6 +8391,8 @@ func (m *DoctorMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldCrmState(ctx)
 	case doctor.FieldSpecialty:
 		return m.OldSpecialty(ctx)
+	case doctor.FieldSpecialtyCode:
+		return m.OldSpecialtyCode(ctx)
 	case doctor.FieldPriceCents:
 		return m.OldPriceCents(ctx)
 	case doctor.FieldLocation:
@@ -8424,6 +8483,13 @@ func (m *DoctorMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSpecialty(v)
+		return nil
+	case doctor.FieldSpecialtyCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpecialtyCode(v)
 		return nil
 	case doctor.FieldPriceCents:
 		v, ok := value.(int)
@@ -8585,6 +8651,9 @@ func (m *DoctorMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *DoctorMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(doctor.FieldSpecialtyCode) {
+		fields = append(fields, doctor.FieldSpecialtyCode)
+	}
 	if m.FieldCleared(doctor.FieldEmailVerifiedAt) {
 		fields = append(fields, doctor.FieldEmailVerifiedAt)
 	}
@@ -8617,6 +8686,9 @@ func (m *DoctorMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *DoctorMutation) ClearField(name string) error {
 	switch name {
+	case doctor.FieldSpecialtyCode:
+		m.ClearSpecialtyCode()
+		return nil
 	case doctor.FieldEmailVerifiedAt:
 		m.ClearEmailVerifiedAt()
 		return nil
@@ -8666,6 +8738,9 @@ func (m *DoctorMutation) ResetField(name string) error {
 		return nil
 	case doctor.FieldSpecialty:
 		m.ResetSpecialty()
+		return nil
+	case doctor.FieldSpecialtyCode:
+		m.ResetSpecialtyCode()
 		return nil
 	case doctor.FieldPriceCents:
 		m.ResetPriceCents()
@@ -10362,6 +10437,9 @@ type FeedbackMutation struct {
 	stars              *int
 	addstars           *int
 	comment            *string
+	reply              *string
+	replied_at         *time.Time
+	hidden_at          *time.Time
 	clearedFields      map[string]struct{}
 	appointment        *int
 	clearedappointment bool
@@ -10744,6 +10822,153 @@ func (m *FeedbackMutation) ResetComment() {
 	m.comment = nil
 }
 
+// SetReply sets the "reply" field.
+func (m *FeedbackMutation) SetReply(s string) {
+	m.reply = &s
+}
+
+// Reply returns the value of the "reply" field in the mutation.
+func (m *FeedbackMutation) Reply() (r string, exists bool) {
+	v := m.reply
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReply returns the old "reply" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldReply(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReply is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReply requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReply: %w", err)
+	}
+	return oldValue.Reply, nil
+}
+
+// ClearReply clears the value of the "reply" field.
+func (m *FeedbackMutation) ClearReply() {
+	m.reply = nil
+	m.clearedFields[feedback.FieldReply] = struct{}{}
+}
+
+// ReplyCleared returns if the "reply" field was cleared in this mutation.
+func (m *FeedbackMutation) ReplyCleared() bool {
+	_, ok := m.clearedFields[feedback.FieldReply]
+	return ok
+}
+
+// ResetReply resets all changes to the "reply" field.
+func (m *FeedbackMutation) ResetReply() {
+	m.reply = nil
+	delete(m.clearedFields, feedback.FieldReply)
+}
+
+// SetRepliedAt sets the "replied_at" field.
+func (m *FeedbackMutation) SetRepliedAt(t time.Time) {
+	m.replied_at = &t
+}
+
+// RepliedAt returns the value of the "replied_at" field in the mutation.
+func (m *FeedbackMutation) RepliedAt() (r time.Time, exists bool) {
+	v := m.replied_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRepliedAt returns the old "replied_at" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldRepliedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRepliedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRepliedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRepliedAt: %w", err)
+	}
+	return oldValue.RepliedAt, nil
+}
+
+// ClearRepliedAt clears the value of the "replied_at" field.
+func (m *FeedbackMutation) ClearRepliedAt() {
+	m.replied_at = nil
+	m.clearedFields[feedback.FieldRepliedAt] = struct{}{}
+}
+
+// RepliedAtCleared returns if the "replied_at" field was cleared in this mutation.
+func (m *FeedbackMutation) RepliedAtCleared() bool {
+	_, ok := m.clearedFields[feedback.FieldRepliedAt]
+	return ok
+}
+
+// ResetRepliedAt resets all changes to the "replied_at" field.
+func (m *FeedbackMutation) ResetRepliedAt() {
+	m.replied_at = nil
+	delete(m.clearedFields, feedback.FieldRepliedAt)
+}
+
+// SetHiddenAt sets the "hidden_at" field.
+func (m *FeedbackMutation) SetHiddenAt(t time.Time) {
+	m.hidden_at = &t
+}
+
+// HiddenAt returns the value of the "hidden_at" field in the mutation.
+func (m *FeedbackMutation) HiddenAt() (r time.Time, exists bool) {
+	v := m.hidden_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHiddenAt returns the old "hidden_at" field's value of the Feedback entity.
+// If the Feedback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FeedbackMutation) OldHiddenAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHiddenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHiddenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHiddenAt: %w", err)
+	}
+	return oldValue.HiddenAt, nil
+}
+
+// ClearHiddenAt clears the value of the "hidden_at" field.
+func (m *FeedbackMutation) ClearHiddenAt() {
+	m.hidden_at = nil
+	m.clearedFields[feedback.FieldHiddenAt] = struct{}{}
+}
+
+// HiddenAtCleared returns if the "hidden_at" field was cleared in this mutation.
+func (m *FeedbackMutation) HiddenAtCleared() bool {
+	_, ok := m.clearedFields[feedback.FieldHiddenAt]
+	return ok
+}
+
+// ResetHiddenAt resets all changes to the "hidden_at" field.
+func (m *FeedbackMutation) ResetHiddenAt() {
+	m.hidden_at = nil
+	delete(m.clearedFields, feedback.FieldHiddenAt)
+}
+
 // ClearAppointment clears the "appointment" edge to the Appointment entity.
 func (m *FeedbackMutation) ClearAppointment() {
 	m.clearedappointment = true
@@ -10859,7 +11084,7 @@ func (m *FeedbackMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *FeedbackMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, feedback.FieldCreatedAt)
 	}
@@ -10880,6 +11105,15 @@ func (m *FeedbackMutation) Fields() []string {
 	}
 	if m.comment != nil {
 		fields = append(fields, feedback.FieldComment)
+	}
+	if m.reply != nil {
+		fields = append(fields, feedback.FieldReply)
+	}
+	if m.replied_at != nil {
+		fields = append(fields, feedback.FieldRepliedAt)
+	}
+	if m.hidden_at != nil {
+		fields = append(fields, feedback.FieldHiddenAt)
 	}
 	return fields
 }
@@ -10903,6 +11137,12 @@ func (m *FeedbackMutation) Field(name string) (ent.Value, bool) {
 		return m.Stars()
 	case feedback.FieldComment:
 		return m.Comment()
+	case feedback.FieldReply:
+		return m.Reply()
+	case feedback.FieldRepliedAt:
+		return m.RepliedAt()
+	case feedback.FieldHiddenAt:
+		return m.HiddenAt()
 	}
 	return nil, false
 }
@@ -10926,6 +11166,12 @@ func (m *FeedbackMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldStars(ctx)
 	case feedback.FieldComment:
 		return m.OldComment(ctx)
+	case feedback.FieldReply:
+		return m.OldReply(ctx)
+	case feedback.FieldRepliedAt:
+		return m.OldRepliedAt(ctx)
+	case feedback.FieldHiddenAt:
+		return m.OldHiddenAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Feedback field %s", name)
 }
@@ -10984,6 +11230,27 @@ func (m *FeedbackMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetComment(v)
 		return nil
+	case feedback.FieldReply:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReply(v)
+		return nil
+	case feedback.FieldRepliedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRepliedAt(v)
+		return nil
+	case feedback.FieldHiddenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHiddenAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Feedback field %s", name)
 }
@@ -11028,7 +11295,17 @@ func (m *FeedbackMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *FeedbackMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(feedback.FieldReply) {
+		fields = append(fields, feedback.FieldReply)
+	}
+	if m.FieldCleared(feedback.FieldRepliedAt) {
+		fields = append(fields, feedback.FieldRepliedAt)
+	}
+	if m.FieldCleared(feedback.FieldHiddenAt) {
+		fields = append(fields, feedback.FieldHiddenAt)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -11041,6 +11318,17 @@ func (m *FeedbackMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *FeedbackMutation) ClearField(name string) error {
+	switch name {
+	case feedback.FieldReply:
+		m.ClearReply()
+		return nil
+	case feedback.FieldRepliedAt:
+		m.ClearRepliedAt()
+		return nil
+	case feedback.FieldHiddenAt:
+		m.ClearHiddenAt()
+		return nil
+	}
 	return fmt.Errorf("unknown Feedback nullable field %s", name)
 }
 
@@ -11068,6 +11356,15 @@ func (m *FeedbackMutation) ResetField(name string) error {
 		return nil
 	case feedback.FieldComment:
 		m.ResetComment()
+		return nil
+	case feedback.FieldReply:
+		m.ResetReply()
+		return nil
+	case feedback.FieldRepliedAt:
+		m.ResetRepliedAt()
+		return nil
+	case feedback.FieldHiddenAt:
+		m.ResetHiddenAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Feedback field %s", name)
@@ -21931,4 +22228,492 @@ func (m *SlotMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Slot edge %s", name)
+}
+
+// SpecialtyMutation represents an operation that mutates the Specialty nodes in the graph.
+type SpecialtyMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	code          *string
+	name          *string
+	name_en       *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Specialty, error)
+	predicates    []predicate.Specialty
+}
+
+var _ ent.Mutation = (*SpecialtyMutation)(nil)
+
+// specialtyOption allows management of the mutation configuration using functional options.
+type specialtyOption func(*SpecialtyMutation)
+
+// newSpecialtyMutation creates new mutation for the Specialty entity.
+func newSpecialtyMutation(c config, op Op, opts ...specialtyOption) *SpecialtyMutation {
+	m := &SpecialtyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSpecialty,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSpecialtyID sets the ID field of the mutation.
+func withSpecialtyID(id int) specialtyOption {
+	return func(m *SpecialtyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Specialty
+		)
+		m.oldValue = func(ctx context.Context) (*Specialty, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Specialty.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSpecialty sets the old Specialty of the mutation.
+func withSpecialty(node *Specialty) specialtyOption {
+	return func(m *SpecialtyMutation) {
+		m.oldValue = func(context.Context) (*Specialty, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SpecialtyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SpecialtyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SpecialtyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SpecialtyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Specialty.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SpecialtyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SpecialtyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Specialty entity.
+// If the Specialty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SpecialtyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetCode sets the "code" field.
+func (m *SpecialtyMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *SpecialtyMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the Specialty entity.
+// If the Specialty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *SpecialtyMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetName sets the "name" field.
+func (m *SpecialtyMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *SpecialtyMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Specialty entity.
+// If the Specialty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *SpecialtyMutation) ResetName() {
+	m.name = nil
+}
+
+// SetNameEn sets the "name_en" field.
+func (m *SpecialtyMutation) SetNameEn(s string) {
+	m.name_en = &s
+}
+
+// NameEn returns the value of the "name_en" field in the mutation.
+func (m *SpecialtyMutation) NameEn() (r string, exists bool) {
+	v := m.name_en
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameEn returns the old "name_en" field's value of the Specialty entity.
+// If the Specialty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyMutation) OldNameEn(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameEn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameEn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameEn: %w", err)
+	}
+	return oldValue.NameEn, nil
+}
+
+// ResetNameEn resets all changes to the "name_en" field.
+func (m *SpecialtyMutation) ResetNameEn() {
+	m.name_en = nil
+}
+
+// Where appends a list predicates to the SpecialtyMutation builder.
+func (m *SpecialtyMutation) Where(ps ...predicate.Specialty) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SpecialtyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SpecialtyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Specialty, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SpecialtyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SpecialtyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Specialty).
+func (m *SpecialtyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SpecialtyMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.created_at != nil {
+		fields = append(fields, specialty.FieldCreatedAt)
+	}
+	if m.code != nil {
+		fields = append(fields, specialty.FieldCode)
+	}
+	if m.name != nil {
+		fields = append(fields, specialty.FieldName)
+	}
+	if m.name_en != nil {
+		fields = append(fields, specialty.FieldNameEn)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SpecialtyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case specialty.FieldCreatedAt:
+		return m.CreatedAt()
+	case specialty.FieldCode:
+		return m.Code()
+	case specialty.FieldName:
+		return m.Name()
+	case specialty.FieldNameEn:
+		return m.NameEn()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SpecialtyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case specialty.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case specialty.FieldCode:
+		return m.OldCode(ctx)
+	case specialty.FieldName:
+		return m.OldName(ctx)
+	case specialty.FieldNameEn:
+		return m.OldNameEn(ctx)
+	}
+	return nil, fmt.Errorf("unknown Specialty field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SpecialtyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case specialty.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case specialty.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case specialty.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case specialty.FieldNameEn:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameEn(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Specialty field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SpecialtyMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SpecialtyMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SpecialtyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Specialty numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SpecialtyMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SpecialtyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SpecialtyMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Specialty nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SpecialtyMutation) ResetField(name string) error {
+	switch name {
+	case specialty.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case specialty.FieldCode:
+		m.ResetCode()
+		return nil
+	case specialty.FieldName:
+		m.ResetName()
+		return nil
+	case specialty.FieldNameEn:
+		m.ResetNameEn()
+		return nil
+	}
+	return fmt.Errorf("unknown Specialty field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SpecialtyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SpecialtyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SpecialtyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SpecialtyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SpecialtyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SpecialtyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SpecialtyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Specialty unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SpecialtyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Specialty edge %s", name)
 }

@@ -56,6 +56,8 @@ type Tx struct {
 	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
 	Slot *SlotClient
+	// Specialty is the client for interacting with the Specialty builders.
+	Specialty *SpecialtyClient
 
 	// lazily loaded.
 	client     *Client
@@ -208,6 +210,7 @@ func (tx *Tx) init() {
 	tx.Registration = NewRegistrationClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Slot = NewSlotClient(tx.config)
+	tx.Specialty = NewSpecialtyClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -23,7 +23,7 @@ const (
 // Complexity multiplies list fields by their page size.
 func Complexity() generated.ComplexityRoot {
 	var c generated.ComplexityRoot
-	c.Query.Doctors = func(child int, _ *geo.Point, _ *float64, _ *string, _ *float64, first *int, _ *entgql.Cursor[int]) int {
+	c.Query.Doctors = func(child int, _ *geo.Point, _ *float64, _, _ *string, _ *float64, first *int, _ *entgql.Cursor[int]) int {
 		return list(child, page(first))
 	}
 	c.Query.Appointments = func(child int, _ []appointment.Status, _, _ *time.Time, first *int, _ *entgql.Cursor[int]) int {
@@ -34,6 +34,7 @@ func Complexity() generated.ComplexityRoot {
 	}
 	c.Query.Nodes = func(child int, ids []int) int { return list(child, len(ids)) }
 	c.Query.Notifications = func(child int, first *int, _ *entgql.Cursor[int]) int { return list(child, page(first)) }
+	c.Doctor.Reviews = func(child int, first *int, _ *entgql.Cursor[int]) int { return list(child, page(first)) }
 	c.Doctor.Slots = func(child int, _, _ *time.Time, _ *bool) int { return list(child, slotsPerDoctor) }
 	c.Mutation.CreateSlots = func(child int, in []*agenda.SlotInput) int { return list(child, len(in)) }
 	return c

@@ -19,6 +19,8 @@ import (
 	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
+	"github.com/healthmed/healthmed/internal/review"
+	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -35,6 +37,10 @@ type Resolver struct {
 	Billing  *billing.Service
 	Coverage *coverage.Service
 	Reports  *reports.Service
+	// Catalogue is the specialties doctors choose from.
+	Catalogue *specialty.Catalogue
+	// Feedback is the reviews of doctors.
+	Feedback *review.Service
 	Log      *slog.Logger
 }
 

@@ -44,11 +44,6 @@ func (r *doctorResolver) DistanceKm(ctx context.Context, obj *ent.Doctor) (*floa
 	return &km, nil
 }
 
-// Rating is the resolver for the rating field.
-func (r *doctorResolver) Rating(ctx context.Context, obj *ent.Doctor) (*float64, error) {
-	return search.Rating(obj), nil
-}
-
 // Slots is the resolver for the slots field.
 func (r *doctorResolver) Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error) {
 	return r.Agenda.DoctorSlots(ctx, obj.ID, from, to, onlyFree)
@@ -190,8 +185,8 @@ func (r *queryResolver) Viewer(ctx context.Context) (ent.Noder, error) {
 }
 
 // Doctors is the resolver for the doctors field.
-func (r *queryResolver) Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error) {
-	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, MinRating: minRating, First: first, After: after, CountTotal: selected(ctx, "totalCount"), Fields: nodeFields(ctx, "Doctor"), NextFreeSlots: r.Agenda})
+func (r *queryResolver) Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error) {
+	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, SpecialtyCode: specialtyCode, MinRating: minRating, First: first, After: after, CountTotal: selected(ctx, "totalCount"), Fields: nodeFields(ctx, "Doctor"), NextFreeSlots: r.Agenda})
 }
 
 // Appointments is the resolver for the appointments field.

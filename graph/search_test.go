@@ -81,8 +81,9 @@ func TestSearchDistanceBoundarySpecialtyAndRating(t *testing.T) {
 		want []string
 	}{
 		{"within 10 km, nearest first", map[string]any{"near": saoPaulo, "km": 10.0}, []string{"Dr. Near", "Dr. Skin", "Dr. In"}},
-		{"specialty is exact", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "Cardiology"}, []string{"Dr. Near", "Dr. In"}},
-		{"specialty is case-sensitive", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "cardiology"}, nil},
+		{"specialty", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "Cardiology"}, []string{"Dr. Near", "Dr. In"}},
+		{"specialty, in Portuguese and any case", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "CARDIOLOGIA"}, []string{"Dr. Near", "Dr. In"}},
+		{"specialty the catalogue does not know", map[string]any{"near": saoPaulo, "km": 10.0, "sp": "Cardio"}, nil},
 		{"minimum rating", map[string]any{"near": saoPaulo, "km": 10.0, "min": 4.0}, []string{"Dr. In"}},
 		{"wider radius", map[string]any{"near": saoPaulo, "km": 10.2, "sp": "Cardiology"}, []string{"Dr. Near", "Dr. In", "Dr. Out"}},
 	}

@@ -91,7 +91,7 @@ func TestDoctorVerificationLifeCycle(t *testing.T) {
 	env.Do(admin, awaitingOp, nil).Decode(t, &queue)
 	edges := queue.DoctorsAwaitingVerification.Edges
 	if len(edges) != 1 || edges[0].Node.ID != docID || edges[0].Node.Crm != crm ||
-		edges[0].Node.Name != "Dr. Newcomer" || edges[0].Node.Specialty != "Cardiology" ||
+		edges[0].Node.Name != "Dr. Newcomer" || edges[0].Node.Specialty != "Cardiologia" ||
 		edges[0].Node.RegistrySearchURL == "" || edges[0].Node.Verification != "PENDING" {
 		t.Fatalf("queue %+v", edges)
 	}

@@ -86,15 +86,17 @@ type Action string
 
 // Action values.
 const (
-	ActionVIEW_METADATA Action = "VIEW_METADATA"
-	ActionDOWNLOAD      Action = "DOWNLOAD"
-	ActionSHARE         Action = "SHARE"
-	ActionREVOKE        Action = "REVOKE"
-	ActionUPLOAD        Action = "UPLOAD"
-	ActionDELETE        Action = "DELETE"
-	ActionVERIFY_DOCTOR Action = "VERIFY_DOCTOR"
-	ActionREJECT_DOCTOR Action = "REJECT_DOCTOR"
-	ActionCORRECT_CRM   Action = "CORRECT_CRM"
+	ActionVIEW_METADATA    Action = "VIEW_METADATA"
+	ActionDOWNLOAD         Action = "DOWNLOAD"
+	ActionSHARE            Action = "SHARE"
+	ActionREVOKE           Action = "REVOKE"
+	ActionUPLOAD           Action = "UPLOAD"
+	ActionDELETE           Action = "DELETE"
+	ActionVERIFY_DOCTOR    Action = "VERIFY_DOCTOR"
+	ActionREJECT_DOCTOR    Action = "REJECT_DOCTOR"
+	ActionCORRECT_CRM      Action = "CORRECT_CRM"
+	ActionREVIEW_HIDE      Action = "REVIEW_HIDE"
+	ActionSPECIALTY_CREATE Action = "SPECIALTY_CREATE"
 )
 
 func (a Action) String() string {
@@ -104,7 +106,7 @@ func (a Action) String() string {
 // ActionValidator is a validator for the "action" field enum values. It is called by the builders before save.
 func ActionValidator(a Action) error {
 	switch a {
-	case ActionVIEW_METADATA, ActionDOWNLOAD, ActionSHARE, ActionREVOKE, ActionUPLOAD, ActionDELETE, ActionVERIFY_DOCTOR, ActionREJECT_DOCTOR, ActionCORRECT_CRM:
+	case ActionVIEW_METADATA, ActionDOWNLOAD, ActionSHARE, ActionREVOKE, ActionUPLOAD, ActionDELETE, ActionVERIFY_DOCTOR, ActionREJECT_DOCTOR, ActionCORRECT_CRM, ActionREVIEW_HIDE, ActionSPECIALTY_CREATE:
 		return nil
 	default:
 		return fmt.Errorf("auditevent: invalid enum value for action field: %q", a)

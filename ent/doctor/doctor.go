@@ -34,6 +34,8 @@ const (
 	FieldCrmState = "crm_state"
 	// FieldSpecialty holds the string denoting the specialty field in the database.
 	FieldSpecialty = "specialty"
+	// FieldSpecialtyCode holds the string denoting the specialty_code field in the database.
+	FieldSpecialtyCode = "specialty_code"
 	// FieldPriceCents holds the string denoting the price_cents field in the database.
 	FieldPriceCents = "price_cents"
 	// FieldLocation holds the string denoting the location field in the database.
@@ -111,6 +113,7 @@ var Columns = []string{
 	FieldCrmNumber,
 	FieldCrmState,
 	FieldSpecialty,
+	FieldSpecialtyCode,
 	FieldPriceCents,
 	FieldLocation,
 	FieldTimezone,
@@ -160,6 +163,8 @@ var (
 	CrmStateValidator func(string) error
 	// SpecialtyValidator is a validator for the "specialty" field. It is called by the builders before save.
 	SpecialtyValidator func(string) error
+	// SpecialtyCodeValidator is a validator for the "specialty_code" field. It is called by the builders before save.
+	SpecialtyCodeValidator func(string) error
 	// PriceCentsValidator is a validator for the "price_cents" field. It is called by the builders before save.
 	PriceCentsValidator func(int) error
 	// DefaultTimezone holds the default value on creation for the "timezone" field.
@@ -255,6 +260,11 @@ func ByCrmState(opts ...sql.OrderTermOption) OrderOption {
 // BySpecialty orders the results by the specialty field.
 func BySpecialty(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSpecialty, opts...).ToFunc()
+}
+
+// BySpecialtyCode orders the results by the specialty_code field.
+func BySpecialtyCode(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSpecialtyCode, opts...).ToFunc()
 }
 
 // ByPriceCents orders the results by the price_cents field.

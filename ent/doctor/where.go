@@ -96,6 +96,11 @@ func Specialty(v string) predicate.Doctor {
 	return predicate.Doctor(sql.FieldEQ(FieldSpecialty, v))
 }
 
+// SpecialtyCode applies equality check predicate on the "specialty_code" field. It's identical to SpecialtyCodeEQ.
+func SpecialtyCode(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldSpecialtyCode, v))
+}
+
 // PriceCents applies equality check predicate on the "price_cents" field. It's identical to PriceCentsEQ.
 func PriceCents(v int) predicate.Doctor {
 	return predicate.Doctor(sql.FieldEQ(FieldPriceCents, v))
@@ -609,6 +614,81 @@ func SpecialtyEqualFold(v string) predicate.Doctor {
 // SpecialtyContainsFold applies the ContainsFold predicate on the "specialty" field.
 func SpecialtyContainsFold(v string) predicate.Doctor {
 	return predicate.Doctor(sql.FieldContainsFold(FieldSpecialty, v))
+}
+
+// SpecialtyCodeEQ applies the EQ predicate on the "specialty_code" field.
+func SpecialtyCodeEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEQ(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeNEQ applies the NEQ predicate on the "specialty_code" field.
+func SpecialtyCodeNEQ(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNEQ(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeIn applies the In predicate on the "specialty_code" field.
+func SpecialtyCodeIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldIn(FieldSpecialtyCode, vs...))
+}
+
+// SpecialtyCodeNotIn applies the NotIn predicate on the "specialty_code" field.
+func SpecialtyCodeNotIn(vs ...string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotIn(FieldSpecialtyCode, vs...))
+}
+
+// SpecialtyCodeGT applies the GT predicate on the "specialty_code" field.
+func SpecialtyCodeGT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGT(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeGTE applies the GTE predicate on the "specialty_code" field.
+func SpecialtyCodeGTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldGTE(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeLT applies the LT predicate on the "specialty_code" field.
+func SpecialtyCodeLT(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLT(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeLTE applies the LTE predicate on the "specialty_code" field.
+func SpecialtyCodeLTE(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldLTE(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeContains applies the Contains predicate on the "specialty_code" field.
+func SpecialtyCodeContains(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContains(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeHasPrefix applies the HasPrefix predicate on the "specialty_code" field.
+func SpecialtyCodeHasPrefix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasPrefix(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeHasSuffix applies the HasSuffix predicate on the "specialty_code" field.
+func SpecialtyCodeHasSuffix(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldHasSuffix(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeIsNil applies the IsNil predicate on the "specialty_code" field.
+func SpecialtyCodeIsNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldIsNull(FieldSpecialtyCode))
+}
+
+// SpecialtyCodeNotNil applies the NotNil predicate on the "specialty_code" field.
+func SpecialtyCodeNotNil() predicate.Doctor {
+	return predicate.Doctor(sql.FieldNotNull(FieldSpecialtyCode))
+}
+
+// SpecialtyCodeEqualFold applies the EqualFold predicate on the "specialty_code" field.
+func SpecialtyCodeEqualFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldEqualFold(FieldSpecialtyCode, v))
+}
+
+// SpecialtyCodeContainsFold applies the ContainsFold predicate on the "specialty_code" field.
+func SpecialtyCodeContainsFold(v string) predicate.Doctor {
+	return predicate.Doctor(sql.FieldContainsFold(FieldSpecialtyCode, v))
 }
 
 // PriceCentsEQ applies the EQ predicate on the "price_cents" field.

@@ -29,6 +29,12 @@ const (
 	FieldStars = "stars"
 	// FieldComment holds the string denoting the comment field in the database.
 	FieldComment = "comment"
+	// FieldReply holds the string denoting the reply field in the database.
+	FieldReply = "reply"
+	// FieldRepliedAt holds the string denoting the replied_at field in the database.
+	FieldRepliedAt = "replied_at"
+	// FieldHiddenAt holds the string denoting the hidden_at field in the database.
+	FieldHiddenAt = "hidden_at"
 	// EdgeAppointment holds the string denoting the appointment edge name in mutations.
 	EdgeAppointment = "appointment"
 	// EdgeDoctor holds the string denoting the doctor edge name in mutations.
@@ -70,6 +76,9 @@ var Columns = []string{
 	FieldPatientID,
 	FieldStars,
 	FieldComment,
+	FieldReply,
+	FieldRepliedAt,
+	FieldHiddenAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -102,6 +111,8 @@ var (
 	DefaultComment string
 	// CommentValidator is a validator for the "comment" field. It is called by the builders before save.
 	CommentValidator func(string) error
+	// ReplyValidator is a validator for the "reply" field. It is called by the builders before save.
+	ReplyValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Feedback queries.
@@ -145,6 +156,21 @@ func ByStars(opts ...sql.OrderTermOption) OrderOption {
 // ByComment orders the results by the comment field.
 func ByComment(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldComment, opts...).ToFunc()
+}
+
+// ByReply orders the results by the reply field.
+func ByReply(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReply, opts...).ToFunc()
+}
+
+// ByRepliedAt orders the results by the replied_at field.
+func ByRepliedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRepliedAt, opts...).ToFunc()
+}
+
+// ByHiddenAt orders the results by the hidden_at field.
+func ByHiddenAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHiddenAt, opts...).ToFunc()
 }
 
 // ByAppointmentField orders the results by appointment field.

@@ -90,6 +90,21 @@ func Comment(v string) predicate.Feedback {
 	return predicate.Feedback(sql.FieldEQ(FieldComment, v))
 }
 
+// Reply applies equality check predicate on the "reply" field. It's identical to ReplyEQ.
+func Reply(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldReply, v))
+}
+
+// RepliedAt applies equality check predicate on the "replied_at" field. It's identical to RepliedAtEQ.
+func RepliedAt(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldRepliedAt, v))
+}
+
+// HiddenAt applies equality check predicate on the "hidden_at" field. It's identical to HiddenAtEQ.
+func HiddenAt(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldHiddenAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Feedback {
 	return predicate.Feedback(sql.FieldEQ(FieldCreatedAt, v))
@@ -333,6 +348,181 @@ func CommentEqualFold(v string) predicate.Feedback {
 // CommentContainsFold applies the ContainsFold predicate on the "comment" field.
 func CommentContainsFold(v string) predicate.Feedback {
 	return predicate.Feedback(sql.FieldContainsFold(FieldComment, v))
+}
+
+// ReplyEQ applies the EQ predicate on the "reply" field.
+func ReplyEQ(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldReply, v))
+}
+
+// ReplyNEQ applies the NEQ predicate on the "reply" field.
+func ReplyNEQ(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNEQ(FieldReply, v))
+}
+
+// ReplyIn applies the In predicate on the "reply" field.
+func ReplyIn(vs ...string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldIn(FieldReply, vs...))
+}
+
+// ReplyNotIn applies the NotIn predicate on the "reply" field.
+func ReplyNotIn(vs ...string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotIn(FieldReply, vs...))
+}
+
+// ReplyGT applies the GT predicate on the "reply" field.
+func ReplyGT(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGT(FieldReply, v))
+}
+
+// ReplyGTE applies the GTE predicate on the "reply" field.
+func ReplyGTE(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGTE(FieldReply, v))
+}
+
+// ReplyLT applies the LT predicate on the "reply" field.
+func ReplyLT(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLT(FieldReply, v))
+}
+
+// ReplyLTE applies the LTE predicate on the "reply" field.
+func ReplyLTE(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLTE(FieldReply, v))
+}
+
+// ReplyContains applies the Contains predicate on the "reply" field.
+func ReplyContains(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldContains(FieldReply, v))
+}
+
+// ReplyHasPrefix applies the HasPrefix predicate on the "reply" field.
+func ReplyHasPrefix(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldHasPrefix(FieldReply, v))
+}
+
+// ReplyHasSuffix applies the HasSuffix predicate on the "reply" field.
+func ReplyHasSuffix(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldHasSuffix(FieldReply, v))
+}
+
+// ReplyIsNil applies the IsNil predicate on the "reply" field.
+func ReplyIsNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldIsNull(FieldReply))
+}
+
+// ReplyNotNil applies the NotNil predicate on the "reply" field.
+func ReplyNotNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotNull(FieldReply))
+}
+
+// ReplyEqualFold applies the EqualFold predicate on the "reply" field.
+func ReplyEqualFold(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEqualFold(FieldReply, v))
+}
+
+// ReplyContainsFold applies the ContainsFold predicate on the "reply" field.
+func ReplyContainsFold(v string) predicate.Feedback {
+	return predicate.Feedback(sql.FieldContainsFold(FieldReply, v))
+}
+
+// RepliedAtEQ applies the EQ predicate on the "replied_at" field.
+func RepliedAtEQ(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldRepliedAt, v))
+}
+
+// RepliedAtNEQ applies the NEQ predicate on the "replied_at" field.
+func RepliedAtNEQ(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNEQ(FieldRepliedAt, v))
+}
+
+// RepliedAtIn applies the In predicate on the "replied_at" field.
+func RepliedAtIn(vs ...time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldIn(FieldRepliedAt, vs...))
+}
+
+// RepliedAtNotIn applies the NotIn predicate on the "replied_at" field.
+func RepliedAtNotIn(vs ...time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotIn(FieldRepliedAt, vs...))
+}
+
+// RepliedAtGT applies the GT predicate on the "replied_at" field.
+func RepliedAtGT(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGT(FieldRepliedAt, v))
+}
+
+// RepliedAtGTE applies the GTE predicate on the "replied_at" field.
+func RepliedAtGTE(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGTE(FieldRepliedAt, v))
+}
+
+// RepliedAtLT applies the LT predicate on the "replied_at" field.
+func RepliedAtLT(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLT(FieldRepliedAt, v))
+}
+
+// RepliedAtLTE applies the LTE predicate on the "replied_at" field.
+func RepliedAtLTE(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLTE(FieldRepliedAt, v))
+}
+
+// RepliedAtIsNil applies the IsNil predicate on the "replied_at" field.
+func RepliedAtIsNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldIsNull(FieldRepliedAt))
+}
+
+// RepliedAtNotNil applies the NotNil predicate on the "replied_at" field.
+func RepliedAtNotNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotNull(FieldRepliedAt))
+}
+
+// HiddenAtEQ applies the EQ predicate on the "hidden_at" field.
+func HiddenAtEQ(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldEQ(FieldHiddenAt, v))
+}
+
+// HiddenAtNEQ applies the NEQ predicate on the "hidden_at" field.
+func HiddenAtNEQ(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNEQ(FieldHiddenAt, v))
+}
+
+// HiddenAtIn applies the In predicate on the "hidden_at" field.
+func HiddenAtIn(vs ...time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldIn(FieldHiddenAt, vs...))
+}
+
+// HiddenAtNotIn applies the NotIn predicate on the "hidden_at" field.
+func HiddenAtNotIn(vs ...time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotIn(FieldHiddenAt, vs...))
+}
+
+// HiddenAtGT applies the GT predicate on the "hidden_at" field.
+func HiddenAtGT(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGT(FieldHiddenAt, v))
+}
+
+// HiddenAtGTE applies the GTE predicate on the "hidden_at" field.
+func HiddenAtGTE(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldGTE(FieldHiddenAt, v))
+}
+
+// HiddenAtLT applies the LT predicate on the "hidden_at" field.
+func HiddenAtLT(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLT(FieldHiddenAt, v))
+}
+
+// HiddenAtLTE applies the LTE predicate on the "hidden_at" field.
+func HiddenAtLTE(v time.Time) predicate.Feedback {
+	return predicate.Feedback(sql.FieldLTE(FieldHiddenAt, v))
+}
+
+// HiddenAtIsNil applies the IsNil predicate on the "hidden_at" field.
+func HiddenAtIsNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldIsNull(FieldHiddenAt))
+}
+
+// HiddenAtNotNil applies the NotNil predicate on the "hidden_at" field.
+func HiddenAtNotNil() predicate.Feedback {
+	return predicate.Feedback(sql.FieldNotNull(FieldHiddenAt))
 }
 
 // HasAppointment applies the HasEdge predicate on the "appointment" edge.

@@ -261,6 +261,18 @@ func (f SlotFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SlotMutation", m)
 }
 
+// The SpecialtyFunc type is an adapter to allow the use of ordinary
+// function as Specialty mutator.
+type SpecialtyFunc func(context.Context, *ent.SpecialtyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SpecialtyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SpecialtyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SpecialtyMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

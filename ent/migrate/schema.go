@@ -131,7 +131,7 @@ var (
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
-		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE", "VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM"}},
+		{Name: "action", Type: field.TypeEnum, Enums: []string{"VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE", "VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM", "REVIEW_HIDE", "SPECIALTY_CREATE"}},
 		{Name: "allowed", Type: field.TypeBool},
 		{Name: "actor_role", Type: field.TypeString},
 		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
@@ -263,6 +263,7 @@ var (
 		{Name: "crm_number", Type: field.TypeString, Size: 8},
 		{Name: "crm_state", Type: field.TypeString, Size: 2},
 		{Name: "specialty", Type: field.TypeString, Size: 100},
+		{Name: "specialty_code", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "price_cents", Type: field.TypeInt},
 		{Name: "location", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "geography(Point,4326)"}},
 		{Name: "timezone", Type: field.TypeString, Default: "America/Sao_Paulo"},
@@ -296,7 +297,7 @@ var (
 			{
 				Name:    "doctor_location",
 				Unique:  false,
-				Columns: []*schema.Column{DoctorsColumns[10]},
+				Columns: []*schema.Column{DoctorsColumns[11]},
 				Annotation: &entsql.IndexAnnotation{
 					Type: "GIST",
 				},
@@ -304,7 +305,15 @@ var (
 			{
 				Name:    "doctor_specialty_location",
 				Unique:  false,
-				Columns: []*schema.Column{DoctorsColumns[8], DoctorsColumns[10]},
+				Columns: []*schema.Column{DoctorsColumns[8], DoctorsColumns[11]},
+				Annotation: &entsql.IndexAnnotation{
+					Type: "GIST",
+				},
+			},
+			{
+				Name:    "doctor_specialty_code_location",
+				Unique:  false,
+				Columns: []*schema.Column{DoctorsColumns[9], DoctorsColumns[11]},
 				Annotation: &entsql.IndexAnnotation{
 					Type: "GIST",
 				},
@@ -312,12 +321,12 @@ var (
 			{
 				Name:    "doctor_verification_id",
 				Unique:  false,
-				Columns: []*schema.Column{DoctorsColumns[15], DoctorsColumns[0]},
+				Columns: []*schema.Column{DoctorsColumns[16], DoctorsColumns[0]},
 			},
 			{
 				Name:    "doctor_photo_key",
 				Unique:  true,
-				Columns: []*schema.Column{DoctorsColumns[21]},
+				Columns: []*schema.Column{DoctorsColumns[22]},
 			},
 		},
 	}
@@ -394,6 +403,9 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "stars", Type: field.TypeInt},
 		{Name: "comment", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "reply", Type: field.TypeString, Nullable: true, Size: 2000},
+		{Name: "replied_at", Type: field.TypeTime, Nullable: true},
+		{Name: "hidden_at", Type: field.TypeTime, Nullable: true},
 		{Name: "appointment_id", Type: field.TypeInt},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt},
@@ -406,19 +418,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "feedbacks_appointments_appointment",
-				Columns:    []*schema.Column{FeedbacksColumns[5]},
+				Columns:    []*schema.Column{FeedbacksColumns[8]},
 				RefColumns: []*schema.Column{AppointmentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "feedbacks_doctors_doctor",
-				Columns:    []*schema.Column{FeedbacksColumns[6]},
+				Columns:    []*schema.Column{FeedbacksColumns[9]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "feedbacks_patients_patient",
-				Columns:    []*schema.Column{FeedbacksColumns[7]},
+				Columns:    []*schema.Column{FeedbacksColumns[10]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -427,7 +439,12 @@ var (
 			{
 				Name:    "feedback_appointment_id",
 				Unique:  true,
-				Columns: []*schema.Column{FeedbacksColumns[5]},
+				Columns: []*schema.Column{FeedbacksColumns[8]},
+			},
+			{
+				Name:    "feedback_doctor_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{FeedbacksColumns[9], FeedbacksColumns[1], FeedbacksColumns[0]},
 			},
 		},
 	}
@@ -820,6 +837,20 @@ var (
 			},
 		},
 	}
+	// SpecialtiesColumns holds the columns for the "specialties" table.
+	SpecialtiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 100},
+		{Name: "name_en", Type: field.TypeString, Unique: true, Size: 100},
+	}
+	// SpecialtiesTable holds the schema information for the "specialties" table.
+	SpecialtiesTable = &schema.Table{
+		Name:       "specialties",
+		Columns:    SpecialtiesColumns,
+		PrimaryKey: []*schema.Column{SpecialtiesColumns[0]},
+	}
 	// RecordShareFilesColumns holds the columns for the "record_share_files" table.
 	RecordShareFilesColumns = []*schema.Column{
 		{Name: "record_share_id", Type: field.TypeInt},
@@ -868,6 +899,7 @@ var (
 		RegistrationsTable,
 		SessionsTable,
 		SlotsTable,
+		SpecialtiesTable,
 		RecordShareFilesTable,
 	}
 )
@@ -956,6 +988,9 @@ func init() {
 	SlotsTable.ForeignKeys[0].RefTable = DoctorsTable
 	SlotsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	SpecialtiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
 	RecordShareFilesTable.ForeignKeys[0].RefTable = RecordSharesTable
 	RecordShareFilesTable.ForeignKeys[1].RefTable = RecordFilesTable

@@ -68,3 +68,6 @@ type Session func(*sql.Selector)
 
 // Slot is the predicate function for slot builders.
 type Slot func(*sql.Selector)
+
+// Specialty is the predicate function for specialty builders.
+type Specialty func(*sql.Selector)

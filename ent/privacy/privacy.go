@@ -615,6 +615,30 @@ func (f SlotMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SlotMutation", m)
 }
 
+// The SpecialtyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SpecialtyQueryRuleFunc func(context.Context, *ent.SpecialtyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SpecialtyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SpecialtyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SpecialtyQuery", q)
+}
+
+// The SpecialtyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SpecialtyMutationRuleFunc func(context.Context, *ent.SpecialtyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SpecialtyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SpecialtyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SpecialtyMutation", m)
+}
+
 type (
 	// Filter is the interface that wraps the Where function
 	// for filtering nodes in queries and mutations.
@@ -692,6 +716,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.SlotQuery:
 		return q.Filter(), nil
+	case *ent.SpecialtyQuery:
+		return q.Filter(), nil
 	default:
 		return nil, Denyf("ent/privacy: unexpected query type %T for query filter", q)
 	}
@@ -740,6 +766,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.SessionMutation:
 		return m.Filter(), nil
 	case *ent.SlotMutation:
+		return m.Filter(), nil
+	case *ent.SpecialtyMutation:
 		return m.Filter(), nil
 	default:
 		return nil, Denyf("ent/privacy: unexpected mutation type %T for mutation filter", m)

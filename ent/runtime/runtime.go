@@ -28,6 +28,7 @@ import (
 	"github.com/healthmed/healthmed/ent/schema"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/specialty"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -420,16 +421,20 @@ func init() {
 			return nil
 		}
 	}()
+	// doctorDescSpecialtyCode is the schema descriptor for specialty_code field.
+	doctorDescSpecialtyCode := doctorFields[6].Descriptor()
+	// doctor.SpecialtyCodeValidator is a validator for the "specialty_code" field. It is called by the builders before save.
+	doctor.SpecialtyCodeValidator = doctorDescSpecialtyCode.Validators[0].(func(string) error)
 	// doctorDescPriceCents is the schema descriptor for price_cents field.
-	doctorDescPriceCents := doctorFields[6].Descriptor()
+	doctorDescPriceCents := doctorFields[7].Descriptor()
 	// doctor.PriceCentsValidator is a validator for the "price_cents" field. It is called by the builders before save.
 	doctor.PriceCentsValidator = doctorDescPriceCents.Validators[0].(func(int) error)
 	// doctorDescTimezone is the schema descriptor for timezone field.
-	doctorDescTimezone := doctorFields[8].Descriptor()
+	doctorDescTimezone := doctorFields[9].Descriptor()
 	// doctor.DefaultTimezone holds the default value on creation for the timezone field.
 	doctor.DefaultTimezone = doctorDescTimezone.Default.(string)
 	// doctorDescRating is the schema descriptor for rating field.
-	doctorDescRating := doctorFields[9].Descriptor()
+	doctorDescRating := doctorFields[10].Descriptor()
 	// doctor.DefaultRating holds the default value on creation for the rating field.
 	doctor.DefaultRating = doctorDescRating.Default.(float64)
 	// doctor.RatingValidator is a validator for the "rating" field. It is called by the builders before save.
@@ -449,23 +454,23 @@ func init() {
 		}
 	}()
 	// doctorDescRatingCount is the schema descriptor for rating_count field.
-	doctorDescRatingCount := doctorFields[10].Descriptor()
+	doctorDescRatingCount := doctorFields[11].Descriptor()
 	// doctor.DefaultRatingCount holds the default value on creation for the rating_count field.
 	doctor.DefaultRatingCount = doctorDescRatingCount.Default.(int)
 	// doctor.RatingCountValidator is a validator for the "rating_count" field. It is called by the builders before save.
 	doctor.RatingCountValidator = doctorDescRatingCount.Validators[0].(func(int) error)
 	// doctorDescVerificationNote is the schema descriptor for verification_note field.
-	doctorDescVerificationNote := doctorFields[13].Descriptor()
+	doctorDescVerificationNote := doctorFields[14].Descriptor()
 	// doctor.VerificationNoteValidator is a validator for the "verification_note" field. It is called by the builders before save.
 	doctor.VerificationNoteValidator = doctorDescVerificationNote.Validators[0].(func(string) error)
 	// doctorDescBio is the schema descriptor for bio field.
-	doctorDescBio := doctorFields[14].Descriptor()
+	doctorDescBio := doctorFields[15].Descriptor()
 	// doctor.DefaultBio holds the default value on creation for the bio field.
 	doctor.DefaultBio = doctorDescBio.Default.(string)
 	// doctor.BioValidator is a validator for the "bio" field. It is called by the builders before save.
 	doctor.BioValidator = doctorDescBio.Validators[0].(func(string) error)
 	// doctorDescPhotoKey is the schema descriptor for photo_key field.
-	doctorDescPhotoKey := doctorFields[18].Descriptor()
+	doctorDescPhotoKey := doctorFields[19].Descriptor()
 	// doctor.PhotoKeyValidator is a validator for the "photo_key" field. It is called by the builders before save.
 	doctor.PhotoKeyValidator = doctorDescPhotoKey.Validators[0].(func(string) error)
 	event.Policy = privacy.NewPolicies(schema.Event{})
@@ -568,6 +573,10 @@ func init() {
 	feedback.DefaultComment = feedbackDescComment.Default.(string)
 	// feedback.CommentValidator is a validator for the "comment" field. It is called by the builders before save.
 	feedback.CommentValidator = feedbackDescComment.Validators[0].(func(string) error)
+	// feedbackDescReply is the schema descriptor for reply field.
+	feedbackDescReply := feedbackFields[5].Descriptor()
+	// feedback.ReplyValidator is a validator for the "reply" field. It is called by the builders before save.
+	feedback.ReplyValidator = feedbackDescReply.Validators[0].(func(string) error)
 	insuranceplanMixin := schema.InsurancePlan{}.Mixin()
 	insuranceplan.Policy = privacy.NewPolicies(schema.InsurancePlan{})
 	insuranceplan.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1042,6 +1051,75 @@ func init() {
 	slot.DefaultUpdatedAt = slotDescUpdatedAt.Default.(func() time.Time)
 	// slot.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	slot.UpdateDefaultUpdatedAt = slotDescUpdatedAt.UpdateDefault.(func() time.Time)
+	specialty.Policy = privacy.NewPolicies(schema.Specialty{})
+	specialty.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := specialty.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	specialtyFields := schema.Specialty{}.Fields()
+	_ = specialtyFields
+	// specialtyDescCreatedAt is the schema descriptor for created_at field.
+	specialtyDescCreatedAt := specialtyFields[0].Descriptor()
+	// specialty.DefaultCreatedAt holds the default value on creation for the created_at field.
+	specialty.DefaultCreatedAt = specialtyDescCreatedAt.Default.(func() time.Time)
+	// specialtyDescCode is the schema descriptor for code field.
+	specialtyDescCode := specialtyFields[1].Descriptor()
+	// specialty.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	specialty.CodeValidator = func() func(string) error {
+		validators := specialtyDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// specialtyDescName is the schema descriptor for name field.
+	specialtyDescName := specialtyFields[2].Descriptor()
+	// specialty.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	specialty.NameValidator = func() func(string) error {
+		validators := specialtyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// specialtyDescNameEn is the schema descriptor for name_en field.
+	specialtyDescNameEn := specialtyFields[3].Descriptor()
+	// specialty.NameEnValidator is a validator for the "name_en" field. It is called by the builders before save.
+	specialty.NameEnValidator = func() func(string) error {
+		validators := specialtyDescNameEn.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_en string) error {
+			for _, fn := range fns {
+				if err := fn(name_en); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 }
 
 const (

@@ -21,8 +21,9 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Time("created_at").Immutable().Default(now).
 			Annotations(entgql.OrderField("CREATED_AT")),
 		field.Enum("action").Values("VIEW_METADATA", "DOWNLOAD", "SHARE", "REVOKE", "UPLOAD", "DELETE",
-			// An administrator's decision on a doctor's CRM, or correction of it.
-			"VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM").
+			// An administrator's decision on a doctor's CRM, or correction of
+			// it; an admin's moderation and catalogue changes.
+			"VERIFY_DOCTOR", "REJECT_DOCTOR", "CORRECT_CRM", "REVIEW_HIDE", "SPECIALTY_CREATE").
 			Immutable(),
 		field.Bool("allowed").Immutable(),
 		field.String("actor_role").Immutable(),

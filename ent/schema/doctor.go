@@ -33,7 +33,15 @@ func (Doctor) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("crm_state").NotEmpty().MaxLen(2).
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("specialty").NotEmpty().MaxLen(100),
+		// specialty is the name shown when specialty_code is empty: the
+		// free text doctors typed before the catalogue existed and that
+		// matched no entry of it. With a code it is the entry's name.
+		field.String("specialty").NotEmpty().MaxLen(100).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// specialty_code names the doctor's entry in the specialties
+		// catalogue (a foreign key in the migrations).
+		field.String("specialty_code").Optional().Nillable().MaxLen(64).
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("price_cents").NonNegative(),
 		field.Other("location", geo.Point{}).
 			SchemaType(map[string]string{dialect.Postgres: "geography(Point,4326)"}).
@@ -88,9 +96,12 @@ func (Doctor) Indexes() []ent.Index {
 		index.Fields("crm_number", "crm_state").Unique(),
 		index.Fields("specialty"),
 		index.Fields("location").Annotations(entsqlGIST()),
+		// Doctors whose free-text specialty matched no catalogue entry
+		// are still searched by that text near a point.
+		index.Fields("specialty", "location").Annotations(entsqlGIST()),
 		// The search by specialty near a point reads this index in
 		// distance order (btree_gist gives GiST the equality on text).
-		index.Fields("specialty", "location").Annotations(entsqlGIST()),
+		index.Fields("specialty_code", "location").Annotations(entsqlGIST()),
 		// The administrators' queue of doctors awaiting verification.
 		index.Fields("verification", "id"),
 		// A photo is served by its key.

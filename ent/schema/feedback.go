@@ -27,6 +27,15 @@ func (Feedback) Fields() []ent.Field {
 		field.Int("patient_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("stars").Range(1, 5).Immutable(),
 		field.String("comment").MaxLen(2000).Default("").Immutable(),
+		// The doctor's one public reply.
+		field.String("reply").Optional().Nillable().MaxLen(2000).
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("replied_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// A hidden review is shown to nobody but admins and its author,
+		// and leaves the doctor's average.
+		field.Time("hidden_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -41,21 +50,30 @@ func (Feedback) Edges() []ent.Edge {
 	}
 }
 
-// One rating per appointment, whatever the concurrency.
 func (Feedback) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("appointment_id").Unique()}
+	return []ent.Index{
+		// One rating per appointment, whatever the concurrency.
+		index.Fields("appointment_id").Unique(),
+		// A doctor's reviews, newest first, page by page.
+		index.Fields("doctor_id", "created_at", "id"),
+	}
 }
 
 func (Feedback) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(),
-			rule.AllowPatientOwned(),
+			rule.AllowFeedbackByPatient(),
+			rule.AllowFeedbackReply(),
+			rule.AllowFeedbackHiding(),
 			privacy.AlwaysDenyRule(),
 		},
 		Query: privacy.QueryPolicy{
-			// Ratings are public, like the doctor's average they feed.
-			privacy.AlwaysAllowRule(),
+			// Ratings are public, like the doctor's average they feed,
+			// unless an admin hid them.
+			rule.AllowIfSystem(),
+			rule.FilterHiddenFeedback(),
+			privacy.AlwaysDenyRule(),
 		},
 	}
 }

@@ -32,7 +32,9 @@ import (
 	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
+	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/scalar"
+	"github.com/healthmed/healthmed/internal/specialty"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -201,8 +203,10 @@ type ComplexityRoot struct {
 		RatingCount       func(childComplexity int) int
 		RegistrySearchURL func(childComplexity int) int
 		RejectionReason   func(childComplexity int) int
+		Reviews           func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		Slots             func(childComplexity int, from *time.Time, to *time.Time, onlyFree *bool) int
 		Specialty         func(childComplexity int) int
+		SpecialtyInfo     func(childComplexity int) int
 		Timezone          func(childComplexity int) int
 		Verification      func(childComplexity int) int
 	}
@@ -304,9 +308,11 @@ type ComplexityRoot struct {
 		CompleteAppointment      func(childComplexity int, id int) int
 		CorrectDoctorCrm         func(childComplexity int, id int, crm string) int
 		CreateSlots              func(childComplexity int, input []*agenda.SlotInput) int
+		CreateSpecialty          func(childComplexity int, input specialty.CreateInput) int
 		DeactivateAccount        func(childComplexity int, password string) int
 		DeleteRecordFile         func(childComplexity int, id int) int
 		DeleteSlot               func(childComplexity int, id int) int
+		HideReview               func(childComplexity int, id int, reason string) int
 		LinkExternalIdentity     func(childComplexity int, token string, password string) int
 		LoginAdmin               func(childComplexity int, email string, password string) int
 		LoginDoctor              func(childComplexity int, crm string, password string) int
@@ -324,10 +330,12 @@ type ComplexityRoot struct {
 		RejectAppointment        func(childComplexity int, id int, reason *string) int
 		RejectDoctor             func(childComplexity int, id int, reason string) int
 		RemoveInsurancePlan      func(childComplexity int) int
+		ReplyToReview            func(childComplexity int, id int, text string) int
 		RequestPasswordReset     func(childComplexity int, login string) int
 		ResendVerificationEmail  func(childComplexity int) int
 		ResetPassword            func(childComplexity int, token string, newPassword string) int
 		RevokeShare              func(childComplexity int, id int) int
+		SetSpecialty             func(childComplexity int, code string) int
 		SetWeeklyAvailability    func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
 		ShareRecords             func(childComplexity int, input record.ShareInput) int
 		UpdateDoctorProfile      func(childComplexity int, input profile.DoctorProfileInput) int
@@ -398,7 +406,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointments                func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
 		ConsultationsReport         func(childComplexity int, from time.Time, to time.Time) int
-		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
+		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
 		DoctorsAwaitingVerification func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		InsurancePlan               func(childComplexity int) int
 		Invoices                    func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
@@ -412,6 +420,8 @@ type ComplexityRoot struct {
 		RecordShares                func(childComplexity int) int
 		RevenueReport               func(childComplexity int, from time.Time, to time.Time) int
 		SharedRecords               func(childComplexity int, patientID int) int
+		Specialties                 func(childComplexity int) int
+		UnmatchedSpecialties        func(childComplexity int) int
 		UnreadNotificationCount     func(childComplexity int) int
 		Viewer                      func(childComplexity int) int
 	}
@@ -452,6 +462,27 @@ type ComplexityRoot struct {
 		Tags       func(childComplexity int) int
 	}
 
+	Review struct {
+		Author    func(childComplexity int) int
+		Comment   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Hidden    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		RepliedAt func(childComplexity int) int
+		Reply     func(childComplexity int) int
+		Stars     func(childComplexity int) int
+	}
+
+	ReviewConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ReviewEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Slot struct {
 		CreatedAt func(childComplexity int) int
 		Doctor    func(childComplexity int) int
@@ -461,9 +492,20 @@ type ComplexityRoot struct {
 		StartsAt  func(childComplexity int) int
 	}
 
+	Specialty struct {
+		Code   func(childComplexity int) int
+		Name   func(childComplexity int) int
+		NameEn func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AgendaUpdated      func(childComplexity int, after *int) int
 		AppointmentUpdated func(childComplexity int, id *int, after *int) int
+	}
+
+	UnmatchedSpecialty struct {
+		Doctors func(childComplexity int) int
+		Text    func(childComplexity int) int
 	}
 }
 
@@ -487,7 +529,6 @@ type DoctorResolver interface {
 	Crm(ctx context.Context, obj *ent.Doctor) (string, error)
 
 	DistanceKm(ctx context.Context, obj *ent.Doctor) (*float64, error)
-	Rating(ctx context.Context, obj *ent.Doctor) (*float64, error)
 	Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error)
 	NextFreeSlot(ctx context.Context, obj *ent.Doctor) (*ent.Slot, error)
 	Verification(ctx context.Context, obj *ent.Doctor) (profile.Verification, error)
@@ -497,6 +538,10 @@ type DoctorResolver interface {
 	ConsultationModes(ctx context.Context, obj *ent.Doctor) ([]profile.ConsultationMode, error)
 
 	PhotoURL(ctx context.Context, obj *ent.Doctor) (*string, error)
+	Reviews(ctx context.Context, obj *ent.Doctor, first *int, after *entgql.Cursor[int]) (*review.Connection, error)
+	Rating(ctx context.Context, obj *ent.Doctor) (*float64, error)
+	Specialty(ctx context.Context, obj *ent.Doctor) (string, error)
+	SpecialtyInfo(ctx context.Context, obj *ent.Doctor) (*ent.Specialty, error)
 }
 type InsurancePlanResolver interface {
 	CardNumberMasked(ctx context.Context, obj *ent.InsurancePlan) (string, error)
@@ -550,6 +595,10 @@ type MutationResolver interface {
 	DeleteRecordFile(ctx context.Context, id int) (int, error)
 	ShareRecords(ctx context.Context, input record.ShareInput) (*ent.RecordShare, error)
 	RevokeShare(ctx context.Context, id int) (*ent.RecordShare, error)
+	ReplyToReview(ctx context.Context, id int, text string) (*review.Review, error)
+	HideReview(ctx context.Context, id int, reason string) (*review.Review, error)
+	CreateSpecialty(ctx context.Context, input specialty.CreateInput) (*ent.Specialty, error)
+	SetSpecialty(ctx context.Context, code string) (*ent.Doctor, error)
 }
 type NotificationResolver interface {
 	Read(ctx context.Context, obj *ent.Notification) (bool, error)
@@ -561,7 +610,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Viewer(ctx context.Context) (ent.Noder, error)
-	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
+	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
 	Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error)
 	InsurancePlan(ctx context.Context) (*ent.InsurancePlan, error)
@@ -576,6 +625,8 @@ type QueryResolver interface {
 	RecordShares(ctx context.Context) ([]*ent.RecordShare, error)
 	SharedRecords(ctx context.Context, patientID int) ([]*ent.RecordFile, error)
 	RecordAccessLog(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.AuditEventConnection, error)
+	Specialties(ctx context.Context) ([]*ent.Specialty, error)
+	UnmatchedSpecialties(ctx context.Context) ([]*specialty.Unmatched, error)
 }
 type RecordFileResolver interface {
 	DownloadURL(ctx context.Context, obj *ent.RecordFile) (string, error)
@@ -1189,6 +1240,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.RejectionReason(childComplexity), true
+	case "Doctor.reviews":
+		if e.ComplexityRoot.Doctor.Reviews == nil {
+			break
+		}
+
+		args, err := ec.field_Doctor_reviews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Doctor.Reviews(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Doctor.slots":
 		if e.ComplexityRoot.Doctor.Slots == nil {
 			break
@@ -1206,6 +1268,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.Specialty(childComplexity), true
+	case "Doctor.specialtyInfo":
+		if e.ComplexityRoot.Doctor.SpecialtyInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.SpecialtyInfo(childComplexity), true
 	case "Doctor.timezone":
 		if e.ComplexityRoot.Doctor.Timezone == nil {
 			break
@@ -1641,6 +1709,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSlots(childComplexity, args["input"].([]*agenda.SlotInput)), true
+	case "Mutation.createSpecialty":
+		if e.ComplexityRoot.Mutation.CreateSpecialty == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSpecialty_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSpecialty(childComplexity, args["input"].(specialty.CreateInput)), true
 	case "Mutation.deactivateAccount":
 		if e.ComplexityRoot.Mutation.DeactivateAccount == nil {
 			break
@@ -1674,6 +1753,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSlot(childComplexity, args["id"].(int)), true
+	case "Mutation.hideReview":
+		if e.ComplexityRoot.Mutation.HideReview == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_hideReview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HideReview(childComplexity, args["id"].(int), args["reason"].(string)), true
 	case "Mutation.linkExternalIdentity":
 		if e.ComplexityRoot.Mutation.LinkExternalIdentity == nil {
 			break
@@ -1851,6 +1941,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveInsurancePlan(childComplexity), true
+	case "Mutation.replyToReview":
+		if e.ComplexityRoot.Mutation.ReplyToReview == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replyToReview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplyToReview(childComplexity, args["id"].(int), args["text"].(string)), true
 	case "Mutation.requestPasswordReset":
 		if e.ComplexityRoot.Mutation.RequestPasswordReset == nil {
 			break
@@ -1890,6 +1991,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeShare(childComplexity, args["id"].(int)), true
+	case "Mutation.setSpecialty":
+		if e.ComplexityRoot.Mutation.SetSpecialty == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSpecialty_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSpecialty(childComplexity, args["code"].(string)), true
 	case "Mutation.setWeeklyAvailability":
 		if e.ComplexityRoot.Mutation.SetWeeklyAvailability == nil {
 			break
@@ -2249,7 +2361,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["minRating"].(*float64), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.doctorsAwaitingVerification":
 		if e.ComplexityRoot.Query.DoctorsAwaitingVerification == nil {
 			break
@@ -2384,6 +2496,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SharedRecords(childComplexity, args["patientId"].(int)), true
+	case "Query.specialties":
+		if e.ComplexityRoot.Query.Specialties == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Specialties(childComplexity), true
+	case "Query.unmatchedSpecialties":
+		if e.ComplexityRoot.Query.UnmatchedSpecialties == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.UnmatchedSpecialties(childComplexity), true
 	case "Query.unreadNotificationCount":
 		if e.ComplexityRoot.Query.UnreadNotificationCount == nil {
 			break
@@ -2545,6 +2669,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RecordShare.Tags(childComplexity), true
 
+	case "Review.author":
+		if e.ComplexityRoot.Review.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Author(childComplexity), true
+	case "Review.comment":
+		if e.ComplexityRoot.Review.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Comment(childComplexity), true
+	case "Review.createdAt":
+		if e.ComplexityRoot.Review.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.CreatedAt(childComplexity), true
+	case "Review.hidden":
+		if e.ComplexityRoot.Review.Hidden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Hidden(childComplexity), true
+	case "Review.id":
+		if e.ComplexityRoot.Review.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.ID(childComplexity), true
+	case "Review.repliedAt":
+		if e.ComplexityRoot.Review.RepliedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.RepliedAt(childComplexity), true
+	case "Review.reply":
+		if e.ComplexityRoot.Review.Reply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Reply(childComplexity), true
+	case "Review.stars":
+		if e.ComplexityRoot.Review.Stars == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Stars(childComplexity), true
+
+	case "ReviewConnection.edges":
+		if e.ComplexityRoot.ReviewConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.Edges(childComplexity), true
+	case "ReviewConnection.pageInfo":
+		if e.ComplexityRoot.ReviewConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.PageInfo(childComplexity), true
+
+	case "ReviewEdge.cursor":
+		if e.ComplexityRoot.ReviewEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewEdge.Cursor(childComplexity), true
+	case "ReviewEdge.node":
+		if e.ComplexityRoot.ReviewEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewEdge.Node(childComplexity), true
+
 	case "Slot.createdAt":
 		if e.ComplexityRoot.Slot.CreatedAt == nil {
 			break
@@ -2582,6 +2781,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Slot.StartsAt(childComplexity), true
 
+	case "Specialty.code":
+		if e.ComplexityRoot.Specialty.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Specialty.Code(childComplexity), true
+	case "Specialty.name":
+		if e.ComplexityRoot.Specialty.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Specialty.Name(childComplexity), true
+	case "Specialty.nameEn":
+		if e.ComplexityRoot.Specialty.NameEn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Specialty.NameEn(childComplexity), true
+
 	case "Subscription.agendaUpdated":
 		if e.ComplexityRoot.Subscription.AgendaUpdated == nil {
 			break
@@ -2605,6 +2823,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.AppointmentUpdated(childComplexity, args["id"].(*int), args["after"].(*int)), true
 
+	case "UnmatchedSpecialty.doctors":
+		if e.ComplexityRoot.UnmatchedSpecialty.Doctors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnmatchedSpecialty.Doctors(childComplexity), true
+	case "UnmatchedSpecialty.text":
+		if e.ComplexityRoot.UnmatchedSpecialty.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnmatchedSpecialty.Text(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2621,6 +2852,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AvailabilityOrder", ec.unmarshalInputAvailabilityOrder),
 			graphql.NewInputUnmarshaler("ConsultationReportInput", ec.unmarshalInputConsultationReportInput),
 			graphql.NewInputUnmarshaler("CoverageCheckOrder", ec.unmarshalInputCoverageCheckOrder),
+			graphql.NewInputUnmarshaler("CreateSpecialtyInput", ec.unmarshalInputCreateSpecialtyInput),
 			graphql.NewInputUnmarshaler("DayOffOrder", ec.unmarshalInputDayOffOrder),
 			graphql.NewInputUnmarshaler("DoctorOrder", ec.unmarshalInputDoctorOrder),
 			graphql.NewInputUnmarshaler("DoctorProfileInput", ec.unmarshalInputDoctorProfileInput),
@@ -2811,7 +3043,14 @@ input RegisterDoctorInput {
   password: String!
   "CRM number and state, e.g. \"123456/SP\"."
   crm: String!
-  specialty: String!
+  """
+  A name of the specialties catalogue in Portuguese or English (case and
+  accents aside), or specialtyCode; with both, they must name the same
+  entry.
+  """
+  specialty: String
+  "A code of the specialties catalogue (see the specialties query)."
+  specialtyCode: String
   priceCents: Int!
   location: GeoPointInput!
   "IANA time zone; America/Sao_Paulo when omitted."
@@ -2835,8 +3074,6 @@ extend type Doctor {
   to 0.1 km (results are ordered by the exact distance).
   """
   distanceKm: Float
-  "Average of the doctor's ratings (1-5); null while there are none."
-  rating: Float
 }
 
 extend type Query {
@@ -2850,7 +3087,10 @@ extend type Query {
   doctors(
     near: GeoPointInput
     withinKm: Float
+    "A name of the catalogue in Portuguese or English, case and accents aside."
     specialty: String
+    "A code of the catalogue."
+    specialtyCode: String
     minRating: Float
     first: Int
     after: Cursor
@@ -3085,7 +3325,7 @@ type MonthlyRevenue {
 type DoctorRating {
   doctorId: ID!
   doctorName: String!
-  "Mean of the ratings in the range, 1 to 5."
+  "Mean of the ratings in the range, 1 to 5; hidden ones left out."
   average: Float!
   ratings: Int!
 }
@@ -3253,6 +3493,8 @@ enum AuditEventAction @goModel(model: "github.com/healthmed/healthmed/ent/audite
   VERIFY_DOCTOR
   REJECT_DOCTOR
   CORRECT_CRM
+  REVIEW_HIDE
+  SPECIALTY_CREATE
 }
 """
 A connection to a list of items.
@@ -3402,7 +3644,6 @@ type Doctor implements Node {
   id: ID!
   createdAt: Time!
   name: String!
-  specialty: String!
   priceCents: Int!
   timezone: String!
   ratingCount: Int!
@@ -3935,6 +4176,12 @@ enum ErrorCode {
   ALREADY_LINKED
   "Reason (CONFLICT): the e-mail address is verified already."
   ALREADY_VERIFIED
+  "Reason (CONFLICT): the catalogue has an entry of that name or code already."
+  ALREADY_EXISTS
+  "Reason (CONFLICT): the review has the doctor's reply already."
+  ALREADY_REPLIED
+  "Reason (CONFLICT): the review is hidden already."
+  ALREADY_HIDDEN
   "Reason (CONFLICT): a concurrent change won a race; send the same mutation again."
   RETRY
   "Reason (CONFLICT): a subscription cannot resume from where the client stood; read the state again and subscribe without after."
@@ -4258,6 +4505,114 @@ extend type Mutation {
   revokeShare(id: ID!): RecordShare! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
+	{Name: "../review.graphqls", Input: `# What patients read about a doctor: ratings with their comments.
+
+"""
+A patient's rating of a completed consultation, as the public sees it: the
+patient appears by first name only.
+"""
+type Review {
+  id: ID!
+  "1 to 5."
+  stars: Int!
+  comment: String!
+  createdAt: Time!
+  "The patient's first name."
+  author: String!
+  "The doctor's reply, at most one."
+  reply: String
+  repliedAt: Time
+  "Hidden by an admin: only admins and the review's author still see it."
+  hidden: Boolean!
+}
+
+type ReviewConnection {
+  edges: [ReviewEdge!]!
+  pageInfo: PageInfo!
+}
+
+type ReviewEdge {
+  node: Review!
+  cursor: Cursor!
+}
+
+extend type Doctor {
+  "The doctor's reviews, newest first."
+  reviews(first: Int, after: Cursor): ReviewConnection!
+  "Mean of the visible ratings, 1 to 5; null when there is none."
+  rating: Float
+}
+
+extend type Mutation {
+  "Doctors: the one reply to a review of theirs. CONFLICT/ALREADY_REPLIED the second time."
+  replyToReview(id: ID!, text: String!): Review! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
+  """
+  Admins: hides a review (audited, with the reason): it leaves the public
+  list and the doctor's average. CONFLICT/ALREADY_HIDDEN when it is hidden.
+  """
+  hideReview(id: ID!, reason: String!): Review! @hasRole(roles: [ADMIN])
+}
+`, BuiltIn: false},
+	{Name: "../specialty.graphqls", Input: `# The catalogue of medical specialties doctors choose from: the Federal
+# Council of Medicine's list, plus what admins add. Entries never change,
+# so a code can be kept by clients.
+
+"An entry of the specialties catalogue."
+type Specialty {
+  "Stable key, e.g. cardiologia: lower-case ASCII words joined by hyphens."
+  code: String!
+  "The official Portuguese name, e.g. Cardiologia."
+  name: String!
+  "The English name, e.g. Cardiology."
+  nameEn: String!
+}
+
+"""
+A free-text specialty of doctors who registered before the catalogue that
+names no entry of it. Adding the entry it means (createSpecialty) moves
+those doctors to it.
+"""
+type UnmatchedSpecialty {
+  text: String!
+  doctors: Int!
+}
+
+input CreateSpecialtyInput {
+  "Made from name when omitted."
+  code: String
+  name: String!
+  nameEn: String!
+}
+
+extend type Doctor {
+  """
+  The doctor's specialty, readable: the catalogue entry's Portuguese name,
+  or, for a doctor registered before the catalogue whose text names no
+  entry, that text.
+  """
+  specialty: String!
+  "The doctor's catalogue entry; null only in the case above."
+  specialtyInfo: Specialty
+}
+
+extend type Query {
+  "The whole catalogue, by Portuguese name."
+  specialties: [Specialty!]! @public
+  "Admins: the legacy free-text specialties no entry names, most doctors first."
+  unmatchedSpecialties: [UnmatchedSpecialty!]! @hasRole(roles: [ADMIN])
+}
+
+extend type Mutation {
+  """
+  Admins: adds an entry (audited). CONFLICT/ALREADY_EXISTS when its code or
+  either name (case and accents aside) is taken. Doctors whose legacy text
+  it names get it.
+  """
+  createSpecialty(input: CreateSpecialtyInput!): Specialty! @hasRole(roles: [ADMIN])
+  "The signed-in doctor's specialty becomes the catalogue entry of code."
+  setSpecialty(code: String!): Doctor! @hasRole(roles: [DOCTOR])
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4487,8 +4842,6 @@ func (ec *executionContext) childFields_Doctor(ctx context.Context, field graphq
 		return ec.fieldContext_Doctor_createdAt(ctx, field)
 	case "name":
 		return ec.fieldContext_Doctor_name(ctx, field)
-	case "specialty":
-		return ec.fieldContext_Doctor_specialty(ctx, field)
 	case "priceCents":
 		return ec.fieldContext_Doctor_priceCents(ctx, field)
 	case "timezone":
@@ -4501,8 +4854,6 @@ func (ec *executionContext) childFields_Doctor(ctx context.Context, field graphq
 		return ec.fieldContext_Doctor_location(ctx, field)
 	case "distanceKm":
 		return ec.fieldContext_Doctor_distanceKm(ctx, field)
-	case "rating":
-		return ec.fieldContext_Doctor_rating(ctx, field)
 	case "slots":
 		return ec.fieldContext_Doctor_slots(ctx, field)
 	case "nextFreeSlot":
@@ -4523,6 +4874,14 @@ func (ec *executionContext) childFields_Doctor(ctx context.Context, field graphq
 		return ec.fieldContext_Doctor_address(ctx, field)
 	case "photoUrl":
 		return ec.fieldContext_Doctor_photoUrl(ctx, field)
+	case "reviews":
+		return ec.fieldContext_Doctor_reviews(ctx, field)
+	case "rating":
+		return ec.fieldContext_Doctor_rating(ctx, field)
+	case "specialty":
+		return ec.fieldContext_Doctor_specialty(ctx, field)
+	case "specialtyInfo":
+		return ec.fieldContext_Doctor_specialtyInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Doctor", field.Name)
 }
@@ -4879,6 +5238,48 @@ func (ec *executionContext) childFields_RecordShare(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type RecordShare", field.Name)
 }
 
+func (ec *executionContext) childFields_Review(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Review_id(ctx, field)
+	case "stars":
+		return ec.fieldContext_Review_stars(ctx, field)
+	case "comment":
+		return ec.fieldContext_Review_comment(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Review_createdAt(ctx, field)
+	case "author":
+		return ec.fieldContext_Review_author(ctx, field)
+	case "reply":
+		return ec.fieldContext_Review_reply(ctx, field)
+	case "repliedAt":
+		return ec.fieldContext_Review_repliedAt(ctx, field)
+	case "hidden":
+		return ec.fieldContext_Review_hidden(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Review", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReviewConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReviewConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ReviewEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ReviewEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4895,6 +5296,28 @@ func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.
 		return ec.fieldContext_Slot_free(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Slot", field.Name)
+}
+
+func (ec *executionContext) childFields_Specialty(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_Specialty_code(ctx, field)
+	case "name":
+		return ec.fieldContext_Specialty_name(ctx, field)
+	case "nameEn":
+		return ec.fieldContext_Specialty_nameEn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Specialty", field.Name)
+}
+
+func (ec *executionContext) childFields_UnmatchedSpecialty(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_UnmatchedSpecialty_text(ctx, field)
+	case "doctors":
+		return ec.fieldContext_UnmatchedSpecialty_doctors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnmatchedSpecialty", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5032,6 +5455,28 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 		return nil, err
 	}
 	args["denied"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Doctor_reviews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -5261,6 +5706,20 @@ func (ec *executionContext) field_Mutation_createSlots_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSpecialty_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (specialty.CreateInput, error) {
+			return ec.unmarshalNCreateSpecialtyInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋspecialtyᚐCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deactivateAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5300,6 +5759,28 @@ func (ec *executionContext) field_Mutation_deleteSlot_args(ctx context.Context, 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_hideReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -5577,6 +6058,28 @@ func (ec *executionContext) field_Mutation_rejectDoctor_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_replyToReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "text",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["text"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestPasswordReset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5624,6 +6127,20 @@ func (ec *executionContext) field_Mutation_revokeShare_args(ctx context.Context,
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSpecialty_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
 	return args, nil
 }
 
@@ -5952,30 +6469,38 @@ func (ec *executionContext) field_Query_doctors_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["specialty"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "minRating",
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "specialtyCode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["specialtyCode"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "minRating",
 		func(ctx context.Context, v any) (*float64, error) {
 			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["minRating"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	args["minRating"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg5
+	args["after"] = arg6
 	return args, nil
 }
 
@@ -8343,29 +8868,6 @@ func (ec *executionContext) fieldContext_Doctor_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Doctor", field, false, false, "String")
 }
 
-func (ec *executionContext) _Doctor_specialty(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Doctor_specialty(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Specialty, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Doctor_specialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Doctor", field, false, false, "String")
-}
-
 func (ec *executionContext) _Doctor_priceCents(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8510,29 +9012,6 @@ func (ec *executionContext) _Doctor_distanceKm(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Doctor_distanceKm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
-}
-
-func (ec *executionContext) _Doctor_rating(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Doctor_rating(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Doctor().Rating(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Doctor_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
 }
 
@@ -8803,6 +9282,128 @@ func (ec *executionContext) _Doctor_photoUrl(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Doctor_photoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Doctor", field, true, true, "String")
+}
+
+func (ec *executionContext) _Doctor_reviews(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_reviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Doctor().Reviews(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Connection) graphql.Marshaler {
+			return ec.marshalNReviewConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_reviews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Doctor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Doctor_reviews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Doctor_rating(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().Rating(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Doctor_specialty(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_specialty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().Specialty(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_specialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Doctor", field, true, true, "String")
+}
+
+func (ec *executionContext) _Doctor_specialtyInfo(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Doctor_specialtyInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Doctor().SpecialtyInfo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Specialty) graphql.Marshaler {
+			return ec.marshalOSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialty(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Doctor_specialtyInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Doctor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Specialty(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DoctorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DoctorConnection) (ret graphql.Marshaler) {
@@ -12776,6 +13377,274 @@ func (ec *executionContext) fieldContext_Mutation_revokeShare(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_replyToReview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_replyToReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReplyToReview(ctx, fc.Args["id"].(int), fc.Args["text"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *review.Review
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *review.Review
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *review.Review
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalNReview2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_replyToReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_replyToReview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_hideReview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_hideReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HideReview(ctx, fc.Args["id"].(int), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *review.Review
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *review.Review
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *review.Review
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalNReview2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_hideReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_hideReview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSpecialty(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSpecialty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSpecialty(ctx, fc.Args["input"].(specialty.CreateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Specialty
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Specialty
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Specialty
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Specialty) graphql.Marshaler {
+			return ec.marshalNSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSpecialty(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Specialty(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSpecialty_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSpecialty(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSpecialty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSpecialty(ctx, fc.Args["code"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Doctor
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSpecialty(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSpecialty_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NoShowFigures_eligible(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13719,7 +14588,7 @@ func (ec *executionContext) _Query_doctors(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["minRating"].(*float64), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DoctorConnection) graphql.Marshaler {
@@ -14646,6 +15515,93 @@ func (ec *executionContext) fieldContext_Query_recordAccessLog(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_specialties(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_specialties(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Specialties(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Specialty) graphql.Marshaler {
+			return ec.marshalNSpecialty2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialtyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_specialties(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Specialty(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_unmatchedSpecialties(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_unmatchedSpecialties(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().UnmatchedSpecialties(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*specialty.Unmatched
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*specialty.Unmatched
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*specialty.Unmatched
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*specialty.Unmatched) graphql.Marshaler {
+			return ec.marshalNUnmatchedSpecialty2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋspecialtyᚐUnmatchedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_unmatchedSpecialties(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnmatchedSpecialty(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15360,6 +16316,309 @@ func (ec *executionContext) fieldContext_RecordShare_files(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Review_id(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Review_stars(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_stars(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stars, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_stars(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Review_comment(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "String")
+}
+
+func (ec *executionContext) _Review_createdAt(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Review_author(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "String")
+}
+
+func (ec *executionContext) _Review_reply(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_reply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reply, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_reply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "String")
+}
+
+func (ec *executionContext) _Review_repliedAt(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_repliedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepliedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_repliedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Review_hidden(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_hidden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hidden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_hidden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *review.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*review.Edge) graphql.Marshaler {
+			return ec.marshalNReviewEdge2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *review.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewEdge_node(ctx context.Context, field graphql.CollectedField, obj *review.Edge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalNReview2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *review.Edge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewEdge", field, false, false, "Cursor")
+}
+
 func (ec *executionContext) _Slot_id(ctx context.Context, field graphql.CollectedField, obj *ent.Slot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15507,6 +16766,75 @@ func (ec *executionContext) fieldContext_Slot_free(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Slot", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Specialty_code(ctx context.Context, field graphql.CollectedField, obj *ent.Specialty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Specialty_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Specialty_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Specialty", field, false, false, "String")
+}
+
+func (ec *executionContext) _Specialty_name(ctx context.Context, field graphql.CollectedField, obj *ent.Specialty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Specialty_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Specialty_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Specialty", field, false, false, "String")
+}
+
+func (ec *executionContext) _Specialty_nameEn(ctx context.Context, field graphql.CollectedField, obj *ent.Specialty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Specialty_nameEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameEn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Specialty_nameEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Specialty", field, false, false, "String")
+}
+
 func (ec *executionContext) _Subscription_appointmentUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -15639,6 +16967,52 @@ func (ec *executionContext) fieldContext_Subscription_agendaUpdated(ctx context.
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UnmatchedSpecialty_text(ctx context.Context, field graphql.CollectedField, obj *specialty.Unmatched) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnmatchedSpecialty_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnmatchedSpecialty_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnmatchedSpecialty", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnmatchedSpecialty_doctors(ctx context.Context, field graphql.CollectedField, obj *specialty.Unmatched) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnmatchedSpecialty_doctors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Doctors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnmatchedSpecialty_doctors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnmatchedSpecialty", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -17122,6 +18496,62 @@ func UnmarshalCoverageCheckOrder(ctx context.Context, raw any) (ent.CoverageChec
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSpecialtyInput(ctx context.Context, obj any) (specialty.CreateInput, error) {
+	var it specialty.CreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "nameEn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameEn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEn"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSpecialtyInput unmarshals raw into the CreateSpecialtyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSpecialtyInput(ctx context.Context, raw any) (specialty.CreateInput, error) {
+	var out specialty.CreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSpecialtyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDayOffOrder(ctx context.Context, obj any) (ent.DayOffOrder, error) {
 	var it ent.DayOffOrder
 	if obj == nil {
@@ -17918,7 +19348,7 @@ func (ec *executionContext) unmarshalInputRegisterDoctorInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "email", "password", "crm", "specialty", "priceCents", "location", "timezone"}
+	fieldsInOrder := [...]string{"name", "email", "password", "crm", "specialty", "specialtyCode", "priceCents", "location", "timezone"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17955,11 +19385,18 @@ func (ec *executionContext) unmarshalInputRegisterDoctorInput(ctx context.Contex
 			it.Crm = data
 		case "specialty":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialty"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Specialty = data
+		case "specialtyCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialtyCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SpecialtyCode = data
 		case "priceCents":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceCents"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
@@ -19196,11 +20633,6 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "specialty":
-			out.Values[i] = ec._Doctor_specialty(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "priceCents":
 			out.Values[i] = ec._Doctor_priceCents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -19232,12 +20664,6 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Doctor_distanceKm(ctx, field, obj)
-				})
-		case "rating":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Doctor_rating(ctx, field, obj)
 				})
 		case "slots":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -19295,6 +20721,30 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Doctor_photoUrl(ctx, field, obj)
+				})
+		case "reviews":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_reviews(ctx, field, obj)
+				})
+		case "rating":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_rating(ctx, field, obj)
+				})
+		case "specialty":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_specialty(ctx, field, obj)
+				})
+		case "specialtyInfo":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Doctor_specialtyInfo(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20239,6 +21689,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "replyToReview":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_replyToReview(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hideReview":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_hideReview(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSpecialty":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSpecialty(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSpecialty":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSpecialty(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20748,6 +22226,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_recordAccessLog(ctx, field)
 				})
+		case "specialties":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_specialties(ctx, field)
+				})
+		case "unmatchedSpecialties":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_unmatchedSpecialties(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -21016,6 +22506,150 @@ func (ec *executionContext) _RecordShare(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var reviewImplementors = []string{"Review"}
+
+func (ec *executionContext) _Review(ctx context.Context, sel ast.SelectionSet, obj *review.Review) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Review")
+		case "id":
+			out.Values[i] = ec._Review_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stars":
+			out.Values[i] = ec._Review_stars(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "comment":
+			out.Values[i] = ec._Review_comment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Review_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "author":
+			out.Values[i] = ec._Review_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reply":
+			out.Values[i] = ec._Review_reply(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "repliedAt":
+			out.Values[i] = ec._Review_repliedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hidden":
+			out.Values[i] = ec._Review_hidden(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewConnectionImplementors = []string{"ReviewConnection"}
+
+func (ec *executionContext) _ReviewConnection(ctx context.Context, sel ast.SelectionSet, obj *review.Connection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewConnection")
+		case "edges":
+			out.Values[i] = ec._ReviewConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ReviewConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewEdgeImplementors = []string{"ReviewEdge"}
+
+func (ec *executionContext) _ReviewEdge(ctx context.Context, sel ast.SelectionSet, obj *review.Edge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewEdge")
+		case "node":
+			out.Values[i] = ec._ReviewEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ReviewEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var slotImplementors = []string{"Slot", "Node"}
 
 func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj *ent.Slot) graphql.Marshaler {
@@ -21076,6 +22710,49 @@ func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var specialtyImplementors = []string{"Specialty"}
+
+func (ec *executionContext) _Specialty(ctx context.Context, sel ast.SelectionSet, obj *ent.Specialty) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, specialtyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Specialty")
+		case "code":
+			out.Values[i] = ec._Specialty_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Specialty_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nameEn":
+			out.Values[i] = ec._Specialty_nameEn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -21096,6 +22773,44 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var unmatchedSpecialtyImplementors = []string{"UnmatchedSpecialty"}
+
+func (ec *executionContext) _UnmatchedSpecialty(ctx context.Context, sel ast.SelectionSet, obj *specialty.Unmatched) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unmatchedSpecialtyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnmatchedSpecialty")
+		case "text":
+			out.Values[i] = ec._UnmatchedSpecialty_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doctors":
+			out.Values[i] = ec._UnmatchedSpecialty_doctors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -21698,6 +23413,11 @@ func (ec *executionContext) marshalNCoverageCheckStatus2githubᚗcomᚋhealthmed
 	return v
 }
 
+func (ec *executionContext) unmarshalNCreateSpecialtyInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋspecialtyᚐCreateInput(ctx context.Context, v any) (specialty.CreateInput, error) {
+	res, err := ec.unmarshalInputCreateSpecialtyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
 	res, err := scalar.UnmarshalCursor(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22260,6 +23980,46 @@ func (ec *executionContext) unmarshalNRegisterPatientInput2githubᚗcomᚋhealth
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNReview2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐReview(ctx context.Context, sel ast.SelectionSet, v *review.Review) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Review!")
+		return graphql.Null
+	}
+	return ec._Review(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐConnection(ctx context.Context, sel ast.SelectionSet, v *review.Connection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewConnection!")
+		return graphql.Null
+	}
+	return ec._ReviewConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewEdge2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*review.Edge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReviewEdge2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReviewEdge2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋreviewᚐEdge(ctx context.Context, sel ast.SelectionSet, v *review.Edge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewEdge!")
+		return graphql.Null
+	}
+	return ec._ReviewEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
 	var res model.Role
 	err := res.UnmarshalGQL(v)
@@ -22367,6 +24127,30 @@ func (ec *executionContext) marshalNSlotOrderField2ᚖgithubᚗcomᚋhealthmed�
 	return v
 }
 
+func (ec *executionContext) marshalNSpecialty2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialtyᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Specialty) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialty(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialty(ctx context.Context, sel ast.SelectionSet, v *ent.Specialty) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Specialty!")
+		return graphql.Null
+	}
+	return ec._Specialty(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22422,6 +24206,30 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNUnmatchedSpecialty2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋspecialtyᚐUnmatchedᚄ(ctx context.Context, sel ast.SelectionSet, v []*specialty.Unmatched) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnmatchedSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋspecialtyᚐUnmatched(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUnmatchedSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋspecialtyᚐUnmatched(ctx context.Context, sel ast.SelectionSet, v *specialty.Unmatched) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnmatchedSpecialty!")
+		return graphql.Null
+	}
+	return ec._UnmatchedSpecialty(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateRecordFileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐUpdateRecordFileInput(ctx context.Context, v any) (record.UpdateRecordFileInput, error) {
@@ -23131,6 +24939,13 @@ func (ec *executionContext) marshalOSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmed
 		return graphql.Null
 	}
 	return ec._Slot(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSpecialty2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSpecialty(ctx context.Context, sel ast.SelectionSet, v *ent.Specialty) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Specialty(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

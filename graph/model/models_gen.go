@@ -128,6 +128,12 @@ const (
 	ErrorCodeAlreadyLinked ErrorCode = "ALREADY_LINKED"
 	// Reason (CONFLICT): the e-mail address is verified already.
 	ErrorCodeAlreadyVerified ErrorCode = "ALREADY_VERIFIED"
+	// Reason (CONFLICT): the catalogue has an entry of that name or code already.
+	ErrorCodeAlreadyExists ErrorCode = "ALREADY_EXISTS"
+	// Reason (CONFLICT): the review has the doctor's reply already.
+	ErrorCodeAlreadyReplied ErrorCode = "ALREADY_REPLIED"
+	// Reason (CONFLICT): the review is hidden already.
+	ErrorCodeAlreadyHidden ErrorCode = "ALREADY_HIDDEN"
 	// Reason (CONFLICT): a concurrent change won a race; send the same mutation again.
 	ErrorCodeRetry ErrorCode = "RETRY"
 	// Reason (CONFLICT): a subscription cannot resume from where the client stood; read the state again and subscribe without after.
@@ -192,6 +198,9 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeAlreadyRated,
 	ErrorCodeAlreadyLinked,
 	ErrorCodeAlreadyVerified,
+	ErrorCodeAlreadyExists,
+	ErrorCodeAlreadyReplied,
+	ErrorCodeAlreadyHidden,
 	ErrorCodeRetry,
 	ErrorCodeRefetchRequired,
 	ErrorCodeEmailNotVerified,
@@ -217,7 +226,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
+	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
 		return true
 	}
 	return false

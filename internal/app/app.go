@@ -30,7 +30,9 @@ import (
 	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/ratelimit"
 	"github.com/healthmed/healthmed/internal/record"
+	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/server"
+	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
@@ -173,8 +175,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	}
 	clinic.steps = append(clinic.steps, jobStep{"delete ended sign-ins", ident.PurgeEnded})
 	rights := &lgpd.Service{Client: client, Records: recs, Log: log, Passwords: ident, SignIns: ident}
+	specialties := &specialty.Catalogue{Client: client}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Profiles: profiles, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
-		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log}
+		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log,
+		Catalogue: specialties, Feedback: &review.Service{Client: client, Now: o.now}}
 	origins, err := server.NewOrigins(cfg.AllowedOrigins, cfg.PublicURL, cfg.Dev)
 	if err != nil {
 		return nil, fmt.Errorf("HEALTHMED_ALLOWED_ORIGINS: %w", err)
@@ -209,7 +213,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		MaxOperationBytes: int64(cfg.MaxBodyBytes), MaxUploadFiles: maxUploadFiles, WebsocketInitWait: 10 * time.Second,
 		SubscriptionsPerSocket: cfg.Subscriptions.PerSocket, SubscriptionsPerAccount: cfg.Subscriptions.PerAccount,
 		Websocket: ws, Drainer: drainer, Recheck: ident, SignIns: signouts, PerResponse: func(ctx context.Context) context.Context {
-			return clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx)))
+			return specialties.WithLoaders(clinic.Coverage.WithLoaders(clinic.Billing.WithLoaders(ag.WithLoaders(ctx))))
 		},
 		Outer: outer,
 		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,

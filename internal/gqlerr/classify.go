@@ -25,6 +25,11 @@ var constraintReasons = map[string]string{
 	"patients_cpf_key":                       ReasonAlreadyRegistered,
 	"appointment_patient_id_idempotency_key": ReasonSlotTaken,
 	"feedback_appointment_id":                ReasonAlreadyRated,
+	"specialties_code_key":                   ReasonAlreadyExists,
+	"specialties_name_key":                   ReasonAlreadyExists,
+	"specialties_name_en_key":                ReasonAlreadyExists,
+	"specialties_name_folded":                ReasonAlreadyExists,
+	"specialties_name_en_folded":             ReasonAlreadyExists,
 }
 
 // Classify turns a known error into its contract form, or returns nil.
@@ -73,6 +78,8 @@ func conflictMessage(reason string) string {
 		return "already registered"
 	case ReasonAlreadyRated:
 		return "this appointment was already rated"
+	case ReasonAlreadyExists:
+		return "the catalogue has that specialty already"
 	}
 	return "conflict"
 }

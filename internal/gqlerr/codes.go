@@ -35,6 +35,9 @@ const (
 	// external identity; anything at all for a registration still
 	// waiting for its link).
 	ReasonEmailNotVerified = "EMAIL_NOT_VERIFIED"
+	ReasonAlreadyExists     = "ALREADY_EXISTS"
+	ReasonAlreadyReplied    = "ALREADY_REPLIED"
+	ReasonAlreadyHidden     = "ALREADY_HIDDEN"
 	// ReasonRefetch: a subscription cannot resume from where the client
 	// left off (it missed too much); read the state again, then subscribe.
 	ReasonRefetch = "REFETCH_REQUIRED"

@@ -12,6 +12,7 @@ import (
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -56,7 +57,10 @@ func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*
 	f.Add(checkPassword("password", in.Password))
 	number, state, err := validate.CRM(in.Crm)
 	f.Add(validate.Field("crm", err))
-	specialty, err := requiredText("specialty", in.Specialty, 100)
+	sp, err := specialty.Choose(ctx, s.Client, in.SpecialtyCode, in.Specialty, "specialtyCode", "specialty")
+	if err != nil && gqlerr.Classify(err) == nil {
+		return nil, err
+	}
 	f.Add(err)
 	if in.PriceCents < 0 || in.PriceCents > maxPriceCents {
 		f.Add(gqlerr.BadInput("priceCents", "priceCents must be between 0 and %d", maxPriceCents))
@@ -86,7 +90,7 @@ func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*
 	db := txn.Client(ctx, s.Client)
 	reg := db.Registration.Create().SetKind(registration.KindDOCTOR).
 		SetName(name).SetEmail(email).SetPasswordHash(hash).
-		SetCrmNumber(number).SetCrmState(state).SetSpecialty(specialty).SetPriceCents(in.PriceCents).
+		SetCrmNumber(number).SetCrmState(state).SetSpecialty(sp.Name).SetPriceCents(in.PriceCents).
 		SetLat(in.Location.Lat).SetLng(in.Location.Lng).SetTimezone(tz)
 	emailOwner, err := db.Doctor.Query().Where(doctor.Email(email)).FirstID(sys)
 	if err != nil && !ent.IsNotFound(err) {

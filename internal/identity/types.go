@@ -38,10 +38,12 @@ type RegisterDoctorInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	// CRM number and state, e.g. "123456/SP".
-	Crm        string     `json:"crm"`
-	Specialty  string     `json:"specialty"`
-	PriceCents int        `json:"priceCents"`
-	Location   *geo.Point `json:"location"`
+	Crm string `json:"crm"`
+	// A catalogue name in either language, or the code in SpecialtyCode.
+	Specialty     *string    `json:"specialty,omitempty"`
+	SpecialtyCode *string    `json:"specialtyCode,omitempty"`
+	PriceCents    int        `json:"priceCents"`
+	Location      *geo.Point `json:"location"`
 	// IANA time zone; America/Sao_Paulo when omitted.
 	Timezone *string `json:"timezone,omitempty"`
 }

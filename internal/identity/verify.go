@@ -12,6 +12,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/validate"
@@ -79,10 +80,19 @@ func (s *Service) complete(ctx context.Context, id int) error {
 	switch r.Kind {
 	case registration.KindDOCTOR:
 		var d *ent.Doctor
-		d, err = db.Doctor.Create().SetName(r.Name).SetEmail(r.Email).SetPasswordHash(r.PasswordHash).
+		// The registration keeps the catalogue entry's name it was given.
+		var sp *ent.Specialty
+		if sp, err = specialty.ByName(sys, s.Client, deref(r.Specialty)); err != nil {
+			return err
+		}
+		create := db.Doctor.Create().SetName(r.Name).SetEmail(r.Email).SetPasswordHash(r.PasswordHash).
 			SetCrmNumber(deref(r.CrmNumber)).SetCrmState(deref(r.CrmState)).SetSpecialty(deref(r.Specialty)).
 			SetPriceCents(derefInt(r.PriceCents)).SetLocation(geo.Point{Lat: derefFloat(r.Lat), Lng: derefFloat(r.Lng)}).
-			SetTimezone(deref(r.Timezone)).SetEmailVerifiedAt(now).Save(sys)
+			SetTimezone(deref(r.Timezone)).SetEmailVerifiedAt(now)
+		if sp != nil {
+			create.SetSpecialtyCode(sp.Code)
+		}
+		d, err = create.Save(sys)
 		if err == nil {
 			account = d.ID
 		}

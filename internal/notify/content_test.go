@@ -27,7 +27,7 @@ func TestEmailsCarryNoClinicalDetails(t *testing.T) {
 	env := newEnv(t)
 	const (
 		doctorName  = "Dra. Helena Prado"
-		specialty   = "Oncologia Pediátrica"
+		specialty   = "Oncologia Clínica"
 		patientName = "Joaquim Sigiloso"
 		rejectWhy   = "suspeita de recidiva tumoral"
 		cancelWhy   = "internado por quimioterapia"

@@ -112,7 +112,7 @@ func viewerID(t *testing.T, env *apptest.Env, token string) string {
 // n notifications to the doctor.
 func bookings(t *testing.T, env *apptest.Env, n int) (doctor, patient string) {
 	t.Helper()
-	doctor, _ = env.Doctor("Dra. Outbox", "Clínica geral", -23.55, -46.63)
+	doctor, _ = env.Doctor("Dra. Outbox", "Clínica Médica", -23.55, -46.63)
 	patient, _, _ = env.Patient("Paciente Outbox")
 	dropRegistrationMail(t, env)
 	starts := make([]time.Time, n)

@@ -36,7 +36,7 @@ func countKind(t *testing.T, w *notify.Worker, appointmentID int, k notification
 // the scheduler runs.
 func TestRemindersAreEnqueuedOnceEvenWhenTheSchedulerRunsTwice(t *testing.T) {
 	env := newEnv(t)
-	doctor, _ := env.Doctor("Dra. Lembrete", "Clínica geral", -23.55, -46.63)
+	doctor, _ := env.Doctor("Dra. Lembrete", "Clínica Médica", -23.55, -46.63)
 	patient, _, _ := env.Patient("Paciente Lembrete")
 	dropRegistrationMail(t, env)
 	start := day(3, 13)
@@ -109,7 +109,7 @@ func TestRemindersAreEnqueuedOnceEvenWhenTheSchedulerRunsTwice(t *testing.T) {
 // drops the reminders not yet sent.
 func TestLateAcceptanceSkipsTheDayBeforeReminderAndCancellingDropsThem(t *testing.T) {
 	env := newEnv(t)
-	doctor, _ := env.Doctor("Dra. Tarde", "Clínica geral", -23.55, -46.63)
+	doctor, _ := env.Doctor("Dra. Tarde", "Clínica Médica", -23.55, -46.63)
 	patient, _, _ := env.Patient("Paciente Tarde")
 	dropRegistrationMail(t, env)
 	soon := time.Now().UTC().Add(5 * time.Hour).Truncate(time.Minute)

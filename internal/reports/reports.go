@@ -128,7 +128,8 @@ func (s *Service) Ratings(ctx context.Context, from, to *time.Time) ([]*DoctorRa
 			return nil, err
 		}
 	}
-	var where []string
+	// A rating an admin hid leaves every average, this one included.
+	where := []string{"hidden_at IS NULL"}
 	var args []any
 	if from != nil {
 		args = append(args, from.UTC())
@@ -138,10 +139,7 @@ func (s *Service) Ratings(ctx context.Context, from, to *time.Time) ([]*DoctorRa
 		args = append(args, to.UTC())
 		where = append(where, fmt.Sprintf("created_at < $%d", len(args)))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = "WHERE " + strings.Join(where, " AND ")
-	}
+	cond := "WHERE " + strings.Join(where, " AND ")
 	rows, err := s.DB.QueryContext(ctx, `
 SELECT f.doctor_id, d.name, f.average, f.n
 FROM (SELECT doctor_id, avg(stars)::float8 AS average, count(*) AS n

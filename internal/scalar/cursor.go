@@ -29,7 +29,14 @@ const (
 	KindTime Kind = 't'
 	// KindFloat orders by a number, such as a distance in metres, then id.
 	KindFloat Kind = 'f'
+	// KindNewest orders newest first: by a timestamp, then id, both
+	// descending.
+	KindNewest Kind = 'n'
 )
+
+// Newest is the sort value of a newest-first list. It is not a time.Time
+// so that a cursor of a list running forwards in time is refused there.
+type Newest struct{ At time.Time }
 
 const (
 	// MaxCursorLength bounds a cursor before it is decoded; the longest
@@ -52,6 +59,8 @@ func KindOf(c Cursor) Kind {
 	switch c.Value.(type) {
 	case time.Time:
 		return KindTime
+	case Newest:
+		return KindNewest
 	case float64:
 		return KindFloat
 	}
@@ -79,10 +88,9 @@ func EncodeCursor(c Cursor) string {
 		b = append(b, byte(KindID))
 		b = binary.AppendUvarint(b, uint64(c.ID))
 	case time.Time:
-		b = append(b, byte(KindTime))
-		b = binary.AppendUvarint(b, uint64(c.ID))
-		b = binary.AppendVarint(b, v.Unix())
-		b = binary.AppendUvarint(b, uint64(v.Nanosecond()))
+		b = appendTime(append(b, byte(KindTime)), c.ID, v)
+	case Newest:
+		b = appendTime(append(b, byte(KindNewest)), c.ID, v.At)
 	case float64:
 		b = append(b, byte(KindFloat))
 		b = binary.AppendUvarint(b, uint64(c.ID))
@@ -129,18 +137,15 @@ func decodeCursor(b []byte) (Cursor, bool) {
 	c, b := Cursor{ID: int(id)}, b[n:]
 	switch kind {
 	case KindID:
-	case KindTime:
-		sec, n := binary.Varint(b)
-		if n <= 0 || sec < minTime || sec > maxTime {
+	case KindTime, KindNewest:
+		t, rest, ok := readTime(b)
+		if !ok {
 			return Cursor{}, false
 		}
-		b = b[n:]
-		nsec, n := binary.Uvarint(b)
-		if n <= 0 || nsec >= uint64(time.Second) {
-			return Cursor{}, false
+		c.Value, b = t, rest
+		if kind == KindNewest {
+			c.Value = Newest{At: t}
 		}
-		b = b[n:]
-		c.Value = time.Unix(sec, int64(nsec)).UTC()
 	case KindFloat:
 		if len(b) < 8 {
 			return Cursor{}, false
@@ -154,6 +159,25 @@ func decodeCursor(b []byte) (Cursor, bool) {
 		return Cursor{}, false
 	}
 	return c, len(b) == 0
+}
+
+func appendTime(b []byte, id int, t time.Time) []byte {
+	b = binary.AppendUvarint(b, uint64(id))
+	b = binary.AppendVarint(b, t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+}
+
+func readTime(b []byte) (time.Time, []byte, bool) {
+	sec, n := binary.Varint(b)
+	if n <= 0 || sec < minTime || sec > maxTime {
+		return time.Time{}, nil, false
+	}
+	b = b[n:]
+	nsec, n := binary.Uvarint(b)
+	if n <= 0 || nsec >= uint64(time.Second) {
+		return time.Time{}, nil, false
+	}
+	return time.Unix(sec, int64(nsec)).UTC(), b[n:], true
 }
 
 func badCursor() error {

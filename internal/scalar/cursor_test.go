@@ -138,6 +138,10 @@ func FuzzCursor(f *testing.F) {
 			if v.Location() != time.UTC || v.Year() < 1 || v.Year() > 9999 {
 				t.Fatalf("%q: time %v", s, v)
 			}
+		case Newest:
+			if v.At.Location() != time.UTC || v.At.Year() < 1 || v.At.Year() > 9999 {
+				t.Fatalf("%q: time %v", s, v.At)
+			}
 		case float64:
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				t.Fatalf("%q: float %v", s, v)

@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/scalar"
+	"github.com/healthmed/healthmed/internal/specialty"
 )
 
 const (
@@ -31,12 +32,15 @@ const (
 
 // DoctorArgs are the arguments of Query.doctors.
 type DoctorArgs struct {
-	Near      *geo.Point
-	WithinKm  *float64
-	Specialty *string
-	MinRating *float64
-	First     *int
-	After     *scalar.Cursor
+	Near     *geo.Point
+	WithinKm *float64
+	// Specialty is a name of the catalogue in either language (case and
+	// accents aside), or the text of a doctor registered before it.
+	Specialty     *string
+	SpecialtyCode *string
+	MinRating     *float64
+	First         *int
+	After         *scalar.Cursor
 	// CountTotal asks for totalCount, a second statement counting the
 	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
@@ -68,8 +72,21 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	// every doctor is, so the nearest-first scan of the location index
 	// stays the plan and skips the few others as it reads.
 	preds := []predicate.Doctor{doctor.VerificationEQ(doctor.VerificationVERIFIED)}
+	if a.SpecialtyCode != nil {
+		preds = append(preds, doctor.SpecialtyCode(*a.SpecialtyCode))
+	}
 	if a.Specialty != nil {
-		preds = append(preds, doctor.Specialty(*a.Specialty))
+		s, err := specialty.ByName(ctx, client, *a.Specialty)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			preds = append(preds, doctor.SpecialtyCode(s.Code))
+		} else {
+			// A text the catalogue does not know is matched exactly
+			// against the doctors whose own text it named nothing either.
+			preds = append(preds, doctor.SpecialtyCodeIsNil(), doctor.Specialty(*a.Specialty))
+		}
 	}
 	if a.MinRating != nil {
 		preds = append(preds, doctor.RatingGTE(*a.MinRating))
@@ -139,15 +156,16 @@ func byID(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []p
 // field never finds its column empty.
 var fieldColumns = map[string][]string{
 	"id": nil, "__typename": nil, "distanceKm": nil, "slots": nil, "nextFreeSlot": nil,
-	"createdAt":   {doctor.FieldCreatedAt},
-	"name":        {doctor.FieldName},
-	"crm":         {doctor.FieldCrmNumber, doctor.FieldCrmState},
-	"specialty":   {doctor.FieldSpecialty},
-	"priceCents":  {doctor.FieldPriceCents},
-	"location":    {doctor.FieldLocation},
-	"timezone":    {doctor.FieldTimezone},
-	"rating":      {doctor.FieldRating},
-	"ratingCount": {doctor.FieldRatingCount},
+	"createdAt":     {doctor.FieldCreatedAt},
+	"name":          {doctor.FieldName},
+	"crm":           {doctor.FieldCrmNumber, doctor.FieldCrmState},
+	"specialty":     {doctor.FieldSpecialty, doctor.FieldSpecialtyCode},
+	"specialtyInfo": {doctor.FieldSpecialtyCode},
+	"priceCents":    {doctor.FieldPriceCents},
+	"location":      {doctor.FieldLocation},
+	"timezone":      {doctor.FieldTimezone},
+	"rating":        {doctor.FieldRating, doctor.FieldRatingCount},
+	"ratingCount":   {doctor.FieldRatingCount},
 }
 
 // columnsFor are the columns the fields read, the id always first.
@@ -232,6 +250,9 @@ func (a DoctorArgs) validate() (int, error) {
 		if w := *a.WithinKm; math.IsNaN(w) || w <= 0 || w > MaxWithinKm {
 			return 0, gqlerr.BadInput("withinKm", "withinKm must be greater than 0 and at most %d", MaxWithinKm)
 		}
+	}
+	if a.SpecialtyCode != nil && len(*a.SpecialtyCode) > specialty.MaxCodeLength {
+		return 0, gqlerr.BadInput("specialtyCode", "not a code of the specialties catalogue")
 	}
 	if a.MinRating != nil {
 		if r := *a.MinRating; math.IsNaN(r) || r < 0 || r > 5 {

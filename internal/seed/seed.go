@@ -47,9 +47,11 @@ var cities = []city{
 	{"Belo Horizonte", "MG", geo.Point{Lat: -19.9167, Lng: -43.9345}},
 }
 
+// specialties are English names of the catalogue; the database gives each
+// doctor the code of theirs.
 var specialties = []string{
-	"Cardiology", "Dermatology", "Endocrinology", "Family Medicine", "Gastroenterology",
-	"Gynecology", "Neurology", "Ophthalmology", "Orthopedics", "Pediatrics", "Psychiatry", "Urology",
+	"Cardiology", "Dermatology", "Endocrinology and Metabolism", "Family and Community Medicine", "Gastroenterology",
+	"Gynecology and Obstetrics", "Neurology", "Ophthalmology", "Orthopedics and Traumatology", "Pediatrics", "Psychiatry", "Urology",
 }
 
 var firstNames = []string{"Ana", "Bruno", "Carla", "Daniel", "Eduarda", "Felipe", "Gabriela", "Henrique",

@@ -1,0 +1,4 @@
+package db
+
+// MigrateBefore applies the migrations older than version.
+var MigrateBefore = migrateBefore
