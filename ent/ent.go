@@ -31,6 +31,8 @@ import (
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -110,6 +112,8 @@ func checkColumn(t, c string) error {
 			recordshare.Table:      recordshare.ValidColumn,
 			session.Table:          session.ValidColumn,
 			slot.Table:             slot.ValidColumn,
+			waitlistentry.Table:    waitlistentry.ValidColumn,
+			waitlistoffer.Table:    waitlistoffer.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -35,6 +35,8 @@ type Notification struct {
 	AppointmentID *int `json:"appointment_id,omitempty"`
 	// RecordShareID holds the value of the "record_share_id" field.
 	RecordShareID *int `json:"record_share_id,omitempty"`
+	// WaitlistOfferID holds the value of the "waitlist_offer_id" field.
+	WaitlistOfferID *int `json:"waitlist_offer_id,omitempty"`
 	// StartsAt holds the value of the "starts_at" field.
 	StartsAt *time.Time `json:"starts_at,omitempty"`
 	// ReadAt holds the value of the "read_at" field.
@@ -127,7 +129,7 @@ func (*Notification) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case notification.FieldID, notification.FieldDoctorID, notification.FieldPatientID, notification.FieldAppointmentID, notification.FieldRecordShareID, notification.FieldAttempts:
+		case notification.FieldID, notification.FieldDoctorID, notification.FieldPatientID, notification.FieldAppointmentID, notification.FieldRecordShareID, notification.FieldWaitlistOfferID, notification.FieldAttempts:
 			values[i] = new(sql.NullInt64)
 		case notification.FieldKind, notification.FieldDedupeKey, notification.FieldEmailStatus, notification.FieldLastError:
 			values[i] = new(sql.NullString)
@@ -199,6 +201,13 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RecordShareID = new(int)
 				*_m.RecordShareID = int(value.Int64)
+			}
+		case notification.FieldWaitlistOfferID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field waitlist_offer_id", values[i])
+			} else if value.Valid {
+				_m.WaitlistOfferID = new(int)
+				*_m.WaitlistOfferID = int(value.Int64)
 			}
 		case notification.FieldStartsAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -349,6 +358,11 @@ func (_m *Notification) String() string {
 	builder.WriteString(", ")
 	if v := _m.RecordShareID; v != nil {
 		builder.WriteString("record_share_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.WaitlistOfferID; v != nil {
+		builder.WriteString("waitlist_offer_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

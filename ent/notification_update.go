@@ -252,6 +252,9 @@ func (_u *NotificationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(notification.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.WaitlistOfferIDCleared() {
+		_spec.ClearField(notification.FieldWaitlistOfferID, field.TypeInt)
+	}
 	if _u.mutation.StartsAtCleared() {
 		_spec.ClearField(notification.FieldStartsAt, field.TypeTime)
 	}
@@ -571,6 +574,9 @@ func (_u *NotificationUpdateOne) sqlSave(ctx context.Context) (_node *Notificati
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(notification.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.WaitlistOfferIDCleared() {
+		_spec.ClearField(notification.FieldWaitlistOfferID, field.TypeInt)
 	}
 	if _u.mutation.StartsAtCleared() {
 		_spec.ClearField(notification.FieldStartsAt, field.TypeTime)

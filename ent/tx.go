@@ -52,6 +52,10 @@ type Tx struct {
 	Session *SessionClient
 	// Slot is the client for interacting with the Slot builders.
 	Slot *SlotClient
+	// WaitlistEntry is the client for interacting with the WaitlistEntry builders.
+	WaitlistEntry *WaitlistEntryClient
+	// WaitlistOffer is the client for interacting with the WaitlistOffer builders.
+	WaitlistOffer *WaitlistOfferClient
 
 	// lazily loaded.
 	client     *Client
@@ -202,6 +206,8 @@ func (tx *Tx) init() {
 	tx.RecordShare = NewRecordShareClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Slot = NewSlotClient(tx.config)
+	tx.WaitlistEntry = NewWaitlistEntryClient(tx.config)
+	tx.WaitlistOffer = NewWaitlistOfferClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -19,6 +19,7 @@ import (
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // Resolver is the root of the resolvers and holds their dependencies.
@@ -33,6 +34,7 @@ type Resolver struct {
 	Billing  *billing.Service
 	Coverage *coverage.Service
 	Reports  *reports.Service
+	Waitlist *waitlist.Service
 	Log      *slog.Logger
 }
 

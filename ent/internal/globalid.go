@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"admins\":47244640256,\"appointments\":0,\"audit_events\":4294967296,\"availabilities\":30064771072,\"coverage_checks\":51539607552,\"day_offs\":34359738368,\"doctors\":8589934592,\"events\":42949672960,\"external_identities\":77309411328,\"feedbacks\":38654705664,\"insurance_plans\":55834574848,\"invoices\":60129542144,\"login_attempts\":68719476736,\"notifications\":64424509440,\"patients\":12884901888,\"record_files\":17179869184,\"record_shares\":21474836480,\"sessions\":73014444032,\"slots\":25769803776}"
+const IncrementStarts = "{\"admins\":47244640256,\"appointments\":0,\"audit_events\":4294967296,\"availabilities\":30064771072,\"coverage_checks\":51539607552,\"day_offs\":34359738368,\"doctors\":8589934592,\"events\":42949672960,\"external_identities\":77309411328,\"feedbacks\":38654705664,\"insurance_plans\":55834574848,\"invoices\":60129542144,\"login_attempts\":68719476736,\"notifications\":64424509440,\"patients\":12884901888,\"record_files\":17179869184,\"record_shares\":21474836480,\"sessions\":73014444032,\"slots\":25769803776,\"waitlist_entries\":81604378624,\"waitlist_offers\":85899345920}"

@@ -32,6 +32,8 @@ const (
 	FieldAppointmentID = "appointment_id"
 	// FieldRecordShareID holds the string denoting the record_share_id field in the database.
 	FieldRecordShareID = "record_share_id"
+	// FieldWaitlistOfferID holds the string denoting the waitlist_offer_id field in the database.
+	FieldWaitlistOfferID = "waitlist_offer_id"
 	// FieldStartsAt holds the string denoting the starts_at field in the database.
 	FieldStartsAt = "starts_at"
 	// FieldReadAt holds the string denoting the read_at field in the database.
@@ -102,6 +104,7 @@ var Columns = []string{
 	FieldPatientID,
 	FieldAppointmentID,
 	FieldRecordShareID,
+	FieldWaitlistOfferID,
 	FieldStartsAt,
 	FieldReadAt,
 	FieldDedupeKey,
@@ -155,14 +158,16 @@ type Kind string
 
 // Kind values.
 const (
-	KindBOOKING_REQUESTED Kind = "BOOKING_REQUESTED"
-	KindBOOKING_ACCEPTED  Kind = "BOOKING_ACCEPTED"
-	KindBOOKING_REJECTED  Kind = "BOOKING_REJECTED"
-	KindBOOKING_CANCELLED Kind = "BOOKING_CANCELLED"
-	KindREMINDER_24H      Kind = "REMINDER_24H"
-	KindREMINDER_1H       Kind = "REMINDER_1H"
-	KindSHARE_CREATED     Kind = "SHARE_CREATED"
-	KindSHARE_REVOKED     Kind = "SHARE_REVOKED"
+	KindBOOKING_REQUESTED   Kind = "BOOKING_REQUESTED"
+	KindBOOKING_ACCEPTED    Kind = "BOOKING_ACCEPTED"
+	KindBOOKING_REJECTED    Kind = "BOOKING_REJECTED"
+	KindBOOKING_CANCELLED   Kind = "BOOKING_CANCELLED"
+	KindREMINDER_24H        Kind = "REMINDER_24H"
+	KindREMINDER_1H         Kind = "REMINDER_1H"
+	KindSHARE_CREATED       Kind = "SHARE_CREATED"
+	KindSHARE_REVOKED       Kind = "SHARE_REVOKED"
+	KindBOOKING_RESCHEDULED Kind = "BOOKING_RESCHEDULED"
+	KindWAITLIST_OFFERED    Kind = "WAITLIST_OFFERED"
 )
 
 func (k Kind) String() string {
@@ -172,7 +177,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED:
+	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED:
 		return nil
 	default:
 		return fmt.Errorf("notification: invalid enum value for kind field: %q", k)
@@ -249,6 +254,11 @@ func ByAppointmentID(opts ...sql.OrderTermOption) OrderOption {
 // ByRecordShareID orders the results by the record_share_id field.
 func ByRecordShareID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRecordShareID, opts...).ToFunc()
+}
+
+// ByWaitlistOfferID orders the results by the waitlist_offer_id field.
+func ByWaitlistOfferID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWaitlistOfferID, opts...).ToFunc()
 }
 
 // ByStartsAt orders the results by the starts_at field.

@@ -62,3 +62,9 @@ type Session func(*sql.Selector)
 
 // Slot is the predicate function for slot builders.
 type Slot func(*sql.Selector)
+
+// WaitlistEntry is the predicate function for waitlistentry builders.
+type WaitlistEntry func(*sql.Selector)
+
+// WaitlistOffer is the predicate function for waitlistoffer builders.
+type WaitlistOffer func(*sql.Selector)

@@ -15,6 +15,7 @@ import (
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // Appointment is a patient's booking of a slot. At most one active
@@ -29,12 +30,15 @@ func (Appointment) Fields() []ent.Field {
 		field.Enum("status").
 			Values("REQUESTED", "ACCEPTED", "REJECTED", "CANCELLED", "COMPLETED").
 			Default("REQUESTED"),
-		field.Int("slot_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// slot_id, starts_at and ends_at change only when the patient
+		// reschedules (internal/agenda/reschedule.go): the appointment
+		// keeps its identity, history, invoice and notices.
+		field.Int("slot_id").Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("patient_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
-		field.Time("starts_at").Immutable().
+		field.Time("starts_at").
 			Annotations(entgql.OrderField("STARTS_AT")),
-		field.Time("ends_at").Immutable(),
+		field.Time("ends_at"),
 		field.Int("price_cents").NonNegative().Immutable(),
 		// no_show marks a COMPLETED consultation the patient did not attend:
 		// the contract's statuses stay as they are, and the slot's time is
@@ -56,7 +60,7 @@ func (Appointment) Fields() []ent.Field {
 func (Appointment) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("slot", Slot.Type).Ref("appointments").Field("slot_id").
-			Unique().Required().Immutable(),
+			Unique().Required(),
 		edge.From("doctor", Doctor.Type).Ref("appointments").Field("doctor_id").
 			Unique().Required().Immutable(),
 		edge.From("patient", Patient.Type).Ref("appointments").Field("patient_id").
@@ -91,6 +95,17 @@ func (Appointment) Hooks() []ent.Hook {
 			live.AppointmentChanged,
 			// ...and the notices it calls for, e-mailed after commit.
 			notify.AppointmentChanged,
+			// A slot freed before its time goes to the first in its
+			// doctor's waitlist, held for them.
+			on(event.KindBOOKING_CANCELLED, waitlist.AppointmentEnded),
+			on(event.KindBOOKING_REJECTED, waitlist.AppointmentEnded),
+		),
+		// A reschedule is a move of its own: both parties see it live
+		// and by e-mail, and the slot it left goes to the waitlist.
+		onReschedules(
+			rescheduled(live.AppointmentChanged),
+			rescheduled(notify.AppointmentChanged),
+			waitlist.RescheduledAway,
 		),
 	}
 }

@@ -30,11 +30,15 @@ func (Notification) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("kind").Immutable().Values(
 			"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED",
-			"REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED"),
+			"REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED",
+			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED"),
 		field.Int("doctor_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("patient_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("appointment_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("record_share_id").Optional().Nillable().Immutable().Annotations(skip),
+		// waitlist_offer_id is the slot held for the patient, for a
+		// WAITLIST_OFFERED notice.
+		field.Int("waitlist_offer_id").Optional().Nillable().Immutable().Annotations(skip),
 		// starts_at is when the consultation begins, for the notifications
 		// about an appointment, as it was when the notification was made.
 		field.Time("starts_at").Optional().Nillable().Immutable(),

@@ -25,6 +25,8 @@ var constraintReasons = map[string]string{
 	"patients_cpf_key":                       ReasonAlreadyRegistered,
 	"appointment_patient_id_idempotency_key": ReasonSlotTaken,
 	"feedback_appointment_id":                ReasonAlreadyRated,
+	"waitlist_slot_held":                     ReasonSlotHeld,
+	"waitlist_entries_one_waiting":           ReasonAlreadyWaitlisted,
 }
 
 // Classify turns a known error into its contract form, or returns nil.
@@ -73,6 +75,10 @@ func conflictMessage(reason string) string {
 		return "already registered"
 	case ReasonAlreadyRated:
 		return "this appointment was already rated"
+	case ReasonSlotHeld:
+		return "the slot is held for a patient on the waitlist"
+	case ReasonAlreadyWaitlisted:
+		return "you are already on this doctor's waitlist"
 	}
 	return "conflict"
 }

@@ -29,6 +29,11 @@ const (
 	ReasonPatientBusy       = "PATIENT_OVERLAP"
 	ReasonAlreadyRated      = "ALREADY_RATED"
 	ReasonAlreadyLinked     = "ALREADY_LINKED"
+	// ReasonSlotHeld: the slot is held for a patient on the doctor's
+	// waitlist until their hold expires.
+	ReasonSlotHeld          = "SLOT_HELD"
+	ReasonAlreadyWaitlisted = "ALREADY_WAITLISTED"
+	ReasonWaitlistFull      = "WAITLIST_LIMIT"
 	// ReasonRefetch: a subscription cannot resume from where the client
 	// left off (it missed too much); read the state again, then subscribe.
 	ReasonRefetch = "REFETCH_REQUIRED"

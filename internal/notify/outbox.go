@@ -50,8 +50,32 @@ func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *
 		return create(notification.KindBOOKING_CANCELLED, toDoctor, a.EndsAt)
 	case event.KindBOOKING_COMPLETED:
 		return dropReminders(sys, c, a.ID)
+	case event.KindBOOKING_RESCHEDULED:
+		// Reminders of the old time would name the wrong hour.
+		if err := dropReminders(sys, c, a.ID); err != nil {
+			return err
+		}
+		// Both are told the new time: the doctor of a change to their
+		// agenda, the patient as the confirmation (with the link, when
+		// accepted).
+		if err := create(notification.KindBOOKING_RESCHEDULED, true, a.StartsAt); err != nil {
+			return err
+		}
+		return create(notification.KindBOOKING_RESCHEDULED, false, a.StartsAt)
 	}
 	return nil
+}
+
+// WaitlistOffered enqueues the e-mail of a slot held for a waitlisted
+// patient, useless once the hold expires; a reaction of the
+// WaitlistOffer schema.
+func WaitlistOffered(ctx context.Context, c *ent.Client, o *ent.WaitlistOffer) error {
+	sl, err := c.Slot.Get(viewer.SystemContext(ctx), o.SlotID)
+	if err != nil {
+		return err
+	}
+	return enqueue(ctx, c, c.Notification.Create().SetKind(notification.KindWAITLIST_OFFERED).
+		SetPatientID(o.PatientID).SetWaitlistOfferID(o.ID).SetStartsAt(sl.StartsAt).SetSendBefore(o.ExpiresAt))
 }
 
 // dropReminders skips the reminders not yet sent of an appointment.
