@@ -154,7 +154,11 @@ func TestRescheduleRacesABookingOfTheSameSlot(t *testing.T) {
 		var moved, booked apptest.Response
 		go1 := make(chan struct{})
 		wg.Add(2)
-		go func() { defer wg.Done(); <-go1; moved = env.Do(mover, rescheduleOp, map[string]any{"id": id, "slot": target}) }()
+		go func() {
+			defer wg.Done()
+			<-go1
+			moved = env.Do(mover, rescheduleOp, map[string]any{"id": id, "slot": target})
+		}()
 		go func() { defer wg.Done(); <-go1; booked = env.Do(booker, bookOp, map[string]any{"slot": target}) }()
 		close(go1)
 		wg.Wait()

@@ -1,0 +1,69 @@
+package notify_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/notify/smtptest"
+)
+
+const (
+	rescheduleOp = `mutation($id: ID!, $slot: ID!) { rescheduleAppointment(id: $id, slotId: $slot) { id } }`
+	joinOp       = `mutation($doc: ID!) { joinWaitlist(doctorId: $doc) { id } }`
+)
+
+// TestRescheduleAndWaitlistOfferEmails: a reschedule tells both parties
+// the new time (the patient with their link), and the slot it left is
+// offered by e-mail to the first in the doctor's line, with how long it
+// is held.
+func TestRescheduleAndWaitlistOfferEmails(t *testing.T) {
+	env := newEnv(t)
+	doctor, _ := env.Doctor("Dra. Remarca", "Clínica geral", -23.55, -46.63)
+	patient, _, patientEmail := env.Patient("Paciente Remarca")
+	waiter, _, waiterEmail := env.Patient("Paciente Espera")
+	start := day(3, 13) // 10:00 in São Paulo
+	ids := slots(t, env, doctor, start, start.Add(2*time.Hour))
+	appt := book(t, env, patient, ids[0])
+	do(t, env, doctor, acceptOp, map[string]any{"id": appt})
+	do(t, env, waiter, joinOp, map[string]any{"doc": viewerID(t, env, doctor)})
+	do(t, env, patient, rescheduleOp, map[string]any{"id": appt, "slot": ids[1]})
+
+	srv := smtptest.Start(t)
+	w := newWorker(env, srv, nil)
+	for {
+		n, err := w.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var toDoctor, toPatient, offer []string
+	for _, m := range srv.Messages() {
+		switch {
+		case m.Subject == "Teleconsulta remarcada" && m.To[0] == patientEmail:
+			toPatient = append(toPatient, m.Body)
+		case m.Subject == "Teleconsulta remarcada":
+			toDoctor = append(toDoctor, m.Body)
+		case m.Subject == "Um horário foi liberado para você" && m.To[0] == waiterEmail:
+			offer = append(offer, m.Body)
+		}
+	}
+	if len(toDoctor) != 1 || len(toPatient) != 1 || len(offer) != 1 {
+		t.Fatalf("reschedule e-mails to the doctor %d, to the patient %d, offers %d", len(toDoctor), len(toPatient), len(offer))
+	}
+	if !strings.Contains(toDoctor[0], "12:00 (America/Sao_Paulo)") || strings.Contains(toDoctor[0], "http") {
+		t.Errorf("the doctor's notice:\n%s", toDoctor[0])
+	}
+	if !strings.Contains(toPatient[0], "Dra. Remarca") || !strings.Contains(toPatient[0], "12:00 (America/Sao_Paulo)") ||
+		!strings.Contains(toPatient[0], "https://") {
+		t.Errorf("the patient's notice lacks the doctor, the new time or the link:\n%s", toPatient[0])
+	}
+	if !strings.Contains(offer[0], "Dra. Remarca") || !strings.Contains(offer[0], "10:00 (America/Sao_Paulo)") ||
+		!strings.Contains(offer[0], "reservado para você até") || strings.Contains(offer[0], "Paciente Remarca") {
+		t.Errorf("the offer:\n%s", offer[0])
+	}
+}
