@@ -340,3 +340,58 @@ func TestManyWaitlistedPatientsRaceForOneFreedSlot(t *testing.T) {
 		t.Fatalf("the hold is %v (%v), want BOOKED by its holder", won, err)
 	}
 }
+
+// TestTwoReplicasHandOnExpiredHoldsOnce: the expiry job runs on every
+// replica; run on two at once over many expired holds, each hold is
+// handed on exactly once, to the next in line.
+func TestTwoReplicasHandOnExpiredHoldsOnce(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	other := env.Replica(t)
+	docTok, _ := env.Doctor("Dr. Two Replicas", "Cardiology", -23.5, -46.6)
+	doc := doctorID(t, env, docTok)
+	const slots, waiting = 12, 24
+	for i := range waiting {
+		join(t, env, env.PatientToken(t, fmt.Sprintf("Waiting %d", i)), doc, nil, nil)
+	}
+	for i := range slots {
+		createSlot(t, env, docTok, tomorrowAt(7).Add(time.Duration(i)*time.Hour), 50)
+	}
+	ctx := sysCtx()
+	first, err := env.DB.Client.WaitlistOffer.Query().Where(waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).IDs(ctx)
+	if err != nil || len(first) != slots {
+		t.Fatalf("%d holds (%v), want one per new slot", len(first), err)
+	}
+	later := time.Now().Add(time.Hour)
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for i, e := range []*apptest.Env{env, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := e.App.Waitlist.ExpireHolds(context.Background(), later)
+			if err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
+			counts[i] = n
+		}()
+	}
+	wg.Wait()
+	if counts[0]+counts[1] != slots {
+		t.Fatalf("the replicas handed on %v holds, want %d in all", counts, slots)
+	}
+	holds, err := env.DB.Client.WaitlistOffer.Query().Where(waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).All(ctx)
+	if err != nil || len(holds) != slots {
+		t.Fatalf("%d holds after the hand-on (%v), want %d", len(holds), err, slots)
+	}
+	for _, h := range holds {
+		for _, id := range first {
+			if h.ID == id {
+				t.Fatalf("hold %d survived its expiry", id)
+			}
+		}
+	}
+	expired, err := env.DB.Client.WaitlistOffer.Query().Where(waitlistoffer.StatusEQ(waitlistoffer.StatusEXPIRED)).Count(ctx)
+	if err != nil || expired != slots {
+		t.Fatalf("%d expired (%v)", expired, err)
+	}
+}
