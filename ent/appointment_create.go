@@ -185,6 +185,20 @@ func (_c *AppointmentCreate) SetNillableMeetingEndsAt(v *time.Time) *Appointment
 	return _c
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (_c *AppointmentCreate) SetProposedSlotID(v int) *AppointmentCreate {
+	_c.mutation.SetProposedSlotID(v)
+	return _c
+}
+
+// SetNillableProposedSlotID sets the "proposed_slot_id" field if the given value is not nil.
+func (_c *AppointmentCreate) SetNillableProposedSlotID(v *int) *AppointmentCreate {
+	if v != nil {
+		_c.SetProposedSlotID(*v)
+	}
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AppointmentCreate) SetIdempotencyKey(v string) *AppointmentCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -415,6 +429,10 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MeetingEndsAt(); ok {
 		_spec.SetField(appointment.FieldMeetingEndsAt, field.TypeTime, value)
 		_node.MeetingEndsAt = &value
+	}
+	if value, ok := _c.mutation.ProposedSlotID(); ok {
+		_spec.SetField(appointment.FieldProposedSlotID, field.TypeInt, value)
+		_node.ProposedSlotID = &value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)

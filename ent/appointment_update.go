@@ -206,6 +206,33 @@ func (_u *AppointmentUpdate) ClearMeetingEndsAt() *AppointmentUpdate {
 	return _u
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (_u *AppointmentUpdate) SetProposedSlotID(v int) *AppointmentUpdate {
+	_u.mutation.ResetProposedSlotID()
+	_u.mutation.SetProposedSlotID(v)
+	return _u
+}
+
+// SetNillableProposedSlotID sets the "proposed_slot_id" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableProposedSlotID(v *int) *AppointmentUpdate {
+	if v != nil {
+		_u.SetProposedSlotID(*v)
+	}
+	return _u
+}
+
+// AddProposedSlotID adds value to the "proposed_slot_id" field.
+func (_u *AppointmentUpdate) AddProposedSlotID(v int) *AppointmentUpdate {
+	_u.mutation.AddProposedSlotID(v)
+	return _u
+}
+
+// ClearProposedSlotID clears the value of the "proposed_slot_id" field.
+func (_u *AppointmentUpdate) ClearProposedSlotID() *AppointmentUpdate {
+	_u.mutation.ClearProposedSlotID()
+	return _u
+}
+
 // SetSlot sets the "slot" edge to the Slot entity.
 func (_u *AppointmentUpdate) SetSlot(v *Slot) *AppointmentUpdate {
 	return _u.SetSlotID(v.ID)
@@ -355,6 +382,15 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if _u.mutation.MeetingEndsAtCleared() {
 		_spec.ClearField(appointment.FieldMeetingEndsAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ProposedSlotID(); ok {
+		_spec.SetField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedProposedSlotID(); ok {
+		_spec.AddField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if _u.mutation.ProposedSlotIDCleared() {
+		_spec.ClearField(appointment.FieldProposedSlotID, field.TypeInt)
 	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(appointment.FieldIdempotencyKey, field.TypeString)
@@ -586,6 +622,33 @@ func (_u *AppointmentUpdateOne) ClearMeetingEndsAt() *AppointmentUpdateOne {
 	return _u
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (_u *AppointmentUpdateOne) SetProposedSlotID(v int) *AppointmentUpdateOne {
+	_u.mutation.ResetProposedSlotID()
+	_u.mutation.SetProposedSlotID(v)
+	return _u
+}
+
+// SetNillableProposedSlotID sets the "proposed_slot_id" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableProposedSlotID(v *int) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetProposedSlotID(*v)
+	}
+	return _u
+}
+
+// AddProposedSlotID adds value to the "proposed_slot_id" field.
+func (_u *AppointmentUpdateOne) AddProposedSlotID(v int) *AppointmentUpdateOne {
+	_u.mutation.AddProposedSlotID(v)
+	return _u
+}
+
+// ClearProposedSlotID clears the value of the "proposed_slot_id" field.
+func (_u *AppointmentUpdateOne) ClearProposedSlotID() *AppointmentUpdateOne {
+	_u.mutation.ClearProposedSlotID()
+	return _u
+}
+
 // SetSlot sets the "slot" edge to the Slot entity.
 func (_u *AppointmentUpdateOne) SetSlot(v *Slot) *AppointmentUpdateOne {
 	return _u.SetSlotID(v.ID)
@@ -765,6 +828,15 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	}
 	if _u.mutation.MeetingEndsAtCleared() {
 		_spec.ClearField(appointment.FieldMeetingEndsAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ProposedSlotID(); ok {
+		_spec.SetField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedProposedSlotID(); ok {
+		_spec.AddField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if _u.mutation.ProposedSlotIDCleared() {
+		_spec.ClearField(appointment.FieldProposedSlotID, field.TypeInt)
 	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(appointment.FieldIdempotencyKey, field.TypeString)

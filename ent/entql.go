@@ -81,6 +81,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldMeetingURL:      {Type: field.TypeString, Column: appointment.FieldMeetingURL},
 			appointment.FieldMeetingStartsAt: {Type: field.TypeTime, Column: appointment.FieldMeetingStartsAt},
 			appointment.FieldMeetingEndsAt:   {Type: field.TypeTime, Column: appointment.FieldMeetingEndsAt},
+			appointment.FieldProposedSlotID:  {Type: field.TypeInt, Column: appointment.FieldProposedSlotID},
 			appointment.FieldIdempotencyKey:  {Type: field.TypeString, Column: appointment.FieldIdempotencyKey},
 		},
 	}
@@ -1128,6 +1129,11 @@ func (f *AppointmentFilter) WhereMeetingStartsAt(p entql.TimeP) {
 // WhereMeetingEndsAt applies the entql time.Time predicate on the meeting_ends_at field.
 func (f *AppointmentFilter) WhereMeetingEndsAt(p entql.TimeP) {
 	f.Where(p.Field(appointment.FieldMeetingEndsAt))
+}
+
+// WhereProposedSlotID applies the entql int predicate on the proposed_slot_id field.
+func (f *AppointmentFilter) WhereProposedSlotID(p entql.IntP) {
+	f.Where(p.Field(appointment.FieldProposedSlotID))
 }
 
 // WhereIdempotencyKey applies the entql string predicate on the idempotency_key field.

@@ -762,33 +762,35 @@ func (m *AdminMutation) ResetEdge(name string) error {
 // AppointmentMutation represents an operation that mutates the Appointment nodes in the graph.
 type AppointmentMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *int
-	created_at        *time.Time
-	updated_at        *time.Time
-	status            *appointment.Status
-	starts_at         *time.Time
-	ends_at           *time.Time
-	price_cents       *int
-	addprice_cents    *int
-	no_show           *bool
-	cancel_reason     *string
-	reject_reason     *string
-	meeting_url       *string
-	meeting_starts_at *time.Time
-	meeting_ends_at   *time.Time
-	idempotency_key   *string
-	clearedFields     map[string]struct{}
-	slot              *int
-	clearedslot       bool
-	doctor            *int
-	cleareddoctor     bool
-	patient           *int
-	clearedpatient    bool
-	done              bool
-	oldValue          func(context.Context) (*Appointment, error)
-	predicates        []predicate.Appointment
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	status              *appointment.Status
+	starts_at           *time.Time
+	ends_at             *time.Time
+	price_cents         *int
+	addprice_cents      *int
+	no_show             *bool
+	cancel_reason       *string
+	reject_reason       *string
+	meeting_url         *string
+	meeting_starts_at   *time.Time
+	meeting_ends_at     *time.Time
+	proposed_slot_id    *int
+	addproposed_slot_id *int
+	idempotency_key     *string
+	clearedFields       map[string]struct{}
+	slot                *int
+	clearedslot         bool
+	doctor              *int
+	cleareddoctor       bool
+	patient             *int
+	clearedpatient      bool
+	done                bool
+	oldValue            func(context.Context) (*Appointment, error)
+	predicates          []predicate.Appointment
 }
 
 var _ ent.Mutation = (*AppointmentMutation)(nil)
@@ -1514,6 +1516,76 @@ func (m *AppointmentMutation) ResetMeetingEndsAt() {
 	delete(m.clearedFields, appointment.FieldMeetingEndsAt)
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (m *AppointmentMutation) SetProposedSlotID(i int) {
+	m.proposed_slot_id = &i
+	m.addproposed_slot_id = nil
+}
+
+// ProposedSlotID returns the value of the "proposed_slot_id" field in the mutation.
+func (m *AppointmentMutation) ProposedSlotID() (r int, exists bool) {
+	v := m.proposed_slot_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProposedSlotID returns the old "proposed_slot_id" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldProposedSlotID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProposedSlotID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProposedSlotID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProposedSlotID: %w", err)
+	}
+	return oldValue.ProposedSlotID, nil
+}
+
+// AddProposedSlotID adds i to the "proposed_slot_id" field.
+func (m *AppointmentMutation) AddProposedSlotID(i int) {
+	if m.addproposed_slot_id != nil {
+		*m.addproposed_slot_id += i
+	} else {
+		m.addproposed_slot_id = &i
+	}
+}
+
+// AddedProposedSlotID returns the value that was added to the "proposed_slot_id" field in this mutation.
+func (m *AppointmentMutation) AddedProposedSlotID() (r int, exists bool) {
+	v := m.addproposed_slot_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearProposedSlotID clears the value of the "proposed_slot_id" field.
+func (m *AppointmentMutation) ClearProposedSlotID() {
+	m.proposed_slot_id = nil
+	m.addproposed_slot_id = nil
+	m.clearedFields[appointment.FieldProposedSlotID] = struct{}{}
+}
+
+// ProposedSlotIDCleared returns if the "proposed_slot_id" field was cleared in this mutation.
+func (m *AppointmentMutation) ProposedSlotIDCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldProposedSlotID]
+	return ok
+}
+
+// ResetProposedSlotID resets all changes to the "proposed_slot_id" field.
+func (m *AppointmentMutation) ResetProposedSlotID() {
+	m.proposed_slot_id = nil
+	m.addproposed_slot_id = nil
+	delete(m.clearedFields, appointment.FieldProposedSlotID)
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *AppointmentMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -1678,7 +1750,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -1724,6 +1796,9 @@ func (m *AppointmentMutation) Fields() []string {
 	if m.meeting_ends_at != nil {
 		fields = append(fields, appointment.FieldMeetingEndsAt)
 	}
+	if m.proposed_slot_id != nil {
+		fields = append(fields, appointment.FieldProposedSlotID)
+	}
 	if m.idempotency_key != nil {
 		fields = append(fields, appointment.FieldIdempotencyKey)
 	}
@@ -1765,6 +1840,8 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.MeetingStartsAt()
 	case appointment.FieldMeetingEndsAt:
 		return m.MeetingEndsAt()
+	case appointment.FieldProposedSlotID:
+		return m.ProposedSlotID()
 	case appointment.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	}
@@ -1806,6 +1883,8 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldMeetingStartsAt(ctx)
 	case appointment.FieldMeetingEndsAt:
 		return m.OldMeetingEndsAt(ctx)
+	case appointment.FieldProposedSlotID:
+		return m.OldProposedSlotID(ctx)
 	case appointment.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	}
@@ -1922,6 +2001,13 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMeetingEndsAt(v)
 		return nil
+	case appointment.FieldProposedSlotID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProposedSlotID(v)
+		return nil
 	case appointment.FieldIdempotencyKey:
 		v, ok := value.(string)
 		if !ok {
@@ -1940,6 +2026,9 @@ func (m *AppointmentMutation) AddedFields() []string {
 	if m.addprice_cents != nil {
 		fields = append(fields, appointment.FieldPriceCents)
 	}
+	if m.addproposed_slot_id != nil {
+		fields = append(fields, appointment.FieldProposedSlotID)
+	}
 	return fields
 }
 
@@ -1950,6 +2039,8 @@ func (m *AppointmentMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case appointment.FieldPriceCents:
 		return m.AddedPriceCents()
+	case appointment.FieldProposedSlotID:
+		return m.AddedProposedSlotID()
 	}
 	return nil, false
 }
@@ -1965,6 +2056,13 @@ func (m *AppointmentMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddPriceCents(v)
+		return nil
+	case appointment.FieldProposedSlotID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProposedSlotID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Appointment numeric field %s", name)
@@ -1988,6 +2086,9 @@ func (m *AppointmentMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(appointment.FieldMeetingEndsAt) {
 		fields = append(fields, appointment.FieldMeetingEndsAt)
+	}
+	if m.FieldCleared(appointment.FieldProposedSlotID) {
+		fields = append(fields, appointment.FieldProposedSlotID)
 	}
 	if m.FieldCleared(appointment.FieldIdempotencyKey) {
 		fields = append(fields, appointment.FieldIdempotencyKey)
@@ -2020,6 +2121,9 @@ func (m *AppointmentMutation) ClearField(name string) error {
 		return nil
 	case appointment.FieldMeetingEndsAt:
 		m.ClearMeetingEndsAt()
+		return nil
+	case appointment.FieldProposedSlotID:
+		m.ClearProposedSlotID()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ClearIdempotencyKey()
@@ -2076,6 +2180,9 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldMeetingEndsAt:
 		m.ResetMeetingEndsAt()
+		return nil
+	case appointment.FieldProposedSlotID:
+		m.ResetProposedSlotID()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()

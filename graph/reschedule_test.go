@@ -188,3 +188,113 @@ func TestRescheduleRacesABookingOfTheSameSlot(t *testing.T) {
 	}
 	t.Logf("winners over %d rounds: %v", rounds, wins)
 }
+
+const (
+	proposeOp         = `mutation($id: ID!, $slot: ID!) { proposeReschedule(id: $id, slotId: $slot) { id proposedSlot { id } } }`
+	acceptProposalOp  = `mutation($id: ID!) { acceptRescheduleProposal(id: $id) { id status startsAt proposedSlot { id } meeting { startsAt } } }`
+	declineProposalOp = `mutation($id: ID!) { declineRescheduleProposal(id: $id) { id startsAt proposedSlot { id } } }`
+)
+
+// TestDoctorProposesAndPatientAnswers: the doctor proposes another of
+// their slots; the patient accepts (the appointment moves, as their own
+// reschedule would) or declines (nothing moves); each side is told.
+func TestDoctorProposesAndPatientAnswers(t *testing.T) {
+	env := apptest.New(t)
+	doc, _ := env.Doctor("Dr. Propose", "Cardiology", -23.5, -46.6)
+	otherDoc, _ := env.Doctor("Dr. Elsewhere", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Clara")
+	someone, _, _ := env.Patient("Someone")
+	s1 := createSlot(t, env, doc, tomorrowAt(9), 50)
+	s2 := createSlot(t, env, doc, tomorrowAt(11), 50)
+	s3 := createSlot(t, env, doc, tomorrowAt(13), 50)
+	id := book(t, env, pat, s1)
+	env.Do(doc, acceptOp, map[string]any{"id": id}).Decode(t, &struct{}{})
+
+	for _, tc := range []struct {
+		name, token, slot, code, why string
+	}{
+		{"the patient proposes nothing", pat, s2, "NOT_FOUND", ""},
+		{"another doctor's appointment", otherDoc, createSlot(t, env, otherDoc, tomorrowAt(9), 50), "NOT_FOUND", ""},
+		{"a slot of another doctor", doc, createSlot(t, env, otherDoc, tomorrowAt(15), 50), "BAD_USER_INPUT", "slotId"},
+		{"the slot it is in", doc, s1, "BAD_USER_INPUT", "slotId"},
+	} {
+		r := env.Do(tc.token, proposeOp, map[string]any{"id": id, "slot": tc.slot})
+		if r.Code() != tc.code || (tc.why != "" && r.Ext("field") != tc.why) {
+			t.Errorf("%s: %s %s", tc.name, r.Code(), r.Ext("field"))
+		}
+	}
+	if r := env.Do(pat, acceptProposalOp, map[string]any{"id": id}); r.Code() != "CONFLICT" || r.Ext("reason") != "INVALID_TRANSITION" {
+		t.Fatalf("accepting no proposal: %s %s", r.Code(), r.Ext("reason"))
+	}
+
+	var prop struct {
+		ProposeReschedule struct{ ProposedSlot *struct{ ID string } }
+	}
+	env.Do(doc, proposeOp, map[string]any{"id": id, "slot": s2}).Decode(t, &prop)
+	if prop.ProposeReschedule.ProposedSlot == nil || prop.ProposeReschedule.ProposedSlot.ID != s2 {
+		t.Fatalf("proposal %+v", prop)
+	}
+	if !slotFree(t, env, pat, s2) {
+		t.Fatal("a proposal took the slot")
+	}
+	if r := env.Do(someone, acceptProposalOp, map[string]any{"id": id}); r.Code() != "NOT_FOUND" {
+		t.Fatalf("someone else accepted: %s", r.Code())
+	}
+	var declined struct {
+		DeclineRescheduleProposal struct {
+			StartsAt     time.Time
+			ProposedSlot *struct{ ID string }
+		}
+	}
+	env.Do(pat, declineProposalOp, map[string]any{"id": id}).Decode(t, &declined)
+	if d := declined.DeclineRescheduleProposal; d.ProposedSlot != nil || !d.StartsAt.Equal(tomorrowAt(9)) {
+		t.Fatalf("declined: %+v", d)
+	}
+
+	env.Do(doc, proposeOp, map[string]any{"id": id, "slot": s3}).Decode(t, &prop)
+	var acc struct {
+		AcceptRescheduleProposal struct {
+			ID, Status   string
+			StartsAt     time.Time
+			ProposedSlot *struct{ ID string }
+			Meeting      *struct{ StartsAt time.Time }
+		}
+	}
+	env.Do(pat, acceptProposalOp, map[string]any{"id": id}).Decode(t, &acc)
+	if a := acc.AcceptRescheduleProposal; a.ID != id || a.Status != "ACCEPTED" || !a.StartsAt.Equal(tomorrowAt(13)) ||
+		a.ProposedSlot != nil || a.Meeting == nil || !a.Meeting.StartsAt.Equal(tomorrowAt(13)) {
+		t.Fatalf("accepted: %+v", a)
+	}
+	if !slotFree(t, env, pat, s1) || slotFree(t, env, pat, s3) {
+		t.Fatal("accepting did not move the booking")
+	}
+	ctx := sysCtx()
+	kinds := map[event.Kind]int{}
+	evs, err := env.DB.Client.Event.Query().Where(event.AppointmentID(atoi(t, id))).All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	if kinds[event.KindRESCHEDULE_PROPOSED] != 2 || kinds[event.KindRESCHEDULE_DECLINED] != 1 || kinds[event.KindBOOKING_RESCHEDULED] != 1 {
+		t.Fatalf("events %v", kinds)
+	}
+	for k, want := range map[notification.Kind]int{notification.KindRESCHEDULE_PROPOSED: 2, notification.KindRESCHEDULE_DECLINED: 1} {
+		n, err := env.DB.Client.Notification.Query().Where(notification.KindEQ(k)).Count(ctx)
+		if err != nil || n != want {
+			t.Errorf("%d %s notices (%v), want %d", n, k, err, want)
+		}
+	}
+	// Accepting a proposal whose slot was booked meanwhile is SLOT_TAKEN
+	// and changes nothing.
+	s4 := createSlot(t, env, doc, tomorrowAt(17), 50)
+	env.Do(doc, proposeOp, map[string]any{"id": id, "slot": s4}).Decode(t, &prop)
+	book(t, env, someone, s4)
+	if r := env.Do(pat, acceptProposalOp, map[string]any{"id": id}); r.Code() != "CONFLICT" || r.Ext("reason") != "SLOT_TAKEN" {
+		t.Fatalf("accepting a taken slot: %s %s", r.Code(), r.Ext("reason"))
+	}
+	if a, err := env.DB.Client.Appointment.Get(ctx, atoi(t, id)); err != nil || a.SlotID != atoi(t, s3) {
+		t.Fatalf("the refused acceptance moved the appointment: %v (%v)", a, err)
+	}
+}

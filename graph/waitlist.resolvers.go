@@ -13,9 +13,29 @@ import (
 	"github.com/healthmed/healthmed/graph/generated"
 )
 
+// ProposedSlot is the resolver for the proposedSlot field.
+func (r *appointmentResolver) ProposedSlot(ctx context.Context, obj *ent.Appointment) (*ent.Slot, error) {
+	return r.Agenda.ProposedSlot(ctx, obj)
+}
+
 // RescheduleAppointment is the resolver for the rescheduleAppointment field.
 func (r *mutationResolver) RescheduleAppointment(ctx context.Context, id int, slotID int) (*ent.Appointment, error) {
 	return r.Agenda.Reschedule(ctx, id, slotID)
+}
+
+// ProposeReschedule is the resolver for the proposeReschedule field.
+func (r *mutationResolver) ProposeReschedule(ctx context.Context, id int, slotID int) (*ent.Appointment, error) {
+	return r.Agenda.ProposeReschedule(ctx, id, slotID)
+}
+
+// AcceptRescheduleProposal is the resolver for the acceptRescheduleProposal field.
+func (r *mutationResolver) AcceptRescheduleProposal(ctx context.Context, id int) (*ent.Appointment, error) {
+	return r.Agenda.AcceptProposal(ctx, id)
+}
+
+// DeclineRescheduleProposal is the resolver for the declineRescheduleProposal field.
+func (r *mutationResolver) DeclineRescheduleProposal(ctx context.Context, id int) (*ent.Appointment, error) {
+	return r.Agenda.DeclineProposal(ctx, id)
 }
 
 // JoinWaitlist is the resolver for the joinWaitlist field.

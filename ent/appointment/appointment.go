@@ -48,6 +48,8 @@ const (
 	FieldMeetingStartsAt = "meeting_starts_at"
 	// FieldMeetingEndsAt holds the string denoting the meeting_ends_at field in the database.
 	FieldMeetingEndsAt = "meeting_ends_at"
+	// FieldProposedSlotID holds the string denoting the proposed_slot_id field in the database.
+	FieldProposedSlotID = "proposed_slot_id"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// EdgeSlot holds the string denoting the slot edge name in mutations.
@@ -99,6 +101,7 @@ var Columns = []string{
 	FieldMeetingURL,
 	FieldMeetingStartsAt,
 	FieldMeetingEndsAt,
+	FieldProposedSlotID,
 	FieldIdempotencyKey,
 }
 
@@ -118,7 +121,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/healthmed/healthmed/ent/runtime"
 var (
-	Hooks  [3]ent.Hook
+	Hooks  [4]ent.Hook
 	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
@@ -248,6 +251,11 @@ func ByMeetingStartsAt(opts ...sql.OrderTermOption) OrderOption {
 // ByMeetingEndsAt orders the results by the meeting_ends_at field.
 func ByMeetingEndsAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMeetingEndsAt, opts...).ToFunc()
+}
+
+// ByProposedSlotID orders the results by the proposed_slot_id field.
+func ByProposedSlotID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProposedSlotID, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

@@ -87,6 +87,8 @@ const (
 	KindSLOT_DELETED        Kind = "SLOT_DELETED"
 	KindBOOKING_RESCHEDULED Kind = "BOOKING_RESCHEDULED"
 	KindWAITLIST_OFFERED    Kind = "WAITLIST_OFFERED"
+	KindRESCHEDULE_PROPOSED Kind = "RESCHEDULE_PROPOSED"
+	KindRESCHEDULE_DECLINED Kind = "RESCHEDULE_DECLINED"
 )
 
 func (k Kind) String() string {
@@ -96,7 +98,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindBOOKING_COMPLETED, KindSLOT_CREATED, KindSLOT_UPDATED, KindSLOT_DELETED, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED:
+	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindBOOKING_COMPLETED, KindSLOT_CREATED, KindSLOT_UPDATED, KindSLOT_DELETED, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED, KindRESCHEDULE_PROPOSED, KindRESCHEDULE_DECLINED:
 		return nil
 	default:
 		return fmt.Errorf("event: invalid enum value for kind field: %q", k)

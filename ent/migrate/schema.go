@@ -41,6 +41,7 @@ var (
 		{Name: "meeting_url", Type: field.TypeString, Nullable: true},
 		{Name: "meeting_starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "meeting_ends_at", Type: field.TypeTime, Nullable: true},
+		{Name: "proposed_slot_id", Type: field.TypeInt, Nullable: true},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 100},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt},
@@ -54,19 +55,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_doctors_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[14]},
+				Columns:    []*schema.Column{AppointmentsColumns[15]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_patients_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[15]},
+				Columns:    []*schema.Column{AppointmentsColumns[16]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_slots_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[16]},
+				Columns:    []*schema.Column{AppointmentsColumns[17]},
 				RefColumns: []*schema.Column{SlotsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -75,17 +76,17 @@ var (
 			{
 				Name:    "appointment_doctor_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[14], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[13]},
+				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[14]},
 			},
 		},
 	}
@@ -269,7 +270,7 @@ var (
 	EventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED", "BOOKING_RESCHEDULED", "WAITLIST_OFFERED"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED", "BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"}},
 		{Name: "ord", Type: field.TypeInt64, Nullable: true},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt, Nullable: true},
@@ -501,7 +502,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED", "BOOKING_RESCHEDULED", "WAITLIST_OFFERED"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED", "BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"}},
 		{Name: "waitlist_offer_id", Type: field.TypeInt, Nullable: true},
 		{Name: "starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true},

@@ -168,6 +168,8 @@ const (
 	KindSHARE_REVOKED       Kind = "SHARE_REVOKED"
 	KindBOOKING_RESCHEDULED Kind = "BOOKING_RESCHEDULED"
 	KindWAITLIST_OFFERED    Kind = "WAITLIST_OFFERED"
+	KindRESCHEDULE_PROPOSED Kind = "RESCHEDULE_PROPOSED"
+	KindRESCHEDULE_DECLINED Kind = "RESCHEDULE_DECLINED"
 )
 
 func (k Kind) String() string {
@@ -177,7 +179,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED:
+	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED, KindRESCHEDULE_PROPOSED, KindRESCHEDULE_DECLINED:
 		return nil
 	default:
 		return fmt.Errorf("notification: invalid enum value for kind field: %q", k)

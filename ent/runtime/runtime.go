@@ -112,6 +112,8 @@ func init() {
 	appointment.Hooks[1] = appointmentHooks[0]
 
 	appointment.Hooks[2] = appointmentHooks[1]
+
+	appointment.Hooks[3] = appointmentHooks[2]
 	appointmentMixinFields0 := appointmentMixin[0].Fields()
 	_ = appointmentMixinFields0
 	appointmentFields := schema.Appointment{}.Fields()
@@ -143,7 +145,7 @@ func init() {
 	// appointment.RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	appointment.RejectReasonValidator = appointmentDescRejectReason.Validators[0].(func(string) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[14].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})

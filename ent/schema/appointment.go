@@ -52,6 +52,10 @@ func (Appointment) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("meeting_ends_at").Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		// proposed_slot_id is a new time the doctor proposed, until the
+		// patient accepts (the appointment moves there) or declines it.
+		field.Int("proposed_slot_id").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("idempotency_key").Optional().Nillable().MaxLen(100).Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
@@ -106,6 +110,12 @@ func (Appointment) Hooks() []ent.Hook {
 			rescheduled(live.AppointmentChanged),
 			rescheduled(notify.AppointmentChanged),
 			waitlist.RescheduledAway,
+		),
+		// A time the doctor proposes, and the patient's refusal of it,
+		// are told to the other party, live and by e-mail.
+		onProposals(
+			live.AppointmentChanged,
+			notify.AppointmentChanged,
 		),
 	}
 }

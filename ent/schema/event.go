@@ -22,7 +22,7 @@ func (Event) Fields() []ent.Field {
 		field.Enum("kind").Immutable().Values(
 			"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED",
 			"BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED",
-			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED"),
+			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"),
 		// ord orders events by the commit of the transaction that wrote
 		// them: a deferred trigger numbers a transaction's events as it
 		// commits (see the event_order migration and internal/live), so

@@ -31,7 +31,7 @@ func (Notification) Fields() []ent.Field {
 		field.Enum("kind").Immutable().Values(
 			"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED",
 			"REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED",
-			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED"),
+			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"),
 		field.Int("doctor_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("patient_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("appointment_id").Optional().Nillable().Immutable().Annotations(skip),

@@ -87,6 +87,7 @@ type ComplexityRoot struct {
 		NoShow       func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		PriceCents   func(childComplexity int) int
+		ProposedSlot func(childComplexity int) int
 		RejectReason func(childComplexity int) int
 		Slot         func(childComplexity int) int
 		StartsAt     func(childComplexity int) int
@@ -274,43 +275,46 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptAppointment        func(childComplexity int, id int) int
-		AddDayOff                func(childComplexity int, date string) int
-		AttachConsultationReport func(childComplexity int, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) int
-		BookAppointment          func(childComplexity int, slotID int, idempotencyKey *string) int
-		CancelAppointment        func(childComplexity int, id int, reason string) int
-		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
-		CompleteAppointment      func(childComplexity int, id int) int
-		CreateSlots              func(childComplexity int, input []*agenda.SlotInput) int
-		DeactivateAccount        func(childComplexity int, password string) int
-		DeleteRecordFile         func(childComplexity int, id int) int
-		DeleteSlot               func(childComplexity int, id int) int
-		JoinWaitlist             func(childComplexity int, doctorID int, from *time.Time, to *time.Time) int
-		LeaveWaitlist            func(childComplexity int, id int) int
-		LinkExternalIdentity     func(childComplexity int, token string, password string) int
-		LoginAdmin               func(childComplexity int, email string, password string) int
-		LoginDoctor              func(childComplexity int, crm string, password string) int
-		LoginPatient             func(childComplexity int, login string, password string) int
-		Logout                   func(childComplexity int, refreshToken string) int
-		MarkAllNotificationsRead func(childComplexity int) int
-		MarkInvoicePaid          func(childComplexity int, id int) int
-		MarkNoShow               func(childComplexity int, id int) int
-		MarkNotificationRead     func(childComplexity int, id int) int
-		RateAppointment          func(childComplexity int, id int, stars int, comment *string) int
-		RefreshSession           func(childComplexity int, refreshToken string) int
-		RegisterDoctor           func(childComplexity int, input identity.RegisterDoctorInput) int
-		RegisterInsurancePlan    func(childComplexity int, input model.InsurancePlanInput) int
-		RegisterPatient          func(childComplexity int, input identity.RegisterPatientInput) int
-		RejectAppointment        func(childComplexity int, id int, reason *string) int
-		RemoveInsurancePlan      func(childComplexity int) int
-		RescheduleAppointment    func(childComplexity int, id int, slotID int) int
-		RevokeShare              func(childComplexity int, id int) int
-		SetWeeklyAvailability    func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
-		ShareRecords             func(childComplexity int, input record.ShareInput) int
-		UpdateRecordFile         func(childComplexity int, id int, input record.UpdateRecordFileInput) int
-		UpdateSlot               func(childComplexity int, id int, input agenda.SlotInput) int
-		UploadRecordFile         func(childComplexity int, file graphql.Upload, input record.RecordFileInput) int
-		VoidInvoice              func(childComplexity int, id int, reason string) int
+		AcceptAppointment         func(childComplexity int, id int) int
+		AcceptRescheduleProposal  func(childComplexity int, id int) int
+		AddDayOff                 func(childComplexity int, date string) int
+		AttachConsultationReport  func(childComplexity int, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) int
+		BookAppointment           func(childComplexity int, slotID int, idempotencyKey *string) int
+		CancelAppointment         func(childComplexity int, id int, reason string) int
+		ChangePassword            func(childComplexity int, currentPassword string, newPassword string) int
+		CompleteAppointment       func(childComplexity int, id int) int
+		CreateSlots               func(childComplexity int, input []*agenda.SlotInput) int
+		DeactivateAccount         func(childComplexity int, password string) int
+		DeclineRescheduleProposal func(childComplexity int, id int) int
+		DeleteRecordFile          func(childComplexity int, id int) int
+		DeleteSlot                func(childComplexity int, id int) int
+		JoinWaitlist              func(childComplexity int, doctorID int, from *time.Time, to *time.Time) int
+		LeaveWaitlist             func(childComplexity int, id int) int
+		LinkExternalIdentity      func(childComplexity int, token string, password string) int
+		LoginAdmin                func(childComplexity int, email string, password string) int
+		LoginDoctor               func(childComplexity int, crm string, password string) int
+		LoginPatient              func(childComplexity int, login string, password string) int
+		Logout                    func(childComplexity int, refreshToken string) int
+		MarkAllNotificationsRead  func(childComplexity int) int
+		MarkInvoicePaid           func(childComplexity int, id int) int
+		MarkNoShow                func(childComplexity int, id int) int
+		MarkNotificationRead      func(childComplexity int, id int) int
+		ProposeReschedule         func(childComplexity int, id int, slotID int) int
+		RateAppointment           func(childComplexity int, id int, stars int, comment *string) int
+		RefreshSession            func(childComplexity int, refreshToken string) int
+		RegisterDoctor            func(childComplexity int, input identity.RegisterDoctorInput) int
+		RegisterInsurancePlan     func(childComplexity int, input model.InsurancePlanInput) int
+		RegisterPatient           func(childComplexity int, input identity.RegisterPatientInput) int
+		RejectAppointment         func(childComplexity int, id int, reason *string) int
+		RemoveInsurancePlan       func(childComplexity int) int
+		RescheduleAppointment     func(childComplexity int, id int, slotID int) int
+		RevokeShare               func(childComplexity int, id int) int
+		SetWeeklyAvailability     func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
+		ShareRecords              func(childComplexity int, input record.ShareInput) int
+		UpdateRecordFile          func(childComplexity int, id int, input record.UpdateRecordFileInput) int
+		UpdateSlot                func(childComplexity int, id int, input agenda.SlotInput) int
+		UploadRecordFile          func(childComplexity int, file graphql.Upload, input record.RecordFileInput) int
+		VoidInvoice               func(childComplexity int, id int, reason string) int
 	}
 
 	NoShowFigures struct {
@@ -462,6 +466,7 @@ type AppointmentResolver interface {
 	Invoice(ctx context.Context, obj *ent.Appointment) (*ent.Invoice, error)
 	Coverage(ctx context.Context, obj *ent.Appointment) (*ent.CoverageCheck, error)
 	LastEventID(ctx context.Context, obj *ent.Appointment) (*int, error)
+	ProposedSlot(ctx context.Context, obj *ent.Appointment) (*ent.Slot, error)
 }
 type AuditEventResolver interface {
 	RecordFile(ctx context.Context, obj *ent.AuditEvent) (*ent.RecordFile, error)
@@ -517,6 +522,9 @@ type MutationResolver interface {
 	ShareRecords(ctx context.Context, input record.ShareInput) (*ent.RecordShare, error)
 	RevokeShare(ctx context.Context, id int) (*ent.RecordShare, error)
 	RescheduleAppointment(ctx context.Context, id int, slotID int) (*ent.Appointment, error)
+	ProposeReschedule(ctx context.Context, id int, slotID int) (*ent.Appointment, error)
+	AcceptRescheduleProposal(ctx context.Context, id int) (*ent.Appointment, error)
+	DeclineRescheduleProposal(ctx context.Context, id int) (*ent.Appointment, error)
 	JoinWaitlist(ctx context.Context, doctorID int, from *time.Time, to *time.Time) (*ent.WaitlistEntry, error)
 	LeaveWaitlist(ctx context.Context, id int) (int, error)
 }
@@ -683,6 +691,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.PriceCents(childComplexity), true
+	case "Appointment.proposedSlot":
+		if e.ComplexityRoot.Appointment.ProposedSlot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.ProposedSlot(childComplexity), true
 	case "Appointment.rejectReason":
 		if e.ComplexityRoot.Appointment.RejectReason == nil {
 			break
@@ -1413,6 +1427,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptAppointment(childComplexity, args["id"].(int)), true
+	case "Mutation.acceptRescheduleProposal":
+		if e.ComplexityRoot.Mutation.AcceptRescheduleProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptRescheduleProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptRescheduleProposal(childComplexity, args["id"].(int)), true
 	case "Mutation.addDayOff":
 		if e.ComplexityRoot.Mutation.AddDayOff == nil {
 			break
@@ -1501,6 +1526,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivateAccount(childComplexity, args["password"].(string)), true
+	case "Mutation.declineRescheduleProposal":
+		if e.ComplexityRoot.Mutation.DeclineRescheduleProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declineRescheduleProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclineRescheduleProposal(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteRecordFile":
 		if e.ComplexityRoot.Mutation.DeleteRecordFile == nil {
 			break
@@ -1639,6 +1675,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationRead(childComplexity, args["id"].(int)), true
+	case "Mutation.proposeReschedule":
+		if e.ComplexityRoot.Mutation.ProposeReschedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeReschedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeReschedule(childComplexity, args["id"].(int), args["slotId"].(int)), true
 	case "Mutation.rateAppointment":
 		if e.ComplexityRoot.Mutation.RateAppointment == nil {
 			break
@@ -2948,6 +2995,10 @@ enum AgendaEventKind @goModel(model: "github.com/healthmed/healthmed/ent/event.K
   SLOT_DELETED
   "The appointment moved to another slot; the one it left is free."
   BOOKING_RESCHEDULED
+  "The doctor proposed another slot (Appointment.proposedSlot)."
+  RESCHEDULE_PROPOSED
+  "The patient declined the proposed slot."
+  RESCHEDULE_DECLINED
 }
 
 "A change on a doctor's agenda."
@@ -3095,6 +3146,16 @@ extend type Mutation {
   """
   rescheduleAppointment(id: ID!, slotId: ID!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
   """
+  By the doctor, before the start: proposes another of their slots
+  (Appointment.proposedSlot). Nothing moves and the slot is not held until
+  the patient accepts; a new proposal replaces a pending one.
+  """
+  proposeReschedule(id: ID!, slotId: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
+  "By the patient: moves the appointment to the proposed slot, as rescheduleAppointment would."
+  acceptRescheduleProposal(id: ID!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
+  "By the patient: keeps the appointment where it is; the doctor is told."
+  declineRescheduleProposal(id: ID!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
+  """
   Joins the doctor's waitlist, for slots starting within [from, to) when
   given. When a matching slot frees up, the first in line gets it held
   (offer) until offer.expiresAt: only they can book it meanwhile.
@@ -3107,6 +3168,11 @@ extend type Mutation {
 extend type Query {
   "The signed-in patient's places in waitlists, oldest first."
   waitlistEntries: [WaitlistEntry!]! @hasRole(roles: [PATIENT])
+}
+
+extend type Appointment {
+  "Another slot the doctor proposed, until the patient accepts or declines it."
+  proposedSlot: Slot
 }
 
 "A slot held for a waitlisted patient: book it before expiresAt."
@@ -3615,6 +3681,8 @@ enum NotificationKind @goModel(model: "github.com/healthmed/healthmed/ent/notifi
   SHARE_REVOKED
   BOOKING_RESCHEDULED
   WAITLIST_OFFERED
+  RESCHEDULE_PROPOSED
+  RESCHEDULE_DECLINED
 }
 """
 Ordering options for Notification connections
@@ -3939,6 +4007,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_coverage(ctx, field)
 	case "lastEventId":
 		return ec.fieldContext_Appointment_lastEventId(ctx, field)
+	case "proposedSlot":
+		return ec.fieldContext_Appointment_proposedSlot(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
 }
@@ -4689,6 +4759,20 @@ func (ec *executionContext) field_Mutation_acceptAppointment_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptRescheduleProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addDayOff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4838,6 +4922,20 @@ func (ec *executionContext) field_Mutation_deactivateAccount_args(ctx context.Co
 		return nil, err
 	}
 	args["password"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_declineRescheduleProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5054,6 +5152,28 @@ func (ec *executionContext) field_Mutation_markNotificationRead_args(ctx context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_proposeReschedule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "slotId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slotId"] = arg1
 	return args, nil
 }
 
@@ -6358,6 +6478,38 @@ func (ec *executionContext) _Appointment_lastEventId(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Appointment_lastEventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Appointment_proposedSlot(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_proposedSlot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().ProposedSlot(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Slot) graphql.Marshaler {
+			return ec.marshalOSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlot(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_proposedSlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Slot(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AppointmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentConnection) (ret graphql.Marshaler) {
@@ -11277,6 +11429,207 @@ func (ec *executionContext) fieldContext_Mutation_rescheduleAppointment(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rescheduleAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_proposeReschedule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposeReschedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposeReschedule(ctx, fc.Args["id"].(int), fc.Args["slotId"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposeReschedule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposeReschedule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptRescheduleProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptRescheduleProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptRescheduleProposal(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptRescheduleProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptRescheduleProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_declineRescheduleProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declineRescheduleProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclineRescheduleProposal(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declineRescheduleProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declineRescheduleProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17272,6 +17625,12 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_lastEventId(ctx, field, obj)
 				})
+		case "proposedSlot":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_proposedSlot(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18763,6 +19122,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rescheduleAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rescheduleAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposeReschedule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposeReschedule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptRescheduleProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptRescheduleProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declineRescheduleProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declineRescheduleProposal(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -30,32 +30,24 @@ var toRescheduled = []transition{{[]appointment.Status{appointment.StatusREQUEST
 // back to REQUESTED would put a confirmed consultation at risk for the
 // patient who only asked for another hour.
 func (s *Service) Reschedule(ctx context.Context, id, slotID int) (*ent.Appointment, error) {
-	a, err := s.load(ctx, id, toRescheduled)
+	a, err := s.loadMovable(ctx, id)
 	if err != nil {
-		if e, ok := err.(*gqlerr.Error); ok && e.Reason == gqlerr.ReasonInvalidTransition {
-			return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "only an active appointment that has not started can be rescheduled")
-		}
 		return nil, err
 	}
+	return s.move(ctx, a, slotID)
+}
+
+// move takes the locked appointment a to the slot; a pending proposal
+// of the doctor's is answered by it.
+func (s *Service) move(ctx context.Context, a *ent.Appointment, slotID int) (*ent.Appointment, error) {
 	if a.SlotID == slotID {
 		return a, nil
 	}
-	// FOR SHARE, as a booking takes it: a concurrent move or withdrawal
-	// of the new slot waits, so the times copied are the slot's at commit.
-	sl, err := s.db(ctx).Slot.Query().Where(slot.ID(slotID), slot.DeletedAtIsNil()).ForShare().Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, gqlerr.NotFoundError("slot")
-	}
+	sl, err := s.rescheduleTarget(ctx, a, slotID)
 	if err != nil {
 		return nil, err
 	}
-	if sl.DoctorID != a.DoctorID {
-		return nil, gqlerr.BadInput("slotId", "the new slot must be one of the same doctor's")
-	}
-	if !sl.StartsAt.After(s.now()) {
-		return nil, gqlerr.BadInput("slotId", "the slot has already started")
-	}
-	u := a.Update().SetSlotID(sl.ID).SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt)
+	u := a.Update().SetSlotID(sl.ID).SetStartsAt(sl.StartsAt).SetEndsAt(sl.EndsAt).ClearProposedSlotID()
 	if a.Status == appointment.StatusACCEPTED {
 		room, err := s.Meetings.Create(ctx, meeting.Request{AppointmentID: a.ID, StartsAt: sl.StartsAt, EndsAt: sl.EndsAt})
 		if err != nil {
@@ -69,4 +61,24 @@ func (s *Service) Reschedule(ctx context.Context, id, slotID int) (*ent.Appointm
 		u.SetMeetingStartsAt(room.StartsAt).SetMeetingEndsAt(room.EndsAt)
 	}
 	return u.Save(ctx)
+}
+
+// rescheduleTarget reads the slot an appointment is to move to, FOR
+// SHARE as a booking takes it: a concurrent move or withdrawal of the
+// slot waits, so the times copied are the slot's at commit.
+func (s *Service) rescheduleTarget(ctx context.Context, a *ent.Appointment, slotID int) (*ent.Slot, error) {
+	sl, err := s.db(ctx).Slot.Query().Where(slot.ID(slotID), slot.DeletedAtIsNil()).ForShare().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, gqlerr.NotFoundError("slot")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sl.DoctorID != a.DoctorID {
+		return nil, gqlerr.BadInput("slotId", "the new slot must be one of the same doctor's")
+	}
+	if !sl.StartsAt.After(s.now()) {
+		return nil, gqlerr.BadInput("slotId", "the slot has already started")
+	}
+	return sl, nil
 }

@@ -84,6 +84,8 @@ type content struct {
 	ShareUntil time.Time
 	// HeldUntil is when a slot held for a waitlisted patient is let go.
 	HeldUntil time.Time
+	// ProposedAt is the start of the slot the doctor proposed instead.
+	ProposedAt time.Time
 }
 
 // compose writes a message's subject and text, in Brazilian Portuguese
@@ -121,6 +123,13 @@ func compose(c content) (subject, body string) {
 		} else {
 			text = "Sua teleconsulta com " + c.DoctorName + " foi remarcada para " + when + "." + link
 		}
+	case notification.KindRESCHEDULE_PROPOSED:
+		subject = "Proposta de novo horário para sua teleconsulta"
+		text = c.DoctorName + " propõe remarcar sua teleconsulta de " + when + " para " +
+			formatWhen(c.ProposedAt, c.Zone) + ".\n\nAbra o healthmed para aceitar ou recusar."
+	case notification.KindRESCHEDULE_DECLINED:
+		subject = "Novo horário não aceito"
+		text = "O paciente preferiu manter a teleconsulta de " + when + "."
 	case notification.KindWAITLIST_OFFERED:
 		subject = "Um horário foi liberado para você"
 		text = "Abriu um horário com " + c.DoctorName + " em " + when + ", reservado para você até " +

@@ -62,6 +62,10 @@ func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *
 			return err
 		}
 		return create(notification.KindBOOKING_RESCHEDULED, false, a.StartsAt)
+	case event.KindRESCHEDULE_PROPOSED:
+		return create(notification.KindRESCHEDULE_PROPOSED, false, a.StartsAt)
+	case event.KindRESCHEDULE_DECLINED:
+		return create(notification.KindRESCHEDULE_DECLINED, true, a.StartsAt)
 	}
 	return nil
 }

@@ -411,6 +411,19 @@ func (w *Worker) render(ctx context.Context, n *ent.Notification, now time.Time)
 			return nil, "", err
 		}
 		c.DoctorName, c.StartsAt, zone = a.Edges.Doctor.Name, a.StartsAt, a.Edges.Doctor.Timezone
+		if n.Kind == notification.KindRESCHEDULE_PROPOSED {
+			if a.ProposedSlotID == nil {
+				return nil, "the proposal was answered", nil
+			}
+			sl, err := w.Client.Slot.Get(ctx, *a.ProposedSlotID)
+			if ent.IsNotFound(err) {
+				return nil, "the proposed slot no longer exists", nil
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			c.ProposedAt = sl.StartsAt
+		}
 		if n.Kind == notification.KindBOOKING_RESCHEDULED && a.Status == appointment.StatusACCEPTED {
 			if c.MeetingURL, err = w.joinURL(a, who); err != nil {
 				return nil, "", err
