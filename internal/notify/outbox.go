@@ -51,8 +51,14 @@ func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *
 	case event.KindBOOKING_COMPLETED:
 		return dropReminders(sys, c, a.ID)
 	case event.KindBOOKING_RESCHEDULED:
-		// Reminders of the old time would name the wrong hour.
+		// Reminders of the old time would name the wrong hour. Their rows
+		// stay (the in-app list) but give up their keys, so the scheduler
+		// enqueues the new time's own.
 		if err := dropReminders(sys, c, a.ID); err != nil {
+			return err
+		}
+		if _, err := c.ExecContext(ctx, `UPDATE notifications SET dedupe_key = NULL
+			WHERE appointment_id = $1 AND kind IN ('REMINDER_24H', 'REMINDER_1H')`, a.ID); err != nil {
 			return err
 		}
 		// Both are told the new time: the doctor of a change to their
