@@ -395,3 +395,39 @@ func TestTwoReplicasHandOnExpiredHoldsOnce(t *testing.T) {
 		t.Fatalf("%d expired (%v)", expired, err)
 	}
 }
+
+// TestWaitlistOfferedResumesOnAnotherReplica: an offer made while the
+// patient's socket was down is replayed when the client resubscribes,
+// on any replica, as the other subscriptions are.
+func TestWaitlistOfferedResumesOnAnotherReplica(t *testing.T) {
+	a := apptest.New(t)
+	b := a.Replica(t)
+	docTok, _ := a.Doctor("Dr. Resume Offer", "Cardiology", -23.5, -46.6)
+	pat, _, _ := a.Patient("Paula")
+	join(t, a, pat, doctorID(t, a, docTok), nil, nil)
+	w := a.Connect(t, apptest.TransportWS, pat)
+	w.Subscribe("1", waitlistSub, nil)
+	time.Sleep(100 * time.Millisecond)
+	s1 := createSlot(t, a, docTok, tomorrowAt(8), 30)
+	var m struct{ WaitlistOffered entryOut }
+	w.NextData("1", &m)
+	if m.WaitlistOffered.Offer == nil || m.WaitlistOffered.Offer.Slot.ID != s1 {
+		t.Fatalf("first offer %+v", m.WaitlistOffered)
+	}
+	w.Close()
+	time.Sleep(200 * time.Millisecond) // a client's reconnect back-off
+	if _, err := a.App.Waitlist.ExpireHolds(context.Background(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s2 := createSlot(t, a, docTok, tomorrowAt(10), 30)
+
+	w2 := b.Connect(t, apptest.TransportWS, pat)
+	w2.Subscribe("1", waitlistSub, nil)
+	w2.NextData("1", &m)
+	if m.WaitlistOffered.Offer == nil || m.WaitlistOffered.Offer.Slot.ID != s2 {
+		t.Fatalf("resumed with %+v, want the offer of %s", m.WaitlistOffered, s2)
+	}
+	if msg, err := w2.Next(time.Second); err == nil {
+		t.Fatalf("a duplicate: %+v %s", msg, msg.Payload)
+	}
+}
