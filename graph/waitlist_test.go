@@ -1,6 +1,9 @@
 package graph_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
 	"context"
 	"fmt"
 	"sync"
@@ -429,5 +432,48 @@ func TestWaitlistOfferedResumesOnAnotherReplica(t *testing.T) {
 	}
 	if msg, err := w2.Next(time.Second); err == nil {
 		t.Fatalf("a duplicate: %+v %s", msg, msg.Payload)
+	}
+}
+
+// TestClosedAccountLeavesEveryLine: a patient who closes their account
+// waits in no line, and the slot held for them goes to the next; their
+// export lists the lines they joined.
+func TestClosedAccountLeavesEveryLine(t *testing.T) {
+	env := apptest.New(t)
+	docTok, _ := env.Doctor("Dr. Closing", "Cardiology", -23.5, -46.6)
+	doc := doctorID(t, env, docTok)
+	leaving, _, _ := env.Patient("Leaving")
+	next, _, _ := env.Patient("Next")
+	entry := join(t, env, leaving, doc, nil, nil)
+	join(t, env, next, doc, nil, nil)
+	slot := createSlot(t, env, docTok, tomorrowAt(9), 50)
+	if got := entries(t, env, leaving); got[0].Offer == nil {
+		t.Fatal("the first in line holds nothing")
+	}
+	status, body := export(t, env, leaving)
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if status != 200 || err != nil {
+		t.Fatalf("export %d (%v)", status, err)
+	}
+	var data struct{ Waitlist []struct{ ID int } }
+	for _, f := range zr.File {
+		if f.Name == "data.json" {
+			rc, _ := f.Open()
+			if err := json.NewDecoder(rc).Decode(&data); err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+		}
+	}
+	if len(data.Waitlist) != 1 || data.Waitlist[0].ID != atoi(t, entry) {
+		t.Fatalf("the export's waitlist: %+v", data.Waitlist)
+	}
+	env.Do(leaving, deactivateOp, map[string]any{"pw": "correct horse battery"}).Decode(t, &struct{}{})
+	if got := entries(t, env, next); got[0].Offer == nil || got[0].Offer.Slot.ID != slot || *got[0].Position != 1 {
+		t.Fatalf("the next in line after a closed account: %+v", got[0])
+	}
+	e, err := env.DB.Client.WaitlistEntry.Get(sysCtx(), atoi(t, entry))
+	if err != nil || e.Status != waitlistentry.StatusLEFT {
+		t.Fatalf("the closed account's entry: %v (%v)", e, err)
 	}
 }

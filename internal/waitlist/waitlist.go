@@ -93,24 +93,46 @@ func (s *Service) Leave(ctx context.Context, id int) (int, error) {
 	case waitlistentry.StatusBOOKED:
 		return 0, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the entry already booked its slot")
 	}
-	if err := db.WaitlistEntry.UpdateOne(e).SetStatus(waitlistentry.StatusLEFT).Exec(ctx); err != nil {
-		return 0, err
+	return id, leave(ctx, db, e)
+}
+
+// LeaveAll takes the signed-in patient out of every line, as closing
+// their account does; c is the writer's transaction.
+func LeaveAll(ctx context.Context, c *ent.Client) error {
+	waiting, err := c.WaitlistEntry.Query().Where(waitlistentry.StatusEQ(waitlistentry.StatusWAITING)).
+		Order(ent.Asc(waitlistentry.FieldID)).ForUpdate().All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range waiting {
+		if err := leave(ctx, c, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leave marks the entry LEFT and hands the slot it holds, if any, to the
+// next in line.
+func leave(ctx context.Context, c *ent.Client, e *ent.WaitlistEntry) error {
+	if err := c.WaitlistEntry.UpdateOne(e).SetStatus(waitlistentry.StatusLEFT).Exec(ctx); err != nil {
+		return err
 	}
 	sys := viewer.SystemContext(ctx)
-	held, err := db.WaitlistOffer.Query().
-		Where(waitlistoffer.EntryID(id), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).All(sys)
+	held, err := c.WaitlistOffer.Query().
+		Where(waitlistoffer.EntryID(e.ID), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).All(sys)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	for _, o := range held {
-		if err := db.WaitlistOffer.UpdateOne(o).SetStatus(waitlistoffer.StatusWITHDRAWN).Exec(sys); err != nil {
-			return 0, err
+		if err := c.WaitlistOffer.UpdateOne(o).SetStatus(waitlistoffer.StatusWITHDRAWN).Exec(sys); err != nil {
+			return err
 		}
-		if err := Offer(ctx, db, o.DoctorID, o.SlotID); err != nil {
-			return 0, err
+		if err := Offer(ctx, c, o.DoctorID, o.SlotID); err != nil {
+			return err
 		}
 	}
-	return id, nil
+	return nil
 }
 
 // Entries are the signed-in patient's places in line, oldest first.
