@@ -3,8 +3,8 @@ package graph_test
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
