@@ -265,19 +265,31 @@ func TestManyWaitlistedPatientsRaceForOneFreedSlot(t *testing.T) {
 	start := make(chan struct{})
 	for i := range n {
 		wg.Add(1)
-		go func() { defer wg.Done(); <-start; join(t, env, tokens[i], doc, nil, nil) }()
+		go func() {
+			defer wg.Done()
+			<-start
+			if r := env.Do(tokens[i], joinWaitlistOp, map[string]any{"doc": doc}); r.Code() != "" {
+				t.Errorf("join %d: %s", i, r.Code())
+			}
+		}()
 	}
 	close(start)
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 
 	// The cancellation and four replicas' offers of the same slot at once.
+	docID, slotID := atoi(t, doc), atoi(t, slot)
 	start = make(chan struct{})
 	errs := make(chan error, 5)
 	wg.Add(5)
 	go func() {
 		defer wg.Done()
 		<-start
-		env.Do(booker, cancelOp, map[string]any{"id": appt, "r": "cannot come"}).Decode(t, &struct{}{})
+		if r := env.Do(booker, cancelOp, map[string]any{"id": appt, "r": "cannot come"}); r.Code() != "" {
+			t.Errorf("cancel: %s", r.Code())
+		}
 	}()
 	for range 4 {
 		go func() {
@@ -288,7 +300,7 @@ func TestManyWaitlistedPatientsRaceForOneFreedSlot(t *testing.T) {
 				errs <- err
 				return
 			}
-			if err := waitlist.Offer(sysCtx(), tx.Client(), atoi(t, doc), atoi(t, slot)); err != nil {
+			if err := waitlist.Offer(sysCtx(), tx.Client(), docID, slotID); err != nil {
 				_ = tx.Rollback()
 				errs <- err
 				return
