@@ -63,6 +63,11 @@ func (r *waitlistEntryResolver) Offer(ctx context.Context, obj *ent.WaitlistEntr
 	return r.Waitlist.CurrentOffer(ctx, obj)
 }
 
+// LastEventID is the resolver for the lastEventId field.
+func (r *waitlistEntryResolver) LastEventID(ctx context.Context, obj *ent.WaitlistEntry) (*int, error) {
+	return r.Live.LastWaitlistEventID(ctx, obj)
+}
+
 // Slot is the resolver for the slot field.
 func (r *waitlistOfferResolver) Slot(ctx context.Context, obj *ent.WaitlistOffer) (*ent.Slot, error) {
 	return r.Waitlist.OfferedSlot(ctx, obj)

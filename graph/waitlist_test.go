@@ -489,3 +489,32 @@ func TestClosedAccountLeavesEveryLine(t *testing.T) {
 		t.Fatalf("the closed account's entry: %v (%v)", e, err)
 	}
 }
+
+// TestWaitlistOfferedResumesAfterAGivenEvent: a client that kept an
+// entry's lastEventId resumes from it explicitly.
+func TestWaitlistOfferedResumesAfterAGivenEvent(t *testing.T) {
+	env := apptest.New(t)
+	docTok, _ := env.Doctor("Dr. After", "Cardiology", -23.5, -46.6)
+	pat, _, _ := env.Patient("Alice")
+	entry := join(t, env, pat, doctorID(t, env, docTok), nil, nil)
+	createSlot(t, env, docTok, tomorrowAt(8), 30)
+	var q struct {
+		Node struct{ LastEventID *string }
+	}
+	env.Do(pat, `query($id: ID!) { node(id: $id) { ... on WaitlistEntry { lastEventId } } }`, map[string]any{"id": entry}).Decode(t, &q)
+	if q.Node.LastEventID == nil {
+		t.Fatal("no lastEventId after an offer")
+	}
+	if _, err := env.App.Waitlist.ExpireHolds(context.Background(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	missed := createSlot(t, env, docTok, tomorrowAt(10), 30)
+	w := env.Connect(t, apptest.TransportWS, pat)
+	w.Subscribe("1", `subscription($after: ID) { waitlistOffered(after: $after) { id offer { slot { id } } } }`,
+		map[string]any{"after": *q.Node.LastEventID})
+	var m struct{ WaitlistOffered entryOut }
+	w.NextData("1", &m)
+	if m.WaitlistOffered.ID != entry || m.WaitlistOffered.Offer == nil || m.WaitlistOffered.Offer.Slot.ID != missed {
+		t.Fatalf("resumed with %+v, want the offer of %s", m.WaitlistOffered, missed)
+	}
+}

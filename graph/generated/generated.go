@@ -441,14 +441,15 @@ type ComplexityRoot struct {
 	}
 
 	WaitlistEntry struct {
-		CreatedAt func(childComplexity int) int
-		Doctor    func(childComplexity int) int
-		From      func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Offer     func(childComplexity int) int
-		Position  func(childComplexity int) int
-		Status    func(childComplexity int) int
-		To        func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Doctor      func(childComplexity int) int
+		From        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastEventID func(childComplexity int) int
+		Offer       func(childComplexity int) int
+		Position    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		To          func(childComplexity int) int
 	}
 
 	WaitlistOffer struct {
@@ -565,6 +566,7 @@ type SubscriptionResolver interface {
 type WaitlistEntryResolver interface {
 	Position(ctx context.Context, obj *ent.WaitlistEntry) (*int, error)
 	Offer(ctx context.Context, obj *ent.WaitlistEntry) (*ent.WaitlistOffer, error)
+	LastEventID(ctx context.Context, obj *ent.WaitlistEntry) (*int, error)
 }
 type WaitlistOfferResolver interface {
 	Slot(ctx context.Context, obj *ent.WaitlistOffer) (*ent.Slot, error)
@@ -2452,6 +2454,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WaitlistEntry.ID(childComplexity), true
+	case "WaitlistEntry.lastEventId":
+		if e.ComplexityRoot.WaitlistEntry.LastEventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.LastEventID(childComplexity), true
 	case "WaitlistEntry.offer":
 		if e.ComplexityRoot.WaitlistEntry.Offer == nil {
 			break
@@ -3027,7 +3035,7 @@ type Subscription {
   agendaUpdated(after: ID): AgendaEvent! @hasRole(roles: [DOCTOR])
   """
   For a patient: their waitlist entry each time a slot is held for them
-  (its offer). after resumes like appointmentUpdated's.
+  (its offer). after (an entry's lastEventId) resumes like appointmentUpdated's.
   """
   waitlistOffered(after: ID): WaitlistEntry! @hasRole(roles: [PATIENT])
 }
@@ -3186,6 +3194,8 @@ extend type WaitlistEntry {
   position: Int
   "The slot held for this entry now, if any."
   offer: WaitlistOffer
+  "The newest offer event of this entry; pass it as waitlistOffered's after to resume."
+  lastEventId: ID
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -4563,6 +4573,8 @@ func (ec *executionContext) childFields_WaitlistEntry(ctx context.Context, field
 		return ec.fieldContext_WaitlistEntry_position(ctx, field)
 	case "offer":
 		return ec.fieldContext_WaitlistEntry_offer(ctx, field)
+	case "lastEventId":
+		return ec.fieldContext_WaitlistEntry_lastEventId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WaitlistEntry", field.Name)
 }
@@ -14823,6 +14835,29 @@ func (ec *executionContext) fieldContext_WaitlistEntry_offer(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _WaitlistEntry_lastEventId(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_lastEventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().LastEventID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_lastEventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, true, true, "ID")
+}
+
 func (ec *executionContext) _WaitlistOffer_slot(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistOffer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20059,6 +20094,12 @@ func (ec *executionContext) _WaitlistEntry(ctx context.Context, sel ast.Selectio
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._WaitlistEntry_offer(ctx, field, obj)
+				})
+		case "lastEventId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_lastEventId(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

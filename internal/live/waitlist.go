@@ -34,3 +34,15 @@ func (s *Service) WaitlistOffered(ctx context.Context, after *int) (<-chan *ent.
 		return w, err == nil, err
 	})
 }
+
+// LastWaitlistEventID is WaitlistEntry.lastEventId: the newest offer
+// event of the entry, to pass as waitlistOffered's after. It reads the
+// patient's own events (their index), which are kept a day.
+func (s *Service) LastWaitlistEventID(ctx context.Context, w *ent.WaitlistEntry) (*int, error) {
+	id, err := s.Client.Event.Query().Where(event.PatientID(w.PatientID), event.WaitlistEntryID(w.ID)).
+		Order(ent.Desc(event.FieldOrd), ent.Desc(event.FieldID)).FirstID(viewer.SystemContext(ctx))
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return &id, err
+}
