@@ -54,6 +54,8 @@ type Appointment struct {
 	MeetingEndsAt *time.Time `json:"meeting_ends_at,omitempty"`
 	// Address holds the value of the "address" field.
 	Address *address.Address `json:"address,omitempty"`
+	// ProposedSlotID holds the value of the "proposed_slot_id" field.
+	ProposedSlotID *int `json:"proposed_slot_id,omitempty"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey *string `json:"idempotency_key,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -119,7 +121,7 @@ func (*Appointment) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case appointment.FieldNoShow:
 			values[i] = new(sql.NullBool)
-		case appointment.FieldID, appointment.FieldSlotID, appointment.FieldDoctorID, appointment.FieldPatientID, appointment.FieldPriceCents:
+		case appointment.FieldID, appointment.FieldSlotID, appointment.FieldDoctorID, appointment.FieldPatientID, appointment.FieldPriceCents, appointment.FieldProposedSlotID:
 			values[i] = new(sql.NullInt64)
 		case appointment.FieldStatus, appointment.FieldCancelReason, appointment.FieldRejectReason, appointment.FieldMeetingURL, appointment.FieldIdempotencyKey:
 			values[i] = new(sql.NullString)
@@ -249,6 +251,13 @@ func (_m *Appointment) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field address: %w", err)
 				}
 			}
+		case appointment.FieldProposedSlotID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field proposed_slot_id", values[i])
+			} else if value.Valid {
+				_m.ProposedSlotID = new(int)
+				*_m.ProposedSlotID = int(value.Int64)
+			}
 		case appointment.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field idempotency_key", values[i])
@@ -364,6 +373,11 @@ func (_m *Appointment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("address=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Address))
+	builder.WriteString(", ")
+	if v := _m.ProposedSlotID; v != nil {
+		builder.WriteString("proposed_slot_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	if v := _m.IdempotencyKey; v != nil {
 		builder.WriteString("idempotency_key=")

@@ -192,6 +192,20 @@ func (_c *AppointmentCreate) SetAddress(v *address.Address) *AppointmentCreate {
 	return _c
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (_c *AppointmentCreate) SetProposedSlotID(v int) *AppointmentCreate {
+	_c.mutation.SetProposedSlotID(v)
+	return _c
+}
+
+// SetNillableProposedSlotID sets the "proposed_slot_id" field if the given value is not nil.
+func (_c *AppointmentCreate) SetNillableProposedSlotID(v *int) *AppointmentCreate {
+	if v != nil {
+		_c.SetProposedSlotID(*v)
+	}
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AppointmentCreate) SetIdempotencyKey(v string) *AppointmentCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -426,6 +440,10 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Address(); ok {
 		_spec.SetField(appointment.FieldAddress, field.TypeJSON, value)
 		_node.Address = value
+	}
+	if value, ok := _c.mutation.ProposedSlotID(); ok {
+		_spec.SetField(appointment.FieldProposedSlotID, field.TypeInt, value)
+		_node.ProposedSlotID = &value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/ent/slot"
 )
 
 // AppointmentUpdate is the builder for updating Appointment entities.
@@ -45,6 +46,48 @@ func (_u *AppointmentUpdate) SetStatus(v appointment.Status) *AppointmentUpdate 
 func (_u *AppointmentUpdate) SetNillableStatus(v *appointment.Status) *AppointmentUpdate {
 	if v != nil {
 		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetSlotID sets the "slot_id" field.
+func (_u *AppointmentUpdate) SetSlotID(v int) *AppointmentUpdate {
+	_u.mutation.SetSlotID(v)
+	return _u
+}
+
+// SetNillableSlotID sets the "slot_id" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableSlotID(v *int) *AppointmentUpdate {
+	if v != nil {
+		_u.SetSlotID(*v)
+	}
+	return _u
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (_u *AppointmentUpdate) SetStartsAt(v time.Time) *AppointmentUpdate {
+	_u.mutation.SetStartsAt(v)
+	return _u
+}
+
+// SetNillableStartsAt sets the "starts_at" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableStartsAt(v *time.Time) *AppointmentUpdate {
+	if v != nil {
+		_u.SetStartsAt(*v)
+	}
+	return _u
+}
+
+// SetEndsAt sets the "ends_at" field.
+func (_u *AppointmentUpdate) SetEndsAt(v time.Time) *AppointmentUpdate {
+	_u.mutation.SetEndsAt(v)
+	return _u
+}
+
+// SetNillableEndsAt sets the "ends_at" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableEndsAt(v *time.Time) *AppointmentUpdate {
+	if v != nil {
+		_u.SetEndsAt(*v)
 	}
 	return _u
 }
@@ -163,9 +206,47 @@ func (_u *AppointmentUpdate) ClearMeetingEndsAt() *AppointmentUpdate {
 	return _u
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (_u *AppointmentUpdate) SetProposedSlotID(v int) *AppointmentUpdate {
+	_u.mutation.ResetProposedSlotID()
+	_u.mutation.SetProposedSlotID(v)
+	return _u
+}
+
+// SetNillableProposedSlotID sets the "proposed_slot_id" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableProposedSlotID(v *int) *AppointmentUpdate {
+	if v != nil {
+		_u.SetProposedSlotID(*v)
+	}
+	return _u
+}
+
+// AddProposedSlotID adds value to the "proposed_slot_id" field.
+func (_u *AppointmentUpdate) AddProposedSlotID(v int) *AppointmentUpdate {
+	_u.mutation.AddProposedSlotID(v)
+	return _u
+}
+
+// ClearProposedSlotID clears the value of the "proposed_slot_id" field.
+func (_u *AppointmentUpdate) ClearProposedSlotID() *AppointmentUpdate {
+	_u.mutation.ClearProposedSlotID()
+	return _u
+}
+
+// SetSlot sets the "slot" edge to the Slot entity.
+func (_u *AppointmentUpdate) SetSlot(v *Slot) *AppointmentUpdate {
+	return _u.SetSlotID(v.ID)
+}
+
 // Mutation returns the AppointmentMutation object of the builder.
 func (_u *AppointmentUpdate) Mutation() *AppointmentMutation {
 	return _u.mutation
+}
+
+// ClearSlot clears the "slot" edge to the Slot entity.
+func (_u *AppointmentUpdate) ClearSlot() *AppointmentUpdate {
+	_u.mutation.ClearSlot()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -263,6 +344,12 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(appointment.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.StartsAt(); ok {
+		_spec.SetField(appointment.FieldStartsAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.EndsAt(); ok {
+		_spec.SetField(appointment.FieldEndsAt, field.TypeTime, value)
+	}
 	if value, ok := _u.mutation.NoShow(); ok {
 		_spec.SetField(appointment.FieldNoShow, field.TypeBool, value)
 	}
@@ -299,8 +386,46 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.AddressCleared() {
 		_spec.ClearField(appointment.FieldAddress, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.ProposedSlotID(); ok {
+		_spec.SetField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedProposedSlotID(); ok {
+		_spec.AddField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if _u.mutation.ProposedSlotIDCleared() {
+		_spec.ClearField(appointment.FieldProposedSlotID, field.TypeInt)
+	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(appointment.FieldIdempotencyKey, field.TypeString)
+	}
+	if _u.mutation.SlotCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   appointment.SlotTable,
+			Columns: []string{appointment.SlotColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(slot.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SlotIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   appointment.SlotTable,
+			Columns: []string{appointment.SlotColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(slot.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -340,6 +465,48 @@ func (_u *AppointmentUpdateOne) SetStatus(v appointment.Status) *AppointmentUpda
 func (_u *AppointmentUpdateOne) SetNillableStatus(v *appointment.Status) *AppointmentUpdateOne {
 	if v != nil {
 		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetSlotID sets the "slot_id" field.
+func (_u *AppointmentUpdateOne) SetSlotID(v int) *AppointmentUpdateOne {
+	_u.mutation.SetSlotID(v)
+	return _u
+}
+
+// SetNillableSlotID sets the "slot_id" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableSlotID(v *int) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetSlotID(*v)
+	}
+	return _u
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (_u *AppointmentUpdateOne) SetStartsAt(v time.Time) *AppointmentUpdateOne {
+	_u.mutation.SetStartsAt(v)
+	return _u
+}
+
+// SetNillableStartsAt sets the "starts_at" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableStartsAt(v *time.Time) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetStartsAt(*v)
+	}
+	return _u
+}
+
+// SetEndsAt sets the "ends_at" field.
+func (_u *AppointmentUpdateOne) SetEndsAt(v time.Time) *AppointmentUpdateOne {
+	_u.mutation.SetEndsAt(v)
+	return _u
+}
+
+// SetNillableEndsAt sets the "ends_at" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableEndsAt(v *time.Time) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetEndsAt(*v)
 	}
 	return _u
 }
@@ -458,9 +625,47 @@ func (_u *AppointmentUpdateOne) ClearMeetingEndsAt() *AppointmentUpdateOne {
 	return _u
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (_u *AppointmentUpdateOne) SetProposedSlotID(v int) *AppointmentUpdateOne {
+	_u.mutation.ResetProposedSlotID()
+	_u.mutation.SetProposedSlotID(v)
+	return _u
+}
+
+// SetNillableProposedSlotID sets the "proposed_slot_id" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableProposedSlotID(v *int) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetProposedSlotID(*v)
+	}
+	return _u
+}
+
+// AddProposedSlotID adds value to the "proposed_slot_id" field.
+func (_u *AppointmentUpdateOne) AddProposedSlotID(v int) *AppointmentUpdateOne {
+	_u.mutation.AddProposedSlotID(v)
+	return _u
+}
+
+// ClearProposedSlotID clears the value of the "proposed_slot_id" field.
+func (_u *AppointmentUpdateOne) ClearProposedSlotID() *AppointmentUpdateOne {
+	_u.mutation.ClearProposedSlotID()
+	return _u
+}
+
+// SetSlot sets the "slot" edge to the Slot entity.
+func (_u *AppointmentUpdateOne) SetSlot(v *Slot) *AppointmentUpdateOne {
+	return _u.SetSlotID(v.ID)
+}
+
 // Mutation returns the AppointmentMutation object of the builder.
 func (_u *AppointmentUpdateOne) Mutation() *AppointmentMutation {
 	return _u.mutation
+}
+
+// ClearSlot clears the "slot" edge to the Slot entity.
+func (_u *AppointmentUpdateOne) ClearSlot() *AppointmentUpdateOne {
+	_u.mutation.ClearSlot()
+	return _u
 }
 
 // Where appends a list predicates to the AppointmentUpdate builder.
@@ -588,6 +793,12 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(appointment.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.StartsAt(); ok {
+		_spec.SetField(appointment.FieldStartsAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.EndsAt(); ok {
+		_spec.SetField(appointment.FieldEndsAt, field.TypeTime, value)
+	}
 	if value, ok := _u.mutation.NoShow(); ok {
 		_spec.SetField(appointment.FieldNoShow, field.TypeBool, value)
 	}
@@ -624,8 +835,46 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	if _u.mutation.AddressCleared() {
 		_spec.ClearField(appointment.FieldAddress, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.ProposedSlotID(); ok {
+		_spec.SetField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedProposedSlotID(); ok {
+		_spec.AddField(appointment.FieldProposedSlotID, field.TypeInt, value)
+	}
+	if _u.mutation.ProposedSlotIDCleared() {
+		_spec.ClearField(appointment.FieldProposedSlotID, field.TypeInt)
+	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(appointment.FieldIdempotencyKey, field.TypeString)
+	}
+	if _u.mutation.SlotCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   appointment.SlotTable,
+			Columns: []string{appointment.SlotColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(slot.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SlotIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   appointment.SlotTable,
+			Columns: []string{appointment.SlotColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(slot.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Appointment{config: _u.config}

@@ -37,6 +37,8 @@ import (
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/ent/specialty"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 	"github.com/healthmed/healthmed/internal/reaction"
 
 	stdsql "database/sql"
@@ -91,6 +93,10 @@ type Client struct {
 	Slot *SlotClient
 	// Specialty is the client for interacting with the Specialty builders.
 	Specialty *SpecialtyClient
+	// WaitlistEntry is the client for interacting with the WaitlistEntry builders.
+	WaitlistEntry *WaitlistEntryClient
+	// WaitlistOffer is the client for interacting with the WaitlistOffer builders.
+	WaitlistOffer *WaitlistOfferClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -124,6 +130,8 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.Slot = NewSlotClient(c.config)
 	c.Specialty = NewSpecialtyClient(c.config)
+	c.WaitlistEntry = NewWaitlistEntryClient(c.config)
+	c.WaitlistOffer = NewWaitlistOfferClient(c.config)
 }
 
 type (
@@ -246,6 +254,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Session:          NewSessionClient(cfg),
 		Slot:             NewSlotClient(cfg),
 		Specialty:        NewSpecialtyClient(cfg),
+		WaitlistEntry:    NewWaitlistEntryClient(cfg),
+		WaitlistOffer:    NewWaitlistOfferClient(cfg),
 	}, nil
 }
 
@@ -287,6 +297,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Session:          NewSessionClient(cfg),
 		Slot:             NewSlotClient(cfg),
 		Specialty:        NewSpecialtyClient(cfg),
+		WaitlistEntry:    NewWaitlistEntryClient(cfg),
+		WaitlistOffer:    NewWaitlistOfferClient(cfg),
 	}, nil
 }
 
@@ -320,6 +332,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.CoverageCheck, c.DayOff, c.Doctor, c.Event, c.ExternalIdentity, c.Feedback,
 		c.InsurancePlan, c.Invoice, c.LoginAttempt, c.Notification, c.Patient,
 		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot, c.Specialty,
+		c.WaitlistEntry, c.WaitlistOffer,
 	} {
 		n.Use(hooks...)
 	}
@@ -333,6 +346,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.CoverageCheck, c.DayOff, c.Doctor, c.Event, c.ExternalIdentity, c.Feedback,
 		c.InsurancePlan, c.Invoice, c.LoginAttempt, c.Notification, c.Patient,
 		c.RecordFile, c.RecordShare, c.Registration, c.Session, c.Slot, c.Specialty,
+		c.WaitlistEntry, c.WaitlistOffer,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -385,6 +399,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Slot.mutate(ctx, m)
 	case *SpecialtyMutation:
 		return c.Specialty.mutate(ctx, m)
+	case *WaitlistEntryMutation:
+		return c.WaitlistEntry.mutate(ctx, m)
+	case *WaitlistOfferMutation:
+		return c.WaitlistOffer.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -3835,19 +3853,367 @@ func (c *SpecialtyClient) mutate(ctx context.Context, m *SpecialtyMutation) (Val
 	}
 }
 
+// WaitlistEntryClient is a client for the WaitlistEntry schema.
+type WaitlistEntryClient struct {
+	config
+}
+
+// NewWaitlistEntryClient returns a client for the WaitlistEntry from the given config.
+func NewWaitlistEntryClient(c config) *WaitlistEntryClient {
+	return &WaitlistEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `waitlistentry.Hooks(f(g(h())))`.
+func (c *WaitlistEntryClient) Use(hooks ...Hook) {
+	c.hooks.WaitlistEntry = append(c.hooks.WaitlistEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `waitlistentry.Intercept(f(g(h())))`.
+func (c *WaitlistEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WaitlistEntry = append(c.inters.WaitlistEntry, interceptors...)
+}
+
+// Create returns a builder for creating a WaitlistEntry entity.
+func (c *WaitlistEntryClient) Create() *WaitlistEntryCreate {
+	mutation := newWaitlistEntryMutation(c.config, OpCreate)
+	return &WaitlistEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WaitlistEntry entities.
+func (c *WaitlistEntryClient) CreateBulk(builders ...*WaitlistEntryCreate) *WaitlistEntryCreateBulk {
+	return &WaitlistEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WaitlistEntryClient) MapCreateBulk(slice any, setFunc func(*WaitlistEntryCreate, int)) *WaitlistEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WaitlistEntryCreateBulk{err: fmt.Errorf("calling to WaitlistEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WaitlistEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WaitlistEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WaitlistEntry.
+func (c *WaitlistEntryClient) Update() *WaitlistEntryUpdate {
+	mutation := newWaitlistEntryMutation(c.config, OpUpdate)
+	return &WaitlistEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WaitlistEntryClient) UpdateOne(_m *WaitlistEntry) *WaitlistEntryUpdateOne {
+	mutation := newWaitlistEntryMutation(c.config, OpUpdateOne, withWaitlistEntry(_m))
+	return &WaitlistEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WaitlistEntryClient) UpdateOneID(id int) *WaitlistEntryUpdateOne {
+	mutation := newWaitlistEntryMutation(c.config, OpUpdateOne, withWaitlistEntryID(id))
+	return &WaitlistEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WaitlistEntry.
+func (c *WaitlistEntryClient) Delete() *WaitlistEntryDelete {
+	mutation := newWaitlistEntryMutation(c.config, OpDelete)
+	return &WaitlistEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WaitlistEntryClient) DeleteOne(_m *WaitlistEntry) *WaitlistEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WaitlistEntryClient) DeleteOneID(id int) *WaitlistEntryDeleteOne {
+	builder := c.Delete().Where(waitlistentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WaitlistEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for WaitlistEntry.
+func (c *WaitlistEntryClient) Query() *WaitlistEntryQuery {
+	return &WaitlistEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWaitlistEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WaitlistEntry entity by its id.
+func (c *WaitlistEntryClient) Get(ctx context.Context, id int) (*WaitlistEntry, error) {
+	return c.Query().Where(waitlistentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WaitlistEntryClient) GetX(ctx context.Context, id int) *WaitlistEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDoctor queries the doctor edge of a WaitlistEntry.
+func (c *WaitlistEntryClient) QueryDoctor(_m *WaitlistEntry) *DoctorQuery {
+	query := (&DoctorClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(waitlistentry.Table, waitlistentry.FieldID, id),
+			sqlgraph.To(doctor.Table, doctor.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, waitlistentry.DoctorTable, waitlistentry.DoctorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPatient queries the patient edge of a WaitlistEntry.
+func (c *WaitlistEntryClient) QueryPatient(_m *WaitlistEntry) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(waitlistentry.Table, waitlistentry.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, waitlistentry.PatientTable, waitlistentry.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOffers queries the offers edge of a WaitlistEntry.
+func (c *WaitlistEntryClient) QueryOffers(_m *WaitlistEntry) *WaitlistOfferQuery {
+	query := (&WaitlistOfferClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(waitlistentry.Table, waitlistentry.FieldID, id),
+			sqlgraph.To(waitlistoffer.Table, waitlistoffer.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, waitlistentry.OffersTable, waitlistentry.OffersColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WaitlistEntryClient) Hooks() []Hook {
+	hooks := c.hooks.WaitlistEntry
+	return append(hooks[:len(hooks):len(hooks)], waitlistentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WaitlistEntryClient) Interceptors() []Interceptor {
+	return c.inters.WaitlistEntry
+}
+
+func (c *WaitlistEntryClient) mutate(ctx context.Context, m *WaitlistEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WaitlistEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WaitlistEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WaitlistEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WaitlistEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WaitlistEntry mutation op: %q", m.Op())
+	}
+}
+
+// WaitlistOfferClient is a client for the WaitlistOffer schema.
+type WaitlistOfferClient struct {
+	config
+}
+
+// NewWaitlistOfferClient returns a client for the WaitlistOffer from the given config.
+func NewWaitlistOfferClient(c config) *WaitlistOfferClient {
+	return &WaitlistOfferClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `waitlistoffer.Hooks(f(g(h())))`.
+func (c *WaitlistOfferClient) Use(hooks ...Hook) {
+	c.hooks.WaitlistOffer = append(c.hooks.WaitlistOffer, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `waitlistoffer.Intercept(f(g(h())))`.
+func (c *WaitlistOfferClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WaitlistOffer = append(c.inters.WaitlistOffer, interceptors...)
+}
+
+// Create returns a builder for creating a WaitlistOffer entity.
+func (c *WaitlistOfferClient) Create() *WaitlistOfferCreate {
+	mutation := newWaitlistOfferMutation(c.config, OpCreate)
+	return &WaitlistOfferCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WaitlistOffer entities.
+func (c *WaitlistOfferClient) CreateBulk(builders ...*WaitlistOfferCreate) *WaitlistOfferCreateBulk {
+	return &WaitlistOfferCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WaitlistOfferClient) MapCreateBulk(slice any, setFunc func(*WaitlistOfferCreate, int)) *WaitlistOfferCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WaitlistOfferCreateBulk{err: fmt.Errorf("calling to WaitlistOfferClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WaitlistOfferCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WaitlistOfferCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WaitlistOffer.
+func (c *WaitlistOfferClient) Update() *WaitlistOfferUpdate {
+	mutation := newWaitlistOfferMutation(c.config, OpUpdate)
+	return &WaitlistOfferUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WaitlistOfferClient) UpdateOne(_m *WaitlistOffer) *WaitlistOfferUpdateOne {
+	mutation := newWaitlistOfferMutation(c.config, OpUpdateOne, withWaitlistOffer(_m))
+	return &WaitlistOfferUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WaitlistOfferClient) UpdateOneID(id int) *WaitlistOfferUpdateOne {
+	mutation := newWaitlistOfferMutation(c.config, OpUpdateOne, withWaitlistOfferID(id))
+	return &WaitlistOfferUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WaitlistOffer.
+func (c *WaitlistOfferClient) Delete() *WaitlistOfferDelete {
+	mutation := newWaitlistOfferMutation(c.config, OpDelete)
+	return &WaitlistOfferDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WaitlistOfferClient) DeleteOne(_m *WaitlistOffer) *WaitlistOfferDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WaitlistOfferClient) DeleteOneID(id int) *WaitlistOfferDeleteOne {
+	builder := c.Delete().Where(waitlistoffer.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WaitlistOfferDeleteOne{builder}
+}
+
+// Query returns a query builder for WaitlistOffer.
+func (c *WaitlistOfferClient) Query() *WaitlistOfferQuery {
+	return &WaitlistOfferQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWaitlistOffer},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WaitlistOffer entity by its id.
+func (c *WaitlistOfferClient) Get(ctx context.Context, id int) (*WaitlistOffer, error) {
+	return c.Query().Where(waitlistoffer.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WaitlistOfferClient) GetX(ctx context.Context, id int) *WaitlistOffer {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryEntry queries the entry edge of a WaitlistOffer.
+func (c *WaitlistOfferClient) QueryEntry(_m *WaitlistOffer) *WaitlistEntryQuery {
+	query := (&WaitlistEntryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(waitlistoffer.Table, waitlistoffer.FieldID, id),
+			sqlgraph.To(waitlistentry.Table, waitlistentry.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, waitlistoffer.EntryTable, waitlistoffer.EntryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySlot queries the slot edge of a WaitlistOffer.
+func (c *WaitlistOfferClient) QuerySlot(_m *WaitlistOffer) *SlotQuery {
+	query := (&SlotClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(waitlistoffer.Table, waitlistoffer.FieldID, id),
+			sqlgraph.To(slot.Table, slot.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, waitlistoffer.SlotTable, waitlistoffer.SlotColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WaitlistOfferClient) Hooks() []Hook {
+	hooks := c.hooks.WaitlistOffer
+	return append(hooks[:len(hooks):len(hooks)], waitlistoffer.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WaitlistOfferClient) Interceptors() []Interceptor {
+	return c.inters.WaitlistOffer
+}
+
+func (c *WaitlistOfferClient) mutate(ctx context.Context, m *WaitlistOfferMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WaitlistOfferCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WaitlistOfferUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WaitlistOfferUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WaitlistOfferDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WaitlistOffer mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		AccountToken, Admin, Appointment, AuditEvent, Availability, CoverageCheck,
 		DayOff, Doctor, Event, ExternalIdentity, Feedback, InsurancePlan, Invoice,
 		LoginAttempt, Notification, Patient, RecordFile, RecordShare, Registration,
-		Session, Slot, Specialty []ent.Hook
+		Session, Slot, Specialty, WaitlistEntry, WaitlistOffer []ent.Hook
 	}
 	inters struct {
 		AccountToken, Admin, Appointment, AuditEvent, Availability, CoverageCheck,
 		DayOff, Doctor, Event, ExternalIdentity, Feedback, InsurancePlan, Invoice,
 		LoginAttempt, Notification, Patient, RecordFile, RecordShare, Registration,
-		Session, Slot, Specialty []ent.Interceptor
+		Session, Slot, Specialty, WaitlistEntry, WaitlistOffer []ent.Interceptor
 	}
 )
 

@@ -34,6 +34,8 @@ import (
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/ent/specialty"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -116,6 +118,8 @@ func checkColumn(t, c string) error {
 			session.Table:          session.ValidColumn,
 			slot.Table:             slot.ValidColumn,
 			specialty.Table:        specialty.ValidColumn,
+			waitlistentry.Table:    waitlistentry.ValidColumn,
+			waitlistoffer.Table:    waitlistoffer.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

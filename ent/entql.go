@@ -26,6 +26,8 @@ import (
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/ent/specialty"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -35,7 +37,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 22)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 24)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   accounttoken.Table,
@@ -106,6 +108,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldMeetingStartsAt: {Type: field.TypeTime, Column: appointment.FieldMeetingStartsAt},
 			appointment.FieldMeetingEndsAt:   {Type: field.TypeTime, Column: appointment.FieldMeetingEndsAt},
 			appointment.FieldAddress:         {Type: field.TypeJSON, Column: appointment.FieldAddress},
+			appointment.FieldProposedSlotID:  {Type: field.TypeInt, Column: appointment.FieldProposedSlotID},
 			appointment.FieldIdempotencyKey:  {Type: field.TypeString, Column: appointment.FieldIdempotencyKey},
 		},
 	}
@@ -240,13 +243,14 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Event",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			event.FieldCreatedAt:     {Type: field.TypeTime, Column: event.FieldCreatedAt},
-			event.FieldKind:          {Type: field.TypeEnum, Column: event.FieldKind},
-			event.FieldOrd:           {Type: field.TypeInt64, Column: event.FieldOrd},
-			event.FieldDoctorID:      {Type: field.TypeInt, Column: event.FieldDoctorID},
-			event.FieldPatientID:     {Type: field.TypeInt, Column: event.FieldPatientID},
-			event.FieldAppointmentID: {Type: field.TypeInt, Column: event.FieldAppointmentID},
-			event.FieldSlotID:        {Type: field.TypeInt, Column: event.FieldSlotID},
+			event.FieldCreatedAt:       {Type: field.TypeTime, Column: event.FieldCreatedAt},
+			event.FieldKind:            {Type: field.TypeEnum, Column: event.FieldKind},
+			event.FieldOrd:             {Type: field.TypeInt64, Column: event.FieldOrd},
+			event.FieldDoctorID:        {Type: field.TypeInt, Column: event.FieldDoctorID},
+			event.FieldPatientID:       {Type: field.TypeInt, Column: event.FieldPatientID},
+			event.FieldAppointmentID:   {Type: field.TypeInt, Column: event.FieldAppointmentID},
+			event.FieldSlotID:          {Type: field.TypeInt, Column: event.FieldSlotID},
+			event.FieldWaitlistEntryID: {Type: field.TypeInt, Column: event.FieldWaitlistEntryID},
 		},
 	}
 	graph.Nodes[9] = &sqlgraph.Node{
@@ -366,25 +370,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Notification",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			notification.FieldCreatedAt:      {Type: field.TypeTime, Column: notification.FieldCreatedAt},
-			notification.FieldUpdatedAt:      {Type: field.TypeTime, Column: notification.FieldUpdatedAt},
-			notification.FieldKind:           {Type: field.TypeEnum, Column: notification.FieldKind},
-			notification.FieldDoctorID:       {Type: field.TypeInt, Column: notification.FieldDoctorID},
-			notification.FieldPatientID:      {Type: field.TypeInt, Column: notification.FieldPatientID},
-			notification.FieldAppointmentID:  {Type: field.TypeInt, Column: notification.FieldAppointmentID},
-			notification.FieldRecordShareID:  {Type: field.TypeInt, Column: notification.FieldRecordShareID},
-			notification.FieldRegistrationID: {Type: field.TypeInt, Column: notification.FieldRegistrationID},
-			notification.FieldAccountTokenID: {Type: field.TypeInt, Column: notification.FieldAccountTokenID},
-			notification.FieldStartsAt:       {Type: field.TypeTime, Column: notification.FieldStartsAt},
-			notification.FieldReadAt:         {Type: field.TypeTime, Column: notification.FieldReadAt},
-			notification.FieldDedupeKey:      {Type: field.TypeString, Column: notification.FieldDedupeKey},
-			notification.FieldEmailStatus:    {Type: field.TypeEnum, Column: notification.FieldEmailStatus},
-			notification.FieldAttempts:       {Type: field.TypeInt, Column: notification.FieldAttempts},
-			notification.FieldNextAttemptAt:  {Type: field.TypeTime, Column: notification.FieldNextAttemptAt},
-			notification.FieldClaimedUntil:   {Type: field.TypeTime, Column: notification.FieldClaimedUntil},
-			notification.FieldSendBefore:     {Type: field.TypeTime, Column: notification.FieldSendBefore},
-			notification.FieldSentAt:         {Type: field.TypeTime, Column: notification.FieldSentAt},
-			notification.FieldLastError:      {Type: field.TypeString, Column: notification.FieldLastError},
+			notification.FieldCreatedAt:       {Type: field.TypeTime, Column: notification.FieldCreatedAt},
+			notification.FieldUpdatedAt:       {Type: field.TypeTime, Column: notification.FieldUpdatedAt},
+			notification.FieldKind:            {Type: field.TypeEnum, Column: notification.FieldKind},
+			notification.FieldDoctorID:        {Type: field.TypeInt, Column: notification.FieldDoctorID},
+			notification.FieldPatientID:       {Type: field.TypeInt, Column: notification.FieldPatientID},
+			notification.FieldAppointmentID:   {Type: field.TypeInt, Column: notification.FieldAppointmentID},
+			notification.FieldRecordShareID:   {Type: field.TypeInt, Column: notification.FieldRecordShareID},
+			notification.FieldRegistrationID:  {Type: field.TypeInt, Column: notification.FieldRegistrationID},
+			notification.FieldAccountTokenID:  {Type: field.TypeInt, Column: notification.FieldAccountTokenID},
+			notification.FieldWaitlistOfferID: {Type: field.TypeInt, Column: notification.FieldWaitlistOfferID},
+			notification.FieldStartsAt:        {Type: field.TypeTime, Column: notification.FieldStartsAt},
+			notification.FieldReadAt:          {Type: field.TypeTime, Column: notification.FieldReadAt},
+			notification.FieldDedupeKey:       {Type: field.TypeString, Column: notification.FieldDedupeKey},
+			notification.FieldEmailStatus:     {Type: field.TypeEnum, Column: notification.FieldEmailStatus},
+			notification.FieldAttempts:        {Type: field.TypeInt, Column: notification.FieldAttempts},
+			notification.FieldNextAttemptAt:   {Type: field.TypeTime, Column: notification.FieldNextAttemptAt},
+			notification.FieldClaimedUntil:    {Type: field.TypeTime, Column: notification.FieldClaimedUntil},
+			notification.FieldSendBefore:      {Type: field.TypeTime, Column: notification.FieldSendBefore},
+			notification.FieldSentAt:          {Type: field.TypeTime, Column: notification.FieldSentAt},
+			notification.FieldLastError:       {Type: field.TypeString, Column: notification.FieldLastError},
 		},
 	}
 	graph.Nodes[15] = &sqlgraph.Node{
@@ -542,6 +547,47 @@ var schemaGraph = func() *sqlgraph.Schema {
 			specialty.FieldCode:      {Type: field.TypeString, Column: specialty.FieldCode},
 			specialty.FieldName:      {Type: field.TypeString, Column: specialty.FieldName},
 			specialty.FieldNameEn:    {Type: field.TypeString, Column: specialty.FieldNameEn},
+		},
+	}
+	graph.Nodes[22] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   waitlistentry.Table,
+			Columns: waitlistentry.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: waitlistentry.FieldID,
+			},
+		},
+		Type: "WaitlistEntry",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			waitlistentry.FieldCreatedAt: {Type: field.TypeTime, Column: waitlistentry.FieldCreatedAt},
+			waitlistentry.FieldUpdatedAt: {Type: field.TypeTime, Column: waitlistentry.FieldUpdatedAt},
+			waitlistentry.FieldDoctorID:  {Type: field.TypeInt, Column: waitlistentry.FieldDoctorID},
+			waitlistentry.FieldPatientID: {Type: field.TypeInt, Column: waitlistentry.FieldPatientID},
+			waitlistentry.FieldFrom:      {Type: field.TypeTime, Column: waitlistentry.FieldFrom},
+			waitlistentry.FieldTo:        {Type: field.TypeTime, Column: waitlistentry.FieldTo},
+			waitlistentry.FieldStatus:    {Type: field.TypeEnum, Column: waitlistentry.FieldStatus},
+		},
+	}
+	graph.Nodes[23] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   waitlistoffer.Table,
+			Columns: waitlistoffer.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: waitlistoffer.FieldID,
+			},
+		},
+		Type: "WaitlistOffer",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			waitlistoffer.FieldCreatedAt: {Type: field.TypeTime, Column: waitlistoffer.FieldCreatedAt},
+			waitlistoffer.FieldUpdatedAt: {Type: field.TypeTime, Column: waitlistoffer.FieldUpdatedAt},
+			waitlistoffer.FieldEntryID:   {Type: field.TypeInt, Column: waitlistoffer.FieldEntryID},
+			waitlistoffer.FieldSlotID:    {Type: field.TypeInt, Column: waitlistoffer.FieldSlotID},
+			waitlistoffer.FieldDoctorID:  {Type: field.TypeInt, Column: waitlistoffer.FieldDoctorID},
+			waitlistoffer.FieldPatientID: {Type: field.TypeInt, Column: waitlistoffer.FieldPatientID},
+			waitlistoffer.FieldExpiresAt: {Type: field.TypeTime, Column: waitlistoffer.FieldExpiresAt},
+			waitlistoffer.FieldStatus:    {Type: field.TypeEnum, Column: waitlistoffer.FieldStatus},
 		},
 	}
 	graph.MustAddE(
@@ -916,6 +962,66 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Slot",
 		"Appointment",
 	)
+	graph.MustAddE(
+		"doctor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   waitlistentry.DoctorTable,
+			Columns: []string{waitlistentry.DoctorColumn},
+			Bidi:    false,
+		},
+		"WaitlistEntry",
+		"Doctor",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   waitlistentry.PatientTable,
+			Columns: []string{waitlistentry.PatientColumn},
+			Bidi:    false,
+		},
+		"WaitlistEntry",
+		"Patient",
+	)
+	graph.MustAddE(
+		"offers",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   waitlistentry.OffersTable,
+			Columns: []string{waitlistentry.OffersColumn},
+			Bidi:    false,
+		},
+		"WaitlistEntry",
+		"WaitlistOffer",
+	)
+	graph.MustAddE(
+		"entry",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   waitlistoffer.EntryTable,
+			Columns: []string{waitlistoffer.EntryColumn},
+			Bidi:    false,
+		},
+		"WaitlistOffer",
+		"WaitlistEntry",
+	)
+	graph.MustAddE(
+		"slot",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   waitlistoffer.SlotTable,
+			Columns: []string{waitlistoffer.SlotColumn},
+			Bidi:    false,
+		},
+		"WaitlistOffer",
+		"Slot",
+	)
 	return graph
 }()
 
@@ -1208,6 +1314,11 @@ func (f *AppointmentFilter) WhereMeetingEndsAt(p entql.TimeP) {
 // WhereAddress applies the entql json.RawMessage predicate on the address field.
 func (f *AppointmentFilter) WhereAddress(p entql.BytesP) {
 	f.Where(p.Field(appointment.FieldAddress))
+}
+
+// WhereProposedSlotID applies the entql int predicate on the proposed_slot_id field.
+func (f *AppointmentFilter) WhereProposedSlotID(p entql.IntP) {
+	f.Where(p.Field(appointment.FieldProposedSlotID))
 }
 
 // WhereIdempotencyKey applies the entql string predicate on the idempotency_key field.
@@ -1905,6 +2016,11 @@ func (f *EventFilter) WhereSlotID(p entql.IntP) {
 	f.Where(p.Field(event.FieldSlotID))
 }
 
+// WhereWaitlistEntryID applies the entql int predicate on the waitlist_entry_id field.
+func (f *EventFilter) WhereWaitlistEntryID(p entql.IntP) {
+	f.Where(p.Field(event.FieldWaitlistEntryID))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *ExternalIdentityQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2491,6 +2607,11 @@ func (f *NotificationFilter) WhereRegistrationID(p entql.IntP) {
 // WhereAccountTokenID applies the entql int predicate on the account_token_id field.
 func (f *NotificationFilter) WhereAccountTokenID(p entql.IntP) {
 	f.Where(p.Field(notification.FieldAccountTokenID))
+}
+
+// WhereWaitlistOfferID applies the entql int predicate on the waitlist_offer_id field.
+func (f *NotificationFilter) WhereWaitlistOfferID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldWaitlistOfferID))
 }
 
 // WhereStartsAt applies the entql time.Time predicate on the starts_at field.
@@ -3347,4 +3468,229 @@ func (f *SpecialtyFilter) WhereName(p entql.StringP) {
 // WhereNameEn applies the entql string predicate on the name_en field.
 func (f *SpecialtyFilter) WhereNameEn(p entql.StringP) {
 	f.Where(p.Field(specialty.FieldNameEn))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WaitlistEntryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WaitlistEntryQuery builder.
+func (_q *WaitlistEntryQuery) Filter() *WaitlistEntryFilter {
+	return &WaitlistEntryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WaitlistEntryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WaitlistEntryMutation builder.
+func (m *WaitlistEntryMutation) Filter() *WaitlistEntryFilter {
+	return &WaitlistEntryFilter{config: m.config, predicateAdder: m}
+}
+
+// WaitlistEntryFilter provides a generic filtering capability at runtime for WaitlistEntryQuery.
+type WaitlistEntryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WaitlistEntryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WaitlistEntryFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(waitlistentry.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WaitlistEntryFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(waitlistentry.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WaitlistEntryFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(waitlistentry.FieldUpdatedAt))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *WaitlistEntryFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(waitlistentry.FieldDoctorID))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *WaitlistEntryFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(waitlistentry.FieldPatientID))
+}
+
+// WhereFrom applies the entql time.Time predicate on the from field.
+func (f *WaitlistEntryFilter) WhereFrom(p entql.TimeP) {
+	f.Where(p.Field(waitlistentry.FieldFrom))
+}
+
+// WhereTo applies the entql time.Time predicate on the to field.
+func (f *WaitlistEntryFilter) WhereTo(p entql.TimeP) {
+	f.Where(p.Field(waitlistentry.FieldTo))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *WaitlistEntryFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(waitlistentry.FieldStatus))
+}
+
+// WhereHasDoctor applies a predicate to check if query has an edge doctor.
+func (f *WaitlistEntryFilter) WhereHasDoctor() {
+	f.Where(entql.HasEdge("doctor"))
+}
+
+// WhereHasDoctorWith applies a predicate to check if query has an edge doctor with a given conditions (other predicates).
+func (f *WaitlistEntryFilter) WhereHasDoctorWith(preds ...predicate.Doctor) {
+	f.Where(entql.HasEdgeWith("doctor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *WaitlistEntryFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *WaitlistEntryFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasOffers applies a predicate to check if query has an edge offers.
+func (f *WaitlistEntryFilter) WhereHasOffers() {
+	f.Where(entql.HasEdge("offers"))
+}
+
+// WhereHasOffersWith applies a predicate to check if query has an edge offers with a given conditions (other predicates).
+func (f *WaitlistEntryFilter) WhereHasOffersWith(preds ...predicate.WaitlistOffer) {
+	f.Where(entql.HasEdgeWith("offers", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WaitlistOfferQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WaitlistOfferQuery builder.
+func (_q *WaitlistOfferQuery) Filter() *WaitlistOfferFilter {
+	return &WaitlistOfferFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WaitlistOfferMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WaitlistOfferMutation builder.
+func (m *WaitlistOfferMutation) Filter() *WaitlistOfferFilter {
+	return &WaitlistOfferFilter{config: m.config, predicateAdder: m}
+}
+
+// WaitlistOfferFilter provides a generic filtering capability at runtime for WaitlistOfferQuery.
+type WaitlistOfferFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WaitlistOfferFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WaitlistOfferFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(waitlistoffer.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WaitlistOfferFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(waitlistoffer.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WaitlistOfferFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(waitlistoffer.FieldUpdatedAt))
+}
+
+// WhereEntryID applies the entql int predicate on the entry_id field.
+func (f *WaitlistOfferFilter) WhereEntryID(p entql.IntP) {
+	f.Where(p.Field(waitlistoffer.FieldEntryID))
+}
+
+// WhereSlotID applies the entql int predicate on the slot_id field.
+func (f *WaitlistOfferFilter) WhereSlotID(p entql.IntP) {
+	f.Where(p.Field(waitlistoffer.FieldSlotID))
+}
+
+// WhereDoctorID applies the entql int predicate on the doctor_id field.
+func (f *WaitlistOfferFilter) WhereDoctorID(p entql.IntP) {
+	f.Where(p.Field(waitlistoffer.FieldDoctorID))
+}
+
+// WherePatientID applies the entql int predicate on the patient_id field.
+func (f *WaitlistOfferFilter) WherePatientID(p entql.IntP) {
+	f.Where(p.Field(waitlistoffer.FieldPatientID))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *WaitlistOfferFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(waitlistoffer.FieldExpiresAt))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *WaitlistOfferFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(waitlistoffer.FieldStatus))
+}
+
+// WhereHasEntry applies a predicate to check if query has an edge entry.
+func (f *WaitlistOfferFilter) WhereHasEntry() {
+	f.Where(entql.HasEdge("entry"))
+}
+
+// WhereHasEntryWith applies a predicate to check if query has an edge entry with a given conditions (other predicates).
+func (f *WaitlistOfferFilter) WhereHasEntryWith(preds ...predicate.WaitlistEntry) {
+	f.Where(entql.HasEdgeWith("entry", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSlot applies a predicate to check if query has an edge slot.
+func (f *WaitlistOfferFilter) WhereHasSlot() {
+	f.Where(entql.HasEdge("slot"))
+}
+
+// WhereHasSlotWith applies a predicate to check if query has an edge slot with a given conditions (other predicates).
+func (f *WaitlistOfferFilter) WhereHasSlotWith(preds ...predicate.Slot) {
+	f.Where(entql.HasEdgeWith("slot", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
 }

@@ -30,8 +30,10 @@ type Event struct {
 	// AppointmentID holds the value of the "appointment_id" field.
 	AppointmentID *int `json:"appointment_id,omitempty"`
 	// SlotID holds the value of the "slot_id" field.
-	SlotID       *int `json:"slot_id,omitempty"`
-	selectValues sql.SelectValues
+	SlotID *int `json:"slot_id,omitempty"`
+	// WaitlistEntryID holds the value of the "waitlist_entry_id" field.
+	WaitlistEntryID *int `json:"waitlist_entry_id,omitempty"`
+	selectValues    sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -39,7 +41,7 @@ func (*Event) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case event.FieldID, event.FieldOrd, event.FieldDoctorID, event.FieldPatientID, event.FieldAppointmentID, event.FieldSlotID:
+		case event.FieldID, event.FieldOrd, event.FieldDoctorID, event.FieldPatientID, event.FieldAppointmentID, event.FieldSlotID, event.FieldWaitlistEntryID:
 			values[i] = new(sql.NullInt64)
 		case event.FieldKind:
 			values[i] = new(sql.NullString)
@@ -111,6 +113,13 @@ func (_m *Event) assignValues(columns []string, values []any) error {
 				_m.SlotID = new(int)
 				*_m.SlotID = int(value.Int64)
 			}
+		case event.FieldWaitlistEntryID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field waitlist_entry_id", values[i])
+			} else if value.Valid {
+				_m.WaitlistEntryID = new(int)
+				*_m.WaitlistEntryID = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -171,6 +180,11 @@ func (_m *Event) String() string {
 	builder.WriteString(", ")
 	if v := _m.SlotID; v != nil {
 		builder.WriteString("slot_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.WaitlistEntryID; v != nil {
+		builder.WriteString("waitlist_entry_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteByte(')')

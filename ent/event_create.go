@@ -102,6 +102,20 @@ func (_c *EventCreate) SetNillableSlotID(v *int) *EventCreate {
 	return _c
 }
 
+// SetWaitlistEntryID sets the "waitlist_entry_id" field.
+func (_c *EventCreate) SetWaitlistEntryID(v int) *EventCreate {
+	_c.mutation.SetWaitlistEntryID(v)
+	return _c
+}
+
+// SetNillableWaitlistEntryID sets the "waitlist_entry_id" field if the given value is not nil.
+func (_c *EventCreate) SetNillableWaitlistEntryID(v *int) *EventCreate {
+	if v != nil {
+		_c.SetWaitlistEntryID(*v)
+	}
+	return _c
+}
+
 // Mutation returns the EventMutation object of the builder.
 func (_c *EventCreate) Mutation() *EventMutation {
 	return _c.mutation
@@ -218,6 +232,10 @@ func (_c *EventCreate) createSpec() (*Event, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.SlotID(); ok {
 		_spec.SetField(event.FieldSlotID, field.TypeInt, value)
 		_node.SlotID = &value
+	}
+	if value, ok := _c.mutation.WaitlistEntryID(); ok {
+		_spec.SetField(event.FieldWaitlistEntryID, field.TypeInt, value)
+		_node.WaitlistEntryID = &value
 	}
 	return _node, _spec
 }

@@ -87,6 +87,9 @@ func (_u *EventUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.SlotIDCleared() {
 		_spec.ClearField(event.FieldSlotID, field.TypeInt)
 	}
+	if _u.mutation.WaitlistEntryIDCleared() {
+		_spec.ClearField(event.FieldWaitlistEntryID, field.TypeInt)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -197,6 +200,9 @@ func (_u *EventUpdateOne) sqlSave(ctx context.Context) (_node *Event, err error)
 	}
 	if _u.mutation.SlotIDCleared() {
 		_spec.ClearField(event.FieldSlotID, field.TypeInt)
+	}
+	if _u.mutation.WaitlistEntryIDCleared() {
+		_spec.ClearField(event.FieldWaitlistEntryID, field.TypeInt)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Event{config: _u.config}

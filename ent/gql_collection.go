@@ -21,6 +21,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
 )
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
@@ -1749,6 +1750,122 @@ func newSlotPaginateArgs(rv map[string]any) *slotPaginateArgs {
 		case *SlotOrder:
 			if v != nil {
 				args.opts = append(args.opts, WithSlotOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WaitlistEntryQuery) CollectFields(ctx context.Context, satisfies ...string) (*WaitlistEntryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WaitlistEntryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(waitlistentry.Columns))
+		selectedFields = []string{waitlistentry.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "doctor":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DoctorClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, doctorImplementors)...); err != nil {
+				return err
+			}
+			_q.withDoctor = query
+			if _, ok := fieldSeen[waitlistentry.FieldDoctorID]; !ok {
+				selectedFields = append(selectedFields, waitlistentry.FieldDoctorID)
+				fieldSeen[waitlistentry.FieldDoctorID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[waitlistentry.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, waitlistentry.FieldCreatedAt)
+				fieldSeen[waitlistentry.FieldCreatedAt] = struct{}{}
+			}
+		case "from":
+			if _, ok := fieldSeen[waitlistentry.FieldFrom]; !ok {
+				selectedFields = append(selectedFields, waitlistentry.FieldFrom)
+				fieldSeen[waitlistentry.FieldFrom] = struct{}{}
+			}
+		case "to":
+			if _, ok := fieldSeen[waitlistentry.FieldTo]; !ok {
+				selectedFields = append(selectedFields, waitlistentry.FieldTo)
+				fieldSeen[waitlistentry.FieldTo] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[waitlistentry.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, waitlistentry.FieldStatus)
+				fieldSeen[waitlistentry.FieldStatus] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type waitlistentryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WaitlistEntryPaginateOption
+}
+
+func newWaitlistEntryPaginateArgs(rv map[string]any) *waitlistentryPaginateArgs {
+	args := &waitlistentryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &WaitlistEntryOrder{Field: &WaitlistEntryOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithWaitlistEntryOrder(order))
+			}
+		case *WaitlistEntryOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithWaitlistEntryOrder(v))
 			}
 		}
 	}

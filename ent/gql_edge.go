@@ -147,3 +147,11 @@ func (_m *Slot) Doctor(ctx context.Context) (*Doctor, error) {
 	}
 	return result, err
 }
+
+func (_m *WaitlistEntry) Doctor(ctx context.Context) (*Doctor, error) {
+	result, err := _m.Edges.DoctorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDoctor().Only(ctx)
+	}
+	return result, err
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/healthmed/healthmed/ent/recordfile"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/slot"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
 )
 
 // Noder wraps the basic Node method.
@@ -101,6 +102,11 @@ var slotImplementors = []string{"Slot", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Slot) IsNode() {}
+
+var waitlistentryImplementors = []string{"WaitlistEntry", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*WaitlistEntry) IsNode() {}
 
 var errNodeInvalidID = &NotFoundError{"node"}
 
@@ -301,6 +307,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(slot.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, slotImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case waitlistentry.Table:
+		query := c.WaitlistEntry.Query().
+			Where(waitlistentry.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, waitlistentryImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -590,6 +605,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Slot.Query().
 			Where(slot.IDIn(ids...))
 		query, err := query.CollectFields(ctx, slotImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case waitlistentry.Table:
+		query := c.WaitlistEntry.Query().
+			Where(waitlistentry.IDIn(ids...))
+		query, err := query.CollectFields(ctx, waitlistentryImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -34,6 +34,8 @@ import (
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/ent/specialty"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/geo"
 )
@@ -69,6 +71,8 @@ const (
 	TypeSession          = "Session"
 	TypeSlot             = "Slot"
 	TypeSpecialty        = "Specialty"
+	TypeWaitlistEntry    = "WaitlistEntry"
+	TypeWaitlistOffer    = "WaitlistOffer"
 )
 
 // AccountTokenMutation represents an operation that mutates the AccountToken nodes in the graph.
@@ -1727,34 +1731,36 @@ func (m *AdminMutation) ResetEdge(name string) error {
 // AppointmentMutation represents an operation that mutates the Appointment nodes in the graph.
 type AppointmentMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *int
-	created_at        *time.Time
-	updated_at        *time.Time
-	status            *appointment.Status
-	starts_at         *time.Time
-	ends_at           *time.Time
-	price_cents       *int
-	addprice_cents    *int
-	no_show           *bool
-	cancel_reason     *string
-	reject_reason     *string
-	meeting_url       *string
-	meeting_starts_at *time.Time
-	meeting_ends_at   *time.Time
-	address           **address.Address
-	idempotency_key   *string
-	clearedFields     map[string]struct{}
-	slot              *int
-	clearedslot       bool
-	doctor            *int
-	cleareddoctor     bool
-	patient           *int
-	clearedpatient    bool
-	done              bool
-	oldValue          func(context.Context) (*Appointment, error)
-	predicates        []predicate.Appointment
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	status              *appointment.Status
+	starts_at           *time.Time
+	ends_at             *time.Time
+	price_cents         *int
+	addprice_cents      *int
+	no_show             *bool
+	cancel_reason       *string
+	reject_reason       *string
+	meeting_url         *string
+	meeting_starts_at   *time.Time
+	meeting_ends_at     *time.Time
+	address             **address.Address
+	proposed_slot_id    *int
+	addproposed_slot_id *int
+	idempotency_key     *string
+	clearedFields       map[string]struct{}
+	slot                *int
+	clearedslot         bool
+	doctor              *int
+	cleareddoctor       bool
+	patient             *int
+	clearedpatient      bool
+	done                bool
+	oldValue            func(context.Context) (*Appointment, error)
+	predicates          []predicate.Appointment
 }
 
 var _ ent.Mutation = (*AppointmentMutation)(nil)
@@ -2529,6 +2535,76 @@ func (m *AppointmentMutation) ResetAddress() {
 	delete(m.clearedFields, appointment.FieldAddress)
 }
 
+// SetProposedSlotID sets the "proposed_slot_id" field.
+func (m *AppointmentMutation) SetProposedSlotID(i int) {
+	m.proposed_slot_id = &i
+	m.addproposed_slot_id = nil
+}
+
+// ProposedSlotID returns the value of the "proposed_slot_id" field in the mutation.
+func (m *AppointmentMutation) ProposedSlotID() (r int, exists bool) {
+	v := m.proposed_slot_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProposedSlotID returns the old "proposed_slot_id" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldProposedSlotID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProposedSlotID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProposedSlotID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProposedSlotID: %w", err)
+	}
+	return oldValue.ProposedSlotID, nil
+}
+
+// AddProposedSlotID adds i to the "proposed_slot_id" field.
+func (m *AppointmentMutation) AddProposedSlotID(i int) {
+	if m.addproposed_slot_id != nil {
+		*m.addproposed_slot_id += i
+	} else {
+		m.addproposed_slot_id = &i
+	}
+}
+
+// AddedProposedSlotID returns the value that was added to the "proposed_slot_id" field in this mutation.
+func (m *AppointmentMutation) AddedProposedSlotID() (r int, exists bool) {
+	v := m.addproposed_slot_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearProposedSlotID clears the value of the "proposed_slot_id" field.
+func (m *AppointmentMutation) ClearProposedSlotID() {
+	m.proposed_slot_id = nil
+	m.addproposed_slot_id = nil
+	m.clearedFields[appointment.FieldProposedSlotID] = struct{}{}
+}
+
+// ProposedSlotIDCleared returns if the "proposed_slot_id" field was cleared in this mutation.
+func (m *AppointmentMutation) ProposedSlotIDCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldProposedSlotID]
+	return ok
+}
+
+// ResetProposedSlotID resets all changes to the "proposed_slot_id" field.
+func (m *AppointmentMutation) ResetProposedSlotID() {
+	m.proposed_slot_id = nil
+	m.addproposed_slot_id = nil
+	delete(m.clearedFields, appointment.FieldProposedSlotID)
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *AppointmentMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -2693,7 +2769,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 17)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -2742,6 +2818,9 @@ func (m *AppointmentMutation) Fields() []string {
 	if m.address != nil {
 		fields = append(fields, appointment.FieldAddress)
 	}
+	if m.proposed_slot_id != nil {
+		fields = append(fields, appointment.FieldProposedSlotID)
+	}
 	if m.idempotency_key != nil {
 		fields = append(fields, appointment.FieldIdempotencyKey)
 	}
@@ -2785,6 +2864,8 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.MeetingEndsAt()
 	case appointment.FieldAddress:
 		return m.Address()
+	case appointment.FieldProposedSlotID:
+		return m.ProposedSlotID()
 	case appointment.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	}
@@ -2828,6 +2909,8 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldMeetingEndsAt(ctx)
 	case appointment.FieldAddress:
 		return m.OldAddress(ctx)
+	case appointment.FieldProposedSlotID:
+		return m.OldProposedSlotID(ctx)
 	case appointment.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	}
@@ -2951,6 +3034,13 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAddress(v)
 		return nil
+	case appointment.FieldProposedSlotID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProposedSlotID(v)
+		return nil
 	case appointment.FieldIdempotencyKey:
 		v, ok := value.(string)
 		if !ok {
@@ -2969,6 +3059,9 @@ func (m *AppointmentMutation) AddedFields() []string {
 	if m.addprice_cents != nil {
 		fields = append(fields, appointment.FieldPriceCents)
 	}
+	if m.addproposed_slot_id != nil {
+		fields = append(fields, appointment.FieldProposedSlotID)
+	}
 	return fields
 }
 
@@ -2979,6 +3072,8 @@ func (m *AppointmentMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case appointment.FieldPriceCents:
 		return m.AddedPriceCents()
+	case appointment.FieldProposedSlotID:
+		return m.AddedProposedSlotID()
 	}
 	return nil, false
 }
@@ -2994,6 +3089,13 @@ func (m *AppointmentMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddPriceCents(v)
+		return nil
+	case appointment.FieldProposedSlotID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProposedSlotID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Appointment numeric field %s", name)
@@ -3020,6 +3122,9 @@ func (m *AppointmentMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(appointment.FieldAddress) {
 		fields = append(fields, appointment.FieldAddress)
+	}
+	if m.FieldCleared(appointment.FieldProposedSlotID) {
+		fields = append(fields, appointment.FieldProposedSlotID)
 	}
 	if m.FieldCleared(appointment.FieldIdempotencyKey) {
 		fields = append(fields, appointment.FieldIdempotencyKey)
@@ -3055,6 +3160,9 @@ func (m *AppointmentMutation) ClearField(name string) error {
 		return nil
 	case appointment.FieldAddress:
 		m.ClearAddress()
+		return nil
+	case appointment.FieldProposedSlotID:
+		m.ClearProposedSlotID()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ClearIdempotencyKey()
@@ -3114,6 +3222,9 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldAddress:
 		m.ResetAddress()
+		return nil
+	case appointment.FieldProposedSlotID:
+		m.ResetProposedSlotID()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()
@@ -8950,25 +9061,27 @@ func (m *DoctorMutation) ResetEdge(name string) error {
 // EventMutation represents an operation that mutates the Event nodes in the graph.
 type EventMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *int
-	created_at        *time.Time
-	kind              *event.Kind
-	ord               *int64
-	addord            *int64
-	doctor_id         *int
-	adddoctor_id      *int
-	patient_id        *int
-	addpatient_id     *int
-	appointment_id    *int
-	addappointment_id *int
-	slot_id           *int
-	addslot_id        *int
-	clearedFields     map[string]struct{}
-	done              bool
-	oldValue          func(context.Context) (*Event, error)
-	predicates        []predicate.Event
+	op                   Op
+	typ                  string
+	id                   *int
+	created_at           *time.Time
+	kind                 *event.Kind
+	ord                  *int64
+	addord               *int64
+	doctor_id            *int
+	adddoctor_id         *int
+	patient_id           *int
+	addpatient_id        *int
+	appointment_id       *int
+	addappointment_id    *int
+	slot_id              *int
+	addslot_id           *int
+	waitlist_entry_id    *int
+	addwaitlist_entry_id *int
+	clearedFields        map[string]struct{}
+	done                 bool
+	oldValue             func(context.Context) (*Event, error)
+	predicates           []predicate.Event
 }
 
 var _ ent.Mutation = (*EventMutation)(nil)
@@ -9477,6 +9590,76 @@ func (m *EventMutation) ResetSlotID() {
 	delete(m.clearedFields, event.FieldSlotID)
 }
 
+// SetWaitlistEntryID sets the "waitlist_entry_id" field.
+func (m *EventMutation) SetWaitlistEntryID(i int) {
+	m.waitlist_entry_id = &i
+	m.addwaitlist_entry_id = nil
+}
+
+// WaitlistEntryID returns the value of the "waitlist_entry_id" field in the mutation.
+func (m *EventMutation) WaitlistEntryID() (r int, exists bool) {
+	v := m.waitlist_entry_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWaitlistEntryID returns the old "waitlist_entry_id" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldWaitlistEntryID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWaitlistEntryID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWaitlistEntryID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWaitlistEntryID: %w", err)
+	}
+	return oldValue.WaitlistEntryID, nil
+}
+
+// AddWaitlistEntryID adds i to the "waitlist_entry_id" field.
+func (m *EventMutation) AddWaitlistEntryID(i int) {
+	if m.addwaitlist_entry_id != nil {
+		*m.addwaitlist_entry_id += i
+	} else {
+		m.addwaitlist_entry_id = &i
+	}
+}
+
+// AddedWaitlistEntryID returns the value that was added to the "waitlist_entry_id" field in this mutation.
+func (m *EventMutation) AddedWaitlistEntryID() (r int, exists bool) {
+	v := m.addwaitlist_entry_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearWaitlistEntryID clears the value of the "waitlist_entry_id" field.
+func (m *EventMutation) ClearWaitlistEntryID() {
+	m.waitlist_entry_id = nil
+	m.addwaitlist_entry_id = nil
+	m.clearedFields[event.FieldWaitlistEntryID] = struct{}{}
+}
+
+// WaitlistEntryIDCleared returns if the "waitlist_entry_id" field was cleared in this mutation.
+func (m *EventMutation) WaitlistEntryIDCleared() bool {
+	_, ok := m.clearedFields[event.FieldWaitlistEntryID]
+	return ok
+}
+
+// ResetWaitlistEntryID resets all changes to the "waitlist_entry_id" field.
+func (m *EventMutation) ResetWaitlistEntryID() {
+	m.waitlist_entry_id = nil
+	m.addwaitlist_entry_id = nil
+	delete(m.clearedFields, event.FieldWaitlistEntryID)
+}
+
 // Where appends a list predicates to the EventMutation builder.
 func (m *EventMutation) Where(ps ...predicate.Event) {
 	m.predicates = append(m.predicates, ps...)
@@ -9511,7 +9694,7 @@ func (m *EventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EventMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, event.FieldCreatedAt)
 	}
@@ -9532,6 +9715,9 @@ func (m *EventMutation) Fields() []string {
 	}
 	if m.slot_id != nil {
 		fields = append(fields, event.FieldSlotID)
+	}
+	if m.waitlist_entry_id != nil {
+		fields = append(fields, event.FieldWaitlistEntryID)
 	}
 	return fields
 }
@@ -9555,6 +9741,8 @@ func (m *EventMutation) Field(name string) (ent.Value, bool) {
 		return m.AppointmentID()
 	case event.FieldSlotID:
 		return m.SlotID()
+	case event.FieldWaitlistEntryID:
+		return m.WaitlistEntryID()
 	}
 	return nil, false
 }
@@ -9578,6 +9766,8 @@ func (m *EventMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldAppointmentID(ctx)
 	case event.FieldSlotID:
 		return m.OldSlotID(ctx)
+	case event.FieldWaitlistEntryID:
+		return m.OldWaitlistEntryID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Event field %s", name)
 }
@@ -9636,6 +9826,13 @@ func (m *EventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSlotID(v)
 		return nil
+	case event.FieldWaitlistEntryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWaitlistEntryID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)
 }
@@ -9659,6 +9856,9 @@ func (m *EventMutation) AddedFields() []string {
 	if m.addslot_id != nil {
 		fields = append(fields, event.FieldSlotID)
 	}
+	if m.addwaitlist_entry_id != nil {
+		fields = append(fields, event.FieldWaitlistEntryID)
+	}
 	return fields
 }
 
@@ -9677,6 +9877,8 @@ func (m *EventMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedAppointmentID()
 	case event.FieldSlotID:
 		return m.AddedSlotID()
+	case event.FieldWaitlistEntryID:
+		return m.AddedWaitlistEntryID()
 	}
 	return nil, false
 }
@@ -9721,6 +9923,13 @@ func (m *EventMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddSlotID(v)
 		return nil
+	case event.FieldWaitlistEntryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWaitlistEntryID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Event numeric field %s", name)
 }
@@ -9740,6 +9949,9 @@ func (m *EventMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(event.FieldSlotID) {
 		fields = append(fields, event.FieldSlotID)
+	}
+	if m.FieldCleared(event.FieldWaitlistEntryID) {
+		fields = append(fields, event.FieldWaitlistEntryID)
 	}
 	return fields
 }
@@ -9766,6 +9978,9 @@ func (m *EventMutation) ClearField(name string) error {
 		return nil
 	case event.FieldSlotID:
 		m.ClearSlotID()
+		return nil
+	case event.FieldWaitlistEntryID:
+		m.ClearWaitlistEntryID()
 		return nil
 	}
 	return fmt.Errorf("unknown Event nullable field %s", name)
@@ -9795,6 +10010,9 @@ func (m *EventMutation) ResetField(name string) error {
 		return nil
 	case event.FieldSlotID:
 		m.ResetSlotID()
+		return nil
+	case event.FieldWaitlistEntryID:
+		m.ResetWaitlistEntryID()
 		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)
@@ -14024,39 +14242,41 @@ func (m *LoginAttemptMutation) ResetEdge(name string) error {
 // NotificationMutation represents an operation that mutates the Notification nodes in the graph.
 type NotificationMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	created_at          *time.Time
-	updated_at          *time.Time
-	kind                *notification.Kind
-	registration_id     *int
-	addregistration_id  *int
-	account_token_id    *int
-	addaccount_token_id *int
-	starts_at           *time.Time
-	read_at             *time.Time
-	dedupe_key          *string
-	email_status        *notification.EmailStatus
-	attempts            *int
-	addattempts         *int
-	next_attempt_at     *time.Time
-	claimed_until       *time.Time
-	send_before         *time.Time
-	sent_at             *time.Time
-	last_error          *string
-	clearedFields       map[string]struct{}
-	doctor              *int
-	cleareddoctor       bool
-	patient             *int
-	clearedpatient      bool
-	appointment         *int
-	clearedappointment  bool
-	record_share        *int
-	clearedrecord_share bool
-	done                bool
-	oldValue            func(context.Context) (*Notification, error)
-	predicates          []predicate.Notification
+	op                   Op
+	typ                  string
+	id                   *int
+	created_at           *time.Time
+	updated_at           *time.Time
+	kind                 *notification.Kind
+	registration_id      *int
+	addregistration_id   *int
+	account_token_id     *int
+	addaccount_token_id  *int
+	waitlist_offer_id    *int
+	addwaitlist_offer_id *int
+	starts_at            *time.Time
+	read_at              *time.Time
+	dedupe_key           *string
+	email_status         *notification.EmailStatus
+	attempts             *int
+	addattempts          *int
+	next_attempt_at      *time.Time
+	claimed_until        *time.Time
+	send_before          *time.Time
+	sent_at              *time.Time
+	last_error           *string
+	clearedFields        map[string]struct{}
+	doctor               *int
+	cleareddoctor        bool
+	patient              *int
+	clearedpatient       bool
+	appointment          *int
+	clearedappointment   bool
+	record_share         *int
+	clearedrecord_share  bool
+	done                 bool
+	oldValue             func(context.Context) (*Notification, error)
+	predicates           []predicate.Notification
 }
 
 var _ ent.Mutation = (*NotificationMutation)(nil)
@@ -14599,6 +14819,76 @@ func (m *NotificationMutation) ResetAccountTokenID() {
 	m.account_token_id = nil
 	m.addaccount_token_id = nil
 	delete(m.clearedFields, notification.FieldAccountTokenID)
+}
+
+// SetWaitlistOfferID sets the "waitlist_offer_id" field.
+func (m *NotificationMutation) SetWaitlistOfferID(i int) {
+	m.waitlist_offer_id = &i
+	m.addwaitlist_offer_id = nil
+}
+
+// WaitlistOfferID returns the value of the "waitlist_offer_id" field in the mutation.
+func (m *NotificationMutation) WaitlistOfferID() (r int, exists bool) {
+	v := m.waitlist_offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWaitlistOfferID returns the old "waitlist_offer_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldWaitlistOfferID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWaitlistOfferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWaitlistOfferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWaitlistOfferID: %w", err)
+	}
+	return oldValue.WaitlistOfferID, nil
+}
+
+// AddWaitlistOfferID adds i to the "waitlist_offer_id" field.
+func (m *NotificationMutation) AddWaitlistOfferID(i int) {
+	if m.addwaitlist_offer_id != nil {
+		*m.addwaitlist_offer_id += i
+	} else {
+		m.addwaitlist_offer_id = &i
+	}
+}
+
+// AddedWaitlistOfferID returns the value that was added to the "waitlist_offer_id" field in this mutation.
+func (m *NotificationMutation) AddedWaitlistOfferID() (r int, exists bool) {
+	v := m.addwaitlist_offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearWaitlistOfferID clears the value of the "waitlist_offer_id" field.
+func (m *NotificationMutation) ClearWaitlistOfferID() {
+	m.waitlist_offer_id = nil
+	m.addwaitlist_offer_id = nil
+	m.clearedFields[notification.FieldWaitlistOfferID] = struct{}{}
+}
+
+// WaitlistOfferIDCleared returns if the "waitlist_offer_id" field was cleared in this mutation.
+func (m *NotificationMutation) WaitlistOfferIDCleared() bool {
+	_, ok := m.clearedFields[notification.FieldWaitlistOfferID]
+	return ok
+}
+
+// ResetWaitlistOfferID resets all changes to the "waitlist_offer_id" field.
+func (m *NotificationMutation) ResetWaitlistOfferID() {
+	m.waitlist_offer_id = nil
+	m.addwaitlist_offer_id = nil
+	delete(m.clearedFields, notification.FieldWaitlistOfferID)
 }
 
 // SetStartsAt sets the "starts_at" field.
@@ -15214,7 +15504,7 @@ func (m *NotificationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NotificationMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, notification.FieldCreatedAt)
 	}
@@ -15241,6 +15531,9 @@ func (m *NotificationMutation) Fields() []string {
 	}
 	if m.account_token_id != nil {
 		fields = append(fields, notification.FieldAccountTokenID)
+	}
+	if m.waitlist_offer_id != nil {
+		fields = append(fields, notification.FieldWaitlistOfferID)
 	}
 	if m.starts_at != nil {
 		fields = append(fields, notification.FieldStartsAt)
@@ -15298,6 +15591,8 @@ func (m *NotificationMutation) Field(name string) (ent.Value, bool) {
 		return m.RegistrationID()
 	case notification.FieldAccountTokenID:
 		return m.AccountTokenID()
+	case notification.FieldWaitlistOfferID:
+		return m.WaitlistOfferID()
 	case notification.FieldStartsAt:
 		return m.StartsAt()
 	case notification.FieldReadAt:
@@ -15345,6 +15640,8 @@ func (m *NotificationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldRegistrationID(ctx)
 	case notification.FieldAccountTokenID:
 		return m.OldAccountTokenID(ctx)
+	case notification.FieldWaitlistOfferID:
+		return m.OldWaitlistOfferID(ctx)
 	case notification.FieldStartsAt:
 		return m.OldStartsAt(ctx)
 	case notification.FieldReadAt:
@@ -15437,6 +15734,13 @@ func (m *NotificationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAccountTokenID(v)
 		return nil
+	case notification.FieldWaitlistOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWaitlistOfferID(v)
+		return nil
 	case notification.FieldStartsAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -15521,6 +15825,9 @@ func (m *NotificationMutation) AddedFields() []string {
 	if m.addaccount_token_id != nil {
 		fields = append(fields, notification.FieldAccountTokenID)
 	}
+	if m.addwaitlist_offer_id != nil {
+		fields = append(fields, notification.FieldWaitlistOfferID)
+	}
 	if m.addattempts != nil {
 		fields = append(fields, notification.FieldAttempts)
 	}
@@ -15536,6 +15843,8 @@ func (m *NotificationMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedRegistrationID()
 	case notification.FieldAccountTokenID:
 		return m.AddedAccountTokenID()
+	case notification.FieldWaitlistOfferID:
+		return m.AddedWaitlistOfferID()
 	case notification.FieldAttempts:
 		return m.AddedAttempts()
 	}
@@ -15560,6 +15869,13 @@ func (m *NotificationMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAccountTokenID(v)
+		return nil
+	case notification.FieldWaitlistOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWaitlistOfferID(v)
 		return nil
 	case notification.FieldAttempts:
 		v, ok := value.(int)
@@ -15593,6 +15909,9 @@ func (m *NotificationMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(notification.FieldAccountTokenID) {
 		fields = append(fields, notification.FieldAccountTokenID)
+	}
+	if m.FieldCleared(notification.FieldWaitlistOfferID) {
+		fields = append(fields, notification.FieldWaitlistOfferID)
 	}
 	if m.FieldCleared(notification.FieldStartsAt) {
 		fields = append(fields, notification.FieldStartsAt)
@@ -15646,6 +15965,9 @@ func (m *NotificationMutation) ClearField(name string) error {
 		return nil
 	case notification.FieldAccountTokenID:
 		m.ClearAccountTokenID()
+		return nil
+	case notification.FieldWaitlistOfferID:
+		m.ClearWaitlistOfferID()
 		return nil
 	case notification.FieldStartsAt:
 		m.ClearStartsAt()
@@ -15702,6 +16024,9 @@ func (m *NotificationMutation) ResetField(name string) error {
 		return nil
 	case notification.FieldAccountTokenID:
 		m.ResetAccountTokenID()
+		return nil
+	case notification.FieldWaitlistOfferID:
+		m.ResetWaitlistOfferID()
 		return nil
 	case notification.FieldStartsAt:
 		m.ResetStartsAt()
@@ -22716,4 +23041,1756 @@ func (m *SpecialtyMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *SpecialtyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Specialty edge %s", name)
+}
+
+// WaitlistEntryMutation represents an operation that mutates the WaitlistEntry nodes in the graph.
+type WaitlistEntryMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	from           *time.Time
+	to             *time.Time
+	status         *waitlistentry.Status
+	clearedFields  map[string]struct{}
+	doctor         *int
+	cleareddoctor  bool
+	patient        *int
+	clearedpatient bool
+	offers         map[int]struct{}
+	removedoffers  map[int]struct{}
+	clearedoffers  bool
+	done           bool
+	oldValue       func(context.Context) (*WaitlistEntry, error)
+	predicates     []predicate.WaitlistEntry
+}
+
+var _ ent.Mutation = (*WaitlistEntryMutation)(nil)
+
+// waitlistentryOption allows management of the mutation configuration using functional options.
+type waitlistentryOption func(*WaitlistEntryMutation)
+
+// newWaitlistEntryMutation creates new mutation for the WaitlistEntry entity.
+func newWaitlistEntryMutation(c config, op Op, opts ...waitlistentryOption) *WaitlistEntryMutation {
+	m := &WaitlistEntryMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWaitlistEntry,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWaitlistEntryID sets the ID field of the mutation.
+func withWaitlistEntryID(id int) waitlistentryOption {
+	return func(m *WaitlistEntryMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WaitlistEntry
+		)
+		m.oldValue = func(ctx context.Context) (*WaitlistEntry, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WaitlistEntry.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWaitlistEntry sets the old WaitlistEntry of the mutation.
+func withWaitlistEntry(node *WaitlistEntry) waitlistentryOption {
+	return func(m *WaitlistEntryMutation) {
+		m.oldValue = func(context.Context) (*WaitlistEntry, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WaitlistEntryMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WaitlistEntryMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WaitlistEntryMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WaitlistEntryMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WaitlistEntry.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WaitlistEntryMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WaitlistEntryMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WaitlistEntryMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WaitlistEntryMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WaitlistEntryMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WaitlistEntryMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetDoctorID sets the "doctor_id" field.
+func (m *WaitlistEntryMutation) SetDoctorID(i int) {
+	m.doctor = &i
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *WaitlistEntryMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldDoctorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *WaitlistEntryMutation) ResetDoctorID() {
+	m.doctor = nil
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *WaitlistEntryMutation) SetPatientID(i int) {
+	m.patient = &i
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *WaitlistEntryMutation) PatientID() (r int, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldPatientID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *WaitlistEntryMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetFrom sets the "from" field.
+func (m *WaitlistEntryMutation) SetFrom(t time.Time) {
+	m.from = &t
+}
+
+// From returns the value of the "from" field in the mutation.
+func (m *WaitlistEntryMutation) From() (r time.Time, exists bool) {
+	v := m.from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFrom returns the old "from" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldFrom(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFrom: %w", err)
+	}
+	return oldValue.From, nil
+}
+
+// ClearFrom clears the value of the "from" field.
+func (m *WaitlistEntryMutation) ClearFrom() {
+	m.from = nil
+	m.clearedFields[waitlistentry.FieldFrom] = struct{}{}
+}
+
+// FromCleared returns if the "from" field was cleared in this mutation.
+func (m *WaitlistEntryMutation) FromCleared() bool {
+	_, ok := m.clearedFields[waitlistentry.FieldFrom]
+	return ok
+}
+
+// ResetFrom resets all changes to the "from" field.
+func (m *WaitlistEntryMutation) ResetFrom() {
+	m.from = nil
+	delete(m.clearedFields, waitlistentry.FieldFrom)
+}
+
+// SetTo sets the "to" field.
+func (m *WaitlistEntryMutation) SetTo(t time.Time) {
+	m.to = &t
+}
+
+// To returns the value of the "to" field in the mutation.
+func (m *WaitlistEntryMutation) To() (r time.Time, exists bool) {
+	v := m.to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTo returns the old "to" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldTo(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTo: %w", err)
+	}
+	return oldValue.To, nil
+}
+
+// ClearTo clears the value of the "to" field.
+func (m *WaitlistEntryMutation) ClearTo() {
+	m.to = nil
+	m.clearedFields[waitlistentry.FieldTo] = struct{}{}
+}
+
+// ToCleared returns if the "to" field was cleared in this mutation.
+func (m *WaitlistEntryMutation) ToCleared() bool {
+	_, ok := m.clearedFields[waitlistentry.FieldTo]
+	return ok
+}
+
+// ResetTo resets all changes to the "to" field.
+func (m *WaitlistEntryMutation) ResetTo() {
+	m.to = nil
+	delete(m.clearedFields, waitlistentry.FieldTo)
+}
+
+// SetStatus sets the "status" field.
+func (m *WaitlistEntryMutation) SetStatus(w waitlistentry.Status) {
+	m.status = &w
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *WaitlistEntryMutation) Status() (r waitlistentry.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the WaitlistEntry entity.
+// If the WaitlistEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistEntryMutation) OldStatus(ctx context.Context) (v waitlistentry.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *WaitlistEntryMutation) ResetStatus() {
+	m.status = nil
+}
+
+// ClearDoctor clears the "doctor" edge to the Doctor entity.
+func (m *WaitlistEntryMutation) ClearDoctor() {
+	m.cleareddoctor = true
+	m.clearedFields[waitlistentry.FieldDoctorID] = struct{}{}
+}
+
+// DoctorCleared reports if the "doctor" edge to the Doctor entity was cleared.
+func (m *WaitlistEntryMutation) DoctorCleared() bool {
+	return m.cleareddoctor
+}
+
+// DoctorIDs returns the "doctor" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DoctorID instead. It exists only for internal usage by the builders.
+func (m *WaitlistEntryMutation) DoctorIDs() (ids []int) {
+	if id := m.doctor; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDoctor resets all changes to the "doctor" edge.
+func (m *WaitlistEntryMutation) ResetDoctor() {
+	m.doctor = nil
+	m.cleareddoctor = false
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *WaitlistEntryMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[waitlistentry.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *WaitlistEntryMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *WaitlistEntryMutation) PatientIDs() (ids []int) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *WaitlistEntryMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// AddOfferIDs adds the "offers" edge to the WaitlistOffer entity by ids.
+func (m *WaitlistEntryMutation) AddOfferIDs(ids ...int) {
+	if m.offers == nil {
+		m.offers = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.offers[ids[i]] = struct{}{}
+	}
+}
+
+// ClearOffers clears the "offers" edge to the WaitlistOffer entity.
+func (m *WaitlistEntryMutation) ClearOffers() {
+	m.clearedoffers = true
+}
+
+// OffersCleared reports if the "offers" edge to the WaitlistOffer entity was cleared.
+func (m *WaitlistEntryMutation) OffersCleared() bool {
+	return m.clearedoffers
+}
+
+// RemoveOfferIDs removes the "offers" edge to the WaitlistOffer entity by IDs.
+func (m *WaitlistEntryMutation) RemoveOfferIDs(ids ...int) {
+	if m.removedoffers == nil {
+		m.removedoffers = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.offers, ids[i])
+		m.removedoffers[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedOffers returns the removed IDs of the "offers" edge to the WaitlistOffer entity.
+func (m *WaitlistEntryMutation) RemovedOffersIDs() (ids []int) {
+	for id := range m.removedoffers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// OffersIDs returns the "offers" edge IDs in the mutation.
+func (m *WaitlistEntryMutation) OffersIDs() (ids []int) {
+	for id := range m.offers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetOffers resets all changes to the "offers" edge.
+func (m *WaitlistEntryMutation) ResetOffers() {
+	m.offers = nil
+	m.clearedoffers = false
+	m.removedoffers = nil
+}
+
+// Where appends a list predicates to the WaitlistEntryMutation builder.
+func (m *WaitlistEntryMutation) Where(ps ...predicate.WaitlistEntry) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WaitlistEntryMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WaitlistEntryMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WaitlistEntry, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WaitlistEntryMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WaitlistEntryMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WaitlistEntry).
+func (m *WaitlistEntryMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WaitlistEntryMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, waitlistentry.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, waitlistentry.FieldUpdatedAt)
+	}
+	if m.doctor != nil {
+		fields = append(fields, waitlistentry.FieldDoctorID)
+	}
+	if m.patient != nil {
+		fields = append(fields, waitlistentry.FieldPatientID)
+	}
+	if m.from != nil {
+		fields = append(fields, waitlistentry.FieldFrom)
+	}
+	if m.to != nil {
+		fields = append(fields, waitlistentry.FieldTo)
+	}
+	if m.status != nil {
+		fields = append(fields, waitlistentry.FieldStatus)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WaitlistEntryMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case waitlistentry.FieldCreatedAt:
+		return m.CreatedAt()
+	case waitlistentry.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case waitlistentry.FieldDoctorID:
+		return m.DoctorID()
+	case waitlistentry.FieldPatientID:
+		return m.PatientID()
+	case waitlistentry.FieldFrom:
+		return m.From()
+	case waitlistentry.FieldTo:
+		return m.To()
+	case waitlistentry.FieldStatus:
+		return m.Status()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WaitlistEntryMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case waitlistentry.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case waitlistentry.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case waitlistentry.FieldDoctorID:
+		return m.OldDoctorID(ctx)
+	case waitlistentry.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case waitlistentry.FieldFrom:
+		return m.OldFrom(ctx)
+	case waitlistentry.FieldTo:
+		return m.OldTo(ctx)
+	case waitlistentry.FieldStatus:
+		return m.OldStatus(ctx)
+	}
+	return nil, fmt.Errorf("unknown WaitlistEntry field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WaitlistEntryMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case waitlistentry.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case waitlistentry.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case waitlistentry.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
+	case waitlistentry.FieldPatientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case waitlistentry.FieldFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFrom(v)
+		return nil
+	case waitlistentry.FieldTo:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTo(v)
+		return nil
+	case waitlistentry.FieldStatus:
+		v, ok := value.(waitlistentry.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistEntry field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WaitlistEntryMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WaitlistEntryMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WaitlistEntryMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown WaitlistEntry numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WaitlistEntryMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(waitlistentry.FieldFrom) {
+		fields = append(fields, waitlistentry.FieldFrom)
+	}
+	if m.FieldCleared(waitlistentry.FieldTo) {
+		fields = append(fields, waitlistentry.FieldTo)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WaitlistEntryMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WaitlistEntryMutation) ClearField(name string) error {
+	switch name {
+	case waitlistentry.FieldFrom:
+		m.ClearFrom()
+		return nil
+	case waitlistentry.FieldTo:
+		m.ClearTo()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistEntry nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WaitlistEntryMutation) ResetField(name string) error {
+	switch name {
+	case waitlistentry.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case waitlistentry.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case waitlistentry.FieldDoctorID:
+		m.ResetDoctorID()
+		return nil
+	case waitlistentry.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case waitlistentry.FieldFrom:
+		m.ResetFrom()
+		return nil
+	case waitlistentry.FieldTo:
+		m.ResetTo()
+		return nil
+	case waitlistentry.FieldStatus:
+		m.ResetStatus()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistEntry field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WaitlistEntryMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.doctor != nil {
+		edges = append(edges, waitlistentry.EdgeDoctor)
+	}
+	if m.patient != nil {
+		edges = append(edges, waitlistentry.EdgePatient)
+	}
+	if m.offers != nil {
+		edges = append(edges, waitlistentry.EdgeOffers)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WaitlistEntryMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case waitlistentry.EdgeDoctor:
+		if id := m.doctor; id != nil {
+			return []ent.Value{*id}
+		}
+	case waitlistentry.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	case waitlistentry.EdgeOffers:
+		ids := make([]ent.Value, 0, len(m.offers))
+		for id := range m.offers {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WaitlistEntryMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedoffers != nil {
+		edges = append(edges, waitlistentry.EdgeOffers)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WaitlistEntryMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case waitlistentry.EdgeOffers:
+		ids := make([]ent.Value, 0, len(m.removedoffers))
+		for id := range m.removedoffers {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WaitlistEntryMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.cleareddoctor {
+		edges = append(edges, waitlistentry.EdgeDoctor)
+	}
+	if m.clearedpatient {
+		edges = append(edges, waitlistentry.EdgePatient)
+	}
+	if m.clearedoffers {
+		edges = append(edges, waitlistentry.EdgeOffers)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WaitlistEntryMutation) EdgeCleared(name string) bool {
+	switch name {
+	case waitlistentry.EdgeDoctor:
+		return m.cleareddoctor
+	case waitlistentry.EdgePatient:
+		return m.clearedpatient
+	case waitlistentry.EdgeOffers:
+		return m.clearedoffers
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WaitlistEntryMutation) ClearEdge(name string) error {
+	switch name {
+	case waitlistentry.EdgeDoctor:
+		m.ClearDoctor()
+		return nil
+	case waitlistentry.EdgePatient:
+		m.ClearPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistEntry unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WaitlistEntryMutation) ResetEdge(name string) error {
+	switch name {
+	case waitlistentry.EdgeDoctor:
+		m.ResetDoctor()
+		return nil
+	case waitlistentry.EdgePatient:
+		m.ResetPatient()
+		return nil
+	case waitlistentry.EdgeOffers:
+		m.ResetOffers()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistEntry edge %s", name)
+}
+
+// WaitlistOfferMutation represents an operation that mutates the WaitlistOffer nodes in the graph.
+type WaitlistOfferMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	doctor_id     *int
+	adddoctor_id  *int
+	patient_id    *int
+	addpatient_id *int
+	expires_at    *time.Time
+	status        *waitlistoffer.Status
+	clearedFields map[string]struct{}
+	entry         *int
+	clearedentry  bool
+	slot          *int
+	clearedslot   bool
+	done          bool
+	oldValue      func(context.Context) (*WaitlistOffer, error)
+	predicates    []predicate.WaitlistOffer
+}
+
+var _ ent.Mutation = (*WaitlistOfferMutation)(nil)
+
+// waitlistofferOption allows management of the mutation configuration using functional options.
+type waitlistofferOption func(*WaitlistOfferMutation)
+
+// newWaitlistOfferMutation creates new mutation for the WaitlistOffer entity.
+func newWaitlistOfferMutation(c config, op Op, opts ...waitlistofferOption) *WaitlistOfferMutation {
+	m := &WaitlistOfferMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWaitlistOffer,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWaitlistOfferID sets the ID field of the mutation.
+func withWaitlistOfferID(id int) waitlistofferOption {
+	return func(m *WaitlistOfferMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WaitlistOffer
+		)
+		m.oldValue = func(ctx context.Context) (*WaitlistOffer, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WaitlistOffer.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWaitlistOffer sets the old WaitlistOffer of the mutation.
+func withWaitlistOffer(node *WaitlistOffer) waitlistofferOption {
+	return func(m *WaitlistOfferMutation) {
+		m.oldValue = func(context.Context) (*WaitlistOffer, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WaitlistOfferMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WaitlistOfferMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WaitlistOfferMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WaitlistOfferMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WaitlistOffer.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WaitlistOfferMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WaitlistOfferMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WaitlistOfferMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WaitlistOfferMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WaitlistOfferMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WaitlistOfferMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetEntryID sets the "entry_id" field.
+func (m *WaitlistOfferMutation) SetEntryID(i int) {
+	m.entry = &i
+}
+
+// EntryID returns the value of the "entry_id" field in the mutation.
+func (m *WaitlistOfferMutation) EntryID() (r int, exists bool) {
+	v := m.entry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEntryID returns the old "entry_id" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldEntryID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEntryID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEntryID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEntryID: %w", err)
+	}
+	return oldValue.EntryID, nil
+}
+
+// ResetEntryID resets all changes to the "entry_id" field.
+func (m *WaitlistOfferMutation) ResetEntryID() {
+	m.entry = nil
+}
+
+// SetSlotID sets the "slot_id" field.
+func (m *WaitlistOfferMutation) SetSlotID(i int) {
+	m.slot = &i
+}
+
+// SlotID returns the value of the "slot_id" field in the mutation.
+func (m *WaitlistOfferMutation) SlotID() (r int, exists bool) {
+	v := m.slot
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSlotID returns the old "slot_id" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldSlotID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSlotID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSlotID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSlotID: %w", err)
+	}
+	return oldValue.SlotID, nil
+}
+
+// ResetSlotID resets all changes to the "slot_id" field.
+func (m *WaitlistOfferMutation) ResetSlotID() {
+	m.slot = nil
+}
+
+// SetDoctorID sets the "doctor_id" field.
+func (m *WaitlistOfferMutation) SetDoctorID(i int) {
+	m.doctor_id = &i
+	m.adddoctor_id = nil
+}
+
+// DoctorID returns the value of the "doctor_id" field in the mutation.
+func (m *WaitlistOfferMutation) DoctorID() (r int, exists bool) {
+	v := m.doctor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDoctorID returns the old "doctor_id" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldDoctorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDoctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDoctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDoctorID: %w", err)
+	}
+	return oldValue.DoctorID, nil
+}
+
+// AddDoctorID adds i to the "doctor_id" field.
+func (m *WaitlistOfferMutation) AddDoctorID(i int) {
+	if m.adddoctor_id != nil {
+		*m.adddoctor_id += i
+	} else {
+		m.adddoctor_id = &i
+	}
+}
+
+// AddedDoctorID returns the value that was added to the "doctor_id" field in this mutation.
+func (m *WaitlistOfferMutation) AddedDoctorID() (r int, exists bool) {
+	v := m.adddoctor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDoctorID resets all changes to the "doctor_id" field.
+func (m *WaitlistOfferMutation) ResetDoctorID() {
+	m.doctor_id = nil
+	m.adddoctor_id = nil
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *WaitlistOfferMutation) SetPatientID(i int) {
+	m.patient_id = &i
+	m.addpatient_id = nil
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *WaitlistOfferMutation) PatientID() (r int, exists bool) {
+	v := m.patient_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldPatientID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// AddPatientID adds i to the "patient_id" field.
+func (m *WaitlistOfferMutation) AddPatientID(i int) {
+	if m.addpatient_id != nil {
+		*m.addpatient_id += i
+	} else {
+		m.addpatient_id = &i
+	}
+}
+
+// AddedPatientID returns the value that was added to the "patient_id" field in this mutation.
+func (m *WaitlistOfferMutation) AddedPatientID() (r int, exists bool) {
+	v := m.addpatient_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *WaitlistOfferMutation) ResetPatientID() {
+	m.patient_id = nil
+	m.addpatient_id = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *WaitlistOfferMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *WaitlistOfferMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *WaitlistOfferMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *WaitlistOfferMutation) SetStatus(w waitlistoffer.Status) {
+	m.status = &w
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *WaitlistOfferMutation) Status() (r waitlistoffer.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the WaitlistOffer entity.
+// If the WaitlistOffer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WaitlistOfferMutation) OldStatus(ctx context.Context) (v waitlistoffer.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *WaitlistOfferMutation) ResetStatus() {
+	m.status = nil
+}
+
+// ClearEntry clears the "entry" edge to the WaitlistEntry entity.
+func (m *WaitlistOfferMutation) ClearEntry() {
+	m.clearedentry = true
+	m.clearedFields[waitlistoffer.FieldEntryID] = struct{}{}
+}
+
+// EntryCleared reports if the "entry" edge to the WaitlistEntry entity was cleared.
+func (m *WaitlistOfferMutation) EntryCleared() bool {
+	return m.clearedentry
+}
+
+// EntryIDs returns the "entry" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// EntryID instead. It exists only for internal usage by the builders.
+func (m *WaitlistOfferMutation) EntryIDs() (ids []int) {
+	if id := m.entry; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetEntry resets all changes to the "entry" edge.
+func (m *WaitlistOfferMutation) ResetEntry() {
+	m.entry = nil
+	m.clearedentry = false
+}
+
+// ClearSlot clears the "slot" edge to the Slot entity.
+func (m *WaitlistOfferMutation) ClearSlot() {
+	m.clearedslot = true
+	m.clearedFields[waitlistoffer.FieldSlotID] = struct{}{}
+}
+
+// SlotCleared reports if the "slot" edge to the Slot entity was cleared.
+func (m *WaitlistOfferMutation) SlotCleared() bool {
+	return m.clearedslot
+}
+
+// SlotIDs returns the "slot" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SlotID instead. It exists only for internal usage by the builders.
+func (m *WaitlistOfferMutation) SlotIDs() (ids []int) {
+	if id := m.slot; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSlot resets all changes to the "slot" edge.
+func (m *WaitlistOfferMutation) ResetSlot() {
+	m.slot = nil
+	m.clearedslot = false
+}
+
+// Where appends a list predicates to the WaitlistOfferMutation builder.
+func (m *WaitlistOfferMutation) Where(ps ...predicate.WaitlistOffer) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WaitlistOfferMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WaitlistOfferMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WaitlistOffer, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WaitlistOfferMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WaitlistOfferMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WaitlistOffer).
+func (m *WaitlistOfferMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WaitlistOfferMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, waitlistoffer.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, waitlistoffer.FieldUpdatedAt)
+	}
+	if m.entry != nil {
+		fields = append(fields, waitlistoffer.FieldEntryID)
+	}
+	if m.slot != nil {
+		fields = append(fields, waitlistoffer.FieldSlotID)
+	}
+	if m.doctor_id != nil {
+		fields = append(fields, waitlistoffer.FieldDoctorID)
+	}
+	if m.patient_id != nil {
+		fields = append(fields, waitlistoffer.FieldPatientID)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, waitlistoffer.FieldExpiresAt)
+	}
+	if m.status != nil {
+		fields = append(fields, waitlistoffer.FieldStatus)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WaitlistOfferMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case waitlistoffer.FieldCreatedAt:
+		return m.CreatedAt()
+	case waitlistoffer.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case waitlistoffer.FieldEntryID:
+		return m.EntryID()
+	case waitlistoffer.FieldSlotID:
+		return m.SlotID()
+	case waitlistoffer.FieldDoctorID:
+		return m.DoctorID()
+	case waitlistoffer.FieldPatientID:
+		return m.PatientID()
+	case waitlistoffer.FieldExpiresAt:
+		return m.ExpiresAt()
+	case waitlistoffer.FieldStatus:
+		return m.Status()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WaitlistOfferMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case waitlistoffer.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case waitlistoffer.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case waitlistoffer.FieldEntryID:
+		return m.OldEntryID(ctx)
+	case waitlistoffer.FieldSlotID:
+		return m.OldSlotID(ctx)
+	case waitlistoffer.FieldDoctorID:
+		return m.OldDoctorID(ctx)
+	case waitlistoffer.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case waitlistoffer.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case waitlistoffer.FieldStatus:
+		return m.OldStatus(ctx)
+	}
+	return nil, fmt.Errorf("unknown WaitlistOffer field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WaitlistOfferMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case waitlistoffer.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case waitlistoffer.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case waitlistoffer.FieldEntryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEntryID(v)
+		return nil
+	case waitlistoffer.FieldSlotID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSlotID(v)
+		return nil
+	case waitlistoffer.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDoctorID(v)
+		return nil
+	case waitlistoffer.FieldPatientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case waitlistoffer.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case waitlistoffer.FieldStatus:
+		v, ok := value.(waitlistoffer.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistOffer field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WaitlistOfferMutation) AddedFields() []string {
+	var fields []string
+	if m.adddoctor_id != nil {
+		fields = append(fields, waitlistoffer.FieldDoctorID)
+	}
+	if m.addpatient_id != nil {
+		fields = append(fields, waitlistoffer.FieldPatientID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WaitlistOfferMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case waitlistoffer.FieldDoctorID:
+		return m.AddedDoctorID()
+	case waitlistoffer.FieldPatientID:
+		return m.AddedPatientID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WaitlistOfferMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case waitlistoffer.FieldDoctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDoctorID(v)
+		return nil
+	case waitlistoffer.FieldPatientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPatientID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistOffer numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WaitlistOfferMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WaitlistOfferMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WaitlistOfferMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown WaitlistOffer nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WaitlistOfferMutation) ResetField(name string) error {
+	switch name {
+	case waitlistoffer.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case waitlistoffer.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case waitlistoffer.FieldEntryID:
+		m.ResetEntryID()
+		return nil
+	case waitlistoffer.FieldSlotID:
+		m.ResetSlotID()
+		return nil
+	case waitlistoffer.FieldDoctorID:
+		m.ResetDoctorID()
+		return nil
+	case waitlistoffer.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case waitlistoffer.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case waitlistoffer.FieldStatus:
+		m.ResetStatus()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistOffer field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WaitlistOfferMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.entry != nil {
+		edges = append(edges, waitlistoffer.EdgeEntry)
+	}
+	if m.slot != nil {
+		edges = append(edges, waitlistoffer.EdgeSlot)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WaitlistOfferMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case waitlistoffer.EdgeEntry:
+		if id := m.entry; id != nil {
+			return []ent.Value{*id}
+		}
+	case waitlistoffer.EdgeSlot:
+		if id := m.slot; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WaitlistOfferMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WaitlistOfferMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WaitlistOfferMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedentry {
+		edges = append(edges, waitlistoffer.EdgeEntry)
+	}
+	if m.clearedslot {
+		edges = append(edges, waitlistoffer.EdgeSlot)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WaitlistOfferMutation) EdgeCleared(name string) bool {
+	switch name {
+	case waitlistoffer.EdgeEntry:
+		return m.clearedentry
+	case waitlistoffer.EdgeSlot:
+		return m.clearedslot
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WaitlistOfferMutation) ClearEdge(name string) error {
+	switch name {
+	case waitlistoffer.EdgeEntry:
+		m.ClearEntry()
+		return nil
+	case waitlistoffer.EdgeSlot:
+		m.ClearSlot()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistOffer unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WaitlistOfferMutation) ResetEdge(name string) error {
+	switch name {
+	case waitlistoffer.EdgeEntry:
+		m.ResetEntry()
+		return nil
+	case waitlistoffer.EdgeSlot:
+		m.ResetSlot()
+		return nil
+	}
+	return fmt.Errorf("unknown WaitlistOffer edge %s", name)
 }

@@ -39,6 +39,8 @@ type Notification struct {
 	RegistrationID *int `json:"registration_id,omitempty"`
 	// AccountTokenID holds the value of the "account_token_id" field.
 	AccountTokenID *int `json:"account_token_id,omitempty"`
+	// WaitlistOfferID holds the value of the "waitlist_offer_id" field.
+	WaitlistOfferID *int `json:"waitlist_offer_id,omitempty"`
 	// StartsAt holds the value of the "starts_at" field.
 	StartsAt *time.Time `json:"starts_at,omitempty"`
 	// ReadAt holds the value of the "read_at" field.
@@ -131,7 +133,7 @@ func (*Notification) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case notification.FieldID, notification.FieldDoctorID, notification.FieldPatientID, notification.FieldAppointmentID, notification.FieldRecordShareID, notification.FieldRegistrationID, notification.FieldAccountTokenID, notification.FieldAttempts:
+		case notification.FieldID, notification.FieldDoctorID, notification.FieldPatientID, notification.FieldAppointmentID, notification.FieldRecordShareID, notification.FieldRegistrationID, notification.FieldAccountTokenID, notification.FieldWaitlistOfferID, notification.FieldAttempts:
 			values[i] = new(sql.NullInt64)
 		case notification.FieldKind, notification.FieldDedupeKey, notification.FieldEmailStatus, notification.FieldLastError:
 			values[i] = new(sql.NullString)
@@ -217,6 +219,13 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.AccountTokenID = new(int)
 				*_m.AccountTokenID = int(value.Int64)
+			}
+		case notification.FieldWaitlistOfferID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field waitlist_offer_id", values[i])
+			} else if value.Valid {
+				_m.WaitlistOfferID = new(int)
+				*_m.WaitlistOfferID = int(value.Int64)
 			}
 		case notification.FieldStartsAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -377,6 +386,11 @@ func (_m *Notification) String() string {
 	builder.WriteString(", ")
 	if v := _m.AccountTokenID; v != nil {
 		builder.WriteString("account_token_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.WaitlistOfferID; v != nil {
+		builder.WriteString("waitlist_offer_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

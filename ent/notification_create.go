@@ -142,6 +142,20 @@ func (_c *NotificationCreate) SetNillableAccountTokenID(v *int) *NotificationCre
 	return _c
 }
 
+// SetWaitlistOfferID sets the "waitlist_offer_id" field.
+func (_c *NotificationCreate) SetWaitlistOfferID(v int) *NotificationCreate {
+	_c.mutation.SetWaitlistOfferID(v)
+	return _c
+}
+
+// SetNillableWaitlistOfferID sets the "waitlist_offer_id" field if the given value is not nil.
+func (_c *NotificationCreate) SetNillableWaitlistOfferID(v *int) *NotificationCreate {
+	if v != nil {
+		_c.SetWaitlistOfferID(*v)
+	}
+	return _c
+}
+
 // SetStartsAt sets the "starts_at" field.
 func (_c *NotificationCreate) SetStartsAt(v time.Time) *NotificationCreate {
 	_c.mutation.SetStartsAt(v)
@@ -461,6 +475,10 @@ func (_c *NotificationCreate) createSpec() (*Notification, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.AccountTokenID(); ok {
 		_spec.SetField(notification.FieldAccountTokenID, field.TypeInt, value)
 		_node.AccountTokenID = &value
+	}
+	if value, ok := _c.mutation.WaitlistOfferID(); ok {
+		_spec.SetField(notification.FieldWaitlistOfferID, field.TypeInt, value)
+		_node.WaitlistOfferID = &value
 	}
 	if value, ok := _c.mutation.StartsAt(); ok {
 		_spec.SetField(notification.FieldStartsAt, field.TypeTime, value)

@@ -258,6 +258,9 @@ func (_u *NotificationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.AccountTokenIDCleared() {
 		_spec.ClearField(notification.FieldAccountTokenID, field.TypeInt)
 	}
+	if _u.mutation.WaitlistOfferIDCleared() {
+		_spec.ClearField(notification.FieldWaitlistOfferID, field.TypeInt)
+	}
 	if _u.mutation.StartsAtCleared() {
 		_spec.ClearField(notification.FieldStartsAt, field.TypeTime)
 	}
@@ -583,6 +586,9 @@ func (_u *NotificationUpdateOne) sqlSave(ctx context.Context) (_node *Notificati
 	}
 	if _u.mutation.AccountTokenIDCleared() {
 		_spec.ClearField(notification.FieldAccountTokenID, field.TypeInt)
+	}
+	if _u.mutation.WaitlistOfferIDCleared() {
+		_spec.ClearField(notification.FieldWaitlistOfferID, field.TypeInt)
 	}
 	if _u.mutation.StartsAtCleared() {
 		_spec.ClearField(notification.FieldStartsAt, field.TypeTime)

@@ -58,6 +58,10 @@ type Tx struct {
 	Slot *SlotClient
 	// Specialty is the client for interacting with the Specialty builders.
 	Specialty *SpecialtyClient
+	// WaitlistEntry is the client for interacting with the WaitlistEntry builders.
+	WaitlistEntry *WaitlistEntryClient
+	// WaitlistOffer is the client for interacting with the WaitlistOffer builders.
+	WaitlistOffer *WaitlistOfferClient
 
 	// lazily loaded.
 	client     *Client
@@ -211,6 +215,8 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.Slot = NewSlotClient(tx.config)
 	tx.Specialty = NewSpecialtyClient(tx.config)
+	tx.WaitlistEntry = NewWaitlistEntryClient(tx.config)
+	tx.WaitlistOffer = NewWaitlistOfferClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -52,6 +52,9 @@ func (r *Resolver) RecordFile() generated.RecordFileResolver { return &recordFil
 // Slot returns generated.SlotResolver implementation.
 func (r *Resolver) Slot() generated.SlotResolver { return &slotResolver{r} }
 
+// WaitlistEntry returns generated.WaitlistEntryResolver implementation.
+func (r *Resolver) WaitlistEntry() generated.WaitlistEntryResolver { return &waitlistEntryResolver{r} }
+
 type (
 	appointmentResolver   struct{ *Resolver }
 	auditEventResolver    struct{ *Resolver }
@@ -63,4 +66,5 @@ type (
 	queryResolver         struct{ *Resolver }
 	recordFileResolver    struct{ *Resolver }
 	slotResolver          struct{ *Resolver }
+	waitlistEntryResolver struct{ *Resolver }
 )

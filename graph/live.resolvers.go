@@ -28,6 +28,11 @@ func (r *subscriptionResolver) AgendaUpdated(ctx context.Context, after *int) (<
 	return r.Live.AgendaUpdated(ctx, after)
 }
 
+// WaitlistOffered is the resolver for the waitlistOffered field.
+func (r *subscriptionResolver) WaitlistOffered(ctx context.Context, after *int) (<-chan *ent.WaitlistEntry, error) {
+	return r.Live.WaitlistOffered(ctx, after)
+}
+
 // Subscription returns generated.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/specialty"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // Resolver is the root of the resolvers and holds their dependencies.
@@ -41,6 +42,7 @@ type Resolver struct {
 	Catalogue *specialty.Catalogue
 	// Feedback is the reviews of doctors.
 	Feedback *review.Service
+	Waitlist *waitlist.Service
 	Log      *slog.Logger
 }
 

@@ -50,6 +50,8 @@ const (
 	FieldMeetingEndsAt = "meeting_ends_at"
 	// FieldAddress holds the string denoting the address field in the database.
 	FieldAddress = "address"
+	// FieldProposedSlotID holds the string denoting the proposed_slot_id field in the database.
+	FieldProposedSlotID = "proposed_slot_id"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// EdgeSlot holds the string denoting the slot edge name in mutations.
@@ -102,6 +104,7 @@ var Columns = []string{
 	FieldMeetingStartsAt,
 	FieldMeetingEndsAt,
 	FieldAddress,
+	FieldProposedSlotID,
 	FieldIdempotencyKey,
 }
 
@@ -121,7 +124,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/healthmed/healthmed/ent/runtime"
 var (
-	Hooks  [2]ent.Hook
+	Hooks  [4]ent.Hook
 	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
@@ -251,6 +254,11 @@ func ByMeetingStartsAt(opts ...sql.OrderTermOption) OrderOption {
 // ByMeetingEndsAt orders the results by the meeting_ends_at field.
 func ByMeetingEndsAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMeetingEndsAt, opts...).ToFunc()
+}
+
+// ByProposedSlotID orders the results by the proposed_slot_id field.
+func ByProposedSlotID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProposedSlotID, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

@@ -125,6 +125,11 @@ func MeetingEndsAt(v time.Time) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldMeetingEndsAt, v))
 }
 
+// ProposedSlotID applies equality check predicate on the "proposed_slot_id" field. It's identical to ProposedSlotIDEQ.
+func ProposedSlotID(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEQ(FieldProposedSlotID, v))
+}
+
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -753,6 +758,56 @@ func AddressIsNil() predicate.Appointment {
 // AddressNotNil applies the NotNil predicate on the "address" field.
 func AddressNotNil() predicate.Appointment {
 	return predicate.Appointment(sql.FieldNotNull(FieldAddress))
+}
+
+// ProposedSlotIDEQ applies the EQ predicate on the "proposed_slot_id" field.
+func ProposedSlotIDEQ(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEQ(FieldProposedSlotID, v))
+}
+
+// ProposedSlotIDNEQ applies the NEQ predicate on the "proposed_slot_id" field.
+func ProposedSlotIDNEQ(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldNEQ(FieldProposedSlotID, v))
+}
+
+// ProposedSlotIDIn applies the In predicate on the "proposed_slot_id" field.
+func ProposedSlotIDIn(vs ...int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldIn(FieldProposedSlotID, vs...))
+}
+
+// ProposedSlotIDNotIn applies the NotIn predicate on the "proposed_slot_id" field.
+func ProposedSlotIDNotIn(vs ...int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldNotIn(FieldProposedSlotID, vs...))
+}
+
+// ProposedSlotIDGT applies the GT predicate on the "proposed_slot_id" field.
+func ProposedSlotIDGT(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldGT(FieldProposedSlotID, v))
+}
+
+// ProposedSlotIDGTE applies the GTE predicate on the "proposed_slot_id" field.
+func ProposedSlotIDGTE(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldGTE(FieldProposedSlotID, v))
+}
+
+// ProposedSlotIDLT applies the LT predicate on the "proposed_slot_id" field.
+func ProposedSlotIDLT(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldLT(FieldProposedSlotID, v))
+}
+
+// ProposedSlotIDLTE applies the LTE predicate on the "proposed_slot_id" field.
+func ProposedSlotIDLTE(v int) predicate.Appointment {
+	return predicate.Appointment(sql.FieldLTE(FieldProposedSlotID, v))
+}
+
+// ProposedSlotIDIsNil applies the IsNil predicate on the "proposed_slot_id" field.
+func ProposedSlotIDIsNil() predicate.Appointment {
+	return predicate.Appointment(sql.FieldIsNull(FieldProposedSlotID))
+}
+
+// ProposedSlotIDNotNil applies the NotNil predicate on the "proposed_slot_id" field.
+func ProposedSlotIDNotNil() predicate.Appointment {
+	return predicate.Appointment(sql.FieldNotNull(FieldProposedSlotID))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

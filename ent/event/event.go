@@ -31,6 +31,8 @@ const (
 	FieldAppointmentID = "appointment_id"
 	// FieldSlotID holds the string denoting the slot_id field in the database.
 	FieldSlotID = "slot_id"
+	// FieldWaitlistEntryID holds the string denoting the waitlist_entry_id field in the database.
+	FieldWaitlistEntryID = "waitlist_entry_id"
 	// Table holds the table name of the event in the database.
 	Table = "events"
 )
@@ -45,6 +47,7 @@ var Columns = []string{
 	FieldPatientID,
 	FieldAppointmentID,
 	FieldSlotID,
+	FieldWaitlistEntryID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -74,14 +77,18 @@ type Kind string
 
 // Kind values.
 const (
-	KindBOOKING_REQUESTED Kind = "BOOKING_REQUESTED"
-	KindBOOKING_ACCEPTED  Kind = "BOOKING_ACCEPTED"
-	KindBOOKING_REJECTED  Kind = "BOOKING_REJECTED"
-	KindBOOKING_CANCELLED Kind = "BOOKING_CANCELLED"
-	KindBOOKING_COMPLETED Kind = "BOOKING_COMPLETED"
-	KindSLOT_CREATED      Kind = "SLOT_CREATED"
-	KindSLOT_UPDATED      Kind = "SLOT_UPDATED"
-	KindSLOT_DELETED      Kind = "SLOT_DELETED"
+	KindBOOKING_REQUESTED   Kind = "BOOKING_REQUESTED"
+	KindBOOKING_ACCEPTED    Kind = "BOOKING_ACCEPTED"
+	KindBOOKING_REJECTED    Kind = "BOOKING_REJECTED"
+	KindBOOKING_CANCELLED   Kind = "BOOKING_CANCELLED"
+	KindBOOKING_COMPLETED   Kind = "BOOKING_COMPLETED"
+	KindSLOT_CREATED        Kind = "SLOT_CREATED"
+	KindSLOT_UPDATED        Kind = "SLOT_UPDATED"
+	KindSLOT_DELETED        Kind = "SLOT_DELETED"
+	KindBOOKING_RESCHEDULED Kind = "BOOKING_RESCHEDULED"
+	KindWAITLIST_OFFERED    Kind = "WAITLIST_OFFERED"
+	KindRESCHEDULE_PROPOSED Kind = "RESCHEDULE_PROPOSED"
+	KindRESCHEDULE_DECLINED Kind = "RESCHEDULE_DECLINED"
 )
 
 func (k Kind) String() string {
@@ -91,7 +98,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindBOOKING_COMPLETED, KindSLOT_CREATED, KindSLOT_UPDATED, KindSLOT_DELETED:
+	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindBOOKING_COMPLETED, KindSLOT_CREATED, KindSLOT_UPDATED, KindSLOT_DELETED, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED, KindRESCHEDULE_PROPOSED, KindRESCHEDULE_DECLINED:
 		return nil
 	default:
 		return fmt.Errorf("event: invalid enum value for kind field: %q", k)
@@ -139,6 +146,11 @@ func ByAppointmentID(opts ...sql.OrderTermOption) OrderOption {
 // BySlotID orders the results by the slot_id field.
 func BySlotID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSlotID, opts...).ToFunc()
+}
+
+// ByWaitlistEntryID orders the results by the waitlist_entry_id field.
+func ByWaitlistEntryID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWaitlistEntryID, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

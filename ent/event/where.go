@@ -84,6 +84,11 @@ func SlotID(v int) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldSlotID, v))
 }
 
+// WaitlistEntryID applies equality check predicate on the "waitlist_entry_id" field. It's identical to WaitlistEntryIDEQ.
+func WaitlistEntryID(v int) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldWaitlistEntryID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldCreatedAt, v))
@@ -382,6 +387,56 @@ func SlotIDIsNil() predicate.Event {
 // SlotIDNotNil applies the NotNil predicate on the "slot_id" field.
 func SlotIDNotNil() predicate.Event {
 	return predicate.Event(sql.FieldNotNull(FieldSlotID))
+}
+
+// WaitlistEntryIDEQ applies the EQ predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDEQ(v int) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldWaitlistEntryID, v))
+}
+
+// WaitlistEntryIDNEQ applies the NEQ predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDNEQ(v int) predicate.Event {
+	return predicate.Event(sql.FieldNEQ(FieldWaitlistEntryID, v))
+}
+
+// WaitlistEntryIDIn applies the In predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDIn(vs ...int) predicate.Event {
+	return predicate.Event(sql.FieldIn(FieldWaitlistEntryID, vs...))
+}
+
+// WaitlistEntryIDNotIn applies the NotIn predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDNotIn(vs ...int) predicate.Event {
+	return predicate.Event(sql.FieldNotIn(FieldWaitlistEntryID, vs...))
+}
+
+// WaitlistEntryIDGT applies the GT predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDGT(v int) predicate.Event {
+	return predicate.Event(sql.FieldGT(FieldWaitlistEntryID, v))
+}
+
+// WaitlistEntryIDGTE applies the GTE predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDGTE(v int) predicate.Event {
+	return predicate.Event(sql.FieldGTE(FieldWaitlistEntryID, v))
+}
+
+// WaitlistEntryIDLT applies the LT predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDLT(v int) predicate.Event {
+	return predicate.Event(sql.FieldLT(FieldWaitlistEntryID, v))
+}
+
+// WaitlistEntryIDLTE applies the LTE predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDLTE(v int) predicate.Event {
+	return predicate.Event(sql.FieldLTE(FieldWaitlistEntryID, v))
+}
+
+// WaitlistEntryIDIsNil applies the IsNil predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDIsNil() predicate.Event {
+	return predicate.Event(sql.FieldIsNull(FieldWaitlistEntryID))
+}
+
+// WaitlistEntryIDNotNil applies the NotNil predicate on the "waitlist_entry_id" field.
+func WaitlistEntryIDNotNil() predicate.Event {
+	return predicate.Event(sql.FieldNotNull(FieldWaitlistEntryID))
 }
 
 // And groups predicates with the AND operator between them.

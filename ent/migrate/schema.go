@@ -79,6 +79,7 @@ var (
 		{Name: "meeting_starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "meeting_ends_at", Type: field.TypeTime, Nullable: true},
 		{Name: "address", Type: field.TypeJSON, Nullable: true},
+		{Name: "proposed_slot_id", Type: field.TypeInt, Nullable: true},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 100},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt},
@@ -92,19 +93,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_doctors_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[15]},
+				Columns:    []*schema.Column{AppointmentsColumns[16]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_patients_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[16]},
+				Columns:    []*schema.Column{AppointmentsColumns[17]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_slots_appointments",
-				Columns:    []*schema.Column{AppointmentsColumns[17]},
+				Columns:    []*schema.Column{AppointmentsColumns[18]},
 				RefColumns: []*schema.Column{SlotsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -113,17 +114,17 @@ var (
 			{
 				Name:    "appointment_doctor_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[15], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[4]},
+				Columns: []*schema.Column{AppointmentsColumns[17], AppointmentsColumns[4]},
 			},
 			{
 				Name:    "appointment_patient_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[16], AppointmentsColumns[14]},
+				Columns: []*schema.Column{AppointmentsColumns[17], AppointmentsColumns[15]},
 			},
 		},
 	}
@@ -334,12 +335,13 @@ var (
 	EventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED", "BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"}},
 		{Name: "ord", Type: field.TypeInt64, Nullable: true},
 		{Name: "doctor_id", Type: field.TypeInt},
 		{Name: "patient_id", Type: field.TypeInt, Nullable: true},
 		{Name: "appointment_id", Type: field.TypeInt, Nullable: true},
 		{Name: "slot_id", Type: field.TypeInt, Nullable: true},
+		{Name: "waitlist_entry_id", Type: field.TypeInt, Nullable: true},
 	}
 	// EventsTable holds the schema information for the "events" table.
 	EventsTable = &schema.Table{
@@ -573,9 +575,10 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED", "EMAIL_VERIFICATION", "PASSWORD_RESET", "REGISTRATION_ATTEMPT"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED", "REMINDER_24H", "REMINDER_1H", "SHARE_CREATED", "SHARE_REVOKED", "EMAIL_VERIFICATION", "PASSWORD_RESET", "REGISTRATION_ATTEMPT", "BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"}},
 		{Name: "registration_id", Type: field.TypeInt, Nullable: true},
 		{Name: "account_token_id", Type: field.TypeInt, Nullable: true},
+		{Name: "waitlist_offer_id", Type: field.TypeInt, Nullable: true},
 		{Name: "starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true},
 		{Name: "dedupe_key", Type: field.TypeString, Unique: true, Nullable: true, Size: 200},
@@ -599,25 +602,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "notifications_doctors_doctor",
-				Columns:    []*schema.Column{NotificationsColumns[16]},
+				Columns:    []*schema.Column{NotificationsColumns[17]},
 				RefColumns: []*schema.Column{DoctorsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "notifications_patients_patient",
-				Columns:    []*schema.Column{NotificationsColumns[17]},
+				Columns:    []*schema.Column{NotificationsColumns[18]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "notifications_appointments_appointment",
-				Columns:    []*schema.Column{NotificationsColumns[18]},
+				Columns:    []*schema.Column{NotificationsColumns[19]},
 				RefColumns: []*schema.Column{AppointmentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "notifications_record_shares_record_share",
-				Columns:    []*schema.Column{NotificationsColumns[19]},
+				Columns:    []*schema.Column{NotificationsColumns[20]},
 				RefColumns: []*schema.Column{RecordSharesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -626,17 +629,17 @@ var (
 			{
 				Name:    "notification_doctor_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[16], NotificationsColumns[1]},
+				Columns: []*schema.Column{NotificationsColumns[17], NotificationsColumns[1]},
 			},
 			{
 				Name:    "notification_patient_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[17], NotificationsColumns[1]},
+				Columns: []*schema.Column{NotificationsColumns[18], NotificationsColumns[1]},
 			},
 			{
 				Name:    "notification_appointment_id",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[18]},
+				Columns: []*schema.Column{NotificationsColumns[19]},
 			},
 		},
 	}
@@ -851,6 +854,98 @@ var (
 		Columns:    SpecialtiesColumns,
 		PrimaryKey: []*schema.Column{SpecialtiesColumns[0]},
 	}
+	// WaitlistEntriesColumns holds the columns for the "waitlist_entries" table.
+	WaitlistEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "range_from", Type: field.TypeTime, Nullable: true},
+		{Name: "range_to", Type: field.TypeTime, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"WAITING", "BOOKED", "LEFT"}, Default: "WAITING"},
+		{Name: "doctor_id", Type: field.TypeInt},
+		{Name: "patient_id", Type: field.TypeInt},
+	}
+	// WaitlistEntriesTable holds the schema information for the "waitlist_entries" table.
+	WaitlistEntriesTable = &schema.Table{
+		Name:       "waitlist_entries",
+		Columns:    WaitlistEntriesColumns,
+		PrimaryKey: []*schema.Column{WaitlistEntriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "waitlist_entries_doctors_doctor",
+				Columns:    []*schema.Column{WaitlistEntriesColumns[6]},
+				RefColumns: []*schema.Column{DoctorsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "waitlist_entries_patients_patient",
+				Columns:    []*schema.Column{WaitlistEntriesColumns[7]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "waitlistentry_doctor_id_status_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WaitlistEntriesColumns[6], WaitlistEntriesColumns[5], WaitlistEntriesColumns[1]},
+			},
+			{
+				Name:    "waitlistentry_patient_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{WaitlistEntriesColumns[7], WaitlistEntriesColumns[5]},
+			},
+		},
+	}
+	// WaitlistOffersColumns holds the columns for the "waitlist_offers" table.
+	WaitlistOffersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "doctor_id", Type: field.TypeInt},
+		{Name: "patient_id", Type: field.TypeInt},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"HELD", "BOOKED", "EXPIRED", "WITHDRAWN"}, Default: "HELD"},
+		{Name: "entry_id", Type: field.TypeInt},
+		{Name: "slot_id", Type: field.TypeInt},
+	}
+	// WaitlistOffersTable holds the schema information for the "waitlist_offers" table.
+	WaitlistOffersTable = &schema.Table{
+		Name:       "waitlist_offers",
+		Columns:    WaitlistOffersColumns,
+		PrimaryKey: []*schema.Column{WaitlistOffersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "waitlist_offers_waitlist_entries_offers",
+				Columns:    []*schema.Column{WaitlistOffersColumns[7]},
+				RefColumns: []*schema.Column{WaitlistEntriesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "waitlist_offers_slots_slot",
+				Columns:    []*schema.Column{WaitlistOffersColumns[8]},
+				RefColumns: []*schema.Column{SlotsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "waitlistoffer_status_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{WaitlistOffersColumns[6], WaitlistOffersColumns[5]},
+			},
+			{
+				Name:    "waitlistoffer_entry_id_slot_id",
+				Unique:  false,
+				Columns: []*schema.Column{WaitlistOffersColumns[7], WaitlistOffersColumns[8]},
+			},
+			{
+				Name:    "waitlistoffer_slot_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{WaitlistOffersColumns[8], WaitlistOffersColumns[6]},
+			},
+		},
+	}
 	// RecordShareFilesColumns holds the columns for the "record_share_files" table.
 	RecordShareFilesColumns = []*schema.Column{
 		{Name: "record_share_id", Type: field.TypeInt},
@@ -900,6 +995,8 @@ var (
 		SessionsTable,
 		SlotsTable,
 		SpecialtiesTable,
+		WaitlistEntriesTable,
+		WaitlistOffersTable,
 		RecordShareFilesTable,
 	}
 )
@@ -991,6 +1088,16 @@ func init() {
 	}
 	SpecialtiesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(90194313216),
+	}
+	WaitlistEntriesTable.ForeignKeys[0].RefTable = DoctorsTable
+	WaitlistEntriesTable.ForeignKeys[1].RefTable = PatientsTable
+	WaitlistEntriesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(94489280512),
+	}
+	WaitlistOffersTable.ForeignKeys[0].RefTable = WaitlistEntriesTable
+	WaitlistOffersTable.ForeignKeys[1].RefTable = SlotsTable
+	WaitlistOffersTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(98784247808),
 	}
 	RecordShareFilesTable.ForeignKeys[0].RefTable = RecordSharesTable
 	RecordShareFilesTable.ForeignKeys[1].RefTable = RecordFilesTable

@@ -36,6 +36,8 @@ const (
 	FieldRegistrationID = "registration_id"
 	// FieldAccountTokenID holds the string denoting the account_token_id field in the database.
 	FieldAccountTokenID = "account_token_id"
+	// FieldWaitlistOfferID holds the string denoting the waitlist_offer_id field in the database.
+	FieldWaitlistOfferID = "waitlist_offer_id"
 	// FieldStartsAt holds the string denoting the starts_at field in the database.
 	FieldStartsAt = "starts_at"
 	// FieldReadAt holds the string denoting the read_at field in the database.
@@ -108,6 +110,7 @@ var Columns = []string{
 	FieldRecordShareID,
 	FieldRegistrationID,
 	FieldAccountTokenID,
+	FieldWaitlistOfferID,
 	FieldStartsAt,
 	FieldReadAt,
 	FieldDedupeKey,
@@ -172,6 +175,10 @@ const (
 	KindEMAIL_VERIFICATION   Kind = "EMAIL_VERIFICATION"
 	KindPASSWORD_RESET       Kind = "PASSWORD_RESET"
 	KindREGISTRATION_ATTEMPT Kind = "REGISTRATION_ATTEMPT"
+	KindBOOKING_RESCHEDULED  Kind = "BOOKING_RESCHEDULED"
+	KindWAITLIST_OFFERED     Kind = "WAITLIST_OFFERED"
+	KindRESCHEDULE_PROPOSED  Kind = "RESCHEDULE_PROPOSED"
+	KindRESCHEDULE_DECLINED  Kind = "RESCHEDULE_DECLINED"
 )
 
 func (k Kind) String() string {
@@ -181,7 +188,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED, KindEMAIL_VERIFICATION, KindPASSWORD_RESET, KindREGISTRATION_ATTEMPT:
+	case KindBOOKING_REQUESTED, KindBOOKING_ACCEPTED, KindBOOKING_REJECTED, KindBOOKING_CANCELLED, KindREMINDER_24H, KindREMINDER_1H, KindSHARE_CREATED, KindSHARE_REVOKED, KindEMAIL_VERIFICATION, KindPASSWORD_RESET, KindREGISTRATION_ATTEMPT, KindBOOKING_RESCHEDULED, KindWAITLIST_OFFERED, KindRESCHEDULE_PROPOSED, KindRESCHEDULE_DECLINED:
 		return nil
 	default:
 		return fmt.Errorf("notification: invalid enum value for kind field: %q", k)
@@ -268,6 +275,11 @@ func ByRegistrationID(opts ...sql.OrderTermOption) OrderOption {
 // ByAccountTokenID orders the results by the account_token_id field.
 func ByAccountTokenID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAccountTokenID, opts...).ToFunc()
+}
+
+// ByWaitlistOfferID orders the results by the waitlist_offer_id field.
+func ByWaitlistOfferID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWaitlistOfferID, opts...).ToFunc()
 }
 
 // ByStartsAt orders the results by the starts_at field.

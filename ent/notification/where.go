@@ -95,6 +95,11 @@ func AccountTokenID(v int) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldAccountTokenID, v))
 }
 
+// WaitlistOfferID applies equality check predicate on the "waitlist_offer_id" field. It's identical to WaitlistOfferIDEQ.
+func WaitlistOfferID(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldWaitlistOfferID, v))
+}
+
 // StartsAt applies equality check predicate on the "starts_at" field. It's identical to StartsAtEQ.
 func StartsAt(v time.Time) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldStartsAt, v))
@@ -458,6 +463,56 @@ func AccountTokenIDIsNil() predicate.Notification {
 // AccountTokenIDNotNil applies the NotNil predicate on the "account_token_id" field.
 func AccountTokenIDNotNil() predicate.Notification {
 	return predicate.Notification(sql.FieldNotNull(FieldAccountTokenID))
+}
+
+// WaitlistOfferIDEQ applies the EQ predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDEQ(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldWaitlistOfferID, v))
+}
+
+// WaitlistOfferIDNEQ applies the NEQ predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDNEQ(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldNEQ(FieldWaitlistOfferID, v))
+}
+
+// WaitlistOfferIDIn applies the In predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDIn(vs ...int) predicate.Notification {
+	return predicate.Notification(sql.FieldIn(FieldWaitlistOfferID, vs...))
+}
+
+// WaitlistOfferIDNotIn applies the NotIn predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDNotIn(vs ...int) predicate.Notification {
+	return predicate.Notification(sql.FieldNotIn(FieldWaitlistOfferID, vs...))
+}
+
+// WaitlistOfferIDGT applies the GT predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDGT(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldGT(FieldWaitlistOfferID, v))
+}
+
+// WaitlistOfferIDGTE applies the GTE predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDGTE(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldGTE(FieldWaitlistOfferID, v))
+}
+
+// WaitlistOfferIDLT applies the LT predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDLT(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldLT(FieldWaitlistOfferID, v))
+}
+
+// WaitlistOfferIDLTE applies the LTE predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDLTE(v int) predicate.Notification {
+	return predicate.Notification(sql.FieldLTE(FieldWaitlistOfferID, v))
+}
+
+// WaitlistOfferIDIsNil applies the IsNil predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDIsNil() predicate.Notification {
+	return predicate.Notification(sql.FieldIsNull(FieldWaitlistOfferID))
+}
+
+// WaitlistOfferIDNotNil applies the NotNil predicate on the "waitlist_offer_id" field.
+func WaitlistOfferIDNotNil() predicate.Notification {
+	return predicate.Notification(sql.FieldNotNull(FieldWaitlistOfferID))
 }
 
 // StartsAtEQ applies the EQ predicate on the "starts_at" field.

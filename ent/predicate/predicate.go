@@ -71,3 +71,9 @@ type Slot func(*sql.Selector)
 
 // Specialty is the predicate function for specialty builders.
 type Specialty func(*sql.Selector)
+
+// WaitlistEntry is the predicate function for waitlistentry builders.
+type WaitlistEntry func(*sql.Selector)
+
+// WaitlistOffer is the predicate function for waitlistoffer builders.
+type WaitlistOffer func(*sql.Selector)

@@ -639,6 +639,54 @@ func (f SpecialtyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SpecialtyMutation", m)
 }
 
+// The WaitlistEntryQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type WaitlistEntryQueryRuleFunc func(context.Context, *ent.WaitlistEntryQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f WaitlistEntryQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WaitlistEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.WaitlistEntryQuery", q)
+}
+
+// The WaitlistEntryMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type WaitlistEntryMutationRuleFunc func(context.Context, *ent.WaitlistEntryMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f WaitlistEntryMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.WaitlistEntryMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.WaitlistEntryMutation", m)
+}
+
+// The WaitlistOfferQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type WaitlistOfferQueryRuleFunc func(context.Context, *ent.WaitlistOfferQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f WaitlistOfferQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WaitlistOfferQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.WaitlistOfferQuery", q)
+}
+
+// The WaitlistOfferMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type WaitlistOfferMutationRuleFunc func(context.Context, *ent.WaitlistOfferMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f WaitlistOfferMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.WaitlistOfferMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.WaitlistOfferMutation", m)
+}
+
 type (
 	// Filter is the interface that wraps the Where function
 	// for filtering nodes in queries and mutations.
@@ -718,6 +766,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.SpecialtyQuery:
 		return q.Filter(), nil
+	case *ent.WaitlistEntryQuery:
+		return q.Filter(), nil
+	case *ent.WaitlistOfferQuery:
+		return q.Filter(), nil
 	default:
 		return nil, Denyf("ent/privacy: unexpected query type %T for query filter", q)
 	}
@@ -768,6 +820,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.SlotMutation:
 		return m.Filter(), nil
 	case *ent.SpecialtyMutation:
+		return m.Filter(), nil
+	case *ent.WaitlistEntryMutation:
+		return m.Filter(), nil
+	case *ent.WaitlistOfferMutation:
 		return m.Filter(), nil
 	default:
 		return nil, Denyf("ent/privacy: unexpected mutation type %T for mutation filter", m)

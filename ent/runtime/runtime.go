@@ -29,6 +29,8 @@ import (
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/ent/specialty"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -152,6 +154,10 @@ func init() {
 	appointmentHooks := schema.Appointment{}.Hooks()
 
 	appointment.Hooks[1] = appointmentHooks[0]
+
+	appointment.Hooks[2] = appointmentHooks[1]
+
+	appointment.Hooks[3] = appointmentHooks[2]
 	appointmentMixinFields0 := appointmentMixin[0].Fields()
 	_ = appointmentMixinFields0
 	appointmentFields := schema.Appointment{}.Fields()
@@ -183,7 +189,7 @@ func init() {
 	// appointment.RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	appointment.RejectReasonValidator = appointmentDescRejectReason.Validators[0].(func(string) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[14].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[15].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
@@ -727,21 +733,21 @@ func init() {
 	// notification.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	notification.UpdateDefaultUpdatedAt = notificationDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// notificationDescDedupeKey is the schema descriptor for dedupe_key field.
-	notificationDescDedupeKey := notificationFields[9].Descriptor()
+	notificationDescDedupeKey := notificationFields[10].Descriptor()
 	// notification.DedupeKeyValidator is a validator for the "dedupe_key" field. It is called by the builders before save.
 	notification.DedupeKeyValidator = notificationDescDedupeKey.Validators[0].(func(string) error)
 	// notificationDescAttempts is the schema descriptor for attempts field.
-	notificationDescAttempts := notificationFields[11].Descriptor()
+	notificationDescAttempts := notificationFields[12].Descriptor()
 	// notification.DefaultAttempts holds the default value on creation for the attempts field.
 	notification.DefaultAttempts = notificationDescAttempts.Default.(int)
 	// notification.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	notification.AttemptsValidator = notificationDescAttempts.Validators[0].(func(int) error)
 	// notificationDescNextAttemptAt is the schema descriptor for next_attempt_at field.
-	notificationDescNextAttemptAt := notificationFields[12].Descriptor()
+	notificationDescNextAttemptAt := notificationFields[13].Descriptor()
 	// notification.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
 	notification.DefaultNextAttemptAt = notificationDescNextAttemptAt.Default.(func() time.Time)
 	// notificationDescLastError is the schema descriptor for last_error field.
-	notificationDescLastError := notificationFields[16].Descriptor()
+	notificationDescLastError := notificationFields[17].Descriptor()
 	// notification.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
 	notification.LastErrorValidator = notificationDescLastError.Validators[0].(func(string) error)
 	patientMixin := schema.Patient{}.Mixin()
@@ -1120,6 +1126,57 @@ func init() {
 			return nil
 		}
 	}()
+	waitlistentryMixin := schema.WaitlistEntry{}.Mixin()
+	waitlistentry.Policy = privacy.NewPolicies(schema.WaitlistEntry{})
+	waitlistentry.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := waitlistentry.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	waitlistentryMixinFields0 := waitlistentryMixin[0].Fields()
+	_ = waitlistentryMixinFields0
+	waitlistentryFields := schema.WaitlistEntry{}.Fields()
+	_ = waitlistentryFields
+	// waitlistentryDescCreatedAt is the schema descriptor for created_at field.
+	waitlistentryDescCreatedAt := waitlistentryMixinFields0[0].Descriptor()
+	// waitlistentry.DefaultCreatedAt holds the default value on creation for the created_at field.
+	waitlistentry.DefaultCreatedAt = waitlistentryDescCreatedAt.Default.(func() time.Time)
+	// waitlistentryDescUpdatedAt is the schema descriptor for updated_at field.
+	waitlistentryDescUpdatedAt := waitlistentryMixinFields0[1].Descriptor()
+	// waitlistentry.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	waitlistentry.DefaultUpdatedAt = waitlistentryDescUpdatedAt.Default.(func() time.Time)
+	// waitlistentry.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	waitlistentry.UpdateDefaultUpdatedAt = waitlistentryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	waitlistofferMixin := schema.WaitlistOffer{}.Mixin()
+	waitlistoffer.Policy = privacy.NewPolicies(schema.WaitlistOffer{})
+	waitlistoffer.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := waitlistoffer.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	waitlistofferHooks := schema.WaitlistOffer{}.Hooks()
+
+	waitlistoffer.Hooks[1] = waitlistofferHooks[0]
+	waitlistofferMixinFields0 := waitlistofferMixin[0].Fields()
+	_ = waitlistofferMixinFields0
+	waitlistofferFields := schema.WaitlistOffer{}.Fields()
+	_ = waitlistofferFields
+	// waitlistofferDescCreatedAt is the schema descriptor for created_at field.
+	waitlistofferDescCreatedAt := waitlistofferMixinFields0[0].Descriptor()
+	// waitlistoffer.DefaultCreatedAt holds the default value on creation for the created_at field.
+	waitlistoffer.DefaultCreatedAt = waitlistofferDescCreatedAt.Default.(func() time.Time)
+	// waitlistofferDescUpdatedAt is the schema descriptor for updated_at field.
+	waitlistofferDescUpdatedAt := waitlistofferMixinFields0[1].Descriptor()
+	// waitlistoffer.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	waitlistoffer.DefaultUpdatedAt = waitlistofferDescUpdatedAt.Default.(func() time.Time)
+	// waitlistoffer.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	waitlistoffer.UpdateDefaultUpdatedAt = waitlistofferDescUpdatedAt.UpdateDefault.(func() time.Time)
 }
 
 const (

@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // Appointment is a patient's booking of a slot. At most one active
@@ -30,12 +31,15 @@ func (Appointment) Fields() []ent.Field {
 		field.Enum("status").
 			Values("REQUESTED", "ACCEPTED", "REJECTED", "CANCELLED", "COMPLETED").
 			Default("REQUESTED"),
-		field.Int("slot_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// slot_id, starts_at and ends_at change only when the patient
+		// reschedules (internal/agenda/reschedule.go): the appointment
+		// keeps its identity, history, invoice and notices.
+		field.Int("slot_id").Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("doctor_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Int("patient_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
-		field.Time("starts_at").Immutable().
+		field.Time("starts_at").
 			Annotations(entgql.OrderField("STARTS_AT")),
-		field.Time("ends_at").Immutable(),
+		field.Time("ends_at"),
 		field.Int("price_cents").NonNegative().Immutable(),
 		// no_show marks a COMPLETED consultation the patient did not attend:
 		// the contract's statuses stay as they are, and the slot's time is
@@ -53,6 +57,10 @@ func (Appointment) Fields() []ent.Field {
 		// was made: a doctor who moves later does not move it.
 		field.JSON("address", &address.Address{}).Optional().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		// proposed_slot_id is a new time the doctor proposed, until the
+		// patient accepts (the appointment moves there) or declines it.
+		field.Int("proposed_slot_id").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("idempotency_key").Optional().Nillable().MaxLen(100).Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
@@ -61,7 +69,7 @@ func (Appointment) Fields() []ent.Field {
 func (Appointment) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("slot", Slot.Type).Ref("appointments").Field("slot_id").
-			Unique().Required().Immutable(),
+			Unique().Required(),
 		edge.From("doctor", Doctor.Type).Ref("appointments").Field("doctor_id").
 			Unique().Required().Immutable(),
 		edge.From("patient", Patient.Type).Ref("appointments").Field("patient_id").
@@ -95,6 +103,23 @@ func (Appointment) Hooks() []ent.Hook {
 			// Every move is a live event on both parties' subscriptions...
 			live.AppointmentChanged,
 			// ...and the notices it calls for, e-mailed after commit.
+			notify.AppointmentChanged,
+			// A slot freed before its time goes to the first in its
+			// doctor's waitlist, held for them.
+			on(event.KindBOOKING_CANCELLED, waitlist.AppointmentEnded),
+			on(event.KindBOOKING_REJECTED, waitlist.AppointmentEnded),
+		),
+		// A reschedule is a move of its own: both parties see it live
+		// and by e-mail, and the slot it left goes to the waitlist.
+		onReschedules(
+			rescheduled(live.AppointmentChanged),
+			rescheduled(notify.AppointmentChanged),
+			waitlist.RescheduledAway,
+		),
+		// A time the doctor proposes, and the patient's refusal of it,
+		// are told to the other party, live and by e-mail.
+		onProposals(
+			live.AppointmentChanged,
 			notify.AppointmentChanged,
 		),
 	}

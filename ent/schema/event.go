@@ -21,7 +21,8 @@ func (Event) Fields() []ent.Field {
 		field.Time("created_at").Immutable().Default(now),
 		field.Enum("kind").Immutable().Values(
 			"BOOKING_REQUESTED", "BOOKING_ACCEPTED", "BOOKING_REJECTED", "BOOKING_CANCELLED",
-			"BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED"),
+			"BOOKING_COMPLETED", "SLOT_CREATED", "SLOT_UPDATED", "SLOT_DELETED",
+			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"),
 		// ord orders events by the commit of the transaction that wrote
 		// them: a deferred trigger numbers a transaction's events as it
 		// commits (see the event_order migration and internal/live), so
@@ -31,6 +32,9 @@ func (Event) Fields() []ent.Field {
 		field.Int("patient_id").Optional().Nillable().Immutable(),
 		field.Int("appointment_id").Optional().Nillable().Immutable(),
 		field.Int("slot_id").Optional().Nillable().Immutable(),
+		// waitlist_entry_id names the entry a WAITLIST_OFFERED event is
+		// about; those events reach only the patient.
+		field.Int("waitlist_entry_id").Optional().Nillable().Immutable(),
 	}
 }
 

@@ -35,7 +35,9 @@ func (Notification) Fields() []ent.Field {
 			// Account e-mails: a link to verify an address or reset the
 			// password (account_token_id), and the notice to an account's
 			// owner that someone tried to register its e-mail, CPF or CRM.
-			"EMAIL_VERIFICATION", "PASSWORD_RESET", "REGISTRATION_ATTEMPT"),
+			"EMAIL_VERIFICATION", "PASSWORD_RESET", "REGISTRATION_ATTEMPT",
+			"BOOKING_RESCHEDULED", "WAITLIST_OFFERED", "RESCHEDULE_PROPOSED", "RESCHEDULE_DECLINED"),
+
 		field.Int("doctor_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("patient_id").Optional().Nillable().Immutable().Annotations(skip),
 		field.Int("appointment_id").Optional().Nillable().Immutable().Annotations(skip),
@@ -46,6 +48,9 @@ func (Notification) Fields() []ent.Field {
 		// account_token_id is the link an account e-mail carries; the
 		// e-mail goes to the token's address.
 		field.Int("account_token_id").Optional().Nillable().Immutable().Annotations(skip),
+		// waitlist_offer_id is the slot held for the patient, for a
+		// WAITLIST_OFFERED notice.
+		field.Int("waitlist_offer_id").Optional().Nillable().Immutable().Annotations(skip),
 		// starts_at is when the consultation begins, for the notifications
 		// about an appointment, as it was when the notification was made.
 		field.Time("starts_at").Optional().Nillable().Immutable(),

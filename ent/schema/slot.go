@@ -10,6 +10,7 @@ import (
 	"github.com/healthmed/healthmed/ent/privacy"
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/rule"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // Slot is a period a doctor offers for consultations. Overlap between the
@@ -50,6 +51,9 @@ func (Slot) Hooks() []ent.Hook {
 		onSlotChanges(
 			// The doctor's agenda subscriptions see it.
 			live.SlotChanged,
+			// A new slot goes to the first in the doctor's waitlist; a
+			// withdrawn one takes its hold with it.
+			waitlist.SlotChanged,
 		),
 	}
 }

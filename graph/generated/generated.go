@@ -23,6 +23,7 @@ import (
 	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordfile"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/agenda"
@@ -61,6 +62,8 @@ type ResolverRoot interface {
 	RecordFile() RecordFileResolver
 	Slot() SlotResolver
 	Subscription() SubscriptionResolver
+	WaitlistEntry() WaitlistEntryResolver
+	WaitlistOffer() WaitlistOfferResolver
 }
 
 type DirectiveRoot struct {
@@ -101,6 +104,7 @@ type ComplexityRoot struct {
 		NoShow       func(childComplexity int) int
 		Patient      func(childComplexity int) int
 		PriceCents   func(childComplexity int) int
+		ProposedSlot func(childComplexity int) int
 		RejectReason func(childComplexity int) int
 		Slot         func(childComplexity int) int
 		StartsAt     func(childComplexity int) int
@@ -298,55 +302,61 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptAppointment        func(childComplexity int, id int) int
-		AddDayOff                func(childComplexity int, date string) int
-		AttachConsultationReport func(childComplexity int, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) int
-		BookAppointment          func(childComplexity int, slotID int, idempotencyKey *string) int
-		CancelAppointment        func(childComplexity int, id int, reason string) int
-		ChangeEmail              func(childComplexity int, newEmail string, password string) int
-		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
-		CompleteAppointment      func(childComplexity int, id int) int
-		CorrectDoctorCrm         func(childComplexity int, id int, crm string) int
-		CreateSlots              func(childComplexity int, input []*agenda.SlotInput) int
-		CreateSpecialty          func(childComplexity int, input specialty.CreateInput) int
-		DeactivateAccount        func(childComplexity int, password string) int
-		DeleteRecordFile         func(childComplexity int, id int) int
-		DeleteSlot               func(childComplexity int, id int) int
-		HideReview               func(childComplexity int, id int, reason string) int
-		LinkExternalIdentity     func(childComplexity int, token string, password string) int
-		LoginAdmin               func(childComplexity int, email string, password string) int
-		LoginDoctor              func(childComplexity int, crm string, password string) int
-		LoginPatient             func(childComplexity int, login string, password string) int
-		Logout                   func(childComplexity int, refreshToken string) int
-		MarkAllNotificationsRead func(childComplexity int) int
-		MarkInvoicePaid          func(childComplexity int, id int) int
-		MarkNoShow               func(childComplexity int, id int) int
-		MarkNotificationRead     func(childComplexity int, id int) int
-		RateAppointment          func(childComplexity int, id int, stars int, comment *string) int
-		RefreshSession           func(childComplexity int, refreshToken string) int
-		RegisterDoctor           func(childComplexity int, input identity.RegisterDoctorInput) int
-		RegisterInsurancePlan    func(childComplexity int, input model.InsurancePlanInput) int
-		RegisterPatient          func(childComplexity int, input identity.RegisterPatientInput) int
-		RejectAppointment        func(childComplexity int, id int, reason *string) int
-		RejectDoctor             func(childComplexity int, id int, reason string) int
-		RemoveInsurancePlan      func(childComplexity int) int
-		ReplyToReview            func(childComplexity int, id int, text string) int
-		RequestPasswordReset     func(childComplexity int, login string) int
-		ResendVerificationEmail  func(childComplexity int) int
-		ResetPassword            func(childComplexity int, token string, newPassword string) int
-		RevokeShare              func(childComplexity int, id int) int
-		SetSpecialty             func(childComplexity int, code string) int
-		SetWeeklyAvailability    func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
-		ShareRecords             func(childComplexity int, input record.ShareInput) int
-		UpdateDoctorProfile      func(childComplexity int, input profile.DoctorProfileInput) int
-		UpdatePatientProfile     func(childComplexity int, input profile.PatientProfileInput) int
-		UpdateRecordFile         func(childComplexity int, id int, input record.UpdateRecordFileInput) int
-		UpdateSlot               func(childComplexity int, id int, input agenda.SlotInput) int
-		UploadDoctorPhoto        func(childComplexity int, file graphql.Upload) int
-		UploadRecordFile         func(childComplexity int, file graphql.Upload, input record.RecordFileInput) int
-		VerifyDoctor             func(childComplexity int, id int) int
-		VerifyEmail              func(childComplexity int, token string) int
-		VoidInvoice              func(childComplexity int, id int, reason string) int
+		AcceptAppointment         func(childComplexity int, id int) int
+		AcceptRescheduleProposal  func(childComplexity int, id int) int
+		AddDayOff                 func(childComplexity int, date string) int
+		AttachConsultationReport  func(childComplexity int, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) int
+		BookAppointment           func(childComplexity int, slotID int, idempotencyKey *string) int
+		CancelAppointment         func(childComplexity int, id int, reason string) int
+		ChangeEmail               func(childComplexity int, newEmail string, password string) int
+		ChangePassword            func(childComplexity int, currentPassword string, newPassword string) int
+		CompleteAppointment       func(childComplexity int, id int) int
+		CorrectDoctorCrm          func(childComplexity int, id int, crm string) int
+		CreateSlots               func(childComplexity int, input []*agenda.SlotInput) int
+		CreateSpecialty           func(childComplexity int, input specialty.CreateInput) int
+		DeactivateAccount         func(childComplexity int, password string) int
+		DeclineRescheduleProposal func(childComplexity int, id int) int
+		DeleteRecordFile          func(childComplexity int, id int) int
+		DeleteSlot                func(childComplexity int, id int) int
+		HideReview                func(childComplexity int, id int, reason string) int
+		JoinWaitlist              func(childComplexity int, doctorID int, from *time.Time, to *time.Time) int
+		LeaveWaitlist             func(childComplexity int, id int) int
+		LinkExternalIdentity      func(childComplexity int, token string, password string) int
+		LoginAdmin                func(childComplexity int, email string, password string) int
+		LoginDoctor               func(childComplexity int, crm string, password string) int
+		LoginPatient              func(childComplexity int, login string, password string) int
+		Logout                    func(childComplexity int, refreshToken string) int
+		MarkAllNotificationsRead  func(childComplexity int) int
+		MarkInvoicePaid           func(childComplexity int, id int) int
+		MarkNoShow                func(childComplexity int, id int) int
+		MarkNotificationRead      func(childComplexity int, id int) int
+		ProposeReschedule         func(childComplexity int, id int, slotID int) int
+		RateAppointment           func(childComplexity int, id int, stars int, comment *string) int
+		RefreshSession            func(childComplexity int, refreshToken string) int
+		RegisterDoctor            func(childComplexity int, input identity.RegisterDoctorInput) int
+		RegisterInsurancePlan     func(childComplexity int, input model.InsurancePlanInput) int
+		RegisterPatient           func(childComplexity int, input identity.RegisterPatientInput) int
+		RejectAppointment         func(childComplexity int, id int, reason *string) int
+		RejectDoctor              func(childComplexity int, id int, reason string) int
+		RemoveInsurancePlan       func(childComplexity int) int
+		ReplyToReview             func(childComplexity int, id int, text string) int
+		RequestPasswordReset      func(childComplexity int, login string) int
+		RescheduleAppointment     func(childComplexity int, id int, slotID int) int
+		ResendVerificationEmail   func(childComplexity int) int
+		ResetPassword             func(childComplexity int, token string, newPassword string) int
+		RevokeShare               func(childComplexity int, id int) int
+		SetSpecialty              func(childComplexity int, code string) int
+		SetWeeklyAvailability     func(childComplexity int, input []*agenda.AvailabilityInput, weeks *int) int
+		ShareRecords              func(childComplexity int, input record.ShareInput) int
+		UpdateDoctorProfile       func(childComplexity int, input profile.DoctorProfileInput) int
+		UpdatePatientProfile      func(childComplexity int, input profile.PatientProfileInput) int
+		UpdateRecordFile          func(childComplexity int, id int, input record.UpdateRecordFileInput) int
+		UpdateSlot                func(childComplexity int, id int, input agenda.SlotInput) int
+		UploadDoctorPhoto         func(childComplexity int, file graphql.Upload) int
+		UploadRecordFile          func(childComplexity int, file graphql.Upload, input record.RecordFileInput) int
+		VerifyDoctor              func(childComplexity int, id int) int
+		VerifyEmail               func(childComplexity int, token string) int
+		VoidInvoice               func(childComplexity int, id int, reason string) int
 	}
 
 	NoShowFigures struct {
@@ -424,6 +434,7 @@ type ComplexityRoot struct {
 		UnmatchedSpecialties        func(childComplexity int) int
 		UnreadNotificationCount     func(childComplexity int) int
 		Viewer                      func(childComplexity int) int
+		WaitlistEntries             func(childComplexity int) int
 	}
 
 	RecordFile struct {
@@ -501,11 +512,29 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AgendaUpdated      func(childComplexity int, after *int) int
 		AppointmentUpdated func(childComplexity int, id *int, after *int) int
+		WaitlistOffered    func(childComplexity int, after *int) int
 	}
 
 	UnmatchedSpecialty struct {
 		Doctors func(childComplexity int) int
 		Text    func(childComplexity int) int
+	}
+
+	WaitlistEntry struct {
+		CreatedAt   func(childComplexity int) int
+		Doctor      func(childComplexity int) int
+		From        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastEventID func(childComplexity int) int
+		Offer       func(childComplexity int) int
+		Position    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		To          func(childComplexity int) int
+	}
+
+	WaitlistOffer struct {
+		ExpiresAt func(childComplexity int) int
+		Slot      func(childComplexity int) int
 	}
 }
 
@@ -519,6 +548,8 @@ type AppointmentResolver interface {
 	Invoice(ctx context.Context, obj *ent.Appointment) (*ent.Invoice, error)
 	Coverage(ctx context.Context, obj *ent.Appointment) (*ent.CoverageCheck, error)
 	LastEventID(ctx context.Context, obj *ent.Appointment) (*int, error)
+
+	ProposedSlot(ctx context.Context, obj *ent.Appointment) (*ent.Slot, error)
 }
 type AuditEventResolver interface {
 	RecordFile(ctx context.Context, obj *ent.AuditEvent) (*ent.RecordFile, error)
@@ -599,6 +630,12 @@ type MutationResolver interface {
 	HideReview(ctx context.Context, id int, reason string) (*review.Review, error)
 	CreateSpecialty(ctx context.Context, input specialty.CreateInput) (*ent.Specialty, error)
 	SetSpecialty(ctx context.Context, code string) (*ent.Doctor, error)
+	RescheduleAppointment(ctx context.Context, id int, slotID int) (*ent.Appointment, error)
+	ProposeReschedule(ctx context.Context, id int, slotID int) (*ent.Appointment, error)
+	AcceptRescheduleProposal(ctx context.Context, id int) (*ent.Appointment, error)
+	DeclineRescheduleProposal(ctx context.Context, id int) (*ent.Appointment, error)
+	JoinWaitlist(ctx context.Context, doctorID int, from *time.Time, to *time.Time) (*ent.WaitlistEntry, error)
+	LeaveWaitlist(ctx context.Context, id int) (int, error)
 }
 type NotificationResolver interface {
 	Read(ctx context.Context, obj *ent.Notification) (bool, error)
@@ -627,6 +664,7 @@ type QueryResolver interface {
 	RecordAccessLog(ctx context.Context, first *int, after *entgql.Cursor[int]) (*ent.AuditEventConnection, error)
 	Specialties(ctx context.Context) ([]*ent.Specialty, error)
 	UnmatchedSpecialties(ctx context.Context) ([]*specialty.Unmatched, error)
+	WaitlistEntries(ctx context.Context) ([]*ent.WaitlistEntry, error)
 }
 type RecordFileResolver interface {
 	DownloadURL(ctx context.Context, obj *ent.RecordFile) (string, error)
@@ -637,6 +675,15 @@ type SlotResolver interface {
 type SubscriptionResolver interface {
 	AppointmentUpdated(ctx context.Context, id *int, after *int) (<-chan *ent.Appointment, error)
 	AgendaUpdated(ctx context.Context, after *int) (<-chan *live.AgendaEvent, error)
+	WaitlistOffered(ctx context.Context, after *int) (<-chan *ent.WaitlistEntry, error)
+}
+type WaitlistEntryResolver interface {
+	Position(ctx context.Context, obj *ent.WaitlistEntry) (*int, error)
+	Offer(ctx context.Context, obj *ent.WaitlistEntry) (*ent.WaitlistOffer, error)
+	LastEventID(ctx context.Context, obj *ent.WaitlistEntry) (*int, error)
+}
+type WaitlistOfferResolver interface {
+	Slot(ctx context.Context, obj *ent.WaitlistOffer) (*ent.Slot, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -815,6 +862,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.PriceCents(childComplexity), true
+	case "Appointment.proposedSlot":
+		if e.ComplexityRoot.Appointment.ProposedSlot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.ProposedSlot(childComplexity), true
 	case "Appointment.rejectReason":
 		if e.ComplexityRoot.Appointment.RejectReason == nil {
 			break
@@ -1610,6 +1663,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptAppointment(childComplexity, args["id"].(int)), true
+	case "Mutation.acceptRescheduleProposal":
+		if e.ComplexityRoot.Mutation.AcceptRescheduleProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptRescheduleProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptRescheduleProposal(childComplexity, args["id"].(int)), true
 	case "Mutation.addDayOff":
 		if e.ComplexityRoot.Mutation.AddDayOff == nil {
 			break
@@ -1731,6 +1795,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivateAccount(childComplexity, args["password"].(string)), true
+	case "Mutation.declineRescheduleProposal":
+		if e.ComplexityRoot.Mutation.DeclineRescheduleProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declineRescheduleProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclineRescheduleProposal(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteRecordFile":
 		if e.ComplexityRoot.Mutation.DeleteRecordFile == nil {
 			break
@@ -1764,6 +1839,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HideReview(childComplexity, args["id"].(int), args["reason"].(string)), true
+	case "Mutation.joinWaitlist":
+		if e.ComplexityRoot.Mutation.JoinWaitlist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_joinWaitlist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.JoinWaitlist(childComplexity, args["doctorId"].(int), args["from"].(*time.Time), args["to"].(*time.Time)), true
+	case "Mutation.leaveWaitlist":
+		if e.ComplexityRoot.Mutation.LeaveWaitlist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveWaitlist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveWaitlist(childComplexity, args["id"].(int)), true
 	case "Mutation.linkExternalIdentity":
 		if e.ComplexityRoot.Mutation.LinkExternalIdentity == nil {
 			break
@@ -1858,6 +1955,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationRead(childComplexity, args["id"].(int)), true
+	case "Mutation.proposeReschedule":
+		if e.ComplexityRoot.Mutation.ProposeReschedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeReschedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeReschedule(childComplexity, args["id"].(int), args["slotId"].(int)), true
 	case "Mutation.rateAppointment":
 		if e.ComplexityRoot.Mutation.RateAppointment == nil {
 			break
@@ -1963,6 +2071,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestPasswordReset(childComplexity, args["login"].(string)), true
+	case "Mutation.rescheduleAppointment":
+		if e.ComplexityRoot.Mutation.RescheduleAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rescheduleAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["id"].(int), args["slotId"].(int)), true
 	case "Mutation.resendVerificationEmail":
 		if e.ComplexityRoot.Mutation.ResendVerificationEmail == nil {
 			break
@@ -2520,6 +2639,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.waitlistEntries":
+		if e.ComplexityRoot.Query.WaitlistEntries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WaitlistEntries(childComplexity), true
 
 	case "RecordFile.category":
 		if e.ComplexityRoot.RecordFile.Category == nil {
@@ -2822,6 +2947,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AppointmentUpdated(childComplexity, args["id"].(*int), args["after"].(*int)), true
+	case "Subscription.waitlistOffered":
+		if e.ComplexityRoot.Subscription.WaitlistOffered == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_waitlistOffered_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.WaitlistOffered(childComplexity, args["after"].(*int)), true
 
 	case "UnmatchedSpecialty.doctors":
 		if e.ComplexityRoot.UnmatchedSpecialty.Doctors == nil {
@@ -2835,6 +2971,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UnmatchedSpecialty.Text(childComplexity), true
+
+	case "WaitlistEntry.createdAt":
+		if e.ComplexityRoot.WaitlistEntry.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.CreatedAt(childComplexity), true
+	case "WaitlistEntry.doctor":
+		if e.ComplexityRoot.WaitlistEntry.Doctor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Doctor(childComplexity), true
+	case "WaitlistEntry.from":
+		if e.ComplexityRoot.WaitlistEntry.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.From(childComplexity), true
+	case "WaitlistEntry.id":
+		if e.ComplexityRoot.WaitlistEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.ID(childComplexity), true
+	case "WaitlistEntry.lastEventId":
+		if e.ComplexityRoot.WaitlistEntry.LastEventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.LastEventID(childComplexity), true
+	case "WaitlistEntry.offer":
+		if e.ComplexityRoot.WaitlistEntry.Offer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Offer(childComplexity), true
+	case "WaitlistEntry.position":
+		if e.ComplexityRoot.WaitlistEntry.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Position(childComplexity), true
+	case "WaitlistEntry.status":
+		if e.ComplexityRoot.WaitlistEntry.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Status(childComplexity), true
+	case "WaitlistEntry.to":
+		if e.ComplexityRoot.WaitlistEntry.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.To(childComplexity), true
+
+	case "WaitlistOffer.expiresAt":
+		if e.ComplexityRoot.WaitlistOffer.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.ExpiresAt(childComplexity), true
+	case "WaitlistOffer.slot":
+		if e.ComplexityRoot.WaitlistOffer.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.Slot(childComplexity), true
 
 	}
 	return 0, false
@@ -2873,6 +3077,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SlotInput", ec.unmarshalInputSlotInput),
 			graphql.NewInputUnmarshaler("SlotOrder", ec.unmarshalInputSlotOrder),
 			graphql.NewInputUnmarshaler("UpdateRecordFileInput", ec.unmarshalInputUpdateRecordFileInput),
+			graphql.NewInputUnmarshaler("WaitlistEntryOrder", ec.unmarshalInputWaitlistEntryOrder),
 		)
 	}
 	first := true
@@ -3893,6 +4098,10 @@ enum NotificationKind @goModel(model: "github.com/healthmed/healthmed/ent/notifi
   EMAIL_VERIFICATION
   PASSWORD_RESET
   REGISTRATION_ATTEMPT
+  BOOKING_RESCHEDULED
+  WAITLIST_OFFERED
+  RESCHEDULE_PROPOSED
+  RESCHEDULE_DECLINED
 }
 """
 Ordering options for Notification connections
@@ -4124,6 +4333,41 @@ enum SlotOrderField {
 The builtin Time type
 """
 scalar Time
+type WaitlistEntry implements Node {
+  id: ID!
+  createdAt: Time!
+  from: Time
+  to: Time
+  status: WaitlistEntryStatus!
+  doctor: Doctor!
+}
+"""
+Ordering options for WaitlistEntry connections
+"""
+input WaitlistEntryOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WaitlistEntries.
+  """
+  field: WaitlistEntryOrderField!
+}
+"""
+Properties by which WaitlistEntry connections can be ordered.
+"""
+enum WaitlistEntryOrderField {
+  CREATED_AT
+}
+"""
+WaitlistEntryStatus is enum for the field status
+"""
+enum WaitlistEntryStatus @goModel(model: "github.com/healthmed/healthmed/ent/waitlistentry.Status") {
+  WAITING
+  BOOKED
+  LEFT
+}
 `, BuiltIn: false},
 	{Name: "../errors.graphqls", Input: `# The error catalogue. Every error carries extensions.code, one of the codes
 # below; some also carry extensions.reason, one of the reasons below. No field
@@ -4176,6 +4420,12 @@ enum ErrorCode {
   ALREADY_LINKED
   "Reason (CONFLICT): the e-mail address is verified already."
   ALREADY_VERIFIED
+  "Reason (CONFLICT): the slot is held for a patient on the doctor's waitlist until the hold expires."
+  SLOT_HELD
+  "Reason (CONFLICT): the patient is on this doctor's waitlist already."
+  ALREADY_WAITLISTED
+  "Reason (CONFLICT): the patient is on as many waitlists as one may be."
+  WAITLIST_LIMIT
   "Reason (CONFLICT): the catalogue has an entry of that name or code already."
   ALREADY_EXISTS
   "Reason (CONFLICT): the review has the doctor's reply already."
@@ -4254,6 +4504,12 @@ enum AgendaEventKind @goModel(model: "github.com/healthmed/healthmed/ent/event.K
   SLOT_CREATED
   SLOT_UPDATED
   SLOT_DELETED
+  "The appointment moved to another slot; the one it left is free."
+  BOOKING_RESCHEDULED
+  "The doctor proposed another slot (Appointment.proposedSlot)."
+  RESCHEDULE_PROPOSED
+  "The patient declined the proposed slot."
+  RESCHEDULE_DECLINED
 }
 
 "A change on a doctor's agenda."
@@ -4285,6 +4541,11 @@ type Subscription {
   appointmentUpdated(id: ID, after: ID): Appointment! @hasRole(roles: [PATIENT])
   "For a doctor: bookings and slot changes on their own agenda."
   agendaUpdated(after: ID): AgendaEvent! @hasRole(roles: [DOCTOR])
+  """
+  For a patient: their waitlist entry each time a slot is held for them
+  (its offer). after (an entry's lastEventId) resumes like appointmentUpdated's.
+  """
+  waitlistOffered(after: ID): WaitlistEntry! @hasRole(roles: [PATIENT])
 }
 `, BuiltIn: false},
 	{Name: "../notify.graphqls", Input: `# --- Notifications -------------------------------------------------------------
@@ -4613,6 +4874,61 @@ extend type Mutation {
   setSpecialty(code: String!): Doctor! @hasRole(roles: [DOCTOR])
 }
 `, BuiltIn: false},
+	{Name: "../waitlist.graphqls", Input: `# Rescheduling and the waitlist.
+
+extend type Mutation {
+  """
+  By the patient, before the start: moves the appointment to another free
+  slot of the same doctor in one step (the old slot is free at once). The
+  appointment keeps its id, status and history; an accepted one keeps its
+  video room, moved to the new time. Same conflicts as bookAppointment.
+  """
+  rescheduleAppointment(id: ID!, slotId: ID!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
+  """
+  By the doctor, before the start: proposes another of their slots
+  (Appointment.proposedSlot). Nothing moves and the slot is not held until
+  the patient accepts; a new proposal replaces a pending one.
+  """
+  proposeReschedule(id: ID!, slotId: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
+  "By the patient: moves the appointment to the proposed slot, as rescheduleAppointment would."
+  acceptRescheduleProposal(id: ID!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
+  "By the patient: keeps the appointment where it is; the doctor is told."
+  declineRescheduleProposal(id: ID!): Appointment! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
+  """
+  Joins the doctor's waitlist, for slots starting within [from, to) when
+  given. When a matching slot frees up, the first in line gets it held
+  (offer) until offer.expiresAt: only they can book it meanwhile.
+  """
+  joinWaitlist(doctorId: ID!, from: Time, to: Time): WaitlistEntry! @hasRole(roles: [PATIENT])
+  "Leaves a waitlist; a slot held for the entry goes to the next in line."
+  leaveWaitlist(id: ID!): ID! @hasRole(roles: [PATIENT], denied: NOT_FOUND)
+}
+
+extend type Query {
+  "The signed-in patient's places in waitlists, oldest first."
+  waitlistEntries: [WaitlistEntry!]! @hasRole(roles: [PATIENT])
+}
+
+extend type Appointment {
+  "Another slot the doctor proposed, until the patient accepts or declines it."
+  proposedSlot: Slot
+}
+
+"A slot held for a waitlisted patient: book it before expiresAt."
+type WaitlistOffer {
+  slot: Slot!
+  expiresAt: Time!
+}
+
+extend type WaitlistEntry {
+  "1 for the first in the doctor's line; null once the entry left it."
+  position: Int
+  "The slot held for this entry now, if any."
+  offer: WaitlistOffer
+  "The newest offer event of this entry; pass it as waitlistOffered's after to resume."
+  lastEventId: ID
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4694,6 +5010,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_lastEventId(ctx, field)
 	case "address":
 		return ec.fieldContext_Appointment_address(ctx, field)
+	case "proposedSlot":
+		return ec.fieldContext_Appointment_proposedSlot(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
 }
@@ -5320,6 +5638,40 @@ func (ec *executionContext) childFields_UnmatchedSpecialty(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type UnmatchedSpecialty", field.Name)
 }
 
+func (ec *executionContext) childFields_WaitlistEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WaitlistEntry_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WaitlistEntry_createdAt(ctx, field)
+	case "from":
+		return ec.fieldContext_WaitlistEntry_from(ctx, field)
+	case "to":
+		return ec.fieldContext_WaitlistEntry_to(ctx, field)
+	case "status":
+		return ec.fieldContext_WaitlistEntry_status(ctx, field)
+	case "doctor":
+		return ec.fieldContext_WaitlistEntry_doctor(ctx, field)
+	case "position":
+		return ec.fieldContext_WaitlistEntry_position(ctx, field)
+	case "offer":
+		return ec.fieldContext_WaitlistEntry_offer(ctx, field)
+	case "lastEventId":
+		return ec.fieldContext_WaitlistEntry_lastEventId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistOffer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "slot":
+		return ec.fieldContext_WaitlistOffer_slot(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_WaitlistOffer_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistOffer", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -5511,6 +5863,20 @@ func (ec *executionContext) field_Doctor_slots_args(ctx context.Context, rawArgs
 }
 
 func (ec *executionContext) field_Mutation_acceptAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptRescheduleProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -5734,6 +6100,20 @@ func (ec *executionContext) field_Mutation_deactivateAccount_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_declineRescheduleProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteRecordFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5781,6 +6161,50 @@ func (ec *executionContext) field_Mutation_hideReview_args(ctx context.Context, 
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_joinWaitlist_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "doctorId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["doctorId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveWaitlist_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5925,6 +6349,28 @@ func (ec *executionContext) field_Mutation_markNotificationRead_args(ctx context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_proposeReschedule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "slotId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slotId"] = arg1
 	return args, nil
 }
 
@@ -6091,6 +6537,28 @@ func (ec *executionContext) field_Mutation_requestPasswordReset_args(ctx context
 		return nil, err
 	}
 	args["login"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rescheduleAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "slotId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slotId"] = arg1
 	return args, nil
 }
 
@@ -6757,6 +7225,20 @@ func (ec *executionContext) field_Subscription_appointmentUpdated_args(ctx conte
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_waitlistOffered_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
 	return args, nil
 }
 
@@ -7600,6 +8082,38 @@ func (ec *executionContext) fieldContext_Appointment_address(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_proposedSlot(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_proposedSlot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().ProposedSlot(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Slot) graphql.Marshaler {
+			return ec.marshalOSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlot(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_proposedSlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Slot(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13645,6 +14159,408 @@ func (ec *executionContext) fieldContext_Mutation_setSpecialty(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_rescheduleAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rescheduleAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RescheduleAppointment(ctx, fc.Args["id"].(int), fc.Args["slotId"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rescheduleAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rescheduleAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_proposeReschedule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposeReschedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposeReschedule(ctx, fc.Args["id"].(int), fc.Args["slotId"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"DOCTOR"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposeReschedule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposeReschedule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptRescheduleProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptRescheduleProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptRescheduleProposal(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptRescheduleProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptRescheduleProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_declineRescheduleProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declineRescheduleProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclineRescheduleProposal(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Appointment
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declineRescheduleProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declineRescheduleProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_joinWaitlist(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_joinWaitlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().JoinWaitlist(ctx, fc.Args["doctorId"].(int), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.WaitlistEntry
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.WaitlistEntry
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.WaitlistEntry
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.WaitlistEntry) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_joinWaitlist(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_joinWaitlist_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_leaveWaitlist(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveWaitlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveWaitlist(ctx, fc.Args["id"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "NOT_FOUND")
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveWaitlist(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveWaitlist_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NoShowFigures_eligible(ctx context.Context, field graphql.CollectedField, obj *reports.NoShowFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15602,6 +16518,61 @@ func (ec *executionContext) fieldContext_Query_unmatchedSpecialties(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_waitlistEntries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_waitlistEntries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WaitlistEntries(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal []*ent.WaitlistEntry
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal []*ent.WaitlistEntry
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.WaitlistEntry
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.WaitlistEntry) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_waitlistEntries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16969,6 +17940,73 @@ func (ec *executionContext) fieldContext_Subscription_agendaUpdated(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_waitlistOffered(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_waitlistOffered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().WaitlistOffered(ctx, fc.Args["after"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"PATIENT"})
+				if err != nil {
+					var zeroVal *ent.WaitlistEntry
+					return zeroVal, err
+				}
+				denied, err := ec.unmarshalODenial2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐDenial(ctx, "FORBIDDEN")
+				if err != nil {
+					var zeroVal *ent.WaitlistEntry
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.WaitlistEntry
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles, denied)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.WaitlistEntry) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_waitlistOffered(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_waitlistOffered_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UnmatchedSpecialty_text(ctx context.Context, field graphql.CollectedField, obj *specialty.Unmatched) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17013,6 +18051,286 @@ func (ec *executionContext) _UnmatchedSpecialty_doctors(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_UnmatchedSpecialty_doctors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnmatchedSpecialty", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WaitlistEntry_id(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WaitlistEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_from(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_to(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_status(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v waitlistentry.Status) graphql.Marshaler {
+			return ec.marshalNWaitlistEntryStatus2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋwaitlistentryᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "WaitlistEntryStatus")
+}
+
+func (ec *executionContext) _WaitlistEntry_doctor(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_doctor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Doctor(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Doctor) graphql.Marshaler {
+			return ec.marshalNDoctor2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_doctor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Doctor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_position(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().Position(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, true, true, "Int")
+}
+
+func (ec *executionContext) _WaitlistEntry_offer(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_offer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().Offer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.WaitlistOffer) graphql.Marshaler {
+			return ec.marshalOWaitlistOffer2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistOffer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_offer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistOffer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_lastEventId(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_lastEventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().LastEventID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_lastEventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WaitlistOffer_slot(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistOffer().Slot(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Slot) graphql.Marshaler {
+			return ec.marshalNSlot2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐSlot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistOffer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Slot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistOffer_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, false, false, "Time")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -19726,6 +21044,59 @@ func UnmarshalUpdateRecordFileInput(ctx context.Context, raw any) (record.Update
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputWaitlistEntryOrder(ctx context.Context, obj any) (ent.WaitlistEntryOrder, error) {
+	var it ent.WaitlistEntryOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNWaitlistEntryOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntryOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWaitlistEntryOrder unmarshals raw into the WaitlistEntryOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWaitlistEntryOrder(ctx context.Context, raw any) (ent.WaitlistEntryOrder, error) {
+	var out ent.WaitlistEntryOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WaitlistEntryOrder", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -19734,6 +21105,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *ent.WaitlistEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WaitlistEntry(ctx, sel, obj)
 	case *ent.Slot:
 		if obj == nil {
 			return graphql.Null
@@ -20065,6 +21441,12 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "proposedSlot":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_proposedSlot(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21717,6 +23099,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "rescheduleAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rescheduleAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposeReschedule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposeReschedule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptRescheduleProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptRescheduleProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declineRescheduleProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declineRescheduleProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "joinWaitlist":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_joinWaitlist(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leaveWaitlist":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveWaitlist(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22237,6 +23661,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_unmatchedSpecialties(ctx, field)
+				})
+		case "waitlistEntries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_waitlistEntries(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -22770,6 +24200,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_appointmentUpdated(ctx, fields[0])
 	case "agendaUpdated":
 		return ec._Subscription_agendaUpdated(ctx, fields[0])
+	case "waitlistOffered":
+		return ec._Subscription_waitlistOffered(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -22795,6 +24227,122 @@ func (ec *executionContext) _UnmatchedSpecialty(ctx context.Context, sel ast.Sel
 			out.Values[i] = ec._UnmatchedSpecialty_doctors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistEntryImplementors = []string{"WaitlistEntry", "Node"}
+
+func (ec *executionContext) _WaitlistEntry(ctx context.Context, sel ast.SelectionSet, obj *ent.WaitlistEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistEntry")
+		case "id":
+			out.Values[i] = ec._WaitlistEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._WaitlistEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._WaitlistEntry_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._WaitlistEntry_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._WaitlistEntry_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "doctor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_doctor(ctx, field, obj)
+				})
+		case "position":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_position(ctx, field, obj)
+				})
+		case "offer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_offer(ctx, field, obj)
+				})
+		case "lastEventId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_lastEventId(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistOfferImplementors = []string{"WaitlistOffer"}
+
+func (ec *executionContext) _WaitlistOffer(ctx context.Context, sel ast.SelectionSet, obj *ent.WaitlistOffer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistOfferImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistOffer")
+		case "slot":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistOffer_slot(ctx, field, obj)
+				})
+		case "expiresAt":
+			out.Values[i] = ec._WaitlistOffer_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24251,6 +25799,54 @@ func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋg
 	return res
 }
 
+func (ec *executionContext) marshalNWaitlistEntry2ᚕᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WaitlistEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWaitlistEntry2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntry(ctx context.Context, sel ast.SelectionSet, v *ent.WaitlistEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistEntry!")
+		return graphql.Null
+	}
+	return ec._WaitlistEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWaitlistEntryOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntryOrderField(ctx context.Context, v any) (*ent.WaitlistEntryOrderField, error) {
+	var res = new(ent.WaitlistEntryOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWaitlistEntryOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistEntryOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.WaitlistEntryOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistEntryOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNWaitlistEntryStatus2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋwaitlistentryᚐStatus(ctx context.Context, v any) (waitlistentry.Status, error) {
+	var res waitlistentry.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWaitlistEntryStatus2githubᚗcomᚋhealthmedᚋhealthmedᚋentᚋwaitlistentryᚐStatus(ctx context.Context, sel ast.SelectionSet, v waitlistentry.Status) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNWeekday2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋagendaᚐWeekday(ctx context.Context, v any) (agenda.Weekday, error) {
 	var res agenda.Weekday
 	err := res.UnmarshalGQL(v)
@@ -25054,6 +26650,13 @@ func (ec *executionContext) marshalOViewer2githubᚗcomᚋhealthmedᚋhealthmed�
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWaitlistOffer2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐWaitlistOffer(ctx context.Context, sel ast.SelectionSet, v *ent.WaitlistOffer) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WaitlistOffer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -128,6 +128,12 @@ const (
 	ErrorCodeAlreadyLinked ErrorCode = "ALREADY_LINKED"
 	// Reason (CONFLICT): the e-mail address is verified already.
 	ErrorCodeAlreadyVerified ErrorCode = "ALREADY_VERIFIED"
+	// Reason (CONFLICT): the slot is held for a patient on the doctor's waitlist until the hold expires.
+	ErrorCodeSlotHeld ErrorCode = "SLOT_HELD"
+	// Reason (CONFLICT): the patient is on this doctor's waitlist already.
+	ErrorCodeAlreadyWaitlisted ErrorCode = "ALREADY_WAITLISTED"
+	// Reason (CONFLICT): the patient is on as many waitlists as one may be.
+	ErrorCodeWaitlistLimit ErrorCode = "WAITLIST_LIMIT"
 	// Reason (CONFLICT): the catalogue has an entry of that name or code already.
 	ErrorCodeAlreadyExists ErrorCode = "ALREADY_EXISTS"
 	// Reason (CONFLICT): the review has the doctor's reply already.
@@ -198,6 +204,9 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeAlreadyRated,
 	ErrorCodeAlreadyLinked,
 	ErrorCodeAlreadyVerified,
+	ErrorCodeSlotHeld,
+	ErrorCodeAlreadyWaitlisted,
+	ErrorCodeWaitlistLimit,
 	ErrorCodeAlreadyExists,
 	ErrorCodeAlreadyReplied,
 	ErrorCodeAlreadyHidden,
@@ -226,7 +235,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
+	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeSlotHeld, ErrorCodeAlreadyWaitlisted, ErrorCodeWaitlistLimit, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
 		return true
 	}
 	return false

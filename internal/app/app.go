@@ -33,6 +33,7 @@ import (
 	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/server"
 	"github.com/healthmed/healthmed/internal/specialty"
+	"github.com/healthmed/healthmed/internal/waitlist"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
 
@@ -43,6 +44,7 @@ type App struct {
 	Identity *identity.Service
 	Agenda   *agenda.Service
 	Records  *record.Service
+	Waitlist *waitlist.Service
 	Hub      *live.Hub
 	// Shared renders a subscription event once per viewer and operation.
 	Shared *live.SharedResponses
@@ -56,8 +58,10 @@ type App struct {
 	notify    *notifications
 	signouts  *live.Signouts
 	positions *live.Positions
-	log       *slog.Logger
-	shutdown  sync.Once
+	// waitlistSweep is how often runWaitlist looks for expired holds.
+	waitlistSweep time.Duration
+	log           *slog.Logger
+	shutdown      sync.Once
 }
 
 // Close flushes the spans not yet exported and stops the metrics
@@ -89,6 +93,7 @@ func (a *App) Shutdown() {
 func (a *App) Start(ctx context.Context, log *slog.Logger) {
 	a.obs.start(log)
 	go a.Clinic.run(ctx)
+	go a.runWaitlist(ctx)
 	go a.signouts.Run(ctx)
 	go a.positions.Run(ctx)
 	go func() {
@@ -147,7 +152,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, errors.New("the Ent client is built without ent.Reactions: changes would wake nobody")
 	}
 	hub := live.NewHub(client, sqlDB, string(cfg.DatabaseURL), log)
-	deps.Live, deps.Now = hub, o.now
+	deps.Live, deps.Now, deps.WaitlistHold = hub, o.now, cfg.Waitlist.Hold
+	wl := &waitlist.Service{Client: client, Now: o.now}
 	signouts := live.NewSignouts(sqlDB, log)
 	positions := live.NewPositions(sqlDB, log)
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
@@ -178,7 +184,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	specialties := &specialty.Catalogue{Client: client}
 	res := &graph.Resolver{Client: client, Identity: ident, Agenda: ag, Records: recs, Profiles: profiles, Live: &live.Service{Hub: hub, Client: client, Log: log, Positions: positions},
 		LGPD: rights, Notify: nt.service, Billing: clinic.Billing, Coverage: clinic.Coverage, Reports: clinic.Reports, Log: log,
-		Catalogue: specialties, Feedback: &review.Service{Client: client, Now: o.now}}
+		Catalogue: specialties, Feedback: &review.Service{Client: client, Now: o.now}, Waitlist: wl}
 	origins, err := server.NewOrigins(cfg.AllowedOrigins, cfg.PublicURL, cfg.Dev)
 	if err != nil {
 		return nil, fmt.Errorf("HEALTHMED_ALLOWED_ORIGINS: %w", err)
@@ -243,8 +249,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		Admission: server.Admission{MaxInFlight: cfg.Load.MaxInFlight, MaxQueued: cfg.Load.MaxQueued,
 			QueueWait: cfg.Load.QueueWait, RetryAfter: cfg.Load.RetryAfter},
 	})
-	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Hub: hub, Shared: shared, Drainer: drainer,
-		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts, positions: positions, log: log}, nil
+	return &App{Handler: h, Issuer: issuer, Identity: ident, Agenda: ag, Records: recs, Waitlist: wl, Hub: hub, Shared: shared, Drainer: drainer,
+		Metrics: obs.metrics, obs: obs, notify: nt, Clinic: clinic, signouts: signouts, positions: positions,
+		waitlistSweep: cfg.Waitlist.Sweep, log: log}, nil
 }
 
 // maxUploadFiles bounds the files of one multipart request: every

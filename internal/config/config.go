@@ -163,6 +163,8 @@ type Config struct {
 	Clinic Clinic
 	// Load bounds the GraphQL requests at work at once (see load.go).
 	Load Load
+	// Waitlist is the hold of a freed slot (see waitlist.go).
+	Waitlist Waitlist
 }
 
 // S3 names a bucket on an S3-compatible object store.
@@ -298,6 +300,9 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.Load, loadErrs = loadFromEnv(get)
 	errs = append(errs, loadErrs...)
 	errs = append(errs, c.readNotify(get)...)
+	var waitlistErrs []error
+	c.Waitlist, waitlistErrs = waitlistFromEnv(get)
+	errs = append(errs, waitlistErrs...)
 	return c, errors.Join(errs...)
 }
 
@@ -355,6 +360,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("notify", c.Notify),
 		slog.Any("clinic", c.Clinic),
 		slog.Any("load", c.Load),
+		slog.Any("waitlist", c.Waitlist),
 	)
 }
 

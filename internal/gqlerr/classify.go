@@ -30,6 +30,8 @@ var constraintReasons = map[string]string{
 	"specialties_name_en_key":                ReasonAlreadyExists,
 	"specialties_name_folded":                ReasonAlreadyExists,
 	"specialties_name_en_folded":             ReasonAlreadyExists,
+	"waitlist_slot_held":                     ReasonSlotHeld,
+	"waitlist_entries_one_waiting":           ReasonAlreadyWaitlisted,
 }
 
 // Classify turns a known error into its contract form, or returns nil.
@@ -80,6 +82,10 @@ func conflictMessage(reason string) string {
 		return "this appointment was already rated"
 	case ReasonAlreadyExists:
 		return "the catalogue has that specialty already"
+	case ReasonSlotHeld:
+		return "the slot is held for a patient on the waitlist"
+	case ReasonAlreadyWaitlisted:
+		return "you are already on this doctor's waitlist"
 	}
 	return "conflict"
 }

@@ -38,6 +38,11 @@ const (
 	ReasonAlreadyExists     = "ALREADY_EXISTS"
 	ReasonAlreadyReplied    = "ALREADY_REPLIED"
 	ReasonAlreadyHidden     = "ALREADY_HIDDEN"
+	// ReasonSlotHeld: the slot is held for a patient on the doctor's
+	// waitlist until their hold expires.
+	ReasonSlotHeld          = "SLOT_HELD"
+	ReasonAlreadyWaitlisted = "ALREADY_WAITLISTED"
+	ReasonWaitlistFull      = "WAITLIST_LIMIT"
 	// ReasonRefetch: a subscription cannot resume from where the client
 	// left off (it missed too much); read the state again, then subscribe.
 	ReasonRefetch = "REFETCH_REQUIRED"

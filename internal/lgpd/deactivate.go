@@ -12,6 +12,7 @@ import (
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // DeactivatedName replaces a deactivated patient's name.
@@ -49,6 +50,11 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		if err := sh.Update().SetRevokedAt(now).Exec(ctx); err != nil {
 			return false, err
 		}
+	}
+	// A closed account waits in no line, and a slot held for it goes to
+	// the next patient.
+	if err := waitlist.LeaveAll(ctx, db); err != nil {
+		return false, err
 	}
 	// Every sign-in ends with the account.
 	err = db.Session.Update().Where(session.RoleEQ(session.RolePATIENT), session.AccountID(v.ID),

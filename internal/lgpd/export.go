@@ -24,6 +24,7 @@ import (
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
+	"github.com/healthmed/healthmed/ent/waitlistentry"
 	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/requestid"
@@ -103,9 +104,11 @@ type Export struct {
 	Coverage      []*ent.CoverageCheck `json:"coverageChecks"`
 	// SignIns are the account's sessions (when each began, was refreshed,
 	// ends or was revoked); their tokens are not kept, so not exported.
-	SignIns []*ent.Session    `json:"signIns"`
-	Doctors map[string]string `json:"doctors"`
-	Notes   map[string]string `json:"notes"`
+	SignIns []*ent.Session `json:"signIns"`
+	// Waitlist is every line the patient joined, left or booked from.
+	Waitlist []*ent.WaitlistEntry `json:"waitlist"`
+	Doctors  map[string]string    `json:"doctors"`
+	Notes    map[string]string    `json:"notes"`
 }
 
 // collect reads the patient's data as the patient: the privacy policies
@@ -153,6 +156,10 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 			auditevent.FieldActorRole, auditevent.FieldActorID, auditevent.FieldPatientID, auditevent.FieldRecordFileID,
 			auditevent.FieldShareID, auditevent.FieldDetail).
 		Order(ent.Asc(auditevent.FieldCreatedAt)).All(ctx); err != nil {
+		return nil, err
+	}
+	if out.Waitlist, err = s.Client.WaitlistEntry.Query().Where(waitlistentry.PatientID(id)).
+		Order(ent.Asc(waitlistentry.FieldID)).All(ctx); err != nil {
 		return nil, err
 	}
 	// Sessions are the server's own records, readable by nobody through

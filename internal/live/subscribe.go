@@ -66,6 +66,10 @@ func (s *Service) AgendaUpdated(ctx context.Context, after *int) (<-chan *Agenda
 }
 
 func (s *Service) agendaEvent(ctx context.Context, e *ent.Event) (*AgendaEvent, bool, error) {
+	if e.Kind == event.KindWAITLIST_OFFERED {
+		// The patient's alone: a doctor does not see who waits.
+		return nil, false, nil
+	}
 	out := &AgendaEvent{ID: e.ID, Kind: e.Kind, At: e.CreatedAt, SlotID: e.SlotID}
 	if e.AppointmentID != nil {
 		// Loaded as the subscriber: the privacy policy has the last

@@ -86,6 +86,10 @@ type content struct {
 	// LinkUntil.
 	Link      string
 	LinkUntil time.Time
+	// HeldUntil is when a slot held for a waitlisted patient is let go.
+	HeldUntil time.Time
+	// ProposedAt is the start of the slot the doctor proposed instead.
+	ProposedAt time.Time
 }
 
 // compose writes a message's subject and text, in Brazilian Portuguese
@@ -116,6 +120,24 @@ func compose(c content) (subject, body string) {
 		} else {
 			text = "Sua teleconsulta com " + c.DoctorName + " em " + when + " foi cancelada."
 		}
+	case notification.KindBOOKING_RESCHEDULED:
+		subject = "Teleconsulta remarcada"
+		if c.ToDoctor {
+			text = "Uma teleconsulta da sua agenda foi remarcada para " + when + ". O horário anterior está livre novamente."
+		} else {
+			text = "Sua teleconsulta com " + c.DoctorName + " foi remarcada para " + when + "." + link
+		}
+	case notification.KindRESCHEDULE_PROPOSED:
+		subject = "Proposta de novo horário para sua teleconsulta"
+		text = c.DoctorName + " propõe remarcar sua teleconsulta de " + when + " para " +
+			formatWhen(c.ProposedAt, c.Zone) + ".\n\nAbra o healthmed para aceitar ou recusar."
+	case notification.KindRESCHEDULE_DECLINED:
+		subject = "Novo horário não aceito"
+		text = "O paciente preferiu manter a teleconsulta de " + when + "."
+	case notification.KindWAITLIST_OFFERED:
+		subject = "Um horário foi liberado para você"
+		text = "Abriu um horário com " + c.DoctorName + " em " + when + ", reservado para você até " +
+			formatWhen(c.HeldUntil, c.Zone) + ".\n\nAbra o healthmed para agendar antes que ele passe para o próximo da lista."
 	case notification.KindREMINDER_24H, notification.KindREMINDER_1H:
 		subject = "Lembrete: teleconsulta em " + when
 		if c.Kind == notification.KindREMINDER_1H {

@@ -22,10 +22,13 @@ func TestEveryKindSaysOnlyWhenWhoAndTheLink(t *testing.T) {
 	start := time.Date(2027, 1, 4, 12, 0, 0, 0, time.UTC) // 09:00 in São Paulo
 	for _, k := range []notification.Kind{notification.KindBOOKING_REQUESTED, notification.KindBOOKING_ACCEPTED,
 		notification.KindBOOKING_REJECTED, notification.KindBOOKING_CANCELLED, notification.KindREMINDER_24H,
-		notification.KindREMINDER_1H, notification.KindSHARE_CREATED, notification.KindSHARE_REVOKED} {
+		notification.KindREMINDER_1H, notification.KindSHARE_CREATED, notification.KindSHARE_REVOKED,
+		notification.KindBOOKING_RESCHEDULED, notification.KindWAITLIST_OFFERED,
+		notification.KindRESCHEDULE_PROPOSED, notification.KindRESCHEDULE_DECLINED} {
 		for _, toDoctor := range []bool{true, false} {
 			c := notify.Content{Kind: k, ToDoctor: toDoctor, DoctorName: "Dra. Ana Lima", StartsAt: start, Zone: sp,
-				MeetingURL: "https://meet.example.org/healthmed-room?jwt=a.b.c", ShareUntil: start.Add(72 * time.Hour)}
+				MeetingURL: "https://meet.example.org/healthmed-room?jwt=a.b.c", ShareUntil: start.Add(72 * time.Hour),
+				HeldUntil: start.Add(-47 * time.Hour), ProposedAt: start.Add(26 * time.Hour)}
 			subject, body := notify.Compose(c)
 			if subject == "" || !strings.HasPrefix(body, "Olá,\n\n") || !strings.Contains(body, "não responda") {
 				t.Errorf("%s: subject %q body %q", k, subject, body)
@@ -41,7 +44,18 @@ func TestEveryKindSaysOnlyWhenWhoAndTheLink(t *testing.T) {
 					t.Errorf("%s: no local date and time in %q", k, body)
 				}
 			}
-			wantLink := k == notification.KindBOOKING_ACCEPTED || k == notification.KindREMINDER_24H || k == notification.KindREMINDER_1H
+			switch k {
+			case notification.KindWAITLIST_OFFERED:
+				if !strings.Contains(body, "até sábado, 02/01/2027, às 10:00 (America/Sao_Paulo)") {
+					t.Errorf("%s: no end of the hold in %q", k, body)
+				}
+			case notification.KindRESCHEDULE_PROPOSED:
+				if !strings.Contains(body, "para terça-feira, 05/01/2027, às 11:00 (America/Sao_Paulo)") {
+					t.Errorf("%s: no proposed time in %q", k, body)
+				}
+			}
+			wantLink := k == notification.KindBOOKING_ACCEPTED || k == notification.KindREMINDER_24H || k == notification.KindREMINDER_1H ||
+				(k == notification.KindBOOKING_RESCHEDULED && !toDoctor)
 			if strings.Contains(body, c.MeetingURL) != wantLink {
 				t.Errorf("%s: link present %v, want %v", k, !wantLink, wantLink)
 			}

@@ -50,8 +50,42 @@ func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *
 		return create(notification.KindBOOKING_CANCELLED, toDoctor, a.EndsAt)
 	case event.KindBOOKING_COMPLETED:
 		return dropReminders(sys, c, a.ID)
+	case event.KindBOOKING_RESCHEDULED:
+		// Reminders of the old time would name the wrong hour. Their rows
+		// stay (the in-app list) but give up their keys, so the scheduler
+		// enqueues the new time's own.
+		if err := dropReminders(sys, c, a.ID); err != nil {
+			return err
+		}
+		if _, err := c.ExecContext(ctx, `UPDATE notifications SET dedupe_key = NULL
+			WHERE appointment_id = $1 AND kind IN ('REMINDER_24H', 'REMINDER_1H')`, a.ID); err != nil {
+			return err
+		}
+		// Both are told the new time: the doctor of a change to their
+		// agenda, the patient as the confirmation (with the link, when
+		// accepted).
+		if err := create(notification.KindBOOKING_RESCHEDULED, true, a.StartsAt); err != nil {
+			return err
+		}
+		return create(notification.KindBOOKING_RESCHEDULED, false, a.StartsAt)
+	case event.KindRESCHEDULE_PROPOSED:
+		return create(notification.KindRESCHEDULE_PROPOSED, false, a.StartsAt)
+	case event.KindRESCHEDULE_DECLINED:
+		return create(notification.KindRESCHEDULE_DECLINED, true, a.StartsAt)
 	}
 	return nil
+}
+
+// WaitlistOffered enqueues the e-mail of a slot held for a waitlisted
+// patient, useless once the hold expires; a reaction of the
+// WaitlistOffer schema.
+func WaitlistOffered(ctx context.Context, c *ent.Client, o *ent.WaitlistOffer) error {
+	sl, err := c.Slot.Get(viewer.SystemContext(ctx), o.SlotID)
+	if err != nil {
+		return err
+	}
+	return enqueue(ctx, c, c.Notification.Create().SetKind(notification.KindWAITLIST_OFFERED).
+		SetPatientID(o.PatientID).SetWaitlistOfferID(o.ID).SetStartsAt(sl.StartsAt).SetSendBefore(o.ExpiresAt))
 }
 
 // dropReminders skips the reminders not yet sent of an appointment.

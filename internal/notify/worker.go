@@ -18,6 +18,7 @@ import (
 	"github.com/healthmed/healthmed/ent/accounttoken"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/notification"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 	"github.com/healthmed/healthmed/internal/acctoken"
 	"github.com/healthmed/healthmed/internal/meeting"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -424,6 +425,23 @@ func (w *Worker) render(ctx context.Context, n *ent.Notification, now time.Time)
 			return nil, "", err
 		}
 		c.ShareUntil = sh.ExpiresAt
+	case notification.KindWAITLIST_OFFERED:
+		if n.WaitlistOfferID == nil {
+			return nil, "the offer no longer exists", nil
+		}
+		o, err := w.Client.WaitlistOffer.Query().Where(waitlistoffer.ID(*n.WaitlistOfferID)).
+			WithSlot(func(q *ent.SlotQuery) { q.WithDoctor() }).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil, "the offer no longer exists", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if o.Status != waitlistoffer.StatusHELD || !o.ExpiresAt.After(now) {
+			return nil, "the slot is no longer held", nil
+		}
+		d := o.Edges.Slot.Edges.Doctor
+		c.DoctorName, c.StartsAt, c.HeldUntil, zone = d.Name, o.Edges.Slot.StartsAt, o.ExpiresAt, d.Timezone
 	default:
 		if n.AppointmentID == nil {
 			return nil, "the appointment no longer exists", nil
@@ -433,6 +451,24 @@ func (w *Worker) render(ctx context.Context, n *ent.Notification, now time.Time)
 			return nil, "", err
 		}
 		c.DoctorName, c.StartsAt, zone = a.Edges.Doctor.Name, a.StartsAt, a.Edges.Doctor.Timezone
+		if n.Kind == notification.KindRESCHEDULE_PROPOSED {
+			if a.ProposedSlotID == nil {
+				return nil, "the proposal was answered", nil
+			}
+			sl, err := w.Client.Slot.Get(ctx, *a.ProposedSlotID)
+			if ent.IsNotFound(err) {
+				return nil, "the proposed slot no longer exists", nil
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			c.ProposedAt = sl.StartsAt
+		}
+		if n.Kind == notification.KindBOOKING_RESCHEDULED && a.Status == appointment.StatusACCEPTED {
+			if c.MeetingURL, err = w.joinURL(a, who); err != nil {
+				return nil, "", err
+			}
+		}
 		if reminder || n.Kind == notification.KindBOOKING_ACCEPTED {
 			if a.Status != appointment.StatusACCEPTED {
 				return nil, "the consultation is no longer confirmed", nil
@@ -440,14 +476,8 @@ func (w *Worker) render(ctx context.Context, n *ent.Notification, now time.Time)
 			if reminder && !a.StartsAt.After(now) {
 				return nil, "the consultation has begun", nil
 			}
-			if a.MeetingURL != nil && a.MeetingStartsAt != nil && a.MeetingEndsAt != nil {
-				room := meeting.Room{URL: *a.MeetingURL, StartsAt: *a.MeetingStartsAt, EndsAt: *a.MeetingEndsAt}
-				c.MeetingURL = room.URL
-				if w.Meetings != nil {
-					if c.MeetingURL, err = w.Meetings.JoinURL(room, who); err != nil {
-						return nil, "", err
-					}
-				}
+			if c.MeetingURL, err = w.joinURL(a, who); err != nil {
+				return nil, "", err
 			}
 		}
 	}
@@ -457,6 +487,19 @@ func (w *Worker) render(ctx context.Context, n *ent.Notification, now time.Time)
 		NotificationID: n.ID, MessageID: MessageIDFor(n.ID, domainOf(w.From.Address)),
 		From: w.From, To: to, Subject: subject, Body: body, Date: n.CreatedAt,
 	}, "", nil
+}
+
+// joinURL is the recipient's own link to the appointment's video room,
+// or "" before it has one.
+func (w *Worker) joinURL(a *ent.Appointment, who meeting.Participant) (string, error) {
+	if a.MeetingURL == nil || a.MeetingStartsAt == nil || a.MeetingEndsAt == nil {
+		return "", nil
+	}
+	room := meeting.Room{URL: *a.MeetingURL, StartsAt: *a.MeetingStartsAt, EndsAt: *a.MeetingEndsAt}
+	if w.Meetings == nil {
+		return room.URL, nil
+	}
+	return w.Meetings.JoinURL(room, who)
 }
 
 func location(name string) *time.Location {

@@ -136,7 +136,7 @@ func (e extension) InterceptField(ctx context.Context, next graphql.Resolver) (a
 	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Object == "Mutation" && fc.Field.Name == "bookAppointment" {
 		if c := gqlerr.Classify(err); c != nil && c.Code == gqlerr.Conflict &&
-			(c.Reason == gqlerr.ReasonSlotTaken || c.Reason == gqlerr.ReasonPatientBusy) {
+			(c.Reason == gqlerr.ReasonSlotTaken || c.Reason == gqlerr.ReasonPatientBusy || c.Reason == gqlerr.ReasonSlotHeld) {
 			e.o.Metrics.bookingConflict(c.Reason)
 		}
 	}

@@ -31,6 +31,20 @@ type Deps struct {
 	// Now is the clock of invoices and coverage checks; nil is the wall
 	// clock.
 	Now func() time.Time
+	// WaitlistHold is how long a freed slot is held for the first in its
+	// doctor's waitlist; 0 is DefaultWaitlistHold.
+	WaitlistHold time.Duration
+}
+
+// DefaultWaitlistHold is the hold of a freed slot when none is configured.
+const DefaultWaitlistHold = 15 * time.Minute
+
+// Hold is WaitlistHold, or its default.
+func (d *Deps) Hold() time.Duration {
+	if d == nil || d.WaitlistHold <= 0 {
+		return DefaultWaitlistHold
+	}
+	return d.WaitlistHold
 }
 
 // Waker is told that rows it reads have been committed.
