@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	_ "github.com/lib/pq"
+	"github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/ent"
 	_ "github.com/healthmed/healthmed/ent/runtime"
@@ -46,10 +46,11 @@ func newApp(ctx context.Context, log *slog.Logger, dev bool) (*server, error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	log.Info("configuration", "config", cfg)
-	sqlDB, err := sql.Open("postgres", string(cfg.DatabaseURL))
+	connector, err := pq.NewConnector(string(cfg.DatabaseURL))
 	if err != nil {
 		return nil, err
 	}
+	sqlDB := sql.OpenDB(db.GenericPlans(connector))
 	sqlDB.SetMaxOpenConns(cfg.DBMaxConns)
 	sqlDB.SetMaxIdleConns(cfg.DBMaxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
