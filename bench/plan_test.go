@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,7 +48,11 @@ const planSearchOp = `query($near: GeoPointInput, $km: Float, $s: String, $min: 
 // scan (the index's Order By, no Sort, no bitmap of every match), for the
 // first page and a keyset page, with and without a specialty, each with its
 // doctors' next free slots (a subplan per doctor of the page); the total
-// count and a search with a minimum rating must use a GiST index.
+// count and a search with a minimum rating must use a GiST index. Each
+// statement is checked twice: planned for its arguments (as the server's
+// connections plan every execution, plan_cache_mode=force_custom_plan),
+// and as the generic plan of the prepared statement, so that a deployment
+// that lets PostgreSQL cache generic plans keeps the index order too.
 func TestSearchPlanUsesLocationIndex(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
@@ -96,8 +101,23 @@ func TestSearchPlanUsesLocationIndex(t *testing.T) {
 		}
 		return false
 	}
+	var plans []struct {
+		q    recordedQuery
+		root planNode
+	}
 	for _, q := range searches {
-		root := explain(t, env.DB.SQL, q)
+		// The plan for these arguments, and the prepared statement's
+		// generic plan.
+		plans = append(plans, struct {
+			q    recordedQuery
+			root planNode
+		}{q, explain(t, env.DB.SQL, q)}, struct {
+			q    recordedQuery
+			root planNode
+		}{q, explainGeneric(t, env.DB.SQL, q)})
+	}
+	for _, p := range plans {
+		q, root := p.q, p.root
 		t.Logf("%s\n  plan: %s", q.SQL, root.summary())
 		if root.any(func(n *planNode) bool { return n.NodeType == "Seq Scan" && n.RelationName == "doctors" }) {
 			t.Errorf("the search scans the whole doctors table:\n%s\nplan: %s", q.SQL, root.summary())
@@ -122,6 +142,49 @@ func explain(t *testing.T, db *sql.DB, q recordedQuery) planNode {
 	var raw []byte
 	if err := db.QueryRowContext(context.Background(), "EXPLAIN (FORMAT JSON) "+q.SQL, q.Args...).Scan(&raw); err != nil {
 		t.Fatalf("explain %s: %v", q.SQL, err)
+	}
+	var plans []struct{ Plan planNode }
+	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("plan JSON: %v %s", err, raw)
+	}
+	return plans[0].Plan
+}
+
+// explainGeneric returns the generic plan of q prepared.
+func explainGeneric(t *testing.T, db *sql.DB, q recordedQuery) planNode {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range []string{"SET plan_cache_mode = force_generic_plan", "PREPARE plan_probe AS " + q.SQL} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	params := make([]string, len(q.Args))
+	for i := range params {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	var raw []byte
+	execute := "EXECUTE plan_probe"
+	if len(params) > 0 {
+		execute += "(" + strings.Join(params, ", ") + ")"
+	}
+	// EXECUTE's arguments cannot be bind parameters: written in.
+	execute = withLiterals(t, recordedQuery{SQL: execute, Args: q.Args})
+	err = conn.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+execute).Scan(&raw)
+	// Only this probe goes: the connection keeps the pool's own prepared
+	// statements.
+	for _, s := range []string{"DEALLOCATE plan_probe", "RESET plan_cache_mode"} {
+		if _, rerr := conn.ExecContext(ctx, s); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		t.Fatalf("explain the prepared %s: %v", q.SQL, err)
 	}
 	var plans []struct{ Plan planNode }
 	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {

@@ -42,6 +42,10 @@ const (
 }`
 )
 
+// loadSearchCountOp is the search with totalCount, which counts up to
+// search.MaxTotalCount matches.
+var loadSearchCountOp = strings.Replace(loadSearchOp, "pageInfo {", "totalCount pageInfo {", 1)
+
 var loadSearchVars = map[string]any{
 	"near":  map[string]any{"lat": saoPauloLat, "lng": saoPauloLng},
 	"km":    10.0,
@@ -82,7 +86,7 @@ func TestSearchLoad(t *testing.T) {
 	for _, v := range []struct {
 		name    string
 		payload []byte
-	}{{"search", plain}, {"search+nextFreeSlot", withSlot}} {
+	}{{"search", plain}, {"search+totalCount", body(loadSearchCountOp, loadSearchVars)}, {"search+nextFreeSlot", withSlot}} {
 		closedLoop(ctx, lc, v.payload, 4, time.Second) // warm the pool and the caches
 		before := m.read(ctx)
 		n, elapsed := closedLoop(ctx, lc, v.payload, 4, 6*time.Second)

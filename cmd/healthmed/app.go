@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-	_ "github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/ent"
 	_ "github.com/healthmed/healthmed/ent/runtime"
