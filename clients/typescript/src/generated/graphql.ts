@@ -9,6 +9,9 @@ export type AgendaEventKind =
   | 'BOOKING_COMPLETED'
   | 'BOOKING_REJECTED'
   | 'BOOKING_REQUESTED'
+  | 'BOOKING_RESCHEDULED'
+  | 'RESCHEDULE_DECLINED'
+  | 'RESCHEDULE_PROPOSED'
   | 'SLOT_CREATED'
   | 'SLOT_DELETED'
   | 'SLOT_UPDATED';
@@ -46,7 +49,8 @@ export type RegisterDoctorInput = {
   name: string;
   password: string;
   priceCents: number;
-  specialty: string;
+  specialty?: string | null | undefined;
+  specialtyCode?: string | null | undefined;
   timezone?: string | null | undefined;
 };
 
@@ -159,7 +163,7 @@ export type SearchDoctorsQueryVariables = Exact<{
 }>;
 
 
-export type SearchDoctorsQuery = { doctors: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, name: string, specialty: string, priceCents: number, timezone: string, rating: number, ratingCount: number, distanceKm: number | null, location: { lat: number, lng: number }, nextFreeSlot: { id: string, startsAt: string, endsAt: string } | null } | null } | null> | null } };
+export type SearchDoctorsQuery = { doctors: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, name: string, specialty: string, priceCents: number, timezone: string, rating: number | null, ratingCount: number, distanceKm: number | null, location: { lat: number, lng: number }, nextFreeSlot: { id: string, startsAt: string, endsAt: string } | null } | null } | null> | null } };
 
 export type AgendaUpdatedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
