@@ -2,7 +2,7 @@
 // tests, started as clients/live-tests does: a fresh database on the test
 // cluster, development mode for the secrets the tests do not care about.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -98,6 +98,31 @@ export class Server {
   }
 }
 
+// The cluster started last: its database and the key of its e-mail links.
+let current: { dbURL: string; linkSecret: string } | null = null;
+
+function psql(sql: string): string {
+  if (!current) throw new Error('no cluster started');
+  return execFileSync('psql', [current.dbURL, '-tAc', sql]).toString().trim();
+}
+
+/**
+ * linkFor is the secret of the newest e-mail verification link sent to
+ * email, as its reader would find it: the database keeps only the link's
+ * nonce, and the secret is HMAC-SHA256 of it under the link key.
+ */
+export function linkFor(email: string): string {
+  const nonce = psql(`SELECT nonce FROM account_tokens WHERE email = '${email.replace(/'/g, "''")}' ` +
+    `AND purpose = 'VERIFY_EMAIL' ORDER BY id DESC LIMIT 1`);
+  return createHmac('sha256', current!.linkSecret).update('healthmed account link v1\0' + nonce).digest('base64url');
+}
+
+/** verifyDoctor marks the doctor verified, as an administrator would. */
+export function verifyDoctor(crm: string): void {
+  const [number, state] = crm.split('/');
+  psql(`UPDATE doctors SET verification = 'VERIFIED' WHERE crm_number = '${number}' AND crm_state = '${state}'`);
+}
+
 export interface Cluster {
   servers: Server[];
   stop(): Promise<void>;
@@ -114,6 +139,7 @@ export async function startServers(count: number, env: Record<string, string> = 
   const db = 'hm_ts_' + randomBytes(6).toString('hex');
   execFileSync('psql', [adminURL(), '-qc', `CREATE DATABASE ${db}`]);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  current = { dbURL: withDB(adminURL(), db), linkSecret: randomBytes(32).toString('base64') };
   const ports = await Promise.all(Array.from({ length: count }, freePort));
   const common: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -121,6 +147,8 @@ export async function startServers(count: number, env: Record<string, string> = 
     DATABASE_URL: withDB(adminURL(), db),
     HEALTHMED_DEV: 'true',
     HEALTHMED_SIGNING_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    // known here, so that a test can follow the e-mail links as a reader
+    HEALTHMED_LINK_SECRET: current.linkSecret,
     HEALTHMED_DATA_DIR: dir,
     // one issuer for all, as behind a load balancer
     HEALTHMED_PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,

@@ -14,7 +14,7 @@ import {
   type HealthmedClient,
   type HealthmedClientOptions,
 } from '../src/index.js';
-import { sleep } from './harness.js';
+import { linkFor, sleep, verifyDoctor } from './harness.js';
 
 const password = 'correct horse battery';
 
@@ -42,25 +42,42 @@ export interface Account {
   id: string;
 }
 
-/** Registers a doctor at location, then signs in with the CRM as an app does. */
+/** Follows the e-mail link that makes a registration's account (url: the GraphQL endpoint). */
+async function followLink(url: string, email: string): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: 'mutation($t: String!) { verifyEmail(token: $t) }', variables: { t: linkFor(email) } }),
+  });
+  const body = (await res.json()) as { errors?: unknown };
+  if (body.errors) throw new Error('verifyEmail: ' + JSON.stringify(body.errors));
+}
+
+/**
+ * Registers a doctor at location, follows the e-mail link, has the clinic
+ * verify the CRM, then signs in with the CRM as an app does.
+ */
 export async function newDoctor(url: string, location: GeoPointInput, opts: Partial<HealthmedClientOptions> = {}): Promise<Account> {
   const c = client(url, opts);
   const crm = `${randomInt(100000, 999999)}/SP`;
+  const email = `ts${randomInt(1e9)}@example.com`;
   await c.apollo.mutate({
     mutation: RegisterDoctorDocument,
     variables: {
       input: {
-        name: `Dra. Tipada ${crm}`, email: `ts${randomInt(1e9)}@example.com`, password,
+        name: `Dra. Tipada ${crm}`, email, password,
         crm, specialty: 'Cardiology', priceCents: 25000, location,
       },
     },
   });
+  await followLink(url, email);
+  verifyDoctor(crm);
   const { data } = await c.apollo.mutate({ mutation: LoginDoctorDocument, variables: { crm, password } });
   c.signIn(data!.loginDoctor);
   return { client: c, id: await viewerId(c) };
 }
 
-/** Registers a patient, then signs in with the e-mail. */
+/** Registers a patient, follows the e-mail link, then signs in with the e-mail. */
 export async function newPatient(url: string, opts: Partial<HealthmedClientOptions> = {}): Promise<Account> {
   const c = client(url, opts);
   const email = `ts${randomInt(1e9)}@example.com`;
@@ -68,6 +85,7 @@ export async function newPatient(url: string, opts: Partial<HealthmedClientOptio
     mutation: RegisterPatientDocument,
     variables: { input: { name: 'Paciente Tipado', email, cpf: cpf(), password } },
   });
+  await followLink(url, email);
   const { data } = await c.apollo.mutate({ mutation: LoginPatientDocument, variables: { login: email, password } });
   c.signIn(data!.loginPatient);
   return { client: c, id: await viewerId(c) };
