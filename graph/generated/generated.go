@@ -416,7 +416,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointments                func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
 		ConsultationsReport         func(childComplexity int, from time.Time, to time.Time) int
-		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
+		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, first *int, after *entgql.Cursor[int]) int
 		DoctorsAwaitingVerification func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		InsurancePlan               func(childComplexity int) int
 		Invoices                    func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
@@ -647,7 +647,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Viewer(ctx context.Context) (ent.Noder, error)
-	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
+	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
 	Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error)
 	InsurancePlan(ctx context.Context) (*ent.InsurancePlan, error)
@@ -2480,7 +2480,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["name"].(*string), args["city"].(*string), args["state"].(*string), args["mode"].(*profile.ConsultationMode), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.doctorsAwaitingVerification":
 		if e.ComplexityRoot.Query.DoctorsAwaitingVerification == nil {
 			break
@@ -3297,6 +3297,14 @@ extend type Query {
     "A code of the catalogue."
     specialtyCode: String
     minRating: Float
+    "The start of the doctor's name, case and accents aside."
+    name: String
+    "The city of the doctor's address, case and accents aside."
+    city: String
+    "The federative unit of the doctor's address, e.g. SP."
+    state: String
+    "Doctors who see patients this way (a doctor who never said sees them by video)."
+    mode: ConsultationMode
     first: Int
     after: Cursor
   ): DoctorConnection! @public
@@ -6953,22 +6961,54 @@ func (ec *executionContext) field_Query_doctors_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["minRating"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "city",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["city"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) (*profile.ConsultationMode, error) {
+			return ec.unmarshalOConsultationMode2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg8
+	arg9, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg5
-	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg9
+	arg10, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg6
+	args["after"] = arg10
 	return args, nil
 }
 
@@ -15504,7 +15544,7 @@ func (ec *executionContext) _Query_doctors(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["name"].(*string), fc.Args["city"].(*string), fc.Args["state"].(*string), fc.Args["mode"].(*profile.ConsultationMode), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DoctorConnection) graphql.Marshaler {
@@ -26168,6 +26208,22 @@ func (ec *executionContext) marshalOConsultationMode2ᚕgithubᚗcomᚋhealthmed
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOConsultationMode2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx context.Context, v any) (*profile.ConsultationMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(profile.ConsultationMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConsultationMode2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx context.Context, sel ast.SelectionSet, v *profile.ConsultationMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOCoverageCheck2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐCoverageCheck(ctx context.Context, sel ast.SelectionSet, v *ent.CoverageCheck) graphql.Marshaler {

@@ -15,6 +15,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/specialty"
 )
@@ -39,8 +40,12 @@ type DoctorArgs struct {
 	Specialty     *string
 	SpecialtyCode *string
 	MinRating     *float64
-	First         *int
-	After         *scalar.Cursor
+	// Name is a prefix of the doctor's name, City the city of their
+	// address, both case and accents aside; State a federative unit.
+	Name, City, State *string
+	Mode              *profile.ConsultationMode
+	First             *int
+	After             *scalar.Cursor
 	// CountTotal asks for totalCount, a second statement counting the
 	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
@@ -91,6 +96,11 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if a.MinRating != nil {
 		preds = append(preds, doctor.RatingGTE(*a.MinRating))
 	}
+	filters, err := a.filterPreds()
+	if err != nil {
+		return nil, err
+	}
+	preds = append(preds, filters...)
 	q := client.Doctor.Query().Where(preds...)
 	withSlots := a.NextFreeSlots != nil && slices.Contains(a.Fields, "nextFreeSlot")
 	if withSlots {
