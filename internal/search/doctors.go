@@ -44,8 +44,11 @@ type DoctorArgs struct {
 	// address, both case and accents aside; State a federative unit.
 	Name, City, State *string
 	Mode              *profile.ConsultationMode
-	First             *int
-	After             *scalar.Cursor
+	// OrderBy is the order; nil orders by distance with a point, else by
+	// id.
+	OrderBy *Order
+	First   *int
+	After   *scalar.Cursor
 	// CountTotal asks for totalCount, a second statement counting the
 	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
@@ -66,8 +69,8 @@ type NextFreeSlots interface {
 	PrimeNextFreeSlots(context.Context, []*ent.Doctor) error
 }
 
-// Doctors runs the search. With a point it orders by distance then id;
-// without, by id.
+// Doctors runs the search. By default, with a point it orders by
+// distance then id; without, by id. OrderRating orders best rated first.
 func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.DoctorConnection, error) {
 	first, err := a.validate()
 	if err != nil {
@@ -107,7 +110,12 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		q.Modify(a.NextFreeSlots.WithNextFreeSlot)
 	}
 	var conn *ent.DoctorConnection
-	if a.Near == nil {
+	if a.OrderBy != nil && *a.OrderBy == OrderRating {
+		if err = scalar.Expect(a.After, scalar.KindRating); err != nil {
+			return nil, err
+		}
+		conn, err = byRating(ctx, client, q, preds, a, first)
+	} else if a.Near == nil {
 		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err
 		}
@@ -263,6 +271,13 @@ func (a DoctorArgs) validate() (int, error) {
 	}
 	if a.SpecialtyCode != nil && len(*a.SpecialtyCode) > specialty.MaxCodeLength {
 		return 0, gqlerr.BadInput("specialtyCode", "not a code of the specialties catalogue")
+	}
+	if a.OrderBy != nil {
+		if o := *a.OrderBy; !o.valid() {
+			return 0, gqlerr.BadInput("orderBy", "unknown order")
+		} else if o == OrderDistance && a.Near == nil {
+			return 0, gqlerr.BadInput("orderBy", "ordering by distance needs near")
+		}
 	}
 	if a.MinRating != nil {
 		if r := *a.MinRating; math.IsNaN(r) || r < 0 || r > 5 {
