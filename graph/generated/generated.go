@@ -3295,6 +3295,12 @@ enum DoctorOrder {
   near the distance is shown and withinKm filters.
   """
   RATING
+  """
+  The soonest free slot first (nextFreeSlot), then by id; doctors with no
+  free slot ahead are not listed. With near the distance is shown and
+  withinKm filters.
+  """
+  NEXT_FREE_SLOT
 }
 
 extend type Query {

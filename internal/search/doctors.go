@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -47,6 +48,8 @@ type DoctorArgs struct {
 	// OrderBy is the order; nil orders by distance with a point, else by
 	// id.
 	OrderBy *Order
+	// Now is the clock a free slot is ahead of (the agenda's).
+	Now func() time.Time
 	First   *int
 	After   *scalar.Cursor
 	// CountTotal asks for totalCount, a second statement counting the
@@ -115,6 +118,11 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 			return nil, err
 		}
 		conn, err = byRating(ctx, client, q, preds, a, first)
+	} else if a.OrderBy != nil && *a.OrderBy == OrderNextFreeSlot {
+		if err = scalar.Expect(a.After, scalar.KindTime); err != nil {
+			return nil, err
+		}
+		conn, err = byNextFreeSlot(ctx, client, q, preds, a, first)
 	} else if a.Near == nil {
 		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err

@@ -14,9 +14,11 @@ const (
 	OrderDistance Order = "DISTANCE"
 	// OrderRating is best rated first by RatingScore.
 	OrderRating Order = "RATING"
+	// OrderNextFreeSlot is the soonest free slot first.
+	OrderNextFreeSlot Order = "NEXT_FREE_SLOT"
 )
 
-func (o Order) valid() bool { return o == OrderDistance || o == OrderRating }
+func (o Order) valid() bool { return o == OrderDistance || o == OrderRating || o == OrderNextFreeSlot }
 
 // MarshalGQL writes the order as its enum value.
 func (o Order) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(o))) }
