@@ -31,6 +31,9 @@ const planRatedOp = `query($order: DoctorOrder, $name: String, $first: Int, $aft
 // the server's own, recorded as in TestSearchPlanUsesLocationIndex, on
 // 200,000 seeded doctors. A name prefix is only checked planned for its
 // argument: a generic plan cannot turn LIKE's pattern into an index range.
+// Then, with free slots around São Paulo, a page ordered by the next free
+// slot must read slots_starts_at_offered in time order, with no Sort of
+// every match (an Incremental Sort of equal start times is fine).
 func TestSearchRatingAndNamePlansUseTheirIndexes(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
@@ -78,5 +81,30 @@ func TestSearchRatingAndNamePlansUseTheirIndexes(t *testing.T) {
 	t.Logf("%s\n  plan: %s", named[0].SQL, root.summary())
 	if !root.any(func(n *planNode) bool { return n.IndexName == "doctors_name_folded" }) {
 		t.Errorf("a name prefix does not read doctors_name_folded:\n%s\nplan: %s", named[0].SQL, root.summary())
+	}
+
+	// The soonest free slot first: read from the slots in time order.
+	free, err := seedSlots(ctx, env.DB.SQL)
+	if err != nil {
+		t.Fatalf("seed slots: %v", err)
+	}
+	t.Logf("%d free slots", free)
+	first = graphql(t, a.Handler, planRatedOp, map[string]any{"order": "NEXT_FREE_SLOT", "first": 20})
+	if err := json.Unmarshal(first, &page); err != nil || page.Doctors.PageInfo.EndCursor == "" {
+		t.Fatalf("first soonest page: %v %s", err, first)
+	}
+	graphql(t, a.Handler, planRatedOp, map[string]any{"order": "NEXT_FREE_SLOT", "first": 20, "after": page.Doctors.PageInfo.EndCursor})
+	soonest := rec.matching(`"ns"`)
+	if len(soonest) != 2 {
+		t.Fatalf("recorded %d next-free-slot statements, want 2: %+v", len(soonest), rec.all())
+	}
+	for _, q := range soonest {
+		for _, root := range []planNode{explain(t, env.DB.SQL, q), explainGeneric(t, env.DB.SQL, q)} {
+			t.Logf("%s\n  plan: %s", q.SQL, root.summary())
+			if !root.any(func(n *planNode) bool { return n.IndexName == "slots_starts_at_offered" }) ||
+				root.anyOnDoctors(func(n *planNode) bool { return n.NodeType == "Sort" || n.NodeType == "Seq Scan" }) {
+				t.Errorf("a soonest-slot page is not read from the slots in time order:\n%s\nplan: %s", q.SQL, root.summary())
+			}
+		}
 	}
 }

@@ -75,12 +75,13 @@ func byNextFreeSlot(ctx context.Context, client *ent.Client, q *ent.DoctorQuery,
 		if a.After != nil {
 			at, after := a.After.Value.(time.Time), a.After.ID
 			s.Where(sql.P(func(b *sql.Builder) {
-				b.WriteString("(ns.starts_at, " + id + ") > (").Arg(at).WriteString(", ").Arg(after).WriteString(")")
+				b.WriteString("(ns.starts_at, ns.doctor_id) > (").Arg(at).WriteString(", ").Arg(after).WriteString(")")
 			}))
 		}
 		s.AppendSelectExprAs(sql.Expr("ns.starts_at"), NextFreeAtColumn)
-		s.OrderExpr(sql.Expr("ns.starts_at"))
-		s.OrderBy(id)
+		// ns.doctor_id is the doctor's id: ordering by the slot's column
+		// lets the index give the whole order.
+		s.OrderExpr(sql.Expr("ns.starts_at, ns.doctor_id"))
 	})
 	nodes, err := q.Limit(first + 1).All(ctx)
 	if err != nil {
