@@ -49,9 +49,9 @@ type DoctorArgs struct {
 	// id.
 	OrderBy *Order
 	// Now is the clock a free slot is ahead of (the agenda's).
-	Now func() time.Time
-	First   *int
-	After   *scalar.Cursor
+	Now   func() time.Time
+	First *int
+	After *scalar.Cursor
 	// CountTotal asks for totalCount, a second statement counting the
 	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
