@@ -3306,8 +3306,9 @@ enum DoctorOrder {
 extend type Query {
   viewer: Viewer @public
   """
-  Doctors nearest first when near is given (within withinKm of it), else
-  by id. totalCount is bounded: it counts the matches up to 200, so 200
+  Doctors in orderBy's order; left out, nearest first when near is given
+  (within withinKm of it), else by id. Every filter combines with every
+  order and the paging. totalCount is bounded: it counts the matches up to 200, so 200
   means 200 or more (counting every doctor around a city centre would cost
   many times the page).
   """
