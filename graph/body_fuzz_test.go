@@ -25,6 +25,9 @@ func FuzzGraphQLBody(f *testing.F) {
 	}
 	f.Add([]byte(`{"query":"{ viewer { __typename } }"}`))
 	f.Add([]byte(`{"query":"query ($first: Int) { doctors(first: $first) { totalCount } }","variables":{"first":3}}`))
+	// The search's filters and orders: strangers' text reaches SQL there.
+	f.Add([]byte(`{"query":"query ($n: String, $c: String, $s: String) { doctors(name: $n, city: $c, state: $s, mode: IN_PERSON, orderBy: RATING) { totalCount edges { cursor } } }","variables":{"n":"a%_\\\\","c":"São Paulo","s":"sp"}}`))
+	f.Add([]byte(`{"query":"query ($a: Cursor) { doctors(orderBy: NEXT_FREE_SLOT, after: $a) { edges { cursor } } }","variables":{"a":"cgEAAAAAAAAQQA"}}`))
 	f.Add([]byte(`{"query":"mutation { loginPatient(login: \"a@b.c\", password: \"wrong password\") { token } }"}`))
 	f.Add([]byte(`{"query":"` + strings.ReplaceAll(strings.ReplaceAll(fragmentExplosion(30), "\n", " "), `"`, `\"`) + `"}`))
 	f.Add([]byte(`{"query":"{ viewer { __typename } }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"x"}}}`))

@@ -10,6 +10,8 @@ import (
 	"github.com/healthmed/healthmed/graph/generated"
 	"github.com/healthmed/healthmed/internal/agenda"
 	"github.com/healthmed/healthmed/internal/geo"
+	"github.com/healthmed/healthmed/internal/profile"
+	"github.com/healthmed/healthmed/internal/search"
 )
 
 // Default page sizes and list estimates the complexity limit assumes, so a
@@ -23,7 +25,7 @@ const (
 // Complexity multiplies list fields by their page size.
 func Complexity() generated.ComplexityRoot {
 	var c generated.ComplexityRoot
-	c.Query.Doctors = func(child int, _ *geo.Point, _ *float64, _, _ *string, _ *float64, first *int, _ *entgql.Cursor[int]) int {
+	c.Query.Doctors = func(child int, _ *geo.Point, _ *float64, _, _ *string, _ *float64, _, _, _ *string, _ *profile.ConsultationMode, _ *search.Order, first *int, _ *entgql.Cursor[int]) int {
 		return list(child, page(first))
 	}
 	c.Query.Appointments = func(child int, _ []appointment.Status, _, _ *time.Time, first *int, _ *entgql.Cursor[int]) int {

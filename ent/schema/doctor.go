@@ -110,7 +110,9 @@ func (Doctor) Indexes() []ent.Index {
 }
 
 func (Doctor) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	// No generated DoctorOrder input: the search's DoctorOrder enum has
+	// the name, and no list of doctors takes Ent's ordering.
+	return []schema.Annotation{entgql.RelayConnection(), entgql.Skip(entgql.SkipOrderField)}
 }
 
 func (Doctor) Policy() ent.Policy {

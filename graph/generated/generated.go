@@ -35,6 +35,7 @@ import (
 	"github.com/healthmed/healthmed/internal/reports"
 	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/scalar"
+	"github.com/healthmed/healthmed/internal/search"
 	"github.com/healthmed/healthmed/internal/specialty"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -416,7 +417,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointments                func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
 		ConsultationsReport         func(childComplexity int, from time.Time, to time.Time) int
-		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) int
+		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, orderBy *search.Order, first *int, after *entgql.Cursor[int]) int
 		DoctorsAwaitingVerification func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		InsurancePlan               func(childComplexity int) int
 		Invoices                    func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
@@ -647,7 +648,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Viewer(ctx context.Context) (ent.Noder, error)
-	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
+	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, orderBy *search.Order, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
 	Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error)
 	InsurancePlan(ctx context.Context) (*ent.InsurancePlan, error)
@@ -2480,7 +2481,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["name"].(*string), args["city"].(*string), args["state"].(*string), args["mode"].(*profile.ConsultationMode), args["orderBy"].(*search.Order), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.doctorsAwaitingVerification":
 		if e.ComplexityRoot.Query.DoctorsAwaitingVerification == nil {
 			break
@@ -3058,7 +3059,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CoverageCheckOrder", ec.unmarshalInputCoverageCheckOrder),
 			graphql.NewInputUnmarshaler("CreateSpecialtyInput", ec.unmarshalInputCreateSpecialtyInput),
 			graphql.NewInputUnmarshaler("DayOffOrder", ec.unmarshalInputDayOffOrder),
-			graphql.NewInputUnmarshaler("DoctorOrder", ec.unmarshalInputDoctorOrder),
 			graphql.NewInputUnmarshaler("DoctorProfileInput", ec.unmarshalInputDoctorProfileInput),
 			graphql.NewInputUnmarshaler("FeedbackOrder", ec.unmarshalInputFeedbackOrder),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
@@ -3281,11 +3281,34 @@ extend type Doctor {
   distanceKm: Float
 }
 
+"""
+How doctors(...) orders its results; left out, nearest first when near is
+given, else by id.
+"""
+enum DoctorOrder {
+  "Nearest first; needs near."
+  DISTANCE
+  """
+  Best rated first: by the average of the doctor's ratings with three more
+  of 3 stars, so one 5-star review (3.5) does not top ten averaging 4.5
+  (4.15); an unrated doctor scores 3. Equal scores by id, descending. With
+  near the distance is shown and withinKm filters.
+  """
+  RATING
+  """
+  The soonest free slot first (nextFreeSlot), then by id; doctors with no
+  free slot ahead are not listed. With near the distance is shown and
+  withinKm filters.
+  """
+  NEXT_FREE_SLOT
+}
+
 extend type Query {
   viewer: Viewer @public
   """
-  Doctors nearest first when near is given (within withinKm of it), else
-  by id. totalCount is bounded: it counts the matches up to 200, so 200
+  Doctors in orderBy's order; left out, nearest first when near is given
+  (within withinKm of it), else by id. Every filter combines with every
+  order and the paging. totalCount is bounded: it counts the matches up to 200, so 200
   means 200 or more (counting every doctor around a city centre would cost
   many times the page).
   """
@@ -3297,6 +3320,15 @@ extend type Query {
     "A code of the catalogue."
     specialtyCode: String
     minRating: Float
+    "The start of the doctor's name, case and accents aside."
+    name: String
+    "The city of the doctor's address, case and accents aside."
+    city: String
+    "The federative unit of the doctor's address, e.g. SP."
+    state: String
+    "Doctors who see patients this way (a doctor who never said sees them by video)."
+    mode: ConsultationMode
+    orderBy: DoctorOrder
     first: Int
     after: Cursor
   ): DoctorConnection! @public
@@ -3882,25 +3914,6 @@ type DoctorEdge {
   A cursor for use in pagination.
   """
   cursor: Cursor!
-}
-"""
-Ordering options for Doctor connections
-"""
-input DoctorOrder {
-  """
-  The ordering direction.
-  """
-  direction: OrderDirection! = ASC
-  """
-  The field by which to order Doctors.
-  """
-  field: DoctorOrderField!
-}
-"""
-Properties by which Doctor connections can be ordered.
-"""
-enum DoctorOrderField {
-  CREATED_AT
 }
 type Feedback implements Node {
   id: ID!
@@ -6953,22 +6966,62 @@ func (ec *executionContext) field_Query_doctors_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["minRating"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "city",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["city"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) (*profile.ConsultationMode, error) {
+			return ec.unmarshalOConsultationMode2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg8
+	arg9, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*search.Order, error) {
+			return ec.unmarshalODoctorOrder2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋsearchᚐOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg9
+	arg10, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg5
-	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg10
+	arg11, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg6
+	args["after"] = arg11
 	return args, nil
 }
 
@@ -15504,7 +15557,7 @@ func (ec *executionContext) _Query_doctors(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["name"].(*string), fc.Args["city"].(*string), fc.Args["state"].(*string), fc.Args["mode"].(*profile.ConsultationMode), fc.Args["orderBy"].(*search.Order), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DoctorConnection) graphql.Marshaler {
@@ -19920,59 +19973,6 @@ func (ec *executionContext) unmarshalInputDayOffOrder(ctx context.Context, obj a
 func UnmarshalDayOffOrder(ctx context.Context, raw any) (ent.DayOffOrder, error) {
 	var out ent.DayOffOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DayOffOrder", raw, &out)
-	return out, err
-}
-
-func (ec *executionContext) unmarshalInputDoctorOrder(ctx context.Context, obj any) (ent.DoctorOrder, error) {
-	var it ent.DoctorOrder
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	if _, present := asMap["direction"]; !present {
-		asMap["direction"] = "ASC"
-	}
-
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
-			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Direction = data
-		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
-			data, err := ec.unmarshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctorOrderField(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Field = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalDoctorOrder unmarshals raw into the DoctorOrder input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalDoctorOrder(ctx context.Context, raw any) (ent.DoctorOrder, error) {
-	var out ent.DoctorOrder
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "DoctorOrder", raw, &out)
 	return out, err
 }
 
@@ -25042,20 +25042,6 @@ func (ec *executionContext) marshalNDoctorNoShow2ᚖgithubᚗcomᚋhealthmedᚋh
 	return ec._DoctorNoShow(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctorOrderField(ctx context.Context, v any) (*ent.DoctorOrderField, error) {
-	var res = new(ent.DoctorOrderField)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNDoctorOrderField2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐDoctorOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.DoctorOrderField) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "DoctorOrderField!")
-		return graphql.Null
-	}
-	return v
-}
-
 func (ec *executionContext) unmarshalNDoctorProfileInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐDoctorProfileInput(ctx context.Context, v any) (profile.DoctorProfileInput, error) {
 	res, err := ec.unmarshalInputDoctorProfileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26170,6 +26156,22 @@ func (ec *executionContext) marshalOConsultationMode2ᚕgithubᚗcomᚋhealthmed
 	return ret
 }
 
+func (ec *executionContext) unmarshalOConsultationMode2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx context.Context, v any) (*profile.ConsultationMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(profile.ConsultationMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConsultationMode2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋprofileᚐConsultationMode(ctx context.Context, sel ast.SelectionSet, v *profile.ConsultationMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOCoverageCheck2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋentᚐCoverageCheck(ctx context.Context, sel ast.SelectionSet, v *ent.CoverageCheck) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -26236,6 +26238,22 @@ func (ec *executionContext) marshalODoctorEdge2ᚖgithubᚗcomᚋhealthmedᚋhea
 		return graphql.Null
 	}
 	return ec._DoctorEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODoctorOrder2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋsearchᚐOrder(ctx context.Context, v any) (*search.Order, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(search.Order)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODoctorOrder2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋsearchᚐOrder(ctx context.Context, sel ast.SelectionSet, v *search.Order) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

@@ -32,7 +32,14 @@ const (
 	// KindNewest orders newest first: by a timestamp, then id, both
 	// descending.
 	KindNewest Kind = 'n'
+	// KindRating orders best rated first: by a rating score, then id,
+	// both descending.
+	KindRating Kind = 'r'
 )
+
+// Rating is the sort value of a best-rated-first list, a score between 0
+// and 5. It is not a float64 so that a distance cursor is refused there.
+type Rating struct{ Score float64 }
 
 // Newest is the sort value of a newest-first list. It is not a time.Time
 // so that a cursor of a list running forwards in time is refused there.
@@ -63,6 +70,8 @@ func KindOf(c Cursor) Kind {
 		return KindNewest
 	case float64:
 		return KindFloat
+	case Rating:
+		return KindRating
 	}
 	return KindID
 }
@@ -95,6 +104,10 @@ func EncodeCursor(c Cursor) string {
 		b = append(b, byte(KindFloat))
 		b = binary.AppendUvarint(b, uint64(c.ID))
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(v))
+	case Rating:
+		b = append(b, byte(KindRating))
+		b = binary.AppendUvarint(b, uint64(c.ID))
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(v.Score))
 	default:
 		panic("scalar: cursor sort value of unsupported type")
 	}
@@ -146,7 +159,7 @@ func decodeCursor(b []byte) (Cursor, bool) {
 		if kind == KindNewest {
 			c.Value = Newest{At: t}
 		}
-	case KindFloat:
+	case KindFloat, KindRating:
 		if len(b) < 8 {
 			return Cursor{}, false
 		}
@@ -155,6 +168,12 @@ func decodeCursor(b []byte) (Cursor, bool) {
 			return Cursor{}, false
 		}
 		c.Value, b = f, b[8:]
+		if kind == KindRating {
+			if f < 0 || f > 5 {
+				return Cursor{}, false
+			}
+			c.Value = Rating{Score: f}
+		}
 	default:
 		return Cursor{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/specialty"
 )
@@ -39,8 +41,17 @@ type DoctorArgs struct {
 	Specialty     *string
 	SpecialtyCode *string
 	MinRating     *float64
-	First         *int
-	After         *scalar.Cursor
+	// Name is a prefix of the doctor's name, City the city of their
+	// address, both case and accents aside; State a federative unit.
+	Name, City, State *string
+	Mode              *profile.ConsultationMode
+	// OrderBy is the order; nil orders by distance with a point, else by
+	// id.
+	OrderBy *Order
+	// Now is the clock a free slot is ahead of (the agenda's).
+	Now   func() time.Time
+	First *int
+	After *scalar.Cursor
 	// CountTotal asks for totalCount, a second statement counting the
 	// matches up to MaxTotalCount: only when the client selected it.
 	CountTotal bool
@@ -61,8 +72,8 @@ type NextFreeSlots interface {
 	PrimeNextFreeSlots(context.Context, []*ent.Doctor) error
 }
 
-// Doctors runs the search. With a point it orders by distance then id;
-// without, by id.
+// Doctors runs the search. By default, with a point it orders by
+// distance then id; without, by id. OrderRating orders best rated first.
 func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.DoctorConnection, error) {
 	first, err := a.validate()
 	if err != nil {
@@ -91,13 +102,28 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if a.MinRating != nil {
 		preds = append(preds, doctor.RatingGTE(*a.MinRating))
 	}
+	filters, err := a.filterPreds()
+	if err != nil {
+		return nil, err
+	}
+	preds = append(preds, filters...)
 	q := client.Doctor.Query().Where(preds...)
 	withSlots := a.NextFreeSlots != nil && slices.Contains(a.Fields, "nextFreeSlot")
 	if withSlots {
 		q.Modify(a.NextFreeSlots.WithNextFreeSlot)
 	}
 	var conn *ent.DoctorConnection
-	if a.Near == nil {
+	if a.OrderBy != nil && *a.OrderBy == OrderRating {
+		if err = scalar.Expect(a.After, scalar.KindRating); err != nil {
+			return nil, err
+		}
+		conn, err = byRating(ctx, client, q, preds, a, first)
+	} else if a.OrderBy != nil && *a.OrderBy == OrderNextFreeSlot {
+		if err = scalar.Expect(a.After, scalar.KindTime); err != nil {
+			return nil, err
+		}
+		conn, err = byNextFreeSlot(ctx, client, q, preds, a, first)
+	} else if a.Near == nil {
 		if err = scalar.Expect(a.After, scalar.KindID); err != nil {
 			return nil, err
 		}
@@ -253,6 +279,13 @@ func (a DoctorArgs) validate() (int, error) {
 	}
 	if a.SpecialtyCode != nil && len(*a.SpecialtyCode) > specialty.MaxCodeLength {
 		return 0, gqlerr.BadInput("specialtyCode", "not a code of the specialties catalogue")
+	}
+	if a.OrderBy != nil {
+		if o := *a.OrderBy; !o.valid() {
+			return 0, gqlerr.BadInput("orderBy", "unknown order")
+		} else if o == OrderDistance && a.Near == nil {
+			return 0, gqlerr.BadInput("orderBy", "ordering by distance needs near")
+		}
 	}
 	if a.MinRating != nil {
 		if r := *a.MinRating; math.IsNaN(r) || r < 0 || r > 5 {

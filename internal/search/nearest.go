@@ -44,21 +44,8 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 	// The point and the radius are arguments, so the statement's text is
 	// the same for every search and stays prepared.
 	pt := a.Near.EWKT()
-	dist := func(s *sql.Selector) func(*sql.Builder) {
-		return func(b *sql.Builder) {
-			b.WriteString("(" + s.C(doctor.FieldLocation) + " <-> ST_GeogFromText(").Arg(pt).WriteString("))")
-		}
-	}
-	within := func(radius float64) func(*sql.Selector) {
-		return func(s *sql.Selector) {
-			// Qualified now: the count reads the selector under an alias.
-			loc := s.C(doctor.FieldLocation)
-			s.Where(sql.P(func(b *sql.Builder) {
-				b.WriteString("ST_DWithin(" + loc + ", ST_GeogFromText(").Arg(pt).
-					WriteString("), ").Arg(radius).WriteString(", false)")
-			}))
-		}
-	}
+	dist := func(s *sql.Selector) func(*sql.Builder) { return distanceTo(s, pt) }
+	within := func(radius float64) predicate.Doctor { return withinRadius(pt, radius) }
 	radius := -1.0
 	if a.WithinKm != nil {
 		radius = *a.WithinKm * 1000
@@ -137,6 +124,27 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
 	}
 	return conn, nil
+}
+
+// distanceTo writes the distance in metres from the doctor to the point
+// (EWKT), as the nearest-neighbour order computes it.
+func distanceTo(s *sql.Selector, pt string) func(*sql.Builder) {
+	return func(b *sql.Builder) {
+		b.WriteString("(" + s.C(doctor.FieldLocation) + " <-> ST_GeogFromText(").Arg(pt).WriteString("))")
+	}
+}
+
+// withinRadius matches the doctors within radius metres of the point on
+// the sphere.
+func withinRadius(pt string, radius float64) predicate.Doctor {
+	return func(s *sql.Selector) {
+		// Qualified now: the count reads the selector under an alias.
+		loc := s.C(doctor.FieldLocation)
+		s.Where(sql.P(func(b *sql.Builder) {
+			b.WriteString("ST_DWithin(" + loc + ", ST_GeogFromText(").Arg(pt).
+				WriteString("), ").Arg(radius).WriteString(", false)")
+		}))
+	}
 }
 
 // sortTies orders rows already in distance order by id within each run of

@@ -1,0 +1,133 @@
+package graph_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+const filterSearchOp = `query($near: GeoPointInput, $km: Float, $sp: String, $min: Float, $name: String, $city: String,
+  $state: String, $mode: ConsultationMode, $first: Int, $after: Cursor) {
+  doctors(near: $near, withinKm: $km, specialty: $sp, minRating: $min, name: $name, city: $city,
+    state: $state, mode: $mode, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id name } }
+  }
+}`
+
+const setProfileOp = `mutation($in: DoctorProfileInput!) { updateDoctorProfile(input: $in) { id } }`
+
+// placedDoctor registers a verified doctor and sets the city, state and
+// consultation modes of their profile (none: the doctor never said).
+func placedDoctor(t *testing.T, env *apptest.Env, name, specialty string, lat, lng float64, city, state string, modes ...string) string {
+	t.Helper()
+	token, _ := env.Doctor(name, specialty, lat, lng)
+	in := map[string]any{"address": map[string]any{"street": "Rua A", "number": "1", "district": "Centro",
+		"city": city, "state": state, "postalCode": "01310-100"}}
+	if modes != nil {
+		in["consultationModes"] = modes
+	}
+	env.Do(token, setProfileOp, map[string]any{"in": in}).Decode(t, &map[string]any{})
+	return token
+}
+
+func TestSearchByNameCityStateAndMode(t *testing.T) {
+	env := apptest.New(t)
+	ana := placedDoctor(t, env, "Ána Beatriz Souza", "Cardiology", -23.55, -46.63, "São Paulo", "SP", "VIDEO", "IN_PERSON")
+	placedDoctor(t, env, "Anabela Lima", "Dermatology", -23.56, -46.64, "Sao Paulo", "sp", "IN_PERSON")
+	placedDoctor(t, env, "Bruno Anastácio", "Cardiology", -22.90, -43.20, "Rio de Janeiro", "RJ")
+	placedDoctor(t, env, "André_% Costa", "Cardiology", -23.0, -45.9, "São José dos Campos", "SP", "VIDEO")
+	pendingToken, _ := env.PendingDoctor("Ana Pendente", "Cardiology", -23.55, -46.63)
+	env.Do(pendingToken, setProfileOp, map[string]any{"in": map[string]any{"address": map[string]any{"street": "Rua A",
+		"number": "1", "district": "Centro", "city": "São Paulo", "state": "SP", "postalCode": "01310-100"}}}).Decode(t, &map[string]any{})
+	setRating(t, env, ana, 4.5)
+
+	cases := []struct {
+		name string
+		vars map[string]any
+		want []string
+	}{
+		{"name prefix, accents and case aside", map[string]any{"name": "ana"}, []string{"Ána Beatriz Souza", "Anabela Lima"}},
+		{"name prefix in the middle matches nothing", map[string]any{"name": "beatriz"}, nil},
+		{"longer prefix", map[string]any{"name": "  ANA  B"}, []string{"Ána Beatriz Souza"}},
+		{"wildcards match themselves", map[string]any{"name": "andré_%"}, []string{"André_% Costa"}},
+		{"underscore is no wildcard", map[string]any{"name": "andr_"}, nil},
+		{"city, accents and case aside", map[string]any{"city": "SAO PAULO"}, []string{"Ána Beatriz Souza", "Anabela Lima"}},
+		{"city is the whole name", map[string]any{"city": "São"}, nil},
+		{"state", map[string]any{"state": "sp"}, []string{"Ána Beatriz Souza", "Anabela Lima", "André_% Costa"}},
+		{"state and specialty", map[string]any{"state": "SP", "sp": "cardiologia"}, []string{"Ána Beatriz Souza", "André_% Costa"}},
+		{"in person", map[string]any{"mode": "IN_PERSON"}, []string{"Ána Beatriz Souza", "Anabela Lima"}},
+		{"video, with the doctors who never said", map[string]any{"mode": "VIDEO"}, []string{"Ána Beatriz Souza", "Bruno Anastácio", "André_% Costa"}},
+		{"name, city, mode and rating", map[string]any{"name": "an", "city": "sao paulo", "mode": "IN_PERSON", "min": 4.0}, []string{"Ána Beatriz Souza"}},
+		{"near with city", map[string]any{"near": saoPaulo, "km": 500.0, "city": "rio de janeiro"}, []string{"Bruno Anastácio"}},
+		{"near with state and mode", map[string]any{"near": saoPaulo, "km": 100.0, "state": "SP", "mode": "VIDEO"}, []string{"Ána Beatriz Souza", "André_% Costa"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			total := -1
+			var after any
+			// One doctor a page: the filters hold across pages too.
+			for pages := 0; pages < 10; pages++ {
+				vars := map[string]any{"first": 1, "after": after}
+				for k, v := range tc.vars {
+					vars[k] = v
+				}
+				var p struct {
+					Doctors struct {
+						TotalCount int
+						PageInfo   struct {
+							HasNextPage bool
+							EndCursor   *string
+						}
+						Edges []struct{ Node struct{ ID, Name string } }
+					}
+				}
+				env.Do("", filterSearchOp, vars).Decode(t, &p)
+				if total < 0 {
+					total = p.Doctors.TotalCount
+				}
+				for _, e := range p.Doctors.Edges {
+					got = append(got, e.Node.Name)
+				}
+				if !p.Doctors.PageInfo.HasNextPage {
+					break
+				}
+				after = *p.Doctors.PageInfo.EndCursor
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || total != len(tc.want) {
+				t.Fatalf("got %q (total %d), want %q", got, total, tc.want)
+			}
+		})
+	}
+}
+
+func TestSearchFiltersRejectBadValues(t *testing.T) {
+	env := apptest.New(t)
+	long := fmt.Sprintf("%0201d", 0)
+	cases := []struct {
+		name  string
+		vars  map[string]any
+		field string
+	}{
+		{"blank name", map[string]any{"name": "  "}, "name"},
+		{"name too long", map[string]any{"name": long}, "name"},
+		{"blank city", map[string]any{"city": ""}, "city"},
+		{"city too long", map[string]any{"city": long}, "city"},
+		{"not a federative unit", map[string]any{"state": "XX"}, "state"},
+		{"state spelled out", map[string]any{"state": "São Paulo"}, "state"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := env.Do("", filterSearchOp, tc.vars)
+			if r.Code() != "BAD_USER_INPUT" || r.Ext("field") != tc.field {
+				t.Fatalf("code %q field %q, want BAD_USER_INPUT %q (%+v)", r.Code(), r.Ext("field"), tc.field, r.Errors)
+			}
+		})
+	}
+	if r := env.Do("", filterSearchOp, map[string]any{"mode": "PHONE"}); len(r.Errors) == 0 {
+		t.Fatal("an unknown mode was accepted")
+	}
+}

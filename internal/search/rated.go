@@ -1,0 +1,97 @@
+package search
+
+import (
+	"context"
+	"strconv"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/healthmed/healthmed/ent"
+	"github.com/healthmed/healthmed/ent/doctor"
+	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/internal/scalar"
+)
+
+// RatingScoreColumn is the selected score of a best-rated-first search,
+// exactly as the cursor compares it.
+const RatingScoreColumn = "rating_score"
+
+// ratingScore is the database's doctor_rating_score (its migration says
+// why a Bayesian average): the expression of the index
+// (doctor_rating_score(rating, rating_count), id).
+func ratingScore(s *sql.Selector) string {
+	return "doctor_rating_score(" + s.C(doctor.FieldRating) + ", " + s.C(doctor.FieldRatingCount) + ")"
+}
+
+// byRating pages through the doctors best rated first: by score, then by
+// id, both descending, so that the cursor is one row comparison the
+// index's backward scan answers and the page stops at its LIMIT.
+func byRating(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
+	if a.Near != nil {
+		// A point with the rating order shows the distance; a radius
+		// filters.
+		pt := a.Near.EWKT()
+		if a.WithinKm != nil {
+			w := withinRadius(pt, *a.WithinKm*1000)
+			preds = append(preds, w)
+			q.Where(w)
+		}
+		q.Modify(func(s *sql.Selector) { s.AppendSelectExprAs(sql.ExprFunc(distanceTo(s, pt)), DistanceColumn) })
+	}
+	conn := &ent.DoctorConnection{}
+	if a.CountTotal {
+		var err error
+		if conn.TotalCount, err = boundedCount(ctx, client, preds); err != nil {
+			return nil, err
+		}
+	}
+	if a.After != nil {
+		// Expect made it a Rating, and decoding a score between 0 and 5.
+		score, id := a.After.Value.(scalar.Rating).Score, a.After.ID
+		q.Where(func(s *sql.Selector) {
+			expr := ratingScore(s)
+			idCol := s.C(doctor.FieldID)
+			s.Where(sql.P(func(b *sql.Builder) {
+				b.WriteString("(" + expr + ", " + idCol + ") < (").Arg(score).WriteString(", ").Arg(id).WriteString(")")
+			}))
+		})
+	}
+	q.Select(columnsFor(a.Fields)...)
+	q.Modify(func(s *sql.Selector) {
+		expr := ratingScore(s)
+		s.AppendSelectExprAs(sql.Expr(expr), RatingScoreColumn)
+		s.OrderExpr(sql.Expr(expr + " DESC"))
+		s.OrderBy(sql.Desc(s.C(doctor.FieldID)))
+	})
+	nodes, err := q.Limit(first + 1).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.PageInfo.HasPreviousPage = a.After != nil
+	if len(nodes) > first {
+		conn.PageInfo.HasNextPage = true
+		nodes = nodes[:first]
+	}
+	conn.Edges = make([]*ent.DoctorEdge, len(nodes))
+	for i, n := range nodes {
+		c := scalar.Cursor{ID: n.ID, Value: scalar.Rating{Score: scoreOf(n)}}
+		conn.Edges[i] = &ent.DoctorEdge{Node: n, Cursor: c}
+	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
+	}
+	return conn, nil
+}
+
+func scoreOf(d *ent.Doctor) float64 {
+	v, _ := d.Value(RatingScoreColumn)
+	switch x := v.(type) {
+	case float64:
+		return x
+	case []byte:
+		f, _ := strconv.ParseFloat(string(x), 64)
+		return f
+	}
+	return 0
+}
