@@ -25,7 +25,7 @@ const (
 // Complexity multiplies list fields by their page size.
 func Complexity() generated.ComplexityRoot {
 	var c generated.ComplexityRoot
-	c.Query.Doctors = func(child int, _ *geo.Point, _ *float64, _, _ *string, _ *float64, _, _, _ *string, _ *profile.ConsultationMode, _ *search.Order, first *int, _ *entgql.Cursor[int]) int {
+	c.Query.Doctors = func(child int, _ *geo.Point, _ *float64, _, _ *string, _ *float64, _, _, _ *string, _ *profile.ConsultationMode, _, _ *int, _ *time.Time, _ *search.Order, first *int, _ *entgql.Cursor[int]) int {
 		return list(child, page(first))
 	}
 	c.Query.Appointments = func(child int, _ []appointment.Status, _, _ *time.Time, first *int, _ *entgql.Cursor[int]) int {

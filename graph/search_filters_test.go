@@ -3,6 +3,7 @@ package graph_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/healthmed/healthmed/internal/apptest"
 )
@@ -129,5 +130,96 @@ func TestSearchFiltersRejectBadValues(t *testing.T) {
 	}
 	if r := env.Do("", filterSearchOp, map[string]any{"mode": "PHONE"}); len(r.Errors) == 0 {
 		t.Fatal("an unknown mode was accepted")
+	}
+}
+
+const priceSearchOp = `query($min: Int, $max: Int, $before: Time, $first: Int, $after: Cursor) {
+  doctors(specialty: "Cardiology", minPriceCents: $min, maxPriceCents: $max, freeBefore: $before, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { name priceCents } }
+  }
+}`
+
+func TestSearchByPriceRangeAndFreeSlotBefore(t *testing.T) {
+	env := apptest.New(t)
+	base := time.Now().UTC().Truncate(time.Hour)
+	doctor := func(name string, price int, slotIn time.Duration) (token, slot string) {
+		token, _ = env.Doctor(name, "Cardiology", -23.55, -46.63)
+		env.Do(token, setProfileOp, map[string]any{"in": map[string]any{"priceCents": price}}).Decode(t, &map[string]any{})
+		at := base.Add(slotIn)
+		var out struct{ CreateSlots []struct{ ID string } }
+		env.Do(token, `mutation($in: [SlotInput!]!) { createSlots(input: $in) { id } }`, map[string]any{"in": []any{
+			map[string]any{"startsAt": at.Format(time.RFC3339), "endsAt": at.Add(30 * time.Minute).Format(time.RFC3339)}}}).Decode(t, &out)
+		return token, out.CreateSlots[0].ID
+	}
+	doctor("Dra. Barata", 15000, 2*time.Hour)
+	doctor("Dr. Medio", 25000, 30*time.Hour)
+	_, taken := doctor("Dra. Cara", 40000, 3*time.Hour)
+	patient, _, _ := env.Patient("Paciente Preço")
+	env.Do(patient, `mutation($s: ID!) { bookAppointment(slotId: $s) { id } }`, map[string]any{"s": taken}).Decode(t, &map[string]any{})
+
+	at := func(d time.Duration) string { return base.Add(d).Format(time.RFC3339) }
+	for _, tc := range []struct {
+		name string
+		vars map[string]any
+		want []string
+	}{
+		{"at least", map[string]any{"min": 20000}, []string{"Dr. Medio", "Dra. Cara"}},
+		{"at most", map[string]any{"max": 20000}, []string{"Dra. Barata"}},
+		{"between, bounds included", map[string]any{"min": 15000, "max": 25000}, []string{"Dra. Barata", "Dr. Medio"}},
+		{"a free slot soon (a booked one is not free)", map[string]any{"before": at(5 * time.Hour)}, []string{"Dra. Barata"}},
+		{"a free slot within two days", map[string]any{"before": at(48 * time.Hour)}, []string{"Dra. Barata", "Dr. Medio"}},
+		{"free soon and cheap", map[string]any{"before": at(48 * time.Hour), "min": 20000}, []string{"Dr. Medio"}},
+		{"free before now", map[string]any{"before": at(-time.Hour)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			total := -1
+			var after any
+			for pages := 0; pages < 10; pages++ {
+				vars := map[string]any{"first": 1, "after": after}
+				for k, v := range tc.vars {
+					vars[k] = v
+				}
+				var p struct {
+					Doctors struct {
+						TotalCount int
+						PageInfo   struct {
+							HasNextPage bool
+							EndCursor   *string
+						}
+						Edges []struct{ Node struct{ Name string } }
+					}
+				}
+				env.Do("", priceSearchOp, vars).Decode(t, &p)
+				if total < 0 {
+					total = p.Doctors.TotalCount
+				}
+				for _, e := range p.Doctors.Edges {
+					got = append(got, e.Node.Name)
+				}
+				if !p.Doctors.PageInfo.HasNextPage {
+					break
+				}
+				after = *p.Doctors.PageInfo.EndCursor
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || total != len(tc.want) {
+				t.Fatalf("got %q (total %d), want %q", got, total, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		vars  map[string]any
+		field string
+	}{
+		{"negative", map[string]any{"min": -1}, "minPriceCents"},
+		{"absurd", map[string]any{"max": 1 << 40}, "maxPriceCents"},
+		{"min above max", map[string]any{"min": 30000, "max": 20000}, "maxPriceCents"},
+	} {
+		if r := env.Do("", priceSearchOp, tc.vars); r.Code() != "BAD_USER_INPUT" || r.Ext("field") != tc.field {
+			t.Errorf("%s: code %q field %q, want BAD_USER_INPUT %q", tc.name, r.Code(), r.Ext("field"), tc.field)
+		}
 	}
 }

@@ -417,7 +417,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointments                func(childComplexity int, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) int
 		ConsultationsReport         func(childComplexity int, from time.Time, to time.Time) int
-		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, orderBy *search.Order, first *int, after *entgql.Cursor[int]) int
+		Doctors                     func(childComplexity int, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, minPriceCents *int, maxPriceCents *int, freeBefore *time.Time, orderBy *search.Order, first *int, after *entgql.Cursor[int]) int
 		DoctorsAwaitingVerification func(childComplexity int, first *int, after *entgql.Cursor[int]) int
 		InsurancePlan               func(childComplexity int) int
 		Invoices                    func(childComplexity int, first *int, after *entgql.Cursor[int], status *invoice.Status) int
@@ -648,7 +648,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Viewer(ctx context.Context) (ent.Noder, error)
-	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, orderBy *search.Order, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
+	Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, minPriceCents *int, maxPriceCents *int, freeBefore *time.Time, orderBy *search.Order, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error)
 	Appointments(ctx context.Context, status []appointment.Status, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int]) (*ent.AppointmentConnection, error)
 	Invoices(ctx context.Context, first *int, after *entgql.Cursor[int], status *invoice.Status) (*ent.InvoiceConnection, error)
 	InsurancePlan(ctx context.Context) (*ent.InsurancePlan, error)
@@ -2481,7 +2481,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["name"].(*string), args["city"].(*string), args["state"].(*string), args["mode"].(*profile.ConsultationMode), args["orderBy"].(*search.Order), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Query.Doctors(childComplexity, args["near"].(*geo.Point), args["withinKm"].(*float64), args["specialty"].(*string), args["specialtyCode"].(*string), args["minRating"].(*float64), args["name"].(*string), args["city"].(*string), args["state"].(*string), args["mode"].(*profile.ConsultationMode), args["minPriceCents"].(*int), args["maxPriceCents"].(*int), args["freeBefore"].(*time.Time), args["orderBy"].(*search.Order), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.doctorsAwaitingVerification":
 		if e.ComplexityRoot.Query.DoctorsAwaitingVerification == nil {
 			break
@@ -3328,6 +3328,12 @@ extend type Query {
     state: String
     "Doctors who see patients this way (a doctor who never said sees them by video)."
     mode: ConsultationMode
+    "Doctors whose consultation costs at least this, in centavos."
+    minPriceCents: Int
+    "Doctors whose consultation costs at most this, in centavos."
+    maxPriceCents: Int
+    "Doctors with a free slot (as nextFreeSlot) starting before this time."
+    freeBefore: Time
     orderBy: DoctorOrder
     first: Int
     after: Cursor
@@ -6998,30 +7004,54 @@ func (ec *executionContext) field_Query_doctors_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["mode"] = arg8
-	arg9, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*search.Order, error) {
-			return ec.unmarshalODoctorOrder2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋsearchᚐOrder(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["orderBy"] = arg9
-	arg10, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg9, err := graphql.ProcessArgField(ctx, rawArgs, "minPriceCents",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg10
-	arg11, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["minPriceCents"] = arg9
+	arg10, err := graphql.ProcessArgField(ctx, rawArgs, "maxPriceCents",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxPriceCents"] = arg10
+	arg11, err := graphql.ProcessArgField(ctx, rawArgs, "freeBefore",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["freeBefore"] = arg11
+	arg12, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*search.Order, error) {
+			return ec.unmarshalODoctorOrder2ᚖgithubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋsearchᚐOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg12
+	arg13, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg13
+	arg14, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg11
+	args["after"] = arg14
 	return args, nil
 }
 
@@ -15557,7 +15587,7 @@ func (ec *executionContext) _Query_doctors(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["name"].(*string), fc.Args["city"].(*string), fc.Args["state"].(*string), fc.Args["mode"].(*profile.ConsultationMode), fc.Args["orderBy"].(*search.Order), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Query().Doctors(ctx, fc.Args["near"].(*geo.Point), fc.Args["withinKm"].(*float64), fc.Args["specialty"].(*string), fc.Args["specialtyCode"].(*string), fc.Args["minRating"].(*float64), fc.Args["name"].(*string), fc.Args["city"].(*string), fc.Args["state"].(*string), fc.Args["mode"].(*profile.ConsultationMode), fc.Args["minPriceCents"].(*int), fc.Args["maxPriceCents"].(*int), fc.Args["freeBefore"].(*time.Time), fc.Args["orderBy"].(*search.Order), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DoctorConnection) graphql.Marshaler {

@@ -45,6 +45,10 @@ type DoctorArgs struct {
 	// address, both case and accents aside; State a federative unit.
 	Name, City, State *string
 	Mode              *profile.ConsultationMode
+	// MinPriceCents and MaxPriceCents bound the consultation's price.
+	MinPriceCents, MaxPriceCents *int
+	// FreeBefore keeps the doctors with a free slot starting before it.
+	FreeBefore *time.Time
 	// OrderBy is the order; nil orders by distance with a point, else by
 	// id.
 	OrderBy *Order

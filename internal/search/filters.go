@@ -8,6 +8,7 @@ import (
 
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/internal/clock"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/profile"
 	"github.com/healthmed/healthmed/internal/validate"
@@ -112,5 +113,28 @@ func (a DoctorArgs) filterPreds() ([]predicate.Doctor, error) {
 		}
 		preds = append(preds, withMode(*a.Mode))
 	}
+	for _, f := range []struct {
+		field string
+		cents *int
+		pred  func(int) predicate.Doctor
+	}{{"minPriceCents", a.MinPriceCents, doctor.PriceCentsGTE}, {"maxPriceCents", a.MaxPriceCents, doctor.PriceCentsLTE}} {
+		if f.cents == nil {
+			continue
+		}
+		if c := *f.cents; c < 0 || c > MaxPriceCents {
+			return nil, gqlerr.BadInput(f.field, "%s must be between 0 and %d", f.field, MaxPriceCents)
+		}
+		preds = append(preds, f.pred(*f.cents))
+	}
+	if a.MinPriceCents != nil && a.MaxPriceCents != nil && *a.MinPriceCents > *a.MaxPriceCents {
+		return nil, gqlerr.BadInput("maxPriceCents", "maxPriceCents is below minPriceCents")
+	}
+	if a.FreeBefore != nil {
+		preds = append(preds, hasFreeSlotBefore(clock.UTC(a.Now), a.FreeBefore.UTC()))
+	}
 	return preds, nil
 }
+
+// MaxPriceCents bounds a price filter: R$ 100,000, far above any
+// consultation's price.
+const MaxPriceCents = 10_000_000

@@ -26,12 +26,20 @@ func freeSlot(b *sql.Builder, alias string, now time.Time) {
 }
 
 // hasFreeSlot matches the doctors with a free slot ahead.
-func hasFreeSlot(now time.Time) predicate.Doctor {
+func hasFreeSlot(now time.Time) predicate.Doctor { return hasFreeSlotBefore(now, time.Time{}) }
+
+// hasFreeSlotBefore matches the doctors with a free slot ahead that starts
+// before until (any, when until is zero). The doctor's slots are read by
+// the slots' (doctor_id, starts_at) index.
+func hasFreeSlotBefore(now, until time.Time) predicate.Doctor {
 	return func(s *sql.Selector) {
 		id := s.C(doctor.FieldID)
 		s.Where(sql.P(func(b *sql.Builder) {
 			b.WriteString("EXISTS (SELECT 1 FROM slots x WHERE x.doctor_id = " + id + " AND ")
 			freeSlot(b, "x", now)
+			if !until.IsZero() {
+				b.WriteString(" AND x.starts_at < ").Arg(until)
+			}
 			b.WriteString(")")
 		}))
 	}
