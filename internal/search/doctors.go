@@ -164,19 +164,7 @@ func byID(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []p
 	if err != nil {
 		return nil, err
 	}
-	conn.PageInfo.HasPreviousPage = a.After != nil
-	if len(nodes) > first {
-		conn.PageInfo.HasNextPage = true
-		nodes = nodes[:first]
-	}
-	conn.Edges = make([]*ent.DoctorEdge, len(nodes))
-	for i, n := range nodes {
-		conn.Edges[i] = &ent.DoctorEdge{Node: n, Cursor: scalar.Cursor{ID: n.ID}}
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
+	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor { return scalar.Cursor{ID: n.ID} })
 	return conn, nil
 }
 

@@ -109,20 +109,10 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 	}
 	sortTies(nodes)
 	conn := &ent.DoctorConnection{TotalCount: total}
-	conn.PageInfo.HasPreviousPage = a.After != nil
-	if len(nodes) > first {
-		conn.PageInfo.HasNextPage = true
-		nodes = nodes[:first]
-	}
-	for _, n := range nodes {
+	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
 		m, _ := distanceM(n)
-		c := scalar.Cursor{ID: n.ID, Value: m}
-		conn.Edges = append(conn.Edges, &ent.DoctorEdge{Node: n, Cursor: c})
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
+		return scalar.Cursor{ID: n.ID, Value: m}
+	})
 	return conn, nil
 }
 

@@ -95,21 +95,10 @@ func byNextFreeSlot(ctx context.Context, client *ent.Client, q *ent.DoctorQuery,
 	if err != nil {
 		return nil, err
 	}
-	conn.PageInfo.HasPreviousPage = a.After != nil
-	if len(nodes) > first {
-		conn.PageInfo.HasNextPage = true
-		nodes = nodes[:first]
-	}
-	conn.Edges = make([]*ent.DoctorEdge, len(nodes))
-	for i, n := range nodes {
+	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
 		v, _ := n.Value(NextFreeAtColumn)
 		at, _ := v.(time.Time)
-		c := scalar.Cursor{ID: n.ID, Value: at.UTC()}
-		conn.Edges[i] = &ent.DoctorEdge{Node: n, Cursor: c}
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
+		return scalar.Cursor{ID: n.ID, Value: at.UTC()}
+	})
 	return conn, nil
 }

@@ -67,20 +67,9 @@ func byRating(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds
 	if err != nil {
 		return nil, err
 	}
-	conn.PageInfo.HasPreviousPage = a.After != nil
-	if len(nodes) > first {
-		conn.PageInfo.HasNextPage = true
-		nodes = nodes[:first]
-	}
-	conn.Edges = make([]*ent.DoctorEdge, len(nodes))
-	for i, n := range nodes {
-		c := scalar.Cursor{ID: n.ID, Value: scalar.Rating{Score: scoreOf(n)}}
-		conn.Edges[i] = &ent.DoctorEdge{Node: n, Cursor: c}
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
+	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
+		return scalar.Cursor{ID: n.ID, Value: scalar.Rating{Score: scoreOf(n)}}
+	})
 	return conn, nil
 }
 
