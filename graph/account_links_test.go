@@ -177,7 +177,7 @@ func shape(raw json.RawMessage) string {
 
 type movableClock struct{ off atomic.Int64 }
 
-func (c *movableClock) now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *movableClock) now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *movableClock) add(d time.Duration) { c.off.Add(int64(d)) }
 
 // A reset link works once, for 30 minutes, for its own account only; it

@@ -67,37 +67,7 @@ func TestSearchByNameCityStateAndMode(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			total := -1
-			var after any
-			// One doctor a page: the filters hold across pages too.
-			for pages := 0; pages < 10; pages++ {
-				vars := map[string]any{"first": 1, "after": after}
-				for k, v := range tc.vars {
-					vars[k] = v
-				}
-				var p struct {
-					Doctors struct {
-						TotalCount int
-						PageInfo   struct {
-							HasNextPage bool
-							EndCursor   *string
-						}
-						Edges []struct{ Node struct{ ID, Name string } }
-					}
-				}
-				env.Do("", filterSearchOp, vars).Decode(t, &p)
-				if total < 0 {
-					total = p.Doctors.TotalCount
-				}
-				for _, e := range p.Doctors.Edges {
-					got = append(got, e.Node.Name)
-				}
-				if !p.Doctors.PageInfo.HasNextPage {
-					break
-				}
-				after = *p.Doctors.PageInfo.EndCursor
-			}
+			got, total := namesPaged(t, env, filterSearchOp, tc.vars)
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) || total != len(tc.want) {
 				t.Fatalf("got %q (total %d), want %q", got, total, tc.want)
 			}
@@ -174,36 +144,7 @@ func TestSearchByPriceRangeAndFreeSlotBefore(t *testing.T) {
 		{"free before now", map[string]any{"before": at(-time.Hour)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			total := -1
-			var after any
-			for pages := 0; pages < 10; pages++ {
-				vars := map[string]any{"first": 1, "after": after}
-				for k, v := range tc.vars {
-					vars[k] = v
-				}
-				var p struct {
-					Doctors struct {
-						TotalCount int
-						PageInfo   struct {
-							HasNextPage bool
-							EndCursor   *string
-						}
-						Edges []struct{ Node struct{ Name string } }
-					}
-				}
-				env.Do("", priceSearchOp, vars).Decode(t, &p)
-				if total < 0 {
-					total = p.Doctors.TotalCount
-				}
-				for _, e := range p.Doctors.Edges {
-					got = append(got, e.Node.Name)
-				}
-				if !p.Doctors.PageInfo.HasNextPage {
-					break
-				}
-				after = *p.Doctors.PageInfo.EndCursor
-			}
+			got, total := namesPaged(t, env, priceSearchOp, tc.vars)
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) || total != len(tc.want) {
 				t.Fatalf("got %q (total %d), want %q", got, total, tc.want)
 			}
@@ -222,4 +163,41 @@ func TestSearchByPriceRangeAndFreeSlotBefore(t *testing.T) {
 			t.Errorf("%s: code %q field %q, want BAD_USER_INPUT %q", tc.name, r.Code(), r.Ext("field"), tc.field)
 		}
 	}
+}
+
+// namesPaged runs a doctors search one doctor a page (the filters must
+// hold across pages too) and returns the names in order and the first
+// page's totalCount.
+func namesPaged(t *testing.T, env *apptest.Env, op string, filters map[string]any) (names []string, total int) {
+	t.Helper()
+	total = -1
+	var after any
+	for pages := 0; pages < 10; pages++ {
+		vars := map[string]any{"first": 1, "after": after}
+		for k, v := range filters {
+			vars[k] = v
+		}
+		var p struct {
+			Doctors struct {
+				TotalCount int
+				PageInfo   struct {
+					HasNextPage bool
+					EndCursor   *string
+				}
+				Edges []struct{ Node struct{ Name string } }
+			}
+		}
+		env.Do("", op, vars).Decode(t, &p)
+		if total < 0 {
+			total = p.Doctors.TotalCount
+		}
+		for _, e := range p.Doctors.Edges {
+			names = append(names, e.Node.Name)
+		}
+		if !p.Doctors.PageInfo.HasNextPage {
+			break
+		}
+		after = *p.Doctors.PageInfo.EndCursor
+	}
+	return names, total
 }
