@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-
 	"github.com/healthmed/healthmed/ent"
 	_ "github.com/healthmed/healthmed/ent/runtime"
 	"github.com/healthmed/healthmed/internal/app"

@@ -35,9 +35,9 @@ const (
 	// external identity; anything at all for a registration still
 	// waiting for its link).
 	ReasonEmailNotVerified = "EMAIL_NOT_VERIFIED"
-	ReasonAlreadyExists     = "ALREADY_EXISTS"
-	ReasonAlreadyReplied    = "ALREADY_REPLIED"
-	ReasonAlreadyHidden     = "ALREADY_HIDDEN"
+	ReasonAlreadyExists    = "ALREADY_EXISTS"
+	ReasonAlreadyReplied   = "ALREADY_REPLIED"
+	ReasonAlreadyHidden    = "ALREADY_HIDDEN"
 	// ReasonSlotHeld: the slot is held for a patient on the doctor's
 	// waitlist until their hold expires.
 	ReasonSlotHeld          = "SLOT_HELD"
