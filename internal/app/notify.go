@@ -29,9 +29,14 @@ func newNotifications(cfg config.Config, client *ent.Client, log *slog.Logger) (
 		MaxAttempts: cfg.Notify.MaxAttempts, RetryBase: cfg.Notify.RetryBase, RetryMax: cfg.Notify.RetryMax,
 		Lease: cfg.Notify.Lease, Poll: cfg.Notify.Poll,
 	}
-	if n := cfg.Notify; n.SMTPHost != "" {
+	switch n := cfg.Notify; {
+	case n.SMTPHost != "":
 		w.Mailer = &notify.SMTP{Host: n.SMTPHost, Port: n.SMTPPort, TLS: n.SMTPTLS,
 			Username: n.SMTPUser, Password: string(n.SMTPPassword), HeloName: domain(from.Address)}
+	case cfg.Dev:
+		// A development server writes its e-mails to the log, where a
+		// developer finds the links that make and recover accounts.
+		w.Mailer = notify.LogMailer{Log: log}
 	}
 	return &notifications{
 		service: &notify.Service{Client: client},
@@ -48,8 +53,11 @@ func (a *App) StartNotifications(ctx context.Context, log *slog.Logger) (stop fu
 	if a.notify == nil || !a.notify.enabled {
 		return func() {}
 	}
-	if a.notify.worker.Mailer == nil {
+	switch a.notify.worker.Mailer.(type) {
+	case nil:
 		log.Warn("notifications: HEALTHMED_SMTP_HOST is not set, no e-mail will be sent")
+	case notify.LogMailer:
+		log.Warn("notifications: HEALTHMED_SMTP_HOST is not set; development server: e-mails are written to this log")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
