@@ -117,6 +117,7 @@ func FuzzCursor(f *testing.F) {
 	f.Add(EncodeCursor(Cursor{ID: 1}))
 	f.Add(EncodeCursor(Cursor{ID: 4294967297, Value: time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)}))
 	f.Add(EncodeCursor(Cursor{ID: 3, Value: 1523.25}))
+	f.Add(EncodeCursor(Cursor{ID: 5, Value: Rating{Score: 4.15}}))
 	f.Add(floatCursor(math.Inf(1)))
 	f.Add("gaFpzwAAAAIAAAAA")
 	f.Add(base64.RawStdEncoding.EncodeToString(append(bytes.Repeat([]byte{0x91}, 40), 0xc0)))
@@ -145,6 +146,10 @@ func FuzzCursor(f *testing.F) {
 		case float64:
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				t.Fatalf("%q: float %v", s, v)
+			}
+		case Rating:
+			if math.IsNaN(v.Score) || math.IsInf(v.Score, 0) {
+				t.Fatalf("%q: score %v", s, v.Score)
 			}
 		default:
 			t.Fatalf("%q: sort value of type %T", s, v)
