@@ -53,15 +53,7 @@ func hasFreeSlotBefore(now, until time.Time) predicate.Doctor {
 // Doctors with no free slot are not listed in this order.
 func byNextFreeSlot(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
 	now := clock.UTC(a.Now)
-	if a.Near != nil {
-		pt := a.Near.EWKT()
-		if a.WithinKm != nil {
-			w := withinRadius(pt, *a.WithinKm*1000)
-			preds = append(preds, w)
-			q.Where(w)
-		}
-		q.Modify(func(s *sql.Selector) { s.AppendSelectExprAs(sql.ExprFunc(distanceTo(s, pt)), DistanceColumn) })
-	}
+	preds = showDistance(q, preds, a)
 	conn := &ent.DoctorConnection{}
 	if a.CountTotal {
 		var err error

@@ -27,17 +27,7 @@ func ratingScore(s *sql.Selector) string {
 // id, both descending, so that the cursor is one row comparison the
 // index's backward scan answers and the page stops at its LIMIT.
 func byRating(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
-	if a.Near != nil {
-		// A point with the rating order shows the distance; a radius
-		// filters.
-		pt := a.Near.EWKT()
-		if a.WithinKm != nil {
-			w := withinRadius(pt, *a.WithinKm*1000)
-			preds = append(preds, w)
-			q.Where(w)
-		}
-		q.Modify(func(s *sql.Selector) { s.AppendSelectExprAs(sql.ExprFunc(distanceTo(s, pt)), DistanceColumn) })
-	}
+	preds = showDistance(q, preds, a)
 	conn := &ent.DoctorConnection{}
 	if a.CountTotal {
 		var err error
