@@ -137,7 +137,7 @@ func leave(ctx context.Context, c *ent.Client, e *ent.WaitlistEntry) error {
 
 // Entries are the signed-in patient's places in line, oldest first.
 func (s *Service) Entries(ctx context.Context) ([]*ent.WaitlistEntry, error) {
-	return s.Client.WaitlistEntry.Query().Where(waitlistentry.StatusEQ(waitlistentry.StatusWAITING)).
+	return s.db(ctx).WaitlistEntry.Query().Where(waitlistentry.StatusEQ(waitlistentry.StatusWAITING)).
 		Order(ent.Asc(waitlistentry.FieldCreatedAt), ent.Asc(waitlistentry.FieldID)).All(ctx)
 }
 
@@ -148,7 +148,7 @@ func (s *Service) Position(ctx context.Context, e *ent.WaitlistEntry) (*int, err
 	if e.Status != waitlistentry.StatusWAITING {
 		return nil, nil
 	}
-	ahead, err := s.Client.WaitlistEntry.Query().Where(
+	ahead, err := s.db(ctx).WaitlistEntry.Query().Where(
 		waitlistentry.DoctorID(e.DoctorID),
 		waitlistentry.StatusEQ(waitlistentry.StatusWAITING),
 		waitlistentry.Or(
@@ -166,7 +166,7 @@ func (s *Service) Position(ctx context.Context, e *ent.WaitlistEntry) (*int, err
 // if any. A hold past its time that the expiry job has not handed on
 // yet is shown no more.
 func (s *Service) CurrentOffer(ctx context.Context, e *ent.WaitlistEntry) (*ent.WaitlistOffer, error) {
-	o, err := s.Client.WaitlistOffer.Query().Where(waitlistoffer.EntryID(e.ID),
+	o, err := s.db(ctx).WaitlistOffer.Query().Where(waitlistoffer.EntryID(e.ID),
 		waitlistoffer.StatusEQ(waitlistoffer.StatusHELD), waitlistoffer.ExpiresAtGT(s.now())).
 		WithSlot().Only(ctx)
 	if ent.IsNotFound(err) {
