@@ -11,7 +11,7 @@ import (
 var ErrBusy = errors.New("auth: too many passwords being hashed, try again shortly")
 
 // argonGate bounds how many argon2id derivations run at once (each takes
-// ~19 MiB and a full core, so a burst beyond the core count only adds
+// 7 MiB and a full core, so a burst beyond the core count only adds
 // memory pressure, never throughput), and orders them so that a flood of
 // registrations cannot slow logins down:
 //
@@ -67,7 +67,9 @@ func (g *argonGate) enter(hash bool) error {
 	return nil
 }
 
-func (g *argonGate) leave(hash bool) {
+// leave frees the caller's slot; it reports whether the gate is now idle:
+// nothing running and nothing waiting.
+func (g *argonGate) leave(hash bool) (idle bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.running--
@@ -88,7 +90,8 @@ func (g *argonGate) leave(hash bool) {
 			g.hashing++
 			close(ch)
 		default:
-			return
+			return g.running == 0
 		}
 	}
+	return false
 }

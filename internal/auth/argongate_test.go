@@ -107,3 +107,28 @@ func TestArgonGateBoundsWaitingHashes(t *testing.T) {
 		t.Fatal("no waiting hash got the freed slot")
 	}
 }
+
+// leave says "idle" only to the last one out with nobody waiting: that is
+// when a password check's memory is handed back at once.
+func TestArgonGateIdleOnlyWhenEmpty(t *testing.T) {
+	g := newArgonGate(2, 4)
+	for range 2 {
+		if err := g.enter(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting := enterAsync(g, false)
+	queued(t, g, 1, 0)
+	if g.leave(false) {
+		t.Fatal("idle while a check ran and another had just been let in")
+	}
+	if !passed(waiting) {
+		t.Fatal("the waiting check did not get the freed slot")
+	}
+	if g.leave(false) {
+		t.Fatal("idle while a check still ran")
+	}
+	if !g.leave(false) {
+		t.Fatal("not idle after the last check left")
+	}
+}

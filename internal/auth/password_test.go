@@ -172,7 +172,10 @@ func TestCheckPasswordKeepsOlderParameters(t *testing.T) {
 		salt[i] = byte(i)
 	}
 	old := argonParams{memory: 19456, time: 2, threads: 1}
-	key := deriveKey("correct horse battery staple", salt, old, argonKeyLen)
+	key, err := deriveKey(true, "correct horse battery staple", salt, old, argonKeyLen)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := "$argon2id$v=19$m=19456,t=2,p=1$" + phcB64.EncodeToString(salt) + "$" + phcB64.EncodeToString(key)
 	if !CheckPassword(h, "correct horse battery staple") {
 		t.Fatal("a hash with the older parameters no longer verifies")
