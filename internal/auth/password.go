@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -101,22 +100,13 @@ func DummyCheck(pw string) {
 
 // deriveKey runs one argon2id derivation through the gate (hash: a new
 // password, which may be refused with ErrBusy; otherwise a check).
-//
-// The derivation's memory block (7 MiB) is garbage as soon as it returns,
-// but the collector would only reclaim it on its own schedule, after the
-// next derivation has taken 7 MiB more: a replica answering one password
-// after another then holds two blocks, not one. When no other derivation
-// runs or waits, a collection is run at once (about a millisecond here,
-// against the derivation's 30) so the next one reuses the same memory.
-// Under a sustained stream of derivations the gate never idles, and the
-// collector's own pacing recycles the blocks.
 func deriveKey(hash bool, pw string, salt []byte, p argonParams, keyLen uint32) ([]byte, error) {
 	if err := defaultGate.enter(hash); err != nil {
 		return nil, err
 	}
 	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
 	if defaultGate.leave(hash) {
-		runtime.GC()
+		releaseDerivationMemory()
 	}
 	return key, nil
 }
