@@ -283,17 +283,6 @@ export class Received {
   }
 }
 
-// followAgenda subscribes a graphql-ws client to the doctor's agenda and
-// records each event's slot (errors and completions too, so that a test
-// sees them).
-export function followAgenda(client, query, received) {
-  return client.subscribe({ query }, {
-    next: (m) => m.data?.agendaUpdated && received.add(m.data.agendaUpdated.slot?.id),
-    error: (e) => received.add('ERROR ' + JSON.stringify(e?.code ?? e?.message ?? e)),
-    complete: () => received.add('COMPLETE'),
-  });
-}
-
 // receivedExactly waits for want and reports whether every event came,
 // each once, and what came instead.
 export async function receivedExactly(received, want) {

@@ -1,33 +1,40 @@
 // A subscription outlives its access tokens: when one expires the server
 // closes the socket with a code graphql-ws retries on, and the client's
-// connectionParams function hands over a refreshed token.
+// connectionParams function hands over a refreshed token. Directly and
+// through Apollo Client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, newDoctor, createSlot, Received, sleep, followAgenda, receivedExactly } from './cluster.js';
-import { liveClient, agendaUpdated } from './setup.js';
+import { startCluster, newDoctor, createSlot, Received, sleep, receivedExactly } from './cluster.js';
+import { liveClient, followers } from './setup.js';
 
 let cluster;
 before(async () => { cluster = await startCluster({ HEALTHMED_TOKEN_TTL: '8s' }); });
 after(async () => { await cluster?.stop(); });
 
-test('the subscription lives on across access-token refreshes', async () => {
-  const { balancer, replicas } = cluster;
-  const doctor = await newDoctor(replicas[0].url);
-  const client = liveClient(balancer.wsURL, doctor);
-  const received = new Received();
-  const dispose = followAgenda(client, agendaUpdated, received);
-  try {
-    await sleep(1000);
-    const want = [];
-    // the token lives 8 s: 20 s is at least two expiries
-    for (let i = 0; i < 5; i++) {
-      want.push(await createSlot(replicas[i % 2].url, doctor));
-      await sleep(4000);
+for (const [name, follow] of Object.entries(followers)) {
+  test(`${name}: the subscription lives on across access-token refreshes`, async () => {
+    const { balancer, replicas } = cluster;
+    const doctor = await newDoctor(replicas[0].url);
+    const client = liveClient(balancer.wsURL, doctor);
+    let connections = 0;
+    client.on('connected', () => connections++);
+    const received = new Received();
+    const dispose = follow(client, received);
+    try {
+      await sleep(1000);
+      const want = [];
+      // the token lives 8 s: 20 s is at least two expiries
+      for (let i = 0; i < 5; i++) {
+        want.push(await createSlot(replicas[i % 2].url, doctor));
+        await sleep(4000);
+      }
+      const r = await receivedExactly(received, want);
+      assert.ok(r.ok, `want ${want.join(', ')} once each; got ${r.got}\n${cluster.logs()}`);
+      // each expiry closed the socket and a refreshed token opened the next
+      assert.ok(connections >= 3, `${connections} connections, want one per token (three or more)`);
+    } finally {
+      dispose();
+      await client.dispose();
     }
-    const r = await receivedExactly(received, want);
-    assert.ok(r.ok, `want ${want.join(', ')} once each; got ${r.got}\n${cluster.logs()}`);
-  } finally {
-    dispose();
-    await client.dispose();
-  }
-});
+  });
+}

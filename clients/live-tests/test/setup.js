@@ -4,7 +4,12 @@
 // a limit. The
 // server resumes each subscription where the sign-in left it.
 import { createClient } from 'graphql-ws';
+import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import WebSocket from 'ws';
+
+// Apollo's link reads the browser's WebSocket global; Node 20 has none.
+globalThis.WebSocket ??= WebSocket;
 
 export function liveClient(url, auth) {
   return createClient({
@@ -19,3 +24,25 @@ export function liveClient(url, auth) {
 }
 
 export const agendaUpdated = 'subscription { agendaUpdated { id kind slot { id } } }';
+
+// record hands each event's slot to received, and errors and completions
+// too, so that a test sees them.
+export function record(received) {
+  return {
+    next: (m) => m.data?.agendaUpdated && received.add(m.data.agendaUpdated.slot?.id),
+    error: (e) => received.add('ERROR ' + JSON.stringify(e?.code ?? e?.message ?? e)),
+    complete: () => received.add('COMPLETE'),
+  };
+}
+
+// followers subscribe to the doctor's agenda over a graphql-ws client,
+// directly or through Apollo Client's GraphQLWsLink, and return what
+// ends the subscription. Each case runs with both.
+export const followers = {
+  'graphql-ws': (client, received) => client.subscribe({ query: agendaUpdated }, record(received)),
+  'Apollo': (client, received) => {
+    const apollo = new ApolloClient({ link: new GraphQLWsLink(client), cache: new InMemoryCache() });
+    const sub = apollo.subscribe({ query: gql(agendaUpdated) }).subscribe(record(received));
+    return () => { sub.unsubscribe(); apollo.stop(); };
+  },
+};
