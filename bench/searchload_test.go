@@ -142,35 +142,15 @@ type cpuReading struct {
 }
 
 func (m *meter) read(ctx context.Context) cpuReading {
-	r := cpuReading{backends: map[int]time.Duration{}}
+	var r cpuReading
 	r.server, _ = serverproc.CPU(m.server)
-	rows, err := m.db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity
-		WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, m.dbName)
-	if err != nil {
-		return r
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var pid int
-		if rows.Scan(&pid) == nil {
-			if c, err := serverproc.CPU(pid); err == nil {
-				r.backends[pid] = c
-			}
-		}
-	}
+	r.backends = serverproc.BackendCPU(ctx, m.db, m.dbName)
 	return r
 }
 
-// pgTotal is the backends' CPU since before; a backend that started
-// meanwhile counts whole (the cost of starting one is part of the load).
-// One that ended meanwhile is missed, which the runs keep rare by
-// keeping the pool's connections open.
+// pgTotal is the backends' CPU since before (serverproc.BackendCPUSince).
 func (r cpuReading) pgTotal(before cpuReading) time.Duration {
-	var d time.Duration
-	for pid, c := range r.backends {
-		d += c - before.backends[pid]
-	}
-	return d
+	return serverproc.BackendCPUSince(before.backends, r.backends)
 }
 
 // loadClient posts prepared payloads with a patience of its own.
