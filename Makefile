@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-compare bench-subs bench-hostile fuzz test-js test-ts
+.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-compare bench-subs bench-mixed bench-hostile fuzz test-js test-ts
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE.
 ## The server runs as the terminal's foreground job (set -m; the command
@@ -104,7 +104,8 @@ build:
 ## (CPU per search, latency, goodput), the booking load against one (200
 ## patients on distinct slots: bookings/s, latency, CPU per booking; 20 races
 ## of 1,000 patients for one slot), the load benchmarks, then the same search
-## side by side with raw SQL and PostGraphile
+## side by side with raw SQL and PostGraphile. The subscription loads
+## (bench-subs, bench-mixed) take minutes at their full size and run apart
 bench: test-db
 	export HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))}; \
 	$(GO) test -count=1 -run '^(TestSearchPlanUsesLocationIndex|TestSearchNeverReadsCredentials|TestBookingStatements)$$' -v ./bench/... && \
@@ -134,3 +135,15 @@ SUBS_FLAGS ?=
 bench-subs:
 	@deploy/local/prepare-db.sh
 	$(GO) run ./bench/subload -n $(N) -pg "$(call LOCAL_DB_URL,postgres)" $(SUBS_FLAGS)
+
+## bench-mixed: the product's day on two replicas (bench/subload -mixed): N
+## subscribers, a tenth of them patients on their own appointments and the
+## rest one doctor's screens, while patients search (500/s) and book (50/s)
+## and doctors accept, on 200,000 seeded doctors: memory per socket,
+## delivery of an acceptance to its patient and of the doctor's fan-out,
+## search and booking latency, errors by code, nothing lost. Not part of
+## `make bench`: minutes at N=20000; MIXED_FLAGS=-h lists the knobs
+MIXED_FLAGS ?=
+bench-mixed:
+	@deploy/local/prepare-db.sh
+	$(GO) run ./bench/subload -mixed -n $(N) -pg "$(call LOCAL_DB_URL,postgres)" $(MIXED_FLAGS)

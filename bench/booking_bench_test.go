@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/internal/apptest"
@@ -28,8 +29,6 @@ const (
 	bookingDoctors = 8
 )
 
-const bookOp = `mutation($slot: ID!) { bookAppointment(slotId: $slot) { id status startsAt } }`
-
 // BenchmarkBookingUnderContention has 64 patients book through GraphQL at
 // once, 8 of them racing for each slot, so about 8 slots are contended
 // at any moment. Attempt i goes to slot i/8 and is made by patient i%64:
@@ -44,7 +43,7 @@ func BenchmarkBookingUnderContention(b *testing.B) {
 	env := apptest.New(b, apptest.Unthrottled())
 	sys := viewer.SystemContext(context.Background())
 	for i := 0; i < bookingDoctors; i++ {
-		env.Doctor(fmt.Sprintf("Dr. Busy %d", i), "Cardiology", saoPauloLat, saoPauloLng)
+		env.Doctor(fmt.Sprintf("Dr. Busy %d", i), "Cardiology", workload.SaoPauloLat, workload.SaoPauloLng)
 	}
 	doctorIDs, err := env.DB.Client.Doctor.Query().IDs(sys)
 	if err != nil || len(doctorIDs) != bookingDoctors {
@@ -65,7 +64,7 @@ func BenchmarkBookingUnderContention(b *testing.B) {
 		ids := slots.make(b, nSlots)
 		payloads := make([][]byte, nSlots)
 		for i, id := range ids {
-			payloads[i] = body(bookOp, map[string]any{"slot": strconv.Itoa(id)})
+			payloads[i] = body(workload.BookOp, map[string]any{"slot": strconv.Itoa(id)})
 		}
 		var (
 			all, won, lost latencies

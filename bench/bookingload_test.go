@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/bench/serverproc"
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/internal/auth"
 )
 
@@ -82,7 +83,7 @@ func TestBookingLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, _, err := seedDoctors(ctx, db, loadDoctorsBooked, 2); err != nil {
+	if _, _, err := workload.SeedDoctors(ctx, db, loadDoctorsBooked, 2); err != nil {
 		t.Fatalf("seed doctors: %v", err)
 	}
 	patients, slotAt, err := seedBooking(ctx, db)
@@ -129,7 +130,7 @@ func TestBookingLoad(t *testing.T) {
 
 	// Distinct slots: each patient walks its own diagonal of the agendas.
 	payload := func(p, k int) []byte {
-		return body(bookOp, map[string]any{"slot": strconv.Itoa(slotAt[k][(p+k)%loadDoctorsBooked])})
+		return body(workload.BookOp, map[string]any{"slot": strconv.Itoa(slotAt[k][(p+k)%loadDoctorsBooked])})
 	}
 	steps := make([]int, loadPatients)
 	run := func(d time.Duration) (n int, lat []time.Duration, fail error) {
@@ -202,7 +203,7 @@ func TestBookingLoad(t *testing.T) {
 	var worst time.Duration
 	for trial := range raceTrials {
 		slotID := slotAt[loadSteps-raceTrials+trial][0]
-		p := body(bookOp, map[string]any{"slot": strconv.Itoa(slotID)})
+		p := body(workload.BookOp, map[string]any{"slot": strconv.Itoa(slotID)})
 		var (
 			wg          sync.WaitGroup
 			won, taken  atomic.Int64

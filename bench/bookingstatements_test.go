@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/internal/apptest"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -19,7 +20,7 @@ import (
 func TestBookingStatements(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	sys := viewer.SystemContext(context.Background())
-	env.Doctor("Dr. Counted", "Cardiology", saoPauloLat, saoPauloLng)
+	env.Doctor("Dr. Counted", "Cardiology", workload.SaoPauloLat, workload.SaoPauloLng)
 	doctorID := env.DB.Client.Doctor.Query().OnlyIDX(sys)
 	token := env.PatientToken(t, "Counted Patient")
 	patientID := env.DB.Client.Patient.Query().Where(patient.Name("Counted Patient")).OnlyIDX(sys)
@@ -34,7 +35,7 @@ func TestBookingStatements(t *testing.T) {
 		sl := env.DB.Client.Slot.Create().SetDoctorID(doctorID).SetStartsAt(start).SetEndsAt(start.Add(30 * time.Minute)).SaveX(sys)
 		var r apptest.Response
 		all := env.StatementsDuring("", func() {
-			r = env.Do(token, bookOp, map[string]any{"slot": strconv.Itoa(sl.ID)})
+			r = env.Do(token, workload.BookOp, map[string]any{"slot": strconv.Itoa(sl.ID)})
 		})
 		if len(r.Errors) > 0 {
 			t.Fatalf("booking %d: %+v", i, r.Errors)

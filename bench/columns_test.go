@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/app"
@@ -24,7 +25,7 @@ import (
 func TestSearchNeverReadsCredentials(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
-	if _, _, err := seedDoctors(ctx, env.DB.SQL, 500, 2); err != nil {
+	if _, _, err := workload.SeedDoctors(ctx, env.DB.SQL, 500, 2); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
@@ -39,7 +40,7 @@ func TestSearchNeverReadsCredentials(t *testing.T) {
 				location { lat lng } distanceKm nextFreeSlot { id } slots { id } } }
 		}
 	}`
-	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	near := map[string]any{"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng}
 	for _, vars := range []map[string]any{
 		{},
 		{"s": "Cardiology", "min": 3.0},
@@ -72,7 +73,7 @@ func TestSearchNeverReadsCredentials(t *testing.T) {
 func TestSearchReadsOnlySelectedColumns(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
-	if _, _, err := seedDoctors(ctx, env.DB.SQL, 200, 3); err != nil {
+	if _, _, err := workload.SeedDoctors(ctx, env.DB.SQL, 200, 3); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
@@ -81,7 +82,7 @@ func TestSearchReadsOnlySelectedColumns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
-	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	near := map[string]any{"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng}
 	for _, c := range []struct {
 		node       string
 		read, skip []string

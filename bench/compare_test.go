@@ -23,6 +23,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/healthmed/healthmed/bench/serverproc"
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/apptest"
@@ -91,7 +92,7 @@ func TestSearchCompare(t *testing.T) {
 	// healthmed
 	{
 		lc := newLoadClient("http://"+rig.addr+"/graphql", 2*time.Second)
-		payload := body(loadSearchSlotOp, loadSearchVars)
+		payload := body(workload.SearchNextFreeOp, workload.SearchVars())
 		checkAnswer(t, lc, payload, `"cursor"`)
 		m := &meter{server: rig.server.Cmd.Process.Pid, db: rig.db, dbName: dbName}
 		rows = append(rows, measureHTTP(ctx, "healthmed", lc, payload, m))
@@ -114,7 +115,7 @@ func TestSearchCompare(t *testing.T) {
 		defer func() { _ = pg.Process.Kill(); _ = pg.Wait() }()
 		lc := newLoadClient("http://"+addr+"/graphql", 2*time.Second)
 		payload := body(postgraphileSearchOp, map[string]any{
-			"lat": saoPauloLat, "lng": saoPauloLng, "km": 10.0, "s": "Cardiology", "n": 20})
+			"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng, "km": 10.0, "s": "Cardiology", "n": 20})
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			raw, err := lc.post(ctx, payload)
@@ -201,7 +202,7 @@ func healthmedStatements(ctx context.Context, t *testing.T, rig *searchRig) stri
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
-	graphql(t, a.Handler, loadSearchSlotOp, loadSearchVars)
+	graphql(t, a.Handler, workload.SearchNextFreeOp, workload.SearchVars())
 	var script strings.Builder
 	for _, q := range rec.all() {
 		if !strings.Contains(q.SQL, `"doctors"`) && !strings.Contains(q.SQL, `"slots"`) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/internal/apptest"
 	"github.com/healthmed/healthmed/internal/search"
 )
@@ -16,7 +17,7 @@ func TestSearchTotalCountIsBounded(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
 	const n = 600
-	if _, _, err := seedDoctors(ctx, env.DB.SQL, n, 4); err != nil {
+	if _, _, err := workload.SeedDoctors(ctx, env.DB.SQL, n, 4); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	count := func(where string, args ...any) int {
@@ -28,7 +29,7 @@ func TestSearchTotalCountIsBounded(t *testing.T) {
 		return c
 	}
 	const sp = "ST_DWithin(location, ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)'), $1, false)"
-	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	near := map[string]any{"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng}
 	const op = `query($near: GeoPointInput, $km: Float, $s: String, $after: Cursor) {
 		doctors(near: $near, withinKm: $km, specialty: $s, first: 5, after: $after) { totalCount pageInfo { endCursor } }
 	}`

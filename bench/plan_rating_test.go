@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/apptest"
@@ -37,11 +38,11 @@ const planRatedOp = `query($order: DoctorOrder, $name: String, $first: Int, $aft
 func TestSearchRatingAndNamePlansUseTheirIndexes(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
-	copyTime, analyzeTime, err := seedDoctors(ctx, env.DB.SQL, planDoctors, 1)
+	copyTime, analyzeTime, err := workload.SeedDoctors(ctx, env.DB.SQL, planDoctors, 1)
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	t.Log(describeSeed(planDoctors, copyTime, analyzeTime))
+	t.Log(workload.DescribeSeed(planDoctors, copyTime, analyzeTime))
 	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
 	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
 		ent.NewClient(ent.Driver(rec), ent.Reactions(&reaction.Deps{})))
@@ -84,7 +85,7 @@ func TestSearchRatingAndNamePlansUseTheirIndexes(t *testing.T) {
 	}
 
 	// The soonest free slot first: read from the slots in time order.
-	free, err := seedSlots(ctx, env.DB.SQL)
+	free, err := workload.SeedSlots(ctx, env.DB.SQL)
 	if err != nil {
 		t.Fatalf("seed slots: %v", err)
 	}

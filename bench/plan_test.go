@@ -18,6 +18,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/apptest"
@@ -56,11 +57,11 @@ const planSearchOp = `query($near: GeoPointInput, $km: Float, $s: String, $min: 
 func TestSearchPlanUsesLocationIndex(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	ctx := context.Background()
-	copyTime, analyzeTime, err := seedDoctors(ctx, env.DB.SQL, planDoctors, 1)
+	copyTime, analyzeTime, err := workload.SeedDoctors(ctx, env.DB.SQL, planDoctors, 1)
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	t.Log(describeSeed(planDoctors, copyTime, analyzeTime))
+	t.Log(workload.DescribeSeed(planDoctors, copyTime, analyzeTime))
 
 	rec := &recordingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB.SQL)}
 	a, err := app.Build(ctx, env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)), env.DB.SQL,
@@ -68,7 +69,7 @@ func TestSearchPlanUsesLocationIndex(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
-	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	near := map[string]any{"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng}
 	target := map[string]any{"near": near, "km": 10.0, "s": "Cardiology", "first": 20}
 	first := graphql(t, a.Handler, planSearchOp, target)
 	var page struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/invoice"
@@ -57,7 +58,7 @@ func BenchmarkReports(b *testing.B) {
 	env := apptest.New(b, apptest.Unthrottled())
 	ctx := context.Background()
 	start := time.Now()
-	if _, _, err := seedDoctors(ctx, env.DB.SQL, reportDoctors, 7); err != nil {
+	if _, _, err := workload.SeedDoctors(ctx, env.DB.SQL, reportDoctors, 7); err != nil {
 		b.Fatal(err)
 	}
 	first, counts, err := seedClinic(ctx, env.DB.SQL, n, time.Now().UTC())
@@ -279,7 +280,7 @@ func copyRows(ctx context.Context, db *sql.DB, table string, columns []string, n
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	stmt, err := tx.PrepareContext(ctx, copyFrom(table, columns...))
+	stmt, err := tx.PrepareContext(ctx, workload.CopyFrom(table, columns...))
 	if err != nil {
 		return fmt.Errorf("prepare COPY %s: %w", table, err)
 	}

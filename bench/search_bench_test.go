@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
 
@@ -33,7 +34,7 @@ const searchNearOp = `query($near: GeoPointInput, $km: Float, $first: Int) {
 }`
 
 var searchNearVars = map[string]any{
-	"near":  map[string]any{"lat": saoPauloLat, "lng": saoPauloLng},
+	"near":  map[string]any{"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng},
 	"km":    10.0,
 	"first": 20,
 }
@@ -47,7 +48,7 @@ var searchNearVars = map[string]any{
 // sub-benchmarks are the ones the framework runs with growing b.N.
 func BenchmarkSearchNearCityCentre(b *testing.B) {
 	env := apptest.New(b, apptest.Unthrottled())
-	copyTime, analyzeTime, err := seedDoctors(context.Background(), env.DB.SQL, benchDoctors, 1)
+	copyTime, analyzeTime, err := workload.SeedDoctors(context.Background(), env.DB.SQL, benchDoctors, 1)
 	if err != nil {
 		b.Fatalf("seed: %v", err)
 	}
@@ -71,7 +72,7 @@ func BenchmarkSearchNearCityCentre(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			setupLog.Do(func() {
 				b.Logf("%s; %d of them within 10 km of the centre; pages of 20",
-					describeSeed(benchDoctors, copyTime, analyzeTime), total)
+					workload.DescribeSeed(benchDoctors, copyTime, analyzeTime), total)
 			})
 			var (
 				lat      latencies

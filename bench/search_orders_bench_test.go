@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
 
@@ -25,15 +26,15 @@ const searchOrdersOp = `query($near: GeoPointInput, $km: Float, $order: DoctorOr
 func BenchmarkSearchOrders(b *testing.B) {
 	env := apptest.New(b, apptest.Unthrottled())
 	ctx := context.Background()
-	if _, _, err := seedDoctors(ctx, env.DB.SQL, benchDoctors, 1); err != nil {
+	if _, _, err := workload.SeedDoctors(ctx, env.DB.SQL, benchDoctors, 1); err != nil {
 		b.Fatalf("seed: %v", err)
 	}
-	if _, err := seedSlots(ctx, env.DB.SQL); err != nil {
+	if _, err := workload.SeedSlots(ctx, env.DB.SQL); err != nil {
 		b.Fatalf("seed slots: %v", err)
 	}
 	c := newClient(env.Server.URL, 1)
 	defer c.close()
-	near := map[string]any{"lat": saoPauloLat, "lng": saoPauloLng}
+	near := map[string]any{"lat": workload.SaoPauloLat, "lng": workload.SaoPauloLng}
 	for _, o := range []struct {
 		name string
 		vars map[string]any

@@ -19,39 +19,15 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/bench/serverproc"
+	"github.com/healthmed/healthmed/bench/workload"
 )
 
 // loadDoctors is the table size the search's targets are stated for.
 const loadDoctors = 200_000
 
-// The search of the targets: one specialty within 10 km of São Paulo's
-// centre, first 20, with the distance; with and without the next free
-// slot of each doctor.
-const (
-	loadSearchOp = `query($near: GeoPointInput, $km: Float, $s: String, $first: Int) {
-  doctors(near: $near, withinKm: $km, specialty: $s, first: $first) {
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node { id name specialty priceCents rating distanceKm } }
-  }
-}`
-	loadSearchSlotOp = `query($near: GeoPointInput, $km: Float, $s: String, $first: Int) {
-  doctors(near: $near, withinKm: $km, specialty: $s, first: $first) {
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node { id name specialty priceCents rating distanceKm nextFreeSlot { id startsAt } } }
-  }
-}`
-)
-
 // loadSearchCountOp is the search with totalCount, which counts up to
 // search.MaxTotalCount matches.
-var loadSearchCountOp = strings.Replace(loadSearchOp, "pageInfo {", "totalCount pageInfo {", 1)
-
-var loadSearchVars = map[string]any{
-	"near":  map[string]any{"lat": saoPauloLat, "lng": saoPauloLng},
-	"km":    10.0,
-	"s":     "Cardiology",
-	"first": 20,
-}
+var loadSearchCountOp = strings.Replace(workload.SearchOp, "pageInfo {", "totalCount pageInfo {", 1)
 
 // TestSearchLoad measures the doctor search against a `healthmed serve`
 // process of its own on 200,000 seeded doctors: server and PostgreSQL
@@ -73,7 +49,7 @@ func TestSearchLoad(t *testing.T) {
 	db, addr := rig.db, rig.addr
 	m := &meter{server: rig.server.Cmd.Process.Pid, db: db, dbName: "hmsearchload"}
 	lc := newLoadClient("http://"+addr+"/graphql", 2*time.Second)
-	plain, withSlot := body(loadSearchOp, loadSearchVars), body(loadSearchSlotOp, loadSearchVars)
+	plain, withSlot := body(workload.SearchOp, workload.SearchVars()), body(workload.SearchNextFreeOp, workload.SearchVars())
 	for _, p := range [][]byte{plain, withSlot} {
 		if raw, err := lc.post(ctx, p); err != nil || strings.Contains(string(raw), `"errors"`) ||
 			strings.Count(string(raw), `"cursor"`) != 20 {
@@ -86,7 +62,7 @@ func TestSearchLoad(t *testing.T) {
 	for _, v := range []struct {
 		name    string
 		payload []byte
-	}{{"search", plain}, {"search+totalCount", body(loadSearchCountOp, loadSearchVars)}, {"search+nextFreeSlot", withSlot}} {
+	}{{"search", plain}, {"search+totalCount", body(loadSearchCountOp, workload.SearchVars())}, {"search+nextFreeSlot", withSlot}} {
 		closedLoop(ctx, lc, v.payload, 4, time.Second) // warm the pool and the caches
 		before := m.read(ctx)
 		n, elapsed := closedLoop(ctx, lc, v.payload, 4, 6*time.Second)
@@ -152,26 +128,6 @@ func perOp(d time.Duration, n int) int64 {
 	return d.Microseconds() / int64(n)
 }
 
-// seedSlots gives every doctor within 15 km of São Paulo's centre three
-// free slots tomorrow (08:00 to 11:00 UTC).
-func seedSlots(ctx context.Context, db *sql.DB) (int64, error) {
-	_, err := db.ExecContext(ctx, `
-INSERT INTO slots (created_at, updated_at, doctor_id, starts_at, ends_at)
-SELECT now(), now(), d.id, date_trunc('day', now()) + interval '1 day' + h * interval '1 hour',
-       date_trunc('day', now()) + interval '1 day' + h * interval '1 hour' + interval '30 minutes'
-FROM doctors d, generate_series(8, 10) h
-WHERE ST_DWithin(d.location, ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)'), 15000)`)
-	if err != nil {
-		return 0, err
-	}
-	var free int64
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM slots`).Scan(&free); err != nil {
-		return 0, err
-	}
-	_, err = db.ExecContext(ctx, `ANALYZE slots`)
-	return free, err
-}
-
 // meter reads the CPU time of the server process and of PostgreSQL's
 // backends for the benchmark's database.
 type meter struct {
@@ -186,35 +142,15 @@ type cpuReading struct {
 }
 
 func (m *meter) read(ctx context.Context) cpuReading {
-	r := cpuReading{backends: map[int]time.Duration{}}
+	var r cpuReading
 	r.server, _ = serverproc.CPU(m.server)
-	rows, err := m.db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity
-		WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, m.dbName)
-	if err != nil {
-		return r
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var pid int
-		if rows.Scan(&pid) == nil {
-			if c, err := serverproc.CPU(pid); err == nil {
-				r.backends[pid] = c
-			}
-		}
-	}
+	r.backends = serverproc.BackendCPU(ctx, m.db, m.dbName)
 	return r
 }
 
-// pgTotal is the backends' CPU since before; a backend that started
-// meanwhile counts whole (the cost of starting one is part of the load).
-// One that ended meanwhile is missed, which the runs keep rare by
-// keeping the pool's connections open.
+// pgTotal is the backends' CPU since before (serverproc.BackendCPUSince).
 func (r cpuReading) pgTotal(before cpuReading) time.Duration {
-	var d time.Duration
-	for pid, c := range r.backends {
-		d += c - before.backends[pid]
-	}
-	return d
+	return serverproc.BackendCPUSince(before.backends, r.backends)
 }
 
 // loadClient posts prepared payloads with a patience of its own.
@@ -373,15 +309,15 @@ func startSearchRig(ctx context.Context, t *testing.T, base, name, addr string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	copyTime, analyzeTime, err := seedDoctors(ctx, db, loadDoctors, 1)
+	copyTime, analyzeTime, err := workload.SeedDoctors(ctx, db, loadDoctors, 1)
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	slots, err := seedSlots(ctx, db)
+	slots, err := workload.SeedSlots(ctx, db)
 	if err != nil {
 		t.Fatalf("seed slots: %v", err)
 	}
-	t.Logf("%s; %d free slots for the doctors around São Paulo", describeSeed(loadDoctors, copyTime, analyzeTime), slots)
+	t.Logf("%s; %d free slots for the doctors around São Paulo", workload.DescribeSeed(loadDoctors, copyTime, analyzeTime), slots)
 
 	key, err := serverproc.SigningKey()
 	if err != nil {

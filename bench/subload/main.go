@@ -60,6 +60,46 @@
 //     latencies include all of it; they are a ceiling for what the servers
 //     alone would show.
 //
+// # Mixed load: the product's 20,000 users
+//
+//	make bench-mixed N=20000
+//	go run ./bench/subload -mixed -n 2000 -search-rate 50 -book-rate 10
+//
+// With -mixed the same run becomes a day of the product rather than one
+// doctor's broadcast. The seed adds -doctors doctors (200,000 by default,
+// the search benchmarks' distribution: 35% around São Paulo) with three
+// free slots tomorrow for those within 15 km of it, -patients patients
+// (N/10 by default) with an insurance plan each, and a grid of half-hour
+// slots on -booked-doctors doctors within 10 km. Of the N sockets, the
+// patients' are spread among the doctor's screens, each a signed-in
+// patient on their own appointmentUpdated; every patient books one slot
+// first, whose update proves their subscription live. Then, while the
+// orchestrator sends its fan-out events as in the default mode, its
+// goroutines play the patients and doctors over HTTP, open loop, both
+// replicas alternately: -search-rate searches per second (the search of
+// the targets: Cardiology within 10 km of São Paulo, first 20, with the
+// distance and nextFreeSlot), -book-rate bookings per second on slots
+// nobody else books, and each booking's doctor accepting it
+// -accept-after later. The load runs for -duration, or until the last
+// event is delivered if that is later. The replicas keep their bound on
+// requests in flight; only the per-address and per-patient rate limits
+// are off, since every request comes from one address.
+//
+// Besides the default mode's figures (memory per socket is read before
+// the patients' warm-up bookings, so that it is the sockets'), it
+// reports: search, booking and acceptance latency (p50/p95/p99, from
+// when each request was due), answered rates and errors by code; the
+// targeted delivery, from just before an acceptance was sent until its
+// patient's socket read it, split by whether that socket is on the
+// replica that took the acceptance; the fan-out under the load, to the
+// N - patients screens; the CPU the replicas, PostgreSQL's backends, the
+// client processes and the orchestrator used during the load; and the
+// seeded patients' appointments in the database against what the
+// answers said. An acceptance that never reaches its patient, or an
+// answered booking or acceptance missing from the database, fails the
+// run. The targets then default to 300 ms for the fan-out's p99, 32 KiB
+// per connection and 25 ms for the targeted p99 (-target-targeted-p99).
+//
 // It ends with a verdict on the targets (-target-p99, -target-kib). The
 // exit status is 1 when the run itself failed: a socket did not connect,
 // or an event went missing; with -strict, also when a target was missed.
@@ -69,6 +109,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -115,6 +156,7 @@ type options struct {
 	targetP99    time.Duration
 	targetKiB    float64
 	strict       bool
+	mixed        mixedOptions
 }
 
 func main() {
@@ -143,6 +185,7 @@ func main() {
 	flag.DurationVar(&o.targetP99, "target-p99", time.Second, "delivery p99 target")
 	flag.Float64Var(&o.targetKiB, "target-kib", 50, "server memory target per connection, KiB")
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed, not only when the run fails")
+	o.mixed.register(flag.CommandLine)
 
 	flag.BoolVar(&worker, "worker", false, "internal: run as a client process")
 	flag.StringVar(&servers, "worker-servers", "", "internal")
@@ -151,6 +194,7 @@ func main() {
 	flag.StringVar(&wf.src, "worker-src", "", "internal")
 	flag.IntVar(&wf.concurrency, "worker-concurrency", 32, "internal")
 	flag.DurationVar(&wf.deadline, "worker-deadline", 15*time.Minute, "internal")
+	flag.IntVar(&wf.patients, "worker-patients", 0, "internal")
 	flag.Parse()
 
 	if worker {
@@ -167,6 +211,19 @@ func main() {
 	}
 
 	o.addrs = splitList(addrs)
+	if o.mixed.on {
+		o.mixed.defaults(o.n)
+		// The targets of the product's 20,000 users, unless asked for
+		// others.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["target-p99"] {
+			o.targetP99 = 300 * time.Millisecond
+		}
+		if !set["target-kib"] {
+			o.targetKiB = 32
+		}
+	}
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "subload:", err)
 		os.Exit(2)
@@ -189,7 +246,11 @@ func main() {
 	failed, missed := res.failures(o)
 	switch {
 	case len(missed) == 0:
-		fmt.Printf("targets        met (p99 < %s, < %.0f KiB per connection)\n", o.targetP99, o.targetKiB)
+		if o.mixed.on {
+			fmt.Printf("targets        met (fan-out p99 < %s, targeted p99 < %s, < %.0f KiB per connection)\n", o.targetP99, o.mixed.targetTargeted, o.targetKiB)
+		} else {
+			fmt.Printf("targets        met (p99 < %s, < %.0f KiB per connection)\n", o.targetP99, o.targetKiB)
+		}
 	default:
 		fmt.Printf("targets        missed: %s\n", strings.Join(missed, "; "))
 	}
@@ -270,6 +331,11 @@ func (o *options) check() error {
 	if err := checkLoopback(o.addrs...); err != nil {
 		return err
 	}
+	if o.mixed.on {
+		if err := o.mixed.check(o.n); err != nil {
+			return err
+		}
+	}
 	if u, err := url.Parse(o.pgURL); err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return errors.New("-pg: want a postgres:// URL")
 	} else if err := checkLoopback(u.Hostname()); err != nil {
@@ -317,6 +383,7 @@ type results struct {
 	N          int      `json:"n"`
 	Clients    int      `json:"clients"`
 	Acked      int      `json:"acked"`
+	Patients   int      `json:"patients"` // of Acked, patients' sockets (-mixed)
 	Failed     int      `json:"failed"`
 	PerReplica [2]int   `json:"per_replica"`
 	ConnErrors []string `json:"connect_errors,omitempty"`
@@ -347,7 +414,13 @@ type results struct {
 	Missing     int           `json:"missing"`
 	Closed      int           `json:"closed"`
 	Errors      []string      `json:"errors,omitempty"`
+
+	Mixed *mixedResults `json:"mixed,omitempty"`
 }
+
+// screens are the acked sockets of the doctor's agenda, which every
+// fan-out event must reach.
+func (r *results) screens() int { return r.Acked - r.Patients }
 
 type eventResult struct {
 	Slot     string        `json:"slot"`
@@ -399,15 +472,34 @@ func run(ctx context.Context, o options) (*results, error) {
 		"HEALTHMED_PUBLIC_URL=http://"+o.addrs[0],
 		"HEALTHMED_DATA_DIR="+tmp,
 		"HEALTHMED_SHUTDOWN_TIMEOUT=10s",
-		// Every socket is the same doctor's.
+		// Every screen is the same doctor's.
 		"HEALTHMED_SUBSCRIPTIONS_PER_ACCOUNT=0",
 	)
+	if o.mixed.on {
+		// Every patient and doctor sends from one loopback address,
+		// and a patient books more often than a person would: the
+		// per-address and per-patient limits would measure themselves.
+		// The bound on work in flight per replica stays as configured.
+		env = append(env, "HEALTHMED_SEARCH_PER_MINUTE=0", "HEALTHMED_BOOKING_PER_MINUTE=0")
+	}
 	env = append(env, o.serverEnv...)
 	say("migrating and seeding %s", o.db)
-	seed := exec.CommandContext(ctx, bin, "seed")
-	seed.Env = env
-	if out, err := seed.CombinedOutput(); err != nil {
+	seedCmd := exec.CommandContext(ctx, bin, "seed")
+	seedCmd.Env = env
+	if out, err := seedCmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("healthmed seed: %w\n%s", err, serverproc.TailLines(out, 20))
+	}
+	var seed *mixedSeed
+	var db *sql.DB
+	if o.mixed.on {
+		if db, err = sql.Open("postgres", dbURL); err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		say("seeding %d doctors, %d patients and the slots they book", o.mixed.doctors, o.mixed.patients)
+		if seed, err = seedMixed(ctx, db, o, key); err != nil {
+			return nil, err
+		}
 	}
 
 	reps := make([]*serverproc.Replica, 2)
@@ -452,7 +544,7 @@ func run(ctx context.Context, o options) (*results, error) {
 	if err != nil {
 		return res, err
 	}
-	clients, err := startClients(ctx, o, self, token)
+	clients, err := startClients(ctx, o, self, token, seed)
 	if err != nil {
 		return res, err
 	}
@@ -466,6 +558,7 @@ func run(ctx context.Context, o options) (*results, error) {
 			return res, fmt.Errorf("client %d: %w", c.idx, err)
 		}
 		res.Acked += rep.Acked
+		res.Patients += rep.Patients
 		res.Failed += rep.Failed
 		for i, n := range rep.PerReplica {
 			res.PerReplica[i] += n
@@ -486,13 +579,13 @@ func run(ctx context.Context, o options) (*results, error) {
 
 	// Past the demo agenda, within the slot horizon (12 months by default).
 	slots := &slotMaker{base: time.Now().Add(300 * 24 * time.Hour).Truncate(time.Hour)}
-	live, err := warmUp(ctx, o, gql, reps[0].Addr, token, clients, slots, res.Acked)
+	live, err := warmUp(ctx, o, gql, reps[0].Addr, token, clients, slots, res.screens())
 	if err != nil {
 		return res, err
 	}
 	res.LiveAfter = time.Duration(time.Now().UnixNano() - firstDial)
-	res.NotLive = res.Acked - live
-	say("%d of %d subscriptions live after %s", live, res.Acked, res.LiveAfter.Round(time.Millisecond))
+	res.NotLive = res.screens() - live
+	say("%d of %d screens live after %s", live, res.screens(), res.LiveAfter.Round(time.Millisecond))
 
 	// Let the replicas finish the handshakes' leftovers before reading RSS.
 	serverproc.Sleep(ctx, 3*time.Second)
@@ -527,27 +620,53 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 	}
 
-	say("sending %d events, %s apart", o.events, o.gap)
-	clientCPU0 := clientCPU()
-	var all []int64
-	var perRep [2][]int64
-	for e := range o.events {
-		if e > 0 && !serverproc.Sleep(ctx, o.gap) {
-			return res, ctx.Err()
-		}
-		ev, lat, err := oneEvent(ctx, o, gql, reps[0].Addr, token, clients, slots)
+	if o.mixed.on {
+		// After the memory reading: the bookings' first run through the
+		// pool and the caches is no socket's memory.
+		res.Mixed = &mixedResults{Patients: res.Patients, Screens: res.screens()}
+		say("warming up the %d patients' sockets: one booking each", res.Patients)
+		plive, err := warmPatients(ctx, o, seed, clients, res.Patients)
 		if err != nil {
 			return res, err
 		}
-		res.Events = append(res.Events, ev.eventResult)
-		res.Missing += ev.Missing
-		res.Closed = ev.closed
-		res.Errors = append(res.Errors, ev.errors...)
-		for i := range lat {
-			all = append(all, lat[i]...)
-			perRep[i] = append(perRep[i], lat[i]...)
+		res.Mixed.PatientsLive = plive
+		res.NotLive += res.Patients - plive
+		say("%d of %d patients' sockets live", plive, res.Patients)
+	}
+	clientCPU0 := clientCPU()
+	var all []int64
+	var perRep [2][]int64
+	sendEvents := func() error {
+		say("sending %d events, %s apart", o.events, o.gap)
+		for e := range o.events {
+			if e > 0 && !serverproc.Sleep(ctx, o.gap) {
+				return ctx.Err()
+			}
+			ev, lat, err := oneEvent(ctx, o, gql, reps[0].Addr, token, clients, slots)
+			if err != nil {
+				return err
+			}
+			res.Events = append(res.Events, ev.eventResult)
+			res.Missing += ev.Missing
+			res.Closed = ev.closed
+			res.Errors = append(res.Errors, ev.errors...)
+			for i := range lat {
+				all = append(all, lat[i]...)
+				perRep[i] = append(perRep[i], lat[i]...)
+			}
+			say("event %d: %s, missing %d (mutation %s)", e+1, ev.Delivery, ev.Missing, ms(ev.Mutation))
 		}
-		say("event %d: %s, missing %d (mutation %s)", e+1, ev.Delivery, ev.Missing, ms(ev.Mutation))
+		return nil
+	}
+	if o.mixed.on {
+		mr, err := mixedPhase(ctx, o, seed, db, o.db, reps, clients, sendEvents)
+		mr.Patients, mr.PatientsLive, mr.Screens = res.Mixed.Patients, res.Mixed.PatientsLive, res.Mixed.Screens
+		res.Mixed = mr
+		if err != nil {
+			return res, err
+		}
+	} else if err := sendEvents(); err != nil {
+		return res, err
 	}
 	res.Delivery = summarize(all)
 	for i := range perRep {
@@ -596,7 +715,7 @@ func (g *gqlClient) createSlot(ctx context.Context, addr, token string, slots *s
 	return d.CreateSlots[0].ID, nil
 }
 
-// warmUp sends events until every acked subscription has received one: a
+// warmUp sends events until every acked screen has received one: a
 // subscription registered after an event was committed never gets that
 // event, so one event is not enough while the replicas still work
 // through the subscribe backlog.
@@ -610,16 +729,9 @@ func warmUp(ctx context.Context, o options, g *gqlClient, addr, token string, cl
 		if !serverproc.Sleep(ctx, 2*time.Second) {
 			return 0, ctx.Err()
 		}
-		live = 0
-		for _, c := range clients {
-			if err := c.send(command{Cmd: "live"}); err != nil {
-				return 0, err
-			}
-			var r struct{ Live int }
-			if err := c.receive(ctx, &r, 30*time.Second); err != nil {
-				return 0, fmt.Errorf("client %d: %w", c.idx, err)
-			}
-			live += r.Live
+		var err error
+		if live, _, err = liveCounts(ctx, clients); err != nil {
+			return 0, err
 		}
 		if live >= acked {
 			return live, nil
@@ -679,14 +791,25 @@ type client struct {
 	done  chan struct{}
 }
 
-func startClients(ctx context.Context, o options, self, token string) ([]*client, error) {
+// startClients starts the client processes, each with its share of the
+// sockets and of the patients among them (seed, with -mixed).
+func startClients(ctx context.Context, o options, self, token string, seed *mixedSeed) ([]*client, error) {
 	k := o.clients()
 	var out []*client
-	first := 0
+	first, pfirst := 0, 0
 	for i := range k {
 		n := o.n / k
 		if i < o.n%k {
 			n++
+		}
+		var m int
+		if seed != nil {
+			p := len(seed.patientTokens)
+			m = p / k
+			if i < p%k {
+				m++
+			}
+			m = min(m, n)
 		}
 		cmd := exec.Command(self, "-worker",
 			"-worker-servers", strings.Join(o.addrs, ","),
@@ -695,6 +818,7 @@ func startClients(ctx context.Context, o options, self, token string) ([]*client
 			"-worker-src", o.srcAddr(i),
 			"-worker-concurrency", strconv.Itoa(o.concurrency),
 			"-worker-deadline", o.timeout.String(),
+			"-worker-patients", strconv.Itoa(m),
 		)
 		// The token goes through the environment, not the command line
 		// that every user of the machine can read.
@@ -716,6 +840,13 @@ func startClients(ctx context.Context, o options, self, token string) ([]*client
 			return out, err
 		}
 		c := &client{idx: i, cmd: cmd, in: in, lines: make(chan []byte, 4), done: make(chan struct{})}
+		if m > 0 {
+			b, _ := json.Marshal(patientTokens{Tokens: seed.patientTokens[pfirst : pfirst+m]})
+			if _, err := in.Write(append(b, '\n')); err != nil {
+				return out, err
+			}
+			pfirst += m
+		}
 		go func() {
 			defer close(c.lines)
 			r := bufio.NewReaderSize(stdout, 1<<20)
@@ -859,18 +990,27 @@ func (r *results) print(w io.Writer, o options) {
 	}
 	p("memory         %.1f KiB per connection over both replicas (target < %.0f)", r.KiBPerConnAll, o.targetKiB)
 	p("clients        CPU %.1fs connecting, %.1fs delivering (all client processes)", r.ClientCPUConnect.Seconds(), r.ClientCPUEvents.Seconds())
-	p("server CPU     %.0fµs per delivered event (both replicas, pings and keep-alives included)", float64(r.CPUPerDelivery)/float64(time.Microsecond))
+	if r.Mixed == nil {
+		p("server CPU     %.0fµs per delivered event (both replicas, pings and keep-alives included)", float64(r.CPUPerDelivery)/float64(time.Microsecond))
+	}
 	p("machine load   %s before, %s after (1/5/15-minute averages; the machine has %d cores)", r.LoadAvg[0], r.LoadAvg[1], runtime.NumCPU())
 	for i, e := range r.Events {
 		p("event %2d       %s; A %s / B %s; missing %d; mutation %s", i+1, e.Delivery,
 			ms(e.PerRep[0].P99), ms(e.PerRep[1].P99), e.Missing, ms(e.Mutation))
 	}
-	p("delivery       %s (target p99 < %s)", r.Delivery, o.targetP99)
+	if r.Mixed != nil {
+		p("fan-out        %s (target p99 < %s): one event of the doctor's to %d screens, under the load", r.Delivery, o.targetP99, r.screens())
+	} else {
+		p("delivery       %s (target p99 < %s)", r.Delivery, o.targetP99)
+	}
 	p("  replica A    %s", r.DeliveryRep[0])
 	p("  replica B    %s", r.DeliveryRep[1])
-	p("missing        %d deliveries of %d; %d sockets closed by the server", r.Missing, len(r.Events)*r.Acked, r.Closed)
+	p("missing        %d deliveries of %d; %d sockets closed by the server", r.Missing, len(r.Events)*r.screens(), r.Closed)
 	for _, e := range r.Errors {
 		p("  client saw: %s", e)
+	}
+	if r.Mixed != nil {
+		r.Mixed.print(w, o)
 	}
 }
 
@@ -882,6 +1022,17 @@ func (r *results) failures(o options) (failed, missed []string) {
 	}
 	if r.Missing > 0 {
 		failed = append(failed, fmt.Sprintf("%d deliveries missing", r.Missing))
+	}
+	if m := r.Mixed; m != nil {
+		if m.TargetedMissing > 0 {
+			failed = append(failed, fmt.Sprintf("%d acceptances never reached their patient", m.TargetedMissing))
+		}
+		if m.Lost > 0 {
+			failed = append(failed, fmt.Sprintf("%d answered bookings or acceptances not in the database", m.Lost))
+		}
+		if m.Targeted.N == 0 || m.Targeted.P99 >= o.mixed.targetTargeted {
+			missed = append(missed, fmt.Sprintf("targeted p99 %s, target %s", ms(m.Targeted.P99), o.mixed.targetTargeted))
+		}
 	}
 	if r.Delivery.P99 >= o.targetP99 {
 		missed = append(missed, fmt.Sprintf("delivery p99 %s, target %s", ms(r.Delivery.P99), o.targetP99))

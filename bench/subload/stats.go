@@ -8,8 +8,8 @@ import (
 
 // dist summarises a sample of durations.
 type dist struct {
-	N             int
-	P50, P99, Max time.Duration
+	N                  int
+	P50, P95, P99, Max time.Duration
 }
 
 func summarize(us []int64) dist {
@@ -25,7 +25,7 @@ func summarize(us []int64) dist {
 		i = max(0, min(i, len(s)-1))
 		return time.Duration(s[i]) * time.Microsecond
 	}
-	return dist{N: len(s), P50: at(0.50), P99: at(0.99), Max: time.Duration(s[len(s)-1]) * time.Microsecond}
+	return dist{N: len(s), P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: time.Duration(s[len(s)-1]) * time.Microsecond}
 }
 
 func (d dist) String() string {

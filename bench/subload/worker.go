@@ -22,9 +22,13 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// subscription is the operation every client subscribes to: what a
-// doctor's agenda screen would ask for.
+// subscription is the operation every doctor's screen subscribes to:
+// what a doctor's agenda screen would ask for.
 const subscription = `subscription { agendaUpdated { id kind at slot { id startsAt endsAt } } }`
+
+// patientSubscription is a signed-in patient's: every change to their
+// own appointments (-mixed).
+const patientSubscription = `subscription { appointmentUpdated { id status } }`
 
 type workerFlags struct {
 	servers     []string // host:port of each replica
@@ -33,11 +37,19 @@ type workerFlags struct {
 	src         string // local address to dial from
 	concurrency int    // handshakes in flight
 	deadline    time.Duration
+	// patients of the conns are patients' sockets, spread among the
+	// doctor's screens; their tokens come as the first line on stdin.
+	patients int
+}
+
+// patientTokens is the first line a worker with patients reads.
+type patientTokens struct {
+	Tokens []string `json:"patient_tokens"`
 }
 
 // command is what the orchestrator sends.
 type command struct {
-	Cmd     string `json:"cmd"` // await, live, stop
+	Cmd     string `json:"cmd"` // await, live, accepted, stop
 	Slot    string `json:"slot,omitempty"`
 	T0      int64  `json:"t0,omitempty"` // unix ns, just before the mutation was sent
 	Timeout int64  `json:"timeout_ms,omitempty"`
@@ -46,6 +58,7 @@ type command struct {
 // connectedReport answers the end of the connection phase.
 type connectedReport struct {
 	Acked      int      `json:"acked"`
+	Patients   int      `json:"patients"` // of Acked, patients' sockets
 	PerReplica []int    `json:"per_replica"`
 	Failed     int      `json:"failed"`
 	Errors     []string `json:"errors,omitempty"`
@@ -68,21 +81,32 @@ type eventReport struct {
 type wconn struct {
 	ws      *websocket.Conn
 	replica int
+	patient bool
 	gotAny  atomic.Bool
 	closed  atomic.Bool
 }
 
-type worker struct {
-	f     workerFlags
-	token string
-	conns []*wconn // nil where the connection failed
+// receipt is when a patient's socket read that their appointment was
+// accepted, and which replica it is on.
+type receipt struct {
+	At      int64 `json:"at"` // unix ns
+	Replica int   `json:"replica"`
+}
 
-	mu     sync.Mutex
-	recv   map[string][]int64 // slot id -> receipt unix ns per connection
-	errs   []string           // unexpected server messages, first few
-	closed atomic.Int64
-	live   atomic.Int64
-	stop   atomic.Bool
+type worker struct {
+	f       workerFlags
+	token   string
+	ptokens []string
+	conns   []*wconn // nil where the connection failed
+
+	mu       sync.Mutex
+	recv     map[string][]int64 // slot id -> receipt unix ns per connection
+	accepted map[string]receipt // appointment id -> first ACCEPTED seen
+	errs     []string           // unexpected server messages, first few
+	closed   atomic.Int64
+	live     atomic.Int64 // screens that received an event
+	plive    atomic.Int64 // patients' sockets that received an event
+	stop     atomic.Bool
 }
 
 func (w *worker) noteErr(format string, args ...any) {
@@ -96,15 +120,29 @@ func (w *worker) noteErr(format string, args ...any) {
 func runWorker(f workerFlags, token string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), f.deadline)
 	defer cancel()
-	w := &worker{f: f, token: token, conns: make([]*wconn, f.conns), recv: map[string][]int64{}}
+	w := &worker{f: f, token: token, conns: make([]*wconn, f.conns), recv: map[string][]int64{}, accepted: map[string]receipt{}}
 	out := json.NewEncoder(os.Stdout)
+	stdin := bufio.NewReaderSize(os.Stdin, 1<<16)
+	if f.patients > 0 {
+		// Thousands of tokens: too long for the environment, and the
+		// command line is for everyone on the machine to read.
+		line, err := stdin.ReadBytes('\n')
+		var pt patientTokens
+		if err == nil {
+			err = json.Unmarshal(line, &pt)
+		}
+		if err != nil || len(pt.Tokens) != f.patients {
+			return fmt.Errorf("patient tokens: want %d, %v", f.patients, err)
+		}
+		w.ptokens = pt.Tokens
+	}
 
 	// Commands arrive on stdin; EOF means the orchestrator is gone, and
 	// the worker goes too.
 	cmds := make(chan command)
 	go func() {
 		defer close(cmds)
-		sc := bufio.NewScanner(os.Stdin)
+		sc := bufio.NewScanner(stdin)
 		for sc.Scan() {
 			var c command
 			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
@@ -139,7 +177,15 @@ func runWorker(f workerFlags, token string) error {
 		case "stop":
 			return nil
 		case "live":
-			if err := out.Encode(map[string]int64{"live": w.live.Load(), "closed": w.closed.Load()}); err != nil {
+			if err := out.Encode(map[string]int64{"live": w.live.Load(), "plive": w.plive.Load(), "closed": w.closed.Load()}); err != nil {
+				return err
+			}
+		case "accepted":
+			w.mu.Lock()
+			got := w.accepted
+			w.accepted = map[string]receipt{}
+			w.mu.Unlock()
+			if err := out.Encode(map[string]any{"accepted": got}); err != nil {
 				return err
 			}
 		case "await":
@@ -168,10 +214,17 @@ func (w *worker) connectAll(ctx context.Context) connectedReport {
 		WriteBufferSize: 1024,
 		WriteBufferPool: &sync.Pool{},
 	}
-	initMsg, _ := json.Marshal(map[string]any{"type": "connection_init",
-		"payload": map[string]string{"authorization": "Bearer " + w.token}})
-	subMsg, _ := json.Marshal(map[string]any{"type": "subscribe", "id": "1",
-		"payload": map[string]any{"query": subscription}})
+	initFor := func(token string) []byte {
+		b, _ := json.Marshal(map[string]any{"type": "connection_init",
+			"payload": map[string]string{"authorization": "Bearer " + token}})
+		return b
+	}
+	subFor := func(query string) []byte {
+		b, _ := json.Marshal(map[string]any{"type": "subscribe", "id": "1",
+			"payload": map[string]any{"query": query}})
+		return b
+	}
+	initMsg, subMsg, patientSub := initFor(w.token), subFor(subscription), subFor(patientSubscription)
 
 	rep := connectedReport{PerReplica: make([]int, len(w.f.servers)), ConnectUS: make([]int64, 0, w.f.conns)}
 	var mu sync.Mutex
@@ -188,11 +241,16 @@ func (w *worker) connectAll(ctx context.Context) connectedReport {
 			return rep
 		}
 		replica := (w.f.first + i) % len(w.f.servers)
+		p, patient := w.patientAt(i)
+		hello, sub := initMsg, subMsg
+		if patient {
+			hello, sub = initFor(w.ptokens[p]), patientSub
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			c, err := w.handshake(ctx, d, w.f.servers[replica], initMsg, subMsg)
+			c, err := w.handshake(ctx, d, w.f.servers[replica], hello, sub)
 			end := time.Now()
 			<-sem
 			mu.Lock()
@@ -208,16 +266,36 @@ func (w *worker) connectAll(ctx context.Context) connectedReport {
 				return
 			}
 			rep.Acked++
+			if patient {
+				rep.Patients++
+			}
 			rep.PerReplica[replica]++
 			rep.ConnectUS = append(rep.ConnectUS, end.Sub(start).Microseconds())
 			rep.LastAck = max(rep.LastAck, end.UnixNano())
-			wc := &wconn{ws: c, replica: replica}
+			wc := &wconn{ws: c, replica: replica, patient: patient}
 			w.conns[i] = wc
 			go w.read(i, wc) // started under mu: conns[i] is set before any await
 		}()
 	}
 	wg.Wait()
 	return rep
+}
+
+// patientAt tells whether connection i is a patient's and which: every
+// stride-th one, the stride odd so that consecutive patients alternate
+// between the replicas like the screens do.
+func (w *worker) patientAt(i int) (int, bool) {
+	if w.f.patients == 0 {
+		return 0, false
+	}
+	stride := w.f.conns / w.f.patients
+	if stride%2 == 0 {
+		stride--
+	}
+	if i%stride != 0 || i/stride >= w.f.patients {
+		return 0, false
+	}
+	return i / stride, true
 }
 
 // handshake dials, authenticates, waits for connection_ack and subscribes.
@@ -311,6 +389,8 @@ func (w *worker) read(i int, c *wconn) {
 			return
 		}
 		switch {
+		case c.patient && bytes.Contains(data, nextPrefix):
+			w.patientEvent(c, data, now)
 		case bytes.Contains(data, nextPrefix):
 			slot, ok := slotOf(data)
 			if !ok {
@@ -341,7 +421,36 @@ func (w *worker) read(i int, c *wconn) {
 	}
 }
 
-// await waits until every open connection has received the slot's event,
+var (
+	appointmentKey = []byte(`"appointmentUpdated":{"id":"`)
+	acceptedStatus = []byte(`"status":"ACCEPTED"`)
+)
+
+// patientEvent notes the first time a patient's socket reads that one of
+// their appointments is accepted.
+func (w *worker) patientEvent(c *wconn, data []byte, now int64) {
+	if c.gotAny.CompareAndSwap(false, true) {
+		w.plive.Add(1)
+	}
+	i := bytes.Index(data, appointmentKey)
+	if i < 0 {
+		w.noteErr("unexpected next: %.200s", data)
+		return
+	}
+	rest := data[i+len(appointmentKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j <= 0 || !bytes.Contains(rest, acceptedStatus) {
+		return
+	}
+	id := string(rest[:j])
+	w.mu.Lock()
+	if _, seen := w.accepted[id]; !seen {
+		w.accepted[id] = receipt{At: now, Replica: c.replica}
+	}
+	w.mu.Unlock()
+}
+
+// await waits until every open screen has received the slot's event,
 // or the timeout passes, and reports the latencies.
 func (w *worker) await(ctx context.Context, c command) eventReport {
 	deadline := time.Now().Add(time.Duration(c.Timeout) * time.Millisecond)
@@ -351,7 +460,7 @@ func (w *worker) await(ctx context.Context, c command) eventReport {
 		w.mu.Lock()
 		ts := w.recv[c.Slot]
 		for i, wc := range w.conns {
-			if wc == nil {
+			if wc == nil || wc.patient {
 				continue
 			}
 			if ts != nil && ts[i] != 0 {
@@ -370,7 +479,7 @@ func (w *worker) await(ctx context.Context, c command) eventReport {
 	defer w.mu.Unlock()
 	ts := w.recv[c.Slot]
 	for i, wc := range w.conns {
-		if wc == nil {
+		if wc == nil || wc.patient {
 			continue
 		}
 		if ts == nil || ts[i] == 0 {

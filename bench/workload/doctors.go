@@ -1,11 +1,11 @@
-// Package bench holds the load benchmarks (doctor search, booking under
-// contention) and the query-plan guard of the doctor search.
+// Package workload is what the load benchmarks share: the seeded country
+// of doctors, their free slots, and the operations measured against them,
+// so that a figure from one harness can be set beside another's.
 //
-// Raw SQL is only used for seeding (COPY of the doctors, ANALYZE) and, in
-// the plan test, to EXPLAIN the very statements the server generated.
-// Every measured operation goes through the real HTTP handler and GraphQL,
-// Ent and its privacy rules, as a client would see them.
-package bench
+// Raw SQL is only used for seeding (COPY of the doctors, ANALYZE):
+// registering 100,000 doctors through the API would measure password
+// hashing for minutes.
+package workload
 
 import (
 	"context"
@@ -30,13 +30,13 @@ type centre struct {
 	weight   float64 // share of all doctors
 }
 
-// São Paulo's centre (Praça da Sé), the point the search benchmark uses.
-const saoPauloLat, saoPauloLng = -23.5505, -46.6333
+// São Paulo's centre (Praça da Sé), the point the searches use.
+const SaoPauloLat, SaoPauloLng = -23.5505, -46.6333
 
 // The three big metropolitan areas take 60% of the doctors; other
 // capitals 20%; the remaining 20% are scattered over Brazil's bounding box.
 var centres = []centre{
-	{"São Paulo", saoPauloLat, saoPauloLng, 15, "SP", 0.35},
+	{"São Paulo", SaoPauloLat, SaoPauloLng, 15, "SP", 0.35},
 	{"Rio de Janeiro", -22.9068, -43.1729, 12, "RJ", 0.15},
 	{"Belo Horizonte", -19.9167, -43.9345, 10, "MG", 0.10},
 	{"Brasília", -15.7939, -47.8828, 10, "DF", 0.03},
@@ -92,13 +92,10 @@ func doctorAt(r *rand.Rand) seededDoctor {
 	return d
 }
 
-// seedDoctors copies n doctors into the database in one COPY and analyses
+// SeedDoctors copies n doctors into the database in one COPY and analyses
 // the table, so the planner sees the data as it would in production. The
 // same seed always yields the same doctors.
-//
-// This is raw SQL on purpose and only for seeding: registering 100,000
-// doctors through the API would measure password hashing for minutes.
-func seedDoctors(ctx context.Context, db *sql.DB, n int, seed uint64) (copyTime, analyzeTime time.Duration, err error) {
+func SeedDoctors(ctx context.Context, db *sql.DB, n int, seed uint64) (copyTime, analyzeTime time.Duration, err error) {
 	start := time.Now()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -107,7 +104,7 @@ func seedDoctors(ctx context.Context, db *sql.DB, n int, seed uint64) (copyTime,
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	// lib/pq streams a prepared COPY ... FROM STDIN (what the deprecated
 	// pq.CopyIn builds) with the copy-in protocol, buffering the rows.
-	stmt, err := tx.PrepareContext(ctx, copyFrom(doctor.Table,
+	stmt, err := tx.PrepareContext(ctx, CopyFrom(doctor.Table,
 		doctor.FieldCreatedAt, doctor.FieldUpdatedAt, doctor.FieldName, doctor.FieldEmail,
 		doctor.FieldPasswordHash, doctor.FieldCrmNumber, doctor.FieldCrmState, doctor.FieldSpecialty,
 		doctor.FieldPriceCents, doctor.FieldLocation, doctor.FieldTimezone, doctor.FieldRating,
@@ -155,9 +152,9 @@ func verificationAt(i int) string {
 	return string(doctor.VerificationVERIFIED)
 }
 
-// copyFrom is the COPY statement for the columns of table; the names
+// CopyFrom is the COPY statement for the columns of table; the names
 // come from Ent's generated constants, so they follow the schema.
-func copyFrom(table string, columns ...string) string {
+func CopyFrom(table string, columns ...string) string {
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = pq.QuoteIdentifier(c)
@@ -165,8 +162,8 @@ func copyFrom(table string, columns ...string) string {
 	return "COPY " + pq.QuoteIdentifier(table) + " (" + strings.Join(quoted, ", ") + ") FROM STDIN"
 }
 
-// describeSeed is the one-line summary of a seed for the logs.
-func describeSeed(n int, copyTime, analyzeTime time.Duration) string {
+// DescribeSeed is the one-line summary of a seed for the logs.
+func DescribeSeed(n int, copyTime, analyzeTime time.Duration) string {
 	return fmt.Sprintf("seeded %d doctors in %s (COPY %s, ANALYZE %s)", n,
 		(copyTime + analyzeTime).Round(time.Millisecond), copyTime.Round(time.Millisecond),
 		analyzeTime.Round(time.Millisecond))

@@ -1,0 +1,9 @@
+// Package bench holds the load benchmarks (doctor search, booking under
+// contention) and the query-plan guard of the doctor search.
+//
+// Raw SQL is only used for seeding (package workload's COPY of the
+// doctors, ANALYZE) and, in the plan test, to EXPLAIN the very statements
+// the server generated.
+// Every measured operation goes through the real HTTP handler and GraphQL,
+// Ent and its privacy rules, as a client would see them.
+package bench
