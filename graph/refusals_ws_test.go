@@ -20,6 +20,7 @@ type wsCase struct {
 	name   string
 	frames []string
 	binary bool
+	field  string // when set, the answer must be BAD_USER_INPUT on it
 }
 
 func wsMalformed(proto string) []wsCase {
@@ -52,6 +53,8 @@ func wsMalformed(proto string) []wsCase {
 		{name: "fragment explosion", frames: []string{"INIT", op("1", mustJSON(map[string]string{"query": strings.Replace(fragmentExplosion(40), "query {", "subscription {", 1)}))}},
 		{name: "stop for an unknown id", frames: []string{"INIT", `{"type":"` + stop + `","id":"nope"}`}},
 		{name: "same id twice", frames: []string{"INIT", op("1", agenda), op("1", agenda)}},
+		{name: "malformed ID", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated(after: \"x\") { __typename } }"}`)}, field: "after"},
+		{name: "malformed ID variable", frames: []string{"INIT", op("1", `{"query":"subscription ($a: ID) { agendaUpdated(after: $a) { __typename } }","variables":{"a":"-1"}}`)}, field: "after"},
 	}
 }
 
@@ -177,6 +180,23 @@ func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
 	}
 }
 
+// checkWSField fails the test unless the operation's one answer is
+// BAD_USER_INPUT naming field, on a socket left open.
+func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
+	t.Helper()
+	if o.close != 0 || len(o.messages) == 0 {
+		t.Fatalf("%s: close %d, messages %+v; want an answer on an open socket", name, o.close, o.messages)
+	}
+	var p struct {
+		Errors []apptest.Error `json:"errors"`
+	}
+	m := o.messages[0]
+	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) != 1 ||
+		p.Errors[0].Code() != "BAD_USER_INPUT" || p.Errors[0].Extensions["field"] != field {
+		t.Errorf("%s: %s %s, want BAD_USER_INPUT on %s", name, m.Type, m.Payload, field)
+	}
+}
+
 // TestEveryWebsocketRefusalSpeaksTheContract walks both websocket
 // sub-protocols with malformed conversations.
 func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
@@ -191,6 +211,9 @@ func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
 					t.Parallel()
 					o := converse(t, env, proto, token, c)
 					checkWSOutcome(t, t.Name(), o)
+					if c.field != "" {
+						checkWSField(t, t.Name(), o, c.field)
+					}
 					if testing.Verbose() {
 						fmt.Printf("%-60s close %d %d messages\n", t.Name(), o.close, len(o.messages))
 					}
