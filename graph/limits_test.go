@@ -186,17 +186,22 @@ func TestExpensiveOperationsAreRateLimited(t *testing.T) {
 	}
 }
 
-// TestSearchLimitCountsAnIPv6ClientPerSlash64: one subscriber holds a
-// whole /64; rotating through it must not multiply the per-address limit.
-func TestSearchLimitCountsAnIPv6ClientPerSlash64(t *testing.T) {
+// TestSearchAndBookingLimitsCountAnIPv6ClientPerSlash64: one subscriber
+// holds a whole /64; rotating through it must not multiply the
+// per-address limits.
+func TestSearchAndBookingLimitsCountAnIPv6ClientPerSlash64(t *testing.T) {
 	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) {
-		c.SearchPerMinute, c.TrustedProxies = 20, []string{"127.0.0.1/32"}
+		// Bursts of two searches and of three bookings per address.
+		c.SearchPerMinute, c.BookingPerMinute, c.TrustedProxies = 20, 3, []string{"127.0.0.1/32"}
 	}))
-	search := func(from string) string {
-		body := strings.NewReader(`{"query":"{ doctors(first: 1) { edges { node { id } } } }"}`)
-		req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/graphql", body)
+	from := func(addr, token, query string) string {
+		body, _ := json.Marshal(map[string]any{"query": query})
+		req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Forwarded-For", from)
+		req.Header.Set("X-Forwarded-For", addr)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		res, err := env.Server.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -206,14 +211,31 @@ func TestSearchLimitCountsAnIPv6ClientPerSlash64(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(&out)
 		return out.Code()
 	}
+	const searchOp = `{ doctors(first: 1) { edges { node { id } } } }`
 	var codes []string
-	for _, from := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
-		codes = append(codes, search(from))
+	for _, addr := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
+		codes = append(codes, from(addr, "", searchOp))
 	}
 	if fmt.Sprint(codes) != "[  RATE_LIMITED]" {
-		t.Fatalf("three addresses of one /64: %q, want two answers then RATE_LIMITED", codes)
+		t.Fatalf("three searches from one /64: %q, want two answers then RATE_LIMITED", codes)
 	}
-	if code := search("2001:db8:1:3::1"); code != "" {
+	if code := from("2001:db8:1:3::1", "", searchOp); code != "" {
 		t.Fatalf("the next /64 is another client: %q", code)
+	}
+
+	// Bookings by four accounts, each within its own allowance, from
+	// four addresses of one /64: a slot that does not exist still counts.
+	const bookOp = `mutation { bookAppointment(slotId: "999999") { id } }`
+	codes = nil
+	for i, addr := range []string{"2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:abcd::3", "2001:db8:5:6::4"} {
+		pat, _, _ := env.Patient("Booker " + string(rune('A'+i)))
+		codes = append(codes, from(addr, pat, bookOp))
+	}
+	if fmt.Sprint(codes) != "[NOT_FOUND NOT_FOUND NOT_FOUND RATE_LIMITED]" {
+		t.Fatalf("four bookings from one /64: %q, want three answers then RATE_LIMITED", codes)
+	}
+	pat, _, _ := env.Patient("Booker Z")
+	if code := from("2001:db8:5:7::1", pat, bookOp); code != "NOT_FOUND" {
+		t.Fatalf("a booking from the next /64: %q", code)
 	}
 }

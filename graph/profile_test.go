@@ -43,6 +43,8 @@ func TestDoctorProfileRefusesBadInput(t *testing.T) {
 		in          map[string]any
 	}{
 		{"empty name", "input.name", map[string]any{"name": "   "}},
+		{"a line break in the name", "input.name", map[string]any{"name": "Dr. Careful\nSubject: urgent"}},
+		{"a control character in the name", "input.name", map[string]any{"name": "Dr. Careful\x00"}},
 		{"bidi override in the bio", "input.bio", map[string]any{"bio": "Cardiologista \u202e"}},
 		{"bio too long", "input.bio", map[string]any{"bio": strings.Repeat("a", 2001)}},
 		{"a language that is no tag", "input.languages[1]", map[string]any{"languages": []string{"pt-BR", "Portuguese"}}},
@@ -194,6 +196,10 @@ func TestPatientProfileIsPrivate(t *testing.T) {
 		{"no such day", "input.birthDate", map[string]any{"birthDate": "1990-02-30"}},
 		{"a language that is no tag", "input.preferredLanguage", map[string]any{"preferredLanguage": "português"}},
 		{"an empty name", "input.name", map[string]any{"name": ""}},
+		// Names reach e-mails and the doctor's screen.
+		{"a line break in the name", "input.name", map[string]any{"name": "Alice\r\nBcc: all@example.com"}},
+		{"a control character in the name", "input.name", map[string]any{"name": "Alice\x07"}},
+		{"a bidi override in the name", "input.name", map[string]any{"name": "Alice \u202eecilA"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := env.Do(alice, updatePatientOp, map[string]any{"in": tc.in})

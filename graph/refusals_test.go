@@ -27,7 +27,9 @@ type malformed struct {
 	target      string // path and query
 	contentType string
 	body        io.Reader
-	length      int64 // -1: chunked
+	length      int64  // -1: chunked
+	field       string // when set, the answer must be BAD_USER_INPUT on it
+	signedIn    bool   // the field's check holds only for a signed-in caller
 }
 
 func jsonCase(name, body string) malformed {
@@ -121,6 +123,23 @@ func httpMalformed(maxBody int) []malformed {
 		multipartCase("file missing", [][2]string{{"operations", upload}, {"map", `{"0":["variables.f"]}`}}, true),
 		multipartCase("map names a bad path", [][2]string{{"operations", upload}, {"map", `{"0":["variables.nothing.here"]}`}, {"0", "x"}}, true),
 	}
+	// A malformed ID, Cursor or Time value, through each HTTP transport
+	// (multipart carries mutations only): BAD_USER_INPUT on the field.
+	for _, sc := range []struct{ name, query, vars, field string }{
+		{"malformed ID", `query ($id: ID!) { node(id: $id) { id } }`, `{"id":"abc"}`, "id"},
+		{"malformed Cursor", `query ($a: Cursor) { doctors(after: $a) { totalCount } }`, `{"a":"not a cursor"}`, "after"},
+		{"malformed Time", `query ($f: Time) { doctors { edges { node { slots(from: $f) { id } } } } }`, `{"f":"tomorrow"}`, "from"},
+	} {
+		post := jsonCase(sc.name, `{"query":`+mustJSON(sc.query)+`,"variables":`+sc.vars+`}`)
+		get := getCase(sc.name, url.Values{"query": {sc.query}, "variables": {sc.vars}})
+		post.field, get.field = sc.field, sc.field
+		cases = append(cases, post, get)
+	}
+	withFile := multipartCase("malformed ID beside a file", [][2]string{
+		{"operations", `{"query":"mutation ($f: Upload!, $id: ID!) { attachConsultationReport(appointmentId: $id, input: {}, file: $f) { id } }","variables":{"f":null,"id":"abc"}}`},
+		{"map", `{"0":["variables.f"]}`}, {"0", "x"}}, true)
+	withFile.field, withFile.signedIn = "appointmentId", true
+	cases = append(cases, withFile)
 	return cases
 }
 
@@ -154,40 +173,65 @@ func checkRefusal(t *testing.T, name string, status int, raw []byte) {
 	}
 }
 
-// checkNoPanic fails the test when the server logged a panic.
+// checkField fails the test unless the answer is BAD_USER_INPUT naming
+// field.
+func checkField(t *testing.T, name string, raw []byte, field string) {
+	t.Helper()
+	var out apptest.Response
+	if err := json.Unmarshal(raw, &out); err != nil || out.Code() != "BAD_USER_INPUT" || out.Ext("field") != field {
+		t.Errorf("%s: %s, want BAD_USER_INPUT on %s", name, raw, field)
+	}
+}
+
+// checkNoPanic fails the test when the server logged a panic, or logged
+// a client's mistake as an error of its own.
 func checkNoPanic(t *testing.T, env *apptest.Env) {
 	t.Helper()
 	for _, line := range strings.Split(env.LogText(), "\n") {
-		if strings.Contains(line, "panic") {
-			t.Errorf("a client's mistake was logged as a panic: %.300s", line)
+		if strings.Contains(line, "panic") || strings.Contains(line, `"level":"ERROR"`) {
+			t.Errorf("a client's mistake was logged as a panic or an error: %.300s", line)
 		}
 	}
 }
 
 // TestEveryRefusalSpeaksTheContract walks every transport with malformed
-// input: each answer carries a contract code and a request id, none is a
-// 500, and nothing the client did is logged as a panic.
+// input, anonymous and signed in (which gets past the checks made before
+// the body is read): each answer carries a contract code and a request
+// id, none is a 500, and nothing the client did is logged as a panic or
+// an error.
 func TestEveryRefusalSpeaksTheContract(t *testing.T) {
-	env := apptest.New(t)
-	for _, c := range httpMalformed(env.Config.MaxBodyBytes) {
-		req, err := http.NewRequest(c.method, env.Server.URL+c.target, c.body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.ContentLength = c.length
-		if c.contentType != "" {
-			req.Header.Set("Content-Type", c.contentType)
-		}
-		res, err := env.Server.Client().Do(req)
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		raw, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		checkRefusal(t, c.name, res.StatusCode, raw)
-		if testing.Verbose() {
-			fmt.Printf("%-45s %d %.160s\n", c.name, res.StatusCode, raw)
+	env := apptest.New(t, apptest.Unthrottled())
+	pat, _, _ := env.Patient("Walker")
+	// A doctor to list, whose slots(from:) reads its argument.
+	env.Doctor("Dr. Walker", "Cardiology", -23.5, -46.6)
+	for who, token := range map[string]string{"anonymous": "", "signed in": pat} {
+		for _, c := range httpMalformed(env.Config.MaxBodyBytes) {
+			req, err := http.NewRequest(c.method, env.Server.URL+c.target, c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = c.length
+			if c.contentType != "" {
+				req.Header.Set("Content-Type", c.contentType)
+			}
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			name := who + ": " + c.name
+			res, err := env.Server.Client().Do(req)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			checkRefusal(t, name, res.StatusCode, raw)
+			if c.field != "" && (token != "" || !c.signedIn) {
+				checkField(t, name, raw, c.field)
+			}
+			if testing.Verbose() {
+				fmt.Printf("%-55s %d %.160s\n", name, res.StatusCode, raw)
+			}
 		}
 	}
 	checkNoPanic(t, env)

@@ -20,6 +20,7 @@ type wsCase struct {
 	name   string
 	frames []string
 	binary bool
+	field  string // when set, the answer must be BAD_USER_INPUT on it
 }
 
 func wsMalformed(proto string) []wsCase {
@@ -45,6 +46,9 @@ func wsMalformed(proto string) []wsCase {
 		{name: "binary frame", frames: []string{"INIT", op("1", agenda)}, binary: true},
 		{name: "payload not an object", frames: []string{"INIT", op("1", `"x"`)}},
 		{name: "payload a batch", frames: []string{"INIT", op("1", `[`+agenda+`]`)}},
+		{name: "query a number", frames: []string{"INIT", op("1", `{"query":5}`)}},
+		{name: "variables a string", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated { __typename } }","variables":"x"}`)}},
+		{name: "no payload", frames: []string{"INIT", `{"type":"` + sub + `","id":"1"}`}},
 		{name: "no id", frames: []string{"INIT", op("", agenda)}},
 		{name: "syntax error", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated {"}`)}},
 		{name: "unknown field", frames: []string{"INIT", op("1", `{"query":"subscription { nothing }"}`)}},
@@ -52,6 +56,8 @@ func wsMalformed(proto string) []wsCase {
 		{name: "fragment explosion", frames: []string{"INIT", op("1", mustJSON(map[string]string{"query": strings.Replace(fragmentExplosion(40), "query {", "subscription {", 1)}))}},
 		{name: "stop for an unknown id", frames: []string{"INIT", `{"type":"` + stop + `","id":"nope"}`}},
 		{name: "same id twice", frames: []string{"INIT", op("1", agenda), op("1", agenda)}},
+		{name: "malformed ID", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated(after: \"x\") { __typename } }"}`)}, field: "after"},
+		{name: "malformed ID variable", frames: []string{"INIT", op("1", `{"query":"subscription ($a: ID) { agendaUpdated(after: $a) { __typename } }","variables":{"a":"-1"}}`)}, field: "after"},
 	}
 }
 
@@ -120,14 +126,6 @@ func converse(t *testing.T, env *apptest.Env, proto, token string, c wsCase) wsO
 	}
 }
 
-// gqlgenFrames are the answers gqlgen's websocket transport writes by
-// itself, past our error presenter, to frames it cannot make an operation
-// of: "invalid json" for a subscribe payload that is not an object, and
-// the legacy protocol's connection_error before it closes the socket.
-// They carry no code; the socket's close code (1002, 4403) says what
-// went wrong. Giving them a code takes a change in the websocket layer.
-var gqlgenFrames = map[string]bool{`{"message":"invalid json"}`: true}
-
 // checkWSOutcome fails the test unless every error the server sent
 // carries a contract code and the request id. A protocol violation may
 // instead end the socket with a close code that says so.
@@ -151,9 +149,6 @@ func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
 			}
 			continue
 		case "error":
-			if p := strings.Trim(string(m.Payload), "[]"); gqlgenFrames[p] {
-				continue
-			}
 			if err := json.Unmarshal(m.Payload, &errs); err != nil {
 				var one apptest.Error
 				_ = json.Unmarshal(m.Payload, &one)
@@ -177,6 +172,23 @@ func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
 	}
 }
 
+// checkWSField fails the test unless the operation's one answer is
+// BAD_USER_INPUT naming field, on a socket left open.
+func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
+	t.Helper()
+	if o.close != 0 || len(o.messages) == 0 {
+		t.Fatalf("%s: close %d, messages %+v; want an answer on an open socket", name, o.close, o.messages)
+	}
+	var p struct {
+		Errors []apptest.Error `json:"errors"`
+	}
+	m := o.messages[0]
+	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) != 1 ||
+		p.Errors[0].Code() != "BAD_USER_INPUT" || p.Errors[0].Extensions["field"] != field {
+		t.Errorf("%s: %s %s, want BAD_USER_INPUT on %s", name, m.Type, m.Payload, field)
+	}
+}
+
 // TestEveryWebsocketRefusalSpeaksTheContract walks both websocket
 // sub-protocols with malformed conversations.
 func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
@@ -191,6 +203,9 @@ func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
 					t.Parallel()
 					o := converse(t, env, proto, token, c)
 					checkWSOutcome(t, t.Name(), o)
+					if c.field != "" {
+						checkWSField(t, t.Name(), o, c.field)
+					}
 					if testing.Verbose() {
 						fmt.Printf("%-60s close %d %d messages\n", t.Name(), o.close, len(o.messages))
 					}

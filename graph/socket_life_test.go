@@ -158,30 +158,35 @@ func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
 }
 
 // Websockets carry subscriptions only: queries and mutations are refused
-// with a code before they run (they go over HTTP), and a refused
-// mutation changes nothing and logs no panic.
+// with a code before they run (they go over HTTP), on every replica, and
+// a refused mutation changes nothing and logs no panic.
 func TestSocketCarriesSubscriptionsOnly(t *testing.T) {
-	env := apptest.New(t)
-	_, _, email := env.Patient("Ula")
+	a := apptest.New(t)
+	b := a.Replica(t)
+	_, _, email := a.Patient("Ula")
 	for _, proto := range protocols {
-		t.Run(proto, func(t *testing.T) {
-			p := signIn(t, env, email)
-			w := env.Connect(t, proto, p.Token)
-			w.Subscribe("m", logoutOp, map[string]any{"t": p.RefreshToken})
-			refused(t, w, "m")
-			w.Subscribe("q", viewerOp, nil)
-			refused(t, w, "q")
-			if m, err := w.Next(500 * time.Millisecond); err == nil {
-				t.Fatalf("after the refusals: %s %s %s", m.Type, m.ID, m.Payload)
-			}
-			if _, code := refresh(env, p.RefreshToken); code != "" {
-				t.Fatalf("the refused logout ran: refresh answered %s", code)
-			}
-		})
+		for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+			t.Run(proto+"/"+name, func(t *testing.T) {
+				p := signIn(t, a, email)
+				w := env.Connect(t, proto, p.Token)
+				w.Subscribe("m", logoutOp, map[string]any{"t": p.RefreshToken})
+				refused(t, w, "m")
+				w.Subscribe("q", viewerOp, nil)
+				refused(t, w, "q")
+				if m, err := w.Next(500 * time.Millisecond); err == nil {
+					t.Fatalf("after the refusals: %s %s %s", m.Type, m.ID, m.Payload)
+				}
+				if _, code := refresh(a, p.RefreshToken); code != "" {
+					t.Fatalf("the refused logout ran: refresh answered %s", code)
+				}
+			})
+		}
 	}
-	for _, bad := range []string{"panic", "internal error", "unexpected error"} {
-		if strings.Contains(env.LogText(), bad) {
-			t.Fatalf("log has %q:\n%s", bad, env.LogText())
+	for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+		for _, bad := range []string{"panic", "internal error", "unexpected error"} {
+			if strings.Contains(env.LogText(), bad) {
+				t.Fatalf("%s's log has %q:\n%s", name, bad, env.LogText())
+			}
 		}
 	}
 }

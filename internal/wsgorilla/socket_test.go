@@ -134,6 +134,12 @@ func TestDetachedRefusesWhatGqlgenCannotUse(t *testing.T) {
 			{name: "init payload not an object, more behind it", frames: []string{`{"type":"connection_init","payload":"x"}`, `{"type":"ping"}`, `{"type":"ping"}`}},
 			{name: "invalid JSON after init", init: true, frames: []string{`{not json`}},
 			{name: "unknown type after init", init: true, frames: []string{`{"type":"bogus","id":"1"}`}},
+			// gqlgen would answer these with an error frame of its own,
+			// without a code.
+			{name: "subscribe payload a string", init: true, frames: []string{`{"type":"SUB","id":"1","payload":"x"}`}},
+			{name: "subscribe payload an array", init: true, frames: []string{`{"type":"SUB","id":"1","payload":[{"query":"subscription { x }"}]}`}},
+			{name: "subscribe query a number", init: true, frames: []string{`{"type":"SUB","id":"1","payload":{"query":5}}`}},
+			{name: "subscribe without a payload", init: true, frames: []string{`{"type":"SUB","id":"1"}`}},
 		} {
 			t.Run(proto+" "+tc.name, func(t *testing.T) {
 				errs := make(chan error, 4)
@@ -143,7 +149,9 @@ func TestDetachedRefusesWhatGqlgenCannotUse(t *testing.T) {
 					handshake(t, c)
 					<-inits
 				}
+				sub := map[string]string{transportWS: "subscribe", legacyWS: "start"}[proto]
 				for _, f := range tc.frames {
+					f = strings.Replace(f, `"SUB"`, `"`+sub+`"`, 1)
 					if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
 						t.Fatal(err)
 					}

@@ -1,0 +1,156 @@
+package graph_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/apptest"
+)
+
+// otherReplicaLag is how long another replica may still take a sign-in
+// for live after it ended (identity's liveFor), before it has looked again.
+const otherReplicaLag = time.Second
+
+// TestEndedAccessOpensNothing is the access matrix of a token whose
+// access has ended: expired, its sign-in signed out, the password changed
+// or the account deactivated. Sockets opened with it close with 4403 on
+// both replicas and both protocols; afterwards it reads and writes
+// nothing over HTTP (at once on the replica that ended it, within a
+// second on the other) and opens no socket.
+func TestEndedAccessOpensNothing(t *testing.T) {
+	a := apptest.New(t, apptest.Unthrottled())
+	b := a.Replica(t)
+	doc, _ := a.Doctor("Dr. Matrix", "Cardiology", -23.5, -46.6)
+	docID := viewerID(t, a, doc)
+	ends := []struct {
+		name, reason string
+		// start returns the token whose access is to end and what ends it.
+		start func(t *testing.T, email string) (string, func())
+	}{
+		{"expired token", "TOKEN_EXPIRED", func(t *testing.T, email string) (string, func()) {
+			// Good for three more seconds: the end is its expiry.
+			short := mintToken(t, a, signIn(t, a, email).Token, 3*time.Second-15*time.Minute)
+			return short, func() {}
+		}},
+		{"signed out", "TOKEN_INVALID", func(t *testing.T, email string) (string, func()) {
+			p := signIn(t, a, email)
+			return p.Token, func() { a.Do("", logoutOp, map[string]any{"t": p.RefreshToken}).Decode(t, &struct{}{}) }
+		}},
+		{"password changed", "TOKEN_INVALID", func(t *testing.T, email string) (string, func()) {
+			p, owner := signIn(t, a, email), signIn(t, a, email)
+			return p.Token, func() {
+				a.Do(owner.Token, changePasswordOp, map[string]any{"cur": "correct horse battery", "new": "another horse battery"}).Decode(t, &struct{}{})
+			}
+		}},
+		{"account deactivated", "TOKEN_INVALID", func(t *testing.T, email string) (string, func()) {
+			p, owner := signIn(t, a, email), signIn(t, a, email)
+			return p.Token, func() {
+				a.Do(owner.Token, deactivateOp, map[string]any{"pw": "correct horse battery"}).Decode(t, &struct{}{})
+			}
+		}},
+	}
+	for i, tc := range ends {
+		t.Run(tc.name, func(t *testing.T) {
+			pat, _, email := a.Patient("Mara " + string(rune('A'+i)))
+			fileID := upload(t, a, pat, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(300)})
+			token, end := tc.start(t, email)
+
+			open := map[string]*apptest.WS{}
+			for _, proto := range protocols {
+				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+					w := env.Connect(t, proto, token)
+					w.Subscribe("s", apptUpdatedSub, nil)
+					open[name+" "+proto] = w
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // let the subscriptions start
+			ended := time.Now()
+			end()
+			if tc.reason == "TOKEN_EXPIRED" {
+				ended = ended.Add(3 * time.Second)
+				time.Sleep(time.Until(ended))
+			}
+			noAccess(t, a, "A", token, tc.reason, fileID, docID)
+			for name, w := range open {
+				closedForReconnect(t, name, w, closeReauthenticate, 5*time.Second)
+			}
+			time.Sleep(time.Until(ended.Add(otherReplicaLag)))
+			noAccess(t, b, "B", token, tc.reason, fileID, docID)
+			for _, proto := range protocols {
+				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+					refusedAtInit(t, env, name+" "+proto, proto, token)
+				}
+			}
+		})
+	}
+}
+
+// noAccess requires every door of a patient's data to stay shut to token
+// on env: reads, the download link, a share, an upload, the export.
+func noAccess(t *testing.T, env *apptest.Env, replica, token, reason, fileID, docID string) {
+	t.Helper()
+	shares := func() int {
+		n, err := env.DB.Client.RecordShare.Query().Count(sysCtx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	sharesBefore := shares()
+	soon := time.Now().Add(24 * time.Hour).Format(time.RFC3339)
+	for _, tc := range []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"viewer", viewerOp, nil},
+		{"recordFiles", myFilesOp, nil},
+		{"downloadUrl", fileURLOp, map[string]any{"id": fileID}},
+		{"recordAccessLog", accessLogOp, nil},
+		{"shareRecords", shareOp, map[string]any{"in": map[string]any{"doctorId": docID, "fileIds": []string{fileID}, "expiresAt": soon}}},
+	} {
+		r := env.Do(token, tc.query, tc.vars)
+		refusedAsStale(t, replica+" "+tc.name, r, reason)
+	}
+	up := env.Upload(token, uploadOp, fileInput("Receita", "PRESCRIPTION"), apptest.File{Name: "r.pdf", Content: pdf(100)})
+	refusedAsStale(t, replica+" upload", up, reason)
+	if n := shares(); n != sharesBefore {
+		t.Fatalf("%s: %d shares after the refused one, want %d", replica, n, sharesBefore)
+	}
+	if status, body := export(t, env, token); status != http.StatusUnauthorized || !strings.Contains(string(body), reason) {
+		t.Fatalf("%s export: %d %s", replica, status, body)
+	}
+}
+
+func refusedAsStale(t *testing.T, name string, r apptest.Response, reason string) {
+	t.Helper()
+	if r.Code() != "UNAUTHENTICATED" || r.Ext("reason") != reason {
+		t.Fatalf("%s: errors %+v, want UNAUTHENTICATED/%s", name, r.Errors, reason)
+	}
+	if len(r.Data) > 0 && string(r.Data) != "null" {
+		t.Fatalf("%s: data %s", name, r.Data)
+	}
+}
+
+// refusedAtInit requires a socket opened with token to be closed with
+// 4403 before anything runs on it.
+func refusedAtInit(t *testing.T, env *apptest.Env, name, proto, token string) {
+	t.Helper()
+	w, _, err := env.DialWS(t, proto, token, "")
+	if err != nil {
+		t.Fatalf("%s: dial: %v", name, err)
+	}
+	before, code, err := w.Closed(5 * time.Second)
+	if err != nil || code != closeReauthenticate {
+		t.Fatalf("%s: close code %d (err %v), want %d", name, code, err, closeReauthenticate)
+	}
+	for _, m := range before {
+		if m.Type != "connection_error" {
+			raw, _ := json.Marshal(m)
+			t.Fatalf("%s: sent %s before closing", name, raw)
+		}
+	}
+}
