@@ -57,6 +57,7 @@ func TestEndedAccessOpensNothing(t *testing.T) {
 			pat, _, email := a.Patient("Mara " + string(rune('A'+i)))
 			fileID := upload(t, a, pat, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(300)})
 			token, end := tc.start(t, email)
+			link := downloadURL(t, a, token, fileID)
 
 			open := map[string]*apptest.WS{}
 			for _, proto := range protocols {
@@ -74,11 +75,13 @@ func TestEndedAccessOpensNothing(t *testing.T) {
 				time.Sleep(time.Until(ended))
 			}
 			noAccess(t, a, "A", token, tc.reason, fileID, docID)
+			linkEndsWithTheSignIn(t, a, "A", link, tc.reason == "TOKEN_INVALID")
 			for name, w := range open {
 				closedForReconnect(t, name, w, closeReauthenticate, 5*time.Second)
 			}
 			time.Sleep(time.Until(ended.Add(otherReplicaLag)))
 			noAccess(t, b, "B", token, tc.reason, fileID, docID)
+			linkEndsWithTheSignIn(t, b, "B", link, tc.reason == "TOKEN_INVALID")
 			for _, proto := range protocols {
 				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
 					refusedAtInit(t, env, name+" "+proto, proto, token)
@@ -122,6 +125,25 @@ func noAccess(t *testing.T, env *apptest.Env, replica, token, reason, fileID, do
 	}
 	if status, body := export(t, env, token); status != http.StatusUnauthorized || !strings.Contains(string(body), reason) {
 		t.Fatalf("%s export: %d %s", replica, status, body)
+	}
+}
+
+// linkEndsWithTheSignIn follows, with no token as a browser does, a
+// download link handed out before the end: it is a credential of its own
+// for five minutes, but not beyond its sign-in or account. An access
+// token's expiry alone ends neither (its sign-in refreshes it), so that
+// link still works.
+func linkEndsWithTheSignIn(t *testing.T, env *apptest.Env, replica, link string, ended bool) {
+	t.Helper()
+	res, body, err := env.Download("", link)
+	if err != nil {
+		t.Fatalf("%s link: %v", replica, err)
+	}
+	switch {
+	case ended && (res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"FORBIDDEN"`)):
+		t.Fatalf("%s: a link from an ended sign-in answered %d %s", replica, res.StatusCode, body)
+	case !ended && res.StatusCode != http.StatusOK:
+		t.Fatalf("%s: a link from a live sign-in answered %d %s", replica, res.StatusCode, body)
 	}
 }
 

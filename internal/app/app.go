@@ -33,6 +33,7 @@ import (
 	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/server"
 	"github.com/healthmed/healthmed/internal/specialty"
+	"github.com/healthmed/healthmed/internal/viewer"
 	"github.com/healthmed/healthmed/internal/waitlist"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
@@ -164,6 +165,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, err
 	}
 	deps.Records = recs
+	recs.SignedIn = func(ctx context.Context, v viewer.Viewer) error {
+		err := ident.Recheck(ctx, v)
+		if errors.Is(err, identity.ErrUnauthenticated) {
+			return errors.Join(record.ErrSignedOut, err)
+		}
+		return err
+	}
 	profiles, err := newProfiles(cfg, client, recs, log, o.now)
 	if err != nil {
 		return nil, err

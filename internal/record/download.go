@@ -58,6 +58,14 @@ func (s *Service) ServeDownload(w http.ResponseWriter, r *http.Request) error {
 		row.detail = "link expired"
 		return s.refuse(as, row, &gqlerr.Error{Code: gqlerr.Forbidden, Message: "invalid or expired link"})
 	}
+	if s.SignedIn != nil {
+		if err := s.SignedIn(ctx, l.Viewer); errors.Is(err, ErrSignedOut) {
+			row.detail = "sign-in ended"
+			return s.refuse(as, row, &gqlerr.Error{Code: gqlerr.Forbidden, Message: "invalid or expired link"})
+		} else if err != nil {
+			return err
+		}
+	}
 	// Exist, not All: this check is not a view of the metadata, and the
 	// download row below is this access's one row.
 	visible, err := s.Client.RecordFile.Query().Where(recordfile.ID(l.FileID)).Exist(as)

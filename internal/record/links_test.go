@@ -14,13 +14,13 @@ func token(url string) string { return url[strings.LastIndex(url, "/")+1:] }
 func TestLinksNameOneFileAndOneViewerForFiveMinutes(t *testing.T) {
 	l := NewLinks([]byte("0123456789abcdef0123456789abcdef"), "https://api.example")
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	doc := viewer.Viewer{Role: viewer.Doctor, ID: 8589934593}
+	doc := viewer.Viewer{Role: viewer.Doctor, ID: 8589934593, SessionID: "GM3DJMRVGQ2TENBTGM3DCMZUGQ"}
 	url := l.URL(17179869185, doc, now)
 	if !strings.HasPrefix(url, "https://api.example/files/") {
 		t.Fatalf("url %q", url)
 	}
 	got, err := l.parse(token(url), now.Add(LinkTTL-time.Second))
-	if err != nil || got.FileID != 17179869185 || got.Viewer.Role != viewer.Doctor || got.Viewer.ID != doc.ID {
+	if err != nil || got.FileID != 17179869185 || got.Viewer.Role != viewer.Doctor || got.Viewer.ID != doc.ID || got.Viewer.SessionID != doc.SessionID {
 		t.Fatalf("parse = %+v, %v", got, err)
 	}
 	if got, err := l.parse(token(url), now.Add(LinkTTL)); !errors.Is(err, errLinkExpired) || got.FileID != 17179869185 {
@@ -37,6 +37,10 @@ func TestLinksNameOneFileAndOneViewerForFiveMinutes(t *testing.T) {
 	other := NewLinks([]byte("another secret of thirty-two byte"), "https://api.example")
 	if _, err := other.parse(token(url), now); !errors.Is(err, errLinkInvalid) {
 		t.Fatalf("another secret: %v", err)
+	}
+	noSignIn, err := l.parse(token(l.URL(1, viewer.Viewer{Role: viewer.Patient, ID: 2}, now)), now)
+	if err != nil || noSignIn.Viewer.SessionID != "" || noSignIn.Viewer.ID != 2 {
+		t.Fatalf("a viewer with no sign-in (an external token's): %+v, %v", noSignIn, err)
 	}
 	for _, junk := range []string{"", "x", "../../etc/passwd", strings.Repeat("A", 500)} {
 		if _, err := l.parse(junk, now); !errors.Is(err, errLinkInvalid) {

@@ -20,6 +20,7 @@ package record
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/healthmed/healthmed/internal/envelope"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // DefaultMaxBytes is the default limit on an uploaded file.
@@ -48,7 +50,15 @@ type Service struct {
 	Budget AuditBudget
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// SignedIn tells whether a viewer's sign-in and account are still
+	// live (nil: no check). A download link ends with them, not only at
+	// its own expiry. Its error wraps ErrSignedOut when they have ended.
+	SignedIn func(context.Context, viewer.Viewer) error
 }
+
+// ErrSignedOut is what SignedIn wraps when a viewer's sign-in or account
+// has ended.
+var ErrSignedOut = errors.New("record: the sign-in or account has ended")
 
 func (s *Service) now() time.Time { return clock.UTC(s.Now) }
 
