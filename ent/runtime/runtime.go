@@ -718,6 +718,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	notificationHooks := schema.Notification{}.Hooks()
+
+	notification.Hooks[1] = notificationHooks[0]
 	notificationMixinFields0 := notificationMixin[0].Fields()
 	_ = notificationMixinFields0
 	notificationFields := schema.Notification{}.Fields()
