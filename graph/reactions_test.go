@@ -7,7 +7,9 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
 
@@ -98,5 +100,34 @@ func TestADirectWriteGetsEveryConsequence(t *testing.T) {
 	if inv := out.Node.Invoice; out.Node.Status != "COMPLETED" || inv == nil ||
 		inv.AmountCents != 31000 || inv.IssuedBy != "SYSTEM" || inv.Status != "OPEN" {
 		t.Fatalf("after the direct completion: %+v %+v", out.Node, inv)
+	}
+}
+
+// A hold ended by a direct Ent write, in bulk and by no service of ours,
+// still hands the slot to the next in line, who is told.
+func TestADirectlyEndedHoldGoesToTheNextInLine(t *testing.T) {
+	env := apptest.New(t)
+	docTok, _ := env.Doctor("Dra. Fila", "Cardiology", -23.5, -46.6)
+	doc := doctorID(t, env, docTok)
+	first, _, _ := env.Patient("Primeira")
+	second, _, _ := env.Patient("Segunda")
+	join(t, env, first, doc, nil, nil)
+	join(t, env, second, doc, nil, nil)
+	slot := createSlot(t, env, docTok, tomorrowAt(15), 50)
+	if got := entries(t, env, first); got[0].Offer == nil || got[0].Offer.Slot.ID != slot {
+		t.Fatalf("the new slot was not held for the first in line: %+v", got[0])
+	}
+
+	sys, c := sysCtx(), env.DB.Client
+	if err := c.WaitlistOffer.Update().Where(waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).
+		SetStatus(waitlistoffer.StatusEXPIRED).Exec(sys); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(t, env, second); got[0].Offer == nil || got[0].Offer.Slot.ID != slot {
+		t.Fatalf("the second in line was not offered the slot: %+v", got[0])
+	}
+	n, err := c.Notification.Query().Where(notification.KindEQ(notification.KindWAITLIST_OFFERED)).Count(sys)
+	if err != nil || n != 2 {
+		t.Fatalf("%d offer notices (%v), want one per holder", n, err)
 	}
 }

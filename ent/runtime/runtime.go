@@ -1166,6 +1166,8 @@ func init() {
 	waitlistofferHooks := schema.WaitlistOffer{}.Hooks()
 
 	waitlistoffer.Hooks[1] = waitlistofferHooks[0]
+
+	waitlistoffer.Hooks[2] = waitlistofferHooks[1]
 	waitlistofferMixinFields0 := waitlistofferMixin[0].Fields()
 	_ = waitlistofferMixinFields0
 	waitlistofferFields := schema.WaitlistOffer{}.Fields()

@@ -7,6 +7,8 @@ import (
 
 	gen "github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/hook"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // onOffers runs the reactions after a waitlist offer is made.
@@ -27,4 +29,43 @@ func onOffers(reactions ...func(ctx context.Context, c *gen.Client, o *gen.Waitl
 			return o, nil
 		})
 	}, ent.OpCreate)
+}
+
+// onHoldsEnded runs the reactions after held offers end unused (EXPIRED,
+// or WITHDRAWN because their entry left or their slot went), one call
+// per offer, bulk writes included. Which offers, and their slots, are
+// read before the write: a bulk update names them by its predicates.
+func onHoldsEnded(reactions ...func(ctx context.Context, c *gen.Client, o *gen.WaitlistOffer) error) ent.Hook {
+	return hook.On(func(next ent.Mutator) ent.Mutator {
+		return hook.WaitlistOfferFunc(func(ctx context.Context, m *gen.WaitlistOfferMutation) (ent.Value, error) {
+			status, ok := m.Status()
+			if !ok || (status != waitlistoffer.StatusEXPIRED && status != waitlistoffer.StatusWITHDRAWN) {
+				return next.Mutate(ctx, m)
+			}
+			sys := viewer.SystemContext(ctx)
+			ids, err := m.IDs(sys)
+			if err != nil {
+				return nil, err
+			}
+			held, err := m.Client().WaitlistOffer.Query().
+				Where(waitlistoffer.IDIn(ids...), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).
+				Select(waitlistoffer.FieldID, waitlistoffer.FieldDoctorID, waitlistoffer.FieldSlotID).All(sys)
+			if err != nil {
+				return nil, err
+			}
+			v, err := next.Mutate(ctx, m)
+			if err != nil || len(held) == 0 {
+				return v, err
+			}
+			ctx, c := written(ctx, m)
+			for _, o := range held {
+				for _, react := range reactions {
+					if err := react(ctx, c, o); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return v, nil
+		})
+	}, ent.OpUpdate|ent.OpUpdateOne)
 }
