@@ -1,12 +1,15 @@
 package graph_test
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/waitlistoffer"
@@ -130,4 +133,30 @@ func TestADirectlyEndedHoldGoesToTheNextInLine(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("%d offer notices (%v), want one per holder", n, err)
 	}
+}
+
+// Ratings given, hidden, shown again and deleted by direct Ent writes,
+// in bulk and by no service of ours, keep the doctor's average exact.
+func TestDirectWritesOfRatingsKeepTheAverage(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	f := newReviewFixture(t, env)
+	for i, stars := range []int{5, 4, 1} {
+		f.imported(t, fmt.Sprintf("Direct%d Rater", i), stars, time.Now())
+	}
+	f.rated(t, "Api Rater", 1, "")
+	average := func(what string, want float64, count int) {
+		t.Helper()
+		p := f.page(t, "", 10, nil)
+		if p.Node.Rating == nil || math.Abs(*p.Node.Rating-want) > 1e-9 || p.Node.RatingCount != count {
+			t.Fatalf("%s: rating %v over %d, want %v over %d", what, p.Node.Rating, p.Node.RatingCount, want, count)
+		}
+	}
+	average("given", 11.0/4, 4)
+	sys, c := sysCtx(), env.DB.Client
+	c.Feedback.Update().Where(feedback.Stars(1)).SetHiddenAt(time.Now()).ExecX(sys)
+	average("the ones hidden", 4.5, 2)
+	c.Feedback.Update().Where(feedback.Stars(1)).ClearHiddenAt().ExecX(sys)
+	average("shown again", 11.0/4, 4)
+	c.Feedback.Delete().Where(feedback.Stars(5)).ExecX(sys)
+	average("the five deleted", 2, 3)
 }

@@ -555,6 +555,11 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	feedbackHooks := schema.Feedback{}.Hooks()
+
+	feedback.Hooks[1] = feedbackHooks[0]
+
+	feedback.Hooks[2] = feedbackHooks[1]
 	feedbackMixinFields0 := feedbackMixin[0].Fields()
 	_ = feedbackMixinFields0
 	feedbackFields := schema.Feedback{}.Fields()

@@ -206,6 +206,28 @@ func onRecordFilesRead() ent.Interceptor {
 	})
 }
 
+// onCreated runs the reactions after an entity is created, bulk creates
+// included, on the entity created; V is the schema's generated type.
+func onCreated[V any](reactions ...func(ctx context.Context, c *gen.Client, v V) error) ent.Hook {
+	return hook.On(func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			v, err := next.Mutate(ctx, m)
+			created, ok := v.(V)
+			wm, isWritten := m.(mutation)
+			if err != nil || !ok || !isWritten {
+				return v, err
+			}
+			ctx, c := written(ctx, wm)
+			for _, react := range reactions {
+				if err := react(ctx, c, created); err != nil {
+					return nil, err
+				}
+			}
+			return v, nil
+		})
+	}, ent.OpCreate)
+}
+
 // mutation is what written needs of any entity's mutation.
 type mutation interface {
 	Client() *gen.Client
