@@ -106,7 +106,7 @@ func (Notification) Annotations() []schema.Annotation {
 // account's links), the e-mail worker wakes once it commits; the other
 // replicas' workers poll.
 func (Notification) Hooks() []ent.Hook {
-	return []ent.Hook{wakesOutbox()}
+	return []ent.Hook{onCreated(wakeOutbox)}
 }
 
 func (Notification) Policy() ent.Policy {

@@ -11,26 +11,6 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// onOffers runs the reactions after a waitlist offer is made.
-func onOffers(reactions ...func(ctx context.Context, c *gen.Client, o *gen.WaitlistOffer) error) ent.Hook {
-	return hook.On(func(next ent.Mutator) ent.Mutator {
-		return hook.WaitlistOfferFunc(func(ctx context.Context, m *gen.WaitlistOfferMutation) (ent.Value, error) {
-			v, err := next.Mutate(ctx, m)
-			o, ok := v.(*gen.WaitlistOffer)
-			if err != nil || !ok {
-				return v, err
-			}
-			ctx, c := written(ctx, m)
-			for _, react := range reactions {
-				if err := react(ctx, c, o); err != nil {
-					return nil, err
-				}
-			}
-			return o, nil
-		})
-	}, ent.OpCreate)
-}
-
 // onHoldsEnded runs the reactions after held offers end unused (EXPIRED,
 // or WITHDRAWN because their entry left or their slot went), one call
 // per offer, bulk writes included. Which offers, and their slots, are

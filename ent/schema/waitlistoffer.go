@@ -69,7 +69,7 @@ func (WaitlistOffer) Annotations() []schema.Annotation {
 // in the writer's transaction.
 func (WaitlistOffer) Hooks() []ent.Hook {
 	return []ent.Hook{
-		onOffers(
+		onCreated(
 			live.WaitlistOffered,
 			notify.WaitlistOffered,
 		),
