@@ -217,15 +217,26 @@ func onCreated[V any](reactions ...func(ctx context.Context, c *gen.Client, v V)
 			if err != nil || !ok || !isWritten {
 				return v, err
 			}
-			ctx, c := written(ctx, wm)
-			for _, react := range reactions {
-				if err := react(ctx, c, created); err != nil {
-					return nil, err
-				}
+			if err := reactEach(ctx, wm, []V{created}, reactions...); err != nil {
+				return nil, err
 			}
 			return v, nil
 		})
 	}, ent.OpCreate)
+}
+
+// reactEach runs the reactions, in order, on each item a write by m
+// touched, in m's transaction.
+func reactEach[T any](ctx context.Context, m mutation, items []T, reactions ...func(context.Context, *gen.Client, T) error) error {
+	ctx, c := written(ctx, m)
+	for _, it := range items {
+		for _, react := range reactions {
+			if err := react(ctx, c, it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // mutation is what written needs of any entity's mutation.

@@ -37,13 +37,8 @@ func onRatingsShownOrHidden(reactions ...func(ctx context.Context, c *gen.Client
 			if err != nil || len(doctors) == 0 {
 				return v, err
 			}
-			ctx, c := written(ctx, m)
-			for _, id := range doctors {
-				for _, react := range reactions {
-					if err := react(ctx, c, id); err != nil {
-						return nil, err
-					}
-				}
+			if err := reactEach(ctx, m, doctors, reactions...); err != nil {
+				return nil, err
 			}
 			return v, nil
 		})

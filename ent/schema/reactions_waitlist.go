@@ -37,13 +37,8 @@ func onHoldsEnded(reactions ...func(ctx context.Context, c *gen.Client, o *gen.W
 			if err != nil || len(held) == 0 {
 				return v, err
 			}
-			ctx, c := written(ctx, m)
-			for _, o := range held {
-				for _, react := range reactions {
-					if err := react(ctx, c, o); err != nil {
-						return nil, err
-					}
-				}
+			if err := reactEach(ctx, m, held, reactions...); err != nil {
+				return nil, err
 			}
 			return v, nil
 		})
