@@ -225,6 +225,41 @@ func onCreated[V any](reactions ...func(ctx context.Context, c *gen.Client, v V)
 	}, ent.OpCreate)
 }
 
+// touching is a mutation that names, before it runs, the rows it will
+// touch.
+type touching interface {
+	ent.Mutation
+	mutation
+	IDs(context.Context) ([]int, error)
+}
+
+// readWriteReact reads, as the system and before the write, what the
+// reactions need of the rows the write will touch (read is given their
+// ids; a bulk write names them by its predicates), then writes, then
+// runs the reactions on each item read.
+func readWriteReact[T any](ctx context.Context, next ent.Mutator, m touching, read func(sys context.Context, ids []int) ([]T, error),
+	reactions ...func(context.Context, *gen.Client, T) error) (ent.Value, error) {
+	sys := viewer.SystemContext(ctx)
+	ids, err := m.IDs(sys)
+	if err != nil {
+		return nil, err
+	}
+	var items []T
+	if len(ids) > 0 {
+		if items, err = read(sys, ids); err != nil {
+			return nil, err
+		}
+	}
+	v, err := next.Mutate(ctx, m)
+	if err != nil || len(items) == 0 {
+		return v, err
+	}
+	if err := reactEach(ctx, m, items, reactions...); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // reactEach runs the reactions, in order, on each item a write by m
 // touched, in m's transaction.
 func reactEach[T any](ctx context.Context, m mutation, items []T, reactions ...func(context.Context, *gen.Client, T) error) error {

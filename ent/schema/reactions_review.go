@@ -8,7 +8,6 @@ import (
 	gen "github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/ent/hook"
-	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // onRatingsShownOrHidden runs the reactions, once per doctor, after
@@ -21,26 +20,10 @@ func onRatingsShownOrHidden(reactions ...func(ctx context.Context, c *gen.Client
 			if !hiding && !m.HiddenAtCleared() && !m.Op().Is(ent.OpDelete|ent.OpDeleteOne) {
 				return next.Mutate(ctx, m)
 			}
-			sys := viewer.SystemContext(ctx)
-			ids, err := m.IDs(sys)
-			if err != nil {
-				return nil, err
-			}
-			var doctors []int
-			if len(ids) > 0 {
-				if doctors, err = m.Client().Feedback.Query().Where(feedback.IDIn(ids...)).
-					Unique(true).Select(feedback.FieldDoctorID).Ints(sys); err != nil {
-					return nil, err
-				}
-			}
-			v, err := next.Mutate(ctx, m)
-			if err != nil || len(doctors) == 0 {
-				return v, err
-			}
-			if err := reactEach(ctx, m, doctors, reactions...); err != nil {
-				return nil, err
-			}
-			return v, nil
+			return readWriteReact(ctx, next, m, func(sys context.Context, ids []int) ([]int, error) {
+				return m.Client().Feedback.Query().Where(feedback.IDIn(ids...)).
+					Unique(true).Select(feedback.FieldDoctorID).Ints(sys)
+			}, reactions...)
 		})
 	}, ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne)
 }

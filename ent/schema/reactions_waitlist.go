@@ -8,7 +8,6 @@ import (
 	gen "github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/hook"
 	"github.com/healthmed/healthmed/ent/waitlistoffer"
-	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // onHoldsEnded runs the reactions after held offers end unused (EXPIRED,
@@ -22,25 +21,11 @@ func onHoldsEnded(reactions ...func(ctx context.Context, c *gen.Client, o *gen.W
 			if !ok || (status != waitlistoffer.StatusEXPIRED && status != waitlistoffer.StatusWITHDRAWN) {
 				return next.Mutate(ctx, m)
 			}
-			sys := viewer.SystemContext(ctx)
-			ids, err := m.IDs(sys)
-			if err != nil {
-				return nil, err
-			}
-			held, err := m.Client().WaitlistOffer.Query().
-				Where(waitlistoffer.IDIn(ids...), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).
-				Select(waitlistoffer.FieldID, waitlistoffer.FieldDoctorID, waitlistoffer.FieldSlotID).All(sys)
-			if err != nil {
-				return nil, err
-			}
-			v, err := next.Mutate(ctx, m)
-			if err != nil || len(held) == 0 {
-				return v, err
-			}
-			if err := reactEach(ctx, m, held, reactions...); err != nil {
-				return nil, err
-			}
-			return v, nil
+			return readWriteReact(ctx, next, m, func(sys context.Context, ids []int) ([]*gen.WaitlistOffer, error) {
+				return m.Client().WaitlistOffer.Query().
+					Where(waitlistoffer.IDIn(ids...), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).
+					Select(waitlistoffer.FieldID, waitlistoffer.FieldDoctorID, waitlistoffer.FieldSlotID).All(sys)
+			}, reactions...)
 		})
 	}, ent.OpUpdate|ent.OpUpdateOne)
 }
