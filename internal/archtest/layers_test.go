@@ -193,11 +193,14 @@ func refuses(b *ast.BlockStmt) bool {
 }
 
 // madeError: the expression is errors.New(...) or fmt.Errorf(...).
-func madeError(e ast.Expr) bool {
+func madeError(e ast.Expr) bool { return isCall(e, "errors", "New") || isCall(e, "fmt", "Errorf") }
+
+// isCall: the expression calls pkg.name.
+func isCall(e ast.Expr, pkg, name string) bool {
 	call, ok := e.(*ast.CallExpr)
 	if !ok {
 		return false
 	}
 	sel, ok := call.Fun.(*ast.SelectorExpr)
-	return ok && ((isPkg(sel.X, "errors") && sel.Sel.Name == "New") || (isPkg(sel.X, "fmt") && sel.Sel.Name == "Errorf"))
+	return ok && isPkg(sel.X, pkg) && sel.Sel.Name == name
 }

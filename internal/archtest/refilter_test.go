@@ -81,11 +81,4 @@ func ownerPredicatesOfTheCaller(f *ast.File) []token.Pos {
 }
 
 // isCallerOf: the expression is viewer.FromContext(...).
-func isCallerOf(e ast.Expr) bool {
-	call, ok := e.(*ast.CallExpr)
-	if !ok {
-		return false
-	}
-	sel, ok := call.Fun.(*ast.SelectorExpr)
-	return ok && isPkg(sel.X, "viewer") && sel.Sel.Name == "FromContext"
-}
+func isCallerOf(e ast.Expr) bool { return isCall(e, "viewer", "FromContext") }
