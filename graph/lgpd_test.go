@@ -12,6 +12,8 @@ import (
 
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/notification"
+	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
@@ -49,6 +51,15 @@ func TestPatientExportsEverything(t *testing.T) {
 		"phone": "+5511912345678", "birthDate": "1970-01-31", "preferredLanguage": "pt-BR"}}).Decode(t, &struct{}{})
 	env.Do(pat, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
 		"operator": "unimed", "cardNumber": "1234 5678 9012 3456"}}).Decode(t, &struct{}{})
+	// Another patient of the same doctor: nothing of theirs is exported.
+	other, _, otherEmail := env.Patient("Vizinho")
+	book(t, env, other, createSlot(t, env, doc, tomorrowAt(11), 30))
+	if r := env.Upload(other, uploadOp, map[string]any{"in": map[string]any{"title": "Raio-X do vizinho", "category": "EXAM"}},
+		apptest.File{Name: "rx.pdf", ContentType: "application/pdf", Content: pdf}); r.Code() != "" {
+		t.Fatalf("the other's upload: %+v", r.Errors)
+	}
+	env.Do(other, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"operator": "operadora-do-vizinho", "cardNumber": "9999 8888 7777"}}).Decode(t, &struct{}{})
 	status, body := export(t, env, pat)
 	if status != 200 {
 		t.Fatalf("export status %d: %s", status, body)
@@ -76,6 +87,17 @@ func TestPatientExportsEverything(t *testing.T) {
 		t.Fatalf("exported file %q differs from the upload", gotFile)
 	}
 	js, _ := json.Marshal(data)
+	for _, theirs := range []string{otherEmail, "Raio-X do vizinho", "operadora-do-vizinho"} {
+		if strings.Contains(string(js), theirs) {
+			t.Errorf("data.json holds another patient's %q", theirs)
+		}
+	}
+	if appts, _ := data["appointments"].([]any); len(appts) != 1 {
+		t.Errorf("data.json has %d appointments, want the patient's one", len(appts))
+	}
+	if len(zr.File) != 2 {
+		t.Errorf("the archive holds %d entries, want data.json and the patient's one file", len(zr.File))
+	}
 	for _, want := range []string{email, cpf, "Dr. Export", "REQUESTED", "Hemograma"} {
 		if !strings.Contains(string(js), want) {
 			t.Errorf("data.json lacks %q", want)
@@ -120,6 +142,12 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 
 	env.Do(pat, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
 		"operator": "unimed", "cardNumber": "1234 5678 9012 3456"}}).Decode(t, &struct{}{})
+	// Another patient who stays: nothing of theirs goes.
+	stayer, stayerCPF, _ := env.Patient("Staying Person")
+	env.Do(stayer, `mutation($in: InsurancePlanInput!) { registerInsurancePlan(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"operator": "amil", "cardNumber": "9999 8888 7777"}}).Decode(t, &struct{}{})
+	env.Do(stayer, `mutation($in: ShareInput!) { shareRecords(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"doctorId": docID, "categories": []string{"EXAM"}, "expiresAt": time.Now().Add(48 * time.Hour).Format(time.RFC3339)}}).Decode(t, &struct{}{})
 	if r := env.Do(pat, deactivateOp, map[string]any{"pw": "wrong password!"}); r.Code() != "BAD_USER_INPUT" {
 		t.Fatalf("wrong password: %q", r.Code())
 	}
@@ -134,7 +162,12 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 	}
 	// Every sign-in is revoked, the token stops working, and so does
 	// logging in.
-	if n, err := env.DB.Client.Session.Query().Where(session.RoleEQ(session.RolePATIENT), session.RevokedAtIsNil()).Count(sysCtx()); err != nil || n != 0 {
+	p, err := env.DB.Client.Patient.Query().Where(patient.Cpf(cpf)).Only(sysCtx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.DB.Client.Session.Query().Where(session.RoleEQ(session.RolePATIENT), session.AccountID(p.ID),
+		session.RevokedAtIsNil()).Count(sysCtx()); err != nil || n != 0 {
 		t.Fatalf("%d sign-ins still live after deactivation (err %v)", n, err)
 	}
 	if r := env.Do(pat, `{ viewer { __typename } }`, nil); r.Code() != "UNAUTHENTICATED" {
@@ -146,16 +179,19 @@ func TestDeactivationAnonymisesAndBlocks(t *testing.T) {
 		}
 	}
 	// Personal data is gone; the clinical record, the CPF and the log stay.
-	p, err := env.DB.Client.Patient.Query().Only(sysCtx())
-	if err != nil {
-		t.Fatal(err)
-	}
 	if p.Name != "Paciente desativado" || p.Email == email || p.Cpf != cpf || p.DeactivatedAt == nil ||
 		p.Phone != nil || p.BirthDate != nil || p.PreferredLanguage != nil {
 		t.Fatalf("patient after deactivation: %+v", p)
 	}
-	if n, err := env.DB.Client.InsurancePlan.Query().Count(sysCtx()); err != nil || n != 0 {
-		t.Fatalf("insurance plans after deactivation: %d (err %v)", n, err)
+	plans, err := env.DB.Client.InsurancePlan.Query().WithPatient().All(sysCtx())
+	if err != nil || len(plans) != 1 || plans[0].Edges.Patient.Cpf != stayerCPF {
+		t.Fatalf("insurance plans after deactivation: %+v (err %v), want the other patient's only", plans, err)
+	}
+	if r := env.Do(stayer, `{ viewer { __typename } }`, nil); r.Code() != "" {
+		t.Fatalf("the other patient's token: %q", r.Code())
+	}
+	if n, err := env.DB.Client.RecordShare.Query().Where(recordshare.RevokedAtIsNil()).Count(sysCtx()); err != nil || n != 1 {
+		t.Fatalf("%d live shares after deactivation (err %v), want the other patient's", n, err)
 	}
 	files, err := env.DB.Client.RecordFile.Query().Count(sysCtx())
 	if err != nil || files != 1 {

@@ -1,13 +1,18 @@
 package graph_test
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
+	"github.com/healthmed/healthmed/ent/feedback"
+	"github.com/healthmed/healthmed/ent/notification"
 	"github.com/healthmed/healthmed/ent/patient"
+	"github.com/healthmed/healthmed/ent/waitlistoffer"
 	"github.com/healthmed/healthmed/internal/apptest"
 )
 
@@ -99,4 +104,59 @@ func TestADirectWriteGetsEveryConsequence(t *testing.T) {
 		inv.AmountCents != 31000 || inv.IssuedBy != "SYSTEM" || inv.Status != "OPEN" {
 		t.Fatalf("after the direct completion: %+v %+v", out.Node, inv)
 	}
+}
+
+// A hold ended by a direct Ent write, in bulk and by no service of ours,
+// still hands the slot to the next in line, who is told.
+func TestADirectlyEndedHoldGoesToTheNextInLine(t *testing.T) {
+	env := apptest.New(t)
+	docTok, _ := env.Doctor("Dra. Fila", "Cardiology", -23.5, -46.6)
+	doc := doctorID(t, env, docTok)
+	first, _, _ := env.Patient("Primeira")
+	second, _, _ := env.Patient("Segunda")
+	join(t, env, first, doc, nil, nil)
+	join(t, env, second, doc, nil, nil)
+	slot := createSlot(t, env, docTok, tomorrowAt(15), 50)
+	if got := entries(t, env, first); got[0].Offer == nil || got[0].Offer.Slot.ID != slot {
+		t.Fatalf("the new slot was not held for the first in line: %+v", got[0])
+	}
+
+	sys, c := sysCtx(), env.DB.Client
+	if err := c.WaitlistOffer.Update().Where(waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).
+		SetStatus(waitlistoffer.StatusEXPIRED).Exec(sys); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(t, env, second); got[0].Offer == nil || got[0].Offer.Slot.ID != slot {
+		t.Fatalf("the second in line was not offered the slot: %+v", got[0])
+	}
+	n, err := c.Notification.Query().Where(notification.KindEQ(notification.KindWAITLIST_OFFERED)).Count(sys)
+	if err != nil || n != 2 {
+		t.Fatalf("%d offer notices (%v), want one per holder", n, err)
+	}
+}
+
+// Ratings given, hidden, shown again and deleted by direct Ent writes,
+// in bulk and by no service of ours, keep the doctor's average exact.
+func TestDirectWritesOfRatingsKeepTheAverage(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	f := newReviewFixture(t, env)
+	for i, stars := range []int{5, 4, 1} {
+		f.imported(t, fmt.Sprintf("Direct%d Rater", i), stars, time.Now())
+	}
+	f.rated(t, "Api Rater", 1, "")
+	average := func(what string, want float64, count int) {
+		t.Helper()
+		p := f.page(t, "", 10, nil)
+		if p.Node.Rating == nil || math.Abs(*p.Node.Rating-want) > 1e-9 || p.Node.RatingCount != count {
+			t.Fatalf("%s: rating %v over %d, want %v over %d", what, p.Node.Rating, p.Node.RatingCount, want, count)
+		}
+	}
+	average("given", 11.0/4, 4)
+	sys, c := sysCtx(), env.DB.Client
+	c.Feedback.Update().Where(feedback.Stars(1)).SetHiddenAt(time.Now()).ExecX(sys)
+	average("the ones hidden", 4.5, 2)
+	c.Feedback.Update().Where(feedback.Stars(1)).ClearHiddenAt().ExecX(sys)
+	average("shown again", 11.0/4, 4)
+	c.Feedback.Delete().Where(feedback.Stars(5)).ExecX(sys)
+	average("the five deleted", 2, 3)
 }

@@ -555,6 +555,11 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	feedbackHooks := schema.Feedback{}.Hooks()
+
+	feedback.Hooks[1] = feedbackHooks[0]
+
+	feedback.Hooks[2] = feedbackHooks[1]
 	feedbackMixinFields0 := feedbackMixin[0].Fields()
 	_ = feedbackMixinFields0
 	feedbackFields := schema.Feedback{}.Fields()
@@ -718,6 +723,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	notificationHooks := schema.Notification{}.Hooks()
+
+	notification.Hooks[1] = notificationHooks[0]
 	notificationMixinFields0 := notificationMixin[0].Fields()
 	_ = notificationMixinFields0
 	notificationFields := schema.Notification{}.Fields()
@@ -1163,6 +1171,8 @@ func init() {
 	waitlistofferHooks := schema.WaitlistOffer{}.Hooks()
 
 	waitlistoffer.Hooks[1] = waitlistofferHooks[0]
+
+	waitlistoffer.Hooks[2] = waitlistofferHooks[1]
 	waitlistofferMixinFields0 := waitlistofferMixin[0].Fields()
 	_ = waitlistofferMixinFields0
 	waitlistofferFields := schema.WaitlistOffer{}.Fields()

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/healthmed/healthmed/ent/privacy"
+	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/rule"
 )
 
@@ -56,6 +57,16 @@ func (Feedback) Indexes() []ent.Index {
 		index.Fields("appointment_id").Unique(),
 		// A doctor's reviews, newest first, page by page.
 		index.Fields("doctor_id", "created_at", "id"),
+	}
+}
+
+// Hooks keep the doctor's average of visible ratings, whoever writes
+// them (a patient's rating, an admin's moderation, a script), in the
+// writer's transaction.
+func (Feedback) Hooks() []ent.Hook {
+	return []ent.Hook{
+		onCreated(review.Rated),
+		onRatingsShownOrHidden(review.Recount),
 	}
 }
 

@@ -102,6 +102,13 @@ func (Notification) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
 }
 
+// Hooks: whoever writes a notification (the notices of a change, an
+// account's links), the e-mail worker wakes once it commits; the other
+// replicas' workers poll.
+func (Notification) Hooks() []ent.Hook {
+	return []ent.Hook{onCreated(wakeOutbox)}
+}
+
 func (Notification) Policy() ent.Policy {
 	return privacy.Policy{
 		Mutation: privacy.MutationPolicy{

@@ -206,6 +206,74 @@ func onRecordFilesRead() ent.Interceptor {
 	})
 }
 
+// onCreated runs the reactions after an entity is created, bulk creates
+// included, on the entity created; V is the schema's generated type.
+func onCreated[V any](reactions ...func(ctx context.Context, c *gen.Client, v V) error) ent.Hook {
+	return hook.On(func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			v, err := next.Mutate(ctx, m)
+			created, ok := v.(V)
+			wm, isWritten := m.(mutation)
+			if err != nil || !ok || !isWritten {
+				return v, err
+			}
+			if err := reactEach(ctx, wm, []V{created}, reactions...); err != nil {
+				return nil, err
+			}
+			return v, nil
+		})
+	}, ent.OpCreate)
+}
+
+// touching is a mutation that names, before it runs, the rows it will
+// touch.
+type touching interface {
+	ent.Mutation
+	mutation
+	IDs(context.Context) ([]int, error)
+}
+
+// readWriteReact reads, as the system and before the write, what the
+// reactions need of the rows the write will touch (read is given their
+// ids; a bulk write names them by its predicates), then writes, then
+// runs the reactions on each item read.
+func readWriteReact[T any](ctx context.Context, next ent.Mutator, m touching, read func(sys context.Context, ids []int) ([]T, error),
+	reactions ...func(context.Context, *gen.Client, T) error) (ent.Value, error) {
+	sys := viewer.SystemContext(ctx)
+	ids, err := m.IDs(sys)
+	if err != nil {
+		return nil, err
+	}
+	var items []T
+	if len(ids) > 0 {
+		if items, err = read(sys, ids); err != nil {
+			return nil, err
+		}
+	}
+	v, err := next.Mutate(ctx, m)
+	if err != nil || len(items) == 0 {
+		return v, err
+	}
+	if err := reactEach(ctx, m, items, reactions...); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// reactEach runs the reactions, in order, on each item a write by m
+// touched, in m's transaction.
+func reactEach[T any](ctx context.Context, m mutation, items []T, reactions ...func(context.Context, *gen.Client, T) error) error {
+	ctx, c := written(ctx, m)
+	for _, it := range items {
+		for _, react := range reactions {
+			if err := react(ctx, c, it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // mutation is what written needs of any entity's mutation.
 type mutation interface {
 	Client() *gen.Client

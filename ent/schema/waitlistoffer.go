@@ -13,6 +13,7 @@ import (
 	"github.com/healthmed/healthmed/internal/live"
 	"github.com/healthmed/healthmed/internal/notify"
 	"github.com/healthmed/healthmed/internal/rule"
+	"github.com/healthmed/healthmed/internal/waitlist"
 )
 
 // WaitlistOffer is a freed slot held for one waitlist entry until
@@ -62,13 +63,18 @@ func (WaitlistOffer) Annotations() []schema.Annotation {
 }
 
 // Hooks: an offer made is pushed to the patient's waitlistOffered
-// subscription and e-mailed, whoever makes it (a freed slot's writer or
-// the expiry job), in the writer's transaction.
+// subscription and e-mailed, and a hold that ends unused (it expired, or
+// its entry left the line) hands the slot to the next in line, whoever
+// writes it (a freed slot's writer, the expiry job, a leaving patient),
+// in the writer's transaction.
 func (WaitlistOffer) Hooks() []ent.Hook {
 	return []ent.Hook{
-		onOffers(
+		onCreated(
 			live.WaitlistOffered,
 			notify.WaitlistOffered,
+		),
+		onHoldsEnded(
+			waitlist.HoldEnded,
 		),
 	}
 }

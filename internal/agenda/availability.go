@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/healthmed/healthmed/ent"
-	"github.com/healthmed/healthmed/ent/availability"
 	"github.com/healthmed/healthmed/ent/dayoff"
 	"github.com/healthmed/healthmed/ent/slot"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -52,7 +51,8 @@ func (s *Service) SetWeeklyAvailability(ctx context.Context, in []*AvailabilityI
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Availability.Delete().Where(availability.DoctorID(v.ID)).Exec(ctx); err != nil {
+	// The privacy rule narrows the DELETE to the doctor's own rules.
+	if _, err := db.Availability.Delete().Exec(ctx); err != nil {
 		return nil, err
 	}
 	creates := make([]*ent.AvailabilityCreate, 0, len(rules))

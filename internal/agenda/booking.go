@@ -32,8 +32,9 @@ func (s *Service) Book(ctx context.Context, slotID int, idempotencyKey *string) 
 		if key == "" || len(key) > maxIdempotencyKey {
 			return nil, gqlerr.BadInput("idempotencyKey", "idempotencyKey has 1 to %d characters", maxIdempotencyKey)
 		}
-		prev, err := s.db(ctx).Appointment.Query().
-			Where(appointment.PatientID(v.ID), appointment.IdempotencyKey(key)).Only(ctx)
+		// A key is the patient's own, as the privacy rule shows them
+		// their own appointments only.
+		prev, err := s.db(ctx).Appointment.Query().Where(appointment.IdempotencyKey(key)).Only(ctx)
 		switch {
 		case err == nil && prev.SlotID == slotID:
 			return prev, nil

@@ -4,19 +4,15 @@ import (
 	"context"
 	"strings"
 
-	"entgo.io/ent/dialect/sql"
-
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
-	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 const maxCommentLength = 2000
 
-// Rate records the patient's one rating of a completed appointment and
-// folds it into the doctor's average in the same transaction.
+// Rate records the patient's one rating of a completed appointment.
 func (s *Service) Rate(ctx context.Context, id, stars int, comment *string) (*ent.Feedback, error) {
 	v := viewer.FromContext(ctx)
 	if stars < 1 || stars > 5 {
@@ -40,20 +36,7 @@ func (s *Service) Rate(ctx context.Context, id, stars int, comment *string) (*en
 	if a.Status != appointment.StatusCOMPLETED {
 		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "only a completed appointment can be rated")
 	}
-	f, err := db.Feedback.Create().SetAppointmentID(a.ID).SetDoctorID(a.DoctorID).SetPatientID(v.ID).
+	// The Feedback schema folds it into the doctor's average.
+	return db.Feedback.Create().SetAppointmentID(a.ID).SetDoctorID(a.DoctorID).SetPatientID(v.ID).
 		SetStars(stars).SetComment(c).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// The average is the server's own bookkeeping, not the patient's write
-	// to the doctor's profile. One UPDATE reads and writes the row under
-	// its lock, so concurrent ratings never lose one another.
-	err = db.Doctor.UpdateOneID(a.DoctorID).Modify(func(u *sql.UpdateBuilder) {
-		u.Set(doctor.FieldRating, sql.ExprFunc(func(b *sql.Builder) {
-			b.WriteString("(" + doctor.FieldRating + " * " + doctor.FieldRatingCount + " + ").Arg(stars).
-				WriteString(") / (" + doctor.FieldRatingCount + " + 1)")
-		}))
-		u.Set(doctor.FieldRatingCount, sql.Expr(doctor.FieldRatingCount+" + 1"))
-	}).Exec(viewer.SystemContext(ctx))
-	return f, err
 }

@@ -93,7 +93,8 @@ var roleGates = map[string]bool{
 
 // TestNoRoleGateOutsideTheDeclaredPlaces fails on a call of the shared
 // check, or on a hand-written gate (a branch on the caller's role that
-// answers UNAUTHENTICATED or FORBIDDEN), anywhere else.
+// answers UNAUTHENTICATED or FORBIDDEN, or an error of its own), anywhere
+// else.
 func TestNoRoleGateOutsideTheDeclaredPlaces(t *testing.T) {
 	fset := token.NewFileSet()
 	var files []string
@@ -168,18 +169,38 @@ func mentionsRole(e ast.Expr) bool {
 	return found
 }
 
-// refuses: the block answers UNAUTHENTICATED or FORBIDDEN.
+// refuses: the block answers UNAUTHENTICATED or FORBIDDEN, or returns
+// an error of its own making (errors.New, fmt.Errorf).
 func refuses(b *ast.BlockStmt) bool {
 	found := false
 	ast.Inspect(b, func(n ast.Node) bool {
-		sel, ok := n.(*ast.SelectorExpr)
-		if ok && isPkg(sel.X, "gqlerr") {
-			switch sel.Sel.Name {
-			case "UnauthenticatedError", "ForbiddenError", "Unauthenticated", "Forbidden":
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			if isPkg(n.X, "gqlerr") {
+				switch n.Sel.Name {
+				case "UnauthenticatedError", "ForbiddenError", "Unauthenticated", "Forbidden":
+					found = true
+				}
+			}
+		case *ast.ReturnStmt:
+			if len(n.Results) > 0 && madeError(n.Results[len(n.Results)-1]) {
 				found = true
 			}
 		}
 		return !found
 	})
 	return found
+}
+
+// madeError: the expression is errors.New(...) or fmt.Errorf(...).
+func madeError(e ast.Expr) bool { return isCall(e, "errors", "New") || isCall(e, "fmt", "Errorf") }
+
+// isCall: the expression calls pkg.name.
+func isCall(e ast.Expr, pkg, name string) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	return ok && isPkg(sel.X, pkg) && sel.Sel.Name == name
 }

@@ -98,43 +98,6 @@ func (p *Point) Scan(src any) error {
 	return nil
 }
 
-// NullPoint is a Point that may be NULL, for database/sql use outside Ent.
-type NullPoint struct {
-	Point Point
-	Valid bool // Valid is true if Point is not NULL.
-}
-
-// Scan implements sql.Scanner; NULL sets Valid to false.
-func (n *NullPoint) Scan(src any) error {
-	if src == nil {
-		*n = NullPoint{}
-		return nil
-	}
-	var p Point
-	if err := p.Scan(src); err != nil {
-		return err
-	}
-	*n = NullPoint{Point: p, Valid: true}
-	return nil
-}
-
-// Value implements driver.Valuer: NULL unless Valid.
-func (n NullPoint) Value() (driver.Value, error) {
-	if !n.Valid {
-		return nil, nil
-	}
-	return n.Point.Value()
-}
-
-// Ptr returns the point, or nil when it is NULL.
-func (n NullPoint) Ptr() *Point {
-	if !n.Valid {
-		return nil
-	}
-	p := n.Point
-	return &p
-}
-
 // EWKB type word: the geometry type in the low bits, flags in the high ones.
 const (
 	wkbPoint = 1

@@ -79,7 +79,9 @@ func (s *Service) sendLink(ctx context.Context, t *ent.AccountTokenCreate, n *en
 	if tok.Purpose == accounttoken.PurposeRESET_PASSWORD {
 		kind = notification.KindPASSWORD_RESET
 	}
-	return s.enqueue(ctx, n.SetKind(kind).SetAccountTokenID(tok.ID).SetSendBefore(tok.ExpiresAt))
+	// In the request's transaction: the Notification schema wakes the
+	// e-mail worker once it commits.
+	return n.SetKind(kind).SetAccountTokenID(tok.ID).SetSendBefore(tok.ExpiresAt).Exec(viewer.SystemContext(ctx))
 }
 
 // sendRegistrationLink e-mails a registration its link.
@@ -114,16 +116,6 @@ func (s *Service) sendAccountLink(ctx context.Context, role string, id int, purp
 		n.SetPatientID(id)
 	}
 	return s.sendLink(ctx, t, n)
-}
-
-// enqueue writes a notification, in the request's transaction, and wakes
-// the e-mail worker once it commits.
-func (s *Service) enqueue(ctx context.Context, n *ent.NotificationCreate) error {
-	if err := n.Exec(viewer.SystemContext(ctx)); err != nil {
-		return err
-	}
-	txn.AfterCommit(ctx, txn.Client(ctx, s.Client).Reactions.WakeOutbox)
-	return nil
 }
 
 // claimLink uses up the token of secret for purpose: one conditional

@@ -174,5 +174,5 @@ func (s *Service) tellOwner(ctx context.Context, role string, id int) error {
 	} else {
 		n.SetPatientID(id)
 	}
-	return s.enqueue(ctx, n)
+	return n.Exec(viewer.SystemContext(ctx))
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
-	"github.com/healthmed/healthmed/ent/insuranceplan"
 	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/gqlerr"
@@ -30,7 +29,9 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 	if err := s.Passwords.ConfirmPassword(ctx, "password", password); err != nil {
 		return false, err
 	}
-	busy, err := db.Appointment.Query().Where(appointment.PatientID(v.ID),
+	// Each read and write below is narrowed to the patient's own rows by
+	// the privacy rules.
+	busy, err := db.Appointment.Query().Where(
 		appointment.StatusIn(appointment.StatusREQUESTED, appointment.StatusACCEPTED),
 		appointment.EndsAtGT(s.now())).Exist(ctx)
 	if err != nil {
@@ -40,7 +41,7 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		return false, gqlerr.ConflictError(gqlerr.ReasonAppointmentActive, "cancel your upcoming appointments first")
 	}
 	now := s.now()
-	live, err := db.RecordShare.Query().Where(recordshare.PatientID(v.ID), recordshare.RevokedAtIsNil()).All(ctx)
+	live, err := db.RecordShare.Query().Where(recordshare.RevokedAtIsNil()).All(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -63,7 +64,7 @@ func (s *Service) Deactivate(ctx context.Context, password string) (bool, error)
 		return false, err
 	}
 	// The health-insurance card is personal, not clinical: it goes.
-	if _, err := db.InsurancePlan.Delete().Where(insuranceplan.PatientID(v.ID)).Exec(ctx); err != nil {
+	if _, err := db.InsurancePlan.Delete().Exec(ctx); err != nil {
 		return false, err
 	}
 	err = db.Patient.UpdateOneID(v.ID).

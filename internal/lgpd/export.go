@@ -17,12 +17,8 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/appointment"
 	"github.com/healthmed/healthmed/ent/auditevent"
-	"github.com/healthmed/healthmed/ent/coveragecheck"
 	"github.com/healthmed/healthmed/ent/feedback"
-	"github.com/healthmed/healthmed/ent/insuranceplan"
-	"github.com/healthmed/healthmed/ent/invoice"
 	"github.com/healthmed/healthmed/ent/notification"
-	"github.com/healthmed/healthmed/ent/recordshare"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/ent/waitlistentry"
 	"github.com/healthmed/healthmed/internal/clock"
@@ -112,7 +108,7 @@ type Export struct {
 }
 
 // collect reads the patient's data as the patient: the privacy policies
-// decide, as for every other read.
+// narrow every read to the patient's own rows, as for every other read.
 func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 	p, err := s.Client.Patient.Get(ctx, id)
 	if err != nil {
@@ -120,7 +116,7 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 	}
 	out := &Export{ExportedAt: s.now(), Patient: p, Doctors: map[string]string{},
 		Notes: map[string]string{"files": "the files/ folder holds each file of the record, decrypted"}}
-	if out.Appointments, err = s.Client.Appointment.Query().Where(appointment.PatientID(id)).
+	if out.Appointments, err = s.Client.Appointment.Query().
 		WithDoctor().Order(ent.Asc(appointment.FieldStartsAt)).All(ctx); err != nil {
 		return nil, err
 	}
@@ -129,36 +125,37 @@ func (s *Service) collect(ctx context.Context, id int) (*Export, error) {
 			out.Doctors[strconv.Itoa(a.DoctorID)] = a.Edges.Doctor.Name
 		}
 	}
+	// Ratings are public: this query names the patient itself.
 	if out.Feedback, err = s.Client.Feedback.Query().Where(feedback.PatientID(id)).All(ctx); err != nil {
 		return nil, err
 	}
-	if out.Shares, err = s.Client.RecordShare.Query().Where(recordshare.PatientID(id)).All(ctx); err != nil {
+	if out.Shares, err = s.Client.RecordShare.Query().All(ctx); err != nil {
 		return nil, err
 	}
-	if out.Notifications, err = s.Client.Notification.Query().Where(notification.PatientID(id)).
+	if out.Notifications, err = s.Client.Notification.Query().
 		Order(ent.Asc(notification.FieldID)).All(ctx); err != nil {
 		return nil, err
 	}
-	if out.Invoices, err = s.Client.Invoice.Query().Where(invoice.PatientID(id)).All(ctx); err != nil {
+	if out.Invoices, err = s.Client.Invoice.Query().All(ctx); err != nil {
 		return nil, err
 	}
 	// The card number stays sealed: only its last four digits are exported.
-	if out.InsurancePlan, err = s.Client.InsurancePlan.Query().Where(insuranceplan.PatientID(id)).All(ctx); err != nil {
+	if out.InsurancePlan, err = s.Client.InsurancePlan.Query().All(ctx); err != nil {
 		return nil, err
 	}
-	if out.Coverage, err = s.Client.CoverageCheck.Query().Where(coveragecheck.PatientID(id)).All(ctx); err != nil {
+	if out.Coverage, err = s.Client.CoverageCheck.Query().All(ctx); err != nil {
 		return nil, err
 	}
 	// Who, when, what and whether allowed; the actors' network addresses
 	// are theirs, not the patient's data.
-	if out.AccessLog, err = s.Client.AuditEvent.Query().Where(auditevent.PatientID(id)).
+	if out.AccessLog, err = s.Client.AuditEvent.Query().
 		Select(auditevent.FieldID, auditevent.FieldCreatedAt, auditevent.FieldAction, auditevent.FieldAllowed,
 			auditevent.FieldActorRole, auditevent.FieldActorID, auditevent.FieldPatientID, auditevent.FieldRecordFileID,
 			auditevent.FieldShareID, auditevent.FieldDetail).
 		Order(ent.Asc(auditevent.FieldCreatedAt)).All(ctx); err != nil {
 		return nil, err
 	}
-	if out.Waitlist, err = s.Client.WaitlistEntry.Query().Where(waitlistentry.PatientID(id)).
+	if out.Waitlist, err = s.Client.WaitlistEntry.Query().
 		Order(ent.Asc(waitlistentry.FieldID)).All(ctx); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/notification"
-	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -16,7 +15,7 @@ import (
 // and a rejection go to the patient; a cancellation goes to the party who
 // did not cancel. A consultation that is no longer confirmed drops its
 // pending reminders. It is a reaction of the Appointment schema: c is the
-// writer's transaction, and the worker wakes once it commits.
+// writer's transaction.
 func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *ent.Appointment) error {
 	sys := viewer.SystemContext(ctx)
 	create := func(k notification.Kind, toDoctor bool, sendBefore time.Time) error {
@@ -27,7 +26,7 @@ func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *
 		} else {
 			n.SetPatientID(a.PatientID)
 		}
-		return enqueue(ctx, c, n)
+		return enqueue(ctx, n)
 	}
 	switch kind {
 	case event.KindBOOKING_REQUESTED:
@@ -84,7 +83,7 @@ func WaitlistOffered(ctx context.Context, c *ent.Client, o *ent.WaitlistOffer) e
 	if err != nil {
 		return err
 	}
-	return enqueue(ctx, c, c.Notification.Create().SetKind(notification.KindWAITLIST_OFFERED).
+	return enqueue(ctx, c.Notification.Create().SetKind(notification.KindWAITLIST_OFFERED).
 		SetPatientID(o.PatientID).SetWaitlistOfferID(o.ID).SetStartsAt(sl.StartsAt).SetSendBefore(o.ExpiresAt))
 }
 
@@ -110,16 +109,12 @@ func ShareChanged(ctx context.Context, c *ent.Client, sh *ent.RecordShare, revok
 	} else {
 		n.SetKind(notification.KindSHARE_CREATED)
 	}
-	return enqueue(ctx, c, n)
+	return enqueue(ctx, n)
 }
 
 // enqueue writes a notification, the in-app list's row and the e-mail
-// outbox's at once, and wakes this replica's worker once the writer's
-// transaction commits; other replicas' workers poll.
-func enqueue(ctx context.Context, c *ent.Client, n *ent.NotificationCreate) error {
-	if err := n.Exec(viewer.SystemContext(ctx)); err != nil {
-		return err
-	}
-	txn.AfterCommit(ctx, c.Reactions.WakeOutbox)
-	return nil
+// outbox's at once; the Notification schema wakes the worker once the
+// writer's transaction commits.
+func enqueue(ctx context.Context, n *ent.NotificationCreate) error {
+	return n.Exec(viewer.SystemContext(ctx))
 }

@@ -7,11 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"entgo.io/ent/dialect/sql"
-
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/auditevent"
-	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/feedback"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -48,8 +45,9 @@ func (s *Service) Reply(ctx context.Context, id int, text string) (*Review, erro
 	return s.one(ctx, f)
 }
 
-// Hide takes a review out of the public list and out of the doctor's
-// average, with an audit row naming the admin and the reason.
+// Hide takes a review out of the public list and, through the Feedback
+// schema, out of the doctor's average, with an audit row naming the admin
+// and the reason.
 func (s *Service) Hide(ctx context.Context, id int, reason string) (*Review, error) {
 	reason, err := cleanText("reason", reason, MaxReasonLength)
 	if err != nil {
@@ -71,9 +69,6 @@ func (s *Service) Hide(ctx context.Context, id int, reason string) (*Review, err
 	if n == 0 {
 		return nil, gqlerr.ConflictError(gqlerr.ReasonAlreadyHidden, "this review is hidden already")
 	}
-	if err := s.recount(ctx, db, f.DoctorID); err != nil {
-		return nil, err
-	}
 	v := viewer.FromContext(ctx)
 	if err := db.AuditEvent.Create().SetAction(auditevent.ActionREVIEW_HIDE).SetAllowed(true).
 		SetActorRole(v.Role.String()).SetActorID(v.ID).SetClientAddr(v.ClientAddr).
@@ -85,33 +80,6 @@ func (s *Service) Hide(ctx context.Context, id int, reason string) (*Review, err
 		return nil, err
 	}
 	return s.one(ctx, f)
-}
-
-// recount sets the doctor's average and count from their visible
-// ratings. The doctor's row is locked first, so the count, a statement
-// of its own, sees every rating whose increment committed before it
-// (a rating folds itself in under the same row lock).
-func (s *Service) recount(ctx context.Context, db *ent.Client, doctorID int) error {
-	sys := viewer.SystemContext(ctx)
-	if _, err := db.Doctor.Query().Where(doctor.ID(doctorID)).Modify(func(s *sql.Selector) {
-		s.For(sql.LockNoKeyUpdate)
-	}).Select(doctor.FieldID).Ints(sys); err != nil {
-		return err
-	}
-	var agg []struct {
-		Sum   *int `json:"sum"`
-		Count int  `json:"count"`
-	}
-	if err := db.Feedback.Query().Where(feedback.DoctorID(doctorID), feedback.HiddenAtIsNil()).
-		Aggregate(ent.Sum(feedback.FieldStars), ent.Count()).Scan(sys, &agg); err != nil {
-		return err
-	}
-	avg, count := 0.0, 0
-	if len(agg) == 1 && agg[0].Count > 0 && agg[0].Sum != nil {
-		count = agg[0].Count
-		avg = float64(*agg[0].Sum) / float64(count)
-	}
-	return db.Doctor.UpdateOneID(doctorID).SetRating(avg).SetRatingCount(count).Exec(sys)
 }
 
 func (s *Service) one(ctx context.Context, f *ent.Feedback) (*Review, error) {

@@ -226,16 +226,6 @@ func DistanceKm(d *ent.Doctor) (float64, bool) {
 	return math.Round(m/100) / 10, ok
 }
 
-// Rating is the doctor's average rating, nil while nobody has rated them:
-// a 0 would read as the worst of ratings.
-func Rating(d *ent.Doctor) *float64 {
-	if d.RatingCount == 0 {
-		return nil
-	}
-	r := d.Rating
-	return &r
-}
-
 func distanceM(d *ent.Doctor) (float64, bool) {
 	v, err := d.Value(DistanceColumn)
 	if err != nil {

@@ -14,16 +14,6 @@ var ufs = map[string]bool{
 	"SP": true, "SE": true, "TO": true,
 }
 
-// UFs returns the 27 federative-unit codes CRM accepts, in alphabetical
-// order.
-func UFs() []string {
-	return []string{
-		"AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS",
-		"MT", "PA", "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC",
-		"SE", "SP", "TO",
-	}
-}
-
 const maxCRMDigits = 8
 
 // CRM checks a physician's registration with a Conselho Regional de

@@ -48,10 +48,8 @@ func (s *Service) expireBatch(ctx context.Context, now time.Time) (int, error) {
 	}
 	c := tx.Client()
 	for _, o := range due {
+		// The WaitlistOffer schema hands the slot to the next in line.
 		if err := c.WaitlistOffer.UpdateOne(o).SetStatus(waitlistoffer.StatusEXPIRED).Exec(ctx); err != nil {
-			return 0, rollback(tx, err)
-		}
-		if err := Offer(ctx, c, o.DoctorID, o.SlotID); err != nil {
 			return 0, rollback(tx, err)
 		}
 	}

@@ -14,7 +14,8 @@ import (
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
-// The reactions below are declared on the Appointment and Slot schemas:
+// The reactions below are declared on the Appointment, Slot and
+// WaitlistOffer schemas:
 // they run in the writer's transaction (c is bound to it), so a slot is
 // freed and held for the first in line in one commit, and no booker ever
 // sees it free in between.
@@ -28,6 +29,12 @@ func AppointmentEnded(ctx context.Context, c *ent.Client, a *ent.Appointment) er
 // RescheduledAway offers the slot an appointment left.
 func RescheduledAway(ctx context.Context, c *ent.Client, a *ent.Appointment, fromSlot int) error {
 	return Offer(ctx, c, a.DoctorID, fromSlot)
+}
+
+// HoldEnded offers the slot of a hold that ended unused (it expired, or
+// its entry left the line) to the next in line.
+func HoldEnded(ctx context.Context, c *ent.Client, o *ent.WaitlistOffer) error {
+	return Offer(ctx, c, o.DoctorID, o.SlotID)
 }
 
 // SlotChanged offers a new slot to the doctor's waitlist, and withdraws

@@ -4,9 +4,10 @@
 // gets it held for them for a while (HEALTHMED_WAITLIST_HOLD), pushed by
 // the waitlistOffered subscription and by e-mail; while it is held only
 // they can book it, and once the hold expires the next in line gets it.
-// The offers are reactions declared on the Appointment and Slot schemas
-// (offer.go); the database keeps them race-free (see the waitlist
-// migration); the expiry runs on every replica (expire.go).
+// The offers are reactions declared on the Appointment, Slot and
+// WaitlistOffer schemas (offer.go); the database keeps them race-free
+// (see the waitlist migration); the expiry runs on every replica
+// (expire.go).
 package waitlist
 
 import (
@@ -56,8 +57,8 @@ func (s *Service) Join(ctx context.Context, doctorID int, from, to *time.Time) (
 	if !ok {
 		return nil, gqlerr.NotFoundError("doctor")
 	}
-	waiting, err := db.WaitlistEntry.Query().Where(waitlistentry.PatientID(v.ID),
-		waitlistentry.StatusEQ(waitlistentry.StatusWAITING)).Count(ctx)
+	// The privacy rule shows a patient their own entries only.
+	waiting, err := db.WaitlistEntry.Query().Where(waitlistentry.StatusEQ(waitlistentry.StatusWAITING)).Count(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,21 +119,10 @@ func leave(ctx context.Context, c *ent.Client, e *ent.WaitlistEntry) error {
 	if err := c.WaitlistEntry.UpdateOne(e).SetStatus(waitlistentry.StatusLEFT).Exec(ctx); err != nil {
 		return err
 	}
-	sys := viewer.SystemContext(ctx)
-	held, err := c.WaitlistOffer.Query().
-		Where(waitlistoffer.EntryID(e.ID), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).All(sys)
-	if err != nil {
-		return err
-	}
-	for _, o := range held {
-		if err := c.WaitlistOffer.UpdateOne(o).SetStatus(waitlistoffer.StatusWITHDRAWN).Exec(sys); err != nil {
-			return err
-		}
-		if err := Offer(ctx, c, o.DoctorID, o.SlotID); err != nil {
-			return err
-		}
-	}
-	return nil
+	// The WaitlistOffer schema hands the slot to the next in line.
+	return c.WaitlistOffer.Update().
+		Where(waitlistoffer.EntryID(e.ID), waitlistoffer.StatusEQ(waitlistoffer.StatusHELD)).
+		SetStatus(waitlistoffer.StatusWITHDRAWN).Exec(viewer.SystemContext(ctx))
 }
 
 // Entries are the signed-in patient's places in line, oldest first.
