@@ -59,14 +59,8 @@ test-ts: test-db
 FUZZTIME ?= 60s
 TEST_FUZZTIME ?= 3s
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
-		pkg=./$$(dirname $$f); \
-		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-			echo "fuzz: $$t in $$pkg for $(FUZZTIME)"; \
-			HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	GO=$(GO) .ci/fuzz $(FUZZTIME)
 
 db:
 	@if [ -n "$$DATABASE_URL" ]; then deploy/local/prepare-db.sh --url-only; else deploy/local/prepare-db.sh $(DB_NAME); fi
