@@ -187,7 +187,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (ent.Noder, error) {
 
 // Doctors is the resolver for the doctors field.
 func (r *queryResolver) Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, minPriceCents *int, maxPriceCents *int, freeBefore *time.Time, orderBy *search.Order, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error) {
-	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, SpecialtyCode: specialtyCode, MinRating: minRating, Name: name, City: city, State: state, Mode: mode, MinPriceCents: minPriceCents, MaxPriceCents: maxPriceCents, FreeBefore: freeBefore, OrderBy: orderBy, Now: r.Agenda.Now, First: first, After: after, CountTotal: selected(ctx, "totalCount"), Fields: nodeFields(ctx, "Doctor"), NextFreeSlots: r.Agenda})
+	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, SpecialtyCode: specialtyCode, Catalogue: r.Catalogue, MinRating: minRating, Name: name, City: city, State: state, Mode: mode, MinPriceCents: minPriceCents, MaxPriceCents: maxPriceCents, FreeBefore: freeBefore, OrderBy: orderBy, Now: r.Agenda.Now, First: first, After: after, CountTotal: selected(ctx, "totalCount"), Fields: nodeFields(ctx, "Doctor"), NextFreeSlots: r.Agenda})
 }
 
 // Appointments is the resolver for the appointments field.

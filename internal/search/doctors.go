@@ -40,7 +40,9 @@ type DoctorArgs struct {
 	// accents aside), or the text of a doctor registered before it.
 	Specialty     *string
 	SpecialtyCode *string
-	MinRating     *float64
+	// Catalogue resolves Specialty; it remembers the entries it has read.
+	Catalogue *specialty.Catalogue
+	MinRating *float64
 	// Name is a prefix of the doctor's name, City the city of their
 	// address, both case and accents aside; State a federative unit.
 	Name, City, State *string
@@ -91,7 +93,7 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		preds = append(preds, doctor.SpecialtyCode(*a.SpecialtyCode))
 	}
 	if a.Specialty != nil {
-		s, err := specialty.ByName(ctx, client, *a.Specialty)
+		s, err := a.Catalogue.ByName(ctx, *a.Specialty)
 		if err != nil {
 			return nil, err
 		}
