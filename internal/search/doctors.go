@@ -14,6 +14,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/profile"
@@ -92,6 +93,7 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if a.SpecialtyCode != nil {
 		preds = append(preds, doctor.SpecialtyCode(*a.SpecialtyCode))
 	}
+	legacyText := false
 	if a.Specialty != nil {
 		s, err := a.Catalogue.ByName(ctx, *a.Specialty)
 		if err != nil {
@@ -102,8 +104,12 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		} else {
 			// A text the catalogue does not know is matched exactly
 			// against the doctors whose own text it named nothing either.
+			legacyText = true
 			preds = append(preds, doctor.SpecialtyCodeIsNil(), doctor.Specialty(*a.Specialty))
 		}
+	}
+	if a.genericPlans(legacyText) {
+		ctx = db.GenericPlans(ctx)
 	}
 	if a.MinRating != nil {
 		preds = append(preds, doctor.RatingGTE(*a.MinRating))
