@@ -36,15 +36,6 @@ func (r *doctorResolver) Crm(ctx context.Context, obj *ent.Doctor) (string, erro
 	return validate.FormatCRM(obj.CrmNumber, obj.CrmState), nil
 }
 
-// DistanceKm is the resolver for the distanceKm field.
-func (r *doctorResolver) DistanceKm(ctx context.Context, obj *ent.Doctor) (*float64, error) {
-	km, ok := search.DistanceKm(obj)
-	if !ok {
-		return nil, nil
-	}
-	return &km, nil
-}
-
 // Slots is the resolver for the slots field.
 func (r *doctorResolver) Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error) {
 	return r.Agenda.DoctorSlots(ctx, obj.ID, from, to, onlyFree)

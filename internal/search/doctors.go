@@ -6,7 +6,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -30,7 +29,7 @@ const (
 	MaxFirst     = 100
 	// DistanceColumn is the selected distance in metres, exactly as the
 	// cursor compares it, so pages neither repeat nor skip a doctor.
-	DistanceColumn = "distance_m"
+	DistanceColumn = ent.DoctorDistanceColumn
 )
 
 // DoctorArgs are the arguments of Query.doctors.
@@ -225,39 +224,6 @@ var publicColumns = func() []string {
 	}
 	return cols
 }()
-
-// DistanceKm returns the distance a distance search selected for d, in km
-// rounded to 0.1: what a patient reads. Order and cursors keep the exact
-// distance.
-func DistanceKm(d *ent.Doctor) (float64, bool) {
-	m, ok := distanceM(d)
-	return math.Round(m/100) / 10, ok
-}
-
-// Rating is the doctor's average rating, nil while nobody has rated them:
-// a 0 would read as the worst of ratings.
-func Rating(d *ent.Doctor) *float64 {
-	if d.RatingCount == 0 {
-		return nil
-	}
-	r := d.Rating
-	return &r
-}
-
-func distanceM(d *ent.Doctor) (float64, bool) {
-	v, err := d.Value(DistanceColumn)
-	if err != nil {
-		return 0, false
-	}
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case []byte:
-		f, err := strconv.ParseFloat(string(x), 64)
-		return f, err == nil
-	}
-	return 0, false
-}
 
 func (a DoctorArgs) validate() (int, error) {
 	first, err := gqlerr.Page(a.First, DefaultFirst, MaxFirst)
