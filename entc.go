@@ -42,6 +42,8 @@ func main() {
 	}, entc.Extensions(ex),
 		// Client.Slot.Attach, for the slot the doctor search joins.
 		entc.TemplateFiles("./ent/schema/template/attach.tmpl"),
+		// Doctor.distanceKm and Doctor.rating, resolved in line.
+		entc.TemplateFiles("./ent/schema/template/doctorfields.tmpl"),
 		// What the schema's reactions (Hooks) need from the running
 		// server reaches every mutation through its client.
 		entc.Dependency(entc.DependencyName("Reactions"), entc.DependencyType(&reaction.Deps{})),

@@ -233,6 +233,18 @@ func TestDoctorRegistersWithACatalogueSpecialty(t *testing.T) {
 	}
 }
 
+// specialtyPage is a page of the search with each doctor's specialty.
+type specialtyPage struct {
+	Doctors struct {
+		Edges []struct {
+			Node struct {
+				Name, Specialty string
+				SpecialtyInfo   *struct{ Code string }
+			}
+		}
+	}
+}
+
 func TestSearchBySpecialtyCodeAndName(t *testing.T) {
 	env := apptest.New(t)
 	lat, lng := project(t, env, 1000, 0)
@@ -263,16 +275,7 @@ func TestSearchBySpecialtyCodeAndName(t *testing.T) {
 		{"code and name together", map[string]any{"sp": "Dermatology", "code": "cardiologia"}, "[]"},
 		{"a code nobody has", map[string]any{"code": "urologia"}, "[]"},
 	} {
-		var out struct {
-			Doctors struct {
-				Edges []struct {
-					Node struct {
-						Name, Specialty string
-						SpecialtyInfo   *struct{ Code string }
-					}
-				}
-			}
-		}
+		var out specialtyPage
 		env.Do("", op, tc.vars).Decode(t, &out)
 		var names []string
 		for _, e := range out.Doctors.Edges {
@@ -289,6 +292,47 @@ func TestSearchBySpecialtyCodeAndName(t *testing.T) {
 		sort.Strings(names)
 		if got := fmt.Sprint(names); got != tc.want && !(tc.want == "[]" && len(names) == 0) {
 			t.Fatalf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSearchKeepsTheCatalogueEntriesItRead: entries never change, so a
+// replica answers a specialty it has read without asking the database
+// again; a name it did not find is asked again, since an admin may add
+// its entry at any time (on any replica).
+func TestSearchKeepsTheCatalogueEntriesItRead(t *testing.T) {
+	env := apptest.New(t)
+	admin, _ := adminToken(t, env)
+	env.Doctor("Dr. Cardio", "Cardiology", -23.55, -46.63)
+	legacyDoctor(t, env, "Dr. Sono", "Medicina do Sono")
+	const op = `query($sp: String) { doctors(specialty: $sp, first: 10) { edges { node { name specialty specialtyInfo { code } } } } }`
+	search := func(sp string) string {
+		var out specialtyPage
+		env.Do("", op, map[string]any{"sp": sp}).Decode(t, &out)
+		var got []string
+		for _, e := range out.Doctors.Edges {
+			code := "-"
+			if e.Node.SpecialtyInfo != nil {
+				code = e.Node.SpecialtyInfo.Code
+			}
+			got = append(got, e.Node.Name+"/"+e.Node.Specialty+"/"+code)
+		}
+		return fmt.Sprint(got)
+	}
+	if got := search("Cardiology"); got != "[Dr. Cardio/Cardiologia/cardiologia]" {
+		t.Fatalf("first search: %s", got)
+	}
+	var got string
+	if q := env.StatementsDuring("specialties", func() { got = search(" Cardiology ") }); len(q) != 0 || got != "[Dr. Cardio/Cardiologia/cardiologia]" {
+		t.Fatalf("a search by a specialty read before: %s, and %d catalogue statements: %q", got, len(q), q)
+	}
+	if got := search("Medicina do Sono"); got != "[Dr. Sono/Medicina do Sono/-]" {
+		t.Fatalf("a legacy text before its entry: %s", got)
+	}
+	env.Do(admin, createSpecialtyOp, map[string]any{"in": map[string]any{"name": "Medicina do Sono", "nameEn": "Sleep Medicine"}}).Decode(t, &struct{}{})
+	for _, sp := range []string{"Medicina do Sono", "sleep medicine"} {
+		if got := search(sp); got != "[Dr. Sono/Medicina do Sono/medicina-do-sono]" {
+			t.Fatalf("%q once its entry is added: %s", sp, got)
 		}
 	}
 }

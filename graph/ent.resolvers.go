@@ -14,12 +14,14 @@ import (
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
-	return r.Client.Noder(ctx, id)
+	n, err := r.Client.Noder(ctx, id)
+	return r.Records.AuditNode(ctx, id, n, err)
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
-	return r.Client.Noders(ctx, ids)
+	ns, err := r.Client.Noders(ctx, ids)
+	return r.Records.AuditNodes(ctx, ids, ns, err)
 }
 
 // Appointment returns generated.AppointmentResolver implementation.

@@ -18,11 +18,6 @@ func (r *doctorResolver) Reviews(ctx context.Context, obj *ent.Doctor, first *in
 	return r.Feedback.List(ctx, obj.ID, first, after)
 }
 
-// Rating is the resolver for the rating field.
-func (r *doctorResolver) Rating(ctx context.Context, obj *ent.Doctor) (*float64, error) {
-	return review.Average(obj), nil
-}
-
 // ReplyToReview is the resolver for the replyToReview field.
 func (r *mutationResolver) ReplyToReview(ctx context.Context, id int, text string) (*review.Review, error) {
 	return r.Feedback.Reply(ctx, id, text)

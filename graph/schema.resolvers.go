@@ -36,15 +36,6 @@ func (r *doctorResolver) Crm(ctx context.Context, obj *ent.Doctor) (string, erro
 	return validate.FormatCRM(obj.CrmNumber, obj.CrmState), nil
 }
 
-// DistanceKm is the resolver for the distanceKm field.
-func (r *doctorResolver) DistanceKm(ctx context.Context, obj *ent.Doctor) (*float64, error) {
-	km, ok := search.DistanceKm(obj)
-	if !ok {
-		return nil, nil
-	}
-	return &km, nil
-}
-
 // Slots is the resolver for the slots field.
 func (r *doctorResolver) Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error) {
 	return r.Agenda.DoctorSlots(ctx, obj.ID, from, to, onlyFree)
@@ -187,7 +178,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (ent.Noder, error) {
 
 // Doctors is the resolver for the doctors field.
 func (r *queryResolver) Doctors(ctx context.Context, near *geo.Point, withinKm *float64, specialty *string, specialtyCode *string, minRating *float64, name *string, city *string, state *string, mode *profile.ConsultationMode, minPriceCents *int, maxPriceCents *int, freeBefore *time.Time, orderBy *search.Order, first *int, after *entgql.Cursor[int]) (*ent.DoctorConnection, error) {
-	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, SpecialtyCode: specialtyCode, MinRating: minRating, Name: name, City: city, State: state, Mode: mode, MinPriceCents: minPriceCents, MaxPriceCents: maxPriceCents, FreeBefore: freeBefore, OrderBy: orderBy, Now: r.Agenda.Now, First: first, After: after, CountTotal: selected(ctx, "totalCount"), Fields: nodeFields(ctx, "Doctor"), NextFreeSlots: r.Agenda})
+	return search.Doctors(ctx, r.Client, search.DoctorArgs{Near: near, WithinKm: withinKm, Specialty: specialty, SpecialtyCode: specialtyCode, Catalogue: r.Catalogue, MinRating: minRating, Name: name, City: city, State: state, Mode: mode, MinPriceCents: minPriceCents, MaxPriceCents: maxPriceCents, FreeBefore: freeBefore, OrderBy: orderBy, Now: r.Agenda.Now, First: first, After: after, CountTotal: selected(ctx, "totalCount"), Fields: nodeFields(ctx, "Doctor"), NextFreeSlots: r.Agenda})
 }
 
 // Appointments is the resolver for the appointments field.

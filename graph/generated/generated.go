@@ -192,6 +192,7 @@ type ComplexityRoot struct {
 
 	Doctor struct {
 		Address           func(childComplexity int) int
+		AverageRating     func(childComplexity int) int
 		Bio               func(childComplexity int) int
 		ConsultationModes func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
@@ -204,7 +205,6 @@ type ComplexityRoot struct {
 		NextFreeSlot      func(childComplexity int) int
 		PhotoURL          func(childComplexity int) int
 		PriceCents        func(childComplexity int) int
-		Rating            func(childComplexity int) int
 		RatingCount       func(childComplexity int) int
 		RegistrySearchURL func(childComplexity int) int
 		RejectionReason   func(childComplexity int) int
@@ -560,7 +560,6 @@ type AuditEventResolver interface {
 type DoctorResolver interface {
 	Crm(ctx context.Context, obj *ent.Doctor) (string, error)
 
-	DistanceKm(ctx context.Context, obj *ent.Doctor) (*float64, error)
 	Slots(ctx context.Context, obj *ent.Doctor, from *time.Time, to *time.Time, onlyFree *bool) ([]*ent.Slot, error)
 	NextFreeSlot(ctx context.Context, obj *ent.Doctor) (*ent.Slot, error)
 	Verification(ctx context.Context, obj *ent.Doctor) (profile.Verification, error)
@@ -571,7 +570,7 @@ type DoctorResolver interface {
 
 	PhotoURL(ctx context.Context, obj *ent.Doctor) (*string, error)
 	Reviews(ctx context.Context, obj *ent.Doctor, first *int, after *entgql.Cursor[int]) (*review.Connection, error)
-	Rating(ctx context.Context, obj *ent.Doctor) (*float64, error)
+
 	Specialty(ctx context.Context, obj *ent.Doctor) (string, error)
 	SpecialtyInfo(ctx context.Context, obj *ent.Doctor) (*ent.Specialty, error)
 }
@@ -1198,6 +1197,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.Address(childComplexity), true
+	case "Doctor.rating":
+		if e.ComplexityRoot.Doctor.AverageRating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Doctor.AverageRating(childComplexity), true
 	case "Doctor.bio":
 		if e.ComplexityRoot.Doctor.Bio == nil {
 			break
@@ -1270,12 +1275,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Doctor.PriceCents(childComplexity), true
-	case "Doctor.rating":
-		if e.ComplexityRoot.Doctor.Rating == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Doctor.Rating(childComplexity), true
 	case "Doctor.ratingCount":
 		if e.ComplexityRoot.Doctor.RatingCount == nil {
 			break
@@ -9598,7 +9597,7 @@ func (ec *executionContext) _Doctor_distanceKm(ctx context.Context, field graphq
 			return ec.fieldContext_Doctor_distanceKm(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Doctor().DistanceKm(ctx, obj)
+			return obj.DistanceKm(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -9609,7 +9608,7 @@ func (ec *executionContext) _Doctor_distanceKm(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Doctor_distanceKm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("Doctor", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Doctor_slots(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
@@ -9934,7 +9933,7 @@ func (ec *executionContext) _Doctor_rating(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Doctor_rating(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Doctor().Rating(ctx, obj)
+			return obj.AverageRating(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -9945,7 +9944,7 @@ func (ec *executionContext) _Doctor_rating(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Doctor_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Doctor", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("Doctor", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Doctor_specialty(ctx context.Context, field graphql.CollectedField, obj *ent.Doctor) (ret graphql.Marshaler) {
@@ -22072,11 +22071,10 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "distanceKm":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Doctor_distanceKm(ctx, field, obj)
-				})
+			out.Values[i] = ec._Doctor_distanceKm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "slots":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -22141,11 +22139,10 @@ func (ec *executionContext) _Doctor(ctx context.Context, sel ast.SelectionSet, o
 					return ec._Doctor_reviews(ctx, field, obj)
 				})
 		case "rating":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Doctor_rating(ctx, field, obj)
-				})
+			out.Values[i] = ec._Doctor_rating(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "specialty":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -241,7 +241,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 			"registerDoctor":  {PerAddress: registrations},
 		},
 	})
-	gql.AroundFields(recs.AuditNodeLookups)
 	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("HEALTHMED_TRUSTED_PROXIES: %w", err)

@@ -19,7 +19,9 @@ import (
 // again. Planning stays as it was: plan_cache_mode=force_custom_plan has
 // PostgreSQL plan every execution with its parameters' values, as for an
 // unnamed statement, so no query can drift to a generic plan that ignores
-// them (the distance estimates of the search depend on them).
+// them (the distance estimates of the search depend on them). The doctor
+// search's statements, whose generic plans are checked, are the
+// exception they ask for (GenericPlans).
 func Open(dsn string) (*sql.DB, error) {
 	cfg, err := pq.NewConfig(dsn)
 	if err != nil {
@@ -35,7 +37,7 @@ func Open(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(preparing{c}), nil
+	return sql.OpenDB(preparing{c, cfg.Runtime["plan_cache_mode"]}), nil
 }
 
 // maxPrepared bounds the statements one connection keeps: the server's
@@ -43,14 +45,17 @@ func Open(dsn string) (*sql.DB, error) {
 // of a new length) runs unprepared once the cache is full.
 const maxPrepared = 512
 
-type preparing struct{ *pq.Connector }
+type preparing struct {
+	*pq.Connector
+	planMode string // the sessions' plan_cache_mode
+}
 
 func (p preparing) Connect(ctx context.Context) (driver.Conn, error) {
 	c, err := p.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &preparedConn{pqConn: c.(pqConn), stmts: map[string]pqStmt{}}, nil
+	return &preparedConn{pqConn: c.(pqConn), stmts: map[string]pqStmt{}, base: p.planMode, mode: p.planMode}, nil
 }
 
 // pqConn is what database/sql uses of a lib/pq connection.
@@ -76,6 +81,10 @@ type pqStmt interface {
 type preparedConn struct {
 	pqConn
 	stmts map[string]pqStmt
+	// base is the session's plan_cache_mode as opened, mode what it is
+	// now ("" when unknown), inTx whether a transaction is open.
+	base, mode string
+	inTx       bool
 }
 
 // stmt returns the statement prepared for query, preparing it if need be,
@@ -110,7 +119,11 @@ func (c *preparedConn) QueryContext(ctx context.Context, query string, args []dr
 		return nil, err
 	}
 	if st == nil {
+		c.sawSetting(query)
 		return c.pqConn.QueryContext(ctx, query, args)
+	}
+	if err := c.plan(ctx); err != nil {
+		return nil, err
 	}
 	rows, err := st.QueryContext(ctx, args)
 	c.check(query, err)
@@ -123,7 +136,11 @@ func (c *preparedConn) ExecContext(ctx context.Context, query string, args []dri
 		return nil, err
 	}
 	if st == nil {
+		c.sawSetting(query)
 		return c.pqConn.ExecContext(ctx, query, args)
+	}
+	if err := c.plan(ctx); err != nil {
+		return nil, err
 	}
 	res, err := st.ExecContext(ctx, args)
 	c.check(query, err)

@@ -65,8 +65,33 @@ func (p *Prepared) Query(ctx context.Context, query string, args, v any) error {
 	if err != nil {
 		return err
 	}
-	*vr = entsql.Rows{ColumnScanner: rows}
+	*vr = entsql.Rows{ColumnScanner: &typedRows{Rows: rows}}
 	return nil
+}
+
+// typedRows keeps the column types database/sql describes: Ent asks for
+// them again at every row for each column that is no field of the entity
+// (the search's distance and next free slot), and database/sql builds the
+// whole list anew each time, a tenth of what a search allocated.
+type typedRows struct {
+	*sql.Rows
+	types []*sql.ColumnType
+}
+
+func (r *typedRows) ColumnTypes() ([]*sql.ColumnType, error) {
+	if r.types == nil {
+		types, err := r.Rows.ColumnTypes()
+		if err != nil {
+			return nil, err
+		}
+		r.types = types
+	}
+	return r.types, nil
+}
+
+func (r *typedRows) NextResultSet() bool {
+	r.types = nil
+	return r.Rows.NextResultSet()
 }
 
 // QueryContext runs query as a prepared statement (Ent's client calls it

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/internal/db"
@@ -130,5 +132,39 @@ func TestPreparedLetsShortStatementsFinish(t *testing.T) {
 
 	if _, err := drv.QueryContext(ctx, "SELECT 1"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a statement started for a request that had ended: %v", err)
+	}
+}
+
+// TestPreparedDescribesColumnsOnce: Ent asks a statement's column types
+// at every row of a column no entity field holds; they are described
+// once per result, and the rows still scan.
+func TestPreparedDescribesColumnsOnce(t *testing.T) {
+	d := testdb.New(t)
+	ctx := context.Background()
+	drv := db.NewPrepared(d.SQL, 2)
+	var rows entsql.Rows
+	if err := drv.Query(ctx, `SELECT g, g * 0.5 FROM generate_series(1, $1::int) g`, []any{3}, &rows); err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		first, err := rows.ColumnTypes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := rows.ColumnTypes()
+		if len(first) != 2 || &first[0] != &again[0] || first[1].DatabaseTypeName() != "NUMERIC" {
+			t.Fatalf("column types %v then %v", first, again)
+		}
+		var g int
+		var half float64
+		if err := rows.Scan(&g, &half); err != nil || half != float64(g)/2 {
+			t.Fatalf("row %d: %v %v", g, half, err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil || n != 3 {
+		t.Fatalf("%d rows, %v", n, err)
 	}
 }

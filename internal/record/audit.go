@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"slices"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/auditevent"
 	"github.com/healthmed/healthmed/ent/patient"
@@ -157,36 +155,35 @@ func (s *Service) coveringShares(ctx context.Context, doctorID int, files []*ent
 	return out, nil
 }
 
-// AuditNodeLookups is a gqlgen field middleware for node(id:) and
-// nodes(ids:). A refused lookup returns nothing, so the interceptor above
-// never sees it; this logs one denied row for every record file id a
-// doctor asked for and was not given. Anyone else's misses are no access
-// attempt worth a row (see AllowAuditAppend).
-func (s *Service) AuditNodeLookups(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Object != "Query" || (fc.Field.Name != "node" && fc.Field.Name != "nodes") {
-		return next(ctx)
-	}
-	res, err := next(ctx)
-	var missed []int
-	switch fc.Field.Name {
-	case "node":
-		if id, ok := fc.Args["id"].(int); ok && (err != nil || isNil(res)) {
-			missed = append(missed, id)
+// AuditNode is for node(id:): a refused lookup returns nothing, so the
+// interceptor above never sees it; this logs one denied row when a doctor
+// asked for a record file and was not given it. Anyone else's misses are
+// no access attempt worth a row (see AllowAuditAppend). It returns the
+// lookup's answer, or the logging's error. The resolver calls it, rather
+// than a field middleware that every field of every response would go
+// through.
+func (s *Service) AuditNode(ctx context.Context, id int, n ent.Noder, err error) (ent.Noder, error) {
+	if err != nil || isNil(n) {
+		if lerr := s.logRefusedFiles(ctx, []int{id}); lerr != nil {
+			return nil, lerr
 		}
-	case "nodes":
-		ids, _ := fc.Args["ids"].([]int)
-		got, _ := res.([]ent.Noder)
-		for i, id := range ids {
-			if err != nil || i >= len(got) || isNil(got[i]) {
-				missed = append(missed, id)
-			}
+	}
+	return n, err
+}
+
+// AuditNodes is AuditNode for nodes(ids:): a row for each record file
+// id a doctor was not given.
+func (s *Service) AuditNodes(ctx context.Context, ids []int, ns []ent.Noder, err error) ([]ent.Noder, error) {
+	var missed []int
+	for i, id := range ids {
+		if err != nil || i >= len(ns) || isNil(ns[i]) {
+			missed = append(missed, id)
 		}
 	}
 	if lerr := s.logRefusedFiles(ctx, missed); lerr != nil {
 		return nil, lerr
 	}
-	return res, err
+	return ns, err
 }
 
 // isNil sees through an interface holding a typed nil pointer, which is

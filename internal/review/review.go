@@ -69,16 +69,6 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Average is Doctor.rating: the mean of the visible ratings, or nil when
-// there is none.
-func Average(d *ent.Doctor) *float64 {
-	if d.RatingCount == 0 {
-		return nil
-	}
-	r := d.Rating
-	return &r
-}
-
 // List pages through a doctor's reviews, newest first; reviews given at
 // the same instant go by id, also descending. The keyset on (created_at,
 // id) never repeats nor skips one, whatever is written meanwhile.

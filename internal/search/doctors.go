@@ -6,7 +6,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -14,6 +13,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/doctor"
 	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/profile"
@@ -29,7 +29,7 @@ const (
 	MaxFirst     = 100
 	// DistanceColumn is the selected distance in metres, exactly as the
 	// cursor compares it, so pages neither repeat nor skip a doctor.
-	DistanceColumn = "distance_m"
+	DistanceColumn = ent.DoctorDistanceColumn
 )
 
 // DoctorArgs are the arguments of Query.doctors.
@@ -40,7 +40,9 @@ type DoctorArgs struct {
 	// accents aside), or the text of a doctor registered before it.
 	Specialty     *string
 	SpecialtyCode *string
-	MinRating     *float64
+	// Catalogue resolves Specialty; it remembers the entries it has read.
+	Catalogue *specialty.Catalogue
+	MinRating *float64
 	// Name is a prefix of the doctor's name, City the city of their
 	// address, both case and accents aside; State a federative unit.
 	Name, City, State *string
@@ -90,8 +92,9 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 	if a.SpecialtyCode != nil {
 		preds = append(preds, doctor.SpecialtyCode(*a.SpecialtyCode))
 	}
+	legacyText := false
 	if a.Specialty != nil {
-		s, err := specialty.ByName(ctx, client, *a.Specialty)
+		s, err := a.Catalogue.ByName(ctx, *a.Specialty)
 		if err != nil {
 			return nil, err
 		}
@@ -100,8 +103,12 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 		} else {
 			// A text the catalogue does not know is matched exactly
 			// against the doctors whose own text it named nothing either.
+			legacyText = true
 			preds = append(preds, doctor.SpecialtyCodeIsNil(), doctor.Specialty(*a.Specialty))
 		}
+	}
+	if a.genericPlans(legacyText) {
+		ctx = db.GenericPlans(ctx)
 	}
 	if a.MinRating != nil {
 		preds = append(preds, doctor.RatingGTE(*a.MinRating))
@@ -217,29 +224,6 @@ var publicColumns = func() []string {
 	}
 	return cols
 }()
-
-// DistanceKm returns the distance a distance search selected for d, in km
-// rounded to 0.1: what a patient reads. Order and cursors keep the exact
-// distance.
-func DistanceKm(d *ent.Doctor) (float64, bool) {
-	m, ok := distanceM(d)
-	return math.Round(m/100) / 10, ok
-}
-
-func distanceM(d *ent.Doctor) (float64, bool) {
-	v, err := d.Value(DistanceColumn)
-	if err != nil {
-		return 0, false
-	}
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case []byte:
-		f, err := strconv.ParseFloat(string(x), 64)
-		return f, err == nil
-	}
-	return 0, false
-}
 
 func (a DoctorArgs) validate() (int, error) {
 	first, err := gqlerr.Page(a.First, DefaultFirst, MaxFirst)

@@ -95,14 +95,14 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 		if len(rows) < limit || limit >= maxTieRows {
 			break
 		}
-		last, _ := distanceM(rows[len(rows)-1])
-		if edge, _ := distanceM(rows[first-1]); edge != last || (radius >= 0 && edge > radius) {
+		last, _ := rows[len(rows)-1].DistanceM()
+		if edge, _ := rows[first-1].DistanceM(); edge != last || (radius >= 0 && edge > radius) {
 			break
 		}
 	}
 	nodes := make([]*ent.Doctor, 0, len(rows))
 	for _, n := range rows {
-		if m, _ := distanceM(n); radius >= 0 && m > radius {
+		if m, _ := n.DistanceM(); radius >= 0 && m > radius {
 			break
 		}
 		nodes = append(nodes, n)
@@ -110,7 +110,7 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 	sortTies(nodes)
 	conn := &ent.DoctorConnection{TotalCount: total}
 	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
-		m, _ := distanceM(n)
+		m, _ := n.DistanceM()
 		return scalar.Cursor{ID: n.ID, Value: m}
 	})
 	return conn, nil
@@ -142,8 +142,8 @@ func withinRadius(pt string, radius float64) predicate.Doctor {
 func sortTies(rows []*ent.Doctor) {
 	for i := 1; i < len(rows); i++ {
 		for j := i; j > 0; j-- {
-			a, _ := distanceM(rows[j-1])
-			b, _ := distanceM(rows[j])
+			a, _ := rows[j-1].DistanceM()
+			b, _ := rows[j].DistanceM()
 			if a != b || rows[j-1].ID < rows[j].ID {
 				break
 			}

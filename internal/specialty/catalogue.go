@@ -35,23 +35,52 @@ type Catalogue struct {
 
 	once   sync.Once
 	byCode *loader.PerResponse[string, *ent.Specialty]
+	known  known
 }
 
 func (c *Catalogue) db(ctx context.Context) *ent.Client { return txn.Client(ctx, c.Client) }
 
 // List is the whole catalogue in the order of its Portuguese names.
 func (c *Catalogue) List(ctx context.Context) ([]*ent.Specialty, error) {
-	return c.db(ctx).Specialty.Query().Order(specialty.ByName(), specialty.ByID()).All(ctx)
+	db := c.db(ctx)
+	all, err := db.Specialty.Query().Order(specialty.ByName(), specialty.ByID()).All(ctx)
+	if db == c.Client {
+		c.known.keep("", all...)
+	}
+	return all, err
 }
 
 // ByCode is the entry of code, or nil when there is none.
 func (c *Catalogue) ByCode(ctx context.Context, code string) (*ent.Specialty, error) {
+	if s := c.known.code(code); s != nil {
+		return s, nil
+	}
 	if ent.FromContext(ctx) == nil {
 		if s, ok, err := c.batch().Load(ctx, code); ok {
 			return s, err
 		}
 	}
-	return ByCode(ctx, c.db(ctx), code)
+	db := c.db(ctx)
+	s, err := ByCode(ctx, db, code)
+	if db == c.Client {
+		c.known.keep("", s)
+	}
+	return s, err
+}
+
+// ByName is the entry one of whose names reads as name once folded, or
+// nil when none does.
+func (c *Catalogue) ByName(ctx context.Context, name string) (*ent.Specialty, error) {
+	name = strings.TrimSpace(name)
+	if s := c.known.name(name); s != nil {
+		return s, nil
+	}
+	db := c.db(ctx)
+	s, err := ByName(ctx, db, name)
+	if db == c.Client {
+		c.known.keep(name, s)
+	}
+	return s, err
 }
 
 // WithLoaders prepares one response's batched look-ups: a page of doctors
@@ -63,7 +92,9 @@ func (c *Catalogue) WithLoaders(ctx context.Context) context.Context {
 func (c *Catalogue) batch() *loader.PerResponse[string, *ent.Specialty] {
 	c.once.Do(func() {
 		c.byCode = loader.NewPerResponse(loader.ByKey(func(ctx context.Context, codes []string) ([]*ent.Specialty, error) {
-			return c.Client.Specialty.Query().Where(specialty.CodeIn(codes...)).All(ctx)
+			s, err := c.Client.Specialty.Query().Where(specialty.CodeIn(codes...)).All(ctx)
+			c.known.keep("", s...)
+			return s, err
 		}, func(s *ent.Specialty) string { return s.Code }))
 	})
 	return c.byCode
