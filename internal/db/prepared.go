@@ -150,8 +150,9 @@ func (p *Prepared) acquire(ctx context.Context, query string) (*prepared, error)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.bySQL[query]; ok {
-		// Another caller prepared it meanwhile: keep theirs.
-		_ = stmt.Close()
+		// Another caller prepared it meanwhile: keep theirs. Never close
+		// a statement in line (see closeStmt).
+		go closeStmt(stmt)
 		p.lru.MoveToFront(e)
 		ps := e.Value.(*prepared)
 		ps.users++
@@ -166,7 +167,7 @@ func (p *Prepared) acquire(ctx context.Context, query string) (*prepared, error)
 		delete(p.bySQL, o.query)
 		o.evicted = true
 		if o.users == 0 {
-			go o.stmt.Close()
+			go closeStmt(o.stmt)
 		}
 	}
 	return ps, nil
@@ -178,9 +179,18 @@ func (p *Prepared) release(ps *prepared) {
 	closeIt := ps.evicted && ps.users == 0
 	p.mu.Unlock()
 	if closeIt {
-		_ = ps.stmt.Close()
+		go closeStmt(ps.stmt)
 	}
 }
+
+// closeStmt closes a statement on a goroutine of its own. database/sql's
+// Stmt.Close waits for every connection the statement was prepared on to
+// be free, and a connection stays busy for as long as its statement runs:
+// one waiting on a lock held by a transaction whose next query is the
+// caller's. Closed in line under p.mu, that wait stalled every query of
+// the server until the requests timed out (slot writes queued on one
+// doctor's lock while the holder's response read through this cache).
+func closeStmt(s *sql.Stmt) { _ = s.Close() }
 
 // Len is how many statements are kept prepared.
 func (p *Prepared) Len() int {
