@@ -1,7 +1,6 @@
 package wsgorilla
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -57,10 +56,7 @@ var (
 // which gqlgen treats as the end of the conversation rather than an error
 // worth reporting. 1001 (going away) is what browsers send when a tab is
 // closed or navigates, so it counts as orderly too.
-//
-// A message is read whole (gqlgen decodes it whole anyway, within the
-// read limit) so that a subscribe gqlgen would answer without a code is
-// refused first (see usableOperation).
+
 func (c *conn) NextReader() (int, io.Reader, error) {
 	mt, r, err := c.ws.NextReader()
 	c.delivered.Store(err == nil)
@@ -70,14 +66,7 @@ func (c *conn) NextReader() (int, io.Reader, error) {
 		}
 		return mt, nil, err
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return mt, nil, err
-	}
-	if !usableOperation(data) {
-		return mt, nil, errUnusableOperation
-	}
-	return mt, bytes.NewReader(data), nil
+	return mt, r, nil
 }
 
 // WriteJSON marshals before touching the socket: gorilla's own WriteJSON
@@ -87,6 +76,10 @@ func (c *conn) WriteJSON(v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
+	}
+	if codelessInvalidJSON(data) {
+		c.refuseMessage()
+		return errUnusableOperation
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
