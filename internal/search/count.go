@@ -23,6 +23,15 @@ const MaxTotalCount = 200
 // It goes through an Ent query (its driver and interceptors), whose
 // modifier writes the statement: Ent applies a query's own predicates
 // after its modifiers, so they are applied here to the inner select.
+// totalCount is the page's totalCount when the query selected it, and
+// costs nothing when it did not.
+func totalCount(ctx context.Context, client *ent.Client, preds []predicate.Doctor, wanted bool) (int, error) {
+	if !wanted {
+		return 0, nil
+	}
+	return boundedCount(ctx, client, preds)
+}
+
 func boundedCount(ctx context.Context, client *ent.Client, preds []predicate.Doctor) (int, error) {
 	var out []struct {
 		Count int `json:"count"`

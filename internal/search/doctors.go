@@ -157,13 +157,11 @@ func Doctors(ctx context.Context, client *ent.Client, a DoctorArgs) (*ent.Doctor
 
 // byID pages through the doctors by id.
 func byID(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
-	conn := &ent.DoctorConnection{}
-	if a.CountTotal {
-		var err error
-		if conn.TotalCount, err = boundedCount(ctx, client, preds); err != nil {
-			return nil, err
-		}
+	total, err := totalCount(ctx, client, preds, a.CountTotal)
+	if err != nil {
+		return nil, err
 	}
+	conn := &ent.DoctorConnection{TotalCount: total}
 	if a.After != nil {
 		q.Where(doctor.IDGT(a.After.ID))
 	}

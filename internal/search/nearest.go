@@ -54,12 +54,9 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 			q.Where(within(radius))
 		}
 	}
-	total := 0
-	if a.CountTotal {
-		var err error
-		if total, err = boundedCount(ctx, client, preds); err != nil {
-			return nil, err
-		}
+	total, err := totalCount(ctx, client, preds, a.CountTotal)
+	if err != nil {
+		return nil, err
 	}
 	if a.After != nil {
 		// Expect made it a finite float; a distance is never negative.

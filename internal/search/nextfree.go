@@ -54,13 +54,11 @@ func hasFreeSlotBefore(now, until time.Time) predicate.Doctor {
 func byNextFreeSlot(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
 	now := clock.UTC(a.Now)
 	preds = showDistance(q, preds, a)
-	conn := &ent.DoctorConnection{}
-	if a.CountTotal {
-		var err error
-		if conn.TotalCount, err = boundedCount(ctx, client, append(preds, hasFreeSlot(now))); err != nil {
-			return nil, err
-		}
+	total, err := totalCount(ctx, client, append(preds, hasFreeSlot(now)), a.CountTotal)
+	if err != nil {
+		return nil, err
 	}
+	conn := &ent.DoctorConnection{TotalCount: total}
 	q.Select(columnsFor(a.Fields)...)
 	q.Modify(func(s *sql.Selector) {
 		id := s.C(doctor.FieldID)

@@ -28,13 +28,11 @@ func ratingScore(s *sql.Selector) string {
 // index's backward scan answers and the page stops at its LIMIT.
 func byRating(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []predicate.Doctor, a DoctorArgs, first int) (*ent.DoctorConnection, error) {
 	preds = showDistance(q, preds, a)
-	conn := &ent.DoctorConnection{}
-	if a.CountTotal {
-		var err error
-		if conn.TotalCount, err = boundedCount(ctx, client, preds); err != nil {
-			return nil, err
-		}
+	total, err := totalCount(ctx, client, preds, a.CountTotal)
+	if err != nil {
+		return nil, err
 	}
+	conn := &ent.DoctorConnection{TotalCount: total}
 	if a.After != nil {
 		// Expect made it a Rating, and decoding a score between 0 and 5.
 		score, id := a.After.Value.(scalar.Rating).Score, a.After.ID
