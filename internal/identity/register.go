@@ -92,12 +92,12 @@ func (s *Service) RegisterDoctor(ctx context.Context, in RegisterDoctorInput) (*
 		SetName(name).SetEmail(email).SetPasswordHash(hash).
 		SetCrmNumber(number).SetCrmState(state).SetSpecialty(sp.Name).SetPriceCents(in.PriceCents).
 		SetLat(in.Location.Lat).SetLng(in.Location.Lng).SetTimezone(tz)
-	emailOwner, err := db.Doctor.Query().Where(doctor.Email(email)).FirstID(sys)
-	if err != nil && !ent.IsNotFound(err) {
+	emailOwner, err := owner(db.Doctor.Query().Where(doctor.Email(email)).FirstID(sys))
+	if err != nil {
 		return nil, err
 	}
-	crmOwner, err := db.Doctor.Query().Where(doctor.CrmNumber(number), doctor.CrmState(state)).FirstID(sys)
-	if err != nil && !ent.IsNotFound(err) {
+	crmOwner, err := owner(db.Doctor.Query().Where(doctor.CrmNumber(number), doctor.CrmState(state)).FirstID(sys))
+	if err != nil {
 		return nil, err
 	}
 	return s.register(ctx, reg, roleDoctor, emailOwner, crmOwner)
@@ -125,15 +125,23 @@ func (s *Service) RegisterPatient(ctx context.Context, in RegisterPatientInput) 
 	db := txn.Client(ctx, s.Client)
 	reg := db.Registration.Create().SetKind(registration.KindPATIENT).
 		SetName(name).SetEmail(email).SetPasswordHash(hash).SetCpf(cpf)
-	emailOwner, err := db.Patient.Query().Where(patient.Email(email)).FirstID(sys)
-	if err != nil && !ent.IsNotFound(err) {
+	emailOwner, err := owner(db.Patient.Query().Where(patient.Email(email)).FirstID(sys))
+	if err != nil {
 		return nil, err
 	}
-	cpfOwner, err := db.Patient.Query().Where(patient.Cpf(cpf)).FirstID(sys)
-	if err != nil && !ent.IsNotFound(err) {
+	cpfOwner, err := owner(db.Patient.Query().Where(patient.Cpf(cpf)).FirstID(sys))
+	if err != nil {
 		return nil, err
 	}
 	return s.register(ctx, reg, rolePatient, emailOwner, cpfOwner)
+}
+
+// owner is the account a unique value already belongs to, 0 when none.
+func owner(id int, err error) (int, error) {
+	if ent.IsNotFound(err) {
+		return 0, nil
+	}
+	return id, err
 }
 
 // register stores the pending registration, sends what each address is
