@@ -54,12 +54,20 @@ func (s *Service) Reject(ctx context.Context, id int, reason string) (*ent.Docto
 	return s.decide(ctx, id, doctor.VerificationREJECTED, &r)
 }
 
-func (s *Service) decide(ctx context.Context, id int, to doctor.Verification, reason *string) (*ent.Doctor, error) {
-	db := s.db(ctx)
+// lockDoctor reads the doctor a decision or a correction is about and
+// holds the row until the transaction ends, so two administrators' writes
+// queue instead of both reading the same state.
+func lockDoctor(ctx context.Context, db *ent.Client, id int) (*ent.Doctor, error) {
 	d, err := db.Doctor.Query().Where(doctor.ID(id)).ForUpdate().Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, gqlerr.NotFoundError("doctor")
 	}
+	return d, err
+}
+
+func (s *Service) decide(ctx context.Context, id int, to doctor.Verification, reason *string) (*ent.Doctor, error) {
+	db := s.db(ctx)
+	d, err := lockDoctor(ctx, db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -117,10 +125,7 @@ func (s *Service) CorrectCRM(ctx context.Context, id int, crm string) (*ent.Doct
 		return nil, fieldError("crm", err)
 	}
 	db := s.db(ctx)
-	d, err := db.Doctor.Query().Where(doctor.ID(id)).ForUpdate().Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, gqlerr.NotFoundError("doctor")
-	}
+	d, err := lockDoctor(ctx, db, id)
 	if err != nil {
 		return nil, err
 	}
