@@ -61,3 +61,27 @@ func TestContentDisposition(t *testing.T) {
 		}
 	}
 }
+
+// A download link's token is whatever a stranger puts in the path: it
+// never panics, and one it accepts is exactly a link the server would
+// have made (same file, viewer, sign-in and expiry).
+func FuzzLinkToken(f *testing.F) {
+	l := NewLinks([]byte("0123456789abcdef0123456789abcdef"), "https://api.example")
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	f.Add(token(l.URL(17, viewer.Viewer{Role: viewer.Patient, ID: 2, SessionID: "GM3DJMRVGQ2TENBTGM3DCMZUGQ"}, now)))
+	f.Add(token(l.URL(1, viewer.Viewer{Role: viewer.Doctor, ID: 3}, now)))
+	f.Add("")
+	f.Add(strings.Repeat("A", 200))
+	f.Fuzz(func(t *testing.T, tok string) {
+		got, err := l.parse(tok, now)
+		if err != nil {
+			return
+		}
+		if len(got.Viewer.SessionID) > maxSessionLen {
+			t.Fatalf("accepted a sign-in of %d bytes", len(got.Viewer.SessionID))
+		}
+		if again := token(l.URL(got.FileID, got.Viewer, got.Expires.Add(-LinkTTL))); again != tok {
+			t.Fatalf("accepted %q, which the server would have written %q", tok, again)
+		}
+	})
+}
