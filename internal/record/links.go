@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -77,7 +78,12 @@ func (l *Links) URL(fileID int, v viewer.Viewer, now time.Time) string {
 // parse checks a token's signature and expiry. An expired link still says
 // which file it named, for the audit row.
 func (l *Links) parse(token string, now time.Time) (link, error) {
-	// Strict: an altered unused bit must not leave the token valid.
+	// Strict: an altered unused bit must not leave the token valid. The
+	// decoder skips CR and LF, so a link with one inside is refused first:
+	// one link, one spelling.
+	if strings.ContainsAny(token, "\r\n") {
+		return link{}, errLinkInvalid
+	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) < fixedLen+1+sha256.Size || raw[0] != linkVersion {
 		return link{}, errLinkInvalid

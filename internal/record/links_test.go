@@ -72,6 +72,8 @@ func FuzzLinkToken(f *testing.F) {
 	f.Add(token(l.URL(1, viewer.Viewer{Role: viewer.Doctor, ID: 3}, now)))
 	f.Add("")
 	f.Add(strings.Repeat("A", 200))
+	good := token(l.URL(5, viewer.Viewer{Role: viewer.Patient, ID: 9, SessionID: "S1"}, now))
+	f.Add(good[:20] + "\n" + good[20:])
 	f.Fuzz(func(t *testing.T, tok string) {
 		got, err := l.parse(tok, now)
 		if err != nil {
