@@ -158,4 +158,12 @@ func TestMetricsCanBeTurnedOffOrMoved(t *testing.T) {
 	m := scrapeURL(t, "http://"+moved.App.MetricsAddr()+"/metrics")
 	m.want(t, 1, "healthmed_graphql_operations_total", "operation", "WhoAmI", "type", "query")
 	m.want(t, 1, "healthmed_http_requests_total", "route", "unmatched", "status", "404")
+
+	// Profiles only on the operators' port.
+	if res, err := http.Get("http://" + moved.App.MetricsAddr() + "/debug/pprof/heap?debug=1"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /debug/pprof/heap on the metrics listener = %v %v", res, err)
+	}
+	if res, err := http.Get(moved.Server.URL + "/debug/pprof/heap"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /debug/pprof/heap on the main listener = %v %v", res, err)
+	}
 }

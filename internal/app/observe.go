@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/healthmed/healthmed/internal/config"
@@ -52,6 +53,10 @@ func newObservability(ctx context.Context, cfg config.Config, sqlDB *sql.DB, hub
 			}
 			mux := http.NewServeMux()
 			mux.Handle("GET /metrics", m.Handler())
+			// The operators' own port also profiles a replica under its
+			// real load; the public listener never does.
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 			o.metricsLn = ln
 			o.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		}
