@@ -38,6 +38,10 @@ const (
 	raceTrials  = 20
 )
 
+// bookingProfilePort is the booking server's operators' port when the
+// run is profiled (HEALTHMED_BENCH_PROFILE).
+const bookingProfilePort = "18293"
+
 // TestBookingLoad measures booking against a `healthmed serve` process
 // of its own: bookings per second on distinct slots with 200 patients
 // booking at once, their latency percentiles, server and PostgreSQL CPU
@@ -108,7 +112,7 @@ func TestBookingLoad(t *testing.T) {
 		"HEALTHMED_LINK_SECRET="+base64.StdEncoding.EncodeToString(randomKey(33)),
 		"HEALTHMED_PUBLIC_URL=http://"+addr,
 		"HEALTHMED_DATA_DIR="+dir,
-		"HEALTHMED_METRICS=off",
+		metricsSetting(bookingProfilePort),
 		"HEALTHMED_NOTIFY_WORKER=false",
 		"HEALTHMED_BOOKING_PER_MINUTE=0",
 		// Every patient here waits for their answer: the queue holds
@@ -177,9 +181,11 @@ func TestBookingLoad(t *testing.T) {
 	before := m.read(ctx)
 	waits := sampleWaits(ctx, db, "hmbookload")
 	start := time.Now()
+	profiled := profileDuring(ctx, t, bookingProfilePort, "booking", 8*time.Second)
 	n, lat, err := run(8 * time.Second)
 	elapsed := time.Since(start)
 	after := m.read(ctx)
+	profiled()
 	t.Logf("what PostgreSQL's busy backends were doing (share of samples): %s", waits())
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,10 @@ import (
 	"github.com/healthmed/healthmed/bench/workload"
 )
 
+// searchProfilePort is the search server's operators' port when the
+// run is profiled (HEALTHMED_BENCH_PROFILE).
+const searchProfilePort = "18292"
+
 // loadDoctors is the table size the search's targets are stated for.
 const loadDoctors = 200_000
 
@@ -65,8 +69,10 @@ func TestSearchLoad(t *testing.T) {
 	}{{"search", plain}, {"search+totalCount", body(loadSearchCountOp, workload.SearchVars())}, {"search+nextFreeSlot", withSlot}} {
 		closedLoop(ctx, lc, v.payload, 4, time.Second) // warm the pool and the caches
 		before := m.read(ctx)
+		profiled := profileDuring(ctx, t, searchProfilePort, v.name, 6*time.Second)
 		n, elapsed := closedLoop(ctx, lc, v.payload, 4, 6*time.Second)
 		after := m.read(ctx)
+		profiled()
 		srv, pg := after.server-before.server, after.pgTotal(before)
 		rate := float64(n) / elapsed.Seconds()
 		// The rated runs below send the search with nextFreeSlot.
@@ -331,7 +337,7 @@ func startSearchRig(ctx context.Context, t *testing.T, base, name, addr string) 
 		"HEALTHMED_LINK_SECRET="+base64.StdEncoding.EncodeToString(randomKey(33)),
 		"HEALTHMED_PUBLIC_URL=http://"+addr,
 		"HEALTHMED_DATA_DIR="+dir,
-		"HEALTHMED_METRICS=off",
+		metricsSetting(searchProfilePort),
 		"HEALTHMED_NOTIFY_WORKER=false",
 		// One address sends everything here: the per-address limit
 		// would measure itself.
