@@ -301,9 +301,14 @@ func startSearchRig(ctx context.Context, t *testing.T, base, name, addr string) 
 	}
 	t.Cleanup(drop)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "healthmed")
-	if err := serverproc.Build(ctx, bin); err != nil {
-		t.Fatal(err)
+	// HEALTHMED_BENCH_SERVER names a server binary built elsewhere, to
+	// compare two versions under the same conditions.
+	bin := os.Getenv("HEALTHMED_BENCH_SERVER")
+	if bin == "" {
+		bin = filepath.Join(dir, "healthmed")
+		if err := serverproc.Build(ctx, bin); err != nil {
+			t.Fatal(err)
+		}
 	}
 	migrate := exec.CommandContext(ctx, bin, "migrate")
 	migrate.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HEALTHMED_DEV=true", "HEALTHMED_DATA_DIR="+dir)

@@ -27,7 +27,7 @@ var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
 	graphql.ResponseInterceptor
-	graphql.FieldInterceptor
+	graphql.RootFieldInterceptor
 } = extension{}
 
 func (extension) ExtensionName() string                   { return "Observe" }
@@ -126,21 +126,27 @@ func (e extension) InterceptResponse(ctx context.Context, next graphql.ResponseH
 	return resp
 }
 
-// InterceptField counts refused bookings. The error is the resolver's,
-// before the presenter: the reason is still there whatever alias the
-// client chose.
-func (e extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	res, err := next(ctx)
-	if err == nil || e.o.Metrics == nil {
-		return res, err
+// InterceptRootField counts refused bookings. A root field's
+// interceptor, not a field middleware, which would run for every field of
+// every answer. The refusal is read as presented, from the errors on the
+// field's own path (the alias the client chose).
+func (e extension) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	res := next(ctx)
+	rf := graphql.GetRootFieldContext(ctx)
+	if e.o.Metrics == nil || rf == nil || rf.Field.Name != "bookAppointment" ||
+		graphql.GetOperationContext(ctx).Operation.Operation != ast.Mutation {
+		return res
 	}
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Object == "Mutation" && fc.Field.Name == "bookAppointment" {
-		if c := gqlerr.Classify(err); c != nil && c.Code == gqlerr.Conflict &&
-			(c.Reason == gqlerr.ReasonSlotTaken || c.Reason == gqlerr.ReasonPatientBusy || c.Reason == gqlerr.ReasonSlotHeld) {
-			e.o.Metrics.bookingConflict(c.Reason)
+	for _, err := range graphql.GetErrors(ctx) {
+		if len(err.Path) != 1 || err.Path[0] != ast.PathName(rf.Field.Alias) || err.Extensions["code"] != gqlerr.Conflict {
+			continue
+		}
+		switch reason, _ := err.Extensions["reason"].(string); reason {
+		case gqlerr.ReasonSlotTaken, gqlerr.ReasonPatientBusy, gqlerr.ReasonSlotHeld:
+			e.o.Metrics.bookingConflict(reason)
 		}
 	}
-	return res, err
+	return res
 }
 
 func (m *Metrics) countErrors(operation string, errs gqlerror.List) {

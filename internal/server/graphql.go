@@ -158,7 +158,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.Use(socks)
 	srv.Use(staleTokens{})
 	if o.SubscriptionsPerSocket > 0 || o.SubscriptionsPerAccount > 0 {
-		srv.AroundFields(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount).around)
+		srv.Use(newSubscriptionQuota(o.SubscriptionsPerSocket, o.SubscriptionsPerAccount))
 	}
 	if len(o.RootLimits) > 0 {
 		srv.AroundRootFields(rateLimited(o.RootLimits))

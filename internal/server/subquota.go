@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -53,26 +54,25 @@ func countPerSocket(init transport.WebsocketInitFunc) transport.WebsocketInitFun
 	}
 }
 
-// around is a field middleware: a subscription's root field takes a place
-// before its resolver runs and gives it back when gqlgen ends the
-// subscription (its context ends then, whoever ends it).
-func (q *subscriptionQuota) around(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Object != "Subscription" || !fc.IsResolver {
+func (*subscriptionQuota) ExtensionName() string                   { return "SubscriptionQuota" }
+func (*subscriptionQuota) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation gives a subscription a place before anything of it
+// runs and takes it back when gqlgen ends the subscription (the
+// operation's context ends then, whoever ends it). An operation, not a
+// field, interceptor: a field middleware would run for every field of
+// every answer to count the one root field of a subscription.
+func (q *subscriptionQuota) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
 		return next(ctx)
 	}
 	release, ok := q.take(ctx)
 	if !ok {
-		return nil, &gqlerr.Error{Code: gqlerr.RateLimited, Reason: ReasonTooManySubscriptions,
-			Message: "too many open subscriptions; end one before opening another"}
-	}
-	res, err := next(ctx)
-	if err != nil {
-		release()
-		return res, err
+		return refuseOperation(ctx, gqlerr.RateLimited, ReasonTooManySubscriptions,
+			"too many open subscriptions; end one before opening another")
 	}
 	context.AfterFunc(ctx, release)
-	return res, nil
+	return next(ctx)
 }
 
 func (q *subscriptionQuota) take(ctx context.Context) (release func(), ok bool) {
