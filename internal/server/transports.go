@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -145,16 +144,6 @@ func statusForRefused(errs gqlerror.List, graphQLResponse bool) int {
 		return http.StatusBadRequest
 	}
 	return http.StatusUnprocessableEntity
-}
-
-func writeJSON(w io.Writer, resp *graphql.Response) {
-	b, err := json.Marshal(resp)
-	if err != nil {
-		// Only a value of ours can fail to marshal: the recovery handler
-		// logs it as the bug it is and answers INTERNAL.
-		panic(fmt.Errorf("marshal response: %w", err))
-	}
-	_, _ = w.Write(b)
 }
 
 type overGETKey struct{}
