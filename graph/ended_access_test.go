@@ -174,5 +174,10 @@ func refusedAtInit(t *testing.T, env *apptest.Env, name, proto, token string) {
 			raw, _ := json.Marshal(m)
 			t.Fatalf("%s: sent %s before closing", name, raw)
 		}
+		// The legacy protocol's announcement speaks the contract too.
+		var e apptest.Error
+		if err := json.Unmarshal(m.Payload, &e); err != nil || e.Code() != "UNAUTHENTICATED" || e.Extensions["requestId"] == nil {
+			t.Fatalf("%s: connection_error %s, want UNAUTHENTICATED with a request id", name, m.Payload)
+		}
 	}
 }

@@ -147,7 +147,9 @@ func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
 			if o.close == 0 {
 				t.Errorf("%s: connection_error and the socket left open", name)
 			}
-			continue
+			var one apptest.Error
+			_ = json.Unmarshal(m.Payload, &one)
+			errs = []apptest.Error{one}
 		case "error":
 			if err := json.Unmarshal(m.Payload, &errs); err != nil {
 				var one apptest.Error

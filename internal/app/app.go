@@ -198,8 +198,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		return nil, fmt.Errorf("HEALTHMED_ALLOWED_ORIGINS: %w", err)
 	}
 	ws, err := wsgorilla.New(wsgorilla.Options{
-		CheckOrigin:  origins.AllowsSocket,
-		PingInterval: 30 * time.Second,
+		CheckOrigin:     origins.AllowsSocket,
+		PingInterval:    30 * time.Second,
+		ConnectionError: server.ConnectionErrorExtensions,
 	})
 	if err != nil {
 		return nil, err

@@ -58,6 +58,35 @@ type sockets struct {
 
 type onSocketKey struct{}
 
+// The reasons init refuses a socket with, which are also the message of
+// the legacy protocol's connection_error.
+const (
+	initMissingToken = "missing token"
+	initBadToken     = "invalid or expired token"
+	initRestarting   = "server restarting"
+)
+
+// ConnectionErrorExtensions puts the legacy protocol's connection_error
+// in the contract's terms (wsgorilla.Options.ConnectionError): gqlgen
+// writes it with its message alone, which is one of init's refusals or
+// gqlgen's own for a message it cannot use. Anything else is a panic
+// gqlgen recovered: ours.
+func ConnectionErrorExtensions(ctx context.Context, message string) map[string]any {
+	ext := map[string]any{"requestId": RequestID(ctx)}
+	switch {
+	case message == initMissingToken || message == initBadToken:
+		ext["code"] = gqlerr.Unauthenticated
+	case message == initRestarting:
+		// Another replica takes the socket at once.
+		ext["code"], ext["retryAfterSeconds"] = gqlerr.RateLimited, 1
+	case message == "invalid json" || strings.HasPrefix(message, "unexpected message"):
+		ext["code"] = gqlerr.BadUserInput
+	default:
+		ext["code"] = gqlerr.Internal
+	}
+	return ext
+}
+
 // init authenticates the connection_init payload: a subscription socket
 // without a valid token is closed, never left open anonymous.
 func (s sockets) init(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
@@ -67,18 +96,18 @@ func (s sockets) init(ctx context.Context, p transport.InitPayload) (context.Con
 	}
 	raw, ok := initToken(p)
 	if !ok {
-		return refuse(wsgorilla.CloseReauthenticate, "missing token")
+		return refuse(wsgorilla.CloseReauthenticate, initMissingToken)
 	}
 	v, err := s.authn.Authenticate(ctx, raw)
 	if err != nil {
-		return refuse(wsgorilla.CloseReauthenticate, "invalid or expired token")
+		return refuse(wsgorilla.CloseReauthenticate, initBadToken)
 	}
 	v.ClientAddr = viewer.FromContext(ctx).ClientAddr
 	ctx = context.WithValue(viewer.NewContext(ctx, v), onSocketKey{}, true)
 	if s.drainer != nil {
 		var open bool
 		if ctx, open = s.drainer.track(ctx); !open {
-			return refuse(wsgorilla.CloseServiceRestart, "server restarting")
+			return refuse(wsgorilla.CloseServiceRestart, initRestarting)
 		}
 	}
 	s.endWithSignIn(ctx, v)

@@ -44,6 +44,9 @@ type conn struct {
 	// gqlgen then gives up on the conversation, it gave up over what that
 	// message said, not over a failed connection.
 	delivered atomic.Bool
+
+	// connError gives a connection_error's extensions (Options).
+	connError func(message string) map[string]any
 }
 
 var (
@@ -80,6 +83,9 @@ func (c *conn) WriteJSON(v any) error {
 	if codelessInvalidJSON(data) {
 		c.refuseMessage()
 		return errUnusableOperation
+	}
+	if c.connError != nil {
+		data = withConnectionErrorCode(data, c.connError)
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()

@@ -45,3 +45,41 @@ func codelessInvalidJSON(frame []byte) bool {
 	var one plain // the legacy protocol
 	return json.Unmarshal(m.Payload, &one) == nil && bare(one)
 }
+
+// withConnectionErrorCode returns frame with extensions added to its
+// payload when it is the legacy protocol's connection_error, which gqlgen
+// writes as {"message": ...} alone: a client could only match its text.
+// Any other frame is returned as it is.
+func withConnectionErrorCode(frame []byte, extensions func(message string) map[string]any) []byte {
+	if !bytes.Contains(frame, []byte(`"connection_error"`)) {
+		return frame
+	}
+	var m struct {
+		Payload json.RawMessage `json:"payload,omitempty"`
+		ID      string          `json:"id,omitempty"`
+		Type    string          `json:"type"`
+	}
+	if json.Unmarshal(frame, &m) != nil || m.Type != "connection_error" {
+		return frame
+	}
+	var p map[string]any
+	if json.Unmarshal(m.Payload, &p) != nil || p == nil || p["extensions"] != nil {
+		return frame
+	}
+	msg, _ := p["message"].(string)
+	ext := extensions(msg)
+	if len(ext) == 0 {
+		return frame
+	}
+	p["extensions"] = ext
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return frame
+	}
+	m.Payload = payload
+	out, err := json.Marshal(m)
+	if err != nil {
+		return frame
+	}
+	return out
+}

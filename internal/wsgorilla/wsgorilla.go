@@ -9,6 +9,7 @@ package wsgorilla
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -65,6 +66,11 @@ type Options struct {
 	// this also detects dead graphql-ws peers, whose protocol has no ping.
 	// Zero disables it.
 	PingInterval time.Duration
+	// ConnectionError, when set, gives the error extensions (a code the
+	// client can act on) of the legacy protocol's connection_error, whose
+	// payload gqlgen writes as a bare message: its argument is that
+	// message, ctx the upgrade request's.
+	ConnectionError func(ctx context.Context, message string) map[string]any
 }
 
 // Implementation accepts gqlgen websocket connections with gorilla/websocket.
@@ -75,6 +81,7 @@ type Implementation struct {
 	check        func(r *http.Request) bool
 	writeTimeout time.Duration
 	pingInterval time.Duration
+	connError    func(ctx context.Context, message string) map[string]any
 }
 
 var _ transport.WebsocketImplementation = (*Implementation)(nil)
@@ -93,6 +100,7 @@ func New(opts Options) (*Implementation, error) {
 		check:        opts.CheckOrigin,
 		writeTimeout: opts.WriteTimeout,
 		pingInterval: opts.PingInterval,
+		connError:    opts.ConnectionError,
 	}
 	if impl.writeTimeout == 0 {
 		impl.writeTimeout = DefaultWriteTimeout
@@ -165,6 +173,10 @@ func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options 
 		return nil, err
 	}
 	c := &conn{ws: ws, writeTimeout: i.writeTimeout, done: make(chan struct{})}
+	if i.connError != nil {
+		ctx := r.Context()
+		c.connError = func(msg string) map[string]any { return i.connError(ctx, msg) }
+	}
 	if s := socketOf(r.Context()); s != nil {
 		c.onClose = s.cancel
 		s.attach(c)
