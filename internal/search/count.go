@@ -18,11 +18,6 @@ import (
 // a client shows "200+" when it reads the bound (the schema says so).
 const MaxTotalCount = 200
 
-// boundedCount counts the doctors preds match, up to MaxTotalCount:
-// SELECT count(*) FROM (SELECT id ... WHERE preds LIMIT MaxTotalCount).
-// It goes through an Ent query (its driver and interceptors), whose
-// modifier writes the statement: Ent applies a query's own predicates
-// after its modifiers, so they are applied here to the inner select.
 // totalCount is the page's totalCount when the query selected it, and
 // costs nothing when it did not.
 func totalCount(ctx context.Context, client *ent.Client, preds []predicate.Doctor, wanted bool) (int, error) {
@@ -32,6 +27,11 @@ func totalCount(ctx context.Context, client *ent.Client, preds []predicate.Docto
 	return boundedCount(ctx, client, preds)
 }
 
+// boundedCount counts the doctors preds match, up to MaxTotalCount:
+// SELECT count(*) FROM (SELECT id ... WHERE preds LIMIT MaxTotalCount).
+// It goes through an Ent query (its driver and interceptors), whose
+// modifier writes the statement: Ent applies a query's own predicates
+// after its modifiers, so they are applied here to the inner select.
 func boundedCount(ctx context.Context, client *ent.Client, preds []predicate.Doctor) (int, error) {
 	var out []struct {
 		Count int `json:"count"`
