@@ -38,6 +38,32 @@ func goFiles(t *testing.T, dir string) []string {
 	return out
 }
 
+// sourceFile is one parsed file of serviceSources.
+type sourceFile struct {
+	name string // relative to the module's root
+	ast  *ast.File
+}
+
+// serviceSources parses every non-test Go file of internal/ and graph/
+// but the privacy rules' (internal/rule) and this package's: the code a
+// rule about services and resolvers is checked against.
+func serviceSources(t *testing.T, fset *token.FileSet) []sourceFile {
+	t.Helper()
+	var out []sourceFile
+	for _, path := range append(goFiles(t, "internal"), goFiles(t, "graph")...) {
+		name := rel(path)
+		if strings.HasPrefix(name, "internal/rule/") || strings.HasPrefix(name, "internal/archtest/") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, sourceFile{name, f})
+	}
+	return out
+}
+
 func rel(path string) string {
 	r, _ := filepath.Rel(root, path)
 	return filepath.ToSlash(r)
@@ -97,19 +123,11 @@ var roleGates = map[string]bool{
 // else.
 func TestNoRoleGateOutsideTheDeclaredPlaces(t *testing.T) {
 	fset := token.NewFileSet()
-	var files []string
-	files = append(files, goFiles(t, "internal")...)
-	files = append(files, goFiles(t, "graph")...)
-	for _, path := range files {
-		name := rel(path)
-		if roleGates[name] || strings.HasPrefix(name, "internal/rule/") || strings.HasPrefix(name, "internal/archtest/") {
+	for _, f := range serviceSources(t, fset) {
+		if roleGates[f.name] {
 			continue
 		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range roleGatesIn(f) {
+		for _, g := range roleGatesIn(f.ast) {
 			t.Errorf("%s: %s", fset.Position(g.pos), g.what)
 		}
 	}

@@ -2,9 +2,7 @@ package archtest
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"strings"
 	"testing"
 )
 
@@ -21,19 +19,8 @@ var ownRows = map[string]bool{
 // appointment.PatientID(v.ID), v being the caller, outside the rules.
 func TestServicesDoNotRepeatThePrivacyFilters(t *testing.T) {
 	fset := token.NewFileSet()
-	var files []string
-	files = append(files, goFiles(t, "internal")...)
-	files = append(files, goFiles(t, "graph")...)
-	for _, path := range files {
-		name := rel(path)
-		if strings.HasPrefix(name, "internal/rule/") || strings.HasPrefix(name, "internal/archtest/") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, pos := range ownerPredicatesOfTheCaller(f) {
+	for _, f := range serviceSources(t, fset) {
+		for _, pos := range ownerPredicatesOfTheCaller(f.ast) {
 			t.Errorf("%s: an owner predicate on the caller's id, which the privacy rule already adds", fset.Position(pos))
 		}
 	}
