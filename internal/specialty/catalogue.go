@@ -44,9 +44,7 @@ func (c *Catalogue) db(ctx context.Context) *ent.Client { return txn.Client(ctx,
 func (c *Catalogue) List(ctx context.Context) ([]*ent.Specialty, error) {
 	db := c.db(ctx)
 	all, err := db.Specialty.Query().Order(specialty.ByName(), specialty.ByID()).All(ctx)
-	if db == c.Client {
-		c.known.keep("", all...)
-	}
+	c.keep(db, "", all...)
 	return all, err
 }
 
@@ -62,9 +60,7 @@ func (c *Catalogue) ByCode(ctx context.Context, code string) (*ent.Specialty, er
 	}
 	db := c.db(ctx)
 	s, err := ByCode(ctx, db, code)
-	if db == c.Client {
-		c.known.keep("", s)
-	}
+	c.keep(db, "", s)
 	return s, err
 }
 
@@ -77,10 +73,17 @@ func (c *Catalogue) ByName(ctx context.Context, name string) (*ent.Specialty, er
 	}
 	db := c.db(ctx)
 	s, err := ByName(ctx, db, name)
-	if db == c.Client {
-		c.known.keep(name, s)
-	}
+	c.keep(db, name, s)
 	return s, err
+}
+
+// keep remembers what db read, found for name when it is not empty, if
+// db is the catalogue's own client: an entry read in a mutation's
+// transaction is bound to it.
+func (c *Catalogue) keep(db *ent.Client, name string, s ...*ent.Specialty) {
+	if db == c.Client {
+		c.known.keep(name, s...)
+	}
 }
 
 // WithLoaders prepares one response's batched look-ups: a page of doctors
