@@ -7,6 +7,8 @@ import { createClient } from 'graphql-ws';
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import WebSocket from 'ws';
+import assert from 'node:assert/strict';
+import { Received, sleep, receivedExactly } from './cluster.js';
 
 // Apollo's link reads the browser's WebSocket global; Node 20 has none.
 globalThis.WebSocket ??= WebSocket;
@@ -46,3 +48,25 @@ export const followers = {
     return () => { sub.unsubscribe(); apollo.stop(); };
   },
 };
+
+// following opens the README's client on wsURL for doctor (watch, when
+// given, sees it before it connects), follows the doctor's agenda with
+// follow and gives the subscription a second to start; body(received)
+// then returns the slots whose events must arrive, each exactly once
+// (logs() is shown when they do not). The client is closed whatever
+// happens.
+export async function following({ wsURL, doctor, follow, logs, watch }, body) {
+  const client = liveClient(wsURL, doctor);
+  watch?.(client);
+  const received = new Received();
+  const dispose = follow(client, received);
+  try {
+    await sleep(1000);
+    const want = await body(received);
+    const r = await receivedExactly(received, want);
+    assert.ok(r.ok, `want ${want.join(', ')} once each; got ${r.got}\n${logs()}`);
+  } finally {
+    dispose();
+    await client.dispose();
+  }
+}
