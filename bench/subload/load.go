@@ -7,12 +7,10 @@ package main
 // shared, so the generator does as little as it can per request.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -95,15 +93,7 @@ func newPoster(patience time.Duration) *poster {
 // post returns the answer's data, or the error's contract code (or what
 // went wrong when there is none: timeout, transport, HTTP status).
 func (p *poster) post(ctx context.Context, addr, token string, payload []byte) (json.RawMessage, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(payload))
-	if err != nil {
-		return nil, "request"
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := p.http.Do(req)
+	status, _, b, err := postGraphQL(ctx, p.http, addr, token, payload)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
 			return nil, "timeout"
@@ -111,11 +101,6 @@ func (p *poster) post(ctx context.Context, addr, token string, payload []byte) (
 		if ctx.Err() != nil {
 			return nil, "cancelled"
 		}
-		return nil, "transport"
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
 		return nil, "transport"
 	}
 	var out struct {
@@ -128,13 +113,13 @@ func (p *poster) post(ctx context.Context, addr, token string, payload []byte) (
 	}
 	switch {
 	case json.Unmarshal(b, &out) != nil:
-		return nil, "HTTP " + strconv.Itoa(res.StatusCode)
+		return nil, "HTTP " + strconv.Itoa(status)
 	case len(out.Errors) > 0 && out.Errors[0].Extensions.Code != "":
 		return nil, out.Errors[0].Extensions.Code
 	case len(out.Errors) > 0:
 		return nil, "no code"
-	case res.StatusCode != http.StatusOK:
-		return nil, "HTTP " + strconv.Itoa(res.StatusCode)
+	case status != http.StatusOK:
+		return nil, "HTTP " + strconv.Itoa(status)
 	}
 	return out.Data, ""
 }

@@ -931,22 +931,29 @@ func waitOrKill(cmd *exec.Cmd, grace time.Duration) {
 
 type gqlClient struct{ http *http.Client }
 
-func (g *gqlClient) do(ctx context.Context, addr, token, query string, vars map[string]any) (json.RawMessage, error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(body))
+// postGraphQL posts payload to addr's /graphql, with token when given,
+// and returns the answer's status, headers and first MiB of body.
+func postGraphQL(ctx context.Context, c *http.Client, addr, token string, payload []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(payload))
 	if err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := g.http.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, res.Header, b, err
+}
+
+func (g *gqlClient) do(ctx context.Context, addr, token, query string, vars map[string]any) (json.RawMessage, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	status, header, b, err := postGraphQL(ctx, g.http, addr, token, body)
 	if err != nil {
 		return nil, err
 	}
@@ -957,10 +964,10 @@ func (g *gqlClient) do(ctx context.Context, addr, token, query string, vars map[
 		} `json:"errors"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
+		return nil, fmt.Errorf("HTTP %d: %.200s", status, b)
 	}
-	if res.StatusCode == http.StatusServiceUnavailable {
-		return nil, fmt.Errorf("%w: %s", errBusy, res.Header.Get("Retry-After"))
+	if status == http.StatusServiceUnavailable {
+		return nil, fmt.Errorf("%w: %s", errBusy, header.Get("Retry-After"))
 	}
 	if len(out.Errors) > 0 {
 		return nil, fmt.Errorf("graphql: %s", out.Errors[0].Message)
