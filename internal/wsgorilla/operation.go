@@ -11,6 +11,14 @@ import (
 // like any other message gqlgen cannot use.
 var errUnusableOperation = errors.New("wsgorilla: a subscribe message whose payload is not an operation")
 
+// message is a frame gqlgen writes, of either protocol, its fields in
+// gqlgen's order.
+type message struct {
+	Payload json.RawMessage `json:"payload,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+}
+
 // codelessInvalidJSON reports whether a frame gqlgen is about to send is
 // its answer to a subscribe whose payload does not decode (a string, an
 // array, "query": 5): an error frame of its own, {"message":"invalid
@@ -25,10 +33,7 @@ func codelessInvalidJSON(frame []byte) bool {
 	if !bytes.Contains(frame, []byte(`"invalid json"`)) {
 		return false
 	}
-	var m struct {
-		Type    string          `json:"type"`
-		Payload json.RawMessage `json:"payload"`
-	}
+	var m message
 	if json.Unmarshal(frame, &m) != nil || m.Type != "error" {
 		return false
 	}
@@ -54,11 +59,7 @@ func withConnectionErrorCode(frame []byte, extensions func(message string) map[s
 	if !bytes.Contains(frame, []byte(`"connection_error"`)) {
 		return frame
 	}
-	var m struct {
-		Payload json.RawMessage `json:"payload,omitempty"`
-		ID      string          `json:"id,omitempty"`
-		Type    string          `json:"type"`
-	}
+	var m message
 	if json.Unmarshal(frame, &m) != nil || m.Type != "connection_error" {
 		return frame
 	}

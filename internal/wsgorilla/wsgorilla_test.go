@@ -28,12 +28,6 @@ const (
 	guard = 10 * time.Second
 )
 
-type message struct {
-	Type    string          `json:"type"`
-	ID      string          `json:"id,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-}
-
 // recorder collects what gqlgen reports through ErrorFunc and CloseFunc;
 // both run on server goroutines that may outlive the test body.
 type recorder struct {
