@@ -74,6 +74,10 @@ func TestSubscriptionsAreCappedPerSocketAndPerAccount(t *testing.T) {
 	if ext["code"] != "RATE_LIMITED" || ext["reason"] != "TOO_MANY_SUBSCRIPTIONS" || ext["requestId"] == nil {
 		t.Fatalf("fourth subscription on a socket: %v", ext)
 	}
+	// The socket's three count for the account only once each has taken
+	// its place: a loaded machine may have one still on its way, and b's
+	// would then take it.
+	waitSubscribers(t, env, 3)
 
 	b := env.Connect(t, apptest.TransportWS, doc)
 	for _, id := range []string{"b1", "b2", "b3"} {
@@ -85,10 +89,7 @@ func TestSubscriptionsAreCappedPerSocketAndPerAccount(t *testing.T) {
 	}
 
 	// The ones accepted all work, once the hub has them all.
-	deadline := time.Now().Add(10 * time.Second)
-	for env.App.Hub.Subscribers() < 5 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitSubscribers(t, env, 5)
 	createSlot(t, env, doc, tomorrowAt(8), 30)
 	dataOn(t, a, without([]string{"a1", "a2", "a3", "a4"}, refusedA)...)
 	dataOn(t, b, without([]string{"b1", "b2", "b3"}, refusedB)...)
@@ -96,9 +97,10 @@ func TestSubscriptionsAreCappedPerSocketAndPerAccount(t *testing.T) {
 	// Ending one frees its place for the account and its socket.
 	gone := without([]string{"a1", "a2", "a3", "a4"}, refusedA)[0]
 	a.Complete(gone)
-	time.Sleep(200 * time.Millisecond)
+	waitSubscribers(t, env, 4)
+	time.Sleep(200 * time.Millisecond) // its place is given back beside the hub's feed
 	b.Subscribe("b4", agendaSub, nil)
-	time.Sleep(200 * time.Millisecond)
+	waitSubscribers(t, env, 5)
 	createSlot(t, env, doc, tomorrowAt(9), 30)
 	dataOn(t, b, append(without([]string{"b1", "b2", "b3"}, refusedB), "b4")...)
 
@@ -106,9 +108,21 @@ func TestSubscriptionsAreCappedPerSocketAndPerAccount(t *testing.T) {
 	other, _ := env.Doctor("Dr. Other", "Cardiology", -23.5, -46.6)
 	c := env.Connect(t, apptest.TransportWS, other)
 	c.Subscribe("c1", agendaSub, nil)
-	time.Sleep(200 * time.Millisecond)
+	waitSubscribers(t, env, 6)
 	createSlot(t, env, other, tomorrowAt(8), 30)
 	dataOn(t, c, "c1")
+}
+
+// waitSubscribers waits until the hub holds n feeds.
+func waitSubscribers(t *testing.T, env *apptest.Env, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for env.App.Hub.Subscribers() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub holds %d subscriptions, want %d", env.App.Hub.Subscribers(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func without(ids []string, drop string) []string {
