@@ -133,8 +133,7 @@ func TestSocketInitShapes(t *testing.T) {
 		if m, err := w.Next(5 * time.Second); err != nil || m.Type != "connection_ack" {
 			t.Fatalf("init %v: %+v %v", payload, m, err)
 		}
-		w.Subscribe("1", agendaSmallSub, nil)
-		time.Sleep(100 * time.Millisecond) // let the subscription register
+		w.SubscribeLive("1", agendaSmallSub, nil)
 		slot := createSlot(t, env, doc, tomorrowAt(8+i), 30)
 		if got := nextPayload(t, w, "1"); !strings.Contains(got, slot) {
 			t.Fatalf("init %v: event %s, want slot %s", payload, got, slot)

@@ -2,7 +2,6 @@ package graph_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/healthmed/healthmed/internal/apptest"
 )
@@ -15,8 +14,7 @@ func TestDeletionsNameWhatWent(t *testing.T) {
 	doc, _ := env.Doctor("Dr. Evicted", "Cardiology", -23.5, -46.6)
 	slot := createSlot(t, env, doc, tomorrowAt(9), 50)
 	w := env.Connect(t, apptest.TransportWS, doc)
-	w.Subscribe("1", `subscription { agendaUpdated { kind slot { id } slotId } }`, nil)
-	time.Sleep(100 * time.Millisecond) // let the subscription register
+	w.SubscribeLive("1", `subscription { agendaUpdated { kind slot { id } slotId } }`, nil)
 
 	var del struct{ DeleteSlot string }
 	env.Do(doc, deleteSlotOp, map[string]any{"id": slot}).Decode(t, &del)

@@ -142,8 +142,7 @@ func TestResumeBeyondTheReplayBoundAsksForARefetch(t *testing.T) {
 	env := apptest.New(t)
 	doc, _ := env.Doctor("Dr. Away", "Cardiology", -23.5, -46.6)
 	w := env.Connect(t, apptest.TransportWS, doc)
-	w.Subscribe("1", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond)
+	w.SubscribeLive("1", agendaSub, nil)
 	createSlot(t, env, doc, tomorrowAt(6), 15)
 	var m agendaMsg
 	w.NextData("1", &m)

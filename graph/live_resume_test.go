@@ -18,8 +18,7 @@ func TestResubscriptionResumesWhereTheSignInLeftOff(t *testing.T) {
 		at := func(h int) time.Time { return tomorrowAt(h).AddDate(0, 0, i) }
 		t.Run(proto, func(t *testing.T) {
 			w := a.Connect(t, proto, doc)
-			w.Subscribe("1", agendaSub, nil)
-			time.Sleep(100 * time.Millisecond)
+			w.SubscribeLive("1", agendaSub, nil)
 			first := createSlot(t, a, doc, at(8), 30)
 			var m agendaMsg
 			w.NextData("1", &m)
@@ -65,8 +64,7 @@ func TestAnotherSignInDoesNotResume(t *testing.T) {
 	env := apptest.New(t)
 	doc, crm := env.Doctor("Dr. Elsewhere", "Cardiology", -23.5, -46.6)
 	w := env.Connect(t, apptest.TransportWS, doc)
-	w.Subscribe("1", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond)
+	w.SubscribeLive("1", agendaSub, nil)
 	createSlot(t, env, doc, tomorrowAt(8), 30)
 	var m agendaMsg
 	w.NextData("1", &m)

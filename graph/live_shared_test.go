@@ -42,13 +42,12 @@ func TestSubscriptionEventsRenderOncePerViewerAndOperation(t *testing.T) {
 		w.Subscribe("a", agendaSub, nil)
 	}
 	small := env.Connect(t, apptest.TransportWS, doc)
-	small.Subscribe("s", agendaSmallSub, nil)
+	small.SubscribeLive("s", agendaSmallSub, nil)
 	// Same text, but variables: its own execution.
 	withVars := env.Connect(t, apptest.TransportWS, doc)
-	withVars.Subscribe("v", agendaSub, map[string]any{"after": nil})
+	withVars.SubscribeLive("v", agendaSub, map[string]any{"after": nil})
 	otherW := env.Connect(t, apptest.TransportWS, other)
-	otherW.Subscribe("o", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond) // let the subscriptions register
+	otherW.SubscribeLive("o", agendaSub, nil)
 
 	renders0, shared0 := env.App.Shared.Renders(), env.App.Shared.Shared()
 	slot := createSlot(t, env, doc, tomorrowAt(9), 50)

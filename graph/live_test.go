@@ -48,14 +48,13 @@ func TestSubscriptionsDeliverToTheRightPeopleOnly(t *testing.T) {
 			slot := createSlot(t, env, doc, tomorrowAt(9), 50)
 
 			agenda := env.Connect(t, proto, doc)
-			agenda.Subscribe("a", agendaSub, nil)
+			agenda.SubscribeLive("a", agendaSub, nil)
 			mine := env.Connect(t, proto, pat)
-			mine.Subscribe("p", apptUpdatedSub, nil)
+			mine.SubscribeLive("p", apptUpdatedSub, nil)
 			spyP := env.Connect(t, proto, third)
-			spyP.Subscribe("s", apptUpdatedSub, nil)
+			spyP.SubscribeLive("s", apptUpdatedSub, nil)
 			spyD := env.Connect(t, proto, otherDoc)
-			spyD.Subscribe("d", agendaSub, nil)
-			time.Sleep(100 * time.Millisecond) // let the subscriptions register
+			spyD.SubscribeLive("d", agendaSub, nil)
 
 			id := book(t, env, pat, slot)
 			var ag agendaMsg
@@ -146,8 +145,7 @@ func TestEventOnOneReplicaReachesSubscriberOnAnother(t *testing.T) {
 	id := book(t, a, pat, slot)
 
 	w := b.Connect(t, apptest.TransportWS, pat)
-	w.Subscribe("1", apptUpdatedSub, map[string]any{"id": id})
-	time.Sleep(100 * time.Millisecond)
+	w.SubscribeLive("1", apptUpdatedSub, map[string]any{"id": id})
 	a.Do(doc, acceptOp, map[string]any{"id": id}).Decode(t, &struct{}{})
 	var m apptMsg
 	w.NextData("1", &m)
@@ -163,8 +161,7 @@ func TestListenerGapLosesNothing(t *testing.T) {
 	b := a.Replica(t)
 	doc, _ := a.Doctor("Dr. Gap", "Cardiology", -23.5, -46.6)
 	w := b.Connect(t, apptest.TransportWS, doc)
-	w.Subscribe("g", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond)
+	w.SubscribeLive("g", agendaSub, nil)
 
 	var killed int
 	if err := a.DB.SQL.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -197,8 +194,7 @@ func TestReconnectingClientReplaysMissedEvents(t *testing.T) {
 	env := apptest.New(t)
 	doc, _ := env.Doctor("Dr. Replay", "Cardiology", -23.5, -46.6)
 	w := env.Connect(t, apptest.TransportWS, doc)
-	w.Subscribe("1", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond)
+	w.SubscribeLive("1", agendaSub, nil)
 	first := createSlot(t, env, doc, tomorrowAt(8), 30)
 	var m agendaMsg
 	w.NextData("1", &m)

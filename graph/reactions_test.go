@@ -26,8 +26,7 @@ func TestADirectWriteGetsEveryConsequence(t *testing.T) {
 	pat, _, _ := env.Patient("Rui Direto")
 	slotID := atoi(t, createSlot(t, env, doc, clock.Now().Add(time.Hour), 50))
 	agenda := env.Connect(t, apptest.TransportWS, doc)
-	agenda.Subscribe("a", agendaSub, nil)
-	time.Sleep(100 * time.Millisecond) // let the subscription register
+	agenda.SubscribeLive("a", agendaSub, nil)
 
 	sys, c := sysCtx(), env.DB.Client
 	write := func(what string, f func(tx *ent.Tx) (*ent.Appointment, error)) *ent.Appointment {

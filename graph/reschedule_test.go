@@ -117,10 +117,9 @@ func TestRescheduleIsPushedToBothParties(t *testing.T) {
 	s2 := createSlot(t, env, doc, tomorrowAt(10), 50)
 	id := book(t, env, pat, s1)
 	agenda := env.Connect(t, apptest.TransportWS, doc)
-	agenda.Subscribe("a", agendaSub, nil)
+	agenda.SubscribeLive("a", agendaSub, nil)
 	mine := env.Connect(t, apptest.TransportWS, pat)
-	mine.Subscribe("p", `subscription { appointmentUpdated { id status } }`, nil)
-	time.Sleep(100 * time.Millisecond) // let the subscriptions register
+	mine.SubscribeLive("p", `subscription { appointmentUpdated { id status } }`, nil)
 	env.Do(pat, rescheduleOp, map[string]any{"id": id, "slot": s2}).Decode(t, &struct{}{})
 	var ag agendaMsg
 	agenda.NextData("a", &ag)

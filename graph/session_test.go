@@ -218,12 +218,11 @@ func TestSubscriptionEndsWithItsSignIn(t *testing.T) {
 	_, _, email := a.Patient("Gil")
 	ending, staying := signIn(t, a, email), signIn(t, a, email)
 	onA := a.Connect(t, apptest.TransportWS, ending.Token)
-	onA.Subscribe("e", apptUpdatedSub, nil)
+	onA.SubscribeLive("e", apptUpdatedSub, nil)
 	onB := b.Connect(t, apptest.TransportWS, ending.Token)
-	onB.Subscribe("e", apptUpdatedSub, nil)
+	onB.SubscribeLive("e", apptUpdatedSub, nil)
 	other := a.Connect(t, apptest.TransportWS, staying.Token)
-	other.Subscribe("s", apptUpdatedSub, nil)
-	time.Sleep(100 * time.Millisecond)
+	other.SubscribeLive("s", apptUpdatedSub, nil)
 
 	a.Do("", logoutOp, map[string]any{"t": ending.RefreshToken}).Decode(t, &struct{}{})
 	for name, w := range map[string]*apptest.WS{"A": onA, "B": onB} {

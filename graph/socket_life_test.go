@@ -79,9 +79,9 @@ func TestSocketEndsWithItsSignIn(t *testing.T) {
 				email, first := patientWithHistory(t, a, "Ivo")
 				p := signIn(t, a, email)
 				onA := a.Connect(t, proto, p.Token)
-				onA.Subscribe("s", apptUpdatedSub, nil)
+				onA.SubscribeLive("s", apptUpdatedSub, nil)
 				onB := b.Connect(t, proto, p.Token)
-				onB.Subscribe("s", apptUpdatedSub, nil)
+				onB.SubscribeLive("s", apptUpdatedSub, nil)
 				idleA := a.Connect(t, proto, p.Token)
 				idleB := b.Connect(t, proto, p.Token)
 				time.Sleep(100 * time.Millisecond)
@@ -118,8 +118,7 @@ func TestSocketWithoutSignInEndsWithTheAccount(t *testing.T) {
 			}
 			tok := idp.Token(t, fmt.Sprintf("noa-%d", i), "patient", mail, true)
 			w := b.Connect(t, proto, tok)
-			w.Subscribe("s", apptUpdatedSub, nil)
-			time.Sleep(100 * time.Millisecond)
+			w.SubscribeLive("s", apptUpdatedSub, nil)
 			start := time.Now()
 			id, err := a.App.Identity.Verifier.Verify(context.Background(), tok)
 			if err != nil || id.SessionID != "" {

@@ -139,8 +139,7 @@ func TestFreedSlotIsHeldForTheFirstInLine(t *testing.T) {
 	e3 := join(t, env, third, doc, nil, nil)
 	join(t, env, fourth, doc, nil, nil)
 	ws := env.Connect(t, apptest.TransportWS, second)
-	ws.Subscribe("w", waitlistSub, nil)
-	time.Sleep(100 * time.Millisecond) // let the subscription register
+	ws.SubscribeLive("w", waitlistSub, nil)
 
 	env.Do(booker, cancelOp, map[string]any{"id": appt, "r": "travel"}).Decode(t, &struct{}{})
 	var pushed struct{ WaitlistOffered entryOut }
@@ -421,8 +420,7 @@ func TestWaitlistOfferedResumesOnAnotherReplica(t *testing.T) {
 	pat, _, _ := a.Patient("Paula")
 	join(t, a, pat, doctorID(t, a, docTok), nil, nil)
 	w := a.Connect(t, apptest.TransportWS, pat)
-	w.Subscribe("1", waitlistSub, nil)
-	time.Sleep(100 * time.Millisecond)
+	w.SubscribeLive("1", waitlistSub, nil)
 	s1 := createSlot(t, a, docTok, tomorrowAt(8), 30)
 	var m struct{ WaitlistOffered entryOut }
 	w.NextData("1", &m)

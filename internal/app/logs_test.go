@@ -146,7 +146,7 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	slot := createSlot(t, env, docToken, 11)
 	ws := env.Connect(t, apptest.TransportWS, patToken)
 	ws.Subscribe("1", apptSubOp, nil)
-	waitFor(t, "the subscription", func() bool { return env.App.Hub.Subscribers() == 1 })
+	waitFor(t, "the subscription", func() bool { return env.App.Hub.Receiving() == 1 })
 	var booked struct{ BookAppointment struct{ ID string } }
 	env.Do(patToken, bookNamedOp, map[string]any{"slot": slot}).Decode(t, &booked)
 	ws.NextData("1", &struct{}{})

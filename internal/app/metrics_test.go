@@ -18,7 +18,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 
 	ws := env.Connect(t, apptest.TransportWS, doc)
 	ws.Subscribe("1", agendaSubOp, nil)
-	waitFor(t, "the subscription", func() bool { return env.App.Hub.Subscribers() == 1 })
+	waitFor(t, "the subscription", func() bool { return env.App.Hub.Receiving() == 1 })
 
 	var booked struct{ BookAppointment struct{ ID, Status string } }
 	env.Do(first, bookNamedOp, map[string]any{"slot": slot}).Decode(t, &booked)

@@ -20,6 +20,7 @@ const (
 // WS is a GraphQL websocket client speaking either sub-protocol.
 type WS struct {
 	t     testing.TB
+	env   *Env
 	conn  *websocket.Conn
 	proto string
 }
@@ -58,7 +59,7 @@ func (e *Env) DialWSWith(t testing.TB, proto string, h http.Header, payload map[
 		return nil, res, err
 	}
 	t.Cleanup(func() { c.Close() })
-	w := &WS{t: t, conn: c, proto: proto}
+	w := &WS{t: t, env: e, conn: c, proto: proto}
 	w.send(map[string]any{"type": "connection_init", "payload": payload})
 	return w, res, nil
 }
@@ -72,7 +73,7 @@ func (e *Env) DialBare(t testing.TB, proto string) (*WS, error) {
 		return nil, err
 	}
 	t.Cleanup(func() { c.Close() })
-	return &WS{t: t, conn: c, proto: proto}, nil
+	return &WS{t: t, env: e, conn: c, proto: proto}, nil
 }
 
 // Connect dials and requires the server's ack.
@@ -104,6 +105,24 @@ func (w *WS) Subscribe(id, query string, vars map[string]any) {
 		typ = "start"
 	}
 	w.send(map[string]any{"type": typ, "id": id, "payload": map[string]any{"query": query, "variables": vars}})
+}
+
+// SubscribeLive starts a subscription and returns once it receives every
+// event committed from then on. A fixed pause instead loses the first
+// event on a loaded machine. Another of the server's subscriptions ending
+// meanwhile would let it return early.
+func (w *WS) SubscribeLive(id, query string, vars map[string]any) {
+	w.t.Helper()
+	hub := w.env.App.Hub
+	before := hub.Receiving()
+	w.Subscribe(id, query, vars)
+	deadline := time.Now().Add(10 * time.Second)
+	for hub.Receiving() <= before {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("subscription %s did not start", id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Complete ends operation id from the client's side.

@@ -112,8 +112,8 @@ func TestFeedDropsSlowConsumer(t *testing.T) {
 	if len(got) != subBuffer || !closed {
 		t.Fatalf("got %d events (closed %v), want the %d queued, then the end", len(got), closed, subBuffer)
 	}
-	if n := h.Subscribers(); n != 0 {
-		t.Fatalf("%d subscriptions left in the hub", n)
+	if n, r := h.Subscribers(), h.Receiving(); n != 0 || r != 0 {
+		t.Fatalf("%d subscriptions left in the hub, %d receiving", n, r)
 	}
 }
 
@@ -121,10 +121,13 @@ func TestFeedEndsWithContext(t *testing.T) {
 	h := testHub()
 	ctx, cancel := context.WithCancel(t.Context())
 	f := newFeed(t, ctx, h, Position{Seen: map[int]bool{}}, nil)
+	if r := h.Receiving(); r != 1 {
+		t.Fatalf("a started subscription: %d receiving, want 1", r)
+	}
 	cancel()
 	waitClosed(t, f.out)
-	if n := h.Subscribers(); n != 0 {
-		t.Fatalf("%d subscriptions left in the hub", n)
+	if n, r := h.Subscribers(), h.Receiving(); n != 0 || r != 0 {
+		t.Fatalf("%d subscriptions left in the hub, %d receiving", n, r)
 	}
 	deliver(h, ev(1)) // nobody left; must not panic on the closed channel
 	f.Deliver(ev(2))

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -99,6 +100,10 @@ type Hub struct {
 	subs   map[Key]map[Subscriber]struct{}
 	last   Cursor
 	closed bool
+
+	// receiving counts the subscriptions past their starting position
+	// (see Receiving).
+	receiving atomic.Int64
 
 	// Owned by the reading goroutine. since is when each number still
 	// committing was first seen; late holds the numbers the cursor went
@@ -499,6 +504,12 @@ func (h *Hub) Subscribers() int {
 	}
 	return n
 }
+
+// Receiving returns how many subscriptions stand past their starting
+// position: every event committed from now on reaches each of them. A
+// subscription is registered (Subscribers) a moment before that, while it
+// reads where it starts.
+func (h *Hub) Receiving() int { return int(h.receiving.Load()) }
 
 // Position is where a new subscription stands: every event visible when
 // it subscribed. Events the hub has not yet delivered are either after

@@ -248,6 +248,8 @@ func (f *feed[T]) start(pos Position, replay []*ent.Event) {
 			}
 			if f.ended {
 				close(f.out)
+			} else {
+				f.hub.receiving.Add(1)
 			}
 			f.mu.Unlock()
 			return
@@ -373,6 +375,7 @@ func (f *feed[T]) end(code, msg string) {
 			}
 		}
 		close(f.out)
+		f.hub.receiving.Add(-1)
 	}
 	stopCtx := f.stopCtx
 	f.mu.Unlock()
