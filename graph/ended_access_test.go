@@ -63,11 +63,10 @@ func TestEndedAccessOpensNothing(t *testing.T) {
 			for _, proto := range protocols {
 				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
 					w := env.Connect(t, proto, token)
-					w.Subscribe("s", apptUpdatedSub, nil)
+					w.SubscribeLive("s", apptUpdatedSub, nil)
 					open[name+" "+proto] = w
 				}
 			}
-			time.Sleep(100 * time.Millisecond) // let the subscriptions start
 			ended := time.Now()
 			end()
 			if tc.reason == "TOKEN_EXPIRED" {

@@ -39,7 +39,7 @@ func TestSubscriptionEventsRenderOncePerViewerAndOperation(t *testing.T) {
 		env.Connect(t, apptest.TransportWS, doc),
 	}
 	for _, w := range same {
-		w.Subscribe("a", agendaSub, nil)
+		w.SubscribeLive("a", agendaSub, nil)
 	}
 	small := env.Connect(t, apptest.TransportWS, doc)
 	small.SubscribeLive("s", agendaSmallSub, nil)

@@ -230,10 +230,9 @@ func TestShutdownClosesSocketsForReconnect(t *testing.T) {
 	var byHub, byDrain []*apptest.WS
 	for _, proto := range protocols {
 		w := env.Connect(t, proto, doc)
-		w.Subscribe("a", agendaSub, nil)
+		w.SubscribeLive("a", agendaSub, nil)
 		byHub = append(byHub, w)
 	}
-	time.Sleep(100 * time.Millisecond)
 	env.App.Hub.Shutdown()
 	for i, w := range byHub {
 		closedForReconnect(t, "hub stop "+protocols[i], w, closeRestart, 3*time.Second)
