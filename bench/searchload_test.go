@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"io"
 	"net/http"
 	"os"
@@ -93,6 +94,7 @@ func TestSearchLoad(t *testing.T) {
 		t.Logf("offered %4d/s: %s", rate, res)
 		if crossed == 0 && res.p95 > 50*time.Millisecond {
 			crossed = rate
+			t.Logf("offered %4d/s: %s", rate, res.timeline())
 		}
 	}
 	if crossed == 0 {
@@ -227,6 +229,26 @@ type loadResult struct {
 	offered, ok, refused, failed int
 	goodput                      float64 // answered searches per second
 	p50, p95, p99                time.Duration
+	// bySecond splits the run by the second each request was due in.
+	bySecond []secondResult
+}
+
+// secondResult is one second of a fixed-rate run.
+type secondResult struct {
+	lat     []time.Duration
+	refused int
+}
+
+// timeline tells a stall (one bad second) from a sustained queue: the
+// p95 of each second's answered requests and its refusals.
+func (r loadResult) timeline() string {
+	var b strings.Builder
+	b.WriteString("by second due, p95 ms/refused:")
+	for _, s := range r.bySecond {
+		slices.Sort(s.lat)
+		fmt.Fprintf(&b, " %.1f/%d", ms(percentile(s.lat, 95)), s.refused)
+	}
+	return b.String()
 }
 
 func (r loadResult) String() string {
@@ -241,11 +263,12 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
 	var (
-		mu      sync.Mutex
-		lat     []time.Duration
-		refused atomic.Int64
-		failed  atomic.Int64
-		wg      sync.WaitGroup
+		mu       sync.Mutex
+		lat      []time.Duration
+		refused  atomic.Int64
+		failed   atomic.Int64
+		wg       sync.WaitGroup
+		bySecond = make([]secondResult, int(math.Ceil(d.Seconds())))
 	)
 	start := time.Now()
 	for i := range total {
@@ -258,13 +281,18 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 			defer wg.Done()
 			raw, err := c.post(ctx, payload)
 			took := time.Since(due)
+			sec := &bySecond[min(int(due.Sub(start)/time.Second), len(bySecond)-1)]
 			switch {
 			case err == nil && !strings.Contains(string(raw), `"errors"`):
 				mu.Lock()
 				lat = append(lat, took)
+				sec.lat = append(sec.lat, took)
 				mu.Unlock()
 			case strings.Contains(string(raw), "RATE_LIMITED"):
 				refused.Add(1)
+				mu.Lock()
+				sec.refused++
+				mu.Unlock()
 			default:
 				failed.Add(1)
 			}
@@ -276,6 +304,7 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 		offered: total, ok: len(lat), refused: int(refused.Load()), failed: int(failed.Load()),
 		goodput: float64(len(lat)) / d.Seconds(),
 		p50:     percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
+		bySecond: bySecond,
 	}
 }
 
