@@ -48,9 +48,12 @@ func newApp(ctx context.Context, log *slog.Logger, dev bool) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The pool keeps the connections it opened, however long they stay
+	// idle: a new one costs PostgreSQL a backend and PostGIS's first use
+	// (see db.Warm), which a replica would otherwise pay again at the
+	// first burst after every quiet spell.
 	sqlDB.SetMaxOpenConns(cfg.DBMaxConns)
 	sqlDB.SetMaxIdleConns(cfg.DBMaxConns)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
@@ -102,6 +105,15 @@ func (a *server) rotateKeys(ctx context.Context) error {
 }
 
 func (a *server) serve(ctx context.Context) error {
+	// Before the replica reports ready, so its first requests find the
+	// pool open and PostGIS loaded. A shortfall only costs latency later.
+	start := time.Now()
+	warmed, err := db.Warm(ctx, a.sql, a.cfg.DBMaxConns)
+	if err != nil {
+		a.log.Warn("warming the database pool", "warmed", warmed, "want", a.cfg.DBMaxConns, "err", err.Error())
+	} else {
+		a.log.Info("database pool warmed", "connections", warmed, "ms", time.Since(start).Milliseconds())
+	}
 	built, err := app.Build(ctx, a.cfg, a.log, a.sql, a.client)
 	if err != nil {
 		return err
