@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -116,13 +117,8 @@ func TestSubscriptionsAreCappedPerSocketAndPerAccount(t *testing.T) {
 // waitSubscribers waits until the hub holds n feeds.
 func waitSubscribers(t *testing.T, env *apptest.Env, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for env.App.Hub.Subscribers() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the hub holds %d subscriptions, want %d", env.App.Hub.Subscribers(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	apptest.WaitFor(t, fmt.Sprintf("the hub to hold %d subscriptions", n),
+		func() bool { return env.App.Hub.Subscribers() == n })
 }
 
 func without(ids []string, drop string) []string {

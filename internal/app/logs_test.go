@@ -146,7 +146,7 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	slot := createSlot(t, env, docToken, 11)
 	ws := env.Connect(t, apptest.TransportWS, patToken)
 	ws.Subscribe("1", apptSubOp, nil)
-	waitFor(t, "the subscription", func() bool { return env.App.Hub.Receiving() == 1 })
+	apptest.WaitFor(t, "the subscription", func() bool { return env.App.Hub.Receiving() == 1 })
 	var booked struct{ BookAppointment struct{ ID string } }
 	env.Do(patToken, bookNamedOp, map[string]any{"slot": slot}).Decode(t, &booked)
 	ws.NextData("1", &struct{}{})
@@ -187,7 +187,7 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 
 	// Every request, the websocket's included, has been logged.
 	ws.Close()
-	waitFor(t, "the websocket's log line", func() bool {
+	apptest.WaitFor(t, "the websocket's log line", func() bool {
 		v, _ := scrapeURL(t, env.Server.URL+"/metrics").get("healthmed_http_requests_total", "status", "101")
 		return v == 1
 	})

@@ -18,7 +18,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 
 	ws := env.Connect(t, apptest.TransportWS, doc)
 	ws.Subscribe("1", agendaSubOp, nil)
-	waitFor(t, "the subscription", func() bool { return env.App.Hub.Receiving() == 1 })
+	apptest.WaitFor(t, "the subscription", func() bool { return env.App.Hub.Receiving() == 1 })
 
 	var booked struct{ BookAppointment struct{ ID, Status string } }
 	env.Do(first, bookNamedOp, map[string]any{"slot": slot}).Decode(t, &booked)
@@ -112,8 +112,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	// The websocket counts as a 101 once it is closed, and the
 	// subscription gauge drops back.
 	ws.Close()
-	waitFor(t, "the subscription to end", func() bool { return env.App.Hub.Subscribers() == 0 })
-	waitFor(t, "the websocket's request to end", func() bool {
+	apptest.WaitFor(t, "the subscription to end", func() bool { return env.App.Hub.Subscribers() == 0 })
+	apptest.WaitFor(t, "the websocket's request to end", func() bool {
 		v, _ := scrapeURL(t, env.Server.URL+"/metrics").get("healthmed_http_requests_total", "route", "/graphql", "status", "101")
 		return v == 1
 	})

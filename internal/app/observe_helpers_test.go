@@ -115,14 +115,3 @@ func (s scrape) wantAbsent(t *testing.T, name string, labels ...string) {
 		t.Errorf("%s{%s} = %v, want no such series", name, strings.Join(labels, ","), v)
 	}
 }
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

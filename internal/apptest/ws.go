@@ -116,13 +116,7 @@ func (w *WS) SubscribeLive(id, query string, vars map[string]any) {
 	hub := w.env.App.Hub
 	before := hub.Receiving()
 	w.Subscribe(id, query, vars)
-	deadline := time.Now().Add(10 * time.Second)
-	for hub.Receiving() <= before {
-		if time.Now().After(deadline) {
-			w.t.Fatalf("subscription %s did not start", id)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	WaitFor(w.t, "subscription "+id+" to start", func() bool { return hub.Receiving() > before })
 }
 
 // Complete ends operation id from the client's side.
