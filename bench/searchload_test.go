@@ -6,8 +6,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
-	"math"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -264,8 +264,6 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 	interval := time.Second / time.Duration(rate)
 	var (
 		mu       sync.Mutex
-		lat      []time.Duration
-		refused  atomic.Int64
 		failed   atomic.Int64
 		wg       sync.WaitGroup
 		bySecond = make([]secondResult, int(math.Ceil(d.Seconds())))
@@ -285,11 +283,9 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 			switch {
 			case err == nil && !strings.Contains(string(raw), `"errors"`):
 				mu.Lock()
-				lat = append(lat, took)
 				sec.lat = append(sec.lat, took)
 				mu.Unlock()
 			case strings.Contains(string(raw), "RATE_LIMITED"):
-				refused.Add(1)
 				mu.Lock()
 				sec.refused++
 				mu.Unlock()
@@ -299,9 +295,15 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 		}()
 	}
 	wg.Wait()
+	var lat []time.Duration
+	refused := 0
+	for _, sec := range bySecond {
+		lat = append(lat, sec.lat...)
+		refused += sec.refused
+	}
 	slices.Sort(lat)
 	return loadResult{
-		offered: total, ok: len(lat), refused: int(refused.Load()), failed: int(failed.Load()),
+		offered: total, ok: len(lat), refused: refused, failed: int(failed.Load()),
 		goodput: float64(len(lat)) / d.Seconds(),
 		p50:     percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
 		bySecond: bySecond,
