@@ -10,8 +10,7 @@ import (
 // backend loads the PostGIS library and its caches on first use, about
 // 30 ms of the database's CPU; warmed at start, the pool's connections
 // pay that before the replica is ready, not during its first burst of
-// searches (measured: a jump from 300 to 700 searches/s refused a few
-// percent of them for two seconds while the pool grew).
+// searches.
 const warmStatement = `SELECT 'SRID=4326;POINT(0 0)'::geography <-> 'SRID=4326;POINT(0 1)'::geography`
 
 // Warm opens n of the pool's connections at once (at most its maximum)
