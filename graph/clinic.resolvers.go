@@ -13,9 +13,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/invoice"
-	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/identity"
+	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/reports"
 )
 
@@ -55,8 +55,8 @@ func (r *mutationResolver) VoidInvoice(ctx context.Context, id int, reason strin
 }
 
 // RegisterInsurancePlan is the resolver for the registerInsurancePlan field.
-func (r *mutationResolver) RegisterInsurancePlan(ctx context.Context, input model.InsurancePlanInput) (*ent.InsurancePlan, error) {
-	return r.Resolver.Coverage.RegisterPlan(ctx, input.Operator, input.CardNumber, input.PlanName)
+func (r *mutationResolver) RegisterInsurancePlan(ctx context.Context, input coverage.InsurancePlanInput) (*ent.InsurancePlan, error) {
+	return r.Resolver.Coverage.RegisterPlan(ctx, input)
 }
 
 // RemoveInsurancePlan is the resolver for the removeInsurancePlan field.
@@ -65,8 +65,8 @@ func (r *mutationResolver) RemoveInsurancePlan(ctx context.Context) (*int, error
 }
 
 // AttachConsultationReport is the resolver for the attachConsultationReport field.
-func (r *mutationResolver) AttachConsultationReport(ctx context.Context, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error) {
-	return r.Records.AttachConsultationReport(ctx, appointmentID, input.Title, input.Text, input.Tags, file)
+func (r *mutationResolver) AttachConsultationReport(ctx context.Context, appointmentID int, input record.ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error) {
+	return r.Records.AttachConsultationReport(ctx, appointmentID, input, file)
 }
 
 // Invoices is the resolver for the invoices field.

@@ -1,8 +1,10 @@
 package graph_test
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/ent/waitlistoffer"
 	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/viewer"
 )
 
 // A writer that never existed before, a direct Ent write as the system
@@ -102,6 +105,52 @@ func TestADirectWriteGetsEveryConsequence(t *testing.T) {
 	if inv := out.Node.Invoice; out.Node.Status != "COMPLETED" || inv == nil ||
 		inv.AmountCents != 31000 || inv.IssuedBy != "SYSTEM" || inv.Status != "OPEN" {
 		t.Fatalf("after the direct completion: %+v %+v", out.Node, inv)
+	}
+}
+
+// A cancellation is told to each party who did not make it, decided by
+// who wrote it, not by the writer's role: a direct Ent write as the
+// system, as a future job would make, tells both.
+func TestADirectCancellationTellsWhoDidNotCancel(t *testing.T) {
+	env := apptest.New(t, apptest.Unthrottled())
+	docTok, _ := env.Doctor("Dra. Cancela", "Cardiology", -23.5, -46.6)
+	patTok, _, _ := env.Patient("Rita Cancela")
+	doc := atoi(t, doctorID(t, env, docTok))
+	sys, c := sysCtx(), env.DB.Client
+	pat := c.Patient.Query().Where(patient.Name("Rita Cancela")).OnlyIDX(sys)
+	as := func(r viewer.Role, id int) context.Context {
+		return viewer.NewContext(context.Background(), viewer.Viewer{Role: r, ID: id})
+	}
+	for i, tc := range []struct {
+		by   string
+		ctx  context.Context
+		told []string
+	}{
+		{"the patient", as(viewer.Patient, pat), []string{"doctor"}},
+		{"the doctor", as(viewer.Doctor, doc), []string{"patient"}},
+		{"the system", sys, []string{"doctor", "patient"}},
+	} {
+		t.Run(tc.by, func(t *testing.T) {
+			id := atoi(t, book(t, env, patTok, createSlot(t, env, docTok, tomorrowAt(8+i), 30)))
+			if err := c.Appointment.UpdateOneID(id).SetStatus(appointment.StatusCANCELLED).
+				SetCancelReason("direct").Exec(tc.ctx); err != nil {
+				t.Fatal(err)
+			}
+			var told []string
+			for _, n := range c.Notification.Query().Where(notification.AppointmentID(id),
+				notification.KindEQ(notification.KindBOOKING_CANCELLED)).AllX(sys) {
+				if n.DoctorID != nil {
+					told = append(told, "doctor")
+				}
+				if n.PatientID != nil {
+					told = append(told, "patient")
+				}
+			}
+			slices.Sort(told)
+			if !slices.Equal(told, tc.told) {
+				t.Fatalf("cancelled by %s, told %v, want %v", tc.by, told, tc.told)
+			}
+		})
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/healthmed/healthmed/graph/model"
 	"github.com/healthmed/healthmed/internal/address"
 	"github.com/healthmed/healthmed/internal/agenda"
+	"github.com/healthmed/healthmed/internal/coverage"
 	"github.com/healthmed/healthmed/internal/geo"
 	"github.com/healthmed/healthmed/internal/identity"
 	"github.com/healthmed/healthmed/internal/live"
@@ -306,7 +307,7 @@ type ComplexityRoot struct {
 		AcceptAppointment         func(childComplexity int, id int) int
 		AcceptRescheduleProposal  func(childComplexity int, id int) int
 		AddDayOff                 func(childComplexity int, date string) int
-		AttachConsultationReport  func(childComplexity int, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) int
+		AttachConsultationReport  func(childComplexity int, appointmentID int, input record.ConsultationReportInput, file *graphql.Upload) int
 		BookAppointment           func(childComplexity int, slotID int, idempotencyKey *string) int
 		CancelAppointment         func(childComplexity int, id int, reason string) int
 		ChangeEmail               func(childComplexity int, newEmail string, password string) int
@@ -335,7 +336,7 @@ type ComplexityRoot struct {
 		RateAppointment           func(childComplexity int, id int, stars int, comment *string) int
 		RefreshSession            func(childComplexity int, refreshToken string) int
 		RegisterDoctor            func(childComplexity int, input identity.RegisterDoctorInput) int
-		RegisterInsurancePlan     func(childComplexity int, input model.InsurancePlanInput) int
+		RegisterInsurancePlan     func(childComplexity int, input coverage.InsurancePlanInput) int
 		RegisterPatient           func(childComplexity int, input identity.RegisterPatientInput) int
 		RejectAppointment         func(childComplexity int, id int, reason *string) int
 		RejectDoctor              func(childComplexity int, id int, reason string) int
@@ -609,9 +610,9 @@ type MutationResolver interface {
 	LoginAdmin(ctx context.Context, email string, password string) (*identity.AuthPayload, error)
 	MarkInvoicePaid(ctx context.Context, id int) (*ent.Invoice, error)
 	VoidInvoice(ctx context.Context, id int, reason string) (*ent.Invoice, error)
-	RegisterInsurancePlan(ctx context.Context, input model.InsurancePlanInput) (*ent.InsurancePlan, error)
+	RegisterInsurancePlan(ctx context.Context, input coverage.InsurancePlanInput) (*ent.InsurancePlan, error)
 	RemoveInsurancePlan(ctx context.Context) (*int, error)
-	AttachConsultationReport(ctx context.Context, appointmentID int, input model.ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error)
+	AttachConsultationReport(ctx context.Context, appointmentID int, input record.ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error)
 	DeactivateAccount(ctx context.Context, password string) (bool, error)
 	MarkNotificationRead(ctx context.Context, id int) (*ent.Notification, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
@@ -1695,7 +1696,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AttachConsultationReport(childComplexity, args["appointmentId"].(int), args["input"].(model.ConsultationReportInput), args["file"].(*graphql.Upload)), true
+		return e.ComplexityRoot.Mutation.AttachConsultationReport(childComplexity, args["appointmentId"].(int), args["input"].(record.ConsultationReportInput), args["file"].(*graphql.Upload)), true
 	case "Mutation.bookAppointment":
 		if e.ComplexityRoot.Mutation.BookAppointment == nil {
 			break
@@ -2009,7 +2010,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterInsurancePlan(childComplexity, args["input"].(model.InsurancePlanInput)), true
+		return e.ComplexityRoot.Mutation.RegisterInsurancePlan(childComplexity, args["input"].(coverage.InsurancePlanInput)), true
 	case "Mutation.registerPatient":
 		if e.ComplexityRoot.Mutation.RegisterPatient == nil {
 			break
@@ -5934,8 +5935,8 @@ func (ec *executionContext) field_Mutation_attachConsultationReport_args(ctx con
 	}
 	args["appointmentId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ConsultationReportInput, error) {
-			return ec.unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationReportInput(ctx, v)
+		func(ctx context.Context, v any) (record.ConsultationReportInput, error) {
+			return ec.unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐConsultationReportInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6454,8 +6455,8 @@ func (ec *executionContext) field_Mutation_registerInsurancePlan_args(ctx contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.InsurancePlanInput, error) {
-			return ec.unmarshalNInsurancePlanInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐInsurancePlanInput(ctx, v)
+		func(ctx context.Context, v any) (coverage.InsurancePlanInput, error) {
+			return ec.unmarshalNInsurancePlanInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋcoverageᚐInsurancePlanInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12886,7 +12887,7 @@ func (ec *executionContext) _Mutation_registerInsurancePlan(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterInsurancePlan(ctx, fc.Args["input"].(model.InsurancePlanInput))
+			return ec.Resolvers.Mutation().RegisterInsurancePlan(ctx, fc.Args["input"].(coverage.InsurancePlanInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -12999,7 +13000,7 @@ func (ec *executionContext) _Mutation_attachConsultationReport(ctx context.Conte
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AttachConsultationReport(ctx, fc.Args["appointmentId"].(int), fc.Args["input"].(model.ConsultationReportInput), fc.Args["file"].(*graphql.Upload))
+			return ec.Resolvers.Mutation().AttachConsultationReport(ctx, fc.Args["appointmentId"].(int), fc.Args["input"].(record.ConsultationReportInput), fc.Args["file"].(*graphql.Upload))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -19787,8 +19788,8 @@ func UnmarshalAvailabilityOrder(ctx context.Context, raw any) (ent.AvailabilityO
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputConsultationReportInput(ctx context.Context, obj any) (model.ConsultationReportInput, error) {
-	var it model.ConsultationReportInput
+func (ec *executionContext) unmarshalInputConsultationReportInput(ctx context.Context, obj any) (record.ConsultationReportInput, error) {
+	var it record.ConsultationReportInput
 	if obj == nil {
 		return it, nil
 	}
@@ -19837,8 +19838,8 @@ func (ec *executionContext) unmarshalInputConsultationReportInput(ctx context.Co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalConsultationReportInput(ctx context.Context, raw any) (model.ConsultationReportInput, error) {
-	var out model.ConsultationReportInput
+func UnmarshalConsultationReportInput(ctx context.Context, raw any) (record.ConsultationReportInput, error) {
+	var out record.ConsultationReportInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsultationReportInput", raw, &out)
 	return out, err
 }
@@ -20191,8 +20192,8 @@ func UnmarshalGeoPointInput(ctx context.Context, raw any) (geo.Point, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputInsurancePlanInput(ctx context.Context, obj any) (model.InsurancePlanInput, error) {
-	var it model.InsurancePlanInput
+func (ec *executionContext) unmarshalInputInsurancePlanInput(ctx context.Context, obj any) (coverage.InsurancePlanInput, error) {
+	var it coverage.InsurancePlanInput
 	if obj == nil {
 		return it, nil
 	}
@@ -20241,8 +20242,8 @@ func (ec *executionContext) unmarshalInputInsurancePlanInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalInsurancePlanInput(ctx context.Context, raw any) (model.InsurancePlanInput, error) {
-	var out model.InsurancePlanInput
+func UnmarshalInsurancePlanInput(ctx context.Context, raw any) (coverage.InsurancePlanInput, error) {
+	var out coverage.InsurancePlanInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "InsurancePlanInput", raw, &out)
 	return out, err
 }
@@ -24959,7 +24960,7 @@ func (ec *executionContext) marshalNConsultationMode2ᚕgithubᚗcomᚋhealthmed
 	return ret
 }
 
-func (ec *executionContext) unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐConsultationReportInput(ctx context.Context, v any) (model.ConsultationReportInput, error) {
+func (ec *executionContext) unmarshalNConsultationReportInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋrecordᚐConsultationReportInput(ctx context.Context, v any) (record.ConsultationReportInput, error) {
 	res, err := ec.unmarshalInputConsultationReportInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -25204,7 +25205,7 @@ func (ec *executionContext) marshalNInsurancePlan2ᚖgithubᚗcomᚋhealthmedᚋ
 	return ec._InsurancePlan(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNInsurancePlanInput2githubᚗcomᚋhealthmedᚋhealthmedᚋgraphᚋmodelᚐInsurancePlanInput(ctx context.Context, v any) (model.InsurancePlanInput, error) {
+func (ec *executionContext) unmarshalNInsurancePlanInput2githubᚗcomᚋhealthmedᚋhealthmedᚋinternalᚋcoverageᚐInsurancePlanInput(ctx context.Context, v any) (coverage.InsurancePlanInput, error) {
 	res, err := ec.unmarshalInputInsurancePlanInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

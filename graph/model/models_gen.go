@@ -9,22 +9,6 @@ import (
 	"strconv"
 )
 
-type ConsultationReportInput struct {
-	// 1 to 100 characters; a dated default when omitted.
-	Title *string `json:"title,omitempty"`
-	// The report as text, when no file is uploaded.
-	Text *string  `json:"text,omitempty"`
-	Tags []string `json:"tags,omitempty"`
-}
-
-type InsurancePlanInput struct {
-	// The operator's code as the coverage API knows it, e.g. "unimed".
-	Operator string `json:"operator"`
-	// 8 to 20 digits; spaces, dots and dashes are ignored. Stored encrypted.
-	CardNumber string  `json:"cardNumber"`
-	PlanName   *string `json:"planName,omitempty"`
-}
-
 type Subscription struct {
 }
 

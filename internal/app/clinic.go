@@ -65,7 +65,7 @@ func newClinic(cfg config.Config, client *ent.Client, deps *reaction.Deps, sqlDB
 		log:      log,
 		steps: []jobStep{
 			{"complete overdue appointments", func(ctx context.Context) (int, error) {
-				return ag.CompleteOverdue(ctx, time.Now())
+				return ag.CompleteOverdue(ctx, clock.UTC(now))
 			}},
 			{"settle lost coverage checks", cov.Reconcile},
 			{"erase deleted record files", func(ctx context.Context) (int, error) {

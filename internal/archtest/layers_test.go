@@ -118,16 +118,17 @@ var roleGates = map[string]bool{
 }
 
 // TestNoRoleGateOutsideTheDeclaredPlaces fails on a call of the shared
-// check, or on a hand-written gate (a branch on the caller's role that
-// answers UNAUTHENTICATED or FORBIDDEN, or an error of its own), anywhere
-// else.
+// check, on a hand-written gate (a branch on the caller's role that
+// answers UNAUTHENTICATED or FORBIDDEN, or an error of its own), or on
+// any UNAUTHENTICATED or FORBIDDEN answer outside the functions of
+// refusals, anywhere else.
 func TestNoRoleGateOutsideTheDeclaredPlaces(t *testing.T) {
 	fset := token.NewFileSet()
 	for _, f := range serviceSources(t, fset) {
 		if roleGates[f.name] {
 			continue
 		}
-		for _, g := range roleGatesIn(f.ast) {
+		for _, g := range append(roleGatesIn(f.ast), refusalsIn(f.name, f.ast)...) {
 			t.Errorf("%s: %s", fset.Position(g.pos), g.what)
 		}
 	}

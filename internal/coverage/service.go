@@ -75,9 +75,9 @@ var operatorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,49}$`)
 
 // RegisterPlan records (or replaces) the signed-in patient's plan. The
 // card number is sealed; errors never repeat it.
-func (s *Service) RegisterPlan(ctx context.Context, operator, cardNumber string, planName *string) (*ent.InsurancePlan, error) {
+func (s *Service) RegisterPlan(ctx context.Context, in InsurancePlanInput) (*ent.InsurancePlan, error) {
 	v := viewer.FromContext(ctx)
-	op := strings.ToLower(strings.TrimSpace(operator))
+	op := strings.ToLower(strings.TrimSpace(in.Operator))
 	if !operatorRE.MatchString(op) {
 		return nil, gqlerr.BadInput("input.operator", "operator is the operator's code: letters, digits, '.', '_' or '-', at most 50")
 	}
@@ -86,13 +86,13 @@ func (s *Service) RegisterPlan(ctx context.Context, operator, cardNumber string,
 			return -1
 		}
 		return r
-	}, cardNumber)
+	}, in.CardNumber)
 	if len(card) < 8 || len(card) > 20 || strings.Trim(card, "0123456789") != "" {
 		return nil, gqlerr.BadInput("input.cardNumber", "the card number has 8 to 20 digits")
 	}
 	name := ""
-	if planName != nil {
-		name = strings.TrimSpace(*planName)
+	if in.PlanName != nil {
+		name = strings.TrimSpace(*in.PlanName)
 		if utf8.RuneCountInString(name) > 100 {
 			return nil, gqlerr.BadInput("input.planName", "planName has at most 100 characters")
 		}

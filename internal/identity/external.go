@@ -105,9 +105,9 @@ func (s *Service) checkActive(sys context.Context, role viewer.Role, id int) err
 // lasting way in. The token's role must be the account's.
 func (s *Service) LinkExternalIdentity(ctx context.Context, token, password string) (bool, error) {
 	v := viewer.FromContext(ctx)
-	role, ok := accountRole(v)
-	if !ok {
-		return false, gqlerr.UnauthenticatedError()
+	role, err := accountRole(v)
+	if err != nil {
+		return false, err
 	}
 	id, err := s.Verifier.Verify(ctx, token)
 	switch {

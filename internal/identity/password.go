@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/healthmed/healthmed/ent/admin"
 	"github.com/healthmed/healthmed/ent/doctor"
@@ -21,9 +22,9 @@ import (
 // access tokens stop with them (see signedOut).
 func (s *Service) ChangePassword(ctx context.Context, current, next string) (*AuthPayload, error) {
 	v := viewer.FromContext(ctx)
-	role, ok := accountRole(v)
-	if !ok {
-		return nil, gqlerr.UnauthenticatedError()
+	role, err := accountRole(v)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkPassword("newPassword", next); err != nil {
 		return nil, err
@@ -61,26 +62,29 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*Au
 	return s.issue(ctx, v.ID, role)
 }
 
-// accountRole names the kind of account a signed-in viewer holds.
-func accountRole(v viewer.Viewer) (string, bool) {
+// accountRole names the table that holds the signed-in viewer's account.
+// Who may call is the schema's @hasRole, which lets only accounts reach
+// the services that ask: any other viewer here is our bug (a field that
+// lost its directive), an internal error rather than a refusal.
+func accountRole(v viewer.Viewer) (string, error) {
 	switch {
 	case v.IsDoctor():
-		return roleDoctor, true
+		return roleDoctor, nil
 	case v.IsPatient():
-		return rolePatient, true
+		return rolePatient, nil
 	case v.IsAdmin():
-		return roleAdmin, true
+		return roleAdmin, nil
 	}
-	return "", false
+	return "", fmt.Errorf("identity: a %s viewer holds no account", v.Role)
 }
 
 // ConfirmPassword is confirmPassword for the signed-in viewer, for the
 // forms of other services (deactivating the account).
 func (s *Service) ConfirmPassword(ctx context.Context, field, password string) error {
 	v := viewer.FromContext(ctx)
-	role, ok := accountRole(v)
-	if !ok {
-		return gqlerr.UnauthenticatedError()
+	role, err := accountRole(v)
+	if err != nil {
+		return err
 	}
 	return s.confirmPassword(ctx, v, role, field, password)
 }

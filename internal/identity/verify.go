@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -147,9 +148,9 @@ func (s *Service) ResendVerificationEmail(ctx context.Context) (bool, error) {
 		}
 		return true, s.sendRegistrationLink(ctx, r)
 	}
-	role, ok := accountRole(v)
-	if !ok || role == roleAdmin {
-		return false, gqlerr.UnauthenticatedError()
+	role, err := accountRole(v)
+	if err != nil {
+		return false, err
 	}
 	email, verified, err := s.accountEmail(sys, db, role, v.ID)
 	if err != nil {
@@ -177,9 +178,9 @@ func (s *Service) ResendVerificationEmail(ctx context.Context) (bool, error) {
 // current, verified address until the link is followed.
 func (s *Service) ChangeEmail(ctx context.Context, newEmail, password string) (bool, error) {
 	v := viewer.FromContext(ctx)
-	role, ok := accountRole(v)
-	if !ok || role == roleAdmin {
-		return false, gqlerr.UnauthenticatedError()
+	role, err := accountRole(v)
+	if err != nil {
+		return false, err
 	}
 	email, err := validate.Email(newEmail)
 	if err != nil {
@@ -203,20 +204,26 @@ func (s *Service) ChangeEmail(ctx context.Context, newEmail, password string) (b
 	return true, s.sendAccountLink(ctx, role, v.ID, accounttoken.PurposeVERIFY_EMAIL, email)
 }
 
-// accountEmail is an account's address and whether it is verified.
+// accountEmail is an account's address and whether it is verified. An
+// administrator's address does not go through verification links (the
+// schema keeps admins from the fields that ask): one here is our bug, and
+// must not be looked up in the patients' table under the admin's id.
 func (s *Service) accountEmail(sys context.Context, db *ent.Client, role string, id int) (string, bool, error) {
-	if role == roleDoctor {
+	switch role {
+	case roleDoctor:
 		d, err := db.Doctor.Get(sys, id)
 		if err != nil {
 			return "", false, err
 		}
 		return d.Email, d.EmailVerifiedAt != nil, nil
+	case rolePatient:
+		p, err := db.Patient.Get(sys, id)
+		if err != nil {
+			return "", false, err
+		}
+		return p.Email, p.EmailVerifiedAt != nil, nil
 	}
-	p, err := db.Patient.Get(sys, id)
-	if err != nil {
-		return "", false, err
-	}
-	return p.Email, p.EmailVerifiedAt != nil, nil
+	return "", false, fmt.Errorf("identity: a %s account has no e-mail of its own to verify", role)
 }
 
 // requireVerified refuses, with FORBIDDEN/EMAIL_NOT_VERIFIED, an

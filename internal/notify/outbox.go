@@ -12,10 +12,11 @@ import (
 
 // AppointmentChanged enqueues what an appointment's move calls for: a
 // new request goes to the doctor; an acceptance (with the meeting link)
-// and a rejection go to the patient; a cancellation goes to the party who
-// did not cancel. A consultation that is no longer confirmed drops its
-// pending reminders. It is a reaction of the Appointment schema: c is the
-// writer's transaction.
+// and a rejection go to the patient; a cancellation goes to each party
+// who did not cancel (both, when the system or an administrator did). A
+// consultation that is no longer confirmed drops its pending reminders.
+// It is a reaction of the Appointment schema: c is the writer's
+// transaction.
 func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *ent.Appointment) error {
 	sys := viewer.SystemContext(ctx)
 	create := func(k notification.Kind, toDoctor bool, sendBefore time.Time) error {
@@ -43,10 +44,21 @@ func AppointmentChanged(ctx context.Context, c *ent.Client, kind event.Kind, a *
 		if err := dropReminders(sys, c, a.ID); err != nil {
 			return err
 		}
-		// Patients cancel today; should a doctor ever cancel, the patient
-		// is the one to tell.
-		toDoctor := !viewer.FromContext(ctx).IsDoctor()
-		return create(notification.KindBOOKING_CANCELLED, toDoctor, a.EndsAt)
+		// The party who cancelled knows already. Anyone else (the system,
+		// a job, an administrator) leaves both parties to be told; a
+		// writer's role alone would take them for one of the parties.
+		v := viewer.FromContext(ctx)
+		byDoctor := v.IsDoctor() && v.ID == a.DoctorID
+		byPatient := v.IsPatient() && v.ID == a.PatientID
+		if !byDoctor {
+			if err := create(notification.KindBOOKING_CANCELLED, true, a.EndsAt); err != nil {
+				return err
+			}
+		}
+		if byPatient {
+			return nil
+		}
+		return create(notification.KindBOOKING_CANCELLED, false, a.EndsAt)
 	case event.KindBOOKING_COMPLETED:
 		return dropReminders(sys, c, a.ID)
 	case event.KindBOOKING_RESCHEDULED:

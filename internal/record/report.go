@@ -82,7 +82,8 @@ func (s *Service) AddFile(ctx context.Context, patientID int, f NewFile) (*ent.R
 // AttachConsultationReport adds the signed-in doctor's report of one of
 // their completed appointments to the patient's record, as a REPORT:
 // either text or an uploaded file, exactly one of them.
-func (s *Service) AttachConsultationReport(ctx context.Context, appointmentID int, title, text *string, tags []string, file *graphql.Upload) (*ent.RecordFile, error) {
+func (s *Service) AttachConsultationReport(ctx context.Context, appointmentID int, in ConsultationReportInput, file *graphql.Upload) (*ent.RecordFile, error) {
+	title, text, tags := in.Title, in.Text, in.Tags
 	a, err := s.db(ctx).Appointment.Query().Where(appointment.ID(appointmentID)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, gqlerr.NotFoundError("appointment")

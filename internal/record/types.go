@@ -33,3 +33,12 @@ type ShareInput struct {
 	Tags       []string              `json:"tags,omitempty"`
 	ExpiresAt  time.Time             `json:"expiresAt"`
 }
+
+// ConsultationReportInput is a doctor's report of a consultation; the
+// report is either Text or a file uploaded beside it.
+type ConsultationReportInput struct {
+	// 1 to 100 characters; a dated default when omitted.
+	Title *string  `json:"title,omitempty"`
+	Text  *string  `json:"text,omitempty"`
+	Tags  []string `json:"tags,omitempty"`
+}

@@ -69,11 +69,14 @@ func FilterPatientsForViewer() privacy.QueryRule {
 // LiveShareOf matches the shares granted to a doctor that are neither
 // revoked nor expired at the moment the query runs.
 func LiveShareOf(doctorID int) predicate.RecordShare {
-	return recordshare.And(
-		recordshare.DoctorID(doctorID),
-		recordshare.RevokedAtIsNil(),
-		recordshare.ExpiresAtGT(time.Now()),
-	)
+	return recordshare.And(recordshare.DoctorID(doctorID), LiveShare())
+}
+
+// LiveShare matches the shares neither revoked nor expired at the moment
+// the query runs, whoever they name: for a doctor's own query, whose
+// privacy rule already keeps the shares to that doctor's.
+func LiveShare() predicate.RecordShare {
+	return recordshare.And(recordshare.RevokedAtIsNil(), recordshare.ExpiresAtGT(time.Now()))
 }
 
 // AllowOwnExternalLink lets a signed-in doctor, patient or administrator
