@@ -232,7 +232,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		},
 		Outer: outer,
 		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,
-			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "changeEmail": true, "deactivateAccount": true},
+			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "changeEmail": true, "deactivateAccount": true,
+			"linkExternalIdentity": true},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},
