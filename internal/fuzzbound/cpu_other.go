@@ -1,0 +1,7 @@
+//go:build !linux
+
+package fuzzbound
+
+import "time"
+
+func threadCPU() time.Duration { return time.Duration(time.Now().UnixNano()) }
