@@ -65,6 +65,11 @@ func attacks() []attack {
 		{name: "fragment-explosion-22", reps: 2, do: func(_ context.Context, c *client, _ int) (string, error) {
 			return c.post("", fragmentBomb(22), nil)
 		}},
+		// One field ~1,000 times, each document new (a trailing space per
+		// request, so no cached validation): validation compared every pair.
+		{name: "repeated-field-990", reps: 10, do: func(_ context.Context, c *client, i int) (string, error) {
+			return c.post("", "{ "+strings.Repeat("__typename ", 990)+"}"+strings.Repeat(" ", i), nil)
+		}},
 		{name: "deep-json-variables", do: func(_ context.Context, c *client, _ int) (string, error) {
 			depth := 120_000
 			body := `{"query":"query($c: Cursor){ doctors(after: $c) { edges { cursor } } }","variables":{"c":` +
