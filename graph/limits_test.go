@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -49,23 +50,34 @@ func tokens(n int) string {
 func TestGraphQLLimitsJustUnderAndJustOver(t *testing.T) {
 	env := apptest.New(t)
 	env.Doctor("Dr. Deep", "Cardiology", -23.5, -46.6)
+	// The token cases repeat one field a thousand times: the parser's
+	// limit alone is measured there, the repeated-field bound lifted.
+	repeats := apptest.New(t, apptest.WithConfig(func(c *config.Config) { c.MaxSameField = 2000 }))
 	cases := []struct {
 		name   string
 		query  string
 		reason string // "" when the query must run
+		env    *apptest.Env
 	}{
-		{"depth 10", nested(10), ""},
-		{"depth 11", nested(11), "DEPTH_LIMIT_EXCEEDED"},
-		{"15 aliases", aliases(15), ""},
-		{"16 aliases", aliases(16), "ALIAS_LIMIT_EXCEEDED"},
-		{"1000 tokens", tokens(1000), ""},
-		{"1001 tokens", tokens(1001), "GRAPHQL_PARSE_FAILED"},
+		{"depth 10", nested(10), "", nil},
+		{"depth 11", nested(11), "DEPTH_LIMIT_EXCEEDED", nil},
+		{"15 aliases", aliases(15), "", nil},
+		{"16 aliases", aliases(16), "ALIAS_LIMIT_EXCEEDED", nil},
+		{"1000 tokens", tokens(1000), "", repeats},
+		{"1001 tokens", tokens(1001), "GRAPHQL_PARSE_FAILED", repeats},
+		{"one field 30 times", tokens(32), "", nil},
+		{"one field 31 times", tokens(33), "SAME_FIELD_LIMIT_EXCEEDED", nil},
+		{"one field 31 times through fragments", `{ __typename ...A ...B } fragment A on Query { ` +
+			strings.Repeat("__typename ", 15) + `} fragment B on Query { ` + strings.Repeat("__typename ", 15) + `}`, "SAME_FIELD_LIMIT_EXCEEDED", nil},
+		{"one field 30 times through fragments", `{ ...A ...B } fragment A on Query { ` +
+			strings.Repeat("__typename ", 15) + `} fragment B on Query { ` + strings.Repeat("__typename ", 15) + `}`, "", nil},
 		// 100 doctors x 50 slots x fields: the page sizes multiply.
-		{"complexity under", `{ doctors(first: 40) { edges { node { id slots { id startsAt } } } } }`, ""},
-		{"complexity over", `{ doctors(first: 100) { edges { node { id slots { id startsAt } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"complexity under", `{ doctors(first: 40) { edges { node { id slots { id startsAt } } } } }`, "", nil},
+		{"complexity over", `{ doctors(first: 100) { edges { node { id slots { id startsAt } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			env := cmp.Or(tc.env, env)
 			var r apptest.Response
 			start := time.Now()
 			sqls := env.StatementsDuring("doctors", func() { r = env.Do("", tc.query, nil) })

@@ -52,6 +52,16 @@ func TestOneOperationRunsOnePasswordField(t *testing.T) {
 	if r := env.Do("", registerPatientOp, map[string]any{"in": in(100)}); r.Code() != "" {
 		t.Fatalf("a single registration: %+v", r.Errors)
 	}
+	// Linking checks the account's password: two links in one request are
+	// two argon2 checks for one request's budget.
+	t.Run("link an external identity twice", func(t *testing.T) {
+		pat, _, _ := env.Patient("Bea")
+		r := env.Do(pat, `mutation { a: linkExternalIdentity(token: "x", password: "long enough pw")
+			b: linkExternalIdentity(token: "y", password: "long enough pw") }`, nil)
+		if r.Code() != "BAD_USER_INPUT" || r.Ext("reason") != "PASSWORD_FIELD_LIMIT" {
+			t.Fatalf("code %q reason %q: %+v", r.Code(), r.Ext("reason"), r.Errors)
+		}
+	})
 }
 
 func TestRegistrationIsThrottledPerAddress(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/healthmed/healthmed/internal/apptest"
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 // FuzzWebsocketMessages sends arbitrary frames to the whole server over a
@@ -53,32 +54,19 @@ func FuzzWebsocketMessages(f *testing.F) {
 		before := runtime.NumGoroutine()
 		logged := len(env.LogText())
 		proto := protos[mode&1]
-		var w *apptest.WS
-		if mode&2 != 0 {
-			w = env.Connect(t, proto, doc)
-		} else {
-			var err error
-			if w, err = env.DialBare(t, proto); err != nil {
-				t.Fatal(err)
-			}
-		}
-		typ := websocket.TextMessage
-		if mode&4 != 0 {
-			typ = websocket.BinaryMessage
-		}
 		frames := bytes.Split(data, []byte{0})
 		if len(frames) > 32 {
 			frames = frames[:32]
 		}
+		var w *apptest.WS
+		var code int
+		var err error
 		tooBig := false
-		for _, fr := range frames {
-			tooBig = tooBig || len(fr) > 64<<10
-			if err := w.SendFrame(typ, fr); err != nil {
-				break // the server closed the socket already
-			}
-		}
-		// Whatever comes back, until the server closes or goes quiet.
-		_, code, err := w.Closed(300 * time.Millisecond)
+		// Each frame is a request, and so are the upgrade and its init;
+		// the test's own client and the server's idle jobs count too.
+		fuzzbound.WithinProcess(t, "a socket's frames", len(frames)+2, func() {
+			w, code, err = fuzzConversation(t, env, proto, mode, doc, frames, &tooBig)
+		})
 		if tooBig && err == nil && code != websocket.CloseMessageTooBig {
 			t.Fatalf("a frame over the read limit closed the socket with %d", code)
 		}
@@ -96,4 +84,32 @@ func FuzzWebsocketMessages(f *testing.F) {
 			t.Fatalf("server logged:\n%s", out)
 		}
 	})
+}
+
+// fuzzConversation opens a socket (signed in as doctor when mode's bit 1 is set),
+// sends frames and waits until the server closes it or goes quiet.
+func fuzzConversation(t *testing.T, env *apptest.Env, proto string, mode byte, doctor string, frames [][]byte, tooBig *bool) (*apptest.WS, int, error) {
+	t.Helper()
+	var w *apptest.WS
+	if mode&2 != 0 {
+		w = env.Connect(t, proto, doctor)
+	} else {
+		var err error
+		if w, err = env.DialBare(t, proto); err != nil {
+			t.Fatal(err)
+		}
+	}
+	typ := websocket.TextMessage
+	if mode&4 != 0 {
+		typ = websocket.BinaryMessage
+	}
+	for _, fr := range frames {
+		*tooBig = *tooBig || len(fr) > 64<<10
+		if err := w.SendFrame(typ, fr); err != nil {
+			break // the server closed the socket already
+		}
+	}
+	// Whatever comes back, until the server closes or goes quiet.
+	_, code, err := w.Closed(300 * time.Millisecond)
+	return w, code, err
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,10 +11,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/healthmed/healthmed/internal/scalar"
 	"github.com/healthmed/healthmed/internal/seed"
 	"github.com/healthmed/healthmed/internal/validate"
 )
@@ -24,14 +23,16 @@ import (
 // times it runs whatever the command line says.
 // units, when set, is how many requests one run makes (messages on one
 // socket): CPU is reported per request. signedIn attacks come from the
-// demo patient, signed in before the measurement starts. timed attacks
-// are judged by how soon the server gives up on them, not by their CPU.
+// demo patient, signed in before the measurement starts; prepare, when
+// set, runs before it too. timed attacks are judged by how soon the
+// server gives up on them, not by their CPU.
 type attack struct {
 	name     string
 	reps     int
 	units    int
 	signedIn bool
 	timed    bool
+	prepare  func(ctx context.Context, c *client) error
 	do       func(ctx context.Context, c *client, i int) (string, error)
 }
 
@@ -54,10 +55,20 @@ func attacks() []attack {
 		}},
 		{name: "cursor-infinite-distance", do: func(_ context.Context, c *client, _ int) (string, error) {
 			return c.post("", `query($c: Cursor) { doctors(near: {lat: -23.55, lng: -46.63}, withinKm: 10, first: 5, after: $c) { edges { cursor } } }`,
-				map[string]any{"c": infiniteCursor()})
+				map[string]any{"c": scalar.EncodeCursor(scalar.Cursor{ID: 1, Value: math.Inf(1)})})
+		}},
+		{name: "cursor-bomb-6-concurrent", reps: 5, units: 6, do: func(_ context.Context, c *client, _ int) (string, error) {
+			return concurrently(6, func() (string, error) {
+				return c.post("", doctorsAfter, map[string]any{"c": nestedCursor(180_000)})
+			})
 		}},
 		{name: "fragment-explosion-22", reps: 2, do: func(_ context.Context, c *client, _ int) (string, error) {
 			return c.post("", fragmentBomb(22), nil)
+		}},
+		// One field ~1,000 times, each document new (a trailing space per
+		// request, so no cached validation): validation compared every pair.
+		{name: "repeated-field-990", reps: 10, do: func(_ context.Context, c *client, i int) (string, error) {
+			return c.post("", "{ "+strings.Repeat("__typename ", 990)+"}"+strings.Repeat(" ", i), nil)
 		}},
 		{name: "deep-json-variables", do: func(_ context.Context, c *client, _ int) (string, error) {
 			depth := 120_000
@@ -101,6 +112,24 @@ func attacks() []attack {
 		{name: "subscriptions-5000-one-socket", reps: 1, units: 5000, signedIn: true, do: func(ctx context.Context, c *client, _ int) (string, error) {
 			return manySubscriptions(ctx, c, patientToken(c), 5000)
 		}},
+		{name: "subscriptions-per-account-6-sockets", reps: 1, units: 6 * perSocket, signedIn: true, do: func(ctx context.Context, c *client, _ int) (string, error) {
+			return accountSubscriptions(ctx, c, patientToken(c), 6)
+		}},
+		{name: "resume-replay-flood", reps: 1, units: perSocket - 1, prepare: prepareReplay, do: func(ctx context.Context, c *client, _ int) (string, error) {
+			return replayFlood(ctx, c, perSocket-1)
+		}},
+		{name: "create-slots-10-years-ahead", reps: 10, prepare: signInDoctor, do: func(_ context.Context, c *client, _ int) (string, error) {
+			start := time.Now().UTC().Truncate(time.Hour).AddDate(10, 0, 0)
+			in := make([]map[string]string, 200)
+			for i := range in {
+				s := start.Add(time.Duration(i) * 10 * time.Minute)
+				in[i] = map[string]string{"startsAt": s.Format(time.RFC3339), "endsAt": s.Add(10 * time.Minute).Format(time.RFC3339)}
+			}
+			return c.post(doctorToken(c), `mutation($in: [SlotInput!]!) { createSlots(input: $in) { id } }`, map[string]any{"in": in})
+		}},
+		{name: "slow-headers-40s", reps: 1, timed: true, do: func(_ context.Context, c *client, _ int) (string, error) {
+			return slowHeaders(c, 40*time.Second)
+		}},
 		{name: "slow-body-40s", reps: 1, timed: true, do: func(_ context.Context, c *client, _ int) (string, error) {
 			return slowBody(c, 40*time.Second)
 		}},
@@ -113,13 +142,6 @@ func nestedCursor(depth int) string {
 	b := []byte{0x82, 0xa1, 'i', 0x01, 0xa1, 'v'}
 	b = append(b, bytes.Repeat([]byte{0x91}, depth)...)
 	b = append(b, 0xc0)
-	return base64.RawStdEncoding.EncodeToString(b)
-}
-
-// infiniteCursor is a well-formed entgql cursor whose distance is +Inf.
-func infiniteCursor() string {
-	b := []byte{0x82, 0xa1, 'i', 0x01, 0xa1, 'v', 0xcb}
-	b = binary.BigEndian.AppendUint64(b, math.Float64bits(math.Inf(1)))
 	return base64.RawStdEncoding.EncodeToString(b)
 }
 
@@ -147,7 +169,53 @@ func registrationAliases(round, n int) string {
 	return sb.String()
 }
 
-var patientTokens = map[string]string{}
+// The first demo doctor the seed creates.
+const demoDoctorCRM = "100001/SP"
+
+// concurrently sends n copies of one request at once and reports the
+// first failure's answer, or else the last one's.
+func concurrently(n int, do func() (string, error)) (string, error) {
+	answers, errs := make([]string, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], errs[i] = do()
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return answers[i], err
+		}
+	}
+	return answers[n-1], nil
+}
+
+var patientTokens, doctorTokens = map[string]string{}, map[string]string{}
+
+// doctorToken signs the demo doctor in once per server.
+func doctorToken(c *client) string {
+	if t, ok := doctorTokens[c.base]; ok {
+		return t
+	}
+	var out struct{ LoginDoctor struct{ Token string } }
+	err := c.data("", `mutation($l: String!, $p: String!) { loginDoctor(crm: $l, password: $p) { token } }`,
+		map[string]any{"l": demoDoctorCRM, "p": seed.DemoDoctorPassword}, &out)
+	if err != nil {
+		return ""
+	}
+	doctorTokens[c.base] = out.LoginDoctor.Token
+	return out.LoginDoctor.Token
+}
+
+func signInDoctor(_ context.Context, c *client) error {
+	if doctorToken(c) == "" {
+		return errors.New("the demo doctor could not sign in")
+	}
+	return nil
+}
 
 // patientToken signs the demo patient in once per server.
 func patientToken(c *client) string {
@@ -162,50 +230,6 @@ func patientToken(c *client) string {
 	}
 	patientTokens[c.base] = out.LoginPatient.Token
 	return out.LoginPatient.Token
-}
-
-// manySubscriptions opens one graphql-transport-ws socket and subscribes
-// n times, then reads what comes back for a moment.
-func manySubscriptions(ctx context.Context, c *client, token string, n int) (string, error) {
-	url := "ws" + strings.TrimPrefix(c.base, "http") + "/graphql"
-	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
-	conn, _, err := d.DialContext(ctx, url, nil)
-	if err != nil {
-		return "no socket", err
-	}
-	defer conn.Close()
-	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}}); err != nil {
-		return "", err
-	}
-	var ack struct{ Type string }
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if err := conn.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		return "no ack", fmt.Errorf("connection_init: %v %q", err, ack.Type)
-	}
-	for i := 0; i < n; i++ {
-		if err := conn.WriteJSON(map[string]any{"id": fmt.Sprint(i), "type": "subscribe",
-			"payload": map[string]any{"query": "subscription { appointmentUpdated { id } }"}}); err != nil {
-			return fmt.Sprintf("socket closed after %d subscribes", i), nil
-		}
-	}
-	errorsSeen := 0
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for {
-		var m struct {
-			Type    string
-			Payload json.RawMessage
-		}
-		if err := conn.ReadJSON(&m); err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				return fmt.Sprintf("closed %d after %d errors", ce.Code, errorsSeen), nil
-			}
-			return fmt.Sprintf("%d of %d refused", errorsSeen, n), nil
-		}
-		if m.Type == "error" || (m.Type == "next" && bytes.Contains(m.Payload, []byte(`"errors"`))) {
-			errorsSeen++
-		}
-	}
 }
 
 // slowBody sends a request body one byte a second and reports how long
@@ -237,4 +261,39 @@ func slowBody(c *client, limit time.Duration) (string, error) {
 		return fmt.Sprintf("answered %q after %.0f s", status, time.Since(start).Seconds()), errors.New("a trickled body was served")
 	}
 	return fmt.Sprintf("%q after %.0f s", status, time.Since(start).Seconds()), nil
+}
+
+// slowHeaders sends a request's headers one byte a second and reports
+// how long the server let them trickle.
+func slowHeaders(c *client, limit time.Duration) (string, error) {
+	host := strings.TrimPrefix(c.base, "http://")
+	conn, err := net.DialTimeout("tcp", host, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	answered := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 512)
+		n, _ := conn.Read(buf)
+		answered <- strings.SplitN(string(buf[:n]), "\r\n", 2)[0]
+	}()
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nX-Slow: ", host)
+	start := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for time.Since(start) < limit {
+		select {
+		case status := <-answered:
+			if status == "" {
+				return fmt.Sprintf("cut after %.0f s", time.Since(start).Seconds()), nil
+			}
+			return fmt.Sprintf("%q after %.0f s", status, time.Since(start).Seconds()), nil
+		case <-tick.C:
+			if _, err := conn.Write([]byte("a")); err != nil {
+				return fmt.Sprintf("cut after %.0f s", time.Since(start).Seconds()), nil
+			}
+		}
+	}
+	return fmt.Sprintf("still reading after %.0f s", limit.Seconds()), errors.New("trickled headers were still read")
 }

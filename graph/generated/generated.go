@@ -4476,6 +4476,8 @@ enum ErrorCode {
   ALIAS_LIMIT_EXCEEDED
   "Reason (BAD_USER_INPUT): the operation expands, through its fragments, to too many fields."
   FIELD_LIMIT_EXCEEDED
+  "Reason (BAD_USER_INPUT): one selection set selects the same field (response name) too many times."
+  SAME_FIELD_LIMIT_EXCEEDED
   "Reason (BAD_USER_INPUT): more than one field of the operation hashes or checks a password."
   PASSWORD_FIELD_LIMIT
   "Reason (BAD_USER_INPUT): a mutation or subscription sent with GET."

@@ -146,6 +146,8 @@ const (
 	ErrorCodeAliasLimitExceeded ErrorCode = "ALIAS_LIMIT_EXCEEDED"
 	// Reason (BAD_USER_INPUT): the operation expands, through its fragments, to too many fields.
 	ErrorCodeFieldLimitExceeded ErrorCode = "FIELD_LIMIT_EXCEEDED"
+	// Reason (BAD_USER_INPUT): one selection set selects the same field (response name) too many times.
+	ErrorCodeSameFieldLimitExceeded ErrorCode = "SAME_FIELD_LIMIT_EXCEEDED"
 	// Reason (BAD_USER_INPUT): more than one field of the operation hashes or checks a password.
 	ErrorCodePasswordFieldLimit ErrorCode = "PASSWORD_FIELD_LIMIT"
 	// Reason (BAD_USER_INPUT): a mutation or subscription sent with GET.
@@ -205,6 +207,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeDepthLimitExceeded,
 	ErrorCodeAliasLimitExceeded,
 	ErrorCodeFieldLimitExceeded,
+	ErrorCodeSameFieldLimitExceeded,
 	ErrorCodePasswordFieldLimit,
 	ErrorCodeQueryOnlyOverGet,
 	ErrorCodePersistedQueryNotFound,
@@ -219,7 +222,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeSlotHeld, ErrorCodeAlreadyWaitlisted, ErrorCodeWaitlistLimit, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
+	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeSlotHeld, ErrorCodeAlreadyWaitlisted, ErrorCodeWaitlistLimit, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodeSameFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
 		return true
 	}
 	return false

@@ -223,7 +223,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	registrations := ratelimit.New(cfg.RegisterPerMinute, cfg.RegisterPerMinute, nil)
 	gql := server.NewGraphQL(client, res, ident, log, server.GraphQLOptions{
 		Dev: cfg.Dev, ComplexityLimit: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases,
-		MaxFields: cfg.MaxFields,
+		MaxFields: cfg.MaxFields, MaxSameField: cfg.MaxSameField,
 		MaxTokens: cfg.MaxTokens, MaxUploadBytes: multipart.BodyLimit(recs.MaxBytes),
 		MaxOperationBytes: int64(cfg.MaxBodyBytes), MaxUploadFiles: maxUploadFiles, WebsocketInitWait: 10 * time.Second,
 		SubscriptionsPerSocket: cfg.Subscriptions.PerSocket, SubscriptionsPerAccount: cfg.Subscriptions.PerAccount,
@@ -232,7 +232,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 		},
 		Outer: outer,
 		PasswordFields: map[string]bool{"registerDoctor": true, "registerPatient": true, "loginDoctor": true,
-			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "changeEmail": true, "deactivateAccount": true},
+			"loginPatient": true, "loginAdmin": true, "changePassword": true, "resetPassword": true, "changeEmail": true, "deactivateAccount": true,
+			"linkExternalIdentity": true},
 		RootLimits: map[string]server.RootLimit{
 			"doctors": {PerAddress: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil),
 				PerAccount: ratelimit.New(cfg.SearchPerMinute, cfg.SearchPerMinute/10, nil)},

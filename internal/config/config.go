@@ -101,7 +101,10 @@ type Config struct {
 	MaxComplexity int
 	// MaxFields bounds the fields a document expands to, fragments
 	// spread in place.
-	MaxFields      int
+	MaxFields int
+	// MaxSameField bounds how often one response name is selected in
+	// one selection set (validation compares each pair).
+	MaxSameField   int
 	MaxBodyBytes   int
 	RequestTimeout time.Duration
 	// ReadHeaderTimeout bounds the time to receive a request's headers,
@@ -226,6 +229,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		MaxTokens:             num("HEALTHMED_MAX_TOKENS", "1000"),
 		MaxComplexity:         num("HEALTHMED_MAX_COMPLEXITY", "5000"),
 		MaxFields:             num("HEALTHMED_MAX_FIELDS", "2000"),
+		MaxSameField:          num("HEALTHMED_MAX_SAME_FIELD", "30"),
 		ReadHeaderTimeout:     dur("HEALTHMED_READ_HEADER_TIMEOUT", "10s"),
 		BodyReadTimeout:       dur("HEALTHMED_BODY_READ_TIMEOUT", "10s"),
 		UploadReadTimeout:     dur("HEALTHMED_UPLOAD_READ_TIMEOUT", "10m"),
@@ -333,6 +337,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_tokens", c.MaxTokens),
 		slog.Int("max_complexity", c.MaxComplexity),
 		slog.Int("max_fields", c.MaxFields),
+		slog.Int("max_same_field", c.MaxSameField),
 		slog.String("read_header_timeout", c.ReadHeaderTimeout.String()),
 		slog.String("body_read_timeout", c.BodyReadTimeout.String()),
 		slog.String("upload_read_timeout", c.UploadReadTimeout.String()),

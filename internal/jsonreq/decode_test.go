@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 func TestDecode(t *testing.T) {
@@ -53,7 +55,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"query":"\\"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p graphql.RawParams
-		err := Decode(b, &p)
+		var err error
+		fuzzbound.Within(t, "a body", func() { err = Decode(b, &p) })
 		if err == nil && !DepthWithin(b, MaxDepth) {
 			t.Fatal("accepted JSON nested past the bound")
 		}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 const fuzzBoundary = "fuzzboundary"
@@ -49,7 +51,10 @@ func FuzzTransport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr := newTransport(t)
 		tr.MaxBodyBytes = 64 << 10
-		r := serve(t, tr, true, "multipart/form-data; boundary="+fuzzBoundary, bytes.NewReader(data))
+		var r result
+		fuzzbound.Within(t, "a multipart body", func() {
+			r = serve(t, tr, true, "multipart/form-data; boundary="+fuzzBoundary, bytes.NewReader(data))
+		})
 		if r.read > tr.MaxBodyBytes+1 {
 			t.Fatalf("read %d bytes, the limit is %d", r.read, tr.MaxBodyBytes)
 		}

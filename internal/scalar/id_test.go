@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 func TestIDs(t *testing.T) {
@@ -29,7 +31,9 @@ func FuzzID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		id, err := UnmarshalID(s)
+		var id int
+		var err error
+		fuzzbound.Within(t, "an id", func() { id, err = UnmarshalID(s) })
 		if err != nil {
 			if !isBadInput(err) {
 				t.Fatalf("%q: %v is not BAD_USER_INPUT", s, err)

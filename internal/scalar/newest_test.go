@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 func TestNewestCursorRoundTripsAndKeepsToItsList(t *testing.T) {
@@ -54,7 +56,9 @@ func FuzzNewestCursor(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, rest []byte) {
 		s := raw(append([]byte{byte(KindNewest)}, rest...)...)
-		c, err := UnmarshalCursor(s)
+		var c Cursor
+		var err error
+		fuzzbound.Within(t, "a cursor", func() { c, err = UnmarshalCursor(s) })
 		if err != nil {
 			if !isBadInput(err) {
 				t.Fatalf("%q: %v is not BAD_USER_INPUT", s, err)

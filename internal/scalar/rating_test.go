@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"testing"
+
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 func TestRatingCursorRoundTripsAndKeepsToItsList(t *testing.T) {
@@ -58,7 +60,9 @@ func FuzzRatingCursor(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, rest []byte) {
 		s := raw(append([]byte{byte(KindRating)}, rest...)...)
-		c, err := UnmarshalCursor(s)
+		var c Cursor
+		var err error
+		fuzzbound.Within(t, "a cursor", func() { c, err = UnmarshalCursor(s) })
 		if err != nil {
 			if !isBadInput(err) {
 				t.Fatalf("%q: %v is not BAD_USER_INPUT", s, err)

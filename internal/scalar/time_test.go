@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/healthmed/healthmed/internal/fuzzbound"
 )
 
 func TestTimes(t *testing.T) {
@@ -28,7 +31,9 @@ func FuzzTime(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := UnmarshalTime(s)
+		var tm time.Time
+		var err error
+		fuzzbound.Within(t, "a time", func() { tm, err = UnmarshalTime(s) })
 		if err != nil {
 			if !isBadInput(err) {
 				t.Fatalf("%q: %v is not BAD_USER_INPUT", s, err)

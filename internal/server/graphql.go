@@ -85,6 +85,8 @@ type GraphQLOptions struct {
 	MaxAliases      int
 	// MaxFields bounds what a document expands to through its fragments.
 	MaxFields int
+	// MaxSameField bounds one response name's selections in one set.
+	MaxSameField int
 	// MaxTokens stops the parser early: a query of thousands of repeated
 	// fields costs nothing past the limit.
 	MaxTokens int
@@ -177,7 +179,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	// After the persisted query is looked up, before gqlgen parses and
 	// validates the document, and so before the complexity walk.
 	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
-		MaxFields: o.MaxFields, Accepted: docs})
+		MaxFields: o.MaxFields, MaxSameField: o.MaxSameField, Accepted: docs})
 	srv.Use(queriesOnlyOverGET{})
 	if len(o.PasswordFields) > 0 {
 		srv.Use(PasswordFields(o.PasswordFields))

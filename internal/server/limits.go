@@ -18,12 +18,13 @@ const (
 	reasonDepth   = "DEPTH_LIMIT_EXCEEDED"
 	reasonAliases = "ALIAS_LIMIT_EXCEEDED"
 	reasonFields  = "FIELD_LIMIT_EXCEEDED"
+	reasonSame    = "SAME_FIELD_LIMIT_EXCEEDED"
 )
 
 func init() {
 	// A document over a limit is the client's request at fault: 422,
 	// like the parse and validation failures, not a 200.
-	for _, r := range []string{reasonDepth, reasonAliases, reasonFields} {
+	for _, r := range []string{reasonDepth, reasonAliases, reasonFields, reasonSame} {
 		errcode.RegisterErrorType(r, errcode.KindProtocol)
 	}
 }
@@ -43,6 +44,11 @@ type DocumentBounds struct {
 	// MaxFields bounds the fields the document expands to once every
 	// fragment spread is replaced by its fragment.
 	MaxFields int
+	// MaxSameField bounds how often one response name is selected in
+	// one selection set, fragments included: validation compares every
+	// pair of them (gqlparser's OverlappingFieldsCanBeMerged), so a
+	// thousand-token document of one repeated field cost ~100 ms.
+	MaxSameField int
 	// Accepted holds the documents that passed (gqlgen's query cache:
 	// it only keeps documents that also passed validation).
 	Accepted graphql.Cache[*ast.QueryDocument]
@@ -87,6 +93,8 @@ func (b DocumentBounds) MutateOperationParameters(ctx context.Context, p *graphq
 			return limitError(reasonDepth, "operation is nested %d levels deep, the limit is %d", s.depth, b.MaxDepth)
 		case b.MaxAliases > 0 && s.aliases > b.MaxAliases:
 			return limitError(reasonAliases, "operation uses %s aliases, the limit is %d", count(s.aliases), b.MaxAliases)
+		case b.MaxSameField > 0 && s.same > b.MaxSameField:
+			return limitError(reasonSame, "operation selects one field %s times in a selection set, the limit is %d", count(s.same), b.MaxSameField)
 		}
 	}
 	return nil
@@ -115,12 +123,33 @@ type shape struct {
 	depth   int // introspection fields not counted: the IDE's schema query is deep by nature
 	fields  int
 	aliases int
+	// same is the most times one response name is selected in any one
+	// selection set within; keys counts the set's own response names,
+	// those its fragments bring in included.
+	same int
+	keys map[string]int
 }
 
 func (s *shape) merge(o shape) {
 	s.depth = max(s.depth, o.depth)
 	s.fields = add(s.fields, o.fields)
 	s.aliases = add(s.aliases, o.aliases)
+	s.same = max(s.same, o.same)
+}
+
+// mergeKeys adds a fragment's response names to the set it is spread in.
+func (s *shape) mergeKeys(o shape) {
+	for k, n := range o.keys {
+		s.count(k, n)
+	}
+}
+
+func (s *shape) count(key string, n int) {
+	if s.keys == nil {
+		s.keys = map[string]int{}
+	}
+	s.keys[key] = add(s.keys[key], n)
+	s.same = max(s.same, s.keys[key])
 }
 
 type measure struct {
@@ -143,11 +172,21 @@ func (m *measure) set(set ast.SelectionSet) shape {
 			if !strings.HasPrefix(s.Name, "__") {
 				f.depth = 1 + sub.depth
 			}
+			f.same = sub.same
 			out.merge(f)
+			key := s.Alias
+			if key == "" {
+				key = s.Name
+			}
+			out.count(key, 1)
 		case *ast.InlineFragment:
-			out.merge(m.set(s.SelectionSet))
+			in := m.set(s.SelectionSet)
+			out.merge(in)
+			out.mergeKeys(in)
 		case *ast.FragmentSpread:
-			out.merge(m.fragment(s.Name))
+			in := m.fragment(s.Name)
+			out.merge(in)
+			out.mergeKeys(in)
 		}
 	}
 	return out

@@ -28,6 +28,7 @@ var requestRules = map[string]bool{
 	"DEPTH_LIMIT_EXCEEDED":      true,
 	"ALIAS_LIMIT_EXCEEDED":      true,
 	"FIELD_LIMIT_EXCEEDED":      true,
+	"SAME_FIELD_LIMIT_EXCEEDED": true,
 	"QUERY_ONLY_OVER_GET":       true,
 	"PERSISTED_QUERY_NOT_FOUND": true,
 	"PERSISTED_QUERY_INVALID":   true,
