@@ -3488,6 +3488,7 @@ extend type Mutation {
 
   "A retry with the same idempotencyKey returns the first booking."
   bookAppointment(slotId: ID!, idempotencyKey: String): Appointment! @hasRole(roles: [PATIENT])
+  "Before the start time: a request not accepted by then can only be rejected."
   acceptAppointment(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "A request at any time; an accepted appointment only before it starts."
   rejectAppointment(id: ID!, reason: String): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
