@@ -100,7 +100,7 @@ func httpMalformed(maxBody int) []malformed {
 		jsonCase("missing required variable", `{"query":"query ($id: ID!) { node(id: $id) { id } }"}`, unprocessed),
 		jsonCase("invalid UTF-8", "{\"query\":\"{ viewer { \xff\xfe } }\"}", unprocessed),
 		jsonCase("deeply nested variables", `{"query":"{ viewer { __typename } }","variables":{"x":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`}}`, badRequest),
-		jsonCase("subscription", `{"query":"subscription { agendaUpdated { __typename } }"}`, ok),
+		jsonCase("subscription", `{"query":"subscription { agendaUpdated { __typename } }"}`, unprocessed),
 		jsonCase("upload without multipart", upload, unprocessed),
 		{name: "POST JSON oversized, length told", method: http.MethodPost, target: "/graphql",
 			contentType: "application/json", body: strings.NewReader(big), length: int64(len(big)), status: tooLarge},
@@ -221,17 +221,18 @@ func checkNoPanic(t *testing.T, env *apptest.Env) {
 }
 
 // TestEveryRefusalSpeaksTheContract walks every transport with malformed
-// input, anonymous and signed in (which gets past the checks made before
-// the body is read): each answer has the status its case expects (a
+// input, anonymous and signed in as a patient and as a doctor (which gets
+// past the checks made before the body is read): each answer has the status its case expects (a
 // regression to 200 or 500 fails), carries a contract code and a request
 // id and Cache-Control: no-store, and nothing the client did is logged as
 // a panic or an error.
 func TestEveryRefusalSpeaksTheContract(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	pat, _, _ := env.Patient("Walker")
-	// A doctor to list, whose slots(from:) reads its argument.
-	env.Doctor("Dr. Walker", "Cardiology", -23.5, -46.6)
-	for who, token := range map[string]string{"anonymous": "", "signed in": pat} {
+	// A doctor to list, whose slots(from:) reads its argument, and who may
+	// subscribe to their agenda.
+	doc, _ := env.Doctor("Dr. Walker", "Cardiology", -23.5, -46.6)
+	for who, token := range map[string]string{"anonymous": "", "signed in": pat, "doctor": doc} {
 		for _, c := range httpMalformed(env.Config.MaxBodyBytes) {
 			req, err := http.NewRequest(c.method, env.Server.URL+c.target, c.body)
 			if err != nil {

@@ -4480,6 +4480,8 @@ enum ErrorCode {
   PASSWORD_FIELD_LIMIT
   "Reason (BAD_USER_INPUT): a mutation or subscription sent with GET."
   QUERY_ONLY_OVER_GET
+  "Reason (BAD_USER_INPUT): a subscription sent with POST; subscriptions go over the websocket."
+  SUBSCRIPTIONS_OVER_WEBSOCKET
   "Reason (BAD_USER_INPUT): an automatic persisted query's hash is unknown; send the document with it."
   PERSISTED_QUERY_NOT_FOUND
   "Reason (BAD_USER_INPUT): an automatic persisted query's hash does not match its document."
