@@ -156,7 +156,13 @@ func httpMalformed(maxBody int) []malformed {
 		{"operations", `{"query":"mutation ($f: Upload!, $id: ID!) { attachConsultationReport(appointmentId: $id, input: {}, file: $f) { id } }","variables":{"f":null,"id":"abc"}}`},
 		{"map", `{"0":["variables.f"]}`}, {"0", "x"}}, true, ok)
 	withFile.field, withFile.signedIn = "appointmentId", true
-	cases = append(cases, withFile)
+	// No mutation that takes a file takes a Time: this one goes as
+	// multipart without one, as clients that always send multipart do.
+	withTime := multipartCase("malformed Time", [][2]string{
+		{"operations", `{"query":"mutation ($t: Time!) { shareRecords(input: {doctorId: \"1\", categories: [EXAM], expiresAt: $t}) { id } }","variables":{"t":"2030-02-30T10:00:00Z"}}`},
+		{"map", `{}`}}, true, ok)
+	withTime.field, withTime.signedIn = "input.expiresAt", true
+	cases = append(cases, withFile, withTime)
 	return cases
 }
 

@@ -21,9 +21,12 @@ type wsCase struct {
 	frames []string
 	binary bool
 	field  string // when set, the answer must be BAD_USER_INPUT on it
+	at     string // and, when set, the error's path must end at this field
 }
 
-func wsMalformed(proto string) []wsCase {
+// wsMalformed are the conversations; resume is an event id of the
+// signed-in doctor's agenda that an event with an appointment follows.
+func wsMalformed(proto, resume string) []wsCase {
 	sub, stop := "subscribe", "complete"
 	if proto == apptest.LegacyWS {
 		sub, stop = "start", "stop"
@@ -32,6 +35,14 @@ func wsMalformed(proto string) []wsCase {
 		return `{"type":"` + sub + `","id":"` + id + `","payload":` + payload + `}`
 	}
 	agenda := `{"query":"subscription { agendaUpdated { __typename } }"}`
+	// A Time or Cursor argument below the root field is read only when an
+	// event is rendered: resuming replays one at once. Its error nulls the
+	// appointment, and the subscription goes on.
+	nested := func(decl, sel string, vars map[string]any) string {
+		vars["a"] = resume
+		return mustJSON(map[string]any{"variables": vars,
+			"query": "subscription ($a: ID" + decl + ") { agendaUpdated(after: $a) { appointment { doctor { " + sel + " } } } }"})
+	}
 	return []wsCase{
 		{name: "invalid JSON before init", frames: []string{`{not json`}},
 		{name: "invalid JSON after init", frames: []string{"INIT", `{not json`}},
@@ -58,6 +69,14 @@ func wsMalformed(proto string) []wsCase {
 		{name: "same id twice", frames: []string{"INIT", op("1", agenda), op("1", agenda)}},
 		{name: "malformed ID", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated(after: \"x\") { __typename } }"}`)}, field: "after"},
 		{name: "malformed ID variable", frames: []string{"INIT", op("1", `{"query":"subscription ($a: ID) { agendaUpdated(after: $a) { __typename } }","variables":{"a":"-1"}}`)}, field: "after"},
+		{name: "malformed nested Time", frames: []string{"INIT", op("1", nested("", `slots(from: "tomorrow") { id }`, map[string]any{}))},
+			field: "from", at: "slots"},
+		{name: "malformed nested Time variable", frames: []string{"INIT", op("1", nested(", $f: Time", `slots(from: $f) { id }`, map[string]any{"f": "2030-13-01T00:00:00Z"}))},
+			field: "from", at: "slots"},
+		{name: "malformed nested Cursor", frames: []string{"INIT", op("1", nested("", `reviews(after: "not a cursor") { pageInfo { hasNextPage } }`, map[string]any{}))},
+			field: "after", at: "reviews"},
+		{name: "malformed nested Cursor variable", frames: []string{"INIT", op("1", nested(", $c: Cursor", `reviews(after: $c) { pageInfo { hasNextPage } }`, map[string]any{"c": "AAAA"}))},
+			field: "after", at: "reviews"},
 	}
 }
 
@@ -175,8 +194,9 @@ func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
 }
 
 // checkWSField fails the test unless the operation's one answer is
-// BAD_USER_INPUT naming field, on a socket left open.
-func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
+// BAD_USER_INPUT naming field (on the path ending at at, when given), on a
+// socket left open.
+func checkWSField(t *testing.T, name string, o wsOutcome, field, at string) {
 	t.Helper()
 	if o.close != 0 || len(o.messages) == 0 {
 		t.Fatalf("%s: close %d, messages %+v; want an answer on an open socket", name, o.close, o.messages)
@@ -186,7 +206,8 @@ func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
 	}
 	m := o.messages[0]
 	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) != 1 ||
-		p.Errors[0].Code() != "BAD_USER_INPUT" || p.Errors[0].Extensions["field"] != field {
+		p.Errors[0].Code() != "BAD_USER_INPUT" || p.Errors[0].Extensions["field"] != field ||
+		at != "" && (len(p.Errors[0].Path) == 0 || p.Errors[0].Path[len(p.Errors[0].Path)-1] != at) {
 		t.Errorf("%s: %s %s, want BAD_USER_INPUT on %s", name, m.Type, m.Payload, field)
 	}
 }
@@ -196,17 +217,24 @@ func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
 func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
 	env := apptest.New(t)
 	token, _ := env.Doctor("Dr. Frames", "Cardiology", -23.5, -46.6)
+	// An appointment requested and then accepted: resuming after the
+	// request replays the acceptance.
+	pat, _, _ := env.Patient("Frida")
+	id := book(t, env, pat, createSlot(t, env, token, tomorrowAt(9), 30))
+	var out struct{ Node struct{ LastEventID string } }
+	env.Do(token, `query($id: ID!) { node(id: $id) { ... on Appointment { lastEventId } } }`, map[string]any{"id": id}).Decode(t, &out)
+	env.Do(token, acceptOp, map[string]any{"id": id}).Decode(t, &struct{}{})
 	// Conversations the server leaves open wait out converse's deadline:
 	// run them side by side.
 	t.Run("conversations", func(t *testing.T) {
 		for _, proto := range []string{apptest.TransportWS, apptest.LegacyWS} {
-			for _, c := range wsMalformed(proto) {
+			for _, c := range wsMalformed(proto, out.Node.LastEventID) {
 				t.Run(proto+" "+c.name, func(t *testing.T) {
 					t.Parallel()
 					o := converse(t, env, proto, token, c)
 					checkWSOutcome(t, t.Name(), o)
 					if c.field != "" {
-						checkWSField(t, t.Name(), o, c.field)
+						checkWSField(t, t.Name(), o, c.field, c.at)
 					}
 					if testing.Verbose() {
 						fmt.Printf("%-60s close %d %d messages\n", t.Name(), o.close, len(o.messages))
