@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,12 +94,15 @@ type wsOutcome struct {
 	close    int
 }
 
+// converse may run on a goroutine of its own: it reports a failed dial
+// without stopping the test.
 func converse(t *testing.T, env *apptest.Env, proto, token string, c wsCase) wsOutcome {
 	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
 	conn, _, err := d.Dial("ws"+strings.TrimPrefix(env.Server.URL, "http")+"/graphql", nil)
 	if err != nil {
-		t.Fatalf("%s: dial: %v", c.name, err)
+		t.Errorf("%s: dial: %v", c.name, err)
+		return wsOutcome{close: -1}
 	}
 	defer conn.Close()
 	kind := websocket.TextMessage
@@ -213,35 +217,58 @@ func checkWSField(t *testing.T, name string, o wsOutcome, field, at string) {
 }
 
 // TestEveryWebsocketRefusalSpeaksTheContract walks both websocket
-// sub-protocols with malformed conversations.
+// sub-protocols with malformed conversations, on two replicas: the one
+// that signed the doctor in and another.
 func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
-	env := apptest.New(t)
-	token, _ := env.Doctor("Dr. Frames", "Cardiology", -23.5, -46.6)
+	a := apptest.New(t)
+	b := a.Replica(t)
+	token, _ := a.Doctor("Dr. Frames", "Cardiology", -23.5, -46.6)
 	// An appointment requested and then accepted: resuming after the
 	// request replays the acceptance.
-	pat, _, _ := env.Patient("Frida")
-	id := book(t, env, pat, createSlot(t, env, token, tomorrowAt(9), 30))
+	pat, _, _ := a.Patient("Frida")
+	id := book(t, a, pat, createSlot(t, a, token, tomorrowAt(9), 30))
 	var out struct{ Node struct{ LastEventID string } }
-	env.Do(token, `query($id: ID!) { node(id: $id) { ... on Appointment { lastEventId } } }`, map[string]any{"id": id}).Decode(t, &out)
-	env.Do(token, acceptOp, map[string]any{"id": id}).Decode(t, &struct{}{})
+	a.Do(token, `query($id: ID!) { node(id: $id) { ... on Appointment { lastEventId } } }`, map[string]any{"id": id}).Decode(t, &out)
+	a.Do(token, acceptOp, map[string]any{"id": id}).Decode(t, &struct{}{})
+
 	// Conversations the server leaves open wait out converse's deadline:
-	// run them side by side.
-	t.Run("conversations", func(t *testing.T) {
-		for _, proto := range []string{apptest.TransportWS, apptest.LegacyWS} {
+	// all of them run at once (subtests would run two at a time on a
+	// two-core machine), then each is checked as a subtest.
+	type conversation struct {
+		name string
+		c    wsCase
+		out  wsOutcome
+	}
+	var all []*conversation
+	var wg sync.WaitGroup
+	for _, proto := range protocols {
+		for _, replica := range []struct {
+			name string
+			env  *apptest.Env
+		}{{"A", a}, {"B", b}} {
 			for _, c := range wsMalformed(proto, out.Node.LastEventID) {
-				t.Run(proto+" "+c.name, func(t *testing.T) {
-					t.Parallel()
-					o := converse(t, env, proto, token, c)
-					checkWSOutcome(t, t.Name(), o)
-					if c.field != "" {
-						checkWSField(t, t.Name(), o, c.field, c.at)
-					}
-					if testing.Verbose() {
-						fmt.Printf("%-60s close %d %d messages\n", t.Name(), o.close, len(o.messages))
-					}
-				})
+				cv := &conversation{name: replica.name + " " + proto + " " + c.name, c: c}
+				all = append(all, cv)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cv.out = converse(t, replica.env, proto, token, c)
+				}()
 			}
 		}
-	})
-	checkNoPanic(t, env)
+	}
+	wg.Wait()
+	for _, cv := range all {
+		t.Run(cv.name, func(t *testing.T) {
+			checkWSOutcome(t, cv.name, cv.out)
+			if cv.c.field != "" {
+				checkWSField(t, cv.name, cv.out, cv.c.field, cv.c.at)
+			}
+			if testing.Verbose() {
+				fmt.Printf("%-60s close %d %d messages\n", cv.name, cv.out.close, len(cv.out.messages))
+			}
+		})
+	}
+	checkNoPanic(t, a)
+	checkNoPanic(t, b)
 }
