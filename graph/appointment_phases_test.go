@@ -1,19 +1,23 @@
 package graph_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
 const (
 	markNoShowOp = `mutation($id: ID!) { markNoShow(id: $id) { id status noShow invoice { id } } }`
-	phaseReadOp  = `query($id: ID!) { node(id: $id) { ... on Appointment { status noShow meeting { url } } } }`
+	phaseReadOp  = `query($id: ID!) { node(id: $id) { ... on Appointment { status noShow startsAt proposedSlot { id } meeting { url } } } }`
 )
 
 // TestWhoMayDoWhatOnceTheStartHasPassed: before the start time the patient
-// may cancel and the doctor reject; once it has passed the consultation is
-// the doctor's to settle, completed or marked a no-show (and invoiced
-// either way), and a request never accepted may still be turned down.
+// may cancel or move the appointment, the doctor accept, reject or
+// propose another time; once it has passed the consultation is the
+// doctor's to settle, completed or marked a no-show (and invoiced either
+// way), nothing moves, a request can no longer be accepted and may only
+// be turned down. A cancelled or rejected appointment shows no meeting
+// link to either party, in the API or in its calendar file.
 func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 	env, clock := newClinicEnv(t)
 	doc, _ := env.Doctor("Dr. Phases", "Cardiology", -23.5, -46.6)
@@ -23,10 +27,19 @@ func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 		before  = 0                // the slot starts an hour from now
 		during  = 70 * time.Minute // started, not ended
 		afterIt = 3 * time.Hour    // ended
+		// A free slot of the same doctor four hours from now, still ahead
+		// at every phase: a move is refused for the appointment's time,
+		// not the slot's.
+		elsewhere = 4 * time.Hour
+
+		accept  = "accept"         // by the doctor
 		cancel  = "cancel"         // by the patient
 		reject  = "reject"         // by the doctor
 		done    = "complete"       // by the doctor
 		noShow  = "noShow"         // by the doctor
+		move    = "reschedule"     // by the patient
+		propose = "propose"        // by the doctor
+		take    = "acceptProposal" // by the patient, of a proposal made before the start
 		ok      = ""               // the move is made
 		invalid = "CONFLICT"       // INVALID_TRANSITION
 		absent  = "NOT_FOUND"      // not the caller's move
@@ -34,12 +47,16 @@ func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 	ops := map[string]struct {
 		op     string
 		byDoc  bool
-		status string
+		status string // after the move; empty: unchanged
 	}{
-		cancel: {cancelOp, false, "CANCELLED"},
-		reject: {rejectOp, true, "REJECTED"},
-		done:   {completeOp, true, "COMPLETED"},
-		noShow: {markNoShowOp, true, "COMPLETED"},
+		accept:  {acceptOp, true, "ACCEPTED"},
+		cancel:  {cancelOp, false, "CANCELLED"},
+		reject:  {rejectOp, true, "REJECTED"},
+		done:    {completeOp, true, "COMPLETED"},
+		noShow:  {markNoShowOp, true, "COMPLETED"},
+		move:    {rescheduleOp, false, ""},
+		propose: {proposeOp, true, ""},
+		take:    {acceptProposalOp, false, ""},
 	}
 	for _, tc := range []struct {
 		status       string // REQUESTED or ACCEPTED
@@ -48,6 +65,11 @@ func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 		patientTries bool
 		want         string
 	}{
+		{"REQUESTED", before, accept, false, ok},
+		{"REQUESTED", during, accept, false, invalid},
+		{"REQUESTED", afterIt, accept, false, invalid},
+		{"ACCEPTED", before, accept, false, invalid},
+		{"REQUESTED", before, accept, true, absent},
 		{"REQUESTED", before, cancel, false, ok},
 		{"ACCEPTED", before, cancel, false, ok},
 		{"REQUESTED", during, cancel, false, invalid},
@@ -55,6 +77,7 @@ func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 		{"ACCEPTED", afterIt, cancel, false, invalid},
 		{"REQUESTED", before, reject, false, ok},
 		{"ACCEPTED", before, reject, false, ok},
+		{"REQUESTED", during, reject, false, ok},
 		{"REQUESTED", afterIt, reject, false, ok},
 		{"ACCEPTED", during, reject, false, invalid},
 		{"ACCEPTED", afterIt, reject, false, invalid},
@@ -62,21 +85,42 @@ func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 		{"ACCEPTED", during, done, false, ok},
 		{"ACCEPTED", afterIt, done, false, ok},
 		{"REQUESTED", afterIt, done, false, invalid},
+		{"ACCEPTED", during, done, true, absent},
+		{"ACCEPTED", afterIt, done, true, absent},
 		{"ACCEPTED", before, noShow, false, invalid},
+		{"ACCEPTED", during, noShow, false, ok},
 		{"ACCEPTED", afterIt, noShow, false, ok},
 		{"REQUESTED", afterIt, noShow, false, invalid},
 		{"ACCEPTED", afterIt, noShow, true, absent},
+		{"REQUESTED", before, move, false, ok},
+		{"ACCEPTED", before, move, false, ok},
+		{"REQUESTED", during, move, false, invalid},
+		{"ACCEPTED", during, move, false, invalid},
+		{"ACCEPTED", afterIt, move, false, invalid},
+		{"ACCEPTED", before, propose, false, ok},
+		{"ACCEPTED", during, propose, false, invalid},
+		{"REQUESTED", afterIt, propose, false, invalid},
+		{"ACCEPTED", before, take, false, ok},
+		{"ACCEPTED", during, take, false, invalid},
+		{"REQUESTED", afterIt, take, false, invalid},
 	} {
 		name := tc.status + " " + tc.at.String() + " " + tc.action
 		if tc.patientTries {
 			name += " by the patient"
 		}
 		t.Run(name, func(t *testing.T) {
-			slot := createSlot(t, env, doc, clock.Now().Add(time.Hour), 50)
+			start := clock.Now().Add(time.Hour)
+			slot := createSlot(t, env, doc, start, 50)
+			target := createSlot(t, env, doc, clock.Now().Add(elsewhere), 50)
 			id := book(t, env, pat, slot)
 			if tc.status == "ACCEPTED" {
 				if r := env.Do(doc, acceptOp, map[string]any{"id": id}); r.Code() != "" {
 					t.Fatalf("accept: %+v", r.Errors)
+				}
+			}
+			if tc.action == take {
+				if r := env.Do(doc, proposeOp, map[string]any{"id": id, "slot": target}); r.Code() != "" {
+					t.Fatalf("propose: %+v", r.Errors)
 				}
 			}
 			clock.Advance(tc.at)
@@ -85,32 +129,47 @@ func TestWhoMayDoWhatOnceTheStartHasPassed(t *testing.T) {
 			if o.byDoc != tc.patientTries {
 				token = doc
 			}
-			r := env.Do(token, o.op, map[string]any{"id": id, "r": "imprevisto"})
+			r := env.Do(token, o.op, map[string]any{"id": id, "r": "imprevisto", "slot": target})
 			if r.Code() != tc.want || tc.want == invalid && r.Ext("reason") != "INVALID_TRANSITION" {
 				t.Fatalf("%s: errors %+v, want %q", tc.action, r.Errors, tc.want)
 			}
-			var out struct {
-				Node struct {
-					Status  string
-					NoShow  bool
-					Meeting *struct{ URL string }
-				}
-			}
-			env.Do(pat, phaseReadOp, map[string]any{"id": id}).Decode(t, &out)
+
 			want := tc.status
-			if tc.want == ok {
+			if tc.want == ok && o.status != "" {
 				want = o.status
 			}
-			if out.Node.Status != want || out.Node.NoShow != (tc.want == ok && tc.action == noShow) {
-				t.Fatalf("now %+v, want %s", out.Node, want)
+			moved := tc.want == ok && (tc.action == move || tc.action == take)
+			pending := tc.action == propose && tc.want == ok || tc.action == take && tc.want != ok
+			// The meeting link goes with a cancellation or a rejection; a
+			// request never had one.
+			hidden := want != "ACCEPTED" && want != "COMPLETED"
+			for who, viewer := range map[string]string{"patient": pat, "doctor": doc} {
+				var out struct {
+					Node struct {
+						Status       string
+						NoShow       bool
+						StartsAt     time.Time
+						ProposedSlot *struct{ ID string }
+						Meeting      *struct{ URL string }
+					}
+				}
+				env.Do(viewer, phaseReadOp, map[string]any{"id": id}).Decode(t, &out)
+				n := out.Node
+				if n.Status != want || n.NoShow != (tc.want == ok && tc.action == noShow) ||
+					n.StartsAt.Equal(start) == moved || (n.ProposedSlot != nil) != pending {
+					t.Fatalf("%s sees %+v, want %s (moved %v, proposal pending %v)", who, n, want, moved, pending)
+				}
+				if (n.Meeting == nil) != hidden {
+					t.Fatalf("%s: %s with meeting %+v", who, want, n.Meeting)
+				}
+				ics := strings.ReplaceAll(fetchICS(t, env, viewer, id, 200), "\r\n ", "")
+				if strings.Contains(ics, "URL:") == hidden || !hidden && !strings.Contains(ics, n.Meeting.URL) {
+					t.Fatalf("%s's calendar of a %s appointment:\n%s", who, want, ics)
+				}
 			}
-			// The meeting link goes with a cancellation or a rejection.
-			hidden := want == "CANCELLED" || want == "REJECTED" || tc.status == "REQUESTED"
-			if (out.Node.Meeting == nil) != hidden {
-				t.Fatalf("%s: meeting %+v", want, out.Node.Meeting)
-			}
-			// Leave the clock past this appointment for the next case.
-			clock.Advance(afterIt)
+			// Leave the clock past this appointment and the other slot
+			// for the next case.
+			clock.Advance(elsewhere + time.Hour - tc.at)
 		})
 	}
 

@@ -90,6 +90,89 @@ func TestEndedAccessOpensNothing(t *testing.T) {
 	}
 }
 
+// TestEndedDoctorAccessOpensNothing is the matrix's doctor side: a
+// doctor's token whose sign-in was signed out or whose password changed
+// reads no patient's shared record over HTTP (at once on the replica that
+// ended it, within a second on the other), keeps no socket and opens none,
+// on both replicas and both protocols, and its refused reads add nothing
+// to the patient's access log.
+func TestEndedDoctorAccessOpensNothing(t *testing.T) {
+	a := apptest.New(t, apptest.Unthrottled())
+	b := a.Replica(t)
+	const loginOp = `mutation($crm: String!, $pw: String!) { loginDoctor(crm: $crm, password: $pw) { token refreshToken } }`
+	signInDoctor := func(t *testing.T, crm string) pair {
+		t.Helper()
+		var out struct{ LoginDoctor pair }
+		a.Do("", loginOp, map[string]any{"crm": crm, "pw": "correct horse battery"}).Decode(t, &out)
+		return out.LoginDoctor
+	}
+	ends := []struct {
+		name string
+		// start returns the token whose access is to end and what ends it.
+		start func(t *testing.T, crm string) (string, func())
+	}{
+		{"signed out", func(t *testing.T, crm string) (string, func()) {
+			p := signInDoctor(t, crm)
+			return p.Token, func() { a.Do("", logoutOp, map[string]any{"t": p.RefreshToken}).Decode(t, &struct{}{}) }
+		}},
+		{"password changed", func(t *testing.T, crm string) (string, func()) {
+			p, owner := signInDoctor(t, crm), signInDoctor(t, crm)
+			return p.Token, func() {
+				a.Do(owner.Token, changePasswordOp, map[string]any{"cur": "correct horse battery", "new": "another horse battery"}).Decode(t, &struct{}{})
+			}
+		}},
+	}
+	for i, tc := range ends {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, crm := a.Doctor("Dr. Ended "+string(rune('A'+i)), "Cardiology", -23.5, -46.6)
+			pat, _, _ := a.Patient("Nina " + string(rune('A'+i)))
+			patID := viewerID(t, a, pat)
+			fileID := upload(t, a, pat, fileInput("Hemograma", "EXAM"), apptest.File{Name: "h.pdf", Content: pdf(300)})
+			shareWith(t, a, pat, map[string]any{"doctorId": viewerID(t, a, doc), "fileIds": []string{fileID}})
+			token, end := tc.start(t, crm)
+			shared := func(env *apptest.Env) apptest.Response {
+				return env.Do(token, sharedOp, map[string]any{"p": patID})
+			}
+			for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+				if r := shared(env); r.Code() != "" || !strings.Contains(string(r.Data), fileID) {
+					t.Fatalf("%s: before the end, sharedRecords answered %s %+v", name, r.Data, r.Errors)
+				}
+			}
+			logged := func() int {
+				var out struct{ RecordAccessLog struct{ TotalCount int } }
+				a.Do(pat, accessLogOp, map[string]any{"first": 1}).Decode(t, &out)
+				return out.RecordAccessLog.TotalCount
+			}
+
+			open := map[string]*apptest.WS{}
+			for _, proto := range protocols {
+				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+					w := env.Connect(t, proto, token)
+					w.SubscribeLive("s", agendaSub, nil)
+					open[name+" "+proto] = w
+				}
+			}
+			before := logged()
+			ended := time.Now()
+			end()
+			refusedAsStale(t, "A sharedRecords", shared(a), "TOKEN_INVALID")
+			for name, w := range open {
+				closedForReconnect(t, name, w, closeReauthenticate, 5*time.Second)
+			}
+			time.Sleep(time.Until(ended.Add(otherReplicaLag)))
+			refusedAsStale(t, "B sharedRecords", shared(b), "TOKEN_INVALID")
+			for _, proto := range protocols {
+				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+					refusedAtInit(t, env, name+" "+proto, proto, token)
+				}
+			}
+			if n := logged(); n != before {
+				t.Fatalf("the access log went from %d to %d entries with the refused reads", before, n)
+			}
+		})
+	}
+}
+
 // noAccess requires every door of a patient's data to stay shut to token
 // on env: reads, the download link, a share, an upload, the export.
 func noAccess(t *testing.T, env *apptest.Env, replica, token, reason, fileID, docID string) {

@@ -28,20 +28,24 @@ type malformed struct {
 	contentType string
 	body        io.Reader
 	length      int64  // -1: chunked
+	status      int    // the HTTP status of the answer
 	field       string // when set, the answer must be BAD_USER_INPUT on it
 	signedIn    bool   // the field's check holds only for a signed-in caller
+	// Anonymous callers are refused before the body is read: 200 and
+	// UNAUTHENTICATED, as for any operation that needs a sign-in.
+	signInFirst bool
 }
 
-func jsonCase(name, body string) malformed {
+func jsonCase(name, body string, status int) malformed {
 	return malformed{name: "POST JSON " + name, method: http.MethodPost, target: "/graphql",
-		contentType: "application/json", body: strings.NewReader(body), length: int64(len(body))}
+		contentType: "application/json", body: strings.NewReader(body), length: int64(len(body)), status: status}
 }
 
-func getCase(name string, q url.Values) malformed {
-	return malformed{name: "GET " + name, method: http.MethodGet, target: "/graphql?" + q.Encode(), length: 0}
+func getCase(name string, q url.Values, status int) malformed {
+	return malformed{name: "GET " + name, method: http.MethodGet, target: "/graphql?" + q.Encode(), length: 0, status: status}
 }
 
-func multipartCase(name string, parts [][2]string, boundary bool) malformed {
+func multipartCase(name string, parts [][2]string, boundary bool, status int) malformed {
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
 	for _, p := range parts {
@@ -59,7 +63,7 @@ func multipartCase(name string, parts [][2]string, boundary bool) malformed {
 		ct = "multipart/form-data"
 	}
 	return malformed{name: "multipart " + name, method: http.MethodPost, target: "/graphql",
-		contentType: ct, body: bytes.NewReader(b.Bytes()), length: int64(b.Len())}
+		contentType: ct, body: bytes.NewReader(b.Bytes()), length: int64(b.Len()), status: status, signInFirst: true}
 }
 
 // chunked hides the length of r from the client, so the request goes out
@@ -69,77 +73,96 @@ type chunked struct{ io.Reader }
 func httpMalformed(maxBody int) []malformed {
 	big := `{"query":"{ viewer { __typename } }","variables":{"pad":"` + strings.Repeat("x", maxBody) + `"}}`
 	upload := `{"query":"mutation ($f: Upload!) { uploadRecordFile(file: $f, input: {title: \"x\", category: EXAM}) { id } }","variables":{"f":null}}`
+	const (
+		ok          = http.StatusOK // an operation that ran, its errors in the answer
+		badRequest  = http.StatusBadRequest
+		tooLarge    = http.StatusRequestEntityTooLarge
+		badMedia    = http.StatusUnsupportedMediaType
+		badMethod   = http.StatusMethodNotAllowed
+		unprocessed = http.StatusUnprocessableEntity // a request no operation came of
+	)
 	cases := []malformed{
-		jsonCase("truncated", `{"query": "{ viewer { __typ`),
-		jsonCase("empty", ``),
-		jsonCase("batched array", `[{"query":"{ viewer { __typename } }"},{"query":"{ viewer { __typename } }"}]`),
-		jsonCase("null", `null`),
-		jsonCase("string", `"{ viewer { __typename } }"`),
-		jsonCase("query is a number", `{"query": 5}`),
-		jsonCase("variables is a string", `{"query":"{ viewer { __typename } }","variables":"x"}`),
-		jsonCase("no query", `{}`),
-		jsonCase("blank query", `{"query":"   "}`),
-		jsonCase("trailing garbage", `{"query":"{ viewer { __typename } }"} {"x"`),
-		jsonCase("syntax error in document", `{"query":"{ viewer { "}`),
-		jsonCase("unknown field", `{"query":"{ nothingHere }"}`),
-		jsonCase("unknown operation name", `{"query":"query A { viewer { __typename } }","operationName":"B"}`),
-		jsonCase("two anonymous operations", `{"query":"{ viewer { __typename } } { viewer { __typename } }"}`),
-		jsonCase("variable of the wrong type", `{"query":"query ($n: Int) { doctors(first: $n) { totalCount } }","variables":{"n":"many"}}`),
-		jsonCase("missing required variable", `{"query":"query ($id: ID!) { node(id: $id) { id } }"}`),
-		jsonCase("invalid UTF-8", "{\"query\":\"{ viewer { \xff\xfe } }\"}"),
-		jsonCase("deeply nested variables", `{"query":"{ viewer { __typename } }","variables":{"x":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`}}`),
-		jsonCase("subscription", `{"query":"subscription { agendaUpdated { __typename } }"}`),
-		jsonCase("upload without multipart", upload),
+		jsonCase("truncated", `{"query": "{ viewer { __typ`, badRequest),
+		jsonCase("empty", ``, badRequest),
+		jsonCase("batched array", `[{"query":"{ viewer { __typename } }"},{"query":"{ viewer { __typename } }"}]`, badRequest),
+		jsonCase("null", `null`, unprocessed),
+		jsonCase("string", `"{ viewer { __typename } }"`, badRequest),
+		jsonCase("query is a number", `{"query": 5}`, badRequest),
+		jsonCase("variables is a string", `{"query":"{ viewer { __typename } }","variables":"x"}`, badRequest),
+		jsonCase("no query", `{}`, unprocessed),
+		jsonCase("blank query", `{"query":"   "}`, unprocessed),
+		jsonCase("trailing garbage", `{"query":"{ viewer { __typename } }"} {"x"`, badRequest),
+		jsonCase("syntax error in document", `{"query":"{ viewer { "}`, unprocessed),
+		jsonCase("unknown field", `{"query":"{ nothingHere }"}`, unprocessed),
+		jsonCase("unknown operation name", `{"query":"query A { viewer { __typename } }","operationName":"B"}`, unprocessed),
+		jsonCase("two anonymous operations", `{"query":"{ viewer { __typename } } { viewer { __typename } }"}`, unprocessed),
+		jsonCase("variable of the wrong type", `{"query":"query ($n: Int) { doctors(first: $n) { totalCount } }","variables":{"n":"many"}}`, unprocessed),
+		jsonCase("missing required variable", `{"query":"query ($id: ID!) { node(id: $id) { id } }"}`, unprocessed),
+		jsonCase("invalid UTF-8", "{\"query\":\"{ viewer { \xff\xfe } }\"}", unprocessed),
+		jsonCase("deeply nested variables", `{"query":"{ viewer { __typename } }","variables":{"x":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`}}`, badRequest),
+		jsonCase("subscription", `{"query":"subscription { agendaUpdated { __typename } }"}`, unprocessed),
+		jsonCase("upload without multipart", upload, unprocessed),
 		{name: "POST JSON oversized, length told", method: http.MethodPost, target: "/graphql",
-			contentType: "application/json", body: strings.NewReader(big), length: int64(len(big))},
+			contentType: "application/json", body: strings.NewReader(big), length: int64(len(big)), status: tooLarge},
 		{name: "POST JSON oversized, chunked", method: http.MethodPost, target: "/graphql",
-			contentType: "application/json", body: chunked{strings.NewReader(big)}, length: -1},
+			contentType: "application/json", body: chunked{strings.NewReader(big)}, length: -1, status: tooLarge},
 		{name: "POST text/plain", method: http.MethodPost, target: "/graphql",
-			contentType: "text/plain", body: strings.NewReader(`{"query":"{ viewer { __typename } }"}`), length: 37},
+			contentType: "text/plain", body: strings.NewReader(`{"query":"{ viewer { __typename } }"}`), length: 37, status: badMedia},
 		{name: "POST without a content type", method: http.MethodPost, target: "/graphql",
-			body: strings.NewReader(`{"query":"{ viewer { __typename } }"}`), length: 37},
+			body: strings.NewReader(`{"query":"{ viewer { __typename } }"}`), length: 37, status: badMedia},
 		{name: "POST form-urlencoded", method: http.MethodPost, target: "/graphql",
-			contentType: "application/x-www-form-urlencoded", body: strings.NewReader("query=%7B%20viewer%20%7B%20__typename%20%7D%20%7D"), length: 49},
+			contentType: "application/x-www-form-urlencoded", body: strings.NewReader("query=%7B%20viewer%20%7B%20__typename%20%7D%20%7D"), length: 49, status: badMedia},
 		{name: "POST malformed content type", method: http.MethodPost, target: "/graphql",
-			contentType: "application/json; charset", body: strings.NewReader(`{}`), length: 2},
+			contentType: "application/json; charset", body: strings.NewReader(`{}`), length: 2, status: badMedia},
 		{name: "PUT", method: http.MethodPut, target: "/graphql",
-			contentType: "application/json", body: strings.NewReader(`{"query":"{ viewer { __typename } }"}`), length: 37},
-		{name: "DELETE", method: http.MethodDelete, target: "/graphql", length: 0},
-		getCase("mutation", url.Values{"query": {`mutation { loginDoctor(crm: "1/SP", password: "xxxxxxxxxxx") { token } }`}}),
-		getCase("no query", url.Values{}),
-		getCase("variables not JSON", url.Values{"query": {"{ viewer { __typename } }"}, "variables": {"{"}}),
-		getCase("extensions not JSON", url.Values{"query": {"{ viewer { __typename } }"}, "extensions": {"{"}}),
-		getCase("subscription", url.Values{"query": {"subscription { agendaUpdated { __typename } }"}}),
-		getCase("syntax error", url.Values{"query": {"{ viewer {"}}),
-		getCase("unknown persisted query", url.Values{"extensions": {`{"persistedQuery":{"version":1,"sha256Hash":"00"}}`}}),
-		multipartCase("without boundary", [][2]string{{"operations", upload}}, false),
-		multipartCase("no parts", nil, true),
-		multipartCase("operations not JSON", [][2]string{{"operations", "{"}, {"map", "{}"}}, true),
-		multipartCase("operations a batch", [][2]string{{"operations", "[" + upload + "]"}, {"map", `{"0":["0.variables.f"]}`}, {"0", "x"}}, true),
-		multipartCase("operations nested deeply", [][2]string{{"operations", `{"query":"{ viewer { __typename } }","variables":{"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`}, {"map", `{}`}}, true),
-		multipartCase("map not JSON", [][2]string{{"operations", upload}, {"map", "["}}, true),
-		multipartCase("map first", [][2]string{{"map", `{"0":["variables.f"]}`}, {"operations", upload}}, true),
-		multipartCase("file not in map", [][2]string{{"operations", upload}, {"map", `{}`}, {"0", "x"}}, true),
-		multipartCase("file missing", [][2]string{{"operations", upload}, {"map", `{"0":["variables.f"]}`}}, true),
-		multipartCase("map names a bad path", [][2]string{{"operations", upload}, {"map", `{"0":["variables.nothing.here"]}`}, {"0", "x"}}, true),
+			contentType: "application/json", body: strings.NewReader(`{"query":"{ viewer { __typename } }"}`), length: 37, status: badMethod},
+		{name: "DELETE", method: http.MethodDelete, target: "/graphql", length: 0, status: badMethod},
+		getCase("mutation", url.Values{"query": {`mutation { loginDoctor(crm: "1/SP", password: "xxxxxxxxxxx") { token } }`}}, unprocessed),
+		getCase("no query", url.Values{}, unprocessed),
+		getCase("variables not JSON", url.Values{"query": {"{ viewer { __typename } }"}, "variables": {"{"}}, badRequest),
+		getCase("extensions not JSON", url.Values{"query": {"{ viewer { __typename } }"}, "extensions": {"{"}}, badRequest),
+		getCase("subscription", url.Values{"query": {"subscription { agendaUpdated { __typename } }"}}, unprocessed),
+		getCase("syntax error", url.Values{"query": {"{ viewer {"}}, unprocessed),
+		// Apollo's persisted-query link resends the document on this
+		// answer's message, from a 200.
+		getCase("unknown persisted query", url.Values{"extensions": {`{"persistedQuery":{"version":1,"sha256Hash":"00"}}`}}, ok),
+		// Not malformed: a query that reads, to which no-store applies too.
+		getCase("well-formed query", url.Values{"query": {"{ viewer { __typename } }"}}, ok),
+		multipartCase("without boundary", [][2]string{{"operations", upload}}, false, unprocessed),
+		multipartCase("no parts", nil, true, unprocessed),
+		multipartCase("operations not JSON", [][2]string{{"operations", "{"}, {"map", "{}"}}, true, unprocessed),
+		multipartCase("operations a batch", [][2]string{{"operations", "[" + upload + "]"}, {"map", `{"0":["0.variables.f"]}`}, {"0", "x"}}, true, unprocessed),
+		multipartCase("operations nested deeply", [][2]string{{"operations", `{"query":"{ viewer { __typename } }","variables":{"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`}, {"map", `{}`}}, true, unprocessed),
+		multipartCase("map not JSON", [][2]string{{"operations", upload}, {"map", "["}}, true, unprocessed),
+		multipartCase("map first", [][2]string{{"map", `{"0":["variables.f"]}`}, {"operations", upload}}, true, unprocessed),
+		multipartCase("file not in map", [][2]string{{"operations", upload}, {"map", `{}`}, {"0", "x"}}, true, unprocessed),
+		multipartCase("file missing", [][2]string{{"operations", upload}, {"map", `{"0":["variables.f"]}`}}, true, unprocessed),
+		multipartCase("map names a bad path", [][2]string{{"operations", upload}, {"map", `{"0":["variables.nothing.here"]}`}, {"0", "x"}}, true, unprocessed),
 	}
 	// A malformed ID, Cursor or Time value, through each HTTP transport
-	// (multipart carries mutations only): BAD_USER_INPUT on the field.
+	// (multipart carries mutations only): BAD_USER_INPUT on the field, in
+	// the answer of an operation that ran.
 	for _, sc := range []struct{ name, query, vars, field string }{
 		{"malformed ID", `query ($id: ID!) { node(id: $id) { id } }`, `{"id":"abc"}`, "id"},
 		{"malformed Cursor", `query ($a: Cursor) { doctors(after: $a) { totalCount } }`, `{"a":"not a cursor"}`, "after"},
 		{"malformed Time", `query ($f: Time) { doctors { edges { node { slots(from: $f) { id } } } } }`, `{"f":"tomorrow"}`, "from"},
 	} {
-		post := jsonCase(sc.name, `{"query":`+mustJSON(sc.query)+`,"variables":`+sc.vars+`}`)
-		get := getCase(sc.name, url.Values{"query": {sc.query}, "variables": {sc.vars}})
+		post := jsonCase(sc.name, `{"query":`+mustJSON(sc.query)+`,"variables":`+sc.vars+`}`, ok)
+		get := getCase(sc.name, url.Values{"query": {sc.query}, "variables": {sc.vars}}, ok)
 		post.field, get.field = sc.field, sc.field
 		cases = append(cases, post, get)
 	}
 	withFile := multipartCase("malformed ID beside a file", [][2]string{
 		{"operations", `{"query":"mutation ($f: Upload!, $id: ID!) { attachConsultationReport(appointmentId: $id, input: {}, file: $f) { id } }","variables":{"f":null,"id":"abc"}}`},
-		{"map", `{"0":["variables.f"]}`}, {"0", "x"}}, true)
+		{"map", `{"0":["variables.f"]}`}, {"0", "x"}}, true, ok)
 	withFile.field, withFile.signedIn = "appointmentId", true
-	cases = append(cases, withFile)
+	// No mutation that takes a file takes a Time: this one goes as
+	// multipart without one, as clients that always send multipart do.
+	withTime := multipartCase("malformed Time", [][2]string{
+		{"operations", `{"query":"mutation ($t: Time!) { shareRecords(input: {doctorId: \"1\", categories: [EXAM], expiresAt: $t}) { id } }","variables":{"t":"2030-02-30T10:00:00Z"}}`},
+		{"map", `{}`}}, true, ok)
+	withTime.field, withTime.signedIn = "input.expiresAt", true
+	cases = append(cases, withFile, withTime)
 	return cases
 }
 
@@ -183,6 +206,15 @@ func checkField(t *testing.T, name string, raw []byte, field string) {
 	}
 }
 
+// checkCode fails the test unless the answer's one error has code.
+func checkCode(t *testing.T, name string, raw []byte, code string) {
+	t.Helper()
+	var out apptest.Response
+	if err := json.Unmarshal(raw, &out); err != nil || len(out.Errors) != 1 || out.Code() != code {
+		t.Errorf("%s: %s, want %s", name, raw, code)
+	}
+}
+
 // checkNoPanic fails the test when the server logged a panic, or logged
 // a client's mistake as an error of its own.
 func checkNoPanic(t *testing.T, env *apptest.Env) {
@@ -195,16 +227,18 @@ func checkNoPanic(t *testing.T, env *apptest.Env) {
 }
 
 // TestEveryRefusalSpeaksTheContract walks every transport with malformed
-// input, anonymous and signed in (which gets past the checks made before
-// the body is read): each answer carries a contract code and a request
-// id, none is a 500, and nothing the client did is logged as a panic or
-// an error.
+// input, anonymous and signed in as a patient and as a doctor (which gets
+// past the checks made before the body is read): each answer has the status its case expects (a
+// regression to 200 or 500 fails), carries a contract code and a request
+// id and Cache-Control: no-store, and nothing the client did is logged as
+// a panic or an error.
 func TestEveryRefusalSpeaksTheContract(t *testing.T) {
 	env := apptest.New(t, apptest.Unthrottled())
 	pat, _, _ := env.Patient("Walker")
-	// A doctor to list, whose slots(from:) reads its argument.
-	env.Doctor("Dr. Walker", "Cardiology", -23.5, -46.6)
-	for who, token := range map[string]string{"anonymous": "", "signed in": pat} {
+	// A doctor to list, whose slots(from:) reads its argument, and who may
+	// subscribe to their agenda.
+	doc, _ := env.Doctor("Dr. Walker", "Cardiology", -23.5, -46.6)
+	for who, token := range map[string]string{"anonymous": "", "signed in": pat, "doctor": doc} {
 		for _, c := range httpMalformed(env.Config.MaxBodyBytes) {
 			req, err := http.NewRequest(c.method, env.Server.URL+c.target, c.body)
 			if err != nil {
@@ -226,8 +260,20 @@ func TestEveryRefusalSpeaksTheContract(t *testing.T) {
 			raw, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			checkRefusal(t, name, res.StatusCode, raw)
-			if c.field != "" && (token != "" || !c.signedIn) {
+			want := c.status
+			if token == "" && c.signInFirst {
+				want = http.StatusOK
+				checkCode(t, name, raw, "UNAUTHENTICATED")
+			} else if c.field != "" && (token != "" || !c.signedIn) {
 				checkField(t, name, raw, c.field)
+			}
+			if res.StatusCode != want {
+				t.Errorf("%s: status %d, want %d: %.300s", name, res.StatusCode, want, raw)
+			}
+			// Health data and refusals alike: no cache, shared or the
+			// browser's, keeps an answer of /graphql.
+			if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s: Cache-Control %q", name, cc)
 			}
 			if testing.Verbose() {
 				fmt.Printf("%-55s %d %.160s\n", name, res.StatusCode, raw)

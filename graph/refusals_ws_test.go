@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,9 +22,12 @@ type wsCase struct {
 	frames []string
 	binary bool
 	field  string // when set, the answer must be BAD_USER_INPUT on it
+	at     string // and, when set, the error's path must end at this field
 }
 
-func wsMalformed(proto string) []wsCase {
+// wsMalformed are the conversations; resume is an event id of the
+// signed-in doctor's agenda that an event with an appointment follows.
+func wsMalformed(proto, resume string) []wsCase {
 	sub, stop := "subscribe", "complete"
 	if proto == apptest.LegacyWS {
 		sub, stop = "start", "stop"
@@ -32,6 +36,14 @@ func wsMalformed(proto string) []wsCase {
 		return `{"type":"` + sub + `","id":"` + id + `","payload":` + payload + `}`
 	}
 	agenda := `{"query":"subscription { agendaUpdated { __typename } }"}`
+	// A Time or Cursor argument below the root field is read only when an
+	// event is rendered: resuming replays one at once. Its error nulls the
+	// appointment, and the subscription goes on.
+	nested := func(decl, sel string, vars map[string]any) string {
+		vars["a"] = resume
+		return mustJSON(map[string]any{"variables": vars,
+			"query": "subscription ($a: ID" + decl + ") { agendaUpdated(after: $a) { appointment { doctor { " + sel + " } } } }"})
+	}
 	return []wsCase{
 		{name: "invalid JSON before init", frames: []string{`{not json`}},
 		{name: "invalid JSON after init", frames: []string{"INIT", `{not json`}},
@@ -58,6 +70,14 @@ func wsMalformed(proto string) []wsCase {
 		{name: "same id twice", frames: []string{"INIT", op("1", agenda), op("1", agenda)}},
 		{name: "malformed ID", frames: []string{"INIT", op("1", `{"query":"subscription { agendaUpdated(after: \"x\") { __typename } }"}`)}, field: "after"},
 		{name: "malformed ID variable", frames: []string{"INIT", op("1", `{"query":"subscription ($a: ID) { agendaUpdated(after: $a) { __typename } }","variables":{"a":"-1"}}`)}, field: "after"},
+		{name: "malformed nested Time", frames: []string{"INIT", op("1", nested("", `slots(from: "tomorrow") { id }`, map[string]any{}))},
+			field: "from", at: "slots"},
+		{name: "malformed nested Time variable", frames: []string{"INIT", op("1", nested(", $f: Time", `slots(from: $f) { id }`, map[string]any{"f": "2030-13-01T00:00:00Z"}))},
+			field: "from", at: "slots"},
+		{name: "malformed nested Cursor", frames: []string{"INIT", op("1", nested("", `reviews(after: "not a cursor") { pageInfo { hasNextPage } }`, map[string]any{}))},
+			field: "after", at: "reviews"},
+		{name: "malformed nested Cursor variable", frames: []string{"INIT", op("1", nested(", $c: Cursor", `reviews(after: $c) { pageInfo { hasNextPage } }`, map[string]any{"c": "AAAA"}))},
+			field: "after", at: "reviews"},
 	}
 }
 
@@ -74,12 +94,15 @@ type wsOutcome struct {
 	close    int
 }
 
+// converse may run on a goroutine of its own: it reports a failed dial
+// without stopping the test.
 func converse(t *testing.T, env *apptest.Env, proto, token string, c wsCase) wsOutcome {
 	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
 	conn, _, err := d.Dial("ws"+strings.TrimPrefix(env.Server.URL, "http")+"/graphql", nil)
 	if err != nil {
-		t.Fatalf("%s: dial: %v", c.name, err)
+		t.Errorf("%s: dial: %v", c.name, err)
+		return wsOutcome{close: -1}
 	}
 	defer conn.Close()
 	kind := websocket.TextMessage
@@ -175,8 +198,9 @@ func checkWSOutcome(t *testing.T, name string, o wsOutcome) {
 }
 
 // checkWSField fails the test unless the operation's one answer is
-// BAD_USER_INPUT naming field, on a socket left open.
-func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
+// BAD_USER_INPUT naming field (on the path ending at at, when given), on a
+// socket left open.
+func checkWSField(t *testing.T, name string, o wsOutcome, field, at string) {
 	t.Helper()
 	if o.close != 0 || len(o.messages) == 0 {
 		t.Fatalf("%s: close %d, messages %+v; want an answer on an open socket", name, o.close, o.messages)
@@ -186,34 +210,65 @@ func checkWSField(t *testing.T, name string, o wsOutcome, field string) {
 	}
 	m := o.messages[0]
 	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) != 1 ||
-		p.Errors[0].Code() != "BAD_USER_INPUT" || p.Errors[0].Extensions["field"] != field {
+		p.Errors[0].Code() != "BAD_USER_INPUT" || p.Errors[0].Extensions["field"] != field ||
+		at != "" && (len(p.Errors[0].Path) == 0 || p.Errors[0].Path[len(p.Errors[0].Path)-1] != at) {
 		t.Errorf("%s: %s %s, want BAD_USER_INPUT on %s", name, m.Type, m.Payload, field)
 	}
 }
 
 // TestEveryWebsocketRefusalSpeaksTheContract walks both websocket
-// sub-protocols with malformed conversations.
+// sub-protocols with malformed conversations, on two replicas: the one
+// that signed the doctor in and another.
 func TestEveryWebsocketRefusalSpeaksTheContract(t *testing.T) {
-	env := apptest.New(t)
-	token, _ := env.Doctor("Dr. Frames", "Cardiology", -23.5, -46.6)
+	a := apptest.New(t)
+	b := a.Replica(t)
+	token, _ := a.Doctor("Dr. Frames", "Cardiology", -23.5, -46.6)
+	// An appointment requested and then accepted: resuming after the
+	// request replays the acceptance.
+	pat, _, _ := a.Patient("Frida")
+	id := book(t, a, pat, createSlot(t, a, token, tomorrowAt(9), 30))
+	var out struct{ Node struct{ LastEventID string } }
+	a.Do(token, `query($id: ID!) { node(id: $id) { ... on Appointment { lastEventId } } }`, map[string]any{"id": id}).Decode(t, &out)
+	a.Do(token, acceptOp, map[string]any{"id": id}).Decode(t, &struct{}{})
+
 	// Conversations the server leaves open wait out converse's deadline:
-	// run them side by side.
-	t.Run("conversations", func(t *testing.T) {
-		for _, proto := range []string{apptest.TransportWS, apptest.LegacyWS} {
-			for _, c := range wsMalformed(proto) {
-				t.Run(proto+" "+c.name, func(t *testing.T) {
-					t.Parallel()
-					o := converse(t, env, proto, token, c)
-					checkWSOutcome(t, t.Name(), o)
-					if c.field != "" {
-						checkWSField(t, t.Name(), o, c.field)
-					}
-					if testing.Verbose() {
-						fmt.Printf("%-60s close %d %d messages\n", t.Name(), o.close, len(o.messages))
-					}
-				})
+	// all of them run at once (subtests would run two at a time on a
+	// two-core machine), then each is checked as a subtest.
+	type conversation struct {
+		name string
+		c    wsCase
+		out  wsOutcome
+	}
+	var all []*conversation
+	var wg sync.WaitGroup
+	for _, proto := range protocols {
+		for _, replica := range []struct {
+			name string
+			env  *apptest.Env
+		}{{"A", a}, {"B", b}} {
+			for _, c := range wsMalformed(proto, out.Node.LastEventID) {
+				cv := &conversation{name: replica.name + " " + proto + " " + c.name, c: c}
+				all = append(all, cv)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cv.out = converse(t, replica.env, proto, token, c)
+				}()
 			}
 		}
-	})
-	checkNoPanic(t, env)
+	}
+	wg.Wait()
+	for _, cv := range all {
+		t.Run(cv.name, func(t *testing.T) {
+			checkWSOutcome(t, cv.name, cv.out)
+			if cv.c.field != "" {
+				checkWSField(t, cv.name, cv.out, cv.c.field, cv.c.at)
+			}
+			if testing.Verbose() {
+				fmt.Printf("%-60s close %d %d messages\n", cv.name, cv.out.close, len(cv.out.messages))
+			}
+		})
+	}
+	checkNoPanic(t, a)
+	checkNoPanic(t, b)
 }

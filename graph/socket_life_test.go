@@ -136,19 +136,26 @@ func TestSocketWithoutSignInEndsWithTheAccount(t *testing.T) {
 }
 
 // A socket whose token expires closes with 4403 (not an error the
-// client takes as final), with or without subscriptions.
+// client takes as final), with or without subscriptions, on the replica
+// that issued the token and on another.
 func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
-	env := apptest.New(t)
-	pat, _, _ := env.Patient("Eli")
+	a := apptest.New(t)
+	b := a.Replica(t)
+	pat, _, _ := a.Patient("Eli")
 	for _, proto := range protocols {
 		t.Run(proto, func(t *testing.T) {
-			short := mintToken(t, env, pat, 2*time.Second-15*time.Minute)
-			sub := env.Connect(t, proto, short)
-			sub.Subscribe("e", apptUpdatedSub, nil)
-			idle := env.Connect(t, proto, short)
+			short := mintToken(t, a, pat, 2*time.Second-15*time.Minute)
+			open := map[string]*apptest.WS{}
+			for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+				sub := env.Connect(t, proto, short)
+				sub.Subscribe("e", apptUpdatedSub, nil)
+				open["subscribed on "+name] = sub
+				open["idle on "+name] = env.Connect(t, proto, short)
+			}
 			start := time.Now()
-			closedForReconnect(t, "subscribed", sub, closeReauthenticate, 5*time.Second)
-			closedForReconnect(t, "idle", idle, closeReauthenticate, 5*time.Second)
+			for name, w := range open {
+				closedForReconnect(t, name, w, closeReauthenticate, 5*time.Second)
+			}
 			if d := time.Since(start); d < time.Second || d > 4*time.Second {
 				t.Fatalf("closed after %v, want at the token's expiry (2 s)", d)
 			}

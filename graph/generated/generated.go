@@ -3489,6 +3489,7 @@ extend type Mutation {
 
   "A retry with the same idempotencyKey returns the first booking."
   bookAppointment(slotId: ID!, idempotencyKey: String): Appointment! @hasRole(roles: [PATIENT])
+  "Before the start time: a request not accepted by then can only be rejected."
   acceptAppointment(id: ID!): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
   "A request at any time; an accepted appointment only before it starts."
   rejectAppointment(id: ID!, reason: String): Appointment! @hasRole(roles: [DOCTOR], denied: NOT_FOUND)
@@ -4482,6 +4483,8 @@ enum ErrorCode {
   PASSWORD_FIELD_LIMIT
   "Reason (BAD_USER_INPUT): a mutation or subscription sent with GET."
   QUERY_ONLY_OVER_GET
+  "Reason (BAD_USER_INPUT): a subscription sent with POST; subscriptions go over the websocket."
+  SUBSCRIPTIONS_OVER_WEBSOCKET
   "Reason (BAD_USER_INPUT): an automatic persisted query's hash is unknown; send the document with it."
   PERSISTED_QUERY_NOT_FOUND
   "Reason (BAD_USER_INPUT): an automatic persisted query's hash does not match its document."

@@ -152,6 +152,8 @@ const (
 	ErrorCodePasswordFieldLimit ErrorCode = "PASSWORD_FIELD_LIMIT"
 	// Reason (BAD_USER_INPUT): a mutation or subscription sent with GET.
 	ErrorCodeQueryOnlyOverGet ErrorCode = "QUERY_ONLY_OVER_GET"
+	// Reason (BAD_USER_INPUT): a subscription sent with POST; subscriptions go over the websocket.
+	ErrorCodeSubscriptionsOverWebsocket ErrorCode = "SUBSCRIPTIONS_OVER_WEBSOCKET"
 	// Reason (BAD_USER_INPUT): an automatic persisted query's hash is unknown; send the document with it.
 	ErrorCodePersistedQueryNotFound ErrorCode = "PERSISTED_QUERY_NOT_FOUND"
 	// Reason (BAD_USER_INPUT): an automatic persisted query's hash does not match its document.
@@ -210,6 +212,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeSameFieldLimitExceeded,
 	ErrorCodePasswordFieldLimit,
 	ErrorCodeQueryOnlyOverGet,
+	ErrorCodeSubscriptionsOverWebsocket,
 	ErrorCodePersistedQueryNotFound,
 	ErrorCodePersistedQueryInvalid,
 	ErrorCodeMalformedRequest,
@@ -222,7 +225,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeSlotHeld, ErrorCodeAlreadyWaitlisted, ErrorCodeWaitlistLimit, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodeSameFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
+	case ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeConflict, ErrorCodeRateLimited, ErrorCodePayloadTooLarge, ErrorCodeInternal, ErrorCodeTokenExpired, ErrorCodeTokenInvalid, ErrorCodeSlotTaken, ErrorCodeSlotOverlap, ErrorCodeAlreadyRegistered, ErrorCodeInvalidTransition, ErrorCodeAppointmentActive, ErrorCodePatientOverlap, ErrorCodeAlreadyRated, ErrorCodeAlreadyLinked, ErrorCodeAlreadyVerified, ErrorCodeSlotHeld, ErrorCodeAlreadyWaitlisted, ErrorCodeWaitlistLimit, ErrorCodeAlreadyExists, ErrorCodeAlreadyReplied, ErrorCodeAlreadyHidden, ErrorCodeRetry, ErrorCodeRefetchRequired, ErrorCodeEmailNotVerified, ErrorCodeTooManySubscriptions, ErrorCodeInvalidLink, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeFieldLimitExceeded, ErrorCodeSameFieldLimitExceeded, ErrorCodePasswordFieldLimit, ErrorCodeQueryOnlyOverGet, ErrorCodeSubscriptionsOverWebsocket, ErrorCodePersistedQueryNotFound, ErrorCodePersistedQueryInvalid, ErrorCodeMalformedRequest, ErrorCodeBatchNotSupported, ErrorCodeBodyTimeout, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed, ErrorCodeSubscriptionsOnly:
 		return true
 	}
 	return false

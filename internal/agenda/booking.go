@@ -133,10 +133,14 @@ type transition struct {
 // too, flagged, so the reserved time is invoiced either way), and the
 // patient can no longer cancel, nor the doctor reject what they accepted:
 // either would end a consultation that took place without its invoice.
-// A request never accepted may still be turned down after its time, which
-// bills nothing.
+// Nothing moves any more either (toRescheduled). A request is accepted
+// before its start or not at all: the patient was never told the
+// consultation would take place, so a late acceptance would make billable
+// a consultation nobody confirmed to them. Such a request may still be
+// turned down after its time, which bills nothing and clears the agenda;
+// left alone it stays REQUESTED, and nothing bills it.
 var (
-	toAccepted = []transition{{[]appointment.Status{appointment.StatusREQUESTED}, appointment.StatusACCEPTED, anytime}}
+	toAccepted = []transition{{[]appointment.Status{appointment.StatusREQUESTED}, appointment.StatusACCEPTED, beforeStart}}
 	toRejected = []transition{
 		{[]appointment.Status{appointment.StatusREQUESTED}, appointment.StatusREJECTED, anytime},
 		{[]appointment.Status{appointment.StatusACCEPTED}, appointment.StatusREJECTED, beforeStart},
@@ -190,9 +194,6 @@ func (s *Service) Accept(ctx context.Context, id int) (*ent.Appointment, error) 
 	a, err := s.load(ctx, id, toAccepted)
 	if err != nil {
 		return nil, err
-	}
-	if !a.EndsAt.After(s.now()) {
-		return nil, gqlerr.ConflictError(gqlerr.ReasonInvalidTransition, "the appointment time has passed")
 	}
 	room, err := s.Meetings.Create(ctx, meeting.Request{AppointmentID: a.ID, StartsAt: a.StartsAt, EndsAt: a.EndsAt})
 	if err != nil {

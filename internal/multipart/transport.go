@@ -136,8 +136,12 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	rc, gerr := exec.CreateOperationContext(r.Context(), params)
 	if gerr != nil {
+		// The kind is read from gqlgen's code before the error presenter
+		// replaces it with the contract's (BAD_USER_INPUT), which names no
+		// kind: read after, every refused operation answered 200.
+		refused := errcode.GetErrorKind(gerr) == errcode.KindProtocol
 		resp := exec.DispatchError(graphql.WithOperationContext(r.Context(), rc), gerr)
-		if errcode.GetErrorKind(gerr) == errcode.KindProtocol {
+		if refused {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 		}
 		_ = json.NewEncoder(w).Encode(resp)

@@ -181,6 +181,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
 		MaxFields: o.MaxFields, MaxSameField: o.MaxSameField, Accepted: docs})
 	srv.Use(queriesOnlyOverGET{})
+	srv.Use(subscriptionsOverSockets{})
 	if len(o.PasswordFields) > 0 {
 		srv.Use(PasswordFields(o.PasswordFields))
 	}

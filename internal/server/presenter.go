@@ -22,17 +22,18 @@ import (
 
 // requestRules are the codes gqlgen and the limits give a refused operation.
 var requestRules = map[string]bool{
-	"GRAPHQL_PARSE_FAILED":      true,
-	"GRAPHQL_VALIDATION_FAILED": true,
-	"COMPLEXITY_LIMIT_EXCEEDED": true,
-	"DEPTH_LIMIT_EXCEEDED":      true,
-	"ALIAS_LIMIT_EXCEEDED":      true,
-	"FIELD_LIMIT_EXCEEDED":      true,
-	"SAME_FIELD_LIMIT_EXCEEDED": true,
-	"QUERY_ONLY_OVER_GET":       true,
-	"PERSISTED_QUERY_NOT_FOUND": true,
-	"PERSISTED_QUERY_INVALID":   true,
-	"PASSWORD_FIELD_LIMIT":      true,
+	"GRAPHQL_PARSE_FAILED":         true,
+	"GRAPHQL_VALIDATION_FAILED":    true,
+	"COMPLEXITY_LIMIT_EXCEEDED":    true,
+	"DEPTH_LIMIT_EXCEEDED":         true,
+	"ALIAS_LIMIT_EXCEEDED":         true,
+	"FIELD_LIMIT_EXCEEDED":         true,
+	"SAME_FIELD_LIMIT_EXCEEDED":    true,
+	"QUERY_ONLY_OVER_GET":          true,
+	"SUBSCRIPTIONS_OVER_WEBSOCKET": true,
+	"PERSISTED_QUERY_NOT_FOUND":    true,
+	"PERSISTED_QUERY_INVALID":      true,
+	"PASSWORD_FIELD_LIMIT":         true,
 }
 
 // Presenter returns gqlgen's error presenter, logging unknown errors.

@@ -29,10 +29,12 @@ const (
 	reasonMediaType    = "UNSUPPORTED_MEDIA_TYPE"
 	reasonMethod       = "METHOD_NOT_ALLOWED"
 	reasonQueryOverGET = "QUERY_ONLY_OVER_GET"
+	reasonSubOverPOST  = "SUBSCRIPTIONS_OVER_WEBSOCKET"
 )
 
 func init() {
 	errcode.RegisterErrorType(reasonQueryOverGET, errcode.KindProtocol)
+	errcode.RegisterErrorType(reasonSubOverPOST, errcode.KindProtocol)
 }
 
 // refuse answers a request the transports cannot make an operation of.
@@ -90,7 +92,7 @@ func (t jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
-	ctx := r.Context()
+	ctx := context.WithValue(r.Context(), overPOSTKey{}, true)
 	graphQLResponse := responseContentType(r) == graphQLResponseJSON
 	if graphQLResponse {
 		w.Header().Set("Content-Type", graphQLResponseJSON)
@@ -190,6 +192,32 @@ func (queriesOnlyOverGET) MutateOperationContext(ctx context.Context, rc *graphq
 	}
 	err := gqlerror.Errorf("only queries may be sent with GET; send a %s with POST", rc.Operation.Operation)
 	errcode.Set(err, reasonQueryOverGET)
+	return err
+}
+
+type overPOSTKey struct{}
+
+// subscriptionsOverSockets refuses a subscription sent with POST before it
+// runs: gqlgen would run it, and the request would wait for its first
+// event until the request timeout ended it with a 500, holding a handler
+// and a place of the subscription quota meanwhile. (Multipart takes
+// mutations only.)
+type subscriptionsOverSockets struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = subscriptionsOverSockets{}
+
+func (subscriptionsOverSockets) ExtensionName() string                   { return "SubscriptionsOverSockets" }
+func (subscriptionsOverSockets) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (subscriptionsOverSockets) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if ctx.Value(overPOSTKey{}) == nil || rc.Operation == nil || rc.Operation.Operation != ast.Subscription {
+		return nil
+	}
+	err := gqlerror.Errorf("subscriptions go over the websocket (graphql-transport-ws or graphql-ws), not POST")
+	errcode.Set(err, reasonSubOverPOST)
 	return err
 }
 
