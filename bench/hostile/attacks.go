@@ -48,7 +48,7 @@ func attacks() []attack {
 		{name: "cursor-bomb-250KB", reps: 30, do: func(_ context.Context, c *client, _ int) (string, error) {
 			return c.post("", doctorsAfter, map[string]any{"c": nestedCursor(180_000)})
 		}},
-		{name: "cursor-bomb-multipart-3MB", reps: 3, do: func(_ context.Context, c *client, _ int) (string, error) {
+		{name: "cursor-bomb-multipart-3MB", reps: 10, do: func(_ context.Context, c *client, _ int) (string, error) {
 			ops, _ := json.Marshal(map[string]any{"query": doctorsAfter, "variables": map[string]any{"c": nestedCursor(2_400_000)}})
 			ct, body := multipartBody(string(ops), "{}", 0, 0)
 			return c.postMultipart("", ct, body)
@@ -76,7 +76,7 @@ func attacks() []attack {
 				strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}}`
 			return c.postBody("", []byte(body))
 		}},
-		{name: "multipart-6MB-variables", reps: 3, do: func(_ context.Context, c *client, _ int) (string, error) {
+		{name: "multipart-6MB-variables", reps: 10, do: func(_ context.Context, c *client, _ int) (string, error) {
 			tags := make([]string, 1_000_000)
 			for i := range tags {
 				tags[i] = "tag"
@@ -92,7 +92,7 @@ func attacks() []attack {
 			ct, body := multipartBody(string(ops), `{"0":["variables.f"]}`, 1, 20<<20)
 			return c.postMultipart("", ct, body)
 		}},
-		{name: "upload-200-files", reps: 3, signedIn: true, do: func(_ context.Context, c *client, _ int) (string, error) {
+		{name: "upload-200-files", reps: 10, signedIn: true, do: func(_ context.Context, c *client, _ int) (string, error) {
 			ops, _ := json.Marshal(map[string]any{"query": upload, "variables": map[string]any{
 				"f": nil, "in": map[string]any{"title": "x", "category": "OTHER", "tags": []string{}}}})
 			m := map[string][]string{}
