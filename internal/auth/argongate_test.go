@@ -132,3 +132,27 @@ func TestArgonGateIdleOnlyWhenEmpty(t *testing.T) {
 		t.Fatal("not idle after the last check left")
 	}
 }
+
+// A hash's slot rests as long as the hash took before the next hash gets
+// it; a check does not wait for the rest.
+func TestArgonGateHashSlotRests(t *testing.T) {
+	g := newArgonGate(2, 4)
+	if err := g.enter(true); err != nil {
+		t.Fatal(err)
+	}
+	next := enterAsync(g, true)
+	queued(t, g, 0, 1)
+	start := time.Now()
+	g.leaveHash(300 * time.Millisecond)
+	if check := enterAsync(g, false); !passed(check) {
+		t.Fatal("a check waited for a hash's rest")
+	}
+	g.leave(false)
+	if err := <-next; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Fatalf("the next hash started %v after the last one ended, before its 300 ms rest", took)
+	}
+	g.leave(true)
+}

@@ -36,3 +36,5 @@ func releaseDerivationMemory() {
 		}
 	}()
 }
+
+func init() { defaultGate.onIdle = releaseDerivationMemory }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -104,8 +105,11 @@ func deriveKey(hash bool, pw string, salt []byte, p argonParams, keyLen uint32) 
 	if err := defaultGate.enter(hash); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
-	if defaultGate.leave(hash) {
+	if hash {
+		defaultGate.leaveHash(time.Since(start))
+	} else if defaultGate.leave(false) {
 		releaseDerivationMemory()
 	}
 	return key, nil
