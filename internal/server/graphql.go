@@ -180,8 +180,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	// validates the document, and so before the complexity walk.
 	srv.Use(DocumentBounds{MaxTokens: o.MaxTokens, MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases,
 		MaxFields: o.MaxFields, MaxSameField: o.MaxSameField, Accepted: docs})
-	srv.Use(queriesOnlyOverGET{})
-	srv.Use(subscriptionsOverSockets{})
+	srv.Use(operationsByMethod{})
 	if len(o.PasswordFields) > 0 {
 		srv.Use(PasswordFields(o.PasswordFields))
 	}

@@ -92,7 +92,7 @@ func (t jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
-	ctx := context.WithValue(r.Context(), overPOSTKey{}, true)
+	ctx := context.WithValue(r.Context(), overHTTPKey{}, http.MethodPost)
 	graphQLResponse := responseContentType(r) == graphQLResponseJSON
 	if graphQLResponse {
 		w.Header().Set("Content-Type", graphQLResponseJSON)
@@ -148,12 +148,9 @@ func statusForRefused(errs gqlerror.List, graphQLResponse bool) int {
 	return http.StatusUnprocessableEntity
 }
 
-type overGETKey struct{}
-
 // queryGET is gqlgen's GET transport with its refusals in the contract's
 // terms: undecodable parameters are refused here, and an operation other
-// than a query by queriesOnlyOverGET (gqlgen would answer 406 with no
-// code). GET must stay safe: a link or a prefetch must not book anything.
+// than a query by operationsByMethod.
 type queryGET struct{ transport.GET }
 
 func (t queryGET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -171,53 +168,45 @@ func (t queryGET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 			}
 		}
 	}
-	t.GET.Do(w, r.WithContext(context.WithValue(r.Context(), overGETKey{}, true)), exec)
+	t.GET.Do(w, r.WithContext(context.WithValue(r.Context(), overHTTPKey{}, http.MethodGet)), exec)
 }
 
-// queriesOnlyOverGET refuses mutations and subscriptions sent over GET,
-// before they are measured or run.
-type queriesOnlyOverGET struct{}
+// overHTTPKey marks an operation that came over HTTP with the request's
+// method (http.MethodGet or http.MethodPost).
+type overHTTPKey struct{}
+
+// operationsByMethod refuses, before it is measured or run, an operation
+// its HTTP method does not carry:
+//   - over GET, anything but a query (gqlgen would answer 406 with no code,
+//     and GET must stay safe: a link or a prefetch must not book anything);
+//   - over POST, a subscription: gqlgen would run it, and the request would
+//     wait for its first event until the request timeout ended it with a
+//     500, holding a handler and a place of the subscription quota
+//     meanwhile. (Multipart takes mutations only.)
+type operationsByMethod struct{}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = queriesOnlyOverGET{}
+} = operationsByMethod{}
 
-func (queriesOnlyOverGET) ExtensionName() string                   { return "QueriesOnlyOverGET" }
-func (queriesOnlyOverGET) Validate(graphql.ExecutableSchema) error { return nil }
+func (operationsByMethod) ExtensionName() string                   { return "OperationsByMethod" }
+func (operationsByMethod) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (queriesOnlyOverGET) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
-	if ctx.Value(overGETKey{}) == nil || rc.Operation == nil || rc.Operation.Operation == ast.Query {
+func (operationsByMethod) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if rc.Operation == nil {
 		return nil
 	}
-	err := gqlerror.Errorf("only queries may be sent with GET; send a %s with POST", rc.Operation.Operation)
-	errcode.Set(err, reasonQueryOverGET)
-	return err
-}
-
-type overPOSTKey struct{}
-
-// subscriptionsOverSockets refuses a subscription sent with POST before it
-// runs: gqlgen would run it, and the request would wait for its first
-// event until the request timeout ended it with a 500, holding a handler
-// and a place of the subscription quota meanwhile. (Multipart takes
-// mutations only.)
-type subscriptionsOverSockets struct{}
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = subscriptionsOverSockets{}
-
-func (subscriptionsOverSockets) ExtensionName() string                   { return "SubscriptionsOverSockets" }
-func (subscriptionsOverSockets) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (subscriptionsOverSockets) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
-	if ctx.Value(overPOSTKey{}) == nil || rc.Operation == nil || rc.Operation.Operation != ast.Subscription {
-		return nil
+	op := rc.Operation.Operation
+	var err *gqlerror.Error
+	switch method, _ := ctx.Value(overHTTPKey{}).(string); {
+	case method == http.MethodGet && op != ast.Query:
+		err = gqlerror.Errorf("only queries may be sent with GET; send a %s with POST", op)
+		errcode.Set(err, reasonQueryOverGET)
+	case method == http.MethodPost && op == ast.Subscription:
+		err = gqlerror.Errorf("subscriptions go over the websocket (graphql-transport-ws or graphql-ws), not POST")
+		errcode.Set(err, reasonSubOverPOST)
 	}
-	err := gqlerror.Errorf("subscriptions go over the websocket (graphql-transport-ws or graphql-ws), not POST")
-	errcode.Set(err, reasonSubOverPOST)
 	return err
 }
 
