@@ -59,14 +59,7 @@ func TestEndedAccessOpensNothing(t *testing.T) {
 			token, end := tc.start(t, email)
 			link := downloadURL(t, a, token, fileID)
 
-			open := map[string]*apptest.WS{}
-			for _, proto := range protocols {
-				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
-					w := env.Connect(t, proto, token)
-					w.SubscribeLive("s", apptUpdatedSub, nil)
-					open[name+" "+proto] = w
-				}
-			}
+			open := subscribeEverywhere(t, a, b, token, apptUpdatedSub)
 			ended := time.Now()
 			end()
 			if tc.reason == "TOKEN_EXPIRED" {
@@ -144,14 +137,7 @@ func TestEndedDoctorAccessOpensNothing(t *testing.T) {
 				return out.RecordAccessLog.TotalCount
 			}
 
-			open := map[string]*apptest.WS{}
-			for _, proto := range protocols {
-				for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
-					w := env.Connect(t, proto, token)
-					w.SubscribeLive("s", agendaSub, nil)
-					open[name+" "+proto] = w
-				}
-			}
+			open := subscribeEverywhere(t, a, b, token, agendaSub)
 			before := logged()
 			ended := time.Now()
 			end()
@@ -262,4 +248,19 @@ func refusedAtInit(t *testing.T, env *apptest.Env, name, proto, token string) {
 			t.Fatalf("%s: connection_error %s, want UNAUTHENTICATED with a request id", name, m.Payload)
 		}
 	}
+}
+
+// subscribeEverywhere opens a socket for token on both replicas over both
+// protocols, each with subscription live, keyed "A graphql-ws" and so on.
+func subscribeEverywhere(t *testing.T, a, b *apptest.Env, token, subscription string) map[string]*apptest.WS {
+	t.Helper()
+	open := map[string]*apptest.WS{}
+	for _, proto := range protocols {
+		for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
+			w := env.Connect(t, proto, token)
+			w.SubscribeLive("s", subscription, nil)
+			open[name+" "+proto] = w
+		}
+	}
+	return open
 }

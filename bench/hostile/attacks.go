@@ -193,21 +193,30 @@ func concurrently(n int, do func() (string, error)) (string, error) {
 	return answers[n-1], nil
 }
 
-var patientTokens, doctorTokens = map[string]string{}, map[string]string{}
+// tokens holds each demo account's token per server, signed in once.
+var tokens = map[string]string{}
+
+// signIn runs a demo account's login mutation once per server and keeps
+// its token ("" when the sign-in failed).
+func signIn(c *client, mutation, login, password string) string {
+	key := c.base + " " + login
+	if t, ok := tokens[key]; ok {
+		return t
+	}
+	var out map[string]struct{ Token string }
+	if err := c.data("", mutation, map[string]any{"l": login, "p": password}, &out); err != nil {
+		return ""
+	}
+	for _, v := range out {
+		tokens[key] = v.Token
+	}
+	return tokens[key]
+}
 
 // doctorToken signs the demo doctor in once per server.
 func doctorToken(c *client) string {
-	if t, ok := doctorTokens[c.base]; ok {
-		return t
-	}
-	var out struct{ LoginDoctor struct{ Token string } }
-	err := c.data("", `mutation($l: String!, $p: String!) { loginDoctor(crm: $l, password: $p) { token } }`,
-		map[string]any{"l": demoDoctorCRM, "p": seed.DemoDoctorPassword}, &out)
-	if err != nil {
-		return ""
-	}
-	doctorTokens[c.base] = out.LoginDoctor.Token
-	return out.LoginDoctor.Token
+	return signIn(c, `mutation($l: String!, $p: String!) { loginDoctor(crm: $l, password: $p) { token } }`,
+		demoDoctorCRM, seed.DemoDoctorPassword)
 }
 
 func signInDoctor(_ context.Context, c *client) error {
@@ -219,17 +228,8 @@ func signInDoctor(_ context.Context, c *client) error {
 
 // patientToken signs the demo patient in once per server.
 func patientToken(c *client) string {
-	if t, ok := patientTokens[c.base]; ok {
-		return t
-	}
-	var out struct{ LoginPatient struct{ Token string } }
-	err := c.data("", `mutation($l: String!, $p: String!) { loginPatient(login: $l, password: $p) { token } }`,
-		map[string]any{"l": demoPatient, "p": seed.DemoPatientPassword}, &out)
-	if err != nil {
-		return ""
-	}
-	patientTokens[c.base] = out.LoginPatient.Token
-	return out.LoginPatient.Token
+	return signIn(c, `mutation($l: String!, $p: String!) { loginPatient(login: $l, password: $p) { token } }`,
+		demoPatient, seed.DemoPatientPassword)
 }
 
 // slowBody sends a request body one byte a second and reports how long
