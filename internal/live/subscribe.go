@@ -374,16 +374,22 @@ func (f *feed[T]) end(code, msg string) {
 				<-f.out
 			}
 		}
-		close(f.out)
-		f.hub.receiving.Add(-1)
 	}
-	stopCtx := f.stopCtx
+	out, stopCtx := f.out, f.stopCtx
 	f.mu.Unlock()
+	// Out of the hub, and the position remembered, before the channel
+	// closes: whoever sees the end of the stream (a test, or a client
+	// resubscribing at once) finds the hub without it and its position
+	// kept. Deliver, seeing ended, never sends on the closed channel.
 	f.hub.Unsubscribe(f.key, f)
+	f.positions.Remember(f.family, f.name, last)
+	if out != nil {
+		f.hub.receiving.Add(-1)
+		close(out)
+	}
 	if stopCtx != nil {
 		stopCtx()
 	}
-	f.positions.Remember(f.family, f.name, last)
 }
 
 // track notes that event id was put on out; f.mu is held.
