@@ -542,7 +542,7 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 		return Position{}, nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	pos := Position{Seen: map[int]bool{}}
+	var pos Position
 	if pos.Safe, err = last(ctx, tx.Event.Query(), below); err != nil {
 		return Position{}, nil, err
 	}
@@ -550,8 +550,12 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 	if err != nil {
 		return Position{}, nil, err
 	}
-	for _, id := range young {
-		pos.Seen[id] = true
+	if len(young) > 0 {
+		// Most positions see nothing in flight; they keep no map.
+		pos.Seen = make(map[int]bool, len(young))
+		for _, id := range young {
+			pos.Seen[id] = true
+		}
 	}
 	if from == nil {
 		return pos, nil, nil

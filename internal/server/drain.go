@@ -28,27 +28,37 @@ func NewDrainer() *Drainer { return &Drainer{open: map[int]func(){}, Wait: 3 * t
 // track registers a connection until its context ends, which happens when
 // the socket closes (wsgorilla.Detached).
 func (d *Drainer) track(ctx context.Context) (context.Context, bool) {
-	ctx, cancel := context.WithCancel(ctx)
+	// A Detached socket is closed with its code; anything else (a socket
+	// of another transport) is cancelled, and gqlgen closes it with 1000.
+	closeIt := func() { wsgorilla.CloseSocket(ctx, wsgorilla.CloseServiceRestart, "server restarting") }
+	detached := wsgorilla.Served(ctx)
+	if !detached {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		closeIt = cancel
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
-		cancel()
+		d.mu.Unlock()
+		if !detached {
+			closeIt()
+		}
 		return ctx, false
 	}
 	id := d.next
 	d.next++
-	d.open[id] = func() {
-		if !wsgorilla.CloseSocket(ctx, wsgorilla.CloseServiceRestart, "server restarting") {
-			cancel() // not a Detached socket: gqlgen closes it with 1000
-		}
-	}
-	// AfterFunc, not a goroutine waiting on Done: an idle socket should
-	// cost no goroutine here.
-	context.AfterFunc(ctx, func() {
+	d.open[id] = closeIt
+	d.mu.Unlock()
+	forget := func() {
 		d.mu.Lock()
 		delete(d.open, id)
 		d.mu.Unlock()
-	})
+	}
+	// Neither way costs a goroutine waiting on Done; a Detached socket's
+	// costs a slice entry instead of a context node (see OnClose).
+	if !detached || !wsgorilla.OnClose(ctx, forget) {
+		context.AfterFunc(ctx, forget)
+	}
 	return ctx, true
 }
 

@@ -142,7 +142,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 		// (wsgorilla PingInterval) find dead peers for both protocols,
 		// without a goroutine per socket for graphql-transport-ws pings.
 		PayloadReadLimit: &readLimit,
-	}})
+	}, Keep: socketValues})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(queryGET{})
 	srv.AddTransport(jsonPOST{})
@@ -184,7 +184,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	if len(o.PasswordFields) > 0 {
 		srv.Use(PasswordFields(o.PasswordFields))
 	}
-	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	srv.Use(&complexityLimit{limit: o.ComplexityLimit})
 	// Outermost: whatever reaches the client carries a code. Some errors
 	// skip the presenter (the transactioner's begin and commit failures
 	// are built as raw responses) and would otherwise show driver text.

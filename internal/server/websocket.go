@@ -14,6 +14,7 @@ import (
 
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 	"github.com/healthmed/healthmed/internal/wsgorilla"
 )
@@ -85,6 +86,16 @@ func ConnectionErrorExtensions(ctx context.Context, message string) map[string]a
 		ext["code"] = gqlerr.Internal
 	}
 	return ext
+}
+
+// socketValues is what a socket's conversation keeps of its upgrade
+// request: the request id its log lines and errors carry, and the
+// client's address (the viewer init authenticates starts from it). The
+// request's token, if any, is not kept: connection_init brings the
+// socket's own.
+func socketValues(r context.Context) context.Context {
+	ctx := requestid.NewContext(context.Background(), requestid.FromContext(r))
+	return viewer.NewContext(ctx, viewer.Viewer{ClientAddr: viewer.FromContext(r).ClientAddr})
 }
 
 // init authenticates the connection_init payload: a subscription socket
@@ -180,14 +191,20 @@ func (s sockets) endWithSignIn(ctx context.Context, v viewer.Viewer) {
 		// ends with the account.
 		unwatch = s.signIns.WatchPatient(v.ID, signedOut)
 	}
-	context.AfterFunc(ctx, func() {
+	if expiry == nil && unwatch == nil {
+		return
+	}
+	stop := func() {
 		if expiry != nil {
 			expiry.Stop()
 		}
 		if unwatch != nil {
 			unwatch()
 		}
-	})
+	}
+	if !wsgorilla.OnClose(ctx, stop) {
+		context.AfterFunc(ctx, stop)
+	}
 }
 
 var _ interface {

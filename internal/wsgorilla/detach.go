@@ -23,6 +23,12 @@ import (
 // w by then) or the socket was hijacked (net/http is done with w).
 type Detached struct {
 	transport.Websocket
+	// Keep, when set, builds the conversation's context from the
+	// request's: the values it copies onto a fresh context are all the
+	// conversation sees. Without it the conversation keeps the request's
+	// whole chain of values, and with it net/http's contexts and every
+	// middleware's layer, for the life of the socket.
+	Keep func(request context.Context) context.Context
 }
 
 var _ graphql.Transport = Detached{}
@@ -36,12 +42,19 @@ func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	// the conversation outlives that, so it keeps the values only. Its
 	// own context ends with the socket (see socket), or on the way out
 	// below when the upgrade failed.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	base := context.WithoutCancel(r.Context())
+	if t.Keep != nil {
+		base = t.Keep(r.Context())
+	}
+	ctx, cancel := context.WithCancel(base)
 	s := &socket{cancel: cancel, hijacked: func() {
 		once.Do(func() {
 			// gqlgen keeps the request's headers for the life of the
-			// socket, although nothing reads them past the upgrade.
+			// socket, although nothing reads them past the upgrade;
+			// and the request itself (its URL, its addresses) is held
+			// by nothing but this closure from here on.
 			own.Header = nil
+			own = nil
 			close(hijacked)
 		})
 	}}
@@ -59,7 +72,7 @@ func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer cancel()
+		defer s.closed()
 		defer s.end()
 		ws.Do(w, own, exec)
 	}()

@@ -44,14 +44,16 @@ const closeGrace = 2 * time.Second
 // socket is one websocket's handle in the context of its conversation,
 // from Detached.Do to every operation gqlgen runs on it.
 type socket struct {
-	// cancel ends the conversation's context; the connection's Close
-	// calls it, so whatever watches the socket through its context
-	// (timers, sign-in watches, the drainer) is released with it.
+	// cancel ends the conversation's context; closed calls it when the
+	// connection closes, so whatever watches the socket through its
+	// context is released with it.
 	cancel   context.CancelFunc
 	hijacked func()
 
 	mu      sync.Mutex
 	conn    *conn
+	ended   bool
+	onClose []func() // see OnClose
 	closing atomic.Bool
 }
 
@@ -61,6 +63,45 @@ func socketOf(ctx context.Context) *socket {
 	s, _ := ctx.Value(socketKey{}).(*socket)
 	return s
 }
+
+// closed runs once the connection is closed, or the conversation ended
+// without one: the context ends, then what OnClose registered runs.
+func (s *socket) closed() {
+	s.cancel()
+	s.mu.Lock()
+	fs := s.onClose
+	s.onClose, s.ended = nil, true
+	s.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// OnClose runs f once the socket whose conversation ctx belongs to has
+// closed (at once if it already has), and reports false, without keeping
+// f, when ctx belongs to no socket served by Detached. It does what
+// context.AfterFunc on the conversation's context does, for a slice
+// entry per watcher instead of a context node, a stop function and a
+// map entry each: what a socket keeps for its life is multiplied by tens
+// of thousands of idle subscribers.
+func OnClose(ctx context.Context, f func()) bool {
+	s := socketOf(ctx)
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		f()
+		return true
+	}
+	s.onClose = append(s.onClose, f)
+	s.mu.Unlock()
+	return true
+}
+
+// Served reports whether ctx belongs to a socket served by Detached.
+func Served(ctx context.Context) bool { return socketOf(ctx) != nil }
 
 // attach is called by Accept once the upgrade succeeded.
 func (s *socket) attach(c *conn) {

@@ -178,7 +178,7 @@ func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options 
 		c.connError = func(msg string) map[string]any { return i.connError(ctx, msg) }
 	}
 	if s := socketOf(r.Context()); s != nil {
-		c.onClose = s.cancel
+		c.onClose = s.closed
 		s.attach(c)
 	}
 	if i.pingInterval > 0 {
