@@ -23,10 +23,13 @@ import (
 // Channel is the PostgreSQL notification channel that wakes the readers.
 const Channel = "healthmed_events"
 
+// pollEvery bounds the delay of an event whose notification was lost. A
+// variable only so that a test can take the poll out of the way.
+var pollEvery = time.Second
+
 const (
 	pollBatch = 1000
-	// pollEvery bounds the delay of an event whose notification was lost.
-	pollEvery = time.Second
+
 	// While committed events wait for transactions still committing
 	// earlier numbers (see horizon), the hub reads again after retryMin,
 	// backing off to retryMax, instead of waiting for the next
