@@ -2,7 +2,6 @@ package wsgorilla
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 
@@ -59,23 +58,8 @@ func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		})
 	}}
 	own = r.WithContext(context.WithValue(ctx, socketKey{}, s))
-	ws := t.Websocket
-	report := ws.ErrorFunc
-	ws.ErrorFunc = func(ctx context.Context, err error) {
-		if we := (transport.WebsocketError{}); errors.As(err, &we) && we.IsReadError {
-			s.refuse()
-		}
-		if report != nil {
-			report(ctx, err)
-		}
-	}
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer s.closed()
-		defer s.end()
-		ws.Do(w, own, exec)
-	}()
+	go s.serve(&t.Websocket, w, own, exec, done)
 	select {
 	case <-hijacked:
 	case <-done:
