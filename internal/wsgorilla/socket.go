@@ -134,10 +134,10 @@ func (s *socket) current() *conn {
 	return s.conn
 }
 
-// end runs once gqlgen is done with the conversation. Not every way out
-// of it closes the connection: gqlgen returns silently from a
-// connection_init whose payload is not an object. What it leaves open is
-// refused like a message it could not decode, then dropped.
+// end runs once the conversation is over. Not every way out of it
+// closes the connection (a refusal leaves its close frame on the way and
+// the connection open): what is still open is refused, the peer's answer
+// awaited for a moment, then the connection dropped.
 func (s *socket) end() {
 	c := s.current()
 	if c == nil {

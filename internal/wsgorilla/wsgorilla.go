@@ -1,10 +1,12 @@
-// Package wsgorilla plugs github.com/gorilla/websocket into gqlgen's
-// websocket transport (transport.Websocket.Implementation).
+// Package wsgorilla serves GraphQL over websockets with
+// github.com/gorilla/websocket: the server's transport (Detached, which
+// speaks graphql-transport-ws and the legacy graphql-ws itself, for what
+// an idle subscriber costs), and an Implementation that also plugs
+// gorilla into gqlgen's own transport.Websocket.
 //
-// gqlgen only drives the GraphQL sub-protocols; everything that is a
-// property of the socket itself lives here: which browser origins may open
-// a socket, how long a write may block, how large a message may be, and
-// when a silent peer is given up on.
+// Everything that is a property of the socket itself lives here: which
+// browser origins may open a socket, how long a write may block, how
+// large a message may be, and when a silent peer is given up on.
 package wsgorilla
 
 import (
