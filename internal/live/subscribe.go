@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/healthmed/healthmed/ent"
@@ -472,8 +471,8 @@ func belongs(e *ent.Event, k Key) bool {
 }
 
 // endWith makes the websocket transport end the subscription with an
-// error message instead of a normal complete.
+// error message instead of a normal complete (not over a websocket, there
+// is nothing to end).
 func endWith(ctx context.Context, code, msg string) {
-	defer func() { _ = recover() }() // not over a websocket: nothing to add the error to
-	transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}})
+	wsgorilla.EndWithError(ctx, &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}})
 }

@@ -102,8 +102,7 @@ func socketValues(r context.Context) context.Context {
 // without a valid token is closed, never left open anonymous.
 func (s sockets) init(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 	refuse := func(code int, reason string) (context.Context, *transport.InitPayload, error) {
-		ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), code)
-		return ctx, nil, errors.New(reason)
+		return ctx, nil, wsgorilla.Refused{Code: code, Reason: reason}
 	}
 	raw, ok := initToken(p)
 	if !ok {

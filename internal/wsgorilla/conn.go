@@ -1,11 +1,13 @@
 package wsgorilla
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +49,12 @@ type conn struct {
 
 	// connError gives a connection_error's extensions (Options).
 	connError func(message string) map[string]any
+
+	// See awaitData: the read buffer gorilla reads through, the
+	// connection's descriptor and the look taken at it.
+	br   *bufio.Reader
+	raw  syscall.RawConn
+	peek func(fd uintptr) bool
 }
 
 var (
@@ -61,6 +69,7 @@ var (
 // closed or navigates, so it counts as orderly too.
 
 func (c *conn) NextReader() (int, io.Reader, error) {
+	c.awaitData()
 	mt, r, err := c.ws.NextReader()
 	c.delivered.Store(err == nil)
 	if err != nil {

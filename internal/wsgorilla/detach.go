@@ -2,7 +2,6 @@ package wsgorilla
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 
@@ -10,17 +9,17 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 )
 
-// Detached serves gqlgen's websocket transport on a goroutine of its own
-// and lets net/http's connection goroutine end once the socket is
-// hijacked. gqlgen runs a whole websocket conversation inside Do, so
-// without this the goroutine net/http started for the request stays
-// blocked under the full handler chain for the life of the socket: a
-// deep stack (16 KiB here) and the request's parsing state, per idle
-// subscriber. The detached goroutine starts shallow.
+// Detached is the server's websocket transport: it speaks the GraphQL
+// conversation itself (see protocol.go), configured by the embedded
+// transport.Websocket, on a goroutine of its own, and lets net/http's
+// connection goroutine end once the socket is hijacked; otherwise that
+// goroutine would stay blocked under the full handler chain for the life
+// of the socket: a deep stack (16 KiB here) and the request's parsing
+// state, per idle subscriber. The detached goroutine starts shallow.
 //
 // It works with an Implementation from this package only, which reports
-// the hijack. Do returns when the upgrade failed (gqlgen has answered on
-// w by then) or the socket was hijacked (net/http is done with w).
+// the hijack. Do returns when the upgrade failed (the refusal is written
+// on w by then) or the socket was hijacked (net/http is done with w).
 type Detached struct {
 	transport.Websocket
 	// Keep, when set, builds the conversation's context from the
@@ -59,23 +58,8 @@ func (t Detached) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		})
 	}}
 	own = r.WithContext(context.WithValue(ctx, socketKey{}, s))
-	ws := t.Websocket
-	report := ws.ErrorFunc
-	ws.ErrorFunc = func(ctx context.Context, err error) {
-		if we := (transport.WebsocketError{}); errors.As(err, &we) && we.IsReadError {
-			s.refuse()
-		}
-		if report != nil {
-			report(ctx, err)
-		}
-	}
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer s.closed()
-		defer s.end()
-		ws.Do(w, own, exec)
-	}()
+	go s.serve(&t.Websocket, w, own, exec, done)
 	select {
 	case <-hijacked:
 	case <-done:

@@ -2,9 +2,13 @@ package wsgorilla
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 )
 
 // Close codes that standard clients reconnect on. graphql-ws (and Apollo
@@ -103,6 +107,19 @@ func OnClose(ctx context.Context, f func()) bool {
 // Served reports whether ctx belongs to a socket served by Detached.
 func Served(ctx context.Context) bool { return socketOf(ctx) != nil }
 
+// serve holds the conversation on the socket's own goroutine (Detached)
+// and closes done when it is over. Its frame is the bottom of what an
+// idle socket's reading goroutine keeps (see session.run).
+func (s *socket) serve(cfg *transport.Websocket, w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, done chan struct{}) {
+	defer close(done)
+	defer s.closed()
+	defer s.end()
+	if ss := accept(cfg, w, r, exec); ss != nil {
+		ss.run()
+		ss.finish()
+	}
+}
+
 // attach is called by Accept once the upgrade succeeded.
 func (s *socket) attach(c *conn) {
 	s.mu.Lock()
@@ -117,25 +134,10 @@ func (s *socket) current() *conn {
 	return s.conn
 }
 
-// refuse answers gqlgen's report of a failed read. gqlgen reports a
-// message it cannot decode (not JSON, an unknown type) as a read error
-// too, and leaves the conversation without a close frame; the only close
-// that follows is its generic 1000 from another goroutine, or none at
-// all. Reported on the reading goroutine, before gqlgen lets go of the
-// conversation, the refusal's code is the one that reaches the client.
-// When the read itself failed, gorilla has already sent whatever close
-// frame the failure called for (1002, 1009, the echo of the peer's
-// close), or the connection is gone.
-func (s *socket) refuse() {
-	if c := s.current(); c != nil && c.delivered.Load() {
-		c.refuseMessage()
-	}
-}
-
-// end runs once gqlgen is done with the conversation. Not every way out
-// of it closes the connection: gqlgen returns silently from a
-// connection_init whose payload is not an object. What it leaves open is
-// refused like a message it could not decode, then dropped.
+// end runs once the conversation is over. Not every way out of it
+// closes the connection (a refusal leaves its close frame on the way and
+// the connection open): what is still open is refused, the peer's answer
+// awaited for a moment, then the connection dropped.
 func (s *socket) end() {
 	c := s.current()
 	if c == nil {

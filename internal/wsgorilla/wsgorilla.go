@@ -1,10 +1,12 @@
-// Package wsgorilla plugs github.com/gorilla/websocket into gqlgen's
-// websocket transport (transport.Websocket.Implementation).
+// Package wsgorilla serves GraphQL over websockets with
+// github.com/gorilla/websocket: the server's transport (Detached, which
+// speaks graphql-transport-ws and the legacy graphql-ws itself, for what
+// an idle subscriber costs), and an Implementation that also plugs
+// gorilla into gqlgen's own transport.Websocket.
 //
-// gqlgen only drives the GraphQL sub-protocols; everything that is a
-// property of the socket itself lives here: which browser origins may open
-// a socket, how long a write may block, how large a message may be, and
-// when a silent peer is given up on.
+// Everything that is a property of the socket itself lives here: which
+// browser origins may open a socket, how long a write may block, how
+// large a message may be, and when a silent peer is given up on.
 package wsgorilla
 
 import (
@@ -160,7 +162,7 @@ func (i *Implementation) CheckOrigin(r *http.Request) bool {
 // result is read by gqlgen as legacy graphql-ws, as with its own adapter.
 func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	up := websocket.Upgrader{
-		ReadBufferSize:   readBufferSize,
+		ReadBufferSize:   0, // gorilla reuses the reader Hijack returns
 		WriteBufferSize:  writeBufferSize,
 		WriteBufferPool:  &writeBuffers,
 		HandshakeTimeout: i.writeTimeout,
@@ -168,11 +170,13 @@ func (i *Implementation) Accept(w http.ResponseWriter, r *http.Request, options 
 		CheckOrigin:      i.CheckOrigin,
 		Error:            handshakeError,
 	}
-	ws, err := up.Upgrade(releaseHTTPBuffers{w}, r, options.ResponseHeader)
+	rw := &releaseHTTPBuffers{ResponseWriter: w}
+	ws, err := up.Upgrade(rw, r, options.ResponseHeader)
 	if err != nil {
 		return nil, err
 	}
 	c := &conn{ws: ws, writeTimeout: i.writeTimeout, done: make(chan struct{})}
+	c.watchReads(rw.br, ws.NetConn())
 	if i.connError != nil {
 		ctx := r.Context()
 		c.connError = func(msg string) map[string]any { return i.connError(ctx, msg) }
@@ -204,19 +208,24 @@ func handshakeError(w http.ResponseWriter, _ *http.Request, status int, _ error)
 // nothing reads or writes through them after the hijack. gorilla could
 // reuse them, but then every idle socket keeps a 4 KiB write buffer
 // instead of borrowing one from writeBuffers.
-type releaseHTTPBuffers struct{ http.ResponseWriter }
+type releaseHTTPBuffers struct {
+	http.ResponseWriter
+	br *bufio.Reader // the socket's read buffer, given to gorilla
+}
 
 // Hijack empties the buffers net/http gives away (after a hijack they are
-// the caller's, and net/http never touches them again) and returns fresh,
-// minimal ones; gorilla allocates its own reader (readBufferSize) and
-// takes writes from the pool. Bytes the client sent early are left alone:
-// gorilla refuses such a handshake anyway.
-func (h releaseHTTPBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+// the caller's, and net/http never touches them again) and returns fresh
+// ones: the socket's read buffer (readBufferSize), which gorilla reuses
+// as its own and conn looks into (see conn.awaitData), and a minimal
+// writer, since gorilla takes writes from the pool. Bytes the client sent
+// early are left alone: gorilla refuses such a handshake anyway.
+func (h *releaseHTTPBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil || brw == nil || brw.Reader.Buffered() > 0 {
 		return c, brw, err
 	}
 	*brw.Reader = bufio.Reader{}
 	*brw.Writer = bufio.Writer{}
-	return c, bufio.NewReadWriter(bufio.NewReaderSize(c, 16), bufio.NewWriterSize(c, 16)), nil
+	h.br = bufio.NewReaderSize(c, readBufferSize)
+	return c, bufio.NewReadWriter(h.br, bufio.NewWriterSize(c, 16)), nil
 }
