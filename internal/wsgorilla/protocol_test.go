@@ -41,17 +41,7 @@ func TestConversationOutOfOrder(t *testing.T) {
 				handshake(t, c)
 				<-inits
 			}
-			for _, f := range tc.frames {
-				if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_ = c.SetReadDeadline(time.Now().Add(guard))
-			_, err := readUntilClosed(c)
-			var ce *websocket.CloseError
-			if !errors.As(err, &ce) || ce.Code != tc.want {
-				t.Fatalf("closed with %v, want %d", err, tc.want)
-			}
+			expectClose(t, c, tc.frames, tc.want)
 		})
 	}
 }
@@ -62,21 +52,8 @@ func TestConversationOutOfOrder(t *testing.T) {
 func TestConnectionInitTimeout(t *testing.T) {
 	for proto, want := range map[string]int{transportWS: closeInitTimeout, legacyWS: websocket.CloseProtocolError} {
 		t.Run(proto, func(t *testing.T) {
-			impl, err := New(Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := testserver.New()
-			h.AddTransport(Detached{Websocket: transport.Websocket{Implementation: impl, InitTimeout: 100 * time.Millisecond}})
-			srv := httptest.NewServer(h)
-			t.Cleanup(srv.Close)
-			c := mustDial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), proto, "")
-			_ = c.SetReadDeadline(time.Now().Add(guard))
-			_, err = readUntilClosed(c)
-			var ce *websocket.CloseError
-			if !errors.As(err, &ce) || ce.Code != want {
-				t.Fatalf("closed with %v, want %d", err, want)
-			}
+			_, url := serveDetached(t, transport.Websocket{InitTimeout: 100 * time.Millisecond})
+			expectClose(t, mustDial(t, url, proto, ""), nil, want)
 		})
 	}
 }
@@ -86,18 +63,11 @@ func TestConnectionInitTimeout(t *testing.T) {
 func TestInitRefusedWithItsCode(t *testing.T) {
 	for _, proto := range []string{transportWS, legacyWS} {
 		t.Run(proto, func(t *testing.T) {
-			impl, err := New(Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := testserver.New()
-			h.AddTransport(Detached{Websocket: transport.Websocket{Implementation: impl,
+			_, url := serveDetached(t, transport.Websocket{
 				InitFunc: func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 					return ctx, nil, Refused{Code: CloseReauthenticate, Reason: "invalid or expired token"}
-				}}})
-			srv := httptest.NewServer(h)
-			t.Cleanup(srv.Close)
-			c := mustDial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), proto, "")
+				}})
+			c := mustDial(t, url, proto, "")
 			send(t, c, message{Type: "connection_init", Payload: json.RawMessage(`{}`)})
 			_ = c.SetReadDeadline(time.Now().Add(guard))
 			seen, err := readUntilClosed(c)
@@ -118,19 +88,11 @@ func TestInitRefusedWithItsCode(t *testing.T) {
 // are told from any other test's by a profiler label, which connection_init
 // sets on the reader and the goroutines it starts inherit.
 func TestAnIdleSubscriberKeepsTwoGoroutines(t *testing.T) {
-	impl, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := testserver.New()
-	h.AddTransport(Detached{Websocket: transport.Websocket{Implementation: impl,
+	_, url := serveDetached(t, transport.Websocket{
 		InitFunc: func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("socket", "idle subscriber")))
 			return ctx, nil, nil
-		}}})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+		}})
 	const n = 20
 	for i := range n {
 		c := mustDial(t, url, transportWS, "")
@@ -166,4 +128,20 @@ func labelled(t *testing.T, value string) int {
 		}
 	}
 	return total
+}
+
+// serveDetached serves Detached configured by cfg, with an
+// Implementation of this package, and returns its websocket URL.
+func serveDetached(t *testing.T, cfg transport.Websocket) (*testserver.TestServer, string) {
+	t.Helper()
+	impl, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Implementation = impl
+	h := testserver.New()
+	h.AddTransport(Detached{Websocket: cfg})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return h, "ws" + strings.TrimPrefix(srv.URL, "http")
 }

@@ -150,18 +150,11 @@ func TestDetachedRefusesWhatGqlgenCannotUse(t *testing.T) {
 					<-inits
 				}
 				sub := map[string]string{transportWS: "subscribe", legacyWS: "start"}[proto]
-				for _, f := range tc.frames {
-					f = strings.Replace(f, `"SUB"`, `"`+sub+`"`, 1)
-					if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
-						t.Fatal(err)
-					}
+				frames := make([]string, len(tc.frames))
+				for i, f := range tc.frames {
+					frames[i] = strings.Replace(f, `"SUB"`, `"`+sub+`"`, 1)
 				}
-				_ = c.SetReadDeadline(time.Now().Add(guard))
-				_, err := readUntilClosed(c)
-				var ce *websocket.CloseError
-				if !errors.As(err, &ce) || ce.Code != want {
-					t.Fatalf("closed with %v, want %d", err, want)
-				}
+				expectClose(t, c, frames, want)
 				if tc.init {
 					// The application still hears of it.
 					select {
@@ -191,6 +184,24 @@ func TestDetachedOrderlyCloseIsNotRefused(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
 		t.Fatalf("closed with %v, want %d", err, websocket.CloseNormalClosure)
 	}
+}
+
+// expectClose sends frames and reads until the server closes the
+// socket, which must be with code want; it returns what came before.
+func expectClose(t *testing.T, c *websocket.Conn, frames []string, want int) []message {
+	t.Helper()
+	for _, f := range frames {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(guard))
+	seen, err := readUntilClosed(c)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != want {
+		t.Fatalf("closed with %v, want %d", err, want)
+	}
+	return seen
 }
 
 func TestCloseSocketOutsideASocket(t *testing.T) {
