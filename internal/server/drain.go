@@ -56,7 +56,9 @@ func (d *Drainer) track(ctx context.Context) (context.Context, bool) {
 	}
 	// Neither way costs a goroutine waiting on Done; a Detached socket's
 	// costs a slice entry instead of a context node (see OnClose).
-	if !detached || !wsgorilla.OnClose(ctx, forget) {
+	if detached {
+		wsgorilla.OnClose(ctx, forget)
+	} else {
 		context.AfterFunc(ctx, forget)
 	}
 	return ctx, true

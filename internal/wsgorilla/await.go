@@ -26,7 +26,7 @@ func (c *conn) watchReads(br *bufio.Reader, nc net.Conn) {
 	if err != nil {
 		return
 	}
-	c.br, c.raw, c.peek = br, raw, peekFunc
+	c.br, c.raw = br, raw
 }
 
 // awaitData returns once gorilla has something to read: bytes buffered,
@@ -36,5 +36,5 @@ func (c *conn) awaitData() {
 	if c.raw == nil || c.br.Buffered() > 0 {
 		return
 	}
-	_ = c.raw.Read(c.peek)
+	_ = c.raw.Read(peekFunc)
 }

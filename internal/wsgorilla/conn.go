@@ -50,11 +50,10 @@ type conn struct {
 	// connError gives a connection_error's extensions (Options).
 	connError func(message string) map[string]any
 
-	// See awaitData: the read buffer gorilla reads through, the
-	// connection's descriptor and the look taken at it.
-	br   *bufio.Reader
-	raw  syscall.RawConn
-	peek func(fd uintptr) bool
+	// See awaitData: the read buffer gorilla reads through and the
+	// connection's descriptor.
+	br  *bufio.Reader
+	raw syscall.RawConn
 }
 
 var (
@@ -84,6 +83,10 @@ func (c *conn) NextReader() (int, io.Reader, error) {
 // WriteJSON marshals before touching the socket: gorilla's own WriteJSON
 // streams into an open frame, so an encoding error would leave a truncated
 // message on the wire.
+//
+// It is what gqlgen's transport writes through, and mends two of gqlgen's
+// frames on the way (see codelessInvalidJSON, withConnectionErrorCode);
+// Detached's conversation writes its own frames whole (send).
 func (c *conn) WriteJSON(v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -96,12 +99,26 @@ func (c *conn) WriteJSON(v any) error {
 	if c.connError != nil {
 		data = withConnectionErrorCode(data, c.connError)
 	}
+	return c.write(data)
+}
+
+// send writes v as one text message.
+func (c *conn) send(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.write(data)
+}
+
+// write sends data as one text message.
+func (c *conn) write(data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	// A peer that stops reading fills its TCP window and would block this
 	// write, and every writer queued behind writeMu, forever.
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	err = c.ws.WriteMessage(websocket.TextMessage, data)
+	err := c.ws.WriteMessage(websocket.TextMessage, data)
 	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 		// gorilla's write errors are permanent, but gqlgen only reports
 		// them and keeps its subscriptions running. Closing the socket fails

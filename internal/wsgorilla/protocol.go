@@ -148,7 +148,7 @@ func decode(r io.Reader) (message, error) {
 	return m, nil
 }
 
-func (s *session) send(m message) { _ = s.c.WriteJSON(m) }
+func (s *session) send(m message) { _ = s.c.send(m) }
 
 // refuse closes the socket over a message it cannot use, and tells the
 // configuration's ErrorFunc, as a read error.
@@ -234,8 +234,16 @@ func (s *session) keepAlive() {
 	s.mu.Unlock()
 }
 
+// connectionError sends the legacy protocol's connection_error, with the
+// extensions Options.ConnectionError gives its message.
 func (s *session) connectionError(msg string) {
-	payload, _ := json.Marshal(map[string]string{"message": msg})
+	p := map[string]any{"message": msg}
+	if s.c.connError != nil {
+		if ext := s.c.connError(msg); len(ext) > 0 {
+			p["extensions"] = ext
+		}
+	}
+	payload, _ := json.Marshal(p)
 	s.send(message{Type: "connection_error", Payload: payload})
 }
 
