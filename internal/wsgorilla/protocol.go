@@ -395,15 +395,15 @@ func (s *session) ended(ctx context.Context, cancel context.CancelFunc, id strin
 }
 
 func (s *session) sendResponse(id string, r *graphql.Response) {
-	payload, err := json.Marshal(r)
-	if err != nil {
-		panic(err)
-	}
 	t := "next"
 	if s.legacy {
 		t = "data"
 	}
-	s.send(message{Type: t, ID: id, Payload: payload})
+	frame, err := responseFrame(id, t, r)
+	if err != nil {
+		panic(err)
+	}
+	_ = s.c.write(frame)
 }
 
 // sendErrors sends an error message, its payload a list of errors in
