@@ -115,10 +115,37 @@ func (c *conn) send(v any) error {
 func (c *conn) write(data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	// A peer that stops reading fills its TCP window and would block this
-	// write, and every writer queued behind writeMu, forever.
+	c.armWriteDeadline()
+	return c.wrote(c.ws.WriteMessage(websocket.TextMessage, data))
+}
+
+// writeResult sends a plain result's frame (writeResultFrame) straight
+// into gorilla's write buffer: no frame is put together on the heap for
+// each of a fan-out's sockets.
+func (c *conn) writeResult(id, typ string, data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.armWriteDeadline()
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return c.wrote(err)
+	}
+	err = writeResultFrame(w.(frameWriter), id, typ, data)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return c.wrote(err)
+}
+
+// armWriteDeadline bounds the next write: a peer that stops reading
+// fills its TCP window and would block it, and every writer queued behind
+// writeMu, forever. Called with writeMu held.
+func (c *conn) armWriteDeadline() {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	err := c.ws.WriteMessage(websocket.TextMessage, data)
+}
+
+// wrote closes the socket after a failed write and returns err.
+func (c *conn) wrote(err error) error {
 	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 		// gorilla's write errors are permanent, but gqlgen only reports
 		// them and keeps its subscriptions running. Closing the socket fails

@@ -1,38 +1,56 @@
 package wsgorilla
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// responseFrame is the next (or legacy data) message carrying r. A plain
-// result, data and nothing else, is put together around the data gqlgen
-// has already encoded: json.Marshal would scan those bytes twice more per
-// socket (the response's raw data, then the envelope's raw payload), and a
-// fan-out sends the one shared response to thousands of sockets.
+// responseFrame is the next (or legacy data) message carrying r, for
+// what is not a plain result (see writeResult).
 func responseFrame(id, typ string, r *graphql.Response) ([]byte, error) {
-	if !plainResult(r) || !plainString(id) || !plainString(typ) {
-		payload, err := json.Marshal(r)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(message{Type: typ, ID: id, Payload: payload})
+	if plainFrame(id, typ, r) {
+		var b bytes.Buffer
+		_ = writeResultFrame(&b, id, typ, r.Data)
+		return b.Bytes(), nil
 	}
-	const head, mid = `{"payload":{"data":`, `}`
-	b := make([]byte, 0, len(head)+len(r.Data)+len(mid)+len(id)+len(typ)+24)
-	b = append(b, head...)
-	b = append(b, r.Data...)
-	b = append(b, mid...)
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(message{Type: typ, ID: id, Payload: payload})
+}
+
+// plainFrame reports whether r's frame can be written around its data
+// (writeResultFrame) and still read exactly as encoding/json writes it.
+func plainFrame(id, typ string, r *graphql.Response) bool {
+	return plainResult(r) && plainString(id) && plainString(typ)
+}
+
+type frameWriter interface {
+	io.Writer
+	io.StringWriter
+}
+
+// writeResultFrame writes a plain result's frame around the data gqlgen
+// has already encoded. json.Marshal would scan those bytes twice more per
+// socket (the response's raw data, then the envelope's raw payload), and a
+// fan-out sends one shared response to thousands of sockets.
+func writeResultFrame(w frameWriter, id, typ string, data []byte) error {
+	_, _ = w.WriteString(`{"payload":{"data":`)
+	_, _ = w.Write(data)
+	_, _ = w.WriteString(`}`)
 	if id != "" {
-		b = append(b, `,"id":"`...)
-		b = append(b, id...)
-		b = append(b, '"')
+		_, _ = w.WriteString(`,"id":"`)
+		_, _ = w.WriteString(id)
+		_, _ = w.WriteString(`"`)
 	}
-	b = append(b, `,"type":"`...)
-	b = append(b, typ...)
-	b = append(b, `"}`...)
-	return b, nil
+	_, _ = w.WriteString(`,"type":"`)
+	_, _ = w.WriteString(typ)
+	_, err := w.WriteString(`"}`)
+	return err
 }
 
 // plainResult reports whether r is data alone, which encodes as

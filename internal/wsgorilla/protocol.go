@@ -399,6 +399,10 @@ func (s *session) sendResponse(id string, r *graphql.Response) {
 	if s.legacy {
 		t = "data"
 	}
+	if plainFrame(id, t, r) {
+		_ = s.c.writeResult(id, t, r.Data)
+		return
+	}
 	frame, err := responseFrame(id, t, r)
 	if err != nil {
 		panic(err)
