@@ -392,8 +392,12 @@ type results struct {
 	ConnectP99   time.Duration `json:"connect_p99"`
 	ConnectMax   time.Duration `json:"connect_max"`
 	ConnectTotal time.Duration `json:"connect_total"`
-	LiveAfter    time.Duration `json:"live_after"` // from the first dial until every subscription had an event
-	NotLive      int           `json:"not_live"`
+	// Of the connect time, the dial to the server's 101 answer.
+	UpgradeP50 time.Duration `json:"upgrade_p50"`
+	UpgradeP99 time.Duration `json:"upgrade_p99"`
+	UpgradeMax time.Duration `json:"upgrade_max"`
+	LiveAfter  time.Duration `json:"live_after"` // from the first dial until every subscription had an event
+	NotLive    int           `json:"not_live"`
 
 	RSSBeforeKiB     [2]int64         `json:"rss_before_kib"`
 	RSSAfterKiB      [2]int64         `json:"rss_after_kib"`
@@ -553,7 +557,7 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	defer stopClients(clients)
 
-	var connUS []int64
+	var connUS, upUS []int64
 	var firstDial, lastAck int64
 	for _, c := range clients {
 		var rep connectedReport
@@ -568,6 +572,7 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 		res.ConnErrors = append(res.ConnErrors, rep.Errors...)
 		connUS = append(connUS, rep.ConnectUS...)
+		upUS = append(upUS, rep.UpgradeUS...)
 		if firstDial == 0 || (rep.FirstDial != 0 && rep.FirstDial < firstDial) {
 			firstDial = rep.FirstDial
 		}
@@ -575,6 +580,8 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	cd := summarize(connUS)
 	res.ConnectP50, res.ConnectP99, res.ConnectMax = cd.P50, cd.P99, cd.Max
+	ud := summarize(upUS)
+	res.UpgradeP50, res.UpgradeP99, res.UpgradeMax = ud.P50, ud.P99, ud.Max
 	if lastAck > firstDial {
 		res.ConnectTotal = time.Duration(lastAck - firstDial)
 	}
@@ -1010,6 +1017,8 @@ func (r *results) print(w io.Writer, o options) {
 	p("connect        p50 %s  p99 %s  max %s  all acked in %s; all live after %s (%d never live)",
 		ms(r.ConnectP50), ms(r.ConnectP99), ms(r.ConnectMax), r.ConnectTotal.Round(time.Millisecond),
 		r.LiveAfter.Round(time.Millisecond), r.NotLive)
+	p("  upgrade      p50 %s  p99 %s  max %s  (of the above, the dial to the server's 101 answer)",
+		ms(r.UpgradeP50), ms(r.UpgradeP99), ms(r.UpgradeMax))
 	for i, name := range []string{"A", "B"} {
 		p("replica %s      RSS %s -> %s (%s after events), %d threads; %.1f KiB per connection; CPU %.1fs connecting, %.1fs delivering",
 			name, mib(r.RSSBeforeKiB[i]), mib(r.RSSAfterKiB[i]), mib(r.RSSEndKiB[i]), r.Threads[i], r.KiBPerConn[i],

@@ -65,6 +65,7 @@ type connectedReport struct {
 	FirstDial  int64    `json:"first_dial"` // unix ns
 	LastAck    int64    `json:"last_ack"`   // unix ns
 	ConnectUS  []int64  `json:"connect_us"` // dial to connection_ack, per acked connection
+	UpgradeUS  []int64  `json:"upgrade_us"` // of ConnectUS, dial to the 101 answer
 }
 
 // eventReport answers await.
@@ -226,7 +227,8 @@ func (w *worker) connectAll(ctx context.Context) connectedReport {
 	}
 	initMsg, subMsg, patientSub := initFor(w.token), subFor(subscription), subFor(patientSubscription)
 
-	rep := connectedReport{PerReplica: make([]int, len(w.f.servers)), ConnectUS: make([]int64, 0, w.f.conns)}
+	rep := connectedReport{PerReplica: make([]int, len(w.f.servers)), ConnectUS: make([]int64, 0, w.f.conns),
+		UpgradeUS: make([]int64, 0, w.f.conns)}
 	var mu sync.Mutex
 	sem := make(chan struct{}, w.f.concurrency)
 	var wg sync.WaitGroup
@@ -250,7 +252,7 @@ func (w *worker) connectAll(ctx context.Context) connectedReport {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			c, err := w.handshake(ctx, d, w.f.servers[replica], hello, sub)
+			c, upgraded, err := w.handshake(ctx, d, w.f.servers[replica], hello, sub)
 			end := time.Now()
 			<-sem
 			mu.Lock()
@@ -271,6 +273,7 @@ func (w *worker) connectAll(ctx context.Context) connectedReport {
 			}
 			rep.PerReplica[replica]++
 			rep.ConnectUS = append(rep.ConnectUS, end.Sub(start).Microseconds())
+			rep.UpgradeUS = append(rep.UpgradeUS, upgraded.Sub(start).Microseconds())
 			rep.LastAck = max(rep.LastAck, end.UnixNano())
 			wc := &wconn{ws: c, replica: replica, patient: patient}
 			w.conns[i] = wc
@@ -298,20 +301,22 @@ func (w *worker) patientAt(i int) (int, bool) {
 	return i / stride, true
 }
 
-// handshake dials, authenticates, waits for connection_ack and subscribes.
-func (w *worker) handshake(ctx context.Context, d *websocket.Dialer, server string, initMsg, subMsg []byte) (*websocket.Conn, error) {
+// handshake dials, authenticates, waits for connection_ack and subscribes;
+// upgraded is when the server's 101 answer arrived.
+func (w *worker) handshake(ctx context.Context, d *websocket.Dialer, server string, initMsg, subMsg []byte) (c *websocket.Conn, upgraded time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, res, err := d.DialContext(ctx, "ws://"+server+"/graphql", http.Header{})
+	upgraded = time.Now()
 	if err != nil {
 		if res != nil {
-			return nil, fmt.Errorf("dial %s: %w (HTTP %d)", server, err, res.StatusCode)
+			return nil, upgraded, fmt.Errorf("dial %s: %w (HTTP %d)", server, err, res.StatusCode)
 		}
-		return nil, fmt.Errorf("dial %s: %w", server, err)
+		return nil, upgraded, fmt.Errorf("dial %s: %w", server, err)
 	}
-	fail := func(err error) (*websocket.Conn, error) {
+	fail := func(err error) (*websocket.Conn, time.Time, error) {
 		c.Close()
-		return nil, err
+		return nil, upgraded, err
 	}
 	if err := c.WriteMessage(websocket.TextMessage, initMsg); err != nil {
 		return fail(err)
@@ -345,7 +350,7 @@ func (w *worker) handshake(ctx context.Context, d *websocket.Dialer, server stri
 	if err := c.WriteMessage(websocket.TextMessage, subMsg); err != nil {
 		return fail(err)
 	}
-	return c, nil
+	return c, upgraded, nil
 }
 
 var (
