@@ -119,6 +119,10 @@ type Hub struct {
 	notify chan struct{}
 	ready  chan struct{}
 
+	// horizons is the horizon as new subscriptions read it, shared by
+	// those that start together (see fresh).
+	horizons *fresh[horizon]
+
 	// MaxHold, when set before Run, replaces DefaultMaxHold.
 	MaxHold time.Duration
 
@@ -141,8 +145,15 @@ func NewHub(client *ent.Client, db *sql.DB, dsn string, log *slog.Logger) *Hub {
 		wake:   make(chan struct{}, 1),
 		notify: make(chan struct{}, 1),
 		ready:  make(chan struct{}),
+		horizons: &fresh[horizon]{timeout: horizonReadTimeout,
+			read: func(ctx context.Context) (horizon, error) { return settledHorizon(ctx, db) }},
 	}
 }
+
+// horizonReadTimeout bounds a horizon read that new subscriptions share
+// (Snapshot): settling waits a second at the most, the rest is two
+// statements.
+const horizonReadTimeout = 10 * time.Second
 
 // ListenerName is the application_name of the listening connection, so
 // operators (and tests) can find it in pg_stat_activity.
@@ -534,8 +545,9 @@ func (p Position) Delivered(e *ent.Event) bool {
 func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*ent.Event, error) {
 	ctx = viewer.SystemContext(ctx)
 	// The horizon is read before the snapshot is taken, so that every
-	// event numbered below it is in the snapshot.
-	hz, err := settledHorizon(ctx, h.db)
+	// event numbered below it is in the snapshot; and after the caller
+	// registered its subscriber (a shared read started after this call).
+	hz, err := h.horizons.get(ctx)
 	if err != nil {
 		return Position{}, nil, err
 	}
