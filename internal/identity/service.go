@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent/patient"
 	"github.com/healthmed/healthmed/internal/acctoken"
 	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/fresh"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/validate"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -56,6 +57,8 @@ type Service struct {
 
 	liveMu sync.Mutex
 	live   map[string]time.Time // sign-ins recently found live
+	// checks are the look-ups of sign-ins in progress (familyCheck).
+	checks map[string]*fresh.Reads[bool]
 }
 
 // LoginDoctor signs a doctor in by CRM and password.

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/clock"
+	"github.com/healthmed/healthmed/internal/fresh"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
 	"github.com/healthmed/healthmed/internal/viewer"
@@ -318,12 +319,36 @@ func (s *Service) signedOut(sys context.Context, family string) (bool, error) {
 	if s.recentlyLive(family) {
 		return false, nil
 	}
-	out, err := familyEnded(sys, s.Client, family)
+	out, err := s.familyCheck(family).Get(sys)
 	if err != nil || out {
 		return out, err
 	}
 	s.rememberLive(family)
 	return false, nil
+}
+
+// familyCheck is the look-up of family's sign-in that the checks asked
+// at the same time share (fresh.Reads: each gets one that began after it
+// asked, so a sign-out before the check is seen). Without it, when the
+// pool is what a thousand sockets of one screen wall queue for, every
+// check made while the first waits for a connection misses the remembered
+// answer and queues a query of its own.
+func (s *Service) familyCheck(family string) *fresh.Reads[bool] {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if r, ok := s.checks[family]; ok {
+		return r
+	}
+	if s.checks == nil || len(s.checks) >= maxChecksKept {
+		// A look-up is only shared while it runs: starting afresh loses
+		// nothing but the sharing of those in progress.
+		s.checks = map[string]*fresh.Reads[bool]{}
+	}
+	r := &fresh.Reads[bool]{Timeout: familyCheckTimeout, Read: func(ctx context.Context) (bool, error) {
+		return familyEnded(viewer.SystemContext(ctx), s.Client, family)
+	}}
+	s.checks[family] = r
+	return r
 }
 
 // recentlyLive reports whether the sign-in family was found live (its
@@ -361,4 +386,9 @@ func familyEnded(sys context.Context, db *ent.Client, family string) (bool, erro
 const (
 	liveFor       = time.Second
 	maxLiveCached = 100_000
+	// maxChecksKept bounds the sign-ins with a shared look-up kept.
+	maxChecksKept = 10_000
+	// familyCheckTimeout bounds a shared look-up, which runs under none
+	// of its callers' contexts.
+	familyCheckTimeout = 10 * time.Second
 )

@@ -17,6 +17,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/ent/event"
 	"github.com/healthmed/healthmed/ent/predicate"
+	"github.com/healthmed/healthmed/internal/fresh"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -120,8 +121,9 @@ type Hub struct {
 	ready  chan struct{}
 
 	// horizons is the horizon as new subscriptions read it, shared by
-	// those that start together (see fresh).
-	horizons *fresh[horizon]
+	// those that start together: a connection storm would otherwise scan
+	// pg_locks once per subscription.
+	horizons *fresh.Reads[horizon]
 
 	// MaxHold, when set before Run, replaces DefaultMaxHold.
 	MaxHold time.Duration
@@ -145,8 +147,8 @@ func NewHub(client *ent.Client, db *sql.DB, dsn string, log *slog.Logger) *Hub {
 		wake:   make(chan struct{}, 1),
 		notify: make(chan struct{}, 1),
 		ready:  make(chan struct{}),
-		horizons: &fresh[horizon]{timeout: horizonReadTimeout,
-			read: func(ctx context.Context) (horizon, error) { return settledHorizon(ctx, db) }},
+		horizons: &fresh.Reads[horizon]{Timeout: horizonReadTimeout,
+			Read: func(ctx context.Context) (horizon, error) { return settledHorizon(ctx, db) }},
 	}
 }
 
@@ -547,7 +549,7 @@ func (h *Hub) Snapshot(ctx context.Context, k Key, from *Cursor) (Position, []*e
 	// The horizon is read before the snapshot is taken, so that every
 	// event numbered below it is in the snapshot; and after the caller
 	// registered its subscriber (a shared read started after this call).
-	hz, err := h.horizons.get(ctx)
+	hz, err := h.horizons.Get(ctx)
 	if err != nil {
 		return Position{}, nil, err
 	}

@@ -1,4 +1,4 @@
-package live
+package fresh
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-func TestFreshReadStartsAfterItsCaller(t *testing.T) {
+func TestReadStartsAfterItsCaller(t *testing.T) {
 	var started atomic.Int64 // reads begun
 	release := make(chan struct{})
-	f := &fresh[int64]{timeout: time.Second, read: func(context.Context) (int64, error) {
+	f := &Reads[int64]{Timeout: time.Second, Read: func(context.Context) (int64, error) {
 		n := started.Add(1)
 		<-release
 		return n, nil
@@ -20,7 +20,7 @@ func TestFreshReadStartsAfterItsCaller(t *testing.T) {
 	// The first caller's read is held; callers arriving meanwhile must not
 	// get it, since it started before they asked.
 	first := make(chan int64)
-	go func() { v, _ := f.get(context.Background()); first <- v }()
+	go func() { v, _ := f.Get(context.Background()); first <- v }()
 	for started.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -28,7 +28,7 @@ func TestFreshReadStartsAfterItsCaller(t *testing.T) {
 	got := make([]int64, 50)
 	for i := range got {
 		wg.Add(1)
-		go func() { defer wg.Done(); got[i], _ = f.get(context.Background()) }()
+		go func() { defer wg.Done(); got[i], _ = f.Get(context.Background()) }()
 	}
 	time.Sleep(20 * time.Millisecond) // let them all join the next round
 	close(release)
@@ -46,10 +46,10 @@ func TestFreshReadStartsAfterItsCaller(t *testing.T) {
 	}
 }
 
-func TestFreshReadErrorsAndCancellation(t *testing.T) {
+func TestReadErrorsAndCancellation(t *testing.T) {
 	boom := errors.New("boom")
 	hold := make(chan struct{})
-	f := &fresh[int]{timeout: time.Second, read: func(ctx context.Context) (int, error) {
+	f := &Reads[int]{Timeout: time.Second, Read: func(ctx context.Context) (int, error) {
 		select {
 		case <-hold:
 			return 0, boom
@@ -59,11 +59,11 @@ func TestFreshReadErrorsAndCancellation(t *testing.T) {
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := f.get(ctx); !errors.Is(err, context.Canceled) {
+	if _, err := f.Get(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: %v", err)
 	}
 	close(hold)
-	if _, err := f.get(context.Background()); !errors.Is(err, boom) {
+	if _, err := f.Get(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("the read's error: %v, want boom", err)
 	}
 	// Rounds end: a read is running only while someone waits for one.
@@ -76,12 +76,12 @@ func TestFreshReadErrorsAndCancellation(t *testing.T) {
 	}
 }
 
-func TestFreshReadTimesOutUnderNoCaller(t *testing.T) {
-	f := &fresh[int]{timeout: 10 * time.Millisecond, read: func(ctx context.Context) (int, error) {
+func TestReadTimesOutUnderNoCaller(t *testing.T) {
+	f := &Reads[int]{Timeout: 10 * time.Millisecond, Read: func(ctx context.Context) (int, error) {
 		<-ctx.Done()
 		return 0, ctx.Err()
 	}}
-	if _, err := f.get(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := f.Get(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the read's own deadline", err)
 	}
 }
