@@ -1,21 +1,16 @@
 package wsgorilla
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// responseFrame is the next (or legacy data) message carrying r, for
-// what is not a plain result (see writeResult).
-func responseFrame(id, typ string, r *graphql.Response) ([]byte, error) {
-	if plainFrame(id, typ, r) {
-		var b bytes.Buffer
-		_ = writeResultFrame(&b, id, typ, r.Data)
-		return b.Bytes(), nil
-	}
+// marshalledFrame is the next (or legacy data) message carrying r,
+// encoded by encoding/json: for what is not a plain result (plainFrame,
+// writeResult).
+func marshalledFrame(id, typ string, r *graphql.Response) ([]byte, error) {
 	payload, err := json.Marshal(r)
 	if err != nil {
 		return nil, err

@@ -403,7 +403,7 @@ func (s *session) sendResponse(id string, r *graphql.Response) {
 		_ = s.c.writeResult(id, t, r.Data)
 		return
 	}
-	frame, err := responseFrame(id, t, r)
+	frame, err := marshalledFrame(id, t, r)
 	if err != nil {
 		panic(err)
 	}
