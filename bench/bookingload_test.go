@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/healthmed/healthmed/bench/serverproc"
 	"github.com/healthmed/healthmed/bench/workload"
 	"github.com/healthmed/healthmed/internal/auth"
@@ -174,7 +176,7 @@ func TestBookingLoad(t *testing.T) {
 	if _, _, err := run(2 * time.Second); err != nil { // warm the pool and the caches
 		t.Fatal(err)
 	}
-	scansBefore, err := eventScans(ctx, db)
+	scansBefore, err := tableScans(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +195,24 @@ func TestBookingLoad(t *testing.T) {
 	srv, pg := after.server-before.server, after.pgTotal(before)
 	// The statistics reach the shared counters within a second or so.
 	time.Sleep(1500 * time.Millisecond)
-	scansAfter, err := eventScans(ctx, db)
+	scansAfter, err := tableScans(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
+	perBooking := func(table string, i int) float64 {
+		return float64(scansAfter[table][i]-scansBefore[table][i]) / float64(max(n, 1))
+	}
 	t.Logf("reads of the events table per booking (the live hub's and the numbering trigger's): %.2f index scans, %.2f whole-table scans",
-		float64(scansAfter[0]-scansBefore[0])/float64(max(n, 1)), float64(scansAfter[1]-scansBefore[1])/float64(max(n, 1)))
+		perBooking("events", 0), perBooking("events", 1))
+	// The booking's transaction runs generic plans (planned once per
+	// connection, not for each booking's values): none of them may read
+	// a whole table.
+	for _, table := range bookingTables {
+		if whole := scansAfter[table][1] - scansBefore[table][1]; whole > 0 {
+			t.Errorf("%d whole-table reads of %s during %d bookings (%.2f index scans per booking)",
+				whole, table, n, perBooking(table, 0))
+		}
+	}
 	t.Logf("distinct slots, %d patients booking at once: %.0f bookings/s; p50 %.1f ms, p95 %.1f ms, p99 %.1f ms; "+
 		"CPU per booking: server %d µs + PostgreSQL %d µs = %d µs (%d bookings in %s)",
 		loadPatients, float64(n)/elapsed.Seconds(), ms(percentile(lat, 50)), ms(percentile(lat, 95)), ms(percentile(lat, 99)),
@@ -393,11 +407,30 @@ func sampleWaits(ctx context.Context, db *sql.DB, dbName string) func() string {
 	}
 }
 
-// eventScans reads the index scans and the whole-table scans of the
-// events table so far.
-func eventScans(ctx context.Context, db *sql.DB) ([2]int64, error) {
-	var s [2]int64
-	err := db.QueryRowContext(ctx, `SELECT coalesce(idx_scan, 0), seq_scan FROM pg_stat_user_tables WHERE relname = 'events'`).
-		Scan(&s[0], &s[1])
-	return s, err
+// bookingTables are the tables a booking's statements and triggers read
+// or write, events included.
+var bookingTables = []string{"events", "doctors", "slots", "appointments", "insurance_plans",
+	"coverage_checks", "notifications", "waitlist_offers"}
+
+// tableScans reads the index scans and the whole-table scans of the
+// booking's tables so far.
+func tableScans(ctx context.Context, db *sql.DB) (map[string][2]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT relname, coalesce(idx_scan, 0), seq_scan FROM pg_stat_user_tables
+		WHERE relname = ANY($1)`, pq.Array(bookingTables))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	scans := map[string][2]int64{}
+	for rows.Next() {
+		var (
+			name string
+			s    [2]int64
+		)
+		if err := rows.Scan(&name, &s[0], &s[1]); err != nil {
+			return nil, err
+		}
+		scans[name] = s
+	}
+	return scans, rows.Err()
 }

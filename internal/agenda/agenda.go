@@ -63,3 +63,12 @@ func (s *Service) horizonMonths() int {
 // db returns the transaction of the current mutation, or the client for
 // reads.
 func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s.Client) }
+
+// GenericPlanMutations are the mutations whose transactions may run the
+// generic plans of their statements, planned once per connection rather
+// than for each call's values (db.GenericPlans): a booking's statements
+// and triggers read and write by key, so their values never change the
+// plan, and planning them was about two fifths of PostgreSQL's CPU per
+// booking. bench's TestBookingLoad fails if one of them reads a whole
+// table.
+var GenericPlanMutations = map[string]bool{"bookAppointment": true}

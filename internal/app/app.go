@@ -242,6 +242,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 			"registerPatient": {PerAddress: registrations},
 			"registerDoctor":  {PerAddress: registrations},
 		},
+		GenericPlans: agenda.GenericPlanMutations,
 	})
 	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {

@@ -20,8 +20,9 @@ import (
 // PostgreSQL plan every execution with its parameters' values, as for an
 // unnamed statement, so no query can drift to a generic plan that ignores
 // them (the distance estimates of the search depend on them). The doctor
-// search's statements, whose generic plans are checked, are the
-// exception they ask for (GenericPlans).
+// search's statements and the appointments' status transactions, whose
+// generic plans are checked, are the exceptions they ask for
+// (GenericPlans).
 func Open(dsn string) (*sql.DB, error) {
 	cfg, err := pq.NewConfig(dsn)
 	if err != nil {

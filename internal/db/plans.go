@@ -8,12 +8,15 @@ import (
 	"github.com/lib/pq"
 )
 
-// GenericPlans has the prepared statements run with ctx outside a
-// transaction execute their generic plan: PostgreSQL plans them once per
-// connection instead of at every execution. Planning the doctor search
-// costs about as much as running it; its statements' generic plans are
-// checked by the plan tests of bench. Every other statement keeps the
-// pool's plan_cache_mode (Open: planned for its arguments).
+// GenericPlans has the prepared statements run with ctx execute their
+// generic plan: PostgreSQL plans them once per connection instead of at
+// every execution. A transaction begun with ctx runs all of its
+// statements so, its triggers' included, whatever context each is then
+// run with. Planning the doctor search costs about as much as running
+// it, and planning was about two fifths of PostgreSQL's CPU per booking;
+// the generic plans of both are checked by the plan tests of bench.
+// Every other statement keeps the pool's plan_cache_mode (Open: planned
+// for its arguments).
 func GenericPlans(ctx context.Context) context.Context {
 	return context.WithValue(ctx, genericKey{}, true)
 }
@@ -26,19 +29,26 @@ const forceGeneric = "force_generic_plan"
 // needs. The setting is changed only when it differs from the session's,
 // one round trip that is rare while one kind of statement dominates a
 // connection's work. Never inside a transaction: a rollback would undo it
-// unseen, so a transaction runs in the pool's mode (BeginTx restores it).
+// unseen, so a transaction runs in the mode it was begun in (BeginTx).
 func (c *preparedConn) plan(ctx context.Context) error {
-	if c.inTx {
+	if c.inTx || c.mode == c.wanted(ctx) {
 		return nil
 	}
-	want := c.base
-	if g, _ := ctx.Value(genericKey{}).(bool); g {
-		want = forceGeneric
+	return c.setMode(ctx, c.wanted(ctx))
+}
+
+// AsksGenericPlans reports whether ctx was made by GenericPlans.
+func AsksGenericPlans(ctx context.Context) bool {
+	g, _ := ctx.Value(genericKey{}).(bool)
+	return g
+}
+
+// wanted is the plan_cache_mode of the statements run with ctx.
+func (c *preparedConn) wanted(ctx context.Context) string {
+	if AsksGenericPlans(ctx) {
+		return forceGeneric
 	}
-	if c.mode == want {
-		return nil
-	}
-	return c.setMode(ctx, want)
+	return c.base
 }
 
 func (c *preparedConn) setMode(ctx context.Context, mode string) error {
@@ -58,9 +68,11 @@ func (c *preparedConn) sawSetting(query string) {
 	}
 }
 
+// BeginTx sets the session's mode before BEGIN, where it outlives the
+// transaction however it ends.
 func (c *preparedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if c.mode != c.base {
-		if err := c.setMode(ctx, c.base); err != nil {
+	if want := c.wanted(ctx); c.mode != want {
+		if err := c.setMode(ctx, want); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/healthmed/healthmed/internal/db"
@@ -11,9 +12,9 @@ import (
 // TestGenericPlansOnlyWhereAsked: a statement run with db.GenericPlans
 // is planned once and runs its generic plan, whether kept by the
 // connection or prepared by database/sql (as db.Prepared does); every
-// other statement, and any statement inside a transaction, is still
-// planned for its arguments at each execution, also after a generic one
-// on the same connection and after a hand-written SET.
+// other statement is still planned for its arguments at each execution,
+// also after a generic one on the same connection and after a
+// hand-written SET. A transaction runs in the mode it was begun in.
 func TestGenericPlansOnlyWhereAsked(t *testing.T) {
 	d := testdb.New(t)
 	ctx := context.Background()
@@ -67,29 +68,50 @@ func TestGenericPlansOnlyWhereAsked(t *testing.T) {
 		t.Fatalf("the prepared statement: %d generic and %d custom plans, want 2 and 1", g, c)
 	}
 
-	// A transaction runs in the pool's mode, asked or not, and leaves
-	// the connection in it.
+	// A transaction runs in the mode it was begun in, whatever its
+	// statements ask, and the next statement sets its own mode again,
+	// after a rollback as after a commit.
+	modeIn := func(begin, stmt context.Context, end func(*sql.Tx) error) string {
+		t.Helper()
+		tx, err := conn.BeginTx(begin, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := tx.QueryRowContext(stmt, `SELECT current_setting($1)`, "plan_cache_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := end(tx); err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	rollback, commit := (*sql.Tx).Rollback, (*sql.Tx).Commit
 	run(generic, searchLike)
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
+	if mode := modeIn(ctx, generic, rollback); mode != "force_custom_plan" {
+		t.Fatalf("in a transaction begun without asking: %q", mode)
+	}
+	if mode := modeIn(generic, ctx, commit); mode != "force_generic_plan" {
+		t.Fatalf("in a transaction begun with GenericPlans: %q", mode)
+	}
+	_, before := plans(other)
+	run(ctx, other)
+	if _, after := plans(other); after != before+3 {
+		t.Fatalf("after a generic transaction's commit: %d custom plans for 3 runs", after-before)
+	}
+	if mode := modeIn(generic, ctx, rollback); mode != "force_generic_plan" {
+		t.Fatalf("in a transaction begun with GenericPlans: %q", mode)
 	}
 	var mode string
-	if err := tx.QueryRowContext(generic, `SELECT current_setting($1)`, "plan_cache_mode").Scan(&mode); err != nil || mode != "force_custom_plan" {
-		t.Fatalf("in a transaction: %q, %v", mode, err)
-	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
 	if err := conn.QueryRowContext(ctx, `SELECT current_setting($1)`, "plan_cache_mode").Scan(&mode); err != nil || mode != "force_custom_plan" {
-		t.Fatalf("after a transaction: %q, %v", mode, err)
+		t.Fatalf("after a generic transaction's rollback: %q, %v", mode, err)
 	}
 
 	// A hand-written SET is noticed: the next statement sets its own mode.
 	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
-	_, before := plans(other)
+	_, before = plans(other)
 	run(ctx, other)
 	if _, after := plans(other); after != before+3 {
 		t.Fatalf("after a SET: %d custom plans for 3 runs", after-before)

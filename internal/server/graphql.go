@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/ent"
 	"github.com/healthmed/healthmed/graph"
 	"github.com/healthmed/healthmed/graph/generated"
+	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/ratelimit"
@@ -114,6 +115,10 @@ type GraphQLOptions struct {
 	SignIns SignInWatcher
 	// RootLimits rate-limits the named root fields.
 	RootLimits map[string]RootLimit
+	// GenericPlans are the mutations whose transactions run the generic
+	// plans of their statements (db.GenericPlans), planned once per
+	// connection: those whose plans the tests of bench check.
+	GenericPlans map[string]bool
 	// PerResponse prepares the context of each response (a query, a
 	// mutation, or one subscription event): request-scoped loaders.
 	PerResponse func(context.Context) context.Context
@@ -191,7 +196,7 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 	srv.AroundResponses(scrubUncoded(log))
 	// Every mutation runs in one transaction: a failed mutation changes
 	// nothing.
-	srv.Use(transactions{entgql.Transactioner{TxOpener: client}})
+	srv.Use(transactions{Transactioner: entgql.Transactioner{TxOpener: client}, generic: o.GenericPlans})
 	srv.SetErrorPresenter(Presenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()),
@@ -204,12 +209,33 @@ func NewGraphQL(client *ent.Client, res *graph.Resolver, authn Authenticator, lo
 // transactions is entgql's Transactioner for the responses that belong to
 // an operation. A request refused before it became one (gqlgen answers
 // some unreadable requests through the response middleware) has nothing
-// to run in a transaction, and entgql would panic looking for it.
-type transactions struct{ entgql.Transactioner }
+// to run in a transaction, and entgql would panic looking for it. A
+// mutation whose root fields are all in generic runs its transaction on
+// generic plans (db.GenericPlans).
+type transactions struct {
+	entgql.Transactioner
+	generic map[string]bool
+}
 
 func (t transactions) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
+	if t.allGeneric(graphql.GetOperationContext(ctx)) {
+		ctx = db.GenericPlans(ctx)
+	}
 	return t.Transactioner.InterceptResponse(ctx, next)
+}
+
+func (t transactions) allGeneric(rc *graphql.OperationContext) bool {
+	if len(t.generic) == 0 || rc.Operation == nil || rc.Operation.Operation != ast.Mutation {
+		return false
+	}
+	fields := graphql.CollectFields(rc, rc.Operation.SelectionSet, []string{"Mutation"})
+	for _, f := range fields {
+		if !t.generic[f.Name] {
+			return false
+		}
+	}
+	return len(fields) > 0
 }
