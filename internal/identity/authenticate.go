@@ -11,6 +11,7 @@ import (
 	"github.com/healthmed/healthmed/ent/predicate"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/auth"
+	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
 
@@ -84,8 +85,9 @@ func (s *Service) stillActive(sys context.Context, v viewer.Viewer) error {
 		}
 		// A deactivated patient's tokens stop working at once; so do
 		// those of a sign-in that ended.
+		// By keys: its generic plan serves every patient.
 		ok, err := s.Client.Patient.Query().
-			Where(patient.ID(v.ID), patient.DeactivatedAtIsNil(), signInLive(v.SessionID)).Exist(sys)
+			Where(patient.ID(v.ID), patient.DeactivatedAtIsNil(), signInLive(v.SessionID)).Exist(db.GenericPlans(sys))
 		if err != nil {
 			// A database failure is ours, not the caller's: it must not
 			// read as a bad token.

@@ -20,6 +20,7 @@ import (
 	"github.com/healthmed/healthmed/ent/registration"
 	"github.com/healthmed/healthmed/ent/session"
 	"github.com/healthmed/healthmed/internal/clock"
+	"github.com/healthmed/healthmed/internal/db"
 	"github.com/healthmed/healthmed/internal/fresh"
 	"github.com/healthmed/healthmed/internal/gqlerr"
 	"github.com/healthmed/healthmed/internal/txn"
@@ -379,8 +380,9 @@ func (s *Service) rememberLive(family string) {
 func (s *Service) ForgetLiveSignIns() { s.forgetLive("") }
 
 // familyEnded asks db whether the sign-in family was revoked.
-func familyEnded(sys context.Context, db *ent.Client, family string) (bool, error) {
-	return db.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(sys)
+func familyEnded(sys context.Context, client *ent.Client, family string) (bool, error) {
+	// By key: its generic plan serves every sign-in.
+	return client.Session.Query().Where(session.Family(family), session.RevokedAtNotNil()).Exist(db.GenericPlans(sys))
 }
 
 const (
