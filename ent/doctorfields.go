@@ -5,6 +5,8 @@ package ent
 import (
 	"math"
 	"strconv"
+
+	"entgo.io/ent/dialect/sql"
 )
 
 // DoctorDistanceColumn is the column a search from a point selects:
@@ -15,9 +17,16 @@ const DoctorDistanceColumn = "distance_m"
 // DistanceM is the distance in metres that a search from a point selected
 // for the doctor; ok is false for a doctor read otherwise.
 func (d *Doctor) DistanceM() (m float64, ok bool) {
-	v, err := d.Value(DoctorDistanceColumn)
-	if err != nil {
-		return 0, false
+	// The value as scanned, without SelectValues.Get's reflection and
+	// boxing: every doctor of a page reads it.
+	var v any
+	if p, scanned := d.selectValues[DoctorDistanceColumn].(*sql.UnknownType); scanned && p != nil {
+		v = *p
+	} else {
+		var err error
+		if v, err = d.Value(DoctorDistanceColumn); err != nil {
+			return 0, false
+		}
 	}
 	switch x := v.(type) {
 	case float64:

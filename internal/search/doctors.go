@@ -169,7 +169,7 @@ func byID(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds []p
 	if err != nil {
 		return nil, err
 	}
-	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor { return scalar.Cursor{ID: n.ID} })
+	fillPage(conn, nodes, first, a.After, func(_ int, n *ent.Doctor) scalar.Cursor { return scalar.Cursor{ID: n.ID} })
 	return conn, nil
 }
 

@@ -98,17 +98,18 @@ func nearest(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds 
 		}
 	}
 	nodes := make([]*ent.Doctor, 0, len(rows))
+	dists := make([]float64, 0, len(rows))
 	for _, n := range rows {
-		if m, _ := n.DistanceM(); radius >= 0 && m > radius {
+		m, _ := n.DistanceM()
+		if radius >= 0 && m > radius {
 			break
 		}
-		nodes = append(nodes, n)
+		nodes, dists = append(nodes, n), append(dists, m)
 	}
-	sortTies(nodes)
+	sortTies(nodes, dists)
 	conn := &ent.DoctorConnection{TotalCount: total}
-	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
-		m, _ := n.DistanceM()
-		return scalar.Cursor{ID: n.ID, Value: m}
+	fillPage(conn, nodes, first, a.After, func(i int, n *ent.Doctor) scalar.Cursor {
+		return scalar.Cursor{ID: n.ID, Value: dists[i]}
 	})
 	return conn, nil
 }
@@ -134,14 +135,12 @@ func withinRadius(pt string, radius float64) predicate.Doctor {
 	}
 }
 
-// sortTies orders rows already in distance order by id within each run of
-// equal distances.
-func sortTies(rows []*ent.Doctor) {
+// sortTies orders rows already in distance order (dists, in step) by id
+// within each run of equal distances.
+func sortTies(rows []*ent.Doctor, dists []float64) {
 	for i := 1; i < len(rows); i++ {
 		for j := i; j > 0; j-- {
-			a, _ := rows[j-1].DistanceM()
-			b, _ := rows[j].DistanceM()
-			if a != b || rows[j-1].ID < rows[j].ID {
+			if dists[j-1] != dists[j] || rows[j-1].ID < rows[j].ID {
 				break
 			}
 			rows[j-1], rows[j] = rows[j], rows[j-1]

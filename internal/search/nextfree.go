@@ -85,7 +85,7 @@ func byNextFreeSlot(ctx context.Context, client *ent.Client, q *ent.DoctorQuery,
 	if err != nil {
 		return nil, err
 	}
-	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
+	fillPage(conn, nodes, first, a.After, func(_ int, n *ent.Doctor) scalar.Cursor {
 		v, _ := n.Value(NextFreeAtColumn)
 		at, _ := v.(time.Time)
 		return scalar.Cursor{ID: n.ID, Value: at.UTC()}

@@ -55,7 +55,7 @@ func byRating(ctx context.Context, client *ent.Client, q *ent.DoctorQuery, preds
 	if err != nil {
 		return nil, err
 	}
-	fillPage(conn, nodes, first, a.After, func(n *ent.Doctor) scalar.Cursor {
+	fillPage(conn, nodes, first, a.After, func(_ int, n *ent.Doctor) scalar.Cursor {
 		return scalar.Cursor{ID: n.ID, Value: scalar.Rating{Score: scoreOf(n)}}
 	})
 	return conn, nil
