@@ -16,6 +16,7 @@ import (
 	"github.com/healthmed/healthmed/internal/app"
 	"github.com/healthmed/healthmed/internal/config"
 	"github.com/healthmed/healthmed/internal/db"
+	"github.com/healthmed/healthmed/internal/heapfloor"
 	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/seed"
 	httpserver "github.com/healthmed/healthmed/internal/server"
@@ -105,6 +106,7 @@ func (a *server) rotateKeys(ctx context.Context) error {
 }
 
 func (a *server) serve(ctx context.Context) error {
+	defer heapfloor.Start(uint64(a.cfg.Load.HeapFloorMiB) << 20)()
 	// Before the replica reports ready, so its first requests find the
 	// pool open and PostGIS loaded. A shortfall only costs latency later.
 	start := time.Now()

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -19,6 +21,10 @@ type Load struct {
 	QueueWait time.Duration
 	// RetryAfter is what a refusal tells the client to wait.
 	RetryAfter time.Duration
+	// HeapFloorMiB is the heap the garbage collector lets grow before
+	// it collects, however small the live heap (heapfloor;
+	// HEALTHMED_HEAP_FLOOR_MIB, 0 for GOGC alone).
+	HeapFloorMiB int
 }
 
 func loadFromEnv(get func(key, def string) string) (Load, []error) {
@@ -31,6 +37,11 @@ func loadFromEnv(get func(key, def string) string) (Load, []error) {
 		QueueWait:   dur("HEALTHMED_QUEUE_WAIT", "100ms"),
 		RetryAfter:  dur("HEALTHMED_RETRY_AFTER", "1s"),
 	}
+	floor, err := strconv.Atoi(get("HEALTHMED_HEAP_FLOOR_MIB", "64"))
+	if err != nil || floor < 0 {
+		errs = append(errs, errors.New("HEALTHMED_HEAP_FLOOR_MIB: want a number of MiB, 0 or more"))
+	}
+	l.HeapFloorMiB = floor
 	return l, errs
 }
 
@@ -41,5 +52,6 @@ func (l Load) LogValue() slog.Value {
 		slog.Int("max_queued", l.MaxQueued),
 		slog.String("queue_wait", l.QueueWait.String()),
 		slog.String("retry_after", l.RetryAfter.String()),
+		slog.Int("heap_floor_mib", l.HeapFloorMiB),
 	)
 }
