@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/healthmed/healthmed/internal/db"
 )
@@ -33,7 +34,7 @@ func TestGenericPlansOnlyForListedMutations(t *testing.T) {
 		{`mutation { ...F } fragment F on Mutation { book other }`, false},
 		{`query { doctors }`, false},
 	} {
-		doc, errs := gqlparser.LoadQuery(schema, c.doc)
+		doc, errs := gqlparser.LoadQueryWithRules(schema, c.doc, rules.NewDefaultRules())
 		if errs != nil {
 			t.Fatalf("%s: %v", c.doc, errs)
 		}
