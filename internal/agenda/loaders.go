@@ -2,7 +2,7 @@ package agenda
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -100,19 +100,29 @@ func (s *Service) NextFreeSlot(ctx context.Context, doctorID int) (*ent.Slot, er
 const nextFreeSlotColumn = "next_free_slot"
 
 // WithNextFreeSlot adds each doctor's next free slot to a select on
-// doctors, as one JSON column: the page and its slots in one statement,
-// one trip to the pool. The subquery probes (doctor_id, starts_at) and
-// stops at the first free slot; PostgreSQL evaluates it only for the
-// rows the select returns (an index-ordered page reads no more).
+// doctors, as one column: the page and its slots in one statement, one
+// trip to the pool. The subquery probes (doctor_id, starts_at) and stops
+// at the first free slot; PostgreSQL evaluates it only for the rows the
+// select returns (an index-ordered page reads no more). The slot comes as
+// an array of integers (its id, then its times in microseconds since the
+// epoch, exactly as stored): building and decoding JSON for it was about
+// a twentieth of a search's CPU on either side.
 func (s *Service) WithNextFreeSlot(sel *sql.Selector) {
 	now := s.now()
 	id := sel.C(doctor.FieldID)
 	sel.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
-		b.WriteString("(SELECT row_to_json(n) FROM (SELECT s.id, s.created_at, s.updated_at, s.doctor_id, s.starts_at, s.ends_at" +
+		b.WriteString("(SELECT ARRAY[s.id, " + micros("s.created_at") + ", " + micros("s.updated_at") + ", " +
+			micros("s.starts_at") + ", " + micros("s.ends_at") + "]" +
 			" FROM slots s WHERE s.doctor_id = " + id + " AND s.deleted_at IS NULL AND s.starts_at > ").Arg(now).
 			WriteString(" AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id" +
-				" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY s.starts_at LIMIT 1) n)")
+				" AND a.status IN ('REQUESTED', 'ACCEPTED')) ORDER BY s.starts_at LIMIT 1)")
 	}), nextFreeSlotColumn)
+}
+
+// micros is the SQL for a timestamp column in microseconds since the
+// epoch (EXTRACT is exact: numeric).
+func micros(col string) string {
+	return "(EXTRACT(EPOCH FROM " + col + ") * 1000000)::bigint"
 }
 
 // PrimeNextFreeSlots gives the response's nextFreeSlot loader what
@@ -127,21 +137,19 @@ func (s *Service) PrimeNextFreeSlots(ctx context.Context, doctors []*ent.Doctor)
 			return err
 		}
 		ids = append(ids, d.ID)
-		var raw []byte
-		switch x := v.(type) {
-		case []byte:
-			raw = x
-		case string:
-			raw = []byte(x)
-		}
-		if len(raw) == 0 {
+		if v == nil {
 			continue // no free slot
 		}
-		sl := &ent.Slot{}
-		if err := json.Unmarshal(raw, sl); err != nil {
+		var a pq.Int64Array
+		if err := a.Scan(v); err != nil {
 			return err
 		}
-		vals[d.ID] = s.Client.Slot.Attach(sl)
+		if len(a) != 5 {
+			return fmt.Errorf("agenda: next free slot of doctor %d read as %d values", d.ID, len(a))
+		}
+		vals[d.ID] = s.Client.Slot.Attach(&ent.Slot{ID: int(a[0]), CreatedAt: time.UnixMicro(a[1]).UTC(),
+			UpdatedAt: time.UnixMicro(a[2]).UTC(), DoctorID: d.ID, StartsAt: time.UnixMicro(a[3]).UTC(),
+			EndsAt: time.UnixMicro(a[4]).UTC()})
 	}
 	s.loaders(ctx).next.Prime(ids, vals, nil)
 	return nil
