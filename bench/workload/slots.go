@@ -22,6 +22,6 @@ WHERE ST_DWithin(d.location, ST_GeogFromText('SRID=4326;POINT(-46.6333 -23.5505)
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM slots`).Scan(&free); err != nil {
 		return 0, err
 	}
-	_, err = db.ExecContext(ctx, `ANALYZE slots`)
+	_, err = db.ExecContext(ctx, `VACUUM (ANALYZE) slots`)
 	return free, err
 }
