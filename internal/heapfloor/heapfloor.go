@@ -17,7 +17,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
-	"sync/atomic"
+	"sync"
 )
 
 // runtimeMinimum is the runtime's smallest heap goal at GOGC=100; it
@@ -35,10 +35,13 @@ func Start(floor uint64) (stop func()) {
 	}
 	t := &tuner{floor: floor, base: base, set: base}
 	t.sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	t.arm()
+	// Tuned before the first finalizer can run, so the two never overlap.
 	t.tune()
+	t.arm()
 	return func() {
-		t.stopped.Store(true)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.stopped = true
 		debug.SetGCPercent(base)
 	}
 }
@@ -71,11 +74,15 @@ func gogc(v string) (int, bool) {
 }
 
 type tuner struct {
-	floor   uint64
-	base    int
+	floor  uint64
+	base   int
+	sample []metrics.Sample
+
+	// mu orders a retune after a collection against stop, so that a
+	// stopped tuner sets nothing after stop restored GOGC's percent.
+	mu      sync.Mutex
 	set     int
-	sample  []metrics.Sample
-	stopped atomic.Bool
+	stopped bool
 }
 
 // arm registers a finalizer on a fresh object: it runs after the next
@@ -83,18 +90,23 @@ type tuner struct {
 func (t *tuner) arm() {
 	sentinel := new([16]byte)
 	runtime.SetFinalizer(sentinel, func(*[16]byte) {
-		if t.stopped.Load() {
-			return
+		if t.tune() {
+			t.arm()
 		}
-		t.tune()
-		t.arm()
 	})
 }
 
-func (t *tuner) tune() {
+// tune sets the percent for the live heap now; it reports false once the
+// tuner is stopped.
+func (t *tuner) tune() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
 	metrics.Read(t.sample)
 	if t.sample[0].Value.Kind() != metrics.KindUint64 {
-		return
+		return true
 	}
 	p := Percent(t.sample[0].Value.Uint64(), t.floor, t.base)
 	// Only a real change is worth the runtime's lock.
@@ -102,4 +114,5 @@ func (t *tuner) tune() {
 		t.set = p
 		debug.SetGCPercent(p)
 	}
+	return true
 }
