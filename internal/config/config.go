@@ -194,13 +194,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	var errs []error
 	dur := positiveDuration(get, &errs)
 	num := positiveInt(get, &errs)
-	nonNegative := func(key, def string) int {
-		n, err := strconv.Atoi(get(key, def))
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s: want a whole number, 0 for no limit", key))
-		}
-		return n
-	}
+	limit := nonNegativeInt(get, &errs)
+	nonNegative := func(key, def string) int { return limit(key, def, "no limit") }
 	dev, err := strconv.ParseBool(get("HEALTHMED_DEV", "false"))
 	if err != nil {
 		errs = append(errs, errors.New("HEALTHMED_DEV: want true or false"))

@@ -45,15 +45,21 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		"slot horizon of 61 months":  {"HEALTHMED_DEV": "true", "HEALTHMED_SLOT_HORIZON_MONTHS": "61"},
 		"refresh reuse of an hour":   {"HEALTHMED_DEV": "true", "HEALTHMED_REFRESH_REUSE_WINDOW": "1h"},
 		"negative refresh reuse":     {"HEALTHMED_DEV": "true", "HEALTHMED_REFRESH_REUSE_WINDOW": "-1s"},
+		"negative heap floor":        {"HEALTHMED_DEV": "true", "HEALTHMED_HEAP_FLOOR_MIB": "-1"},
+		"heap floor not a number":    {"HEALTHMED_DEV": "true", "HEALTHMED_HEAP_FLOOR_MIB": "64MiB"},
+		"negative search limit":      {"HEALTHMED_DEV": "true", "HEALTHMED_SEARCH_PER_MINUTE": "-5"},
 	}
 	for name, m := range cases {
 		if _, err := FromEnv(env(m)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	if c, err := FromEnv(env(map[string]string{"HEALTHMED_DEV": "true", "HEALTHMED_HEAP_FLOOR_MIB": "0"})); err != nil || c.Load.HeapFloorMiB != 0 {
+		t.Fatalf("a heap floor of 0 (GOGC alone): %d, %v", c.Load.HeapFloorMiB, err)
+	}
 	c, err := FromEnv(env(map[string]string{"HEALTHMED_DEV": "true", "HEALTHMED_ALLOWED_ORIGINS": "https://a.example, https://b.example"}))
 	if err != nil || len(c.AllowedOrigins) != 2 || c.TokenTTL != 15*time.Minute || c.SlotHorizonMonths != 12 ||
-		c.RefreshReuseWindow != 30*time.Second {
+		c.RefreshReuseWindow != 30*time.Second || c.Load.HeapFloorMiB != 64 {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 }

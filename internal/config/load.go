@@ -1,9 +1,7 @@
 package config
 
 import (
-	"errors"
 	"log/slog"
-	"strconv"
 	"time"
 )
 
@@ -37,11 +35,7 @@ func loadFromEnv(get func(key, def string) string) (Load, []error) {
 		QueueWait:   dur("HEALTHMED_QUEUE_WAIT", "100ms"),
 		RetryAfter:  dur("HEALTHMED_RETRY_AFTER", "1s"),
 	}
-	floor, err := strconv.Atoi(get("HEALTHMED_HEAP_FLOOR_MIB", "64"))
-	if err != nil || floor < 0 {
-		errs = append(errs, errors.New("HEALTHMED_HEAP_FLOOR_MIB: want a number of MiB, 0 or more"))
-	}
-	l.HeapFloorMiB = floor
+	l.HeapFloorMiB = nonNegativeInt(get, &errs)("HEALTHMED_HEAP_FLOOR_MIB", "64", "GOGC alone")
 	return l, errs
 }
 

@@ -28,3 +28,15 @@ func positiveInt(get func(key, def string) string, errs *[]error) func(key, def 
 		return n
 	}
 }
+
+// nonNegativeInt is positiveInt where 0 is allowed and means what zero
+// says ("no limit").
+func nonNegativeInt(get func(key, def string) string, errs *[]error) func(key, def, zero string) int {
+	return func(key, def, zero string) int {
+		n, err := strconv.Atoi(get(key, def))
+		if err != nil || n < 0 {
+			*errs = append(*errs, fmt.Errorf("%s: want a whole number, 0 for %s", key, zero))
+		}
+		return n
+	}
+}
