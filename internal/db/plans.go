@@ -31,10 +31,13 @@ const forceGeneric = "force_generic_plan"
 // connection's work. Never inside a transaction: a rollback would undo it
 // unseen, so a transaction runs in the mode it was begun in (BeginTx).
 func (c *preparedConn) plan(ctx context.Context) error {
-	if c.inTx || c.mode == c.wanted(ctx) {
+	if c.inTx {
 		return nil
 	}
-	return c.setMode(ctx, c.wanted(ctx))
+	if want := c.wanted(ctx); c.mode != want {
+		return c.setMode(ctx, want)
+	}
+	return nil
 }
 
 // AsksGenericPlans reports whether ctx was made by GenericPlans.
