@@ -169,7 +169,7 @@ type compareRow struct {
 
 func measureHTTP(ctx context.Context, name string, lc *loadClient, payload []byte, m *meter) compareRow {
 	row := compareRow{name: name}
-	closedLoop(ctx, lc, payload, 4, time.Second) // warm the pools and the caches
+	warmPool(ctx, lc, payload)
 	before := m.read(ctx)
 	n, elapsed := closedLoop(ctx, lc, payload, 4, 6*time.Second)
 	after := m.read(ctx)
