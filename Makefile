@@ -9,7 +9,7 @@ TEST_DB_NAME ?= healthmed_test
 LOCAL_DB_URL = postgres://$(PGUSER)@$(PGHOST):$(PGPORT)/$(1)?sslmode=disable
 export PGHOST PGPORT PGUSER
 
-.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench bench-compare bench-subs bench-mixed bench-hostile fuzz test-js test-ts
+.PHONY: run test db test-db browser generate check-generated vet staticcheck build bench pgo bench-compare bench-subs bench-mixed bench-hostile fuzz test-js test-ts
 
 ## run: PostGIS database, migrations, demo data once, server with the GraphQL IDE.
 ## The server runs as the terminal's foreground job (set -m; the command
@@ -107,6 +107,17 @@ bench: test-db
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
 	$(MAKE) --no-print-directory bench-compare
 	$(MAKE) --no-print-directory bench-hostile
+
+## pgo: refresh cmd/healthmed/default.pgo, the CPU profile every `go build`
+## of the server optimises with (profile-guided optimisation): the profiles
+## of the search and booking loads' measured runs, merged. Rerun it when the
+## hot paths change; a stale profile still builds, it only helps less
+pgo: test-db
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	HEALTHMED_TEST_DATABASE_URL=$${HEALTHMED_TEST_DATABASE_URL:-$(call LOCAL_DB_URL,$(TEST_DB_NAME))} \
+	HEALTHMED_BENCH_LOAD=1 HEALTHMED_BENCH_PROFILE="$$dir" \
+	$(GO) test -count=1 -timeout 30m -run '^(TestSearchLoad|TestBookingLoad)$$' ./bench/ && \
+	$(GO) tool pprof -proto "$$dir"/*.pprof > "$$dir/merged.pgo" && mv "$$dir/merged.pgo" cmd/healthmed/default.pgo
 
 ## bench-compare: the doctor search through healthmed, as raw SQL (pgbench
 ## with healthmed's statements, prepared) and through PostGraphile v4 (the
