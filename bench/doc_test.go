@@ -6,4 +6,9 @@
 // the server generated.
 // Every measured operation goes through the real HTTP handler and GraphQL,
 // Ent and its privacy rules, as a client would see them.
+//
+// This machine's speed drifts by up to a third between runs a minute
+// apart, so a change's effect on CPU per search is measured with
+// TestSearchAB (HEALTHMED_BENCH_AB=old,new: two server binaries in
+// alternating closed loops), not by comparing two TestSearchLoad runs.
 package bench
