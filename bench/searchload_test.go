@@ -92,12 +92,13 @@ func TestSearchLoad(t *testing.T) {
 		}
 		res := openLoop(ctx, lc, withSlot, rate, 5*time.Second)
 		t.Logf("offered %4d/s: %s", rate, res)
+		crossing := crossed == 0 && res.p95 > 50*time.Millisecond
 		// 500/s is the target's rate: its seconds show whether one stall
 		// or a queue made its p95.
-		if rate == 500 || (crossed == 0 && res.p95 > 50*time.Millisecond) {
+		if rate == 500 || crossing {
 			t.Logf("offered %4d/s: %s", rate, res.timeline())
 		}
-		if crossed == 0 && res.p95 > 50*time.Millisecond {
+		if crossing {
 			crossed = rate
 		}
 	}
