@@ -48,7 +48,7 @@ func TestSearchAB(t *testing.T) {
 		t.Setenv("HEALTHMED_BENCH_SERVER", bin)
 		dbName := []string{"hmsearchab_old", "hmsearchab_new"}[i]
 		rig := startSearchRig(ctx, t, base, dbName, []string{"127.0.0.1:18283", "127.0.0.1:18284"}[i])
-		s := &side{bin: bin, m: &meter{server: rig.server.Cmd.Process.Pid, db: rig.db, dbName: dbName},
+		s := &side{bin: bin, m: rig.meter(),
 			lc: newLoadClient("http://"+rig.addr+"/graphql", 2*time.Second)}
 		warmPool(ctx, s.lc, payload)
 		sides = append(sides, s)

@@ -94,8 +94,7 @@ func TestSearchCompare(t *testing.T) {
 		lc := newLoadClient("http://"+rig.addr+"/graphql", 2*time.Second)
 		payload := body(workload.SearchNextFreeOp, workload.SearchVars())
 		checkAnswer(t, lc, payload, `"cursor"`)
-		m := &meter{server: rig.server.Cmd.Process.Pid, db: rig.db, dbName: dbName}
-		rows = append(rows, measureHTTP(ctx, "healthmed", lc, payload, m))
+		rows = append(rows, measureHTTP(ctx, "healthmed", lc, payload, rig.meter()))
 	}
 	// PostGraphile v4
 	{

@@ -51,9 +51,8 @@ func TestSearchLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	rig := startSearchRig(ctx, t, base, "hmsearchload", "127.0.0.1:18282")
-	db, addr := rig.db, rig.addr
-	m := &meter{server: rig.server.Cmd.Process.Pid, db: db, dbName: "hmsearchload"}
-	lc := newLoadClient("http://"+addr+"/graphql", 2*time.Second)
+	m := rig.meter()
+	lc := newLoadClient("http://"+rig.addr+"/graphql", 2*time.Second)
 	plain, withSlot := body(workload.SearchOp, workload.SearchVars()), body(workload.SearchNextFreeOp, workload.SearchVars())
 	for _, p := range [][]byte{plain, withSlot} {
 		if raw, err := lc.post(ctx, p); err != nil || strings.Contains(string(raw), `"errors"`) ||
@@ -336,9 +335,14 @@ func openLoop(ctx context.Context, c *loadClient, payload []byte, rate int, d ti
 // searchRig is a database of its own seeded with loadDoctors doctors and
 // their slots, and a `healthmed serve` process on it.
 type searchRig struct {
-	url, dir, addr string
-	db             *sql.DB
-	server         *serverproc.Replica
+	url, dir, addr, name string
+	db                   *sql.DB
+	server               *serverproc.Replica
+}
+
+// meter reads the CPU of the rig's server and of its database's backends.
+func (r *searchRig) meter() *meter {
+	return &meter{server: r.server.Cmd.Process.Pid, db: r.db, dbName: r.name}
 }
 
 // startSearchRig creates, migrates and seeds the database name and
@@ -410,5 +414,5 @@ func startSearchRig(ctx context.Context, t *testing.T, base, name, addr string) 
 	if err := r.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &searchRig{url: dbURL, dir: dir, addr: addr, db: db, server: r}
+	return &searchRig{url: dbURL, dir: dir, addr: addr, name: name, db: db, server: r}
 }
