@@ -130,6 +130,7 @@ func (a *server) serve(ctx context.Context) error {
 		}
 	}()
 	h := built.Handler
+	a.warmUp(ctx, h)
 	built.Start(ctx, a.log)
 	// One goroutine sends the notifications' e-mails and reminders; on
 	// the way out it finishes the message in flight and hands back the rest.
@@ -162,4 +163,24 @@ func (a *server) serve(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// warmUpRounds is how many times each warm-up client sends each request.
+const warmUpRounds = 2
+
+// warmUp has the replica answer the front ends' search itself before it
+// listens (server.WarmUp), from as many clients as it runs requests at
+// once.
+func (a *server) warmUp(ctx context.Context, h http.Handler) {
+	clients := a.cfg.Load.MaxInFlight
+	if clients <= 0 || clients > a.cfg.DBMaxConns {
+		clients = a.cfg.DBMaxConns
+	}
+	start := time.Now()
+	n, err := httpserver.WarmUp(ctx, h, httpserver.WarmUpRequests(), clients, warmUpRounds)
+	if err != nil {
+		a.log.Warn("warming up", "answered", n, "err", err.Error())
+		return
+	}
+	a.log.Info("warmed up", "searches", n, "ms", time.Since(start).Milliseconds())
 }

@@ -43,6 +43,9 @@ const Invalid = "invalid"
 // response handler it returns sees each of its responses, one for a query
 // or a mutation, one per event for a subscription.
 func (e extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if IsWarmUp(ctx) {
+		return next(ctx)
+	}
 	oc := graphql.GetOperationContext(ctx)
 	typ, name := string(oc.Operation.Operation), oc.Operation.Name
 	start := oc.Stats.OperationStart
@@ -101,7 +104,7 @@ func (e extension) InterceptOperation(ctx context.Context, next graphql.Operatio
 // their only response is the error list.
 func (e extension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
-	if ctx.Value(observedKey{}) != nil || resp == nil {
+	if ctx.Value(observedKey{}) != nil || resp == nil || IsWarmUp(ctx) {
 		return resp
 	}
 	m := e.o.Metrics

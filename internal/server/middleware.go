@@ -17,6 +17,7 @@ import (
 
 	"github.com/healthmed/healthmed/internal/auth"
 	"github.com/healthmed/healthmed/internal/gqlerr"
+	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/requestid"
 	"github.com/healthmed/healthmed/internal/viewer"
 )
@@ -51,6 +52,10 @@ func withRequest(log *slog.Logger, obs RequestObserver, proxies TrustedProxies, 
 		ctx = viewer.NewContext(ctx, viewer.Viewer{ClientAddr: host})
 		_, route := mux.Handler(r)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		if observe.IsWarmUp(ctx) {
+			next.ServeHTTP(sw, r.WithContext(ctx))
+			return
+		}
 		if obs != nil {
 			var end func(int)
 			ctx, end = obs.StartRequest(ctx, r, route, id)
