@@ -61,6 +61,12 @@ func TestSearchLoad(t *testing.T) {
 		}
 	}
 
+	// A new replica's first second, before anything else has warmed it
+	// beyond its own start (server.WarmUp): what a rolling update's new
+	// pod meets.
+	cold := openLoop(ctx, lc, withSlot, 500, time.Second)
+	t.Logf("a new replica's first second at 500/s: %s", cold)
+
 	// CPU per search, closed loop: every answer is a search done. The
 	// empty request first: what any request costs the server (HTTP, the
 	// middleware, the executor) before it reads a row, the floor under
