@@ -61,9 +61,9 @@ func TestSearchLoad(t *testing.T) {
 		}
 	}
 
-	// A new replica's first second, before anything else has warmed it
-	// beyond its own start (server.WarmUp): what a rolling update's new
-	// pod meets.
+	// A new replica's first second, warmed only by its own start
+	// (server.WarmUp) and the two answers checked above: what a rolling
+	// update's new pod meets.
 	cold := openLoop(ctx, lc, withSlot, 500, time.Second)
 	t.Logf("a new replica's first second at 500/s: %s", cold)
 
