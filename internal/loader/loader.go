@@ -21,9 +21,11 @@ type Loader[K comparable, V any] struct {
 	wait     time.Duration
 	maxBatch int
 
-	mu    sync.Mutex
-	cache map[K]*result[V]
-	batch *batch[K, V]
+	mu        sync.Mutex
+	cache     map[K]*result[V]
+	batch     *batch[K, V]
+	expected  []K // in the order named, so one list reads as one statement
+	expecting map[K]bool
 }
 
 type result[V any] struct {
@@ -50,6 +52,12 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	if r, ok := l.cache[key]; ok {
 		l.mu.Unlock()
 		return r.wait(ctx)
+	}
+	if l.expecting[key] {
+		b := l.takeExpected(key)
+		l.mu.Unlock()
+		l.fill(ctx, b)
+		return b.results[0].wait(ctx)
 	}
 	r := &result[V]{done: make(chan struct{})}
 	l.cache[key] = r
@@ -86,6 +94,55 @@ func (l *Loader[K, V]) Prime(keys []K, vals map[K]V, err error) {
 	}
 }
 
+// Expect names keys the response is about to ask for, the rows of a list
+// it has just read. The first Load of any of them fetches them together
+// at once, without the window: gqlgen resolves a list's items on
+// goroutines of their own, and on a busy machine the window could close
+// before every item had asked, which made two statements where one was
+// due. Nothing is fetched for keys nobody loads.
+func (l *Loader[K, V]) Expect(keys []K) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.expecting == nil {
+		l.expecting = make(map[K]bool, len(keys))
+	}
+	for _, k := range keys {
+		if _, ok := l.cache[k]; ok || l.expecting[k] {
+			continue
+		}
+		l.expecting[k] = true
+		l.expected = append(l.expected, k)
+	}
+}
+
+// takeExpected makes, under l.mu, a sealed batch of key and the expected
+// keys not yet requested, at most maxBatch of them; the rest stay
+// expected for their own batch.
+func (l *Loader[K, V]) takeExpected(key K) *batch[K, V] {
+	b := &batch[K, V]{}
+	add := func(k K) {
+		r := &result[V]{done: make(chan struct{})}
+		l.cache[k] = r
+		b.keys = append(b.keys, k)
+		b.results = append(b.results, r)
+		delete(l.expecting, k)
+	}
+	add(key)
+	rest := l.expected[:0]
+	for _, k := range l.expected {
+		switch {
+		case !l.expecting[k]:
+		case len(b.keys) < l.maxBatch:
+			add(k)
+		default:
+			rest = append(rest, k)
+		}
+	}
+	clear(l.expected[len(rest):])
+	l.expected = rest
+	return b
+}
+
 func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	t := time.NewTimer(l.wait)
 	select {
@@ -98,10 +155,14 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	case <-b.full:
 		t.Stop()
 	}
-	// The batch is sealed: nobody appends to it any more. A loader lives
-	// for one response, whose fields all end with its request: when the
-	// client has gone, the fetch is cancelled with it rather than left
-	// running for nobody.
+	l.fill(ctx, b)
+}
+
+// fill fetches a sealed batch: nobody appends to it any more. A loader
+// lives for one response, whose fields all end with its request: when
+// the client has gone, the fetch is cancelled with it rather than left
+// running for nobody.
+func (l *Loader[K, V]) fill(ctx context.Context, b *batch[K, V]) {
 	vals, err := l.fetch(ctx, b.keys)
 	for i, k := range b.keys {
 		b.results[i].val, b.results[i].err = vals[k], err

@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,5 +106,66 @@ func TestPrimeAnswersWithoutFetching(t *testing.T) {
 	}
 	if calls.Load() != 0 {
 		t.Fatalf("primed keys were fetched %d times", calls.Load())
+	}
+}
+
+func TestExpectedKeysAreFetchedTogetherAtOnce(t *testing.T) {
+	var mu sync.Mutex
+	var batches [][]int
+	l := New(func(_ context.Context, keys []int) (map[int]int, error) {
+		mu.Lock()
+		batches = append(batches, append([]int(nil), keys...))
+		mu.Unlock()
+		out := map[int]int{}
+		for _, k := range keys {
+			out[k] = k * 10
+		}
+		return out, nil
+	}, time.Hour, 3)
+	l.Expect([]int{1, 2, 3, 4, 2})
+	l.Expect([]int{5})
+	// A window of an hour would time the test out: an expected key does
+	// not wait for it. The items load one after another, as on a machine
+	// too busy to run them together.
+	for _, k := range []int{2, 1, 3, 4, 5} {
+		if v, err := l.Load(context.Background(), k); err != nil || v != k*10 {
+			t.Fatalf("key %d = %d, %v", k, v, err)
+		}
+	}
+	want := "[[2 1 3] [4 5]]"
+	if got := fmt.Sprint(batches); got != want {
+		t.Fatalf("batches %s, want %s (the key asked first, then the list's order, at most 3)", got, want)
+	}
+	// A key already asked for keeps its answer and is not named again.
+	l.Expect([]int{1, 6})
+	if v, _ := l.Load(context.Background(), 6); v != 60 || fmt.Sprint(batches[2:]) != "[[6]]" {
+		t.Fatalf("key 6 = %d after batches %v", v, batches)
+	}
+}
+
+func TestExpectedLoadsRaceIntoOneFetch(t *testing.T) {
+	var calls atomic.Int32
+	l := New(func(_ context.Context, keys []int) (map[int]int, error) {
+		calls.Add(1)
+		return map[int]int{}, nil
+	}, time.Hour, 200)
+	keys := make([]int, 100)
+	for i := range keys {
+		keys[i] = i
+	}
+	l.Expect(keys)
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.Load(context.Background(), k); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d fetches for 100 expected keys, want 1", n)
 	}
 }

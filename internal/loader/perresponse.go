@@ -40,6 +40,14 @@ func (p *PerResponse[K, V]) Load(ctx context.Context, key K) (v V, ok bool, err 
 	return v, true, err
 }
 
+// Expect tells the response's Loader, if one is installed, which keys
+// its fields are about to load (see Loader.Expect).
+func (p *PerResponse[K, V]) Expect(ctx context.Context, keys []K) {
+	if l, ok := ctx.Value(p).(*Loader[K, V]); ok {
+		l.Expect(keys)
+	}
+}
+
 // ByKey makes a FetchFunc for look-ups of at most one row per key: query
 // returns the rows of the keys, and key names each row's key.
 func ByKey[K comparable, V any](query func(context.Context, []K) ([]V, error), key func(V) K) FetchFunc[K, V] {

@@ -33,3 +33,17 @@ func TestPerResponseLoadsWithinOneResponseOnly(t *testing.T) {
 		t.Fatalf("second response: %q after %d fetches", v, fetches.Load())
 	}
 }
+
+func TestPerResponseExpectNeedsALoader(t *testing.T) {
+	var fetched []int
+	p := NewPerResponse(func(_ context.Context, keys []int) (map[int]int, error) {
+		fetched = append(fetched, keys...)
+		return nil, nil
+	})
+	p.Expect(context.Background(), []int{1}) // no loader: nothing to tell
+	ctx := p.Install(context.Background())
+	p.Expect(ctx, []int{1, 2})
+	if _, ok, err := p.Load(ctx, 2); !ok || err != nil || len(fetched) != 2 {
+		t.Fatalf("load of an expected key: ok=%v err=%v fetched %v", ok, err, fetched)
+	}
+}
