@@ -840,7 +840,8 @@ func (c *AppointmentClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *AppointmentClient) Interceptors() []Interceptor {
-	return c.inters.Appointment
+	inters := c.inters.Appointment
+	return append(inters[:len(inters):len(inters)], appointment.Interceptors[:]...)
 }
 
 func (c *AppointmentClient) mutate(ctx context.Context, m *AppointmentMutation) (Value, error) {

@@ -304,7 +304,9 @@ func TestConsultationReportGoesToThePatientsRecord(t *testing.T) {
 }
 
 // A list of appointments reads its invoices and coverage checks in one
-// query each, not one per appointment.
+// query each, not one per appointment. The batches learn the page's
+// appointments when they are read, so the count holds however late the
+// items' fields run on a busy machine (it once did not, under -race).
 func TestAppointmentListBatchesInvoicesAndCoverage(t *testing.T) {
 	env, clock := newClinicEnv(t)
 	doc, _ := env.Doctor("Dr. Batch", "Cardiology", -23.5, -46.6)

@@ -158,6 +158,8 @@ func init() {
 	appointment.Hooks[2] = appointmentHooks[1]
 
 	appointment.Hooks[3] = appointmentHooks[2]
+	appointmentInters := schema.Appointment{}.Interceptors()
+	appointment.Interceptors[0] = appointmentInters[0]
 	appointmentMixinFields0 := appointmentMixin[0].Fields()
 	_ = appointmentMixinFields0
 	appointmentFields := schema.Appointment{}.Fields()

@@ -89,6 +89,13 @@ func (Appointment) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
 }
 
+// Interceptors: whatever lists appointments (a page, a doctor's agenda,
+// an edge), the invoices and coverage checks the response then asks of
+// them are read in one statement each.
+func (Appointment) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{onAppointmentsRead()}
+}
+
 // Hooks are what else an appointment's move does, whoever makes it (a
 // resolver, the clinic job, a script), in the writer's transaction and in
 // this order; see onMoves for what counts as a move.

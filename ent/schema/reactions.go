@@ -186,19 +186,40 @@ func onShareChanges(reactions ...func(ctx context.Context, c *gen.Client, sh *ge
 // onRecordFilesRead hands the ids of the record files a query returned
 // to the record's access log.
 func onRecordFilesRead() ent.Interceptor {
+	return onRead(func(f *gen.RecordFile) int { return f.ID },
+		func(ctx context.Context, q *gen.RecordFileQuery, ids []int) error {
+			return q.Reactions.RecordsViewed(ctx, ids)
+		})
+}
+
+// onAppointmentsRead hands the ids of the appointments a query returned
+// to the response's batched look-ups of their invoices and coverage
+// checks, which then read them all at the first field that asks.
+func onAppointmentsRead() ent.Interceptor {
+	return onRead(func(a *gen.Appointment) int { return a.ID },
+		func(ctx context.Context, q *gen.AppointmentQuery, ids []int) error {
+			q.Reactions.ReadAppointments(ctx, ids)
+			return nil
+		})
+}
+
+// onRead runs react on the ids of the rows V that a query Q returned,
+// whichever path the query took (a page, node, an edge); the query fails
+// if react does.
+func onRead[V any, Q ent.Query](id func(V) int, react func(context.Context, Q, []int) error) ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
 			value, err := next.Query(ctx, q)
-			files, ok := value.([]*gen.RecordFile)
-			fq, isFiles := q.(*gen.RecordFileQuery)
-			if err != nil || !ok || !isFiles || len(files) == 0 {
+			rows, ok := value.([]V)
+			typed, isQ := q.(Q)
+			if err != nil || !ok || !isQ || len(rows) == 0 {
 				return value, err
 			}
-			ids := make([]int, len(files))
-			for i, f := range files {
-				ids[i] = f.ID
+			ids := make([]int, len(rows))
+			for i, r := range rows {
+				ids[i] = id(r)
 			}
-			if err := fq.Reactions.RecordsViewed(ctx, ids); err != nil {
+			if err := react(ctx, typed, ids); err != nil {
 				return nil, err
 			}
 			return value, nil

@@ -167,6 +167,11 @@ func (s *Service) ForAppointment(ctx context.Context, a *ent.Appointment) (*ent.
 // appointments asks for their coverage checks in one query.
 func (s *Service) WithLoaders(ctx context.Context) context.Context { return s.batch().Install(ctx) }
 
+// AppointmentsRead names to the response's batch the appointments a
+// query has read: their coverage checks are then read together (see
+// loader.Loader.Expect).
+func (s *Service) AppointmentsRead(ctx context.Context, ids []int) { s.batch().Expect(ctx, ids) }
+
 // batch reads as the viewer: privacy leaves out what they may not see,
 // which then reads as no check.
 func (s *Service) batch() *loader.PerResponse[int, *ent.CoverageCheck] {

@@ -28,6 +28,10 @@ type Deps struct {
 	Coverage Coverage
 	// Records logs doctors' views of record files.
 	Records RecordViews
+	// AppointmentsRead are told the ids of the appointments each query
+	// read, so that what a response then asks of every row of a list
+	// (its invoice, its coverage check) is read in one statement.
+	AppointmentsRead []func(ctx context.Context, ids []int)
 	// Now is the clock of invoices and coverage checks; nil is the wall
 	// clock.
 	Now func() time.Time
@@ -74,6 +78,16 @@ func (d *Deps) RecordsViewed(ctx context.Context, fileIDs []int) error {
 		return nil
 	}
 	return d.Records.Viewed(ctx, fileIDs)
+}
+
+// ReadAppointments tells AppointmentsRead, if any, of ids.
+func (d *Deps) ReadAppointments(ctx context.Context, ids []int) {
+	if d == nil {
+		return
+	}
+	for _, read := range d.AppointmentsRead {
+		read(ctx, ids)
+	}
 }
 
 // WakeLive wakes the live event reader, if there is one.
