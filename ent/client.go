@@ -3702,7 +3702,8 @@ func (c *SlotClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *SlotClient) Interceptors() []Interceptor {
-	return c.inters.Slot
+	inters := c.inters.Slot
+	return append(inters[:len(inters):len(inters)], slot.Interceptors[:]...)
 }
 
 func (c *SlotClient) mutate(ctx context.Context, m *SlotMutation) (Value, error) {

@@ -1053,6 +1053,8 @@ func init() {
 	slotHooks := schema.Slot{}.Hooks()
 
 	slot.Hooks[1] = slotHooks[0]
+	slotInters := schema.Slot{}.Interceptors()
+	slot.Interceptors[0] = slotInters[0]
 	slotMixinFields0 := slotMixin[0].Fields()
 	_ = slotMixinFields0
 	slotFields := schema.Slot{}.Fields()

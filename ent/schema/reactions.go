@@ -203,6 +203,16 @@ func onAppointmentsRead() ent.Interceptor {
 		})
 }
 
+// onSlotsRead hands the ids of the slots a query returned to the
+// response's batched look-up of whether each is taken (Slot.free).
+func onSlotsRead() ent.Interceptor {
+	return onRead(func(s *gen.Slot) int { return s.ID },
+		func(ctx context.Context, q *gen.SlotQuery, ids []int) error {
+			q.Reactions.ReadSlots(ctx, ids)
+			return nil
+		})
+}
+
 // onRead runs react on the ids of the rows V that a query Q returned,
 // whichever path the query took (a page, node, an edge); the query fails
 // if react does.

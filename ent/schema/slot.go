@@ -44,6 +44,12 @@ func (Slot) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("doctor_id", "starts_at")}
 }
 
+// Interceptors: whatever lists slots (a doctor's agenda, an edge), the
+// free field the response then asks of each is read in one statement.
+func (Slot) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{onSlotsRead()}
+}
+
 // Hooks are what else opening, moving or withdrawing a slot does, whoever
 // does it, in the writer's transaction.
 func (Slot) Hooks() []ent.Hook {

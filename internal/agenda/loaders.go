@@ -162,6 +162,15 @@ func (s *Service) SlotFree(ctx context.Context, slotID int) (bool, error) {
 	return !taken, err
 }
 
+// SlotsRead names to the response's loader of Slot.free the slots a
+// query has read, so their fields read them together (see
+// loader.Loader.Expect). Without loaders in ctx it does nothing.
+func (s *Service) SlotsRead(ctx context.Context, ids []int) {
+	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
+		l.taken.Expect(ids)
+	}
+}
+
 func (l *Loaders) fetchNextFree(ctx context.Context, ids []int) (map[int]*ent.Slot, error) {
 	now := l.s.now()
 	// One index probe per doctor on (doctor_id, starts_at), stopping at

@@ -160,6 +160,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
 		Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now, PublicURL: cfg.PublicURL}
+	deps.SlotsRead = []func(context.Context, []int){ag.SlotsRead}
 	recs, err := records(ctx, cfg, client, log, o.now)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,9 @@ type Deps struct {
 	// read, so that what a response then asks of every row of a list
 	// (its invoice, its coverage check) is read in one statement.
 	AppointmentsRead []func(ctx context.Context, ids []int)
+	// SlotsRead are told the ids of the slots each query read, so that
+	// a list's Slot.free is read in one statement.
+	SlotsRead []func(ctx context.Context, ids []int)
 	// Now is the clock of invoices and coverage checks; nil is the wall
 	// clock.
 	Now func() time.Time
@@ -86,6 +89,16 @@ func (d *Deps) ReadAppointments(ctx context.Context, ids []int) {
 		return
 	}
 	for _, read := range d.AppointmentsRead {
+		read(ctx, ids)
+	}
+}
+
+// ReadSlots tells SlotsRead, if any, of ids.
+func (d *Deps) ReadSlots(ctx context.Context, ids []int) {
+	if d == nil {
+		return
+	}
+	for _, read := range d.SlotsRead {
 		read(ctx, ids)
 	}
 }
