@@ -29,6 +29,7 @@ import (
 	"github.com/healthmed/healthmed/internal/multipart"
 	"github.com/healthmed/healthmed/internal/observe"
 	"github.com/healthmed/healthmed/internal/ratelimit"
+	"github.com/healthmed/healthmed/internal/reaction"
 	"github.com/healthmed/healthmed/internal/record"
 	"github.com/healthmed/healthmed/internal/review"
 	"github.com/healthmed/healthmed/internal/server"
@@ -160,7 +161,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, sqlDB *sql.
 	ag := &agenda.Service{Client: client, Meetings: meeting.Jitsi{BaseURL: cfg.JitsiURL, Duration: cfg.MeetingDuration,
 		AppID: cfg.JitsiAppID, AppSecret: []byte(cfg.JitsiAppSecret)},
 		Log: log, HorizonMonths: cfg.SlotHorizonMonths, Now: o.now, PublicURL: cfg.PublicURL}
-	deps.SlotsRead = []func(context.Context, []int){ag.SlotsRead}
+	deps.SlotsRead = reaction.Readers{ag.SlotsRead}
 	recs, err := records(ctx, cfg, client, log, o.now)
 	if err != nil {
 		return nil, err

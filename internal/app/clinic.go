@@ -56,7 +56,7 @@ func newClinic(cfg config.Config, client *ent.Client, deps *reaction.Deps, sqlDB
 	}
 	deps.Coverage = cov
 	bill := &billing.Service{Client: client, PublicURL: cfg.PublicURL, Location: loc, Log: log, Now: now}
-	deps.AppointmentsRead = []func(context.Context, []int){bill.AppointmentsRead, cov.AppointmentsRead}
+	deps.AppointmentsRead = reaction.Readers{bill.AppointmentsRead, cov.AppointmentsRead}
 	ag.AutoCompleteAfter = c.AutoCompleteAfter
 	return &Clinic{
 		Billing:  bill,

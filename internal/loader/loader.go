@@ -24,7 +24,7 @@ type Loader[K comparable, V any] struct {
 	mu        sync.Mutex
 	cache     map[K]*result[V]
 	batch     *batch[K, V]
-	expected  []K // in the order named, so one list reads as one statement
+	expected  []K // in the order named: a list longer than a batch splits by its order
 	expecting map[K]bool
 }
 

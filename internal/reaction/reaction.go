@@ -31,10 +31,10 @@ type Deps struct {
 	// AppointmentsRead are told the ids of the appointments each query
 	// read, so that what a response then asks of every row of a list
 	// (its invoice, its coverage check) is read in one statement.
-	AppointmentsRead []func(ctx context.Context, ids []int)
+	AppointmentsRead Readers
 	// SlotsRead are told the ids of the slots each query read, so that
 	// a list's Slot.free is read in one statement.
-	SlotsRead []func(ctx context.Context, ids []int)
+	SlotsRead Readers
 	// Now is the clock of invoices and coverage checks; nil is the wall
 	// clock.
 	Now func() time.Time
@@ -83,23 +83,27 @@ func (d *Deps) RecordsViewed(ctx context.Context, fileIDs []int) error {
 	return d.Records.Viewed(ctx, fileIDs)
 }
 
+// Readers are told the ids of the rows each query of one entity read.
+type Readers []func(ctx context.Context, ids []int)
+
+// Tell tells each reader of ids.
+func (r Readers) Tell(ctx context.Context, ids []int) {
+	for _, read := range r {
+		read(ctx, ids)
+	}
+}
+
 // ReadAppointments tells AppointmentsRead, if any, of ids.
 func (d *Deps) ReadAppointments(ctx context.Context, ids []int) {
-	if d == nil {
-		return
-	}
-	for _, read := range d.AppointmentsRead {
-		read(ctx, ids)
+	if d != nil {
+		d.AppointmentsRead.Tell(ctx, ids)
 	}
 }
 
 // ReadSlots tells SlotsRead, if any, of ids.
 func (d *Deps) ReadSlots(ctx context.Context, ids []int) {
-	if d == nil {
-		return
-	}
-	for _, read := range d.SlotsRead {
-		read(ctx, ids)
+	if d != nil {
+		d.SlotsRead.Tell(ctx, ids)
 	}
 }
 
